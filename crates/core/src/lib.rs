@@ -1,1 +1,14 @@
+//! Pure decision logic for signl4-sentinel.
+//!
+//! Nothing in this crate performs I/O: it parses Microsoft payloads, decides what to page,
+//! builds SIGNL4 requests, computes dedup keys and retry delays, and validates configuration.
+//! Every function here is unit-tested with plain data; the adapters (HTTP clients, storage,
+//! server) live in `s4s-store` and `signl4-sentinel`.
 
+pub mod alert;
+pub mod config;
+pub mod filter;
+pub mod keys;
+pub mod page;
+pub mod retry;
+pub mod timefmt;
