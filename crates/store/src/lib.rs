@@ -1,1 +1,178 @@
+//! Durable state for signl4-sentinel behind one trait, [`Store`].
+//!
+//! What is stored:
+//! - **alerts**: the last version (`lastUpdateDateTime`) and raw JSON of every alert seen, and
+//!   whether it has been paged. `(tenant, source, alert_id)` is unique; the version makes
+//!   re-reads idempotent.
+//! - **jobs**: the transactional outbox. An alert and the page job it causes are written in
+//!   the same transaction ([`Store::ingest`]). Workers claim jobs with a lease, and finish them
+//!   with a fenced update (only the lease owner can complete, retry or bury a job).
+//! - **cursors**: one high-water mark per tenant and source, advanced only after what it
+//!   covers is stored.
+//!
+//! Timestamps are milliseconds since the Unix epoch and are passed in by the caller, so the
+//! conformance suite ([`conformance`]) is deterministic and needs no sleeps.
 
+use async_trait::async_trait;
+
+pub mod conformance;
+mod sqlite;
+
+pub use sqlite::SqliteStore;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database error: {0}")]
+    Db(#[from] sqlx::Error),
+    #[error("stored data is corrupt: {0}")]
+    Corrupt(String),
+}
+
+pub type Result<T> = std::result::Result<T, StoreError>;
+
+/// One version of an alert as read from the source.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AlertRecord {
+    pub tenant: String,
+    pub source: String,
+    pub alert_id: String,
+    /// Normalised `lastUpdateDateTime`; equal versions are duplicates.
+    pub version: String,
+    pub status: String,
+    pub severity: String,
+    pub raw: String,
+}
+
+/// A job to create in the outbox.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewJob {
+    pub tenant: String,
+    pub kind: String,
+    /// Idempotency key: a second job with the same key is never created.
+    pub key: String,
+    pub payload: String,
+}
+
+/// An alert version and, if it should page, the page job.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IngestItem {
+    pub alert: AlertRecord,
+    /// Created only if the alert has never been paged before.
+    pub page: Option<NewJob>,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct IngestOutcome {
+    pub new: usize,
+    pub updated: usize,
+    pub unchanged: usize,
+    pub jobs_created: usize,
+}
+
+impl IngestOutcome {
+    pub fn add(&mut self, o: IngestOutcome) {
+        self.new += o.new;
+        self.updated += o.updated;
+        self.unchanged += o.unchanged;
+        self.jobs_created += o.jobs_created;
+    }
+}
+
+/// A stored alert with its paging state.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredAlert {
+    pub record: AlertRecord,
+    pub paged: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JobState {
+    Pending,
+    Done,
+    Dead,
+}
+
+impl JobState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobState::Pending => "pending",
+            JobState::Done => "done",
+            JobState::Dead => "dead",
+        }
+    }
+    fn parse(s: &str) -> Result<JobState> {
+        match s {
+            "pending" => Ok(JobState::Pending),
+            "done" => Ok(JobState::Done),
+            "dead" => Ok(JobState::Dead),
+            other => Err(StoreError::Corrupt(format!("unknown job state {other}"))),
+        }
+    }
+}
+
+/// A job as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Job {
+    pub id: i64,
+    pub tenant: String,
+    pub kind: String,
+    pub key: String,
+    pub payload: String,
+    pub state: JobState,
+    /// Attempts started so far, including the current one after a claim.
+    pub attempts: i64,
+    pub created_ms: i64,
+    pub next_attempt_ms: i64,
+    pub lease_owner: Option<String>,
+    pub lease_until_ms: Option<i64>,
+    pub last_error: Option<String>,
+    pub result: Option<String>,
+    pub paused: bool,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct JobCounts {
+    pub pending: i64,
+    pub paused: i64,
+    pub done: i64,
+    pub dead: i64,
+}
+
+/// The storage contract. Every backend passes [`conformance`].
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Backend name for logs and `/readyz`.
+    fn backend(&self) -> &'static str;
+
+    /// Cheap liveness check of the database.
+    async fn ping(&self) -> Result<()>;
+
+    /// Stores alert versions and creates their page jobs, all in one transaction.
+    /// Re-ingesting the same version is a no-op; a page job is created at most once per alert.
+    async fn ingest(&self, items: &[IngestItem], now_ms: i64) -> Result<IngestOutcome>;
+
+    async fn get_alert(&self, tenant: &str, source: &str, alert_id: &str) -> Result<Option<StoredAlert>>;
+
+    async fn get_cursor(&self, tenant: &str, source: &str) -> Result<Option<String>>;
+    async fn set_cursor(&self, tenant: &str, source: &str, value: &str, now_ms: i64) -> Result<()>;
+
+    /// Leases up to `limit` due jobs to `owner` until `now + lease`, oldest due first.
+    /// Jobs whose lease expired (their worker died) are due again.
+    async fn claim_jobs(&self, owner: &str, now_ms: i64, lease_ms: i64, limit: i64) -> Result<Vec<Job>>;
+
+    /// Marks a job done. Returns false if `owner` no longer holds the lease.
+    async fn complete_job(&self, id: i64, owner: &str, result: &str, now_ms: i64) -> Result<bool>;
+    /// Releases a job for another attempt at `next_attempt_ms`.
+    async fn retry_job(&self, id: i64, owner: &str, next_attempt_ms: i64, error: &str, now_ms: i64) -> Result<bool>;
+    /// Moves a job to the dead-letter state.
+    async fn bury_job(&self, id: i64, owner: &str, error: &str, now_ms: i64) -> Result<bool>;
+    /// Parks every pending job of `tenant` and `kind` (e.g. SIGNL4 rejected the team secret)
+    /// until [`Store::unpause_all`] (called at start-up, after the operator fixed the config).
+    async fn pause_jobs(&self, tenant: &str, kind: &str, error: &str, now_ms: i64) -> Result<u64>;
+    async fn unpause_all(&self, now_ms: i64) -> Result<u64>;
+
+    async fn job_counts(&self) -> Result<JobCounts>;
+    async fn list_jobs(&self, state: JobState, limit: i64) -> Result<Vec<Job>>;
+    /// When the next pending, unpaused job becomes due (to sleep until then).
+    async fn next_due_ms(&self) -> Result<Option<i64>>;
+}

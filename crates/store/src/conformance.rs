@@ -1,0 +1,224 @@
+//! The storage conformance suite. Every backend runs every case through
+//! [`crate::conformance_tests!`]; a backend is correct when the whole suite passes.
+
+use std::sync::Arc;
+
+use crate::{AlertRecord, IngestItem, JobState, NewJob, Store};
+
+fn alert(id: &str, version: &str) -> AlertRecord {
+    AlertRecord {
+        tenant: "t1".into(),
+        source: "graph-alert".into(),
+        alert_id: id.into(),
+        version: version.into(),
+        status: "new".into(),
+        severity: "high".into(),
+        raw: format!("{{\"id\":\"{id}\"}}"),
+    }
+}
+
+fn page(id: &str) -> NewJob {
+    NewJob { tenant: "t1".into(), kind: "page".into(), key: format!("page:{id}"), payload: format!("{{\"a\":\"{id}\"}}") }
+}
+
+fn item(id: &str, version: &str, pages: bool) -> IngestItem {
+    IngestItem { alert: alert(id, version), page: pages.then(|| page(id)) }
+}
+
+pub async fn new_alert_creates_exactly_one_page_job(s: Arc<dyn Store>) {
+    let o = s.ingest(&[item("a", "v1", true), item("b", "v1", true)], 1000).await.unwrap();
+    assert_eq!((o.new, o.jobs_created), (2, 2));
+    let jobs = s.list_jobs(JobState::Pending, 10).await.unwrap();
+    assert_eq!(jobs.len(), 2);
+    assert_eq!(jobs[0].key, "page:a");
+    assert_eq!(jobs[0].payload, "{\"a\":\"a\"}");
+    assert_eq!(jobs[0].created_ms, 1000);
+    assert_eq!(jobs[0].attempts, 0);
+    let stored = s.get_alert("t1", "graph-alert", "a").await.unwrap().unwrap();
+    assert!(stored.paged);
+    assert_eq!(stored.record, alert("a", "v1"));
+}
+
+pub async fn reingesting_the_same_version_changes_nothing(s: Arc<dyn Store>) {
+    s.ingest(&[item("a", "v1", true)], 1000).await.unwrap();
+    let o = s.ingest(&[item("a", "v1", true)], 2000).await.unwrap();
+    assert_eq!((o.new, o.updated, o.unchanged, o.jobs_created), (0, 0, 1, 0));
+    assert_eq!(s.job_counts().await.unwrap().pending, 1);
+}
+
+pub async fn a_changed_alert_never_pages_again(s: Arc<dyn Store>) {
+    s.ingest(&[item("a", "v1", true)], 1000).await.unwrap();
+    let mut changed = item("a", "v2", true);
+    changed.alert.status = "inProgress".into();
+    let o = s.ingest(&[changed], 2000).await.unwrap();
+    assert_eq!((o.updated, o.jobs_created), (1, 0));
+    assert_eq!(s.job_counts().await.unwrap().pending, 1);
+    let stored = s.get_alert("t1", "graph-alert", "a").await.unwrap().unwrap();
+    assert_eq!(stored.record.version, "v2");
+    assert_eq!(stored.record.status, "inProgress");
+}
+
+pub async fn an_alert_raised_above_the_threshold_later_pages_then(s: Arc<dyn Store>) {
+    let o = s.ingest(&[item("a", "v1", false)], 1000).await.unwrap();
+    assert_eq!((o.new, o.jobs_created), (1, 0));
+    assert!(!s.get_alert("t1", "graph-alert", "a").await.unwrap().unwrap().paged);
+    let o = s.ingest(&[item("a", "v2", true)], 2000).await.unwrap();
+    assert_eq!((o.updated, o.jobs_created), (1, 1));
+    let o = s.ingest(&[item("a", "v3", true)], 3000).await.unwrap();
+    assert_eq!(o.jobs_created, 0);
+}
+
+pub async fn idempotency_keys_are_unique(s: Arc<dyn Store>) {
+    // Two different alert rows mapping to the same job key: the second job is not created.
+    let mut other = item("b", "v1", true);
+    other.page = Some(page("a"));
+    let o = s.ingest(&[item("a", "v1", true), other], 1000).await.unwrap();
+    assert_eq!(o.jobs_created, 1);
+}
+
+pub async fn cursors_round_trip_per_tenant_and_source(s: Arc<dyn Store>) {
+    assert_eq!(s.get_cursor("t1", "graph-alert").await.unwrap(), None);
+    s.set_cursor("t1", "graph-alert", "2026-01-01T00:00:00Z", 1).await.unwrap();
+    s.set_cursor("t1", "graph-alert", "2026-01-02T00:00:00Z", 2).await.unwrap();
+    s.set_cursor("t2", "graph-alert", "x", 2).await.unwrap();
+    assert_eq!(s.get_cursor("t1", "graph-alert").await.unwrap().as_deref(), Some("2026-01-02T00:00:00Z"));
+    assert_eq!(s.get_cursor("t2", "graph-alert").await.unwrap().as_deref(), Some("x"));
+    assert_eq!(s.get_cursor("t1", "other").await.unwrap(), None);
+}
+
+pub async fn claims_lease_jobs_and_fence_their_completion(s: Arc<dyn Store>) {
+    s.ingest(&[item("a", "v1", true)], 1000).await.unwrap();
+    let got = s.claim_jobs("w1", 1000, 500, 10).await.unwrap();
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0].attempts, 1);
+    assert_eq!(got[0].lease_owner.as_deref(), Some("w1"));
+    // Leased: nobody else gets it.
+    assert!(s.claim_jobs("w2", 1200, 500, 10).await.unwrap().is_empty());
+    // Lease expired (w1 died): w2 takes over, and w1 can no longer complete.
+    let got2 = s.claim_jobs("w2", 1600, 500, 10).await.unwrap();
+    assert_eq!(got2.len(), 1);
+    assert_eq!(got2[0].attempts, 2);
+    assert!(!s.complete_job(got[0].id, "w1", "{}", 1700).await.unwrap());
+    assert!(s.complete_job(got2[0].id, "w2", "{\"eventId\":\"e1\"}", 1700).await.unwrap());
+    assert!(!s.complete_job(got2[0].id, "w2", "{}", 1800).await.unwrap(), "completing twice must fail");
+    let done = s.list_jobs(JobState::Done, 10).await.unwrap();
+    assert_eq!(done[0].result.as_deref(), Some("{\"eventId\":\"e1\"}"));
+    assert!(s.claim_jobs("w3", 99_999, 500, 10).await.unwrap().is_empty(), "done jobs are never claimed");
+}
+
+pub async fn retries_wait_until_their_time(s: Arc<dyn Store>) {
+    s.ingest(&[item("a", "v1", true)], 1000).await.unwrap();
+    let j = s.claim_jobs("w1", 1000, 500, 10).await.unwrap().remove(0);
+    assert!(s.retry_job(j.id, "w1", 5000, "HTTP 503", 1100).await.unwrap());
+    assert_eq!(s.next_due_ms().await.unwrap(), Some(5000));
+    assert!(s.claim_jobs("w1", 4999, 500, 10).await.unwrap().is_empty());
+    let j = s.claim_jobs("w1", 5000, 500, 10).await.unwrap().remove(0);
+    assert_eq!(j.attempts, 2);
+    assert_eq!(j.last_error.as_deref(), Some("HTTP 503"));
+    assert!(!s.retry_job(j.id, "someone-else", 9000, "x", 5001).await.unwrap());
+}
+
+pub async fn buried_jobs_are_visible_and_never_retried(s: Arc<dyn Store>) {
+    s.ingest(&[item("a", "v1", true), item("b", "v1", true)], 1000).await.unwrap();
+    let js = s.claim_jobs("w1", 1000, 500, 1).await.unwrap();
+    assert_eq!(js.len(), 1);
+    assert!(s.bury_job(js[0].id, "w1", "gave up after 24h: HTTP 503", 1100).await.unwrap());
+    let c = s.job_counts().await.unwrap();
+    assert_eq!((c.pending, c.dead, c.done), (1, 1, 0));
+    let dead = s.list_jobs(JobState::Dead, 10).await.unwrap();
+    assert_eq!(dead[0].last_error.as_deref(), Some("gave up after 24h: HTTP 503"));
+    let rest = s.claim_jobs("w1", 99_999, 500, 10).await.unwrap();
+    assert_eq!(rest.len(), 1);
+    assert_ne!(rest[0].id, js[0].id);
+}
+
+pub async fn paused_jobs_wait_for_unpause(s: Arc<dyn Store>) {
+    s.ingest(&[item("a", "v1", true), item("b", "v1", true)], 1000).await.unwrap();
+    let j = s.claim_jobs("w1", 1000, 500, 1).await.unwrap().remove(0);
+    // The worker holding `a` learns the team secret is wrong and parks the tenant's pages.
+    assert!(s.retry_job(j.id, "w1", 1000, "HTTP 404", 1001).await.unwrap());
+    assert_eq!(s.pause_jobs("t1", "page", "SIGNL4 rejected the team secret", 1002).await.unwrap(), 2);
+    assert!(s.claim_jobs("w1", 99_999, 500, 10).await.unwrap().is_empty());
+    assert_eq!(s.next_due_ms().await.unwrap(), None);
+    assert_eq!(s.job_counts().await.unwrap().paused, 2);
+    assert_eq!(s.unpause_all(5000).await.unwrap(), 2);
+    assert_eq!(s.claim_jobs("w1", 5000, 500, 10).await.unwrap().len(), 2);
+}
+
+pub async fn due_jobs_come_oldest_first(s: Arc<dyn Store>) {
+    for (i, id) in ["a", "b", "c"].iter().enumerate() {
+        s.ingest(&[item(id, "v1", true)], 1000 + i as i64).await.unwrap();
+    }
+    let js = s.claim_jobs("w", 2000, 500, 2).await.unwrap();
+    assert_eq!(js.iter().map(|j| j.key.as_str()).collect::<Vec<_>>(), vec!["page:a", "page:b"]);
+}
+
+pub async fn concurrent_claimers_never_share_a_job(s: Arc<dyn Store>) {
+    let items: Vec<IngestItem> = (0..200).map(|i| item(&format!("a{i}"), "v1", true)).collect();
+    s.ingest(&items, 1000).await.unwrap();
+    let mut handles = Vec::new();
+    for w in 0..8 {
+        let s = s.clone();
+        handles.push(tokio::spawn(async move {
+            let owner = format!("w{w}");
+            let mut mine = Vec::new();
+            loop {
+                let got = s.claim_jobs(&owner, 2000, 60_000, 7).await.unwrap();
+                if got.is_empty() {
+                    break;
+                }
+                for j in got {
+                    assert!(s.complete_job(j.id, &owner, "{}", 2001).await.unwrap());
+                    mine.push(j.id);
+                }
+            }
+            mine
+        }));
+    }
+    let mut all = Vec::new();
+    for h in handles {
+        all.extend(h.await.unwrap());
+    }
+    let n = all.len();
+    all.sort();
+    all.dedup();
+    assert_eq!(n, 200, "every job claimed exactly once");
+    assert_eq!(all.len(), 200);
+    assert_eq!(s.job_counts().await.unwrap().done, 200);
+}
+
+pub async fn ping_works(s: Arc<dyn Store>) {
+    s.ping().await.unwrap();
+}
+
+/// Instantiates the suite for a backend. `$make` is an async expression yielding
+/// `Arc<dyn Store>` on a fresh, empty database.
+#[macro_export]
+macro_rules! conformance_tests {
+    ($make:expr) => {
+        $crate::conformance_tests!(@cases $make;
+            new_alert_creates_exactly_one_page_job,
+            reingesting_the_same_version_changes_nothing,
+            a_changed_alert_never_pages_again,
+            an_alert_raised_above_the_threshold_later_pages_then,
+            idempotency_keys_are_unique,
+            cursors_round_trip_per_tenant_and_source,
+            claims_lease_jobs_and_fence_their_completion,
+            retries_wait_until_their_time,
+            buried_jobs_are_visible_and_never_retried,
+            paused_jobs_wait_for_unpause,
+            due_jobs_come_oldest_first,
+            concurrent_claimers_never_share_a_job,
+            ping_works
+        );
+    };
+    (@cases $make:expr; $($case:ident),*) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $case() {
+                let store = $make.await;
+                $crate::conformance::$case(store).await;
+            }
+        )*
+    };
+}

@@ -1,0 +1,399 @@
+//! SQLite backend: one file, WAL journal, the embedded default for a single instance.
+
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow, SqliteSynchronous};
+use sqlx::Row;
+
+use crate::{AlertRecord, IngestItem, IngestOutcome, Job, JobCounts, JobState, Result, Store, StoreError, StoredAlert};
+
+/// Schema migrations, applied in order; the index + 1 is the schema version.
+const MIGRATIONS: &[&str] = &[r#"
+CREATE TABLE alerts (
+    tenant      TEXT NOT NULL,
+    source      TEXT NOT NULL,
+    alert_id    TEXT NOT NULL,
+    version     TEXT NOT NULL,
+    status      TEXT NOT NULL,
+    severity    TEXT NOT NULL,
+    raw         TEXT NOT NULL,
+    paged       INTEGER NOT NULL DEFAULT 0,
+    first_seen_ms INTEGER NOT NULL,
+    updated_ms  INTEGER NOT NULL,
+    PRIMARY KEY (tenant, source, alert_id)
+);
+CREATE TABLE jobs (
+    id              INTEGER PRIMARY KEY AUTOINCREMENT,
+    tenant          TEXT NOT NULL,
+    kind            TEXT NOT NULL,
+    key             TEXT NOT NULL UNIQUE,
+    payload         TEXT NOT NULL,
+    state           TEXT NOT NULL DEFAULT 'pending',
+    attempts        INTEGER NOT NULL DEFAULT 0,
+    created_ms      INTEGER NOT NULL,
+    next_attempt_ms INTEGER NOT NULL,
+    lease_owner     TEXT,
+    lease_until_ms  INTEGER,
+    last_error      TEXT,
+    result          TEXT,
+    paused          INTEGER NOT NULL DEFAULT 0,
+    updated_ms      INTEGER NOT NULL
+);
+CREATE INDEX jobs_due ON jobs (state, paused, next_attempt_ms);
+CREATE TABLE cursors (
+    tenant     TEXT NOT NULL,
+    source     TEXT NOT NULL,
+    value      TEXT NOT NULL,
+    updated_ms INTEGER NOT NULL,
+    PRIMARY KEY (tenant, source)
+);
+"#];
+
+const JOB_COLUMNS: &str = "id, tenant, kind, key, payload, state, attempts, created_ms, next_attempt_ms, lease_owner, lease_until_ms, last_error, result, paused";
+
+pub struct SqliteStore {
+    pool: SqlitePool,
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database file and applies migrations.
+    pub async fn open(path: &Path) -> Result<SqliteStore> {
+        let opts = SqliteConnectOptions::from_str("sqlite://")?
+            .filename(path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            // NORMAL in WAL mode survives process crashes (kill -9); only an OS crash or
+            // power loss can drop the last commits. See ARCHITECTURE.md "Durability".
+            .synchronous(SqliteSynchronous::Normal)
+            .busy_timeout(Duration::from_secs(10))
+            .foreign_keys(true);
+        let pool = SqlitePoolOptions::new().max_connections(4).connect_with(opts).await?;
+        let store = SqliteStore { pool };
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    async fn migrate(&self) -> Result<()> {
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        sqlx::query("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
+            .execute(&mut *tx)
+            .await?;
+        let current: Option<i64> = sqlx::query_scalar("SELECT MAX(version) FROM schema_version")
+            .fetch_one(&mut *tx)
+            .await?;
+        let current = current.unwrap_or(0) as usize;
+        if current > MIGRATIONS.len() {
+            return Err(StoreError::Corrupt(format!(
+                "database schema version {current} is newer than this binary supports ({}); upgrade signl4-sentinel",
+                MIGRATIONS.len()
+            )));
+        }
+        for (i, m) in MIGRATIONS.iter().enumerate().skip(current) {
+            sqlx::raw_sql(*m).execute(&mut *tx).await?;
+            sqlx::query("INSERT INTO schema_version (version) VALUES (?)")
+                .bind((i + 1) as i64)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+}
+
+fn job_from_row(r: &SqliteRow) -> Result<Job> {
+    Ok(Job {
+        id: r.try_get("id")?,
+        tenant: r.try_get("tenant")?,
+        kind: r.try_get("kind")?,
+        key: r.try_get("key")?,
+        payload: r.try_get("payload")?,
+        state: JobState::parse(r.try_get::<&str, _>("state")?)?,
+        attempts: r.try_get("attempts")?,
+        created_ms: r.try_get("created_ms")?,
+        next_attempt_ms: r.try_get("next_attempt_ms")?,
+        lease_owner: r.try_get("lease_owner")?,
+        lease_until_ms: r.try_get("lease_until_ms")?,
+        last_error: r.try_get("last_error")?,
+        result: r.try_get("result")?,
+        paused: r.try_get::<i64, _>("paused")? != 0,
+    })
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    fn backend(&self) -> &'static str {
+        "sqlite"
+    }
+
+    async fn ping(&self) -> Result<()> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    async fn ingest(&self, items: &[IngestItem], now_ms: i64) -> Result<IngestOutcome> {
+        let mut out = IngestOutcome::default();
+        if items.is_empty() {
+            return Ok(out);
+        }
+        // IMMEDIATE: take the write lock up front so busy_timeout applies instead of a
+        // SQLITE_BUSY on lock upgrade.
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        for item in items {
+            let a = &item.alert;
+            let existing: Option<(String, i64)> =
+                sqlx::query_as("SELECT version, paged FROM alerts WHERE tenant = ? AND source = ? AND alert_id = ?")
+                    .bind(&a.tenant)
+                    .bind(&a.source)
+                    .bind(&a.alert_id)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+            let paged = match &existing {
+                None => {
+                    sqlx::query(
+                        "INSERT INTO alerts (tenant, source, alert_id, version, status, severity, raw, paged, first_seen_ms, updated_ms) \
+                         VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?, ?)",
+                    )
+                    .bind(&a.tenant)
+                    .bind(&a.source)
+                    .bind(&a.alert_id)
+                    .bind(&a.version)
+                    .bind(&a.status)
+                    .bind(&a.severity)
+                    .bind(&a.raw)
+                    .bind(now_ms)
+                    .bind(now_ms)
+                    .execute(&mut *tx)
+                    .await?;
+                    out.new += 1;
+                    false
+                }
+                Some((v, paged)) if *v == a.version => {
+                    out.unchanged += 1;
+                    *paged != 0
+                }
+                Some((_, paged)) => {
+                    sqlx::query(
+                        "UPDATE alerts SET version = ?, status = ?, severity = ?, raw = ?, updated_ms = ? \
+                         WHERE tenant = ? AND source = ? AND alert_id = ?",
+                    )
+                    .bind(&a.version)
+                    .bind(&a.status)
+                    .bind(&a.severity)
+                    .bind(&a.raw)
+                    .bind(now_ms)
+                    .bind(&a.tenant)
+                    .bind(&a.source)
+                    .bind(&a.alert_id)
+                    .execute(&mut *tx)
+                    .await?;
+                    out.updated += 1;
+                    *paged != 0
+                }
+            };
+            if let (Some(job), false) = (&item.page, paged) {
+                let r = sqlx::query(
+                    "INSERT INTO jobs (tenant, kind, key, payload, created_ms, next_attempt_ms, updated_ms) \
+                     VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (key) DO NOTHING",
+                )
+                .bind(&job.tenant)
+                .bind(&job.kind)
+                .bind(&job.key)
+                .bind(&job.payload)
+                .bind(now_ms)
+                .bind(now_ms)
+                .bind(now_ms)
+                .execute(&mut *tx)
+                .await?;
+                out.jobs_created += r.rows_affected() as usize;
+                sqlx::query("UPDATE alerts SET paged = 1 WHERE tenant = ? AND source = ? AND alert_id = ?")
+                    .bind(&a.tenant)
+                    .bind(&a.source)
+                    .bind(&a.alert_id)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+        }
+        tx.commit().await?;
+        Ok(out)
+    }
+
+    async fn get_alert(&self, tenant: &str, source: &str, alert_id: &str) -> Result<Option<StoredAlert>> {
+        let row = sqlx::query(
+            "SELECT tenant, source, alert_id, version, status, severity, raw, paged FROM alerts \
+             WHERE tenant = ? AND source = ? AND alert_id = ?",
+        )
+        .bind(tenant)
+        .bind(source)
+        .bind(alert_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|r| {
+            Ok(StoredAlert {
+                record: AlertRecord {
+                    tenant: r.try_get("tenant")?,
+                    source: r.try_get("source")?,
+                    alert_id: r.try_get("alert_id")?,
+                    version: r.try_get("version")?,
+                    status: r.try_get("status")?,
+                    severity: r.try_get("severity")?,
+                    raw: r.try_get("raw")?,
+                },
+                paged: r.try_get::<i64, _>("paged")? != 0,
+            })
+        })
+        .transpose()
+    }
+
+    async fn get_cursor(&self, tenant: &str, source: &str) -> Result<Option<String>> {
+        Ok(sqlx::query_scalar("SELECT value FROM cursors WHERE tenant = ? AND source = ?")
+            .bind(tenant)
+            .bind(source)
+            .fetch_optional(&self.pool)
+            .await?)
+    }
+
+    async fn set_cursor(&self, tenant: &str, source: &str, value: &str, now_ms: i64) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO cursors (tenant, source, value, updated_ms) VALUES (?, ?, ?, ?) \
+             ON CONFLICT (tenant, source) DO UPDATE SET value = excluded.value, updated_ms = excluded.updated_ms",
+        )
+        .bind(tenant)
+        .bind(source)
+        .bind(value)
+        .bind(now_ms)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn claim_jobs(&self, owner: &str, now_ms: i64, lease_ms: i64, limit: i64) -> Result<Vec<Job>> {
+        let sql = format!(
+            "UPDATE jobs SET lease_owner = ?, lease_until_ms = ?, attempts = attempts + 1, updated_ms = ? \
+             WHERE id IN (SELECT id FROM jobs WHERE state = 'pending' AND paused = 0 AND next_attempt_ms <= ? \
+                          AND (lease_until_ms IS NULL OR lease_until_ms <= ?) \
+                          ORDER BY next_attempt_ms, id LIMIT ?) \
+             RETURNING {JOB_COLUMNS}"
+        );
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(owner)
+            .bind(now_ms + lease_ms)
+            .bind(now_ms)
+            .bind(now_ms)
+            .bind(now_ms)
+            .bind(limit)
+            .fetch_all(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        let mut jobs = rows.iter().map(job_from_row).collect::<Result<Vec<_>>>()?;
+        jobs.sort_by_key(|j| (j.next_attempt_ms, j.id));
+        Ok(jobs)
+    }
+
+    async fn complete_job(&self, id: i64, owner: &str, result: &str, now_ms: i64) -> Result<bool> {
+        let r = sqlx::query(
+            "UPDATE jobs SET state = 'done', result = ?, lease_owner = NULL, lease_until_ms = NULL, last_error = NULL, updated_ms = ? \
+             WHERE id = ? AND lease_owner = ? AND state = 'pending'",
+        )
+        .bind(result)
+        .bind(now_ms)
+        .bind(id)
+        .bind(owner)
+        .execute(&self.pool)
+        .await?;
+        Ok(r.rows_affected() == 1)
+    }
+
+    async fn retry_job(&self, id: i64, owner: &str, next_attempt_ms: i64, error: &str, now_ms: i64) -> Result<bool> {
+        let r = sqlx::query(
+            "UPDATE jobs SET next_attempt_ms = ?, last_error = ?, lease_owner = NULL, lease_until_ms = NULL, updated_ms = ? \
+             WHERE id = ? AND lease_owner = ? AND state = 'pending'",
+        )
+        .bind(next_attempt_ms)
+        .bind(error)
+        .bind(now_ms)
+        .bind(id)
+        .bind(owner)
+        .execute(&self.pool)
+        .await?;
+        Ok(r.rows_affected() == 1)
+    }
+
+    async fn bury_job(&self, id: i64, owner: &str, error: &str, now_ms: i64) -> Result<bool> {
+        let r = sqlx::query(
+            "UPDATE jobs SET state = 'dead', last_error = ?, lease_owner = NULL, lease_until_ms = NULL, updated_ms = ? \
+             WHERE id = ? AND lease_owner = ? AND state = 'pending'",
+        )
+        .bind(error)
+        .bind(now_ms)
+        .bind(id)
+        .bind(owner)
+        .execute(&self.pool)
+        .await?;
+        Ok(r.rows_affected() == 1)
+    }
+
+    async fn pause_jobs(&self, tenant: &str, kind: &str, error: &str, now_ms: i64) -> Result<u64> {
+        let r = sqlx::query(
+            "UPDATE jobs SET paused = 1, last_error = ?, lease_owner = NULL, lease_until_ms = NULL, updated_ms = ? \
+             WHERE tenant = ? AND kind = ? AND state = 'pending' AND paused = 0",
+        )
+        .bind(error)
+        .bind(now_ms)
+        .bind(tenant)
+        .bind(kind)
+        .execute(&self.pool)
+        .await?;
+        Ok(r.rows_affected())
+    }
+
+    async fn unpause_all(&self, now_ms: i64) -> Result<u64> {
+        let r = sqlx::query(
+            "UPDATE jobs SET paused = 0, next_attempt_ms = ?, updated_ms = ? WHERE state = 'pending' AND paused = 1",
+        )
+        .bind(now_ms)
+        .bind(now_ms)
+        .execute(&self.pool)
+        .await?;
+        Ok(r.rows_affected())
+    }
+
+    async fn job_counts(&self) -> Result<JobCounts> {
+        let rows: Vec<(String, i64, i64)> =
+            sqlx::query_as("SELECT state, paused, COUNT(*) FROM jobs GROUP BY state, paused")
+                .fetch_all(&self.pool)
+                .await?;
+        let mut c = JobCounts::default();
+        for (state, paused, n) in rows {
+            match (state.as_str(), paused != 0) {
+                ("pending", false) => c.pending += n,
+                ("pending", true) => c.paused += n,
+                ("done", _) => c.done += n,
+                ("dead", _) => c.dead += n,
+                (other, _) => return Err(StoreError::Corrupt(format!("unknown job state {other}"))),
+            }
+        }
+        Ok(c)
+    }
+
+    async fn list_jobs(&self, state: JobState, limit: i64) -> Result<Vec<Job>> {
+        let sql = format!("SELECT {JOB_COLUMNS} FROM jobs WHERE state = ? ORDER BY id LIMIT ?");
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(state.as_str())
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(job_from_row).collect()
+    }
+
+    async fn next_due_ms(&self) -> Result<Option<i64>> {
+        Ok(sqlx::query_scalar(
+            "SELECT MIN(MAX(next_attempt_ms, COALESCE(lease_until_ms, 0))) FROM jobs WHERE state = 'pending' AND paused = 0",
+        )
+        .fetch_one(&self.pool)
+        .await?)
+    }
+}

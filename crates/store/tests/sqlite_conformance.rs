@@ -1,0 +1,27 @@
+//! The storage conformance suite against SQLite (a fresh file per test).
+
+use std::sync::Arc;
+
+use s4s_store::{SqliteStore, Store};
+
+async fn fresh() -> Arc<dyn Store> {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("s4s.db");
+    // Keep the directory alive for the test's duration.
+    std::mem::forget(dir);
+    Arc::new(SqliteStore::open(&path).await.unwrap())
+}
+
+s4s_store::conformance_tests!(fresh());
+
+#[tokio::test]
+async fn reopening_keeps_state_and_does_not_remigrate() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("s4s.db");
+    {
+        let s = SqliteStore::open(&path).await.unwrap();
+        s.set_cursor("t", "graph-alert", "c1", 1).await.unwrap();
+    }
+    let s = SqliteStore::open(&path).await.unwrap();
+    assert_eq!(s.get_cursor("t", "graph-alert").await.unwrap().as_deref(), Some("c1"));
+}
