@@ -1,1 +1,241 @@
+//! A faithful fake of the cloud services signl4-sentinel talks to: Microsoft Entra ID
+//! (tokens), Microsoft Graph Security (alerts_v2) and SIGNL4 (inbound webhook).
+//!
+//! It behaves as `../shared/reference/microsoft-apis.md` §1, §2, §7 and `signl4.md` §1
+//! describe the real services (errors, throttling, paging, enum masking), not as our client
+//! hopes. One HTTP listener serves every service under a path prefix:
+//!
+//! | prefix            | fake of                                   |
+//! |-------------------|-------------------------------------------|
+//! | `/entra`          | `https://login.microsoftonline.com`       |
+//! | `/graph`          | `https://graph.microsoft.com`             |
+//! | `/signl4/webhook` | `https://connect.signl4.com/webhook`      |
+//! | `/_control`       | test control API (alerts, faults, stats)  |
+//!
+//! Use it in-process through [`FakeCloud`] or as a process via `signl4-sentinel emulator`.
 
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::routing::{get, post};
+use serde_json::Value;
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+
+mod common;
+pub mod control;
+mod entra;
+pub mod graph;
+pub mod odata;
+pub mod scenarios;
+mod signl4;
+pub mod state;
+
+pub use state::{Fault, FaultKind, ReceivedEvent, Service, Settings, Signl4Alert};
+use state::State;
+
+/// The emulator's default port (what `config/example.toml` points at).
+pub const DEFAULT_PORT: u16 = 4010;
+/// The tenant, app and SIGNL4 team that [`FakeCloud::seed_defaults`] creates; they match
+/// `config/example.toml`.
+pub const DEFAULT_TENANT_ID: &str = "72f988bf-0000-4000-8000-000000000001";
+pub const DEFAULT_CLIENT_ID: &str = "11111111-2222-4333-8444-555555555555";
+pub const DEFAULT_CLIENT_SECRET: &str = "emulator-client-secret";
+pub const DEFAULT_TEAM_SECRET: &str = "emulator-team-secret";
+
+pub(crate) fn expire_all_tokens(state: &State) {
+    let now = Instant::now();
+    for t in state.lock().tokens.values_mut() {
+        t.expires = now;
+    }
+}
+
+pub fn router(state: Arc<State>) -> Router {
+    Router::new()
+        .route("/entra/{tenant}/oauth2/v2.0/token", post(entra::token))
+        .route("/graph/v1.0/security/alerts_v2", get(graph::list_alerts))
+        .route("/graph/v1.0/security/alerts_v2/{id}", get(graph::get_alert).patch(graph::patch_alert))
+        .route("/graph/v1.0/security/alerts_v2/{id}/comments", post(graph::post_comment))
+        .route("/signl4/webhook/{secret}", post(signl4::webhook))
+        .route("/_control/tenants", post(control::post_tenant))
+        .route("/_control/tenants/{tenant}/alerts", post(control::post_alerts).get(control::get_alerts))
+        .route("/_control/tenants/{tenant}/alerts/{id}", axum::routing::patch(control::patch_alert))
+        .route("/_control/teams", post(control::post_team))
+        .route("/_control/teams/{secret}/events", get(control::get_team_events))
+        .route("/_control/teams/{secret}/alerts", get(control::get_team_alerts))
+        .route("/_control/faults", post(control::post_fault).delete(control::delete_faults))
+        .route("/_control/settings", get(control::get_settings).put(control::put_settings))
+        .route("/_control/stats", get(control::get_stats))
+        .route("/_control/tokens/expire", post(control::expire_tokens))
+        .with_state(state)
+}
+
+/// A running fake cloud. Dropping it stops the server.
+pub struct FakeCloud {
+    state: Arc<State>,
+    addr: SocketAddr,
+    stop: Option<oneshot::Sender<()>>,
+}
+
+impl FakeCloud {
+    /// Starts on `addr` (use port 0 for any free port).
+    pub async fn start(addr: SocketAddr) -> std::io::Result<FakeCloud> {
+        let state = Arc::new(State::default());
+        let listener = TcpListener::bind(addr).await?;
+        let addr = listener.local_addr()?;
+        let (tx, rx) = oneshot::channel::<()>();
+        let app = router(state.clone());
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, app)
+                .with_graceful_shutdown(async {
+                    let _ = rx.await;
+                })
+                .await;
+        });
+        Ok(FakeCloud { state, addr, stop: Some(tx) })
+    }
+
+    /// Starts on a free loopback port.
+    pub async fn start_local() -> std::io::Result<FakeCloud> {
+        FakeCloud::start(SocketAddr::from(([127, 0, 0, 1], 0))).await
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// `http://127.0.0.1:PORT`
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Creates the tenant, app (with SecurityAlert/SecurityIncident ReadWrite roles) and SIGNL4
+    /// team of `config/example.toml`.
+    pub fn seed_defaults(&self) {
+        self.add_tenant(DEFAULT_TENANT_ID, DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET);
+        self.add_team(DEFAULT_TEAM_SECRET);
+    }
+
+    pub fn add_tenant(&self, tenant_id: &str, client_id: &str, client_secret: &str) {
+        control::add_tenant(
+            &self.state,
+            control::NewTenant {
+                tenant_id: tenant_id.into(),
+                client_id: client_id.into(),
+                client_secret: client_secret.into(),
+                roles: None,
+            },
+        );
+    }
+
+    /// Replaces an app's granted roles (to test missing consent).
+    pub fn set_roles(&self, tenant_id: &str, client_id: &str, roles: &[&str]) {
+        let mut st = self.state.lock();
+        if let Some(app) = st.tenants.get_mut(tenant_id).and_then(|t| t.apps.get_mut(client_id)) {
+            app.roles = roles.iter().map(|s| s.to_string()).collect();
+        }
+    }
+
+    pub fn add_team(&self, secret: &str) {
+        self.state.lock().teams.entry(secret.into()).or_default();
+    }
+
+    /// Adds an alert as a security product would; returns it with id and timestamps.
+    pub fn add_alert(&self, tenant_id: &str, alert: Value) -> Value {
+        graph::insert_alert(&mut self.state.lock(), tenant_id, alert).expect("fake cloud: add_alert on a known tenant")
+    }
+
+    /// Adds many alerts under one lock (bursts).
+    pub fn add_alerts(&self, tenant_id: &str, alerts: impl IntoIterator<Item = Value>) -> Vec<Value> {
+        let mut st = self.state.lock();
+        alerts
+            .into_iter()
+            .map(|a| graph::insert_alert(&mut st, tenant_id, a).expect("fake cloud: add_alerts on a known tenant"))
+            .collect()
+    }
+
+    /// Changes an alert as an analyst in the portal would.
+    pub fn update_alert(&self, tenant_id: &str, id: &str, changes: Value) -> Option<Value> {
+        let Value::Object(m) = changes else { return None };
+        graph::modify_alert(&mut self.state.lock(), tenant_id, id, &m)
+    }
+
+    pub fn alert(&self, tenant_id: &str, id: &str) -> Option<Value> {
+        let st = self.state.lock();
+        let t = st.tenants.get(tenant_id)?;
+        t.alert_index.get(id).map(|i| t.alerts[*i].clone())
+    }
+
+    /// Everything the SIGNL4 team's webhook accepted, in order.
+    pub fn received(&self, team_secret: &str) -> Vec<ReceivedEvent> {
+        self.state.lock().teams.get(team_secret).map(|t| t.received.clone()).unwrap_or_default()
+    }
+
+    /// Number of accepted `new` events per external id.
+    pub fn pages_by_external_id(&self, team_secret: &str) -> BTreeMap<String, usize> {
+        let mut m = BTreeMap::new();
+        for e in self.received(team_secret) {
+            if e.status == "new"
+                && let Some(x) = e.external_id
+            {
+                *m.entry(x).or_default() += 1;
+            }
+        }
+        m
+    }
+
+    /// SIGNL4 alerts of a team by external id, with their status.
+    pub fn signl4_alerts(&self, team_secret: &str) -> BTreeMap<String, Signl4Alert> {
+        self.state.lock().teams.get(team_secret).map(|t| t.alerts.clone()).unwrap_or_default()
+    }
+
+    /// For each page received: time from the alert's (latest) visibility in Graph to SIGNL4's
+    /// receipt. The alert id is the last `:`-separated part of the external id.
+    pub fn page_latencies(&self, team_secret: &str) -> Vec<Duration> {
+        let st = self.state.lock();
+        let Some(team) = st.teams.get(team_secret) else { return Vec::new() };
+        let mut out = Vec::new();
+        for e in team.received.iter().filter(|e| e.status == "new") {
+            let Some(ext) = &e.external_id else { continue };
+            let id = ext.rsplit(':').next().unwrap_or("");
+            let visible = st.tenants.values().find_map(|t| t.visible_at.get(id));
+            if let (Some(v), Some(at)) = (visible, e.at) {
+                out.push(at.saturating_duration_since(*v));
+            }
+        }
+        out
+    }
+
+    pub fn inject(&self, fault: Fault) {
+        self.state.lock().faults.push(fault);
+    }
+
+    pub fn clear_faults(&self) {
+        self.state.lock().faults.clear();
+    }
+
+    pub fn configure(&self, f: impl FnOnce(&mut Settings)) {
+        f(&mut self.state.lock().settings);
+    }
+
+    /// Makes every issued access token expire now (the next API call gets 401).
+    pub fn expire_tokens(&self) {
+        expire_all_tokens(&self.state);
+    }
+
+    /// Requests served so far, by route (`graph.alerts.list`, `entra.token`, …).
+    pub fn requests(&self) -> BTreeMap<String, u64> {
+        self.state.lock().requests.clone()
+    }
+}
+
+impl Drop for FakeCloud {
+    fn drop(&mut self) {
+        if let Some(tx) = self.stop.take() {
+            let _ = tx.send(());
+        }
+    }
+}

@@ -16,8 +16,10 @@
 use async_trait::async_trait;
 
 pub mod conformance;
+mod postgres;
 mod sqlite;
 
+pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
 
 #[derive(Debug, thiserror::Error)]

@@ -1,0 +1,130 @@
+//! Microsoft Graph Security client: alerts_v2 (`microsoft-apis.md` §2).
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::Duration;
+
+use backon::{ExponentialBuilder, Retryable};
+use secrecy::ExposeSecret;
+use serde_json::Value;
+use time::OffsetDateTime;
+use url::Url;
+
+use crate::entra::TokenProvider;
+use crate::upstream::{UpstreamError, summarize_body};
+
+/// One page of `GET /security/alerts_v2`.
+#[derive(Debug)]
+pub struct AlertsPage {
+    pub value: Vec<Value>,
+    pub next_link: Option<String>,
+}
+
+pub struct GraphClient {
+    http: reqwest::Client,
+    base: String,
+    scope: String,
+    tokens: Arc<TokenProvider>,
+    requests: AtomicU64,
+    /// Total time budget for retries of one request.
+    retry_budget: Duration,
+}
+
+fn explain_forbidden(msg: &str) -> String {
+    format!(
+        "{msg} — grant the app the Microsoft Graph *application* permission SecurityAlert.ReadWrite.All (and SecurityIncident.ReadWrite.All), then grant admin consent (see README, \"Point it at a real tenant\")"
+    )
+}
+
+impl GraphClient {
+    pub fn new(http: reqwest::Client, base: &Url, scope: &str, tokens: Arc<TokenProvider>) -> GraphClient {
+        GraphClient {
+            http,
+            base: format!("{}/v1.0", base.as_str().trim_end_matches('/')),
+            scope: scope.into(),
+            tokens,
+            requests: AtomicU64::new(0),
+            retry_budget: Duration::from_secs(120),
+        }
+    }
+
+    pub fn requests(&self) -> u64 {
+        self.requests.load(Ordering::Relaxed)
+    }
+
+    /// The first page of alerts changed since `since`. OData DateTimeOffset literals are
+    /// unquoted (§2.3); no `$orderby` (not documented for alerts_v2).
+    pub fn alerts_since_url(&self, since: OffsetDateTime, top: u32) -> String {
+        let mut u = Url::parse(&format!("{}/security/alerts_v2", self.base)).expect("base URL is valid");
+        u.query_pairs_mut()
+            .append_pair("$filter", &format!("lastUpdateDateTime ge {}", s4s_core::timefmt::odata(since)))
+            .append_pair("$top", &top.to_string());
+        u.to_string()
+    }
+
+    /// Fetches one page; `url` is either [`Self::alerts_since_url`] or an `@odata.nextLink`,
+    /// followed verbatim.
+    pub async fn alerts_page(&self, url: &str) -> Result<AlertsPage, UpstreamError> {
+        let v = self.get_json(url).await?;
+        let value = match v.get("value") {
+            Some(Value::Array(a)) => a.clone(),
+            _ => return Err(UpstreamError::Invalid { service: "Graph", message: "alerts_v2 response has no `value` array".into() }),
+        };
+        let next_link = v.get("@odata.nextLink").and_then(Value::as_str).map(str::to_string);
+        Ok(AlertsPage { value, next_link })
+    }
+
+    /// GET with retries: throttling (honouring fractional `Retry-After`), 5xx and network
+    /// errors back off with jitter; one 401 refreshes the token; other 4xx are permanent.
+    pub async fn get_json(&self, url: &str) -> Result<Value, UpstreamError> {
+        let refreshed = AtomicBool::new(false);
+        let op = || async {
+            self.requests.fetch_add(1, Ordering::Relaxed);
+            metrics::counter!("s4s_graph_requests_total").increment(1);
+            let token = self.tokens.token(&self.scope).await?;
+            let resp = self
+                .http
+                .get(url)
+                .bearer_auth(token.expose_secret())
+                .header("Prefer", "include-unknown-enum-members")
+                .send()
+                .await
+                .map_err(|e| UpstreamError::network("Graph", e))?;
+            let status = resp.status().as_u16();
+            let headers = resp.headers().clone();
+            let body = resp.text().await.map_err(|e| UpstreamError::network("Graph", e))?;
+            if status == 401 && !refreshed.swap(true, Ordering::Relaxed) {
+                // Expired or revoked token: drop it and try once more with a fresh one.
+                self.tokens.invalidate(&self.scope, &token).await;
+                return Err(UpstreamError::Http { service: "Graph", status, message: summarize_body(&body), retry_after: Some(Duration::ZERO), permanent: false });
+            }
+            if !(200..300).contains(&status) {
+                let mut msg = summarize_body(&body);
+                if status == 403 {
+                    msg = explain_forbidden(&msg);
+                }
+                if status == 429 {
+                    metrics::counter!("s4s_graph_throttled_total").increment(1);
+                }
+                return Err(UpstreamError::from_response("Graph", status, &headers, msg));
+            }
+            serde_json::from_str::<Value>(&body).map_err(|e| UpstreamError::Invalid { service: "Graph", message: format!("invalid JSON: {e}") })
+        };
+        op.retry(
+            ExponentialBuilder::default()
+                .with_min_delay(Duration::from_millis(250))
+                .with_max_delay(Duration::from_secs(30))
+                .with_total_delay(Some(self.retry_budget))
+                .without_max_times()
+                .with_jitter(),
+        )
+        .when(UpstreamError::is_transient)
+        .adjust(|e, d| match (e.retry_after(), d) {
+            // Never retry sooner than the server asked; stop when the budget is gone.
+            (Some(ra), Some(_)) => Some(ra),
+            (_, d) => d,
+        })
+        .notify(|e, d| tracing::debug!(error = %e, delay_ms = d.as_millis() as u64, "Graph request failed; retrying"))
+        .await
+    }
+}

@@ -1,0 +1,20 @@
+//! signl4-sentinel: the connector service (adapters around `s4s-core`).
+//!
+//! - [`app`] wires configuration, storage, pollers, delivery and the server;
+//! - [`poller`] reads Graph alerts into the store (outbox);
+//! - [`delivery`] sends outbox jobs to SIGNL4;
+//! - [`entra`], [`graph`], [`signl4`] are the HTTP clients;
+//! - [`server`] serves health and metrics;
+//! - [`demo`] runs the connector against the built-in fake cloud.
+
+pub mod app;
+pub mod delivery;
+pub mod demo;
+pub mod entra;
+pub mod graph;
+pub mod poller;
+pub mod runtime;
+pub mod server;
+pub mod signl4;
+pub mod telemetry;
+pub mod upstream;

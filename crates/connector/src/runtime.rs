@@ -1,0 +1,95 @@
+//! Per-tenant runtime: configuration, clients and health status.
+
+use std::sync::{Arc, Mutex};
+
+use s4s_core::config::{DeliveryConfig, TenantConfig};
+use serde::Serialize;
+use time::OffsetDateTime;
+
+use crate::entra::TokenProvider;
+use crate::graph::GraphClient;
+use crate::signl4::Signl4Client;
+use crate::upstream::http_client;
+
+/// Job kind that sends a page to SIGNL4.
+pub const JOB_PAGE: &str = "page";
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct TenantStatus {
+    pub last_poll_ok: Option<String>,
+    pub last_poll_error: Option<String>,
+    pub consecutive_poll_failures: u32,
+    /// Set when SIGNL4 rejected the team secret: pages are parked until a restart.
+    pub signl4_rejected: Option<String>,
+    pub pages_sent: u64,
+}
+
+pub struct TenantRuntime {
+    pub cfg: TenantConfig,
+    pub tokens: Arc<TokenProvider>,
+    pub graph: GraphClient,
+    pub signl4: Signl4Client,
+    status: Mutex<TenantStatus>,
+}
+
+impl TenantRuntime {
+    pub fn new(cfg: TenantConfig, delivery: &DeliveryConfig) -> TenantRuntime {
+        let http = http_client(delivery.request_timeout);
+        let tokens = Arc::new(TokenProvider::new(http.clone(), &cfg.endpoints.authority, &cfg.tenant_id, &cfg.client_id, cfg.client_secret.clone()));
+        let graph = GraphClient::new(http.clone(), &cfg.endpoints.graph, &cfg.scopes.graph, tokens.clone());
+        let signl4 = Signl4Client::new(http, &cfg.endpoints.signl4_webhook, cfg.signl4.team_secret.clone());
+        TenantRuntime { cfg, tokens, graph, signl4, status: Mutex::new(TenantStatus::default()) }
+    }
+
+    fn with<R>(&self, f: impl FnOnce(&mut TenantStatus) -> R) -> R {
+        f(&mut self.status.lock().unwrap_or_else(|e| e.into_inner()))
+    }
+
+    pub fn status(&self) -> TenantStatus {
+        self.with(|s| s.clone())
+    }
+
+    pub fn poll_succeeded(&self) {
+        let now = s4s_core::timefmt::odata(OffsetDateTime::now_utc());
+        self.with(|s| {
+            if s.consecutive_poll_failures > 0 {
+                tracing::info!(tenant = %self.cfg.name, "polling Microsoft Graph works again");
+            }
+            s.last_poll_ok = Some(now);
+            s.last_poll_error = None;
+            s.consecutive_poll_failures = 0;
+        });
+        metrics::gauge!("s4s_last_successful_poll_timestamp_seconds", "tenant" => self.cfg.name.clone())
+            .set(OffsetDateTime::now_utc().unix_timestamp() as f64);
+    }
+
+    /// Records a failed poll; returns true if this error is new (worth an error log).
+    pub fn poll_failed(&self, msg: &str) -> bool {
+        self.with(|s| {
+            s.consecutive_poll_failures += 1;
+            let new = s.last_poll_error.as_deref() != Some(msg);
+            s.last_poll_error = Some(msg.to_string());
+            new
+        })
+    }
+
+    /// Records that SIGNL4 rejected the team secret; returns true the first time.
+    pub fn signl4_rejected(&self, msg: &str) -> bool {
+        let first = self.with(|s| {
+            let first = s.signl4_rejected.is_none();
+            s.signl4_rejected = Some(msg.to_string());
+            first
+        });
+        metrics::gauge!("s4s_signl4_team_rejected", "tenant" => self.cfg.name.clone()).set(1.0);
+        first
+    }
+
+    pub fn page_sent(&self) {
+        self.with(|s| {
+            s.pages_sent += 1;
+            if s.signl4_rejected.take().is_some() {
+                metrics::gauge!("s4s_signl4_team_rejected", "tenant" => self.cfg.name.clone()).set(0.0);
+            }
+        });
+    }
+}

@@ -1,0 +1,37 @@
+//! SIGNL4 inbound webhook client (`signl4.md` §1). One request per call: retries are the
+//! outbox's job (`delivery.rs`), so a crash never loses a pending retry.
+
+use secrecy::{ExposeSecret, SecretString};
+use serde_json::{Map, Value};
+use url::Url;
+
+use crate::upstream::{UpstreamError, summarize_body};
+
+pub struct Signl4Client {
+    http: reqwest::Client,
+    base: String,
+    team_secret: SecretString,
+}
+
+impl Signl4Client {
+    pub fn new(http: reqwest::Client, webhook_base: &Url, team_secret: SecretString) -> Signl4Client {
+        Signl4Client { http, base: webhook_base.as_str().trim_end_matches('/').to_string(), team_secret }
+    }
+
+    /// POSTs one event. Returns SIGNL4's `eventId` on 201.
+    pub async fn send(&self, body: &Map<String, Value>) -> Result<Option<String>, UpstreamError> {
+        let url = format!("{}/{}", self.base, self.team_secret.expose_secret());
+        let resp = self.http.post(&url).json(body).send().await.map_err(|e| UpstreamError::network("SIGNL4", e))?;
+        let status = resp.status().as_u16();
+        let headers = resp.headers().clone();
+        let text = resp.text().await.map_err(|e| UpstreamError::network("SIGNL4", e))?;
+        if !(200..300).contains(&status) {
+            let mut msg = summarize_body(&text);
+            if status == 404 {
+                msg = format!("SIGNL4 does not know this team secret ({msg}); check signl4.team_secret (SIGNL4 → Teams → your team → Secret, or an integration secret)");
+            }
+            return Err(UpstreamError::from_response("SIGNL4", status, &headers, msg));
+        }
+        Ok(serde_json::from_str::<Value>(&text).ok().and_then(|v| v.get("eventId").and_then(Value::as_str).map(str::to_string)))
+    }
+}

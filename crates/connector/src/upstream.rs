@@ -1,0 +1,145 @@
+//! Errors from upstream services and the HTTP client they share.
+//!
+//! Error texts never contain secrets: URLs are stripped from transport errors (the SIGNL4
+//! webhook URL embeds the team secret) and response bodies are summarised, not echoed.
+
+use std::time::Duration;
+
+use s4s_core::retry::{Decision, classify_status, parse_retry_after, rate_limit_wait};
+
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum UpstreamError {
+    #[error("{service}: network error: {message}")]
+    Network { service: &'static str, message: String },
+    #[error("{service}: HTTP {status}: {message}")]
+    Http { service: &'static str, status: u16, message: String, retry_after: Option<Duration>, permanent: bool },
+    #[error("{service}: unexpected response: {message}")]
+    Invalid { service: &'static str, message: String },
+}
+
+impl UpstreamError {
+    /// Worth retrying (network trouble, throttling, 5xx).
+    pub fn is_transient(&self) -> bool {
+        match self {
+            UpstreamError::Network { .. } => true,
+            UpstreamError::Http { permanent, .. } => !permanent,
+            // A truncated or garbled body is most likely a dropped connection.
+            UpstreamError::Invalid { .. } => true,
+        }
+    }
+
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            UpstreamError::Http { retry_after, .. } => *retry_after,
+            _ => None,
+        }
+    }
+
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            UpstreamError::Http { status, .. } => Some(*status),
+            _ => None,
+        }
+    }
+
+    pub fn network(service: &'static str, e: reqwest::Error) -> UpstreamError {
+        // `without_url`: the URL may carry a secret (SIGNL4 team secret).
+        let e = e.without_url();
+        let mut msg = e.to_string();
+        let mut src = std::error::Error::source(&e);
+        while let Some(s) = src {
+            msg.push_str(": ");
+            msg.push_str(&s.to_string());
+            src = s.source();
+        }
+        UpstreamError::Network { service, message: msg }
+    }
+
+    /// Builds an error from a non-2xx response's status, headers and a short message.
+    pub fn from_response(service: &'static str, status: u16, headers: &reqwest::header::HeaderMap, message: String) -> UpstreamError {
+        let now = time::OffsetDateTime::now_utc();
+        let h = |k: &str| headers.get(k).and_then(|v| v.to_str().ok());
+        let retry_after = h("retry-after")
+            .and_then(|v| parse_retry_after(v, now))
+            .or_else(|| rate_limit_wait(h("x-ratelimit-remaining"), h("x-ratelimit-reset"), now.unix_timestamp()));
+        let permanent = matches!(classify_status(status), Decision::Permanent);
+        UpstreamError::Http { service, status, message, retry_after, permanent }
+    }
+}
+
+/// Shortens a response body for an error message (bodies can be large; never secrets here:
+/// Microsoft and SIGNL4 error bodies do not echo credentials).
+pub fn summarize_body(body: &str) -> String {
+    if let Ok(v) = serde_json::from_str::<serde_json::Value>(body) {
+        // Graph / ARM: {"error": {"code", "message"}}; Entra: {"error", "error_description"};
+        // SIGNL4: {"code", "message", "details"}.
+        if let Some(e) = v.get("error") {
+            if let Some(code) = e.get("code").and_then(|c| c.as_str()) {
+                let msg = e.get("message").and_then(|m| m.as_str()).unwrap_or("");
+                return format!("{code}: {msg}");
+            }
+            if let Some(code) = e.as_str() {
+                let desc = v.get("error_description").and_then(|d| d.as_str()).unwrap_or("");
+                let first = desc.lines().next().unwrap_or("");
+                return format!("{code}: {first}");
+            }
+        }
+        if let Some(m) = v.get("message").and_then(|m| m.as_str()) {
+            let details = v.get("details").and_then(|d| d.as_str()).unwrap_or("");
+            return format!("{m} {details}").trim().to_string();
+        }
+    }
+    let t: String = body.chars().take(200).collect();
+    if t.is_empty() { "(empty body)".into() } else { t }
+}
+
+/// The shared HTTP client: rustls, timeouts, a clear user agent.
+pub fn http_client(timeout: Duration) -> reqwest::Client {
+    reqwest::Client::builder()
+        .user_agent(concat!("signl4-sentinel/", env!("CARGO_PKG_VERSION")))
+        .timeout(timeout)
+        .connect_timeout(Duration::from_secs(10).min(timeout))
+        .pool_idle_timeout(Duration::from_secs(60))
+        .build()
+        .unwrap_or_else(|_| reqwest::Client::new())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use reqwest::header::{HeaderMap, HeaderValue};
+
+    #[test]
+    fn summaries_of_documented_error_bodies() {
+        assert_eq!(
+            summarize_body(r#"{"error":{"code":"TooManyRequests","message":"Please retry again later."}}"#),
+            "TooManyRequests: Please retry again later."
+        );
+        assert_eq!(
+            summarize_body("{\"error\":\"invalid_client\",\"error_description\":\"AADSTS7000215: Invalid client secret provided.\\r\\nTrace ID: x\"}"),
+            "invalid_client: AADSTS7000215: Invalid client secret provided."
+        );
+        assert_eq!(
+            summarize_body(r#"{"requestId":"e9","code":3004,"details":"An event source with ID 96sbq49u was not found.","message":"Error raising event."}"#),
+            "Error raising event. An event source with ID 96sbq49u was not found."
+        );
+        assert_eq!(summarize_body(""), "(empty body)");
+    }
+
+    #[test]
+    fn retry_hints_from_headers() {
+        let mut h = HeaderMap::new();
+        h.insert("retry-after", HeaderValue::from_static("2.128"));
+        let e = UpstreamError::from_response("graph", 429, &h, "x".into());
+        assert!(e.is_transient());
+        assert_eq!(e.retry_after(), Some(Duration::from_millis(2128)));
+        let e = UpstreamError::from_response("signl4", 404, &HeaderMap::new(), "x".into());
+        assert!(!e.is_transient());
+        let mut h = HeaderMap::new();
+        h.insert("x-ratelimit-remaining", HeaderValue::from_static("0"));
+        h.insert("x-ratelimit-reset", HeaderValue::from_str(&(time::OffsetDateTime::now_utc().unix_timestamp() + 5).to_string()).unwrap());
+        let e = UpstreamError::from_response("signl4", 429, &h, "x".into());
+        let wait = e.retry_after().unwrap();
+        assert!(wait > Duration::from_secs(3) && wait <= Duration::from_secs(5), "{wait:?}");
+    }
+}

@@ -1,0 +1,128 @@
+//! Control API (`/_control/...`) for tests, benchmarks and `emulator` users: inject alerts
+//! and faults, change settings, read what SIGNL4 received. Not part of any real service.
+
+use std::sync::Arc;
+
+use axum::extract::{Path, State as AxState};
+use axum::http::StatusCode;
+use axum::response::Response;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::common::json_response;
+use crate::graph::{insert_alert, modify_alert};
+use crate::state::{App, Fault, Settings, State, Team, Tenant};
+
+#[derive(Deserialize)]
+pub struct NewTenant {
+    pub tenant_id: String,
+    pub client_id: String,
+    pub client_secret: String,
+    #[serde(default)]
+    pub roles: Option<Vec<String>>,
+}
+
+pub fn default_roles() -> Vec<String> {
+    ["SecurityAlert.ReadWrite.All", "SecurityIncident.ReadWrite.All"].iter().map(|s| s.to_string()).collect()
+}
+
+pub fn add_tenant(state: &State, t: NewTenant) {
+    let mut st = state.lock();
+    let tenant = st.tenants.entry(t.tenant_id).or_insert_with(Tenant::default);
+    tenant.apps.insert(
+        t.client_id.clone(),
+        App { client_id: t.client_id, client_secret: t.client_secret, roles: t.roles.unwrap_or_else(default_roles) },
+    );
+}
+
+pub async fn post_tenant(AxState(state): AxState<Arc<State>>, axum::Json(t): axum::Json<NewTenant>) -> Response {
+    add_tenant(&state, t);
+    json_response(StatusCode::CREATED, json!({"ok": true}))
+}
+
+pub async fn post_alerts(AxState(state): AxState<Arc<State>>, Path(tenant): Path<String>, axum::Json(body): axum::Json<Value>) -> Response {
+    let items = match body {
+        Value::Array(a) => a,
+        other => vec![other],
+    };
+    let mut st = state.lock();
+    let mut out = Vec::new();
+    for a in items {
+        match insert_alert(&mut st, &tenant, a) {
+            Ok(v) => out.push(v),
+            Err(e) => return json_response(StatusCode::BAD_REQUEST, json!({"error": e})),
+        }
+    }
+    json_response(StatusCode::CREATED, Value::Array(out))
+}
+
+pub async fn patch_alert(AxState(state): AxState<Arc<State>>, Path((tenant, id)): Path<(String, String)>, axum::Json(body): axum::Json<Value>) -> Response {
+    let Value::Object(changes) = body else {
+        return json_response(StatusCode::BAD_REQUEST, json!({"error": "expected an object"}));
+    };
+    let mut st = state.lock();
+    match modify_alert(&mut st, &tenant, &id, &changes) {
+        Some(v) => json_response(StatusCode::OK, v),
+        None => json_response(StatusCode::NOT_FOUND, json!({"error": "no such alert"})),
+    }
+}
+
+pub async fn get_alerts(AxState(state): AxState<Arc<State>>, Path(tenant): Path<String>) -> Response {
+    let st = state.lock();
+    let list = st.tenants.get(&tenant).map(|t| t.alerts.clone()).unwrap_or_default();
+    json_response(StatusCode::OK, Value::Array(list))
+}
+
+#[derive(Deserialize)]
+pub struct NewTeam {
+    pub secret: String,
+}
+
+pub async fn post_team(AxState(state): AxState<Arc<State>>, axum::Json(t): axum::Json<NewTeam>) -> Response {
+    state.lock().teams.entry(t.secret).or_insert_with(Team::default);
+    json_response(StatusCode::CREATED, json!({"ok": true}))
+}
+
+pub async fn get_team_events(AxState(state): AxState<Arc<State>>, Path(secret): Path<String>) -> Response {
+    let st = state.lock();
+    match st.teams.get(&secret) {
+        Some(t) => json_response(StatusCode::OK, serde_json::to_value(&t.received).unwrap_or(Value::Null)),
+        None => json_response(StatusCode::NOT_FOUND, json!({"error": "no such team"})),
+    }
+}
+
+pub async fn get_team_alerts(AxState(state): AxState<Arc<State>>, Path(secret): Path<String>) -> Response {
+    let st = state.lock();
+    match st.teams.get(&secret) {
+        Some(t) => json_response(StatusCode::OK, serde_json::to_value(t.alerts.values().collect::<Vec<_>>()).unwrap_or(Value::Null)),
+        None => json_response(StatusCode::NOT_FOUND, json!({"error": "no such team"})),
+    }
+}
+
+pub async fn post_fault(AxState(state): AxState<Arc<State>>, axum::Json(f): axum::Json<Fault>) -> Response {
+    state.lock().faults.push(f);
+    json_response(StatusCode::CREATED, json!({"ok": true}))
+}
+
+pub async fn delete_faults(AxState(state): AxState<Arc<State>>) -> Response {
+    state.lock().faults.clear();
+    json_response(StatusCode::OK, json!({"ok": true}))
+}
+
+pub async fn get_settings(AxState(state): AxState<Arc<State>>) -> Response {
+    json_response(StatusCode::OK, serde_json::to_value(&state.lock().settings).unwrap_or(Value::Null))
+}
+
+pub async fn put_settings(AxState(state): AxState<Arc<State>>, axum::Json(s): axum::Json<Settings>) -> Response {
+    state.lock().settings = s;
+    json_response(StatusCode::OK, json!({"ok": true}))
+}
+
+pub async fn get_stats(AxState(state): AxState<Arc<State>>) -> Response {
+    json_response(StatusCode::OK, serde_json::to_value(&state.lock().requests).unwrap_or(Value::Null))
+}
+
+pub async fn expire_tokens(AxState(state): AxState<Arc<State>>) -> Response {
+    crate::expire_all_tokens(&state);
+    json_response(StatusCode::OK, json!({"ok": true}))
+}

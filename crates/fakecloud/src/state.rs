@@ -1,0 +1,193 @@
+//! The fake cloud's state: tenants with app registrations and alerts, SIGNL4 teams with what
+//! they received, tokens, faults, throttling windows and request counters.
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use time::OffsetDateTime;
+
+/// Which fake service a fault or counter applies to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord)]
+#[serde(rename_all = "lowercase")]
+pub enum Service {
+    Entra,
+    Graph,
+    Signl4,
+}
+
+/// An injected fault.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum FaultKind {
+    /// Answer with this HTTP status (5xx, 4xx) and a service-shaped error body.
+    Status { status: u16 },
+    /// Delay the response.
+    Latency { ms: u64 },
+    /// Answer 429 with `Retry-After` (fractional seconds allowed).
+    Throttle { retry_after_secs: f64 },
+    /// Send headers, then drop the connection mid-body.
+    Drop,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Fault {
+    pub service: Service,
+    #[serde(flatten)]
+    pub kind: FaultKind,
+    /// How many requests it applies to.
+    pub count: u32,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct App {
+    pub client_id: String,
+    pub client_secret: String,
+    /// Graph application permissions granted (and consented).
+    pub roles: Vec<String>,
+}
+
+#[derive(Debug, Default)]
+pub struct Tenant {
+    pub apps: HashMap<String, App>,
+    /// Alerts in insertion order.
+    pub alerts: Vec<Value>,
+    pub alert_index: HashMap<String, usize>,
+    /// When each alert (id) last became visible with a new version, for time-to-page.
+    pub visible_at: HashMap<String, Instant>,
+    pub last_ts: Option<OffsetDateTime>,
+    pub next_alert_seq: u64,
+}
+
+/// One request SIGNL4's inbound webhook accepted.
+#[derive(Debug, Clone, Serialize)]
+pub struct ReceivedEvent {
+    pub event_id: String,
+    pub external_id: Option<String>,
+    /// `new`, `acknowledged`, `resolved` or something else (discarded by SIGNL4).
+    pub status: String,
+    pub body: Value,
+    #[serde(skip)]
+    pub at: Option<Instant>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Signl4Alert {
+    pub external_id: String,
+    pub status: String,
+    pub event_id: String,
+    pub title: String,
+}
+
+#[derive(Debug, Default)]
+pub struct Team {
+    pub received: Vec<ReceivedEvent>,
+    /// SIGNL4 alerts by external id.
+    pub alerts: BTreeMap<String, Signl4Alert>,
+    pub window: VecDeque<Instant>,
+    pub blocked_until: Option<Instant>,
+}
+
+#[derive(Debug, Clone)]
+pub struct TokenInfo {
+    pub tenant: String,
+    pub client_id: String,
+    pub audience: String,
+    pub expires: Instant,
+}
+
+/// Tunables, changeable at run time through the control API.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Settings {
+    /// Graph `/security` throttle per app per tenant (`microsoft-apis.md` §2.8: 150/min).
+    pub graph_requests_per_minute: u32,
+    /// SIGNL4 inbound events per 15 s / per minute (`signl4.md` §1.7, commercial plan:
+    /// 150 / 15 s, 600 / min). 0 disables the limit.
+    pub signl4_events_per_15s: u32,
+    pub signl4_events_per_minute: u32,
+    /// Access-token lifetime (`expires_in`).
+    pub token_lifetime_secs: u64,
+    /// Largest page Graph returns whatever `$top` says.
+    pub graph_max_page: usize,
+    /// Page size when no `$top` is given.
+    pub graph_default_page: usize,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            graph_requests_per_minute: 150,
+            signl4_events_per_15s: 150,
+            signl4_events_per_minute: 600,
+            token_lifetime_secs: 3599,
+            graph_max_page: 1000,
+            graph_default_page: 100,
+        }
+    }
+}
+
+#[derive(Debug, Default)]
+pub struct Inner {
+    pub tenants: HashMap<String, Tenant>,
+    pub teams: HashMap<String, Team>,
+    pub tokens: HashMap<String, TokenInfo>,
+    pub faults: Vec<Fault>,
+    pub settings: Settings,
+    /// Sliding windows for Graph throttling, per (tenant, client id).
+    pub graph_windows: HashMap<(String, String), VecDeque<Instant>>,
+    /// Requests served, by route label.
+    pub requests: BTreeMap<String, u64>,
+    pub token_seq: u64,
+    pub event_seq: u64,
+}
+
+#[derive(Debug, Default)]
+pub struct State {
+    pub inner: Mutex<Inner>,
+}
+
+impl State {
+    pub fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
+        // A panic while holding the lock leaves consistent data (we never hold it across
+        // partial updates that matter); recover instead of propagating the poison.
+        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+impl Inner {
+    /// Takes the first matching fault, if any.
+    pub fn take_fault(&mut self, service: Service) -> Option<FaultKind> {
+        let idx = self.faults.iter().position(|f| f.service == service && f.count > 0)?;
+        let f = &mut self.faults[idx];
+        f.count -= 1;
+        let kind = f.kind.clone();
+        if f.count == 0 {
+            self.faults.remove(idx);
+        }
+        Some(kind)
+    }
+
+    pub fn count(&mut self, route: &str) {
+        *self.requests.entry(route.to_string()).or_default() += 1;
+    }
+}
+
+/// Sliding-window limiter: returns `Err(wait)` when `limit` requests already happened in
+/// the last `window`.
+pub fn window_check(w: &mut VecDeque<Instant>, now: Instant, window: Duration, limit: u32) -> Result<(), Duration> {
+    while let Some(front) = w.front() {
+        if now.duration_since(*front) >= window {
+            w.pop_front();
+        } else {
+            break;
+        }
+    }
+    if limit > 0 && w.len() >= limit as usize {
+        let oldest = *w.front().unwrap_or(&now);
+        return Err(window.saturating_sub(now.duration_since(oldest)));
+    }
+    w.push_back(now);
+    Ok(())
+}

@@ -1,0 +1,376 @@
+//! PostgreSQL backend: for several replicas sharing one database. Jobs are claimed with
+//! `FOR UPDATE SKIP LOCKED`, so replicas never take the same job; migrations run under a
+//! transaction-scoped advisory lock, so replicas can start together.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use sqlx::Row;
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgRow};
+
+use crate::{AlertRecord, IngestItem, IngestOutcome, Job, JobCounts, JobState, Result, Store, StoreError, StoredAlert};
+
+const MIGRATIONS: &[&str] = &[r#"
+CREATE TABLE alerts (
+    tenant      TEXT NOT NULL,
+    source      TEXT NOT NULL,
+    alert_id    TEXT NOT NULL,
+    version     TEXT NOT NULL,
+    status      TEXT NOT NULL,
+    severity    TEXT NOT NULL,
+    raw         TEXT NOT NULL,
+    paged       BIGINT NOT NULL DEFAULT 0,
+    first_seen_ms BIGINT NOT NULL,
+    updated_ms  BIGINT NOT NULL,
+    PRIMARY KEY (tenant, source, alert_id)
+);
+CREATE TABLE jobs (
+    id              BIGSERIAL PRIMARY KEY,
+    tenant          TEXT NOT NULL,
+    kind            TEXT NOT NULL,
+    key             TEXT NOT NULL UNIQUE,
+    payload         TEXT NOT NULL,
+    state           TEXT NOT NULL DEFAULT 'pending',
+    attempts        BIGINT NOT NULL DEFAULT 0,
+    created_ms      BIGINT NOT NULL,
+    next_attempt_ms BIGINT NOT NULL,
+    lease_owner     TEXT,
+    lease_until_ms  BIGINT,
+    last_error      TEXT,
+    result          TEXT,
+    paused          BIGINT NOT NULL DEFAULT 0,
+    updated_ms      BIGINT NOT NULL
+);
+CREATE INDEX jobs_due ON jobs (state, paused, next_attempt_ms);
+CREATE TABLE cursors (
+    tenant     TEXT NOT NULL,
+    source     TEXT NOT NULL,
+    value      TEXT NOT NULL,
+    updated_ms BIGINT NOT NULL,
+    PRIMARY KEY (tenant, source)
+);
+"#];
+
+const JOB_COLUMNS: &str = "id, tenant, kind, key, payload, state, attempts, created_ms, next_attempt_ms, lease_owner, lease_until_ms, last_error, result, paused";
+
+pub struct PostgresStore {
+    pool: PgPool,
+}
+
+impl PostgresStore {
+    /// Connects with a `postgres://` URL and applies migrations.
+    pub async fn connect(url: &secrecy::SecretString) -> Result<PostgresStore> {
+        use secrecy::ExposeSecret;
+        // The URL may hold a password: never include it in the error.
+        let opts = PgConnectOptions::from_str(url.expose_secret())
+            .map_err(|_| StoreError::Corrupt("storage.url is not a valid postgres:// URL".into()))?;
+        PostgresStore::connect_with(opts).await
+    }
+
+    /// Connects with explicit options (tests use a `search_path` per test).
+    pub async fn connect_with(opts: PgConnectOptions) -> Result<PostgresStore> {
+        let pool = PgPoolOptions::new().max_connections(8).acquire_timeout(Duration::from_secs(10)).connect_with(opts).await?;
+        let store = PostgresStore { pool };
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    async fn migrate(&self) -> Result<()> {
+        let mut tx = self.pool.begin().await?;
+        // Replicas starting together migrate one at a time.
+        sqlx::query("SELECT pg_advisory_xact_lock(7347234)").execute(&mut *tx).await?;
+        sqlx::query("CREATE TABLE IF NOT EXISTS schema_version (version BIGINT NOT NULL)").execute(&mut *tx).await?;
+        let current: Option<i64> = sqlx::query_scalar("SELECT MAX(version) FROM schema_version").fetch_one(&mut *tx).await?;
+        let current = current.unwrap_or(0) as usize;
+        if current > MIGRATIONS.len() {
+            return Err(StoreError::Corrupt(format!(
+                "database schema version {current} is newer than this binary supports ({}); upgrade signl4-sentinel",
+                MIGRATIONS.len()
+            )));
+        }
+        for (i, m) in MIGRATIONS.iter().enumerate().skip(current) {
+            sqlx::raw_sql(*m).execute(&mut *tx).await?;
+            sqlx::query("INSERT INTO schema_version (version) VALUES ($1)").bind((i + 1) as i64).execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+}
+
+fn job_from_row(r: &PgRow) -> Result<Job> {
+    Ok(Job {
+        id: r.try_get("id")?,
+        tenant: r.try_get("tenant")?,
+        kind: r.try_get("kind")?,
+        key: r.try_get("key")?,
+        payload: r.try_get("payload")?,
+        state: JobState::parse(r.try_get::<&str, _>("state")?)?,
+        attempts: r.try_get("attempts")?,
+        created_ms: r.try_get("created_ms")?,
+        next_attempt_ms: r.try_get("next_attempt_ms")?,
+        lease_owner: r.try_get("lease_owner")?,
+        lease_until_ms: r.try_get("lease_until_ms")?,
+        last_error: r.try_get("last_error")?,
+        result: r.try_get("result")?,
+        paused: r.try_get::<i64, _>("paused")? != 0,
+    })
+}
+
+#[async_trait]
+impl Store for PostgresStore {
+    fn backend(&self) -> &'static str {
+        "postgres"
+    }
+
+    async fn ping(&self) -> Result<()> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    async fn ingest(&self, items: &[IngestItem], now_ms: i64) -> Result<IngestOutcome> {
+        let mut out = IngestOutcome::default();
+        if items.is_empty() {
+            return Ok(out);
+        }
+        let mut tx = self.pool.begin().await?;
+        for item in items {
+            let a = &item.alert;
+            let inserted = sqlx::query(
+                "INSERT INTO alerts (tenant, source, alert_id, version, status, severity, raw, paged, first_seen_ms, updated_ms) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, 0, $8, $8) ON CONFLICT (tenant, source, alert_id) DO NOTHING",
+            )
+            .bind(&a.tenant)
+            .bind(&a.source)
+            .bind(&a.alert_id)
+            .bind(&a.version)
+            .bind(&a.status)
+            .bind(&a.severity)
+            .bind(&a.raw)
+            .bind(now_ms)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected()
+                == 1;
+            let paged = if inserted {
+                out.new += 1;
+                false
+            } else {
+                // Lock the row: another replica may be ingesting the same alert.
+                let (version, paged): (String, i64) =
+                    sqlx::query_as("SELECT version, paged FROM alerts WHERE tenant = $1 AND source = $2 AND alert_id = $3 FOR UPDATE")
+                        .bind(&a.tenant)
+                        .bind(&a.source)
+                        .bind(&a.alert_id)
+                        .fetch_one(&mut *tx)
+                        .await?;
+                if version == a.version {
+                    out.unchanged += 1;
+                } else {
+                    sqlx::query(
+                        "UPDATE alerts SET version = $1, status = $2, severity = $3, raw = $4, updated_ms = $5 \
+                         WHERE tenant = $6 AND source = $7 AND alert_id = $8",
+                    )
+                    .bind(&a.version)
+                    .bind(&a.status)
+                    .bind(&a.severity)
+                    .bind(&a.raw)
+                    .bind(now_ms)
+                    .bind(&a.tenant)
+                    .bind(&a.source)
+                    .bind(&a.alert_id)
+                    .execute(&mut *tx)
+                    .await?;
+                    out.updated += 1;
+                }
+                paged != 0
+            };
+            if let (Some(job), false) = (&item.page, paged) {
+                let r = sqlx::query(
+                    "INSERT INTO jobs (tenant, kind, key, payload, created_ms, next_attempt_ms, updated_ms) \
+                     VALUES ($1, $2, $3, $4, $5, $5, $5) ON CONFLICT (key) DO NOTHING",
+                )
+                .bind(&job.tenant)
+                .bind(&job.kind)
+                .bind(&job.key)
+                .bind(&job.payload)
+                .bind(now_ms)
+                .execute(&mut *tx)
+                .await?;
+                out.jobs_created += r.rows_affected() as usize;
+                sqlx::query("UPDATE alerts SET paged = 1 WHERE tenant = $1 AND source = $2 AND alert_id = $3")
+                    .bind(&a.tenant)
+                    .bind(&a.source)
+                    .bind(&a.alert_id)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+        }
+        tx.commit().await?;
+        Ok(out)
+    }
+
+    async fn get_alert(&self, tenant: &str, source: &str, alert_id: &str) -> Result<Option<StoredAlert>> {
+        let row = sqlx::query(
+            "SELECT tenant, source, alert_id, version, status, severity, raw, paged FROM alerts \
+             WHERE tenant = $1 AND source = $2 AND alert_id = $3",
+        )
+        .bind(tenant)
+        .bind(source)
+        .bind(alert_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|r| {
+            Ok(StoredAlert {
+                record: AlertRecord {
+                    tenant: r.try_get("tenant")?,
+                    source: r.try_get("source")?,
+                    alert_id: r.try_get("alert_id")?,
+                    version: r.try_get("version")?,
+                    status: r.try_get("status")?,
+                    severity: r.try_get("severity")?,
+                    raw: r.try_get("raw")?,
+                },
+                paged: r.try_get::<i64, _>("paged")? != 0,
+            })
+        })
+        .transpose()
+    }
+
+    async fn get_cursor(&self, tenant: &str, source: &str) -> Result<Option<String>> {
+        Ok(sqlx::query_scalar("SELECT value FROM cursors WHERE tenant = $1 AND source = $2")
+            .bind(tenant)
+            .bind(source)
+            .fetch_optional(&self.pool)
+            .await?)
+    }
+
+    async fn set_cursor(&self, tenant: &str, source: &str, value: &str, now_ms: i64) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO cursors (tenant, source, value, updated_ms) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (tenant, source) DO UPDATE SET value = excluded.value, updated_ms = excluded.updated_ms",
+        )
+        .bind(tenant)
+        .bind(source)
+        .bind(value)
+        .bind(now_ms)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn claim_jobs(&self, owner: &str, now_ms: i64, lease_ms: i64, limit: i64) -> Result<Vec<Job>> {
+        let sql = format!(
+            "UPDATE jobs SET lease_owner = $1, lease_until_ms = $2, attempts = attempts + 1, updated_ms = $3 \
+             WHERE id IN (SELECT id FROM jobs WHERE state = 'pending' AND paused = 0 AND next_attempt_ms <= $3 \
+                          AND (lease_until_ms IS NULL OR lease_until_ms <= $3) \
+                          ORDER BY next_attempt_ms, id LIMIT $4 FOR UPDATE SKIP LOCKED) \
+             RETURNING {JOB_COLUMNS}"
+        );
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(owner)
+            .bind(now_ms + lease_ms)
+            .bind(now_ms)
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await?;
+        let mut jobs = rows.iter().map(job_from_row).collect::<Result<Vec<_>>>()?;
+        jobs.sort_by_key(|j| (j.next_attempt_ms, j.id));
+        Ok(jobs)
+    }
+
+    async fn complete_job(&self, id: i64, owner: &str, result: &str, now_ms: i64) -> Result<bool> {
+        let r = sqlx::query(
+            "UPDATE jobs SET state = 'done', result = $1, lease_owner = NULL, lease_until_ms = NULL, last_error = NULL, updated_ms = $2 \
+             WHERE id = $3 AND lease_owner = $4 AND state = 'pending'",
+        )
+        .bind(result)
+        .bind(now_ms)
+        .bind(id)
+        .bind(owner)
+        .execute(&self.pool)
+        .await?;
+        Ok(r.rows_affected() == 1)
+    }
+
+    async fn retry_job(&self, id: i64, owner: &str, next_attempt_ms: i64, error: &str, now_ms: i64) -> Result<bool> {
+        let r = sqlx::query(
+            "UPDATE jobs SET next_attempt_ms = $1, last_error = $2, lease_owner = NULL, lease_until_ms = NULL, updated_ms = $3 \
+             WHERE id = $4 AND lease_owner = $5 AND state = 'pending'",
+        )
+        .bind(next_attempt_ms)
+        .bind(error)
+        .bind(now_ms)
+        .bind(id)
+        .bind(owner)
+        .execute(&self.pool)
+        .await?;
+        Ok(r.rows_affected() == 1)
+    }
+
+    async fn bury_job(&self, id: i64, owner: &str, error: &str, now_ms: i64) -> Result<bool> {
+        let r = sqlx::query(
+            "UPDATE jobs SET state = 'dead', last_error = $1, lease_owner = NULL, lease_until_ms = NULL, updated_ms = $2 \
+             WHERE id = $3 AND lease_owner = $4 AND state = 'pending'",
+        )
+        .bind(error)
+        .bind(now_ms)
+        .bind(id)
+        .bind(owner)
+        .execute(&self.pool)
+        .await?;
+        Ok(r.rows_affected() == 1)
+    }
+
+    async fn pause_jobs(&self, tenant: &str, kind: &str, error: &str, now_ms: i64) -> Result<u64> {
+        let r = sqlx::query(
+            "UPDATE jobs SET paused = 1, last_error = $1, lease_owner = NULL, lease_until_ms = NULL, updated_ms = $2 \
+             WHERE tenant = $3 AND kind = $4 AND state = 'pending' AND paused = 0",
+        )
+        .bind(error)
+        .bind(now_ms)
+        .bind(tenant)
+        .bind(kind)
+        .execute(&self.pool)
+        .await?;
+        Ok(r.rows_affected())
+    }
+
+    async fn unpause_all(&self, now_ms: i64) -> Result<u64> {
+        let r = sqlx::query("UPDATE jobs SET paused = 0, next_attempt_ms = $1, updated_ms = $1 WHERE state = 'pending' AND paused = 1")
+            .bind(now_ms)
+            .execute(&self.pool)
+            .await?;
+        Ok(r.rows_affected())
+    }
+
+    async fn job_counts(&self) -> Result<JobCounts> {
+        let rows: Vec<(String, i64, i64)> =
+            sqlx::query_as("SELECT state, paused, COUNT(*) FROM jobs GROUP BY state, paused").fetch_all(&self.pool).await?;
+        let mut c = JobCounts::default();
+        for (state, paused, n) in rows {
+            match (state.as_str(), paused != 0) {
+                ("pending", false) => c.pending += n,
+                ("pending", true) => c.paused += n,
+                ("done", _) => c.done += n,
+                ("dead", _) => c.dead += n,
+                (other, _) => return Err(StoreError::Corrupt(format!("unknown job state {other}"))),
+            }
+        }
+        Ok(c)
+    }
+
+    async fn list_jobs(&self, state: JobState, limit: i64) -> Result<Vec<Job>> {
+        let sql = format!("SELECT {JOB_COLUMNS} FROM jobs WHERE state = $1 ORDER BY id LIMIT $2");
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(state.as_str()).bind(limit).fetch_all(&self.pool).await?;
+        rows.iter().map(job_from_row).collect()
+    }
+
+    async fn next_due_ms(&self) -> Result<Option<i64>> {
+        Ok(sqlx::query_scalar(
+            "SELECT MIN(GREATEST(next_attempt_ms, COALESCE(lease_until_ms, 0))) FROM jobs WHERE state = 'pending' AND paused = 0",
+        )
+        .fetch_one(&self.pool)
+        .await?)
+    }
+}
