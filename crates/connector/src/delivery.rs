@@ -128,7 +128,9 @@ impl Delivery {
                 rt.page_sent();
                 metrics::counter!("s4s_pages_sent_total", "tenant" => tenant.clone()).increment(1);
                 metrics::histogram!("s4s_signl4_request_seconds").record(started.elapsed().as_secs_f64());
-                tracing::info!(tenant = %tenant, title = %body.get("Title").and_then(Value::as_str).unwrap_or(""), external_id = %body.get("X-S4-ExternalID").and_then(Value::as_str).unwrap_or(""), event_id = event_id.as_deref().unwrap_or("-"), "paged");
+                let title = body.get("Title").and_then(|v| v.as_str()).unwrap_or("");
+                let external_id = body.get("X-S4-ExternalID").and_then(|v| v.as_str()).unwrap_or("");
+                tracing::info!(tenant = %tenant, title = %title, external_id = %external_id, event_id = event_id.as_deref().unwrap_or("-"), "paged");
             }
             Err(e) if e.status() == Some(404) => {
                 metrics::counter!("s4s_delivery_failures_total", "tenant" => tenant.clone(), "kind" => "rejected").increment(1);

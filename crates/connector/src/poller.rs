@@ -91,6 +91,8 @@ pub async fn sweep(rt: &TenantRuntime, store: &Arc<dyn Store>, on_page: &(dyn Fn
                 }
             }
         }
+        // Graph lists the most recent first; page the oldest of a batch first.
+        items.sort_by(|a, b| a.alert.version.cmp(&b.alert.version));
         report.alerts_read += items.len();
         let o = store.ingest(&items, timefmt::millis(OffsetDateTime::now_utc())).await?;
         report.outcome.add(o);

@@ -119,8 +119,8 @@ pub fn insert_alert(inner: &mut Inner, tenant_id: &str, partial: Value) -> Resul
         a.entry("incidentWebUrl".to_string())
             .or_insert(json!(format!("https://security.microsoft.com/incidents/{inc}?tid={tenant_id}")));
     }
-    // The insert time is authoritative for lastUpdateDateTime.
-    a.insert("lastUpdateDateTime".into(), Value::String(graph_ts(ts)));
+    // A caller may backdate an alert (to test the lookback window); otherwise the insert
+    // time is its lastUpdateDateTime.
     let v = Value::Object(a);
     t.alert_index.insert(id.clone(), t.alerts.len());
     t.alerts.push(v.clone());
