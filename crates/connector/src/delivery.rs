@@ -116,6 +116,12 @@ impl Delivery {
                 return;
             }
         };
+        if rt.should_park_pages() {
+            let why = rt.status().signl4_rejected.unwrap_or_default();
+            let _ = self.store.retry_job(job.id, &self.owner, now_ms(), &why, now_ms()).await;
+            let _ = self.store.pause_jobs(&tenant, JOB_PAGE, &why, now_ms()).await;
+            return;
+        }
         let started = std::time::Instant::now();
         match rt.signl4.send(&body).await {
             Ok(event_id) => {

@@ -30,7 +30,13 @@ pub struct TenantRuntime {
     pub graph: GraphClient,
     pub signl4: Signl4Client,
     status: Mutex<TenantStatus>,
+    /// When SIGNL4 last rejected the team secret (to probe again only every few minutes).
+    rejected_at: Mutex<Option<std::time::Instant>>,
 }
+
+/// While SIGNL4 rejects the team secret, one page is let through this often to notice a
+/// fix made on the SIGNL4 side; all others are parked without a request.
+pub const REJECTED_PROBE_INTERVAL: std::time::Duration = std::time::Duration::from_secs(300);
 
 impl TenantRuntime {
     pub fn new(cfg: TenantConfig, delivery: &DeliveryConfig) -> TenantRuntime {
@@ -38,7 +44,7 @@ impl TenantRuntime {
         let tokens = Arc::new(TokenProvider::new(http.clone(), &cfg.endpoints.authority, &cfg.tenant_id, &cfg.client_id, cfg.client_secret.clone()));
         let graph = GraphClient::new(http.clone(), &cfg.endpoints.graph, &cfg.scopes.graph, tokens.clone());
         let signl4 = Signl4Client::new(http, &cfg.endpoints.signl4_webhook, cfg.signl4.team_secret.clone());
-        TenantRuntime { cfg, tokens, graph, signl4, status: Mutex::new(TenantStatus::default()) }
+        TenantRuntime { cfg, tokens, graph, signl4, status: Mutex::new(TenantStatus::default()), rejected_at: Mutex::new(None) }
     }
 
     fn with<R>(&self, f: impl FnOnce(&mut TenantStatus) -> R) -> R {
@@ -73,8 +79,23 @@ impl TenantRuntime {
         })
     }
 
+    /// True while SIGNL4 rejects the team secret and no probe is due: park without sending.
+    pub fn should_park_pages(&self) -> bool {
+        let mut at = self.rejected_at.lock().unwrap_or_else(|e| e.into_inner());
+        match *at {
+            Some(t) if t.elapsed() < REJECTED_PROBE_INTERVAL => true,
+            Some(_) => {
+                // Let this one through as a probe; park the rest until it answers.
+                *at = Some(std::time::Instant::now());
+                false
+            }
+            None => false,
+        }
+    }
+
     /// Records that SIGNL4 rejected the team secret; returns true the first time.
     pub fn signl4_rejected(&self, msg: &str) -> bool {
+        *self.rejected_at.lock().unwrap_or_else(|e| e.into_inner()) = Some(std::time::Instant::now());
         let first = self.with(|s| {
             let first = s.signl4_rejected.is_none();
             s.signl4_rejected = Some(msg.to_string());
@@ -85,6 +106,7 @@ impl TenantRuntime {
     }
 
     pub fn page_sent(&self) {
+        *self.rejected_at.lock().unwrap_or_else(|e| e.into_inner()) = None;
         self.with(|s| {
             s.pages_sent += 1;
             if s.signl4_rejected.take().is_some() {
