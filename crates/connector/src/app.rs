@@ -27,14 +27,17 @@ pub async fn open_store(cfg: &StorageConfig) -> anyhow::Result<Arc<dyn Store>> {
     Ok(match cfg {
         StorageConfig::Sqlite { path } => {
             if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-                std::fs::create_dir_all(dir).with_context(|| format!("cannot create directory {} for storage.path", dir.display()))?;
+                std::fs::create_dir_all(dir)
+                    .with_context(|| format!("cannot create directory {} for storage.path", dir.display()))?;
             }
-            Arc::new(SqliteStore::open(path).await.with_context(|| format!("cannot open SQLite database {} (storage.path)", path.display()))?)
+            Arc::new(
+                SqliteStore::open(path)
+                    .await
+                    .with_context(|| format!("cannot open SQLite database {} (storage.path)", path.display()))?,
+            )
         }
         StorageConfig::Postgres { url } => Arc::new(
-            s4s_store::PostgresStore::connect(url)
-                .await
-                .context("cannot connect to PostgreSQL (storage.url)")?,
+            s4s_store::PostgresStore::connect(url).await.context("cannot connect to PostgreSQL (storage.url)")?,
         ),
     })
 }
@@ -45,12 +48,26 @@ impl App {
         let _ = metrics_handle();
         let store = open_store(&cfg.storage).await?;
         let now = s4s_core::timefmt::millis(time::OffsetDateTime::now_utc());
+        if store.single_instance() {
+            // We hold the database's lock file, so every lease belongs to a dead process.
+            let in_flight = store.release_leases(now).await?;
+            if in_flight > 0 {
+                tracing::warn!(
+                    jobs = in_flight,
+                    "deliveries were in flight when the previous process stopped; sending them again (SIGNL4 may show a duplicate if it had already accepted one)"
+                );
+            }
+        }
         let unpaused = store.unpause_all(now).await?;
         if unpaused > 0 {
             tracing::info!(jobs = unpaused, "resuming pages parked by an earlier SIGNL4 rejection");
         }
-        let tenants: Vec<Arc<TenantRuntime>> =
-            cfg.tenants.iter().filter(|t| t.enabled).map(|t| Arc::new(TenantRuntime::new(t.clone(), &cfg.delivery))).collect();
+        let tenants: Vec<Arc<TenantRuntime>> = cfg
+            .tenants
+            .iter()
+            .filter(|t| t.enabled)
+            .map(|t| Arc::new(TenantRuntime::new(t.clone(), &cfg.delivery)))
+            .collect();
         let listener = tokio::net::TcpListener::bind(cfg.server.listen)
             .await
             .with_context(|| format!("cannot listen on {} (server.listen)", cfg.server.listen))?;

@@ -95,7 +95,10 @@ impl Delivery {
         let Some(rt) = self.tenants.get(&job.tenant).cloned() else {
             // The tenant was removed from the configuration; keep the job for a later config.
             tracing::warn!(tenant = %job.tenant, key = %job.key, "job for a tenant that is not configured; retrying in 1 h");
-            let _ = self.store.retry_job(job.id, &self.owner, now_ms() + 3_600_000, "tenant not configured", now_ms()).await;
+            let _ = self
+                .store
+                .retry_job(job.id, &self.owner, now_ms() + 3_600_000, "tenant not configured", now_ms())
+                .await;
             return;
         };
         match job.kind.as_str() {
@@ -128,8 +131,12 @@ impl Delivery {
                 let result = serde_json::json!({ "eventId": event_id }).to_string();
                 match self.store.complete_job(job.id, &self.owner, &result, now_ms()).await {
                     Ok(true) => {}
-                    Ok(false) => tracing::warn!(tenant = %tenant, key = %job.key, "lease lost while paging (job took longer than delivery.lease); another worker may page again"),
-                    Err(e) => tracing::error!(tenant = %tenant, key = %job.key, error = %e, "paged, but could not record it; the page may be sent again"),
+                    Ok(false) => {
+                        tracing::warn!(tenant = %tenant, key = %job.key, "lease lost while paging (job took longer than delivery.lease); another worker may page again")
+                    }
+                    Err(e) => {
+                        tracing::error!(tenant = %tenant, key = %job.key, error = %e, "paged, but could not record it; the page may be sent again")
+                    }
                 }
                 rt.page_sent();
                 metrics::counter!("s4s_pages_sent_total", "tenant" => tenant.clone()).increment(1);
@@ -139,7 +146,8 @@ impl Delivery {
                 tracing::info!(tenant = %tenant, title = %title, external_id = %external_id, event_id = event_id.as_deref().unwrap_or("-"), "paged");
             }
             Err(e) if e.status() == Some(404) => {
-                metrics::counter!("s4s_delivery_failures_total", "tenant" => tenant.clone(), "kind" => "rejected").increment(1);
+                metrics::counter!("s4s_delivery_failures_total", "tenant" => tenant.clone(), "kind" => "rejected")
+                    .increment(1);
                 let msg = e.to_string();
                 if rt.signl4_rejected(&msg) {
                     tracing::error!(tenant = %tenant, error = %msg, "SIGNL4 REJECTED THE TEAM SECRET: pages for this tenant are parked (nothing is lost). Fix tenant.signl4.team_secret and restart signl4-sentinel to send them.");
@@ -152,15 +160,28 @@ impl Delivery {
                 metrics::counter!("s4s_delivery_failures_total", "tenant" => tenant.clone(), "kind" => if transient { "transient" } else { "permanent" }).increment(1);
                 let age = Duration::from_millis((now_ms() - job.created_ms).max(0) as u64);
                 if !transient || age >= self.cfg.dead_letter_after {
-                    let why = if transient { format!("gave up after {}s: {e}", age.as_secs()) } else { format!("rejected: {e}") };
+                    let why = if transient {
+                        format!("gave up after {}s: {e}", age.as_secs())
+                    } else {
+                        format!("rejected: {e}")
+                    };
                     tracing::error!(tenant = %tenant, key = %job.key, error = %why, "page moved to dead letters; see `signl4-sentinel jobs --dead`");
                     metrics::counter!("s4s_jobs_dead_total", "tenant" => tenant.clone()).increment(1);
                     let _ = self.store.bury_job(job.id, &self.owner, &why, now_ms()).await;
                     return;
                 }
-                let delay = next_delay(e.retry_after(), (job.attempts - 1).max(0) as u32, self.cfg.initial_backoff, self.cfg.max_backoff, rand::random::<f64>());
+                let delay = next_delay(
+                    e.retry_after(),
+                    (job.attempts - 1).max(0) as u32,
+                    self.cfg.initial_backoff,
+                    self.cfg.max_backoff,
+                    rand::random::<f64>(),
+                );
                 tracing::warn!(tenant = %tenant, key = %job.key, attempt = job.attempts, retry_in_ms = delay.as_millis() as u64, error = %e, "page delivery failed; will retry");
-                let _ = self.store.retry_job(job.id, &self.owner, now_ms() + delay.as_millis() as i64, &e.to_string(), now_ms()).await;
+                let _ = self
+                    .store
+                    .retry_job(job.id, &self.owner, now_ms() + delay.as_millis() as i64, &e.to_string(), now_ms())
+                    .await;
             }
         }
     }

@@ -42,7 +42,9 @@ pub async fn emulator(listen: SocketAddr, alerts: usize) -> anyhow::Result<()> {
     println!();
     println!("  {alerts} alert(s) created. Credentials match `signl4-sentinel config example`; try:");
     println!("    signl4-sentinel config example > s4s.toml && signl4-sentinel run --config s4s.toml");
-    println!("  Add an alert:  curl -XPOST {u}/_control/tenants/{DEFAULT_TENANT_ID}/alerts -H 'content-type: application/json' -d '{{\"title\":\"Test\",\"severity\":\"high\"}}'");
+    println!(
+        "  Add an alert:  curl -XPOST {u}/_control/tenants/{DEFAULT_TENANT_ID}/alerts -H 'content-type: application/json' -d '{{\"title\":\"Test\",\"severity\":\"high\"}}'"
+    );
     println!("  What SIGNL4 got: curl {u}/_control/teams/{DEFAULT_TEAM_SECRET}/events");
     println!();
     println!("Press Ctrl-C to stop.");
@@ -157,7 +159,10 @@ async fn scenario(fc: &FakeCloud) -> anyhow::Result<bool> {
     println!("  Portal ▶ analyst sets the first alert to inProgress (must not page again)");
     // Let the connector poll at least twice more before judging duplicates.
     let polls = fc.requests().get("graph.alerts.list").copied().unwrap_or(0);
-    wait_until(Instant::now() + Duration::from_secs(15), || fc.requests().get("graph.alerts.list").copied().unwrap_or(0) >= polls + 2).await;
+    wait_until(Instant::now() + Duration::from_secs(15), || {
+        fc.requests().get("graph.alerts.list").copied().unwrap_or(0) >= polls + 2
+    })
+    .await;
     print_new_pages(fc, &mut seen);
 
     let pages = fc.pages_by_external_id(DEFAULT_TEAM_SECRET);
@@ -198,7 +203,9 @@ async fn scenario(fc: &FakeCloud) -> anyhow::Result<bool> {
     let mut ms: Vec<u128> = latencies.iter().map(|d| d.as_millis()).collect();
     ms.sort();
     if let (Some(min), Some(max)) = (ms.first(), ms.last()) {
-        println!("\ntime to page (alert visible in Graph → SIGNL4 received): min {min} ms, max {max} ms (poll interval 1 s)");
+        println!(
+            "\ntime to page (alert visible in Graph → SIGNL4 received): min {min} ms, max {max} ms (poll interval 1 s)"
+        );
     }
     println!(
         "Graph requests: {}, token requests: {}, elapsed {:.1} s",
@@ -206,6 +213,9 @@ async fn scenario(fc: &FakeCloud) -> anyhow::Result<bool> {
         fc.requests().get("entra.token").copied().unwrap_or(0),
         started.elapsed().as_secs_f64()
     );
-    println!("{}", if ok { "\nRESULT: every alert was paged exactly once with the right content." } else { "\nRESULT: FAILED" });
+    println!(
+        "{}",
+        if ok { "\nRESULT: every alert was paged exactly once with the right content." } else { "\nRESULT: FAILED" }
+    );
     Ok(ok)
 }

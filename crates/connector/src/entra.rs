@@ -70,11 +70,21 @@ pub fn explain_aadsts(body: &str, tenant: &str, client_id: &str) -> String {
         .map(|s| s.chars().take_while(|c| c.is_ascii_digit()).collect::<String>())
         .unwrap_or_default();
     let hint = match code.as_str() {
-        "7000215" => format!("the client secret is wrong for app {client_id}: use the secret's *Value* (not its ID) from App registrations → Certificates & secrets, and update client_secret"),
-        "7000222" => format!("the client secret of app {client_id} has expired: create a new one under App registrations → Certificates & secrets"),
-        "700016" => format!("app {client_id} was not found in tenant {tenant}: check client_id and tenant_id, and that the app is registered (or consented) in that tenant"),
-        "90002" => format!("tenant {tenant} was not found: check tenant_id and the `cloud` setting (public / usgov / china)"),
-        "900023" => format!("\"{tenant}\" is not a valid tenant id: use the Directory (tenant) ID GUID or a verified domain"),
+        "7000215" => format!(
+            "the client secret is wrong for app {client_id}: use the secret's *Value* (not its ID) from App registrations → Certificates & secrets, and update client_secret"
+        ),
+        "7000222" => format!(
+            "the client secret of app {client_id} has expired: create a new one under App registrations → Certificates & secrets"
+        ),
+        "700016" => format!(
+            "app {client_id} was not found in tenant {tenant}: check client_id and tenant_id, and that the app is registered (or consented) in that tenant"
+        ),
+        "90002" => {
+            format!("tenant {tenant} was not found: check tenant_id and the `cloud` setting (public / usgov / china)")
+        }
+        "900023" => {
+            format!("\"{tenant}\" is not a valid tenant id: use the Directory (tenant) ID GUID or a verified domain")
+        }
         "65001" => "admin consent is missing: an administrator must grant consent for the app's API permissions".into(),
         "70011" | "1002012" => "the token scope was rejected: check the cloud / endpoints settings".into(),
         "50196" | "" => return format!("Entra ID: {}", summarize_body(body)),
@@ -84,7 +94,13 @@ pub fn explain_aadsts(body: &str, tenant: &str, client_id: &str) -> String {
 }
 
 impl TokenProvider {
-    pub fn new(http: reqwest::Client, authority: &Url, tenant_id: &str, client_id: &str, secret: SecretString) -> TokenProvider {
+    pub fn new(
+        http: reqwest::Client,
+        authority: &Url,
+        tenant_id: &str,
+        client_id: &str,
+        secret: SecretString,
+    ) -> TokenProvider {
         let base = authority.as_str().trim_end_matches('/');
         TokenProvider {
             http,
@@ -128,7 +144,10 @@ impl TokenProvider {
             .adjust(|e, d| e.retry_after().or(d))
             .await?;
         let lifetime = Duration::from_secs(resp.expires_in);
-        let cached = Cached { token: Arc::new(SecretString::from(resp.access_token)), refresh_at: Instant::now() + refresh_after(lifetime) };
+        let cached = Cached {
+            token: Arc::new(SecretString::from(resp.access_token)),
+            refresh_at: Instant::now() + refresh_after(lifetime),
+        };
         *guard = Some(cached.clone());
         Ok(cached.token)
     }
@@ -151,7 +170,13 @@ impl TokenProvider {
             ("client_secret", self.secret.expose_secret()),
             ("grant_type", "client_credentials"),
         ];
-        let resp = self.http.post(&self.endpoint).form(&form).send().await.map_err(|e| UpstreamError::network("Entra ID", e))?;
+        let resp = self
+            .http
+            .post(&self.endpoint)
+            .form(&form)
+            .send()
+            .await
+            .map_err(|e| UpstreamError::network("Entra ID", e))?;
         let status = resp.status().as_u16();
         let headers = resp.headers().clone();
         let body = resp.text().await.map_err(|e| UpstreamError::network("Entra ID", e))?;
@@ -159,7 +184,8 @@ impl TokenProvider {
             let msg = explain_aadsts(&body, &self.tenant_id, &self.client_id);
             return Err(UpstreamError::from_response("Entra ID", status, &headers, msg));
         }
-        serde_json::from_str(&body).map_err(|e| UpstreamError::Invalid { service: "Entra ID", message: format!("token response: {e}") })
+        serde_json::from_str(&body)
+            .map_err(|e| UpstreamError::Invalid { service: "Entra ID", message: format!("token response: {e}") })
     }
 }
 
@@ -169,8 +195,12 @@ mod tests {
 
     #[test]
     fn expires_in_as_number_or_string() {
-        let a: TokenResponse = serde_json::from_str(r#"{"token_type":"Bearer","expires_in":3599,"ext_expires_in":3599,"access_token":"x"}"#).unwrap();
-        let b: TokenResponse = serde_json::from_str(r#"{"token_type":"Bearer","expires_in":"86399","access_token":"y"}"#).unwrap();
+        let a: TokenResponse = serde_json::from_str(
+            r#"{"token_type":"Bearer","expires_in":3599,"ext_expires_in":3599,"access_token":"x"}"#,
+        )
+        .unwrap();
+        let b: TokenResponse =
+            serde_json::from_str(r#"{"token_type":"Bearer","expires_in":"86399","access_token":"y"}"#).unwrap();
         assert_eq!((a.expires_in, b.expires_in), (3599, 86399));
         assert!(serde_json::from_str::<TokenResponse>(r#"{"expires_in":"soon","access_token":"y"}"#).is_err());
     }
@@ -186,9 +216,26 @@ mod tests {
         let body = "{\"error\":\"invalid_client\",\"error_description\":\"AADSTS7000215: Invalid client secret provided.\\r\\nTrace ID: 1\",\"error_codes\":[7000215]}";
         let m = explain_aadsts(body, "t", "c");
         assert!(m.contains("client secret is wrong") && m.contains("Certificates & secrets"), "{m}");
-        assert!(explain_aadsts("{\"error\":\"invalid_request\",\"error_description\":\"AADSTS90002: Tenant 't' not found.\"}", "t", "c").contains("check tenant_id"));
-        assert!(explain_aadsts("{\"error\":\"unauthorized_client\",\"error_description\":\"AADSTS700016: Application\"}", "t", "c").contains("app c was not found in tenant t"));
-        assert!(explain_aadsts("{\"error\":\"invalid_grant\",\"error_description\":\"AADSTS65001: consent\"}", "t", "c").contains("admin consent"));
+        assert!(
+            explain_aadsts(
+                "{\"error\":\"invalid_request\",\"error_description\":\"AADSTS90002: Tenant 't' not found.\"}",
+                "t",
+                "c"
+            )
+            .contains("check tenant_id")
+        );
+        assert!(
+            explain_aadsts(
+                "{\"error\":\"unauthorized_client\",\"error_description\":\"AADSTS700016: Application\"}",
+                "t",
+                "c"
+            )
+            .contains("app c was not found in tenant t")
+        );
+        assert!(
+            explain_aadsts("{\"error\":\"invalid_grant\",\"error_description\":\"AADSTS65001: consent\"}", "t", "c")
+                .contains("admin consent")
+        );
         assert!(explain_aadsts("garbage", "t", "c").starts_with("Entra ID: garbage"));
     }
 }

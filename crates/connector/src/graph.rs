@@ -68,7 +68,12 @@ impl GraphClient {
         let v = self.get_json(url).await?;
         let value = match v.get("value") {
             Some(Value::Array(a)) => a.clone(),
-            _ => return Err(UpstreamError::Invalid { service: "Graph", message: "alerts_v2 response has no `value` array".into() }),
+            _ => {
+                return Err(UpstreamError::Invalid {
+                    service: "Graph",
+                    message: "alerts_v2 response has no `value` array".into(),
+                });
+            }
         };
         let next_link = v.get("@odata.nextLink").and_then(Value::as_str).map(str::to_string);
         Ok(AlertsPage { value, next_link })
@@ -96,7 +101,13 @@ impl GraphClient {
             if status == 401 && !refreshed.swap(true, Ordering::Relaxed) {
                 // Expired or revoked token: drop it and try once more with a fresh one.
                 self.tokens.invalidate(&self.scope, &token).await;
-                return Err(UpstreamError::Http { service: "Graph", status, message: summarize_body(&body), retry_after: Some(Duration::ZERO), permanent: false });
+                return Err(UpstreamError::Http {
+                    service: "Graph",
+                    status,
+                    message: summarize_body(&body),
+                    retry_after: Some(Duration::ZERO),
+                    permanent: false,
+                });
             }
             if !(200..300).contains(&status) {
                 let mut msg = summarize_body(&body);
@@ -108,7 +119,8 @@ impl GraphClient {
                 }
                 return Err(UpstreamError::from_response("Graph", status, &headers, msg));
             }
-            serde_json::from_str::<Value>(&body).map_err(|e| UpstreamError::Invalid { service: "Graph", message: format!("invalid JSON: {e}") })
+            serde_json::from_str::<Value>(&body)
+                .map_err(|e| UpstreamError::Invalid { service: "Graph", message: format!("invalid JSON: {e}") })
         };
         op.retry(
             ExponentialBuilder::default()

@@ -111,7 +111,12 @@ fn main() -> ExitCode {
             }
             Command::Config { command: ConfigCommand::Check { file } } => match load_config(&file) {
                 Ok(c) => {
-                    println!("{}: OK ({} tenant(s): {})", file.display(), c.tenants.len(), c.tenants.iter().map(|t| t.name.as_str()).collect::<Vec<_>>().join(", "));
+                    println!(
+                        "{}: OK ({} tenant(s): {})",
+                        file.display(),
+                        c.tenants.len(),
+                        c.tenants.iter().map(|t| t.name.as_str()).collect::<Vec<_>>().join(", ")
+                    );
                     ExitCode::SUCCESS
                 }
                 Err(code) => code,
@@ -178,7 +183,14 @@ async fn jobs(cfg: &config::Config, dead: bool) -> anyhow::Result<()> {
     println!("pending: {}  parked: {}  done: {}  dead: {}", c.pending, c.paused, c.done, c.dead);
     if dead {
         for j in store.list_jobs(s4s_store::JobState::Dead, 1000).await? {
-            println!("#{} {} {} attempts={} error={}", j.id, j.tenant, j.key, j.attempts, j.last_error.unwrap_or_default());
+            println!(
+                "#{} {} {} attempts={} error={}",
+                j.id,
+                j.tenant,
+                j.key,
+                j.attempts,
+                j.last_error.unwrap_or_default()
+            );
         }
     }
     Ok(())

@@ -51,7 +51,11 @@ pub struct SweepReport {
 }
 
 /// One sweep for one tenant. `on_page` is called after each stored page (wakes delivery).
-pub async fn sweep(rt: &TenantRuntime, store: &Arc<dyn Store>, on_page: &(dyn Fn(&SweepReport) + Send + Sync)) -> anyhow::Result<SweepReport> {
+pub async fn sweep(
+    rt: &TenantRuntime,
+    store: &Arc<dyn Store>,
+    on_page: &(dyn Fn(&SweepReport) + Send + Sync),
+) -> anyhow::Result<SweepReport> {
     let t = &rt.cfg;
     let source = keys::SOURCE_GRAPH_ALERT;
     let now = OffsetDateTime::now_utc();
@@ -97,13 +101,14 @@ pub async fn sweep(rt: &TenantRuntime, store: &Arc<dyn Store>, on_page: &(dyn Fn
         let o = store.ingest(&items, timefmt::millis(OffsetDateTime::now_utc())).await?;
         report.outcome.add(o);
         for (result, n) in [("new", o.new), ("updated", o.updated), ("unchanged", o.unchanged)] {
-            metrics::counter!("s4s_alerts_ingested_total", "tenant" => t.name.clone(), "result" => result).increment(n as u64);
+            metrics::counter!("s4s_alerts_ingested_total", "tenant" => t.name.clone(), "result" => result)
+                .increment(n as u64);
         }
         metrics::counter!("s4s_page_jobs_created_total", "tenant" => t.name.clone()).increment(o.jobs_created as u64);
         on_page(&report);
         match page.next_link {
             Some(next) => {
-                if report.first_run || report.pages_read % 5 == 0 {
+                if report.first_run || report.pages_read.is_multiple_of(5) {
                     tracing::info!(tenant = %t.name, pages = report.pages_read, alerts = report.alerts_read, queued = report.outcome.jobs_created, "reading backlog…");
                 }
                 url = next;
@@ -119,7 +124,12 @@ pub async fn sweep(rt: &TenantRuntime, store: &Arc<dyn Store>, on_page: &(dyn Fn
 }
 
 /// Polls a tenant until `shutdown` fires.
-pub async fn run(rt: Arc<TenantRuntime>, store: Arc<dyn Store>, wake: Arc<tokio::sync::Notify>, mut shutdown: tokio::sync::watch::Receiver<bool>) {
+pub async fn run(
+    rt: Arc<TenantRuntime>,
+    store: Arc<dyn Store>,
+    wake: Arc<tokio::sync::Notify>,
+    mut shutdown: tokio::sync::watch::Receiver<bool>,
+) {
     let t = rt.cfg.clone();
     loop {
         let started = tokio::time::Instant::now();
@@ -132,7 +142,8 @@ pub async fn run(rt: Arc<TenantRuntime>, store: Arc<dyn Store>, wake: Arc<tokio:
         let timer = std::time::Instant::now();
         match sweep(&rt, &store, &on_page).await {
             Ok(r) => {
-                metrics::histogram!("s4s_poll_duration_seconds", "tenant" => t.name.clone()).record(timer.elapsed().as_secs_f64());
+                metrics::histogram!("s4s_poll_duration_seconds", "tenant" => t.name.clone())
+                    .record(timer.elapsed().as_secs_f64());
                 rt.poll_succeeded();
                 if r.first_run || r.outcome.jobs_created > 0 || r.outcome.new > 0 {
                     tracing::info!(tenant = %t.name, read = r.alerts_read, new = r.outcome.new, updated = r.outcome.updated, pages_queued = r.outcome.jobs_created, "poll done");
@@ -174,7 +185,10 @@ mod tests {
     #[test]
     fn paging_alerts_carry_a_page_job_keyed_by_external_id() {
         let t = tenant();
-        let a = GraphAlert::from_json(json!({"id": "a1", "lastUpdateDateTime": "2026-11-28T10:00:00Z", "severity": "high", "status": "new"})).unwrap();
+        let a = GraphAlert::from_json(
+            json!({"id": "a1", "lastUpdateDateTime": "2026-11-28T10:00:00Z", "severity": "high", "status": "new"}),
+        )
+        .unwrap();
         let item = ingest_item(&t, &a);
         assert_eq!(item.alert.version, "2026-11-28T10:00:00.0000000Z");
         let job = item.page.unwrap();
@@ -187,7 +201,10 @@ mod tests {
     #[test]
     fn filtered_alerts_are_stored_without_a_page() {
         let t = tenant();
-        let a = GraphAlert::from_json(json!({"id": "a1", "lastUpdateDateTime": "2026-11-28T10:00:00Z", "severity": "informational"})).unwrap();
+        let a = GraphAlert::from_json(
+            json!({"id": "a1", "lastUpdateDateTime": "2026-11-28T10:00:00Z", "severity": "informational"}),
+        )
+        .unwrap();
         let item = ingest_item(&t, &a);
         assert!(item.page.is_none());
         assert_eq!(item.alert.severity, "informational");

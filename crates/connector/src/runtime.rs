@@ -41,10 +41,23 @@ pub const REJECTED_PROBE_INTERVAL: std::time::Duration = std::time::Duration::fr
 impl TenantRuntime {
     pub fn new(cfg: TenantConfig, delivery: &DeliveryConfig) -> TenantRuntime {
         let http = http_client(delivery.request_timeout);
-        let tokens = Arc::new(TokenProvider::new(http.clone(), &cfg.endpoints.authority, &cfg.tenant_id, &cfg.client_id, cfg.client_secret.clone()));
+        let tokens = Arc::new(TokenProvider::new(
+            http.clone(),
+            &cfg.endpoints.authority,
+            &cfg.tenant_id,
+            &cfg.client_id,
+            cfg.client_secret.clone(),
+        ));
         let graph = GraphClient::new(http.clone(), &cfg.endpoints.graph, &cfg.scopes.graph, tokens.clone());
         let signl4 = Signl4Client::new(http, &cfg.endpoints.signl4_webhook, cfg.signl4.team_secret.clone());
-        TenantRuntime { cfg, tokens, graph, signl4, status: Mutex::new(TenantStatus::default()), rejected_at: Mutex::new(None) }
+        TenantRuntime {
+            cfg,
+            tokens,
+            graph,
+            signl4,
+            status: Mutex::new(TenantStatus::default()),
+            rejected_at: Mutex::new(None),
+        }
     }
 
     fn with<R>(&self, f: impl FnOnce(&mut TenantStatus) -> R) -> R {

@@ -28,10 +28,14 @@ impl Signl4Client {
         if !(200..300).contains(&status) {
             let mut msg = summarize_body(&text);
             if status == 404 {
-                msg = format!("SIGNL4 does not know this team secret ({msg}); check signl4.team_secret (SIGNL4 → Teams → your team → Secret, or an integration secret)");
+                msg = format!(
+                    "SIGNL4 does not know this team secret ({msg}); check signl4.team_secret (SIGNL4 → Teams → your team → Secret, or an integration secret)"
+                );
             }
             return Err(UpstreamError::from_response("SIGNL4", status, &headers, msg));
         }
-        Ok(serde_json::from_str::<Value>(&text).ok().and_then(|v| v.get("eventId").and_then(Value::as_str).map(str::to_string)))
+        Ok(serde_json::from_str::<Value>(&text)
+            .ok()
+            .and_then(|v| v.get("eventId").and_then(Value::as_str).map(str::to_string)))
     }
 }

@@ -56,7 +56,12 @@ impl UpstreamError {
     }
 
     /// Builds an error from a non-2xx response's status, headers and a short message.
-    pub fn from_response(service: &'static str, status: u16, headers: &reqwest::header::HeaderMap, message: String) -> UpstreamError {
+    pub fn from_response(
+        service: &'static str,
+        status: u16,
+        headers: &reqwest::header::HeaderMap,
+        message: String,
+    ) -> UpstreamError {
         let now = time::OffsetDateTime::now_utc();
         let h = |k: &str| headers.get(k).and_then(|v| v.to_str().ok());
         let retry_after = h("retry-after")
@@ -116,11 +121,15 @@ mod tests {
             "TooManyRequests: Please retry again later."
         );
         assert_eq!(
-            summarize_body("{\"error\":\"invalid_client\",\"error_description\":\"AADSTS7000215: Invalid client secret provided.\\r\\nTrace ID: x\"}"),
+            summarize_body(
+                "{\"error\":\"invalid_client\",\"error_description\":\"AADSTS7000215: Invalid client secret provided.\\r\\nTrace ID: x\"}"
+            ),
             "invalid_client: AADSTS7000215: Invalid client secret provided."
         );
         assert_eq!(
-            summarize_body(r#"{"requestId":"e9","code":3004,"details":"An event source with ID 96sbq49u was not found.","message":"Error raising event."}"#),
+            summarize_body(
+                r#"{"requestId":"e9","code":3004,"details":"An event source with ID 96sbq49u was not found.","message":"Error raising event."}"#
+            ),
             "Error raising event. An event source with ID 96sbq49u was not found."
         );
         assert_eq!(summarize_body(""), "(empty body)");
@@ -137,7 +146,10 @@ mod tests {
         assert!(!e.is_transient());
         let mut h = HeaderMap::new();
         h.insert("x-ratelimit-remaining", HeaderValue::from_static("0"));
-        h.insert("x-ratelimit-reset", HeaderValue::from_str(&(time::OffsetDateTime::now_utc().unix_timestamp() + 5).to_string()).unwrap());
+        h.insert(
+            "x-ratelimit-reset",
+            HeaderValue::from_str(&(time::OffsetDateTime::now_utc().unix_timestamp() + 5).to_string()).unwrap(),
+        );
         let e = UpstreamError::from_response("signl4", 429, &h, "x".into());
         let wait = e.retry_after().unwrap();
         assert!(wait > Duration::from_secs(3) && wait <= Duration::from_secs(5), "{wait:?}");

@@ -52,7 +52,7 @@ async fn restarting_mid_backlog_pages_the_rest_once() {
     let alerts = h.fake.add_alerts(TENANT, (0..120).map(scenarios::synthetic));
     // Slow SIGNL4 so the first run stops part-way.
     h.fake.inject(Fault { service: Service::Signl4, kind: FaultKind::Latency { ms: 30 }, count: 120 });
-    let cfg = h.config(&[("concurrency = 16", "concurrency = 2")]);
+    let cfg = h.config(&[("concurrency = 4", "concurrency = 2")]);
     let app = App::start(cfg.clone()).await.unwrap();
     wait_for("some pages", T, || h.pages().len() >= 20).await;
     app.stop().await;
@@ -137,7 +137,9 @@ async fn a_wrong_team_secret_is_reported_once_and_not_hammered() {
     let bad = h.config(&[("team_secret = \"emulator-team-secret\"", "team_secret = \"typo-secret\"")]);
     let app = App::start(bad).await.unwrap();
     wait_for("readyz reports the rejection", T, || {
-        futures::executor::block_on(async { readyz(&app).await.1["tenants"]["contoso"]["status"]["signl4_rejected"].is_string() })
+        futures::executor::block_on(async {
+            readyz(&app).await.1["tenants"]["contoso"]["status"]["signl4_rejected"].is_string()
+        })
     })
     .await;
     let (status, body) = readyz(&app).await;
@@ -165,9 +167,14 @@ async fn a_wrong_team_secret_is_reported_once_and_not_hammered() {
 async fn a_wrong_client_secret_is_explained_without_leaking_it() {
     let h = Harness::new().await;
     h.fake.add_alert(TENANT, scenarios::mde_malware("1"));
-    let app = App::start(h.config(&[("client_secret = \"emulator-client-secret\"", "client_secret = \"not-the-secret\"")])).await.unwrap();
+    let app =
+        App::start(h.config(&[("client_secret = \"emulator-client-secret\"", "client_secret = \"not-the-secret\"")]))
+            .await
+            .unwrap();
     wait_for("poll error visible", T, || {
-        futures::executor::block_on(async { readyz(&app).await.1["tenants"]["contoso"]["status"]["last_poll_error"].is_string() })
+        futures::executor::block_on(async {
+            readyz(&app).await.1["tenants"]["contoso"]["status"]["last_poll_error"].is_string()
+        })
     })
     .await;
     let (_, body) = readyz(&app).await;
@@ -185,11 +192,16 @@ async fn missing_graph_permission_says_which_one() {
     h.fake.set_roles(TENANT, s4s_fakecloud::DEFAULT_CLIENT_ID, &[]);
     let app = App::start(h.config(&[])).await.unwrap();
     wait_for("poll error visible", T, || {
-        futures::executor::block_on(async { readyz(&app).await.1["tenants"]["contoso"]["status"]["last_poll_error"].is_string() })
+        futures::executor::block_on(async {
+            readyz(&app).await.1["tenants"]["contoso"]["status"]["last_poll_error"].is_string()
+        })
     })
     .await;
     let err = readyz(&app).await.1["tenants"]["contoso"]["status"]["last_poll_error"].as_str().unwrap().to_string();
-    assert!(err.contains("HTTP 403") && err.contains("SecurityAlert.ReadWrite.All") && err.contains("admin consent"), "{err}");
+    assert!(
+        err.contains("HTTP 403") && err.contains("SecurityAlert.ReadWrite.All") && err.contains("admin consent"),
+        "{err}"
+    );
     app.stop().await;
 }
 
@@ -245,7 +257,10 @@ async fn permanent_rejections_and_expired_retries_go_to_dead_letters() {
     // SIGNL4 keeps failing with 503 for longer than the 2 s horizon.
     h.fake.inject(Fault { service: Service::Signl4, kind: FaultKind::Status { status: 503 }, count: 100_000 });
     h.fake.add_alert(TENANT, scenarios::entra_risky_signin("2"));
-    wait_for("503 past the horizon → dead letter", T, || futures::executor::block_on(app.store.job_counts()).unwrap().dead == 2).await;
+    wait_for("503 past the horizon → dead letter", T, || {
+        futures::executor::block_on(app.store.job_counts()).unwrap().dead == 2
+    })
+    .await;
     let dead = app.store.list_jobs(s4s_store::JobState::Dead, 10).await.unwrap();
     assert!(dead[1].last_error.as_deref().unwrap().starts_with("gave up after"), "{:?}", dead[1].last_error);
     assert!(dead[1].attempts > 1);

@@ -191,14 +191,8 @@ pub fn summarize_evidence(evidence: Option<&Value>) -> EvidenceSummary {
         return sum;
     };
     for item in items {
-        let ty = item
-            .get("@odata.type")
-            .and_then(|t| t.as_str())
-            .unwrap_or("")
-            .rsplit('.')
-            .next()
-            .unwrap_or("")
-            .to_string();
+        let ty =
+            item.get("@odata.type").and_then(|t| t.as_str()).unwrap_or("").rsplit('.').next().unwrap_or("").to_string();
         match ty.as_str() {
             "deviceEvidence" => push_unique(
                 &mut sum.devices,
@@ -213,11 +207,9 @@ pub fn summarize_evidence(evidence: Option<&Value>) -> EvidenceSummary {
             "ipEvidence" => push_unique(&mut sum.ips, s(item, "ipAddress")),
             "fileEvidence" => push_unique(
                 &mut sum.files,
-                path_s(item, &["fileDetails", "fileName"]).map(|name| {
-                    match path_s(item, &["fileDetails", "sha256"]) {
-                        Some(h) => format!("{name} (sha256 {h})"),
-                        None => name,
-                    }
+                path_s(item, &["fileDetails", "fileName"]).map(|name| match path_s(item, &["fileDetails", "sha256"]) {
+                    Some(h) => format!("{name} (sha256 {h})"),
+                    None => name,
                 }),
             ),
             "processEvidence" => push_unique(
@@ -228,22 +220,16 @@ pub fn summarize_evidence(evidence: Option<&Value>) -> EvidenceSummary {
                 }),
             ),
             "urlEvidence" => push_unique(&mut sum.urls, s(item, "url")),
-            "mailboxEvidence" => push_unique(
-                &mut sum.mailboxes,
-                s(item, "primaryAddress").or_else(|| s(item, "displayName")),
-            ),
-            "analyzedMessageEvidence" => push_unique(
-                &mut sum.mailboxes,
-                s(item, "subject").map(|subj| format!("message \"{subj}\"")),
-            ),
-            "azureResourceEvidence" | "cloudApplicationEvidence" | "oauthApplicationEvidence" => {
-                push_unique(
-                    &mut sum.cloud_resources,
-                    s(item, "resourceName")
-                        .or_else(|| s(item, "displayName"))
-                        .or_else(|| s(item, "resourceId")),
-                )
+            "mailboxEvidence" => {
+                push_unique(&mut sum.mailboxes, s(item, "primaryAddress").or_else(|| s(item, "displayName")))
             }
+            "analyzedMessageEvidence" => {
+                push_unique(&mut sum.mailboxes, s(item, "subject").map(|subj| format!("message \"{subj}\"")))
+            }
+            "azureResourceEvidence" | "cloudApplicationEvidence" | "oauthApplicationEvidence" => push_unique(
+                &mut sum.cloud_resources,
+                s(item, "resourceName").or_else(|| s(item, "displayName")).or_else(|| s(item, "resourceId")),
+            ),
             _ => sum.other += 1,
         }
     }

@@ -12,8 +12,8 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use secrecy::{ExposeSecret, SecretString};
-use serde::de::{self, Deserializer};
 use serde::Deserialize;
+use serde::de::{self, Deserializer};
 use url::Url;
 
 use crate::alert::Severity;
@@ -184,11 +184,9 @@ fn opt_u64<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
     match Option::<N>::deserialize(d)? {
         None => Ok(None),
         Some(N::Int(n)) => Ok(Some(n)),
-        Some(N::Str(s)) => s
-            .trim()
-            .parse()
-            .map(Some)
-            .map_err(|_| de::Error::custom(format!("expected a whole number, got \"{s}\""))),
+        Some(N::Str(s)) => {
+            s.trim().parse().map(Some).map_err(|_| de::Error::custom(format!("expected a whole number, got \"{s}\"")))
+        }
     }
 }
 
@@ -264,7 +262,7 @@ pub struct DeliveryConfig {
 impl Default for DeliveryConfig {
     fn default() -> Self {
         DeliveryConfig {
-            concurrency: 16,
+            concurrency: 4,
             dead_letter_after: Duration::from_secs(24 * 3600),
             lease: Duration::from_secs(60),
             initial_backoff: Duration::from_secs(1),
@@ -462,7 +460,9 @@ fn resolve_secret(key: &str, value: Option<&String>, env: &dyn Env) -> Result<Se
         })?
     } else if let Some(path) = v.strip_prefix("file:") {
         env.read_file(path)
-            .map_err(|e| err(key, format!("cannot read secret file {path}: {e}"), "check the path and its permissions"))?
+            .map_err(|e| {
+                err(key, format!("cannot read secret file {path}: {e}"), "check the path and its permissions")
+            })?
             .trim()
             .to_string()
     } else {
@@ -486,14 +486,16 @@ fn url(key: &str, v: Option<&String>, default: &Url) -> Result<Url, ConfigError>
 
 /// Applies `SIGNL4_SENTINEL__A__B__0__C=value` overrides to the parsed TOML tree.
 fn apply_env_overrides(root: &mut toml::Value, env: &dyn Env) -> Result<(), ConfigError> {
-    let mut vars: Vec<(String, String)> =
-        env.vars().into_iter().filter(|(k, _)| k.starts_with(ENV_PREFIX)).collect();
+    let mut vars: Vec<(String, String)> = env.vars().into_iter().filter(|(k, _)| k.starts_with(ENV_PREFIX)).collect();
     vars.sort();
     for (name, value) in vars {
-        let path: Vec<String> =
-            name[ENV_PREFIX.len()..].split("__").map(|p| p.to_ascii_lowercase()).collect();
+        let path: Vec<String> = name[ENV_PREFIX.len()..].split("__").map(|p| p.to_ascii_lowercase()).collect();
         if path.iter().any(String::is_empty) {
-            return Err(err(name.as_str(), "malformed override name", "use SIGNL4_SENTINEL__SECTION__KEY, e.g. SIGNL4_SENTINEL__STORAGE__PATH"));
+            return Err(err(
+                name.as_str(),
+                "malformed override name",
+                "use SIGNL4_SENTINEL__SECTION__KEY, e.g. SIGNL4_SENTINEL__STORAGE__PATH",
+            ));
         }
         let mut node = &mut *root;
         for (i, seg) in path.iter().enumerate() {
@@ -516,7 +518,11 @@ fn apply_env_overrides(root: &mut toml::Value, env: &dyn Env) -> Result<(), Conf
                 }
                 toml::Value::Array(a) => {
                     let idx: usize = seg.parse().map_err(|_| {
-                        err(name.as_str(), format!("\"{seg}\" is not an index"), "use a number, e.g. SIGNL4_SENTINEL__TENANT__0__CLIENT_SECRET")
+                        err(
+                            name.as_str(),
+                            format!("\"{seg}\" is not an index"),
+                            "use a number, e.g. SIGNL4_SENTINEL__TENANT__0__CLIENT_SECRET",
+                        )
                     })?;
                     if idx >= a.len() {
                         return Err(err(
@@ -562,9 +568,9 @@ pub fn load(text: &str, env: &dyn Env) -> Result<Config, ConfigError> {
 
 fn validate(raw: RawConfig, env: &dyn Env) -> Result<Config, ConfigError> {
     let listen_s = raw.server.listen.unwrap_or_else(|| "127.0.0.1:8080".into());
-    let listen: SocketAddr = listen_s
-        .parse()
-        .map_err(|_| err("server.listen", format!("\"{listen_s}\" is not an address"), "use IP:PORT, e.g. \"0.0.0.0:8080\""))?;
+    let listen: SocketAddr = listen_s.parse().map_err(|_| {
+        err("server.listen", format!("\"{listen_s}\" is not an address"), "use IP:PORT, e.g. \"0.0.0.0:8080\"")
+    })?;
 
     let storage = match raw.storage.backend.as_deref().unwrap_or("sqlite") {
         "sqlite" => StorageConfig::Sqlite {
@@ -577,7 +583,11 @@ fn validate(raw: RawConfig, env: &dyn Env) -> Result<Config, ConfigError> {
             })?,
         },
         other => {
-            return Err(err("storage.backend", format!("unknown backend \"{other}\""), "use \"sqlite\" or \"postgres\""));
+            return Err(err(
+                "storage.backend",
+                format!("unknown backend \"{other}\""),
+                "use \"sqlite\" or \"postgres\"",
+            ));
         }
     };
 
@@ -587,30 +597,68 @@ fn validate(raw: RawConfig, env: &dyn Env) -> Result<Config, ConfigError> {
         concurrency: match rd.concurrency {
             None => d.concurrency,
             Some(0) => return Err(err("delivery.concurrency", "must be at least 1", "use a number from 1 to 256")),
-            Some(n) if n > 256 => return Err(err("delivery.concurrency", format!("{n} is too high"), "use a number from 1 to 256")),
+            Some(n) if n > 256 => {
+                return Err(err("delivery.concurrency", format!("{n} is too high"), "use a number from 1 to 256"));
+            }
             Some(n) => n as usize,
         },
-        dead_letter_after: duration("delivery.dead_letter_after", rd.dead_letter_after.as_ref(), d.dead_letter_after, Duration::from_secs(1))?,
+        dead_letter_after: duration(
+            "delivery.dead_letter_after",
+            rd.dead_letter_after.as_ref(),
+            d.dead_letter_after,
+            Duration::from_secs(1),
+        )?,
         lease: duration("delivery.lease", rd.lease.as_ref(), d.lease, Duration::from_secs(1))?,
-        initial_backoff: duration("delivery.initial_backoff", rd.initial_backoff.as_ref(), d.initial_backoff, Duration::from_millis(10))?,
-        max_backoff: duration("delivery.max_backoff", rd.max_backoff.as_ref(), d.max_backoff, Duration::from_millis(10))?,
-        request_timeout: duration("delivery.request_timeout", rd.request_timeout.as_ref(), d.request_timeout, Duration::from_millis(100))?,
+        initial_backoff: duration(
+            "delivery.initial_backoff",
+            rd.initial_backoff.as_ref(),
+            d.initial_backoff,
+            Duration::from_millis(10),
+        )?,
+        max_backoff: duration(
+            "delivery.max_backoff",
+            rd.max_backoff.as_ref(),
+            d.max_backoff,
+            Duration::from_millis(10),
+        )?,
+        request_timeout: duration(
+            "delivery.request_timeout",
+            rd.request_timeout.as_ref(),
+            d.request_timeout,
+            Duration::from_millis(100),
+        )?,
     };
     if delivery.max_backoff < delivery.initial_backoff {
-        return Err(err("delivery.max_backoff", "is shorter than delivery.initial_backoff", "make max_backoff ≥ initial_backoff"));
+        return Err(err(
+            "delivery.max_backoff",
+            "is shorter than delivery.initial_backoff",
+            "make max_backoff ≥ initial_backoff",
+        ));
     }
 
     if raw.tenants.is_empty() {
-        return Err(err("tenant", "no tenant configured", "add at least one [[tenant]] section (see `signl4-sentinel config example`)"));
+        return Err(err(
+            "tenant",
+            "no tenant configured",
+            "add at least one [[tenant]] section (see `signl4-sentinel config example`)",
+        ));
     }
     let mut tenants = Vec::new();
     for (i, t) in raw.tenants.into_iter().enumerate() {
         let k = |field: &str| format!("tenant[{i}].{field}");
         if t.name.is_empty() || !t.name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
-            return Err(err(k("name"), format!("\"{}\" is not a valid name", t.name), "use letters, digits, '-' and '_' only"));
+            return Err(err(
+                k("name"),
+                format!("\"{}\" is not a valid name", t.name),
+                "use letters, digits, '-' and '_' only",
+            ));
         }
         if tenants.iter().any(|x: &TenantConfig| x.name == t.name) {
-            return Err(err(k("name"), format!("duplicate tenant name \"{}\"", t.name), "give every tenant a unique name"));
+            return Err(err(
+                k("name"),
+                format!("duplicate tenant name \"{}\"", t.name),
+                "give every tenant a unique name",
+            ));
         }
         if t.tenant_id.trim().is_empty() {
             return Err(err(k("tenant_id"), "is empty", "use the Directory (tenant) ID from Entra ID → Overview"));
@@ -619,8 +667,13 @@ fn validate(raw: RawConfig, env: &dyn Env) -> Result<Config, ConfigError> {
             return Err(err(k("client_id"), "is empty", "use the Application (client) ID of the app registration"));
         }
         let cloud_s = t.cloud.clone().unwrap_or_else(|| "public".into());
-        let cloud = Cloud::parse(&cloud_s)
-            .ok_or_else(|| err(k("cloud"), format!("unknown cloud \"{cloud_s}\""), "use \"public\", \"usgov\" or \"china\", and [tenant.endpoints] for anything else"))?;
+        let cloud = Cloud::parse(&cloud_s).ok_or_else(|| {
+            err(
+                k("cloud"),
+                format!("unknown cloud \"{cloud_s}\""),
+                "use \"public\", \"usgov\" or \"china\", and [tenant.endpoints] for anything else",
+            )
+        })?;
         let (pe, scopes) = cloud.preset();
         let e = &t.endpoints;
         let endpoints = Endpoints {
@@ -638,13 +691,21 @@ fn validate(raw: RawConfig, env: &dyn Env) -> Result<Config, ConfigError> {
         let min_severity = match f.min_severity.as_deref().unwrap_or("low") {
             s @ ("informational" | "low" | "medium" | "high") => Severity::parse(s),
             other => {
-                return Err(err(k("filter.min_severity"), format!("unknown severity \"{other}\""), "use informational, low, medium or high"));
+                return Err(err(
+                    k("filter.min_severity"),
+                    format!("unknown severity \"{other}\""),
+                    "use informational, low, medium or high",
+                ));
             }
         };
         let statuses = f.statuses.unwrap_or_else(|| vec!["new".into()]);
         for s in &statuses {
             if !["new", "inProgress", "resolved"].contains(&s.as_str()) {
-                return Err(err(k("filter.statuses"), format!("unknown status \"{s}\""), "use any of \"new\", \"inProgress\", \"resolved\""));
+                return Err(err(
+                    k("filter.statuses"),
+                    format!("unknown status \"{s}\""),
+                    "use any of \"new\", \"inProgress\", \"resolved\"",
+                ));
             }
         }
         let filter = AlertFilter {
@@ -655,15 +716,27 @@ fn validate(raw: RawConfig, env: &dyn Env) -> Result<Config, ConfigError> {
         };
 
         let Some(s4) = t.signl4 else {
-            return Err(err(k("signl4"), "missing [tenant.signl4] section", "add [tenant.signl4] with team_secret = \"env:SIGNL4_TEAM_SECRET\""));
+            return Err(err(
+                k("signl4"),
+                "missing [tenant.signl4] section",
+                "add [tenant.signl4] with team_secret = \"env:SIGNL4_TEAM_SECRET\"",
+            ));
         };
         let team_secret = resolve_secret(&k("signl4.team_secret"), s4.team_secret.as_ref(), env)?;
         for (sev, scen) in &s4.scenario {
             if !["informational", "low", "medium", "high", "unknown"].contains(&sev.as_str()) {
-                return Err(err(k(&format!("signl4.scenario.{sev}")), "unknown severity", "use informational, low, medium, high or unknown as keys"));
+                return Err(err(
+                    k(&format!("signl4.scenario.{sev}")),
+                    "unknown severity",
+                    "use informational, low, medium, high or unknown as keys",
+                ));
             }
             if !SCENARIOS.contains(&scen.as_str()) {
-                return Err(err(k(&format!("signl4.scenario.{sev}")), format!("unknown scenario \"{scen}\""), "use single_ack, multi_ack or emergency"));
+                return Err(err(
+                    k(&format!("signl4.scenario.{sev}")),
+                    format!("unknown scenario \"{scen}\""),
+                    "use single_ack, multi_ack or emergency",
+                ));
             }
         }
         let page_size = match t.page_size {
@@ -679,7 +752,12 @@ fn validate(raw: RawConfig, env: &dyn Env) -> Result<Config, ConfigError> {
             enabled: t.enabled.unwrap_or(true),
             endpoints,
             scopes,
-            poll_interval: duration(&k("poll_interval"), t.poll_interval.as_ref(), Duration::from_secs(10), Duration::from_millis(100))?,
+            poll_interval: duration(
+                &k("poll_interval"),
+                t.poll_interval.as_ref(),
+                Duration::from_secs(10),
+                Duration::from_millis(100),
+            )?,
             lookback: duration(&k("lookback"), t.lookback.as_ref(), Duration::from_secs(24 * 3600), Duration::ZERO)?,
             overlap: duration(&k("overlap"), t.overlap.as_ref(), Duration::from_secs(120), Duration::ZERO)?,
             page_size,
@@ -698,9 +776,9 @@ fn validate(raw: RawConfig, env: &dyn Env) -> Result<Config, ConfigError> {
 /// Checks that secrets never leak through `Debug`.
 pub fn debug_is_redacted(c: &Config) -> bool {
     let dbg = format!("{c:?}");
-    c.tenants.iter().all(|t| {
-        !dbg.contains(t.client_secret.expose_secret()) && !dbg.contains(t.signl4.team_secret.expose_secret())
-    })
+    c.tenants
+        .iter()
+        .all(|t| !dbg.contains(t.client_secret.expose_secret()) && !dbg.contains(t.signl4.team_secret.expose_secret()))
 }
 
 /// A commented example configuration that works against `signl4-sentinel emulator` on its
@@ -761,7 +839,10 @@ mod tests {
 
     #[test]
     fn national_cloud_presets_and_explicit_overrides() {
-        let text = MINIMAL.replace("[tenant.signl4]", "cloud = \"usgov\"\n[tenant.endpoints]\ngraph = \"http://127.0.0.1:9/graph/\"\n[tenant.signl4]");
+        let text = MINIMAL.replace(
+            "[tenant.signl4]",
+            "cloud = \"usgov\"\n[tenant.endpoints]\ngraph = \"http://127.0.0.1:9/graph/\"\n[tenant.signl4]",
+        );
         let c = load(&text, &env(&[("CONTOSO_SECRET", "x")])).unwrap();
         let t = &c.tenants[0];
         assert_eq!(t.endpoints.authority.as_str(), "https://login.microsoftonline.us/");
@@ -794,11 +875,17 @@ mod tests {
 
     #[test]
     fn errors_name_the_key_and_the_fix() {
-        let e = load_err(&MINIMAL.replace("name = \"contoso\"", "name = \"contoso\"\npoll_intervall = \"5s\""), &[("CONTOSO_SECRET", "x")]);
+        let e = load_err(
+            &MINIMAL.replace("name = \"contoso\"", "name = \"contoso\"\npoll_intervall = \"5s\""),
+            &[("CONTOSO_SECRET", "x")],
+        );
         assert_eq!(e.key, "tenant[0].poll_intervall");
         assert!(e.problem.contains("unknown field `poll_intervall`"), "{e}");
 
-        let e = load_err(&MINIMAL.replace("name = \"contoso\"", "name = \"contoso\"\npoll_interval = \"5 parsecs\""), &[("CONTOSO_SECRET", "x")]);
+        let e = load_err(
+            &MINIMAL.replace("name = \"contoso\"", "name = \"contoso\"\npoll_interval = \"5 parsecs\""),
+            &[("CONTOSO_SECRET", "x")],
+        );
         assert_eq!(e.key, "tenant[0].poll_interval");
         assert!(e.fix.contains("24h"));
 
@@ -806,7 +893,10 @@ mod tests {
         assert_eq!(e.key, "tenant[0].client_secret");
         assert!(e.to_string().contains("CONTOSO_SECRET is not set"));
 
-        let e = load_err(&MINIMAL.replace("[tenant.signl4]", "[tenant.filter]\nmin_severity = \"severe\"\n[tenant.signl4]"), &[("CONTOSO_SECRET", "x")]);
+        let e = load_err(
+            &MINIMAL.replace("[tenant.signl4]", "[tenant.filter]\nmin_severity = \"severe\"\n[tenant.signl4]"),
+            &[("CONTOSO_SECRET", "x")],
+        );
         assert_eq!(e.key, "tenant[0].filter.min_severity");
 
         let e = load_err(&MINIMAL.replace("team_secret", "team_secret_x"), &[("CONTOSO_SECRET", "x")]);
@@ -825,7 +915,9 @@ mod tests {
     #[test]
     fn secrets_never_appear_in_errors() {
         // A literal secret in a config with a later error must not be echoed.
-        let text = MINIMAL.replace("env:CONTOSO_SECRET", "SUPERSECRET-123").replace("[tenant.signl4]", "cloud = \"mars\"\n[tenant.signl4]");
+        let text = MINIMAL
+            .replace("env:CONTOSO_SECRET", "SUPERSECRET-123")
+            .replace("[tenant.signl4]", "cloud = \"mars\"\n[tenant.signl4]");
         let e = load_err(&text, &[]);
         assert!(!e.to_string().contains("SUPERSECRET"));
         assert_eq!(e.key, "tenant[0].cloud");

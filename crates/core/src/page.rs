@@ -209,7 +209,9 @@ mod tests {
     fn no_scenario_or_service_when_not_configured_and_no_empty_parameters() {
         let mut o = opts();
         o.service = None;
-        let a = GraphAlert::from_json(json!({"id": "x", "lastUpdateDateTime": "2026-11-28T10:00:00Z", "severity": "low"})).unwrap();
+        let a =
+            GraphAlert::from_json(json!({"id": "x", "lastUpdateDateTime": "2026-11-28T10:00:00Z", "severity": "low"}))
+                .unwrap();
         let p = graph_alert_page("t", &a, &o);
         assert!(!p.body.contains_key("X-S4-Service"));
         assert!(!p.body.contains_key("X-S4-AlertingScenario"));
@@ -220,7 +222,8 @@ mod tests {
     #[test]
     fn long_text_is_truncated_visibly() {
         let a = GraphAlert::from_json(json!({"id": "x", "lastUpdateDateTime": "2026-11-28T10:00:00Z",
-            "description": "é".repeat(10_000)})).unwrap();
+            "description": "é".repeat(10_000)}))
+        .unwrap();
         let p = graph_alert_page("t", &a, &opts());
         let m = p.body["Message"].as_str().unwrap();
         assert_eq!(m.chars().count(), MAX_MESSAGE_CHARS);

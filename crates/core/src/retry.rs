@@ -13,7 +13,9 @@ use time::format_description::well_known::Rfc2822;
 pub enum Decision {
     Done,
     /// Try again; `after` is the server's wish (Retry-After / rate-limit reset), if any.
-    Retry { after: Option<Duration> },
+    Retry {
+        after: Option<Duration>,
+    },
     /// Retrying cannot help (bad credentials, wrong team secret, malformed request).
     Permanent,
 }

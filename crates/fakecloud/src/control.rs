@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 
 use crate::common::json_response;
 use crate::graph::{insert_alert, modify_alert};
-use crate::state::{App, Fault, Settings, State, Team, Tenant};
+use crate::state::{App, Fault, Settings, State};
 
 #[derive(Deserialize)]
 pub struct NewTenant {
@@ -28,7 +28,7 @@ pub fn default_roles() -> Vec<String> {
 
 pub fn add_tenant(state: &State, t: NewTenant) {
     let mut st = state.lock();
-    let tenant = st.tenants.entry(t.tenant_id).or_insert_with(Tenant::default);
+    let tenant = st.tenants.entry(t.tenant_id).or_default();
     tenant.apps.insert(
         t.client_id.clone(),
         App { client_id: t.client_id, client_secret: t.client_secret, roles: t.roles.unwrap_or_else(default_roles) },
@@ -40,7 +40,11 @@ pub async fn post_tenant(AxState(state): AxState<Arc<State>>, axum::Json(t): axu
     json_response(StatusCode::CREATED, json!({"ok": true}))
 }
 
-pub async fn post_alerts(AxState(state): AxState<Arc<State>>, Path(tenant): Path<String>, axum::Json(body): axum::Json<Value>) -> Response {
+pub async fn post_alerts(
+    AxState(state): AxState<Arc<State>>,
+    Path(tenant): Path<String>,
+    axum::Json(body): axum::Json<Value>,
+) -> Response {
     let items = match body {
         Value::Array(a) => a,
         other => vec![other],
@@ -56,7 +60,11 @@ pub async fn post_alerts(AxState(state): AxState<Arc<State>>, Path(tenant): Path
     json_response(StatusCode::CREATED, Value::Array(out))
 }
 
-pub async fn patch_alert(AxState(state): AxState<Arc<State>>, Path((tenant, id)): Path<(String, String)>, axum::Json(body): axum::Json<Value>) -> Response {
+pub async fn patch_alert(
+    AxState(state): AxState<Arc<State>>,
+    Path((tenant, id)): Path<(String, String)>,
+    axum::Json(body): axum::Json<Value>,
+) -> Response {
     let Value::Object(changes) = body else {
         return json_response(StatusCode::BAD_REQUEST, json!({"error": "expected an object"}));
     };
@@ -79,7 +87,7 @@ pub struct NewTeam {
 }
 
 pub async fn post_team(AxState(state): AxState<Arc<State>>, axum::Json(t): axum::Json<NewTeam>) -> Response {
-    state.lock().teams.entry(t.secret).or_insert_with(Team::default);
+    state.lock().teams.entry(t.secret).or_default();
     json_response(StatusCode::CREATED, json!({"ok": true}))
 }
 
@@ -94,7 +102,10 @@ pub async fn get_team_events(AxState(state): AxState<Arc<State>>, Path(secret): 
 pub async fn get_team_alerts(AxState(state): AxState<Arc<State>>, Path(secret): Path<String>) -> Response {
     let st = state.lock();
     match st.teams.get(&secret) {
-        Some(t) => json_response(StatusCode::OK, serde_json::to_value(t.alerts.values().collect::<Vec<_>>()).unwrap_or(Value::Null)),
+        Some(t) => json_response(
+            StatusCode::OK,
+            serde_json::to_value(t.alerts.values().collect::<Vec<_>>()).unwrap_or(Value::Null),
+        ),
         None => json_response(StatusCode::NOT_FOUND, json!({"error": "no such team"})),
     }
 }

@@ -98,18 +98,30 @@ pub async fn token(
             StatusCode::BAD_REQUEST,
             "invalid_request",
             90002,
-            &format!("Tenant '{tenant}' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud."),
+            &format!(
+                "Tenant '{tenant}' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud."
+            ),
         );
     };
     if form_get(&form, "grant_type") != Some("client_credentials") {
-        return aad_error(StatusCode::BAD_REQUEST, "unsupported_grant_type", 70003, "The app requested an unsupported grant type.");
+        return aad_error(
+            StatusCode::BAD_REQUEST,
+            "unsupported_grant_type",
+            70003,
+            "The app requested an unsupported grant type.",
+        );
     }
     let (client_id, secret) = match (form_get(&form, "client_id"), form_get(&form, "client_secret")) {
         (Some(c), Some(s)) => (c.to_string(), s.to_string()),
         _ => match basic_auth(&headers) {
             Some(cs) => cs,
             None => {
-                return aad_error(StatusCode::BAD_REQUEST, "invalid_request", 900144, "The request body must contain the following parameter: 'client_id'.");
+                return aad_error(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_request",
+                    900144,
+                    "The request body must contain the following parameter: 'client_id'.",
+                );
             }
         },
     };
@@ -118,7 +130,9 @@ pub async fn token(
             StatusCode::BAD_REQUEST,
             "unauthorized_client",
             700016,
-            &format!("Application with identifier '{client_id}' was not found in the directory '{tenant}'. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant."),
+            &format!(
+                "Application with identifier '{client_id}' was not found in the directory '{tenant}'. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant."
+            ),
         );
     };
     if app.client_secret != secret {
@@ -126,7 +140,9 @@ pub async fn token(
             StatusCode::UNAUTHORIZED,
             "invalid_client",
             7000215,
-            &format!("Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app '{client_id}'."),
+            &format!(
+                "Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app '{client_id}'."
+            ),
         );
     }
     let scope = form_get(&form, "scope").unwrap_or("");
@@ -136,7 +152,9 @@ pub async fn token(
             StatusCode::BAD_REQUEST,
             "invalid_scope",
             70011,
-            &format!("The provided value for the input parameter 'scope' is not valid. The scope {scope} is not valid. All scopes included must be for a single resource."),
+            &format!(
+                "The provided value for the input parameter 'scope' is not valid. The scope {scope} is not valid. All scopes included must be for a single resource."
+            ),
         );
     }
     let Some(resource) = scopes[0].strip_suffix("/.default") else {
@@ -144,7 +162,9 @@ pub async fn token(
             StatusCode::BAD_REQUEST,
             "invalid_scope",
             1002012,
-            &format!("The provided value for scope {scope} is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier (application ID URI)."),
+            &format!(
+                "The provided value for scope {scope} is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier (application ID URI)."
+            ),
         );
     };
     let resource = resource.trim_end_matches('/').to_string();

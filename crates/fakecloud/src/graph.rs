@@ -152,7 +152,9 @@ fn mask(mut a: Value, include_unknown: bool) -> Value {
         return a;
     }
     if let Some(o) = a.as_object_mut() {
-        for (key, list) in [("serviceSource", EVOLVABLE_SERVICE_SOURCES), ("detectionSource", EVOLVABLE_DETECTION_SOURCES)] {
+        for (key, list) in
+            [("serviceSource", EVOLVABLE_SERVICE_SOURCES), ("detectionSource", EVOLVABLE_DETECTION_SOURCES)]
+        {
             if let Some(Value::String(s)) = o.get(key)
                 && list.contains(&s.as_str())
             {
@@ -175,7 +177,13 @@ pub(crate) struct Caller {
 }
 
 /// Bearer-token check, audience check, throttling and permission check.
-pub(crate) fn authorize(state: &State, headers: &HeaderMap, write: bool, roles_read: &[&str], roles_write: &[&str]) -> Result<Caller, Response> {
+pub(crate) fn authorize(
+    state: &State,
+    headers: &HeaderMap,
+    write: bool,
+    roles_read: &[&str],
+    roles_write: &[&str],
+) -> Result<Caller, Response> {
     let unauthorized = |msg: &str| graph_error(StatusCode::UNAUTHORIZED, "InvalidAuthenticationToken", msg);
     let token = headers
         .get("authorization")
@@ -208,7 +216,11 @@ pub(crate) fn authorize(state: &State, headers: &HeaderMap, write: bool, roles_r
         return Err(graph_error(
             StatusCode::FORBIDDEN,
             "Forbidden",
-            &format!("Missing role permissions on the request. API requires one of '{}'. Roles on the request '{}'.", needed.join(", "), app_roles.join(", ")),
+            &format!(
+                "Missing role permissions on the request. API requires one of '{}'. Roles on the request '{}'.",
+                needed.join(", "),
+                app_roles.join(", ")
+            ),
         ));
     }
     Ok(Caller { tenant: info.tenant })
@@ -231,7 +243,8 @@ pub async fn list_alerts(AxState(state): AxState<Arc<State>>, headers: HeaderMap
         Ok(c) => c,
         Err(r) => return r,
     };
-    let params: Vec<(String, String)> = url::form_urlencoded::parse(q.unwrap_or_default().as_bytes()).into_owned().collect();
+    let params: Vec<(String, String)> =
+        url::form_urlencoded::parse(q.unwrap_or_default().as_bytes()).into_owned().collect();
     let get = |k: &str| params.iter().find(|(p, _)| p.eq_ignore_ascii_case(k)).map(|(_, v)| v.clone());
     let filter = match get("$filter").map(|f| odata::parse(&f, ALERT_FILTERABLE)) {
         None => None,
@@ -242,10 +255,9 @@ pub async fn list_alerts(AxState(state): AxState<Arc<State>>, headers: HeaderMap
     let parse_num = |k: &str| -> Result<Option<usize>, Response> {
         match get(k) {
             None => Ok(None),
-            Some(v) => v
-                .parse::<usize>()
-                .map(Some)
-                .map_err(|_| graph_error(StatusCode::BAD_REQUEST, "BadRequest", &format!("Invalid value '{v}' for {k}"))),
+            Some(v) => v.parse::<usize>().map(Some).map_err(|_| {
+                graph_error(StatusCode::BAD_REQUEST, "BadRequest", &format!("Invalid value '{v}' for {k}"))
+            }),
         }
     };
     let top = match parse_num("$top") {
@@ -260,7 +272,8 @@ pub async fn list_alerts(AxState(state): AxState<Arc<State>>, headers: HeaderMap
         return json_response(StatusCode::OK, json!({"value": []}));
     };
     // "The most recent alerts are displayed at the top of the list" (§2.3).
-    let mut matching: Vec<&Value> = t.alerts.iter().rev().filter(|a| filter.as_ref().is_none_or(|f| odata::eval(f, a))).collect();
+    let mut matching: Vec<&Value> =
+        t.alerts.iter().rev().filter(|a| filter.as_ref().is_none_or(|f| odata::eval(f, a))).collect();
     matching.sort_by(|a, b| {
         let ca = a.get("createdDateTime").and_then(Value::as_str).unwrap_or("");
         let cb = b.get("createdDateTime").and_then(Value::as_str).unwrap_or("");
@@ -274,7 +287,8 @@ pub async fn list_alerts(AxState(state): AxState<Arc<State>>, headers: HeaderMap
         body.insert("@odata.count".into(), json!(matching.len()));
     }
     if skip + top < matching.len() {
-        let mut next = url::Url::parse(&format!("{}/v1.0/security/alerts_v2", host_base(&headers))).expect("valid base");
+        let mut next =
+            url::Url::parse(&format!("{}/v1.0/security/alerts_v2", host_base(&headers))).expect("valid base");
         {
             let mut qp = next.query_pairs_mut();
             for (k, v) in &params {
@@ -316,7 +330,12 @@ fn camel(s: &str) -> String {
     }
 }
 
-pub async fn patch_alert(AxState(state): AxState<Arc<State>>, headers: HeaderMap, Path(id): Path<String>, body: String) -> Response {
+pub async fn patch_alert(
+    AxState(state): AxState<Arc<State>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    body: String,
+) -> Response {
     state.lock().count("graph.alerts.patch");
     if let Some(r) = fault(&state, Service::Graph).await {
         return r;
@@ -332,7 +351,11 @@ pub async fn patch_alert(AxState(state): AxState<Arc<State>>, headers: HeaderMap
     for (k, v) in patch {
         let key = camel(&k);
         if !["status", "classification", "determination", "assignedTo"].contains(&key.as_str()) {
-            return graph_error(StatusCode::BAD_REQUEST, "BadRequest", &format!("Property '{k}' is read-only or does not exist on microsoft.graph.security.alert."));
+            return graph_error(
+                StatusCode::BAD_REQUEST,
+                "BadRequest",
+                &format!("Property '{k}' is read-only or does not exist on microsoft.graph.security.alert."),
+            );
         }
         // The docs' own samples mix casing; accept both and store camelCase (§2.6).
         let v = match v {
@@ -348,7 +371,12 @@ pub async fn patch_alert(AxState(state): AxState<Arc<State>>, headers: HeaderMap
     }
 }
 
-pub async fn post_comment(AxState(state): AxState<Arc<State>>, headers: HeaderMap, Path(id): Path<String>, body: String) -> Response {
+pub async fn post_comment(
+    AxState(state): AxState<Arc<State>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    body: String,
+) -> Response {
     state.lock().count("graph.alerts.comment");
     if let Some(r) = fault(&state, Service::Graph).await {
         return r;
@@ -357,7 +385,9 @@ pub async fn post_comment(AxState(state): AxState<Arc<State>>, headers: HeaderMa
         Ok(c) => c,
         Err(r) => return r,
     };
-    let comment = serde_json::from_str::<Value>(&body).ok().and_then(|v| v.get("comment").and_then(Value::as_str).map(str::to_string));
+    let comment = serde_json::from_str::<Value>(&body)
+        .ok()
+        .and_then(|v| v.get("comment").and_then(Value::as_str).map(str::to_string));
     let Some(comment) = comment else {
         return graph_error(StatusCode::BAD_REQUEST, "BadRequest", "The request body must contain 'comment'.");
     };
@@ -370,7 +400,8 @@ pub async fn post_comment(AxState(state): AxState<Arc<State>>, headers: HeaderMa
     };
     let ts = next_ts(t);
     let a = &mut t.alerts[idx];
-    let entry = json!({"comment": comment, "createdByDisplayName": "signl4-sentinel (app)", "createdDateTime": graph_ts(ts)});
+    let entry =
+        json!({"comment": comment, "createdByDisplayName": "signl4-sentinel (app)", "createdDateTime": graph_ts(ts)});
     if let Some(Value::Array(list)) = a.get_mut("comments") {
         list.push(entry);
     } else {

@@ -125,7 +125,9 @@ impl Parser<'_> {
                     return Err(format!("Invalid filter clause: property '{prop}' is not supported in $filter"));
                 }
                 let op = match self.toks.get(self.pos) {
-                    Some(Tok::Ident(op)) if ["eq", "ne", "gt", "ge", "lt", "le"].contains(&op.to_ascii_lowercase().as_str()) => {
+                    Some(Tok::Ident(op))
+                        if ["eq", "ne", "gt", "ge", "lt", "le"].contains(&op.to_ascii_lowercase().as_str()) =>
+                    {
                         op.to_ascii_lowercase()
                     }
                     other => return Err(format!("expected a comparison operator after '{prop}', found {other:?}")),
@@ -201,7 +203,9 @@ pub fn eval(e: &Expr, v: &Value) -> bool {
                     Err(_) => false,
                 },
                 (Lit::Str(l), Value::String(s)) => ord(op, s.to_ascii_lowercase().cmp(&l.to_ascii_lowercase())),
-                (Lit::Num(n), Value::Number(x)) => x.as_f64().and_then(|x| x.partial_cmp(n)).is_some_and(|o| ord(op, o)),
+                (Lit::Num(n), Value::Number(x)) => {
+                    x.as_f64().and_then(|x| x.partial_cmp(n)).is_some_and(|o| ord(op, o))
+                }
                 (Lit::Bool(b), Value::Bool(x)) => ord(op, x.cmp(b)),
                 _ => false,
             }

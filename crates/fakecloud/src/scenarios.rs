@@ -114,7 +114,10 @@ pub fn mdc_low(incident: &str) -> Value {
 }
 
 /// The demo's rotating cast of alerts.
-pub fn catalogue() -> Vec<(&'static str, fn(&str) -> Value)> {
+/// Makes an alert for a given incident id.
+pub type AlertMaker = fn(&str) -> Value;
+
+pub fn catalogue() -> Vec<(&'static str, AlertMaker)> {
     vec![
         ("Defender for Endpoint malware", mde_malware),
         ("Entra ID Protection risky sign-in", entra_risky_signin),

@@ -27,7 +27,10 @@ fn rate_headers(r: &mut Response, limit: u32, remaining: usize, reset_unix: i64)
 }
 
 fn s4_error(status: StatusCode, code: u32, details: &str) -> Response {
-    json_response(status, json!({"requestId": uuidish(), "code": code, "details": details, "message": "Error raising event."}))
+    json_response(
+        status,
+        json!({"requestId": uuidish(), "code": code, "details": details, "message": "Error raising event."}),
+    )
 }
 
 pub async fn webhook(AxState(state): AxState<Arc<State>>, Path(secret): Path<String>, body: String) -> Response {
@@ -54,10 +57,11 @@ pub async fn webhook(AxState(state): AxState<Arc<State>>, Path(secret): Path<Str
     }
     if per15 > 0 || per60 > 0 {
         let recent15 = team.window.iter().filter(|t| now.duration_since(**t) < Duration::from_secs(15)).count();
-        let over = (per15 > 0 && recent15 >= per15 as usize) || (per60 > 0 && team.window.len() >= per60 as usize && {
-            let mut w = team.window.clone();
-            window_check(&mut w, now, Duration::from_secs(60), per60).is_err()
-        });
+        let over = (per15 > 0 && recent15 >= per15 as usize)
+            || (per60 > 0 && team.window.len() >= per60 as usize && {
+                let mut w = team.window.clone();
+                window_check(&mut w, now, Duration::from_secs(60), per60).is_err()
+            });
         if over {
             let block = if per15 > 0 && recent15 >= per15 as usize { 15 } else { 60 };
             team.blocked_until = Some(now + Duration::from_secs(block));
@@ -68,13 +72,18 @@ pub async fn webhook(AxState(state): AxState<Arc<State>>, Path(secret): Path<Str
     }
     let parsed: Result<Value, _> = serde_json::from_str(&body);
     let Ok(Value::Object(obj)) = parsed else {
-        return s4_error(StatusCode::BAD_REQUEST, 400, "The request body is not valid JSON or does not match the content type.");
+        return s4_error(
+            StatusCode::BAD_REQUEST,
+            400,
+            "The request body is not valid JSON or does not match the content type.",
+        );
     };
     team.window.push_back(now);
     while team.window.front().is_some_and(|t| now.duration_since(*t) >= Duration::from_secs(60)) {
         team.window.pop_front();
     }
-    let remaining15 = (per15 as usize).saturating_sub(team.window.iter().filter(|t| now.duration_since(**t) < Duration::from_secs(15)).count());
+    let remaining15 = (per15 as usize)
+        .saturating_sub(team.window.iter().filter(|t| now.duration_since(**t) < Duration::from_secs(15)).count());
     let ext = obj.get("X-S4-ExternalID").and_then(Value::as_str).map(str::to_string);
     let status = match obj.get("X-S4-Status").and_then(Value::as_str) {
         None | Some("") => "new".to_string(),
@@ -106,7 +115,13 @@ pub async fn webhook(AxState(state): AxState<Arc<State>>, Path(secret): Path<Str
         }
         _ => {}
     }
-    team.received.push(ReceivedEvent { event_id: event_id.clone(), external_id: ext, status, body: Value::Object(obj), at: Some(now) });
+    team.received.push(ReceivedEvent {
+        event_id: event_id.clone(),
+        external_id: ext,
+        status,
+        body: Value::Object(obj),
+        at: Some(now),
+    });
     let mut r = json_response(StatusCode::CREATED, json!({"eventId": event_id}));
     rate_headers(&mut r, per15, remaining15, now_unix + 15);
     r

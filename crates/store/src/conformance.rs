@@ -18,7 +18,12 @@ fn alert(id: &str, version: &str) -> AlertRecord {
 }
 
 fn page(id: &str) -> NewJob {
-    NewJob { tenant: "t1".into(), kind: "page".into(), key: format!("page:{id}"), payload: format!("{{\"a\":\"{id}\"}}") }
+    NewJob {
+        tenant: "t1".into(),
+        kind: "page".into(),
+        key: format!("page:{id}"),
+        payload: format!("{{\"a\":\"{id}\"}}"),
+    }
 }
 
 fn item(id: &str, version: &str, pages: bool) -> IngestItem {
@@ -187,6 +192,16 @@ pub async fn concurrent_claimers_never_share_a_job(s: Arc<dyn Store>) {
     assert_eq!(s.job_counts().await.unwrap().done, 200);
 }
 
+pub async fn releasing_leases_makes_in_flight_jobs_due(s: Arc<dyn Store>) {
+    s.ingest(&[item("a", "v1", true), item("b", "v1", true)], 1000).await.unwrap();
+    let js = s.claim_jobs("dead-process", 1000, 60_000, 1).await.unwrap();
+    assert_eq!(s.release_leases(1500).await.unwrap(), 1);
+    let again = s.claim_jobs("new-process", 1500, 60_000, 10).await.unwrap();
+    assert_eq!(again.len(), 2);
+    assert!(again.iter().any(|j| j.id == js[0].id && j.attempts == 2));
+    assert!(!s.complete_job(js[0].id, "dead-process", "{}", 1600).await.unwrap());
+}
+
 pub async fn ping_works(s: Arc<dyn Store>) {
     s.ping().await.unwrap();
 }
@@ -210,6 +225,7 @@ macro_rules! conformance_tests {
             paused_jobs_wait_for_unpause,
             due_jobs_come_oldest_first,
             concurrent_claimers_never_share_a_job,
+            releasing_leases_makes_in_flight_jobs_due,
             ping_works
         );
     };

@@ -28,6 +28,10 @@ pub enum StoreError {
     Db(#[from] sqlx::Error),
     #[error("stored data is corrupt: {0}")]
     Corrupt(String),
+    #[error(
+        "another process is using the SQLite database {0}; run one instance per SQLite file, or use PostgreSQL (storage.backend = \"postgres\") for several replicas"
+    )]
+    Locked(String),
 }
 
 pub type Result<T> = std::result::Result<T, StoreError>;
@@ -172,6 +176,13 @@ pub trait Store: Send + Sync + 'static {
     /// until [`Store::unpause_all`] (called at start-up, after the operator fixed the config).
     async fn pause_jobs(&self, tenant: &str, kind: &str, error: &str, now_ms: i64) -> Result<u64>;
     async fn unpause_all(&self, now_ms: i64) -> Result<u64>;
+    /// Makes every leased job claimable now. Only for start-up of a single-instance backend,
+    /// where every lease belongs to a process that died. Returns the number of jobs that were
+    /// in flight (their effect may or may not have happened).
+    async fn release_leases(&self, now_ms: i64) -> Result<u64>;
+    /// True if only one process can use this store at a time (then start-up may release
+    /// leases).
+    fn single_instance(&self) -> bool;
 
     async fn job_counts(&self) -> Result<JobCounts>;
     async fn list_jobs(&self, state: JobState, limit: i64) -> Result<Vec<Job>>;

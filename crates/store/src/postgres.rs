@@ -70,7 +70,8 @@ impl PostgresStore {
 
     /// Connects with explicit options (tests use a `search_path` per test).
     pub async fn connect_with(opts: PgConnectOptions) -> Result<PostgresStore> {
-        let pool = PgPoolOptions::new().max_connections(8).acquire_timeout(Duration::from_secs(10)).connect_with(opts).await?;
+        let pool =
+            PgPoolOptions::new().max_connections(8).acquire_timeout(Duration::from_secs(10)).connect_with(opts).await?;
         let store = PostgresStore { pool };
         store.migrate().await?;
         Ok(store)
@@ -81,7 +82,8 @@ impl PostgresStore {
         // Replicas starting together migrate one at a time.
         sqlx::query("SELECT pg_advisory_xact_lock(7347234)").execute(&mut *tx).await?;
         sqlx::query("CREATE TABLE IF NOT EXISTS schema_version (version BIGINT NOT NULL)").execute(&mut *tx).await?;
-        let current: Option<i64> = sqlx::query_scalar("SELECT MAX(version) FROM schema_version").fetch_one(&mut *tx).await?;
+        let current: Option<i64> =
+            sqlx::query_scalar("SELECT MAX(version) FROM schema_version").fetch_one(&mut *tx).await?;
         let current = current.unwrap_or(0) as usize;
         if current > MIGRATIONS.len() {
             return Err(StoreError::Corrupt(format!(
@@ -91,7 +93,10 @@ impl PostgresStore {
         }
         for (i, m) in MIGRATIONS.iter().enumerate().skip(current) {
             sqlx::raw_sql(*m).execute(&mut *tx).await?;
-            sqlx::query("INSERT INTO schema_version (version) VALUES ($1)").bind((i + 1) as i64).execute(&mut *tx).await?;
+            sqlx::query("INSERT INTO schema_version (version) VALUES ($1)")
+                .bind((i + 1) as i64)
+                .execute(&mut *tx)
+                .await?;
         }
         tx.commit().await?;
         Ok(())
@@ -157,13 +162,14 @@ impl Store for PostgresStore {
                 false
             } else {
                 // Lock the row: another replica may be ingesting the same alert.
-                let (version, paged): (String, i64) =
-                    sqlx::query_as("SELECT version, paged FROM alerts WHERE tenant = $1 AND source = $2 AND alert_id = $3 FOR UPDATE")
-                        .bind(&a.tenant)
-                        .bind(&a.source)
-                        .bind(&a.alert_id)
-                        .fetch_one(&mut *tx)
-                        .await?;
+                let (version, paged): (String, i64) = sqlx::query_as(
+                    "SELECT version, paged FROM alerts WHERE tenant = $1 AND source = $2 AND alert_id = $3 FOR UPDATE",
+                )
+                .bind(&a.tenant)
+                .bind(&a.source)
+                .bind(&a.alert_id)
+                .fetch_one(&mut *tx)
+                .await?;
                 if version == a.version {
                     out.unchanged += 1;
                 } else {
@@ -337,16 +343,32 @@ impl Store for PostgresStore {
     }
 
     async fn unpause_all(&self, now_ms: i64) -> Result<u64> {
-        let r = sqlx::query("UPDATE jobs SET paused = 0, next_attempt_ms = $1, updated_ms = $1 WHERE state = 'pending' AND paused = 1")
+        let r = sqlx::query(
+            "UPDATE jobs SET paused = 0, next_attempt_ms = $1, updated_ms = $1 WHERE state = 'pending' AND paused = 1",
+        )
+        .bind(now_ms)
+        .execute(&self.pool)
+        .await?;
+        Ok(r.rows_affected())
+    }
+
+    async fn release_leases(&self, now_ms: i64) -> Result<u64> {
+        let r = sqlx::query("UPDATE jobs SET lease_owner = NULL, lease_until_ms = NULL, updated_ms = $1 WHERE state = 'pending' AND lease_owner IS NOT NULL")
             .bind(now_ms)
             .execute(&self.pool)
             .await?;
         Ok(r.rows_affected())
     }
 
+    fn single_instance(&self) -> bool {
+        false
+    }
+
     async fn job_counts(&self) -> Result<JobCounts> {
         let rows: Vec<(String, i64, i64)> =
-            sqlx::query_as("SELECT state, paused, COUNT(*) FROM jobs GROUP BY state, paused").fetch_all(&self.pool).await?;
+            sqlx::query_as("SELECT state, paused, COUNT(*) FROM jobs GROUP BY state, paused")
+                .fetch_all(&self.pool)
+                .await?;
         let mut c = JobCounts::default();
         for (state, paused, n) in rows {
             match (state.as_str(), paused != 0) {

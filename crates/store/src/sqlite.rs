@@ -5,8 +5,10 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow, SqliteSynchronous};
 use sqlx::Row;
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
+};
 
 use crate::{AlertRecord, IngestItem, IngestOutcome, Job, JobCounts, JobState, Result, Store, StoreError, StoredAlert};
 
@@ -56,11 +58,24 @@ const JOB_COLUMNS: &str = "id, tenant, kind, key, payload, state, attempts, crea
 
 pub struct SqliteStore {
     pool: SqlitePool,
+    /// Held for the store's lifetime: one process per database file. The OS releases it
+    /// when the process dies, even on SIGKILL.
+    _lock: std::fs::File,
 }
 
 impl SqliteStore {
     /// Opens (creating if needed) the database file and applies migrations.
     pub async fn open(path: &Path) -> Result<SqliteStore> {
+        let lock_path = path.with_extension("lock");
+        let lock = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&lock_path)
+            .map_err(|e| StoreError::Corrupt(format!("cannot create lock file {}: {e}", lock_path.display())))?;
+        if lock.try_lock().is_err() {
+            return Err(StoreError::Locked(path.display().to_string()));
+        }
         let opts = SqliteConnectOptions::from_str("sqlite://")?
             .filename(path)
             .create_if_missing(true)
@@ -71,19 +86,16 @@ impl SqliteStore {
             .busy_timeout(Duration::from_secs(10))
             .foreign_keys(true);
         let pool = SqlitePoolOptions::new().max_connections(4).connect_with(opts).await?;
-        let store = SqliteStore { pool };
+        let store = SqliteStore { pool, _lock: lock };
         store.migrate().await?;
         Ok(store)
     }
 
     async fn migrate(&self) -> Result<()> {
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
-        sqlx::query("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
-            .execute(&mut *tx)
-            .await?;
-        let current: Option<i64> = sqlx::query_scalar("SELECT MAX(version) FROM schema_version")
-            .fetch_one(&mut *tx)
-            .await?;
+        sqlx::query("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)").execute(&mut *tx).await?;
+        let current: Option<i64> =
+            sqlx::query_scalar("SELECT MAX(version) FROM schema_version").fetch_one(&mut *tx).await?;
         let current = current.unwrap_or(0) as usize;
         if current > MIGRATIONS.len() {
             return Err(StoreError::Corrupt(format!(
@@ -361,6 +373,18 @@ impl Store for SqliteStore {
         Ok(r.rows_affected())
     }
 
+    async fn release_leases(&self, now_ms: i64) -> Result<u64> {
+        let r = sqlx::query("UPDATE jobs SET lease_owner = NULL, lease_until_ms = NULL, updated_ms = ? WHERE state = 'pending' AND lease_owner IS NOT NULL")
+            .bind(now_ms)
+            .execute(&self.pool)
+            .await?;
+        Ok(r.rows_affected())
+    }
+
+    fn single_instance(&self) -> bool {
+        true
+    }
+
     async fn job_counts(&self) -> Result<JobCounts> {
         let rows: Vec<(String, i64, i64)> =
             sqlx::query_as("SELECT state, paused, COUNT(*) FROM jobs GROUP BY state, paused")
@@ -381,11 +405,7 @@ impl Store for SqliteStore {
 
     async fn list_jobs(&self, state: JobState, limit: i64) -> Result<Vec<Job>> {
         let sql = format!("SELECT {JOB_COLUMNS} FROM jobs WHERE state = ? ORDER BY id LIMIT ?");
-        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(state.as_str())
-            .bind(limit)
-            .fetch_all(&self.pool)
-            .await?;
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(state.as_str()).bind(limit).fetch_all(&self.pool).await?;
         rows.iter().map(job_from_row).collect()
     }
 

@@ -24,7 +24,10 @@ async fn fresh_opt() -> Option<Arc<dyn Store>> {
                 eprintln!("skipping: PostgreSQL not reachable at {}: {e}", url());
                 return None;
             }
-            panic!("PostgreSQL not reachable at {} ({e}); start it, set S4S_TEST_POSTGRES_URL, or set S4S_SKIP_POSTGRES=1 to skip", url());
+            panic!(
+                "PostgreSQL not reachable at {} ({e}); start it, set S4S_TEST_POSTGRES_URL, or set S4S_SKIP_POSTGRES=1 to skip",
+                url()
+            );
         }
     };
     let schema = format!("s4s_test_{}", rand_suffix());

@@ -25,3 +25,15 @@ async fn reopening_keeps_state_and_does_not_remigrate() {
     let s = SqliteStore::open(&path).await.unwrap();
     assert_eq!(s.get_cursor("t", "graph-alert").await.unwrap().as_deref(), Some("c1"));
 }
+
+#[tokio::test]
+async fn a_second_process_cannot_open_the_same_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("s4s.db");
+    let first = SqliteStore::open(&path).await.unwrap();
+    assert!(first.single_instance());
+    let err = SqliteStore::open(&path).await.err().expect("second open must fail");
+    assert!(err.to_string().contains("use PostgreSQL"), "{err}");
+    drop(first);
+    SqliteStore::open(&path).await.unwrap();
+}
