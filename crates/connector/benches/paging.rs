@@ -72,7 +72,8 @@ async fn start(poll: &str, concurrency: usize, signl4_throttle: bool) -> Run {
         .unwrap();
     // Wait for the first (empty) sweep to finish: the cursor is established.
     let f = &fake;
-    wait("first poll", Duration::from_secs(20), || f.requests().get("graph.alerts.list").copied().unwrap_or(0) >= 2).await;
+    wait("first poll", Duration::from_secs(20), || f.requests().get("graph.alerts.list").copied().unwrap_or(0) >= 2)
+        .await;
     Run { fake, child, _dir: dir }
 }
 
@@ -98,7 +99,12 @@ async fn main() {
     let mut lat = run.fake.page_latencies(DEFAULT_TEAM_SECRET);
     lat.sort();
     println!("time to page ({n} alerts, poll interval 1 s, alerts 100–500 ms apart):");
-    println!("  p50 {:>6} ms   p99 {:>6} ms   max {:>6} ms   (target p99 ≤ 1250 ms)", pct(&lat, 0.5).as_millis(), pct(&lat, 0.99).as_millis(), lat.last().copied().unwrap_or_default().as_millis());
+    println!(
+        "  p50 {:>6} ms   p99 {:>6} ms   max {:>6} ms   (target p99 ≤ 1250 ms)",
+        pct(&lat, 0.5).as_millis(),
+        pct(&lat, 0.99).as_millis(),
+        lat.last().copied().unwrap_or_default().as_millis()
+    );
     println!("  idle RSS {} KiB (target ≤ 30 MiB)", idle_rss);
     drop(run);
 
@@ -110,16 +116,26 @@ async fn main() {
         let t0 = Instant::now();
         run.fake.add_alerts(DEFAULT_TENANT_ID, (0..10_000).map(scenarios::synthetic));
         let f = &run.fake;
-        wait("burst drained", Duration::from_secs(180), || f.pages_by_external_id(DEFAULT_TEAM_SECRET).len() == 10_000).await;
+        wait("burst drained", Duration::from_secs(180), || f.pages_by_external_id(DEFAULT_TEAM_SECRET).len() == 10_000)
+            .await;
         let drain = t0.elapsed();
         let after = run.fake.requests();
-        let graph = |m: &std::collections::BTreeMap<String, u64>| m.iter().filter(|(k, _)| k.starts_with("graph.")).map(|(_, v)| *v).sum::<u64>();
+        let graph = |m: &std::collections::BTreeMap<String, u64>| {
+            m.iter().filter(|(k, _)| k.starts_with("graph.")).map(|(_, v)| *v).sum::<u64>()
+        };
         let graph_reqs = graph(&after) - graph(&before);
         let dups: usize = run.fake.pages_by_external_id(DEFAULT_TEAM_SECRET).values().map(|c| c - 1).sum();
         let peak = rss_kb(pid, "VmHWM:");
         println!("10,000-alert burst, delivery.concurrency = {concurrency}:");
-        println!("  drained in {:.2} s ({:.0} pages/s; target ≤ 20 s)   duplicates {dups}", drain.as_secs_f64(), 10_000.0 / drain.as_secs_f64());
-        println!("  Graph requests during the burst {graph_reqs} ({:.4} per alert, page_size 500, includes idle polls)", graph_reqs as f64 / 10_000.0);
+        println!(
+            "  drained in {:.2} s ({:.0} pages/s; target ≤ 20 s)   duplicates {dups}",
+            drain.as_secs_f64(),
+            10_000.0 / drain.as_secs_f64()
+        );
+        println!(
+            "  Graph requests during the burst {graph_reqs} ({:.4} per alert, page_size 500, includes idle polls)",
+            graph_reqs as f64 / 10_000.0
+        );
         println!("  peak RSS {peak} KiB");
         drop(run);
     }

@@ -417,3 +417,61 @@ mod tests {
         assert_eq!(s.other, 2);
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn json_value() -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::Bool),
+            any::<i64>().prop_map(|n| Value::from(n)),
+            ".{0,20}".prop_map(Value::String),
+            Just(Value::String("2026-11-28T10:00:00.1234567Z".into())),
+        ];
+        leaf.prop_recursive(3, 32, 6, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..6).prop_map(Value::Array),
+                prop::collection::vec(
+                    (
+                        prop_oneof![
+                            Just("id".to_string()),
+                            Just("lastUpdateDateTime".to_string()),
+                            Just("severity".to_string()),
+                            Just("evidence".to_string()),
+                            Just("mitreTechniques".to_string()),
+                            Just("@odata.type".to_string()),
+                            Just("userAccount".to_string()),
+                            Just("title".to_string()),
+                            "[a-z]{1,8}"
+                        ],
+                        inner
+                    ),
+                    0..8
+                )
+                .prop_map(|kv| Value::Object(kv.into_iter().collect())),
+            ]
+        })
+    }
+
+    proptest! {
+        /// Whatever Microsoft sends, parsing and building the page never panic, and a parsed
+        /// alert always keeps its raw JSON.
+        #[test]
+        fn arbitrary_json_never_panics(v in json_value()) {
+            if let Ok(a) = GraphAlert::from_json(v.clone()) {
+                prop_assert_eq!(&a.raw, &v);
+                let opts = crate::config::Signl4Options {
+                    team_secret: secrecy::SecretString::from("t"),
+                    service: None,
+                    source_system: "s".into(),
+                    scenario: Default::default(),
+                };
+                let p = crate::page::graph_alert_page("t", &a, &opts);
+                prop_assert_eq!(p.external_id, crate::keys::external_id("t", "graph-alert", &a.id));
+            }
+        }
+    }
+}

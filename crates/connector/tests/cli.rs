@@ -1,0 +1,67 @@
+//! The binary's command line: help, configuration checks and the demo.
+
+use std::process::Command;
+
+fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_signl4-sentinel"))
+}
+
+#[test]
+fn help_explains_every_command() {
+    let out = bin().arg("--help").output().unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    for cmd in ["run", "demo", "emulator", "config", "jobs"] {
+        assert!(text.contains(cmd), "--help lacks {cmd}: {text}");
+    }
+}
+
+#[test]
+fn the_printed_example_passes_config_check() {
+    let out = bin().args(["config", "example"]).output().unwrap();
+    assert!(out.status.success());
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("s4s.toml");
+    std::fs::write(&f, &out.stdout).unwrap();
+    let out = bin().args(["config", "check"]).arg(&f).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("OK (1 tenant(s): contoso)"));
+}
+
+#[test]
+fn config_errors_name_the_key_exit_2_and_hide_secrets() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("bad.toml");
+    let example = String::from_utf8(bin().args(["config", "example"]).output().unwrap().stdout).unwrap();
+    std::fs::write(&f, example.replace("poll_interval = \"10s\"", "poll_interval = \"10 sec\"")).unwrap();
+    let out = bin().args(["config", "check"]).arg(&f).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("tenant[0].poll_interval") && err.contains("fix:"), "{err}");
+    assert!(!err.contains("emulator-client-secret"));
+
+    // A missing environment variable for a secret.
+    std::fs::write(&f, example.replace("\"emulator-client-secret\"", "\"env:S4S_TEST_UNSET_SECRET\"")).unwrap();
+    let out = bin().args(["config", "check"]).arg(&f).env_remove("S4S_TEST_UNSET_SECRET").output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("S4S_TEST_UNSET_SECRET is not set"));
+
+    // Environment overrides are applied (and validated) too.
+    std::fs::write(&f, &example).unwrap();
+    let out =
+        bin().args(["config", "check"]).arg(&f).env("SIGNL4_SENTINEL__DELIVERY__CONCURRENCY", "0").output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("delivery.concurrency"));
+
+    let out = bin().args(["config", "check", "/nonexistent/s4s.toml"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn demo_once_pages_every_alert_exactly_once() {
+    let out = bin().args(["demo", "--once"]).output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "demo failed:\n{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(stdout.contains("RESULT: every alert was paged exactly once"), "{stdout}");
+    assert!(stdout.contains("Informational (filtered)"));
+}

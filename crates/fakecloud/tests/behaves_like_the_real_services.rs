@@ -1,0 +1,333 @@
+//! The fake cloud must behave like the real services as documented in
+//! `../shared/reference` (errors, throttling, paging, enum masking), not like our client
+//! hopes. These tests pin that behaviour over real HTTP.
+
+use std::time::Duration;
+
+use s4s_fakecloud::*;
+use serde_json::{Value, json};
+
+async fn fake() -> FakeCloud {
+    let f = FakeCloud::start_local().await.unwrap();
+    f.seed_defaults();
+    f
+}
+
+async fn token(f: &FakeCloud, scope: &str) -> reqwest::Response {
+    reqwest::Client::new()
+        .post(format!("{}/entra/{DEFAULT_TENANT_ID}/oauth2/v2.0/token", f.url()))
+        .form(&[
+            ("client_id", DEFAULT_CLIENT_ID),
+            ("client_secret", DEFAULT_CLIENT_SECRET),
+            ("scope", scope),
+            ("grant_type", "client_credentials"),
+        ])
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn graph_token(f: &FakeCloud) -> String {
+    let v: Value = token(f, "https://graph.microsoft.com/.default").await.json().await.unwrap();
+    v["access_token"].as_str().unwrap().to_string()
+}
+
+#[tokio::test]
+async fn entra_issues_v2_tokens_and_aadsts_errors() {
+    let f = fake().await;
+    let r = token(&f, "https://graph.microsoft.com/.default").await;
+    assert_eq!(r.status(), 200);
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(v["token_type"], "Bearer");
+    assert_eq!(v["expires_in"], 3599);
+    assert!(v["ext_expires_in"].is_number());
+
+    // Missing /.default, scopes for two resources, wrong secret, unknown app, unknown tenant.
+    let r = token(&f, "https://graph.microsoft.com/SecurityAlert.Read.All").await;
+    assert_eq!(r.status(), 400);
+    assert!(r.text().await.unwrap().contains("/.default"));
+    let r = token(&f, "https://graph.microsoft.com/.default https://management.azure.com/.default").await;
+    assert_eq!(r.status(), 400);
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(v["error"], "invalid_scope");
+    assert_eq!(v["error_codes"][0], 70011);
+
+    let c = reqwest::Client::new();
+    let url = format!("{}/entra/{DEFAULT_TENANT_ID}/oauth2/v2.0/token", f.url());
+    let r = c
+        .post(&url)
+        .form(&[
+            ("client_id", DEFAULT_CLIENT_ID),
+            ("client_secret", "nope"),
+            ("scope", "https://graph.microsoft.com/.default"),
+            ("grant_type", "client_credentials"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(v["error"], "invalid_client");
+    assert!(v["error_description"].as_str().unwrap().starts_with("AADSTS7000215"));
+    for k in ["timestamp", "trace_id", "correlation_id"] {
+        assert!(v[k].is_string(), "{k}");
+    }
+    let r = c
+        .post(&url)
+        .form(&[
+            ("client_id", "unknown-app"),
+            ("client_secret", "x"),
+            ("scope", "https://graph.microsoft.com/.default"),
+            ("grant_type", "client_credentials"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    assert_eq!(r.json::<Value>().await.unwrap()["error_codes"][0], 700016);
+    let r = c
+        .post(format!("{}/entra/no-such-tenant/oauth2/v2.0/token", f.url()))
+        .form(&[
+            ("client_id", "a"),
+            ("client_secret", "b"),
+            ("scope", "https://graph.microsoft.com/.default"),
+            ("grant_type", "client_credentials"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.json::<Value>().await.unwrap()["error_codes"][0], 90002);
+}
+
+#[tokio::test]
+async fn graph_requires_a_valid_unexpired_graph_token_and_roles() {
+    let f = fake().await;
+    let c = reqwest::Client::new();
+    let url = format!("{}/graph/v1.0/security/alerts_v2", f.url());
+    assert_eq!(c.get(&url).send().await.unwrap().status(), 401);
+    // A token for another audience (ARM) is refused.
+    let arm: Value = token(&f, "https://management.azure.com/.default").await.json().await.unwrap();
+    let r = c.get(&url).bearer_auth(arm["access_token"].as_str().unwrap()).send().await.unwrap();
+    assert_eq!(r.status(), 401);
+    let t = graph_token(&f).await;
+    assert_eq!(c.get(&url).bearer_auth(&t).send().await.unwrap().status(), 200);
+    f.expire_tokens();
+    let r = c.get(&url).bearer_auth(&t).send().await.unwrap();
+    assert_eq!(r.status(), 401);
+    assert_eq!(r.json::<Value>().await.unwrap()["error"]["code"], "InvalidAuthenticationToken");
+    f.set_roles(DEFAULT_TENANT_ID, DEFAULT_CLIENT_ID, &["SecurityAlert.Read.All"]);
+    let t = graph_token(&f).await;
+    assert_eq!(c.get(&url).bearer_auth(&t).send().await.unwrap().status(), 200);
+    let r = c.patch(format!("{url}/x")).bearer_auth(&t).json(&json!({"status": "resolved"})).send().await.unwrap();
+    assert_eq!(r.status(), 403, "PATCH needs SecurityAlert.ReadWrite.All");
+}
+
+#[tokio::test]
+async fn graph_pages_with_absolute_next_links_filters_and_masks_enums() {
+    let f = fake().await;
+    let made = f.add_alerts(DEFAULT_TENANT_ID, (0..7).map(scenarios::synthetic));
+    f.add_alert(DEFAULT_TENANT_ID, scenarios::sentinel_scheduled("9"));
+    let t = graph_token(&f).await;
+    let c = reqwest::Client::new();
+    let mut url = format!("{}/graph/v1.0/security/alerts_v2?$filter=severity ne 'low'&$top=3", f.url());
+    let mut seen = Vec::new();
+    let mut pages = 0;
+    loop {
+        let v: Value = c.get(&url).bearer_auth(&t).send().await.unwrap().json().await.unwrap();
+        pages += 1;
+        for a in v["value"].as_array().unwrap() {
+            seen.push(a.clone());
+        }
+        match v["@odata.nextLink"].as_str() {
+            Some(n) => {
+                assert!(n.starts_with("http://"), "nextLink is absolute: {n}");
+                url = n.to_string();
+            }
+            None => break,
+        }
+    }
+    let expected = made.iter().filter(|a| a["severity"] != "low").count() + 1;
+    assert_eq!(seen.len(), expected);
+    assert_eq!(pages, expected.div_ceil(3));
+    // Most recent first.
+    assert_eq!(seen[0]["title"], "Brute force attack against Azure Portal");
+    // Without the Prefer header, evolvable members are masked (§2.2).
+    assert_eq!(seen[0]["serviceSource"], "unknownFutureValue");
+    assert_eq!(seen[0]["detectionSource"], "unknownFutureValue");
+    let v: Value = c
+        .get(format!("{}/graph/v1.0/security/alerts_v2/{}", f.url(), seen[0]["id"].as_str().unwrap()))
+        .bearer_auth(&t)
+        .header("Prefer", "include-unknown-enum-members")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(v["serviceSource"], "microsoftSentinel");
+    // Filtering on an undocumented property is a 400.
+    let r = c
+        .get(format!("{}/graph/v1.0/security/alerts_v2?$filter=title eq 'x'", f.url()))
+        .bearer_auth(&t)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+}
+
+#[tokio::test]
+async fn graph_throttles_at_150_per_minute_with_fractional_retry_after() {
+    let f = fake().await;
+    let t = graph_token(&f).await;
+    let c = reqwest::Client::new();
+    let url = format!("{}/graph/v1.0/security/alerts_v2", f.url());
+    for i in 0..150 {
+        assert_eq!(c.get(&url).bearer_auth(&t).send().await.unwrap().status(), 200, "request {i}");
+    }
+    let r = c.get(&url).bearer_auth(&t).send().await.unwrap();
+    assert_eq!(r.status(), 429);
+    let ra: f64 = r.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!(ra > 0.0 && ra <= 60.0, "{ra}");
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(v["error"]["code"], "TooManyRequests");
+    assert_eq!(v["error"]["innerError"]["status"], "429");
+}
+
+#[tokio::test]
+async fn graph_patch_and_comments_bump_last_update() {
+    let f = fake().await;
+    let a = f.add_alert(DEFAULT_TENANT_ID, scenarios::mde_malware("1"));
+    let id = a["id"].as_str().unwrap();
+    let t = graph_token(&f).await;
+    let c = reqwest::Client::new();
+    let url = format!("{}/graph/v1.0/security/alerts_v2/{id}", f.url());
+    let r = c
+        .patch(&url)
+        .bearer_auth(&t)
+        .json(&json!({"status": "InProgress", "assignedTo": "secAdmin@contoso.onmicrosoft.com"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(v["status"], "inProgress", "Pascal case accepted, camelCase returned");
+    assert!(v["lastUpdateDateTime"].as_str() > a["lastUpdateDateTime"].as_str());
+    let r = c.patch(&url).bearer_auth(&t).json(&json!({"title": "renamed"})).send().await.unwrap();
+    assert_eq!(r.status(), 400, "read-only property");
+    let r = c
+        .post(format!("{url}/comments"))
+        .bearer_auth(&t)
+        .json(&json!({"@odata.type": "microsoft.graph.security.alertComment", "comment": "Demo for docs"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(v["value"].as_array().unwrap().len(), 1, "the full comment list comes back");
+    assert_eq!(v["value"][0]["comment"], "Demo for docs");
+}
+
+#[tokio::test]
+async fn signl4_webhook_answers_like_signl4() {
+    let f = fake().await;
+    f.configure(|s| s.signl4_events_per_15s = 3);
+    let c = reqwest::Client::new();
+    let hook = |secret: &str| format!("{}/signl4/webhook/{secret}", f.url());
+    let r =
+        c.post(hook(DEFAULT_TEAM_SECRET)).json(&json!({"Title": "t", "X-S4-ExternalID": "e1"})).send().await.unwrap();
+    assert_eq!(r.status(), 201);
+    for h in ["x-ratelimit-limit", "x-ratelimit-remaining", "x-ratelimit-reset"] {
+        assert!(r.headers().contains_key(h), "{h}");
+    }
+    assert!(r.json::<Value>().await.unwrap()["eventId"].is_string());
+    let r = c.post(hook("wrong")).json(&json!({"Title": "t"})).send().await.unwrap();
+    assert_eq!(r.status(), 404);
+    assert_eq!(r.json::<Value>().await.unwrap()["code"], 3004);
+    let r = c.post(hook(DEFAULT_TEAM_SECRET)).body("{not json").send().await.unwrap();
+    assert_eq!(r.status(), 400);
+    assert_eq!(c.get(hook(DEFAULT_TEAM_SECRET)).send().await.unwrap().status(), 405);
+    // Resolve by external id.
+    let r = c
+        .post(hook(DEFAULT_TEAM_SECRET))
+        .json(&json!({"X-S4-ExternalID": "e1", "X-S4-Status": "resolved"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    assert_eq!(f.signl4_alerts(DEFAULT_TEAM_SECRET)["e1"].status, "resolved");
+    // Third accepted event in 15 s is allowed; the fourth is throttled with a reset time.
+    c.post(hook(DEFAULT_TEAM_SECRET)).json(&json!({"Title": "t3"})).send().await.unwrap();
+    let r = c.post(hook(DEFAULT_TEAM_SECRET)).json(&json!({"Title": "t4"})).send().await.unwrap();
+    assert_eq!(r.status(), 429);
+    assert_eq!(r.headers()["x-ratelimit-remaining"], "0");
+    assert_eq!(f.pages_by_external_id(DEFAULT_TEAM_SECRET).get("e1"), Some(&1));
+}
+
+#[tokio::test]
+async fn faults_apply_per_service_and_count_down() {
+    let f = fake().await;
+    f.inject(Fault { service: Service::Signl4, kind: FaultKind::Status { status: 503 }, count: 2 });
+    f.inject(Fault { service: Service::Signl4, kind: FaultKind::Drop, count: 1 });
+    let c = reqwest::Client::new();
+    let hook = format!("{}/signl4/webhook/{DEFAULT_TEAM_SECRET}", f.url());
+    for _ in 0..2 {
+        assert_eq!(c.post(&hook).json(&json!({"Title": "x"})).send().await.unwrap().status(), 503);
+    }
+    let dropped = match c.post(&hook).json(&json!({"Title": "x"})).send().await {
+        Err(e) => Err(e),
+        Ok(r) => r.text().await,
+    };
+    assert!(dropped.is_err(), "the connection is cut off");
+    assert_eq!(c.post(&hook).json(&json!({"Title": "x"})).send().await.unwrap().status(), 201);
+    assert_eq!(f.received(DEFAULT_TEAM_SECRET).len(), 1, "faulted requests are not processed");
+    // Latency.
+    f.inject(Fault { service: Service::Signl4, kind: FaultKind::Latency { ms: 200 }, count: 1 });
+    let t0 = std::time::Instant::now();
+    c.post(&hook).json(&json!({"Title": "x"})).send().await.unwrap();
+    assert!(t0.elapsed() >= Duration::from_millis(200));
+}
+
+#[tokio::test]
+async fn the_control_api_drives_the_same_state_over_http() {
+    let f = fake().await;
+    let c = reqwest::Client::new();
+    let r = c
+        .post(format!("{}/_control/tenants/{DEFAULT_TENANT_ID}/alerts", f.url()))
+        .json(&json!([{"title": "a"}, {"title": "b", "severity": "high"}]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    let made: Value = r.json().await.unwrap();
+    assert_eq!(made.as_array().unwrap().len(), 2);
+    assert_eq!(made[1]["severity"], "high");
+    assert!(f.alert(DEFAULT_TENANT_ID, made[0]["id"].as_str().unwrap()).is_some());
+    let r = c
+        .post(format!("{}/_control/faults", f.url()))
+        .json(&json!({"service": "graph", "kind": "status", "status": 500, "count": 1}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    let t = graph_token(&f).await;
+    assert_eq!(
+        c.get(format!("{}/graph/v1.0/security/alerts_v2", f.url())).bearer_auth(&t).send().await.unwrap().status(),
+        500
+    );
+    c.post(format!("{}/signl4/webhook/{DEFAULT_TEAM_SECRET}", f.url()))
+        .json(&json!({"Title": "x", "X-S4-ExternalID": "e"}))
+        .send()
+        .await
+        .unwrap();
+    let ev: Value = c
+        .get(format!("{}/_control/teams/{DEFAULT_TEAM_SECRET}/events", f.url()))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(ev[0]["external_id"], "e");
+    let stats: Value = c.get(format!("{}/_control/stats", f.url())).send().await.unwrap().json().await.unwrap();
+    assert!(stats["graph.alerts.list"].as_u64().unwrap() >= 1);
+}
