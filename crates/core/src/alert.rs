@@ -427,7 +427,7 @@ mod properties {
         let leaf = prop_oneof![
             Just(Value::Null),
             any::<bool>().prop_map(Value::Bool),
-            any::<i64>().prop_map(|n| Value::from(n)),
+            any::<i64>().prop_map(Value::from),
             ".{0,20}".prop_map(Value::String),
             Just(Value::String("2026-11-28T10:00:00.1234567Z".into())),
         ];
