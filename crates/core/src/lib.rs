@@ -11,4 +11,6 @@ pub mod filter;
 pub mod keys;
 pub mod page;
 pub mod retry;
+pub mod signl4_event;
+pub mod sync;
 pub mod timefmt;

@@ -1,0 +1,296 @@
+//! SIGNL4 outbound-webhook events (`signl4.md` §3), parsed tolerantly.
+//!
+//! SIGNL4 does not sign its requests, may deliver an event more than once (dedupe on the
+//! top-level `id`), sends `eventRaisedUtc` with 0–7 fractional digits, and may omit `user`,
+//! `team` or `annotation` or send them as `null`. Unknown fields are ignored.
+
+use serde::Deserialize;
+use serde_json::Value;
+use time::OffsetDateTime;
+
+use crate::timefmt;
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Default)]
+pub struct User {
+    #[serde(default)]
+    pub username: Option<String>,
+    #[serde(default)]
+    pub mailaddress: Option<String>,
+    #[serde(default)]
+    pub id: Option<String>,
+}
+
+impl User {
+    /// The best human identifier: e-mail, else user name, else id.
+    pub fn display(&self) -> Option<&str> {
+        self.mailaddress
+            .as_deref()
+            .filter(|s| !s.is_empty())
+            .or(self.username.as_deref().filter(|s| !s.is_empty()))
+            .or(self.id.as_deref().filter(|s| !s.is_empty()))
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct EventAlert {
+    #[serde(default)]
+    pub status_code: Option<i64>,
+    #[serde(default)]
+    pub event_id: Option<String>,
+    #[serde(default)]
+    pub external_event_id: Option<String>,
+    #[serde(default)]
+    pub id: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Default)]
+pub struct Annotation {
+    #[serde(default)]
+    pub message: Option<String>,
+    #[serde(default)]
+    pub id: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RawEvent {
+    id: Option<Value>,
+    event_type: Option<Value>,
+    #[serde(default)]
+    event_raised_utc: Option<String>,
+    #[serde(default)]
+    alert: Option<EventAlert>,
+    #[serde(default)]
+    user: Option<User>,
+    #[serde(default)]
+    annotation: Option<Annotation>,
+}
+
+/// A parsed outbound-webhook event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Event {
+    /// Top-level `id`: unique per notification, the dedup key.
+    pub id: String,
+    pub event_type: i64,
+    pub raised: Option<OffsetDateTime>,
+    pub alert: Option<EventAlert>,
+    pub user: Option<User>,
+    pub annotation: Option<Annotation>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum EventError {
+    #[error("body is not JSON: {0}")]
+    NotJson(String),
+    #[error("body is not a SIGNL4 event: {0}")]
+    Shape(String),
+    #[error("event has no `id`")]
+    MissingId,
+    #[error("event has no numeric `eventType`")]
+    MissingType,
+}
+
+fn as_string(v: &Value) -> Option<String> {
+    match v {
+        Value::String(s) if !s.is_empty() => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+/// Parses one webhook body.
+pub fn parse(body: &[u8]) -> Result<Event, EventError> {
+    let v: Value = serde_json::from_slice(body).map_err(|e| EventError::NotJson(e.to_string()))?;
+    if !v.is_object() {
+        return Err(EventError::Shape("expected a JSON object".into()));
+    }
+    let raw: RawEvent = serde_json::from_value(v).map_err(|e| EventError::Shape(e.to_string()))?;
+    let id = raw.id.as_ref().and_then(as_string).ok_or(EventError::MissingId)?;
+    let event_type = match raw.event_type {
+        Some(Value::Number(n)) => n.as_i64(),
+        Some(Value::String(s)) => s.trim().parse().ok(),
+        _ => None,
+    }
+    .ok_or(EventError::MissingType)?;
+    Ok(Event {
+        id,
+        event_type,
+        raised: raw.event_raised_utc.as_deref().and_then(timefmt::parse),
+        alert: raw.alert,
+        user: raw.user,
+        annotation: raw.annotation,
+    })
+}
+
+/// What an event means for us.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Meaning {
+    Acknowledged,
+    Closed,
+    Escalated,
+    Annotated(String),
+    /// Test, duty, "created" (our own page) and other events: accepted and ignored.
+    Ignore(&'static str),
+}
+
+impl Event {
+    pub fn meaning(&self) -> Meaning {
+        let status = self.alert.as_ref().and_then(|a| a.status_code);
+        match self.event_type {
+            201 => match status {
+                Some(2) => Meaning::Acknowledged,
+                Some(4) => Meaning::Closed,
+                _ => Meaning::Ignore("status change to a status we do not sync"),
+            },
+            202 => Meaning::Escalated,
+            203 => match self.annotation.as_ref().and_then(|a| a.message.clone()).filter(|m| !m.trim().is_empty()) {
+                Some(m) => Meaning::Annotated(m),
+                None => Meaning::Ignore("annotation without text"),
+            },
+            200 => Meaning::Ignore("alert created (our own page)"),
+            1 => Meaning::Ignore("test event"),
+            300..=303 => Meaning::Ignore("duty event"),
+            _ => Meaning::Ignore("unknown event type"),
+        }
+    }
+
+    /// The external id we sent (`X-S4-ExternalID`), if any.
+    pub fn external_id(&self) -> Option<&str> {
+        self.alert.as_ref()?.external_event_id.as_deref().filter(|s| !s.is_empty())
+    }
+
+    /// SIGNL4's event id of the page (fallback correlation).
+    pub fn signl4_event_id(&self) -> Option<&str> {
+        self.alert.as_ref()?.event_id.as_deref().filter(|s| !s.is_empty())
+    }
+
+    pub fn who(&self) -> Option<&str> {
+        self.user.as_ref().and_then(User::display)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // Verbatim from `signl4.md` §3.3.
+    const ACK: &str = r#"{
+      "eventType": 201,
+      "eventRaisedUtc": "2017-09-01T08:11:37.4815663Z",
+      "subscription": { "id": "0acf8014-22f2-4503-88d7-f7d05b46744f" },
+      "user": { "username": "Rene", "mailaddress": "rene@signl4.com", "id": "f0bd5063-9588-51cf-b3d9-94e5647dedc5" },
+      "alert": {
+        "statusCode": 2,
+        "eventId": "2518783235949759942_fbc7b4a4-badd-47b8-9e1d-702fb6a1a0b2",
+        "externalEventId": "Content you passed in the X-S4-ExternalID parameter",
+        "acknowledgedUserIds": [ "f0bd5063-9588-51cf-b3d9-94e5647dedc5" ],
+        "id": "2518981069381242800_2ab1b5e0-f1b7-4c3e-9adf-6c157eeb4685"
+      },
+      "id": "dd209a2d-e037-41ee-b37d-f605cc0a39fb"
+    }"#;
+
+    const ESCALATED: &str = r#"{
+      "eventType": 202,
+      "eventRaisedUtc": "2020-01-10T12:27:19Z",
+      "subscription": { "id": "b8fdd850-e2ad-45ff-924d-9c332a063200" },
+      "team": { "id": "0e8979f7-0c6a-472d-8918-ecfd339252f8" },
+      "alert": {
+        "statusCode": 1,
+        "eventId": "2518236416806594587_0e67b746-6c88-4ddf-8872-99690b0457d9",
+        "externalEventId": "INC091210",
+        "acknowledgedUserIds": [],
+        "id": "2518236416804564453_12ea0f6f-948c-43d0-9034-f9565d7b6bd2"
+      },
+      "id": "27283793-47c8-4da2-9767-d37be224338d"
+    }"#;
+
+    const ANNOTATED: &str = r#"{
+      "eventType": 203,
+      "eventRaisedUtc": "2018-04-17T15:00:32Z",
+      "subscription": { "id": "1578ebd9-0a27-44ab-bc8e-52cd7d32e81d" },
+      "user": { "username": "Rene", "mailaddress": "rene@signl4.com", "id": "f0bd5063-9588-51cf-b3d9-94e5647dedc5" },
+      "alert": {
+        "statusCode": 0,
+        "eventId": "2518783235949759942_fbc7b4a4-badd-47b8-9e1d-702fb6a1a0b2",
+        "externalEventId": "Content you passed in the X-S4-ExternalID parameter",
+        "id": "2518783235958846071_4e2dfab2-4717-42bc-8d37-8682402309c2"
+      },
+      "annotation": { "message": "OK, I'll take care about it.", "id": "2518783235661483318_99ebffe0-1b90-40ef-990a-fbd842484761" },
+      "id": "141c0f88-7831-4d5e-b055-f6e83c269770"
+    }"#;
+
+    #[test]
+    fn documented_payloads() {
+        let e = parse(ACK.as_bytes()).unwrap();
+        assert_eq!(e.id, "dd209a2d-e037-41ee-b37d-f605cc0a39fb");
+        assert_eq!(e.meaning(), Meaning::Acknowledged);
+        assert_eq!(e.who(), Some("rene@signl4.com"));
+        assert_eq!(e.external_id(), Some("Content you passed in the X-S4-ExternalID parameter"));
+        assert_eq!(e.raised.unwrap().nanosecond(), 481_566_300);
+        let closed = parse(ACK.replace("\"statusCode\": 2", "\"statusCode\": 4").as_bytes()).unwrap();
+        assert_eq!(closed.meaning(), Meaning::Closed);
+        let esc = parse(ESCALATED.as_bytes()).unwrap();
+        assert_eq!(esc.meaning(), Meaning::Escalated);
+        assert_eq!(esc.who(), None);
+        let ann = parse(ANNOTATED.as_bytes()).unwrap();
+        assert_eq!(ann.meaning(), Meaning::Annotated("OK, I'll take care about it.".into()));
+    }
+
+    #[test]
+    fn tolerant_of_nulls_missing_parts_and_extra_fields() {
+        let e = parse(br#"{"eventType":203,"id":"x","user":null,"team":null,"annotation":null,"alert":{"statusCode":0,"externalEventId":"e","newThing":[1]},"extra":true}"#).unwrap();
+        assert_eq!(e.meaning(), Meaning::Ignore("annotation without text"));
+        assert_eq!(e.who(), None);
+        let duty = parse(br#"{"eventType":300,"eventRaisedUtc":"2017-09-01T09:16:17.3717355Z","team":{"id":"f1"},"id":"f5"}"#).unwrap();
+        assert_eq!(duty.meaning(), Meaning::Ignore("duty event"));
+        assert_eq!(parse(br#"{"eventType":1,"id":"t"}"#).unwrap().meaning(), Meaning::Ignore("test event"));
+        let num_id = parse(br#"{"eventType":"201","id":12,"alert":{"statusCode":2}}"#).unwrap();
+        assert_eq!(num_id.id, "12");
+        let user_only_name = parse(br#"{"eventType":201,"id":"x","user":{"username":"Rene"},"alert":{"statusCode":2}}"#).unwrap();
+        assert_eq!(user_only_name.who(), Some("Rene"));
+    }
+
+    #[test]
+    fn bad_bodies_are_errors() {
+        assert!(matches!(parse(b"not json"), Err(EventError::NotJson(_))));
+        assert!(matches!(parse(b"[1,2]"), Err(EventError::Shape(_))));
+        assert_eq!(parse(br#"{"eventType":201}"#), Err(EventError::MissingId));
+        assert_eq!(parse(br#"{"id":"x"}"#), Err(EventError::MissingType));
+        assert!(matches!(parse(br#"{"id":"x","eventType":201,"alert":"oops"}"#), Err(EventError::Shape(_))));
+    }
+
+    mod properties {
+        use super::super::*;
+        use proptest::prelude::*;
+
+        proptest! {
+            /// Arbitrary bytes never panic the parser.
+            #[test]
+            fn arbitrary_bytes(body in proptest::collection::vec(any::<u8>(), 0..256)) {
+                let _ = parse(&body);
+            }
+
+            /// Arbitrary field values in the documented shape never panic, and a parsed event
+            /// always has a meaning.
+            #[test]
+            fn arbitrary_fields(
+                ty in prop_oneof![Just(1i64), Just(200), Just(201), Just(202), Just(203), Just(300), any::<i64>()],
+                status in proptest::option::of(any::<i64>()),
+                ts in "[0-9T:.Z-]{0,30}",
+                msg in proptest::option::of(".{0,40}"),
+                user in proptest::option::of(("[a-z]{0,8}", proptest::option::of("[a-z@.]{0,12}"))),
+            ) {
+                let body = serde_json::json!({
+                    "eventType": ty, "id": "id1", "eventRaisedUtc": ts,
+                    "alert": {"statusCode": status, "externalEventId": "s4s:t:graph-alert:1"},
+                    "annotation": msg.map(|m| serde_json::json!({"message": m})),
+                    "user": user.map(|(u, m)| serde_json::json!({"username": u, "mailaddress": m})),
+                });
+                let e = parse(body.to_string().as_bytes()).unwrap();
+                let _ = e.meaning();
+                prop_assert_eq!(e.external_id(), Some("s4s:t:graph-alert:1"));
+            }
+        }
+    }
+}
