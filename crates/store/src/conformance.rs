@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use crate::{AlertRecord, IngestItem, JobState, NewJob, Store};
+use crate::{AlertKey, AlertRecord, AlertUpdate, InboundEvent, IngestItem, JobState, NewJob, Store};
 
 fn alert(id: &str, version: &str) -> AlertRecord {
     AlertRecord {
@@ -13,21 +13,25 @@ fn alert(id: &str, version: &str) -> AlertRecord {
         version: version.into(),
         status: "new".into(),
         severity: "high".into(),
+        incident_id: Some("inc-1".into()),
         raw: format!("{{\"id\":\"{id}\"}}"),
     }
 }
 
 fn page(id: &str) -> NewJob {
-    NewJob {
-        tenant: "t1".into(),
-        kind: "page".into(),
-        key: format!("page:{id}"),
-        payload: format!("{{\"a\":\"{id}\"}}"),
-    }
+    NewJob::once("t1", "page", format!("page:{id}"), format!("{{\"a\":\"{id}\"}}"))
 }
 
 fn item(id: &str, version: &str, pages: bool) -> IngestItem {
-    IngestItem { alert: alert(id, version), page: pages.then(|| page(id)) }
+    IngestItem::new(alert(id, version), pages.then(|| page(id)))
+}
+
+fn key(id: &str) -> AlertKey {
+    AlertKey { tenant: "t1".into(), source: "graph-alert".into(), alert_id: id.into() }
+}
+
+fn join(old: &str, new: &str) -> String {
+    format!("{old}+{new}")
 }
 
 pub async fn new_alert_creates_exactly_one_page_job(s: Arc<dyn Store>) {
@@ -103,9 +107,9 @@ pub async fn claims_lease_jobs_and_fence_their_completion(s: Arc<dyn Store>) {
     let got2 = s.claim_jobs("w2", 1600, 500, 10).await.unwrap();
     assert_eq!(got2.len(), 1);
     assert_eq!(got2[0].attempts, 2);
-    assert!(!s.complete_job(got[0].id, "w1", "{}", 1700).await.unwrap());
-    assert!(s.complete_job(got2[0].id, "w2", "{\"eventId\":\"e1\"}", 1700).await.unwrap());
-    assert!(!s.complete_job(got2[0].id, "w2", "{}", 1800).await.unwrap(), "completing twice must fail");
+    assert!(!s.complete_job(got[0].id, "w1", got[0].rev, "{}", 1700).await.unwrap());
+    assert!(s.complete_job(got2[0].id, "w2", got2[0].rev, "{\"eventId\":\"e1\"}", 1700).await.unwrap());
+    assert!(!s.complete_job(got2[0].id, "w2", got2[0].rev, "{}", 1800).await.unwrap(), "completing twice must fail");
     let done = s.list_jobs(JobState::Done, 10).await.unwrap();
     assert_eq!(done[0].result.as_deref(), Some("{\"eventId\":\"e1\"}"));
     assert!(s.claim_jobs("w3", 99_999, 500, 10).await.unwrap().is_empty(), "done jobs are never claimed");
@@ -173,7 +177,7 @@ pub async fn concurrent_claimers_never_share_a_job(s: Arc<dyn Store>) {
                     break;
                 }
                 for j in got {
-                    assert!(s.complete_job(j.id, &owner, "{}", 2001).await.unwrap());
+                    assert!(s.complete_job(j.id, &owner, j.rev, "{}", 2001).await.unwrap());
                     mine.push(j.id);
                 }
             }
@@ -199,7 +203,82 @@ pub async fn releasing_leases_makes_in_flight_jobs_due(s: Arc<dyn Store>) {
     let again = s.claim_jobs("new-process", 1500, 60_000, 10).await.unwrap();
     assert_eq!(again.len(), 2);
     assert!(again.iter().any(|j| j.id == js[0].id && j.attempts == 2));
-    assert!(!s.complete_job(js[0].id, "dead-process", "{}", 1600).await.unwrap());
+    assert!(!s.complete_job(js[0].id, "dead-process", js[0].rev, "{}", 1600).await.unwrap());
+}
+
+pub async fn coalescing_jobs_merge_while_pending_and_rearm_when_done(s: Arc<dyn Store>) {
+    let j = |p: &str| NewJob::coalescing("t1", "graph-sync", "sync:a".into(), p.into(), join);
+    assert_eq!(s.enqueue(&[j("ack")], 1000).await.unwrap(), 1);
+    assert_eq!(s.enqueue(&[j("close")], 1001).await.unwrap(), 0, "merged into the pending job");
+    let got = s.claim_jobs("w", 1002, 500, 10).await.unwrap();
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0].payload, "ack+close");
+    assert!(s.complete_job(got[0].id, "w", got[0].rev, "{}", 1003).await.unwrap());
+    // Re-armed after it was done: runs again with only the new payload.
+    assert_eq!(s.enqueue(&[j("note")], 1004).await.unwrap(), 1);
+    let again = s.claim_jobs("w", 1005, 500, 10).await.unwrap();
+    assert_eq!(again.len(), 1);
+    assert_eq!((again[0].payload.as_str(), again[0].attempts), ("note", 1));
+    // A plain job with the same key as a done one is not re-created.
+    let once = NewJob::once("t1", "page", "page:x".into(), "p".into());
+    assert_eq!(s.enqueue(std::slice::from_ref(&once), 1006).await.unwrap(), 1);
+    let p = s.claim_jobs("w", 1007, 500, 10).await.unwrap().into_iter().find(|j| j.key == "page:x").unwrap();
+    assert!(s.complete_job(p.id, "w", p.rev, "{}", 1008).await.unwrap());
+    assert_eq!(s.enqueue(&[once], 1009).await.unwrap(), 0);
+}
+
+pub async fn completing_a_stale_revision_releases_the_job_to_run_again(s: Arc<dyn Store>) {
+    let j = |p: &str| NewJob::coalescing("t1", "graph-sync", "sync:a".into(), p.into(), join);
+    s.enqueue(&[j("ack")], 1000).await.unwrap();
+    let running = s.claim_jobs("w", 1000, 60_000, 10).await.unwrap().remove(0);
+    // A close arrives while the worker is writing the ack.
+    s.enqueue(&[j("close")], 1001).await.unwrap();
+    assert!(!s.complete_job(running.id, "w", running.rev, "{}", 1002).await.unwrap());
+    let next = s.claim_jobs("w", 1002, 60_000, 10).await.unwrap();
+    assert_eq!(next.len(), 1, "due again at once, lease released");
+    assert_eq!(next[0].payload, "ack+close");
+    assert!(s.complete_job(next[0].id, "w", next[0].rev, "{}", 1003).await.unwrap());
+    assert_eq!(s.job_counts().await.unwrap().done, 1);
+}
+
+pub async fn inbound_events_are_recorded_once_with_their_effects(s: Arc<dyn Store>) {
+    s.ingest(&[item("a", "v1", true)], 1000).await.unwrap();
+    let ev = InboundEvent { event_id: "ev-1".into(), tenant: "t1".into(), meaning: "acknowledged".into() };
+    let upd = AlertUpdate { signl4_state: Some("acknowledged".into()), ..Default::default() };
+    let job = NewJob::coalescing("t1", "graph-sync", "sync:a".into(), "ack".into(), join);
+    assert!(s.record_inbound(&ev, Some((&key("a"), &upd)), std::slice::from_ref(&job), 1100).await.unwrap());
+    assert!(!s.record_inbound(&ev, Some((&key("a"), &upd)), std::slice::from_ref(&job), 1200).await.unwrap(), "repeat delivery");
+    let pending: Vec<_> = s.list_jobs(JobState::Pending, 10).await.unwrap().into_iter().filter(|j| j.kind == "graph-sync").collect();
+    assert_eq!(pending.len(), 1);
+    assert_eq!(pending[0].payload, "ack", "the repeat did not merge a second time");
+    assert_eq!(s.get_alert("t1", "graph-alert", "a").await.unwrap().unwrap().signl4_state, "acknowledged");
+}
+
+pub async fn sync_bookkeeping_and_lookups(s: Arc<dyn Store>) {
+    s.ingest(&[item("a", "v1", true), item("b", "v1", true), item("c", "v1", false)], 1000).await.unwrap();
+    let a = s.get_alert("t1", "graph-alert", "a").await.unwrap().unwrap();
+    assert_eq!(a.signl4_state, "open", "paging opens the SIGNL4 alert");
+    assert_eq!(a.record.incident_id.as_deref(), Some("inc-1"));
+    s.update_alert(&key("a"), &AlertUpdate { signl4_event_id: Some("s4-ev-9".into()), written_status: Some("inProgress".into()), ..Default::default() }, 1001).await.unwrap();
+    s.update_alert(&key("a"), &AlertUpdate { signl4_state: Some("closed".into()), ..Default::default() }, 1002).await.unwrap();
+    let a = s.get_alert("t1", "graph-alert", "a").await.unwrap().unwrap();
+    assert_eq!((a.signl4_state.as_str(), a.written_status.as_deref(), a.signl4_event_id.as_deref()), ("closed", Some("inProgress"), Some("s4-ev-9")));
+    assert_eq!(s.find_alert_by_signl4_event("t1", "s4-ev-9").await.unwrap().unwrap().record.alert_id, "a");
+    assert!(s.find_alert_by_signl4_event("t2", "s4-ev-9").await.unwrap().is_none());
+    let inc: Vec<String> = s.incident_alerts("t1", "inc-1").await.unwrap().into_iter().map(|x| x.record.alert_id).collect();
+    assert_eq!(inc, vec!["a", "b"], "only paged alerts are tracked");
+    let many = s.get_alerts("t1", "graph-alert", &["a".into(), "c".into(), "zz".into()]).await.unwrap();
+    let mut ids: Vec<&str> = many.iter().map(|x| x.record.alert_id.as_str()).collect();
+    ids.sort();
+    assert_eq!(ids, vec!["a", "c"]);
+    // Ingest carries extra jobs and bookkeeping in the same transaction.
+    let mut it = item("a", "v2", true);
+    it.jobs.push(NewJob::once("t1", "signl4-status", "resolve:a".into(), "{}".into()));
+    it.update.signl4_state = Some("closed_by_portal".into());
+    let o = s.ingest(&[it], 1003).await.unwrap();
+    assert_eq!(o.jobs_created, 0, "extra jobs are not page jobs");
+    assert!(s.list_jobs(JobState::Pending, 10).await.unwrap().iter().any(|j| j.key == "resolve:a"));
+    assert_eq!(s.get_alert("t1", "graph-alert", "a").await.unwrap().unwrap().signl4_state, "closed_by_portal");
 }
 
 pub async fn ping_works(s: Arc<dyn Store>) {
@@ -226,6 +305,10 @@ macro_rules! conformance_tests {
             due_jobs_come_oldest_first,
             concurrent_claimers_never_share_a_job,
             releasing_leases_makes_in_flight_jobs_due,
+            coalescing_jobs_merge_while_pending_and_rearm_when_done,
+            completing_a_stale_revision_releases_the_job_to_run_again,
+            inbound_events_are_recorded_once_with_their_effects,
+            sync_bookkeeping_and_lookups,
             ping_works
         );
     };

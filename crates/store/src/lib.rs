@@ -46,25 +46,82 @@ pub struct AlertRecord {
     pub version: String,
     pub status: String,
     pub severity: String,
+    /// Graph incident id (alerts_v2 `incidentId`), for the incident roll-up.
+    pub incident_id: Option<String>,
     pub raw: String,
 }
 
+/// Merges a pending job's payload with a newer one (coalescing).
+pub type Merge = fn(old: &str, new: &str) -> String;
+
 /// A job to create in the outbox.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct NewJob {
     pub tenant: String,
     pub kind: String,
     /// Idempotency key: a second job with the same key is never created.
     pub key: String,
     pub payload: String,
+    /// `None`: a job with this key is created once, ever. `Some(merge)`: a coalescing job —
+    /// if one with this key is pending, its payload becomes `merge(old, new)`; if it is done or
+    /// dead, it is re-armed with the new payload. Either way its `rev` increases, so a worker
+    /// that is running the old revision does not mark it done ([`Store::complete_job`]).
+    pub coalesce: Option<Merge>,
+}
+
+impl NewJob {
+    pub fn once(tenant: &str, kind: &str, key: String, payload: String) -> NewJob {
+        NewJob { tenant: tenant.into(), kind: kind.into(), key, payload, coalesce: None }
+    }
+    pub fn coalescing(tenant: &str, kind: &str, key: String, payload: String, merge: Merge) -> NewJob {
+        NewJob { tenant: tenant.into(), kind: kind.into(), key, payload, coalesce: Some(merge) }
+    }
+}
+
+/// Identifies an alert row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AlertKey {
+    pub tenant: String,
+    pub source: String,
+    pub alert_id: String,
+}
+
+/// Sync bookkeeping on an alert row; `None` leaves a field unchanged.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AlertUpdate {
+    /// Where the SIGNL4 alert stands (`s4s_core::sync::Signl4State`).
+    pub signl4_state: Option<String>,
+    /// The status the connector itself last wrote to Graph (echo suppression).
+    pub written_status: Option<String>,
+    /// SIGNL4's `eventId` of the page (fallback correlation).
+    pub signl4_event_id: Option<String>,
+}
+
+/// A SIGNL4 outbound-webhook event, recorded once by its id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InboundEvent {
+    pub event_id: String,
+    pub tenant: String,
+    pub meaning: String,
 }
 
 /// An alert version and, if it should page, the page job.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct IngestItem {
     pub alert: AlertRecord,
-    /// Created only if the alert has never been paged before.
+    /// Created only if the alert has never been paged before (then `signl4_state` = open).
     pub page: Option<NewJob>,
+    /// Further jobs this version causes (e.g. close the SIGNL4 alert), created in the same
+    /// transaction.
+    pub jobs: Vec<NewJob>,
+    /// Sync bookkeeping to apply in the same transaction.
+    pub update: AlertUpdate,
+}
+
+impl IngestItem {
+    pub fn new(alert: AlertRecord, page: Option<NewJob>) -> IngestItem {
+        IngestItem { alert, page, jobs: Vec::new(), update: AlertUpdate::default() }
+    }
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -84,11 +141,14 @@ impl IngestOutcome {
     }
 }
 
-/// A stored alert with its paging state.
+/// A stored alert with its paging and sync state.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredAlert {
     pub record: AlertRecord,
     pub paged: bool,
+    pub signl4_state: String,
+    pub written_status: Option<String>,
+    pub signl4_event_id: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -134,6 +194,8 @@ pub struct Job {
     pub last_error: Option<String>,
     pub result: Option<String>,
     pub paused: bool,
+    /// Revision of the payload; bumped when a coalescing job is updated or re-armed.
+    pub rev: i64,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -158,6 +220,26 @@ pub trait Store: Send + Sync + 'static {
     async fn ingest(&self, items: &[IngestItem], now_ms: i64) -> Result<IngestOutcome>;
 
     async fn get_alert(&self, tenant: &str, source: &str, alert_id: &str) -> Result<Option<StoredAlert>>;
+    /// Stored state of several alerts of one tenant and source (missing ones are absent).
+    async fn get_alerts(&self, tenant: &str, source: &str, ids: &[String]) -> Result<Vec<StoredAlert>>;
+    /// The alert whose page SIGNL4 acknowledged with `signl4_event_id`.
+    async fn find_alert_by_signl4_event(&self, tenant: &str, signl4_event_id: &str) -> Result<Option<StoredAlert>>;
+    /// Paged alerts of a Graph incident.
+    async fn incident_alerts(&self, tenant: &str, incident_id: &str) -> Result<Vec<StoredAlert>>;
+    /// Applies sync bookkeeping to one alert.
+    async fn update_alert(&self, key: &AlertKey, update: &AlertUpdate, now_ms: i64) -> Result<()>;
+
+    /// Records a SIGNL4 event once (by its id) together with the alert update and the jobs
+    /// it causes, in one transaction. Returns false (and writes nothing) for a repeat delivery.
+    async fn record_inbound(
+        &self,
+        event: &InboundEvent,
+        update: Option<(&AlertKey, &AlertUpdate)>,
+        jobs: &[NewJob],
+        now_ms: i64,
+    ) -> Result<bool>;
+    /// Creates (or coalesces) jobs in one transaction; returns how many were created or re-armed.
+    async fn enqueue(&self, jobs: &[NewJob], now_ms: i64) -> Result<usize>;
 
     async fn get_cursor(&self, tenant: &str, source: &str) -> Result<Option<String>>;
     async fn set_cursor(&self, tenant: &str, source: &str, value: &str, now_ms: i64) -> Result<()>;
@@ -166,8 +248,10 @@ pub trait Store: Send + Sync + 'static {
     /// Jobs whose lease expired (their worker died) are due again.
     async fn claim_jobs(&self, owner: &str, now_ms: i64, lease_ms: i64, limit: i64) -> Result<Vec<Job>>;
 
-    /// Marks a job done. Returns false if `owner` no longer holds the lease.
-    async fn complete_job(&self, id: i64, owner: &str, result: &str, now_ms: i64) -> Result<bool>;
+    /// Marks a job done if `owner` holds the lease and the payload is still revision `rev`.
+    /// If the job was coalesced with newer work meanwhile, it is released to run again
+    /// instead. Returns true only when the job is now done.
+    async fn complete_job(&self, id: i64, owner: &str, rev: i64, result: &str, now_ms: i64) -> Result<bool>;
     /// Releases a job for another attempt at `next_attempt_ms`.
     async fn retry_job(&self, id: i64, owner: &str, next_attempt_ms: i64, error: &str, now_ms: i64) -> Result<bool>;
     /// Moves a job to the dead-letter state.

@@ -10,7 +10,12 @@ use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
 };
 
-use crate::{AlertRecord, IngestItem, IngestOutcome, Job, JobCounts, JobState, Result, Store, StoreError, StoredAlert};
+use sqlx::SqliteConnection;
+
+use crate::{
+    AlertKey, AlertRecord, AlertUpdate, InboundEvent, IngestItem, IngestOutcome, Job, JobCounts, JobState, NewJob, Result,
+    Store, StoreError, StoredAlert,
+};
 
 /// Schema migrations, applied in order; the index + 1 is the schema version.
 const MIGRATIONS: &[&str] = &[r#"
@@ -52,9 +57,24 @@ CREATE TABLE cursors (
     updated_ms INTEGER NOT NULL,
     PRIMARY KEY (tenant, source)
 );
+"#, r#"
+ALTER TABLE alerts ADD COLUMN incident_id TEXT;
+ALTER TABLE alerts ADD COLUMN signl4_state TEXT NOT NULL DEFAULT 'none';
+ALTER TABLE alerts ADD COLUMN written_status TEXT;
+ALTER TABLE alerts ADD COLUMN signl4_event_id TEXT;
+CREATE INDEX alerts_incident ON alerts (tenant, incident_id);
+CREATE INDEX alerts_signl4_event ON alerts (tenant, signl4_event_id);
+ALTER TABLE jobs ADD COLUMN rev INTEGER NOT NULL DEFAULT 0;
+CREATE TABLE inbound_events (
+    event_id    TEXT PRIMARY KEY,
+    tenant      TEXT NOT NULL,
+    meaning     TEXT NOT NULL,
+    received_ms INTEGER NOT NULL
+);
 "#];
 
-const JOB_COLUMNS: &str = "id, tenant, kind, key, payload, state, attempts, created_ms, next_attempt_ms, lease_owner, lease_until_ms, last_error, result, paused";
+const JOB_COLUMNS: &str = "id, tenant, kind, key, payload, state, attempts, created_ms, next_attempt_ms, lease_owner, lease_until_ms, last_error, result, paused, rev";
+const ALERT_COLUMNS: &str = "tenant, source, alert_id, version, status, severity, incident_id, raw, paged, signl4_state, written_status, signl4_event_id";
 
 pub struct SqliteStore {
     pool: SqlitePool,
@@ -131,7 +151,93 @@ fn job_from_row(r: &SqliteRow) -> Result<Job> {
         last_error: r.try_get("last_error")?,
         result: r.try_get("result")?,
         paused: r.try_get::<i64, _>("paused")? != 0,
+        rev: r.try_get("rev")?,
     })
+}
+
+fn alert_from_row(r: &SqliteRow) -> Result<StoredAlert> {
+    Ok(StoredAlert {
+        record: AlertRecord {
+            tenant: r.try_get("tenant")?,
+            source: r.try_get("source")?,
+            alert_id: r.try_get("alert_id")?,
+            version: r.try_get("version")?,
+            status: r.try_get("status")?,
+            severity: r.try_get("severity")?,
+            incident_id: r.try_get("incident_id")?,
+            raw: r.try_get("raw")?,
+        },
+        paged: r.try_get::<i64, _>("paged")? != 0,
+        signl4_state: r.try_get("signl4_state")?,
+        written_status: r.try_get("written_status")?,
+        signl4_event_id: r.try_get("signl4_event_id")?,
+    })
+}
+
+/// Creates a job, or coalesces it into an existing one with the same key (see [`NewJob`]).
+async fn insert_job(conn: &mut SqliteConnection, job: &NewJob, now_ms: i64) -> Result<usize> {
+    let inserted = sqlx::query(
+        "INSERT INTO jobs (tenant, kind, key, payload, created_ms, next_attempt_ms, updated_ms) \
+         VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (key) DO NOTHING",
+    )
+    .bind(&job.tenant)
+    .bind(&job.kind)
+    .bind(&job.key)
+    .bind(&job.payload)
+    .bind(now_ms)
+    .bind(now_ms)
+    .bind(now_ms)
+    .execute(&mut *conn)
+    .await?
+    .rows_affected();
+    if inserted == 1 {
+        return Ok(1);
+    }
+    let Some(merge) = job.coalesce else { return Ok(0) };
+    let (id, state, payload): (i64, String, String) =
+        sqlx::query_as("SELECT id, state, payload FROM jobs WHERE key = ?").bind(&job.key).fetch_one(&mut *conn).await?;
+    if state == "pending" {
+        sqlx::query("UPDATE jobs SET payload = ?, rev = rev + 1, updated_ms = ? WHERE id = ?")
+            .bind(merge(&payload, &job.payload))
+            .bind(now_ms)
+            .bind(id)
+            .execute(&mut *conn)
+            .await?;
+        Ok(0)
+    } else {
+        sqlx::query(
+            "UPDATE jobs SET state = 'pending', payload = ?, rev = rev + 1, attempts = 0, created_ms = ?, next_attempt_ms = ?, \
+             lease_owner = NULL, lease_until_ms = NULL, last_error = NULL, result = NULL, paused = 0, updated_ms = ? WHERE id = ?",
+        )
+        .bind(&job.payload)
+        .bind(now_ms)
+        .bind(now_ms)
+        .bind(now_ms)
+        .bind(id)
+        .execute(&mut *conn)
+        .await?;
+        Ok(1)
+    }
+}
+
+async fn apply_update(conn: &mut SqliteConnection, key: &AlertKey, u: &AlertUpdate, now_ms: i64) -> Result<()> {
+    if u == &AlertUpdate::default() {
+        return Ok(());
+    }
+    sqlx::query(
+        "UPDATE alerts SET signl4_state = COALESCE(?, signl4_state), written_status = COALESCE(?, written_status), \
+         signl4_event_id = COALESCE(?, signl4_event_id), updated_ms = ? WHERE tenant = ? AND source = ? AND alert_id = ?",
+    )
+    .bind(&u.signl4_state)
+    .bind(&u.written_status)
+    .bind(&u.signl4_event_id)
+    .bind(now_ms)
+    .bind(&key.tenant)
+    .bind(&key.source)
+    .bind(&key.alert_id)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
 }
 
 #[async_trait]
@@ -165,8 +271,8 @@ impl Store for SqliteStore {
             let paged = match &existing {
                 None => {
                     sqlx::query(
-                        "INSERT INTO alerts (tenant, source, alert_id, version, status, severity, raw, paged, first_seen_ms, updated_ms) \
-                         VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?, ?)",
+                        "INSERT INTO alerts (tenant, source, alert_id, version, status, severity, incident_id, raw, paged, first_seen_ms, updated_ms) \
+                         VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?)",
                     )
                     .bind(&a.tenant)
                     .bind(&a.source)
@@ -174,6 +280,7 @@ impl Store for SqliteStore {
                     .bind(&a.version)
                     .bind(&a.status)
                     .bind(&a.severity)
+                    .bind(&a.incident_id)
                     .bind(&a.raw)
                     .bind(now_ms)
                     .bind(now_ms)
@@ -188,12 +295,13 @@ impl Store for SqliteStore {
                 }
                 Some((_, paged)) => {
                     sqlx::query(
-                        "UPDATE alerts SET version = ?, status = ?, severity = ?, raw = ?, updated_ms = ? \
+                        "UPDATE alerts SET version = ?, status = ?, severity = ?, incident_id = ?, raw = ?, updated_ms = ? \
                          WHERE tenant = ? AND source = ? AND alert_id = ?",
                     )
                     .bind(&a.version)
                     .bind(&a.status)
                     .bind(&a.severity)
+                    .bind(&a.incident_id)
                     .bind(&a.raw)
                     .bind(now_ms)
                     .bind(&a.tenant)
@@ -206,57 +314,111 @@ impl Store for SqliteStore {
                 }
             };
             if let (Some(job), false) = (&item.page, paged) {
-                let r = sqlx::query(
-                    "INSERT INTO jobs (tenant, kind, key, payload, created_ms, next_attempt_ms, updated_ms) \
-                     VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (key) DO NOTHING",
+                out.jobs_created += insert_job(&mut tx, job, now_ms).await?;
+                sqlx::query(
+                    "UPDATE alerts SET paged = 1, signl4_state = CASE WHEN signl4_state = 'none' THEN 'open' ELSE signl4_state END \
+                     WHERE tenant = ? AND source = ? AND alert_id = ?",
                 )
-                .bind(&job.tenant)
-                .bind(&job.kind)
-                .bind(&job.key)
-                .bind(&job.payload)
-                .bind(now_ms)
-                .bind(now_ms)
-                .bind(now_ms)
+                .bind(&a.tenant)
+                .bind(&a.source)
+                .bind(&a.alert_id)
                 .execute(&mut *tx)
                 .await?;
-                out.jobs_created += r.rows_affected() as usize;
-                sqlx::query("UPDATE alerts SET paged = 1 WHERE tenant = ? AND source = ? AND alert_id = ?")
-                    .bind(&a.tenant)
-                    .bind(&a.source)
-                    .bind(&a.alert_id)
-                    .execute(&mut *tx)
-                    .await?;
             }
+            for job in &item.jobs {
+                insert_job(&mut tx, job, now_ms).await?;
+            }
+            let key = AlertKey { tenant: a.tenant.clone(), source: a.source.clone(), alert_id: a.alert_id.clone() };
+            apply_update(&mut tx, &key, &item.update, now_ms).await?;
         }
         tx.commit().await?;
         Ok(out)
     }
 
     async fn get_alert(&self, tenant: &str, source: &str, alert_id: &str) -> Result<Option<StoredAlert>> {
-        let row = sqlx::query(
-            "SELECT tenant, source, alert_id, version, status, severity, raw, paged FROM alerts \
-             WHERE tenant = ? AND source = ? AND alert_id = ?",
+        let sql = format!("SELECT {ALERT_COLUMNS} FROM alerts WHERE tenant = ? AND source = ? AND alert_id = ?");
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(tenant)
+            .bind(source)
+            .bind(alert_id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(alert_from_row).transpose()
+    }
+
+    async fn get_alerts(&self, tenant: &str, source: &str, ids: &[String]) -> Result<Vec<StoredAlert>> {
+        let mut out = Vec::with_capacity(ids.len());
+        for chunk in ids.chunks(400) {
+            let marks = vec!["?"; chunk.len()].join(", ");
+            let sql = format!("SELECT {ALERT_COLUMNS} FROM alerts WHERE tenant = ? AND source = ? AND alert_id IN ({marks})");
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(tenant).bind(source);
+            for id in chunk {
+                q = q.bind(id);
+            }
+            for r in q.fetch_all(&self.pool).await? {
+                out.push(alert_from_row(&r)?);
+            }
+        }
+        Ok(out)
+    }
+
+    async fn find_alert_by_signl4_event(&self, tenant: &str, signl4_event_id: &str) -> Result<Option<StoredAlert>> {
+        let sql = format!("SELECT {ALERT_COLUMNS} FROM alerts WHERE tenant = ? AND signl4_event_id = ? LIMIT 1");
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(tenant).bind(signl4_event_id).fetch_optional(&self.pool).await?;
+        row.as_ref().map(alert_from_row).transpose()
+    }
+
+    async fn incident_alerts(&self, tenant: &str, incident_id: &str) -> Result<Vec<StoredAlert>> {
+        let sql = format!("SELECT {ALERT_COLUMNS} FROM alerts WHERE tenant = ? AND incident_id = ? AND paged = 1 ORDER BY alert_id");
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(tenant).bind(incident_id).fetch_all(&self.pool).await?;
+        rows.iter().map(alert_from_row).collect()
+    }
+
+    async fn update_alert(&self, key: &AlertKey, update: &AlertUpdate, now_ms: i64) -> Result<()> {
+        let mut conn = self.pool.acquire().await?;
+        apply_update(&mut conn, key, update, now_ms).await
+    }
+
+    async fn record_inbound(
+        &self,
+        event: &InboundEvent,
+        update: Option<(&AlertKey, &AlertUpdate)>,
+        jobs: &[NewJob],
+        now_ms: i64,
+    ) -> Result<bool> {
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let fresh = sqlx::query(
+            "INSERT INTO inbound_events (event_id, tenant, meaning, received_ms) VALUES (?, ?, ?, ?) ON CONFLICT (event_id) DO NOTHING",
         )
-        .bind(tenant)
-        .bind(source)
-        .bind(alert_id)
-        .fetch_optional(&self.pool)
-        .await?;
-        row.map(|r| {
-            Ok(StoredAlert {
-                record: AlertRecord {
-                    tenant: r.try_get("tenant")?,
-                    source: r.try_get("source")?,
-                    alert_id: r.try_get("alert_id")?,
-                    version: r.try_get("version")?,
-                    status: r.try_get("status")?,
-                    severity: r.try_get("severity")?,
-                    raw: r.try_get("raw")?,
-                },
-                paged: r.try_get::<i64, _>("paged")? != 0,
-            })
-        })
-        .transpose()
+        .bind(&event.event_id)
+        .bind(&event.tenant)
+        .bind(&event.meaning)
+        .bind(now_ms)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected()
+            == 1;
+        if !fresh {
+            return Ok(false);
+        }
+        if let Some((key, u)) = update {
+            apply_update(&mut tx, key, u, now_ms).await?;
+        }
+        for job in jobs {
+            insert_job(&mut tx, job, now_ms).await?;
+        }
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    async fn enqueue(&self, jobs: &[NewJob], now_ms: i64) -> Result<usize> {
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let mut n = 0;
+        for job in jobs {
+            n += insert_job(&mut tx, job, now_ms).await?;
+        }
+        tx.commit().await?;
+        Ok(n)
     }
 
     async fn get_cursor(&self, tenant: &str, source: &str) -> Result<Option<String>> {
@@ -305,17 +467,33 @@ impl Store for SqliteStore {
         Ok(jobs)
     }
 
-    async fn complete_job(&self, id: i64, owner: &str, result: &str, now_ms: i64) -> Result<bool> {
+    async fn complete_job(&self, id: i64, owner: &str, rev: i64, result: &str, now_ms: i64) -> Result<bool> {
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         let r = sqlx::query(
             "UPDATE jobs SET state = 'done', result = ?, lease_owner = NULL, lease_until_ms = NULL, last_error = NULL, updated_ms = ? \
-             WHERE id = ? AND lease_owner = ? AND state = 'pending'",
+             WHERE id = ? AND lease_owner = ? AND state = 'pending' AND rev = ?",
         )
         .bind(result)
         .bind(now_ms)
         .bind(id)
         .bind(owner)
-        .execute(&self.pool)
+        .bind(rev)
+        .execute(&mut *tx)
         .await?;
+        if r.rows_affected() == 0 {
+            // Coalesced with newer work while we ran: release it to run again now.
+            sqlx::query(
+                "UPDATE jobs SET lease_owner = NULL, lease_until_ms = NULL, next_attempt_ms = ?, updated_ms = ? \
+                 WHERE id = ? AND lease_owner = ? AND state = 'pending'",
+            )
+            .bind(now_ms)
+            .bind(now_ms)
+            .bind(id)
+            .bind(owner)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
         Ok(r.rows_affected() == 1)
     }
 
