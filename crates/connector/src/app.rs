@@ -76,7 +76,7 @@ impl App {
         let wake = Arc::new(Notify::new());
         let mut tasks = Vec::new();
 
-        let app = router(ServerState { store: store.clone(), tenants: tenants.clone() });
+        let app = router(ServerState { store: store.clone(), tenants: tenants.clone(), wake: wake.clone() });
         let mut srx = rx.clone();
         tasks.push(tokio::spawn(async move {
             let _ = axum::serve(listener, app)

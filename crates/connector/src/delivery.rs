@@ -1,28 +1,33 @@
-//! Delivering outbox jobs to SIGNL4.
+//! Executing outbox jobs: pages to SIGNL4, write-backs to Graph, status changes to SIGNL4.
 //!
-//! Workers claim due jobs with a lease, send them, and only then mark them done (fenced by
-//! the lease owner). A transient failure (network, 5xx, 429) reschedules the job with
-//! exponential backoff and jitter, never sooner than `Retry-After` / `X-RateLimit-Reset`; a
-//! job still failing `dead_letter_after` after it was created moves to the dead-letter state.
-//! A wrong team secret (404) parks the tenant's pages and says so once, loudly, instead of
-//! hammering SIGNL4.
+//! Workers claim due jobs with a lease, perform the effect, and only then mark them done
+//! (fenced by the lease owner and the payload revision, so a job coalesced with newer work
+//! while it ran runs again). A transient failure (network, 5xx, 429) reschedules the job
+//! with exponential backoff and jitter, never sooner than `Retry-After` /
+//! `X-RateLimit-Reset`; a job still failing `dead_letter_after` after it was queued moves to
+//! the dead-letter state, as does one rejected permanently (4xx). A wrong SIGNL4 team secret
+//! (404) parks the tenant's SIGNL4 jobs and says so once, loudly, instead of hammering SIGNL4.
 //!
-//! The only duplicate window: SIGNL4 answered 201 and the process died before
-//! `complete_job` committed. After the lease expires the page is sent again.
+//! The only duplicate window: the effect succeeded and the process died before the commit.
+//! For pages SIGNL4 then shows the alert twice; Graph writes are re-planned against the
+//! alert's current state, so a retry never adds a second comment.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
 use s4s_core::config::DeliveryConfig;
+use s4s_core::keys;
 use s4s_core::retry::next_delay;
+use s4s_core::sync::{self, AlertSync, IncidentSync, Signl4State};
 use s4s_core::timefmt;
-use s4s_store::{Job, Store};
+use s4s_store::{AlertKey, AlertUpdate, Job, NewJob, Store};
 use serde_json::{Map, Value};
 use time::OffsetDateTime;
 use tokio::sync::{Notify, Semaphore, watch};
 
-use crate::runtime::{JOB_PAGE, TenantRuntime};
+use crate::runtime::{JOB_GRAPH_SYNC, JOB_INCIDENT_SYNC, JOB_PAGE, JOB_SIGNL4_STATUS, TenantRuntime};
+use crate::upstream::UpstreamError;
 
 pub struct Delivery {
     pub store: Arc<dyn Store>,
@@ -32,12 +37,20 @@ pub struct Delivery {
     pub owner: String,
 }
 
-fn now_ms() -> i64 {
+pub fn now_ms() -> i64 {
     timefmt::millis(OffsetDateTime::now_utc())
 }
 
+/// How a job attempt ended.
+enum Outcome {
+    Done(String),
+    Failed(UpstreamError),
+    /// Stored payload unusable: dead-letter it.
+    Broken(String),
+}
+
 impl Delivery {
-    /// Runs until `shutdown`; in-flight deliveries finish first.
+    /// Runs until `shutdown`; in-flight jobs finish first.
     pub async fn run(self: Arc<Self>, mut shutdown: watch::Receiver<bool>) {
         let permits = Arc::new(Semaphore::new(self.cfg.concurrency));
         let lease_ms = self.cfg.lease.as_millis() as i64;
@@ -87,7 +100,7 @@ impl Delivery {
                 }
             }
         }
-        // Wait for in-flight deliveries.
+        // Wait for in-flight jobs.
         let _ = permits.acquire_many(self.cfg.concurrency as u32).await;
     }
 
@@ -101,51 +114,48 @@ impl Delivery {
                 .await;
             return;
         };
-        match job.kind.as_str() {
-            JOB_PAGE => self.send_page(&rt, job).await,
-            other => {
-                tracing::error!(kind = %other, key = %job.key, "unknown job kind (written by a newer version?); moving to dead letters");
-                let _ = self.store.bury_job(job.id, &self.owner, &format!("unknown job kind {other}"), now_ms()).await;
-            }
-        }
-    }
-
-    async fn send_page(&self, rt: &TenantRuntime, job: Job) {
-        let tenant = rt.cfg.name.clone();
-        let body: Map<String, Value> = match serde_json::from_str(&job.payload) {
-            Ok(Value::Object(m)) => m,
-            _ => {
-                let _ = self.store.bury_job(job.id, &self.owner, "stored payload is not a JSON object", now_ms()).await;
-                return;
-            }
-        };
-        if rt.should_park_pages() {
+        let to_signl4 = job.kind == JOB_PAGE || job.kind == JOB_SIGNL4_STATUS;
+        if to_signl4 && rt.should_park_pages() {
             let why = rt.status().signl4_rejected.unwrap_or_default();
             let _ = self.store.retry_job(job.id, &self.owner, now_ms(), &why, now_ms()).await;
-            let _ = self.store.pause_jobs(&tenant, JOB_PAGE, &why, now_ms()).await;
+            let _ = self.store.pause_jobs(&job.tenant, &job.kind, &why, now_ms()).await;
             return;
         }
         let started = std::time::Instant::now();
-        match rt.signl4.send(&body).await {
-            Ok(event_id) => {
-                let result = serde_json::json!({ "eventId": event_id }).to_string();
-                match self.store.complete_job(job.id, &self.owner, &result, now_ms()).await {
+        let outcome = match job.kind.as_str() {
+            JOB_PAGE => self.send_page(&rt, &job).await,
+            JOB_SIGNL4_STATUS => self.send_signl4_status(&rt, &job).await,
+            JOB_GRAPH_SYNC => self.sync_alert(&rt, &job).await,
+            JOB_INCIDENT_SYNC => self.sync_incident(&rt, &job).await,
+            other => Outcome::Broken(format!("unknown job kind {other} (written by a newer version?)")),
+        };
+        metrics::histogram!("s4s_job_seconds", "kind" => job.kind.clone()).record(started.elapsed().as_secs_f64());
+        self.finish(&rt, job, outcome).await;
+    }
+
+    async fn finish(&self, rt: &TenantRuntime, job: Job, outcome: Outcome) {
+        let tenant = rt.cfg.name.clone();
+        match outcome {
+            Outcome::Done(result) => {
+                match self.store.complete_job(job.id, &self.owner, job.rev, &result, now_ms()).await {
                     Ok(true) => {}
                     Ok(false) => {
-                        tracing::warn!(tenant = %tenant, key = %job.key, "lease lost while paging (job took longer than delivery.lease); another worker may page again")
+                        tracing::debug!(tenant = %tenant, key = %job.key, "job changed while running (coalesced) or lease lost; it runs again")
                     }
                     Err(e) => {
-                        tracing::error!(tenant = %tenant, key = %job.key, error = %e, "paged, but could not record it; the page may be sent again")
+                        tracing::error!(tenant = %tenant, key = %job.key, error = %e, "done, but could not record it; it may run again")
                     }
                 }
-                rt.page_sent();
-                metrics::counter!("s4s_pages_sent_total", "tenant" => tenant.clone()).increment(1);
-                metrics::histogram!("s4s_signl4_request_seconds").record(started.elapsed().as_secs_f64());
-                let title = body.get("Title").and_then(|v| v.as_str()).unwrap_or("");
-                let external_id = body.get("X-S4-ExternalID").and_then(|v| v.as_str()).unwrap_or("");
-                tracing::info!(tenant = %tenant, title = %title, external_id = %external_id, event_id = event_id.as_deref().unwrap_or("-"), "paged");
+                metrics::counter!("s4s_jobs_done_total", "tenant" => tenant, "kind" => job.kind.clone()).increment(1);
             }
-            Err(e) if e.status() == Some(404) => {
+            Outcome::Broken(why) => {
+                tracing::error!(tenant = %tenant, key = %job.key, error = %why, "job moved to dead letters");
+                metrics::counter!("s4s_jobs_dead_total", "tenant" => tenant).increment(1);
+                let _ = self.store.bury_job(job.id, &self.owner, &why, now_ms()).await;
+            }
+            Outcome::Failed(e)
+                if e.status() == Some(404) && (job.kind == JOB_PAGE || job.kind == JOB_SIGNL4_STATUS) =>
+            {
                 metrics::counter!("s4s_delivery_failures_total", "tenant" => tenant.clone(), "kind" => "rejected")
                     .increment(1);
                 let msg = e.to_string();
@@ -154,8 +164,9 @@ impl Delivery {
                 }
                 let _ = self.store.retry_job(job.id, &self.owner, now_ms(), &msg, now_ms()).await;
                 let _ = self.store.pause_jobs(&tenant, JOB_PAGE, &msg, now_ms()).await;
+                let _ = self.store.pause_jobs(&tenant, JOB_SIGNL4_STATUS, &msg, now_ms()).await;
             }
-            Err(e) => {
+            Outcome::Failed(e) => {
                 let transient = e.is_transient();
                 metrics::counter!("s4s_delivery_failures_total", "tenant" => tenant.clone(), "kind" => if transient { "transient" } else { "permanent" }).increment(1);
                 let age = Duration::from_millis((now_ms() - job.created_ms).max(0) as u64);
@@ -165,7 +176,7 @@ impl Delivery {
                     } else {
                         format!("rejected: {e}")
                     };
-                    tracing::error!(tenant = %tenant, key = %job.key, error = %why, "page moved to dead letters; see `signl4-sentinel jobs --dead`");
+                    tracing::error!(tenant = %tenant, key = %job.key, error = %why, "job moved to dead letters; see `signl4-sentinel jobs --dead`");
                     metrics::counter!("s4s_jobs_dead_total", "tenant" => tenant.clone()).increment(1);
                     let _ = self.store.bury_job(job.id, &self.owner, &why, now_ms()).await;
                     return;
@@ -177,12 +188,170 @@ impl Delivery {
                     self.cfg.max_backoff,
                     rand::random::<f64>(),
                 );
-                tracing::warn!(tenant = %tenant, key = %job.key, attempt = job.attempts, retry_in_ms = delay.as_millis() as u64, error = %e, "page delivery failed; will retry");
+                tracing::warn!(tenant = %tenant, key = %job.key, attempt = job.attempts, retry_in_ms = delay.as_millis() as u64, error = %e, "job failed; will retry");
                 let _ = self
                     .store
                     .retry_job(job.id, &self.owner, now_ms() + delay.as_millis() as i64, &e.to_string(), now_ms())
                     .await;
             }
         }
+    }
+
+    async fn send_page(&self, rt: &TenantRuntime, job: &Job) -> Outcome {
+        let body: Map<String, Value> = match serde_json::from_str(&job.payload) {
+            Ok(Value::Object(m)) => m,
+            _ => return Outcome::Broken("stored page payload is not a JSON object".into()),
+        };
+        let started = std::time::Instant::now();
+        match rt.signl4.send(&body).await {
+            Ok(event_id) => {
+                rt.page_sent();
+                let tenant = rt.cfg.name.clone();
+                metrics::counter!("s4s_pages_sent_total", "tenant" => tenant.clone()).increment(1);
+                metrics::histogram!("s4s_signl4_request_seconds").record(started.elapsed().as_secs_f64());
+                let title = body.get("Title").and_then(|v| v.as_str()).unwrap_or("");
+                let external_id = body.get("X-S4-ExternalID").and_then(|v| v.as_str()).unwrap_or("");
+                tracing::info!(tenant = %tenant, title = %title, external_id = %external_id, event_id = event_id.as_deref().unwrap_or("-"), "paged");
+                self.after_page(rt, external_id, event_id.as_deref()).await;
+                Outcome::Done(serde_json::json!({ "eventId": event_id }).to_string())
+            }
+            Err(e) => Outcome::Failed(e),
+        }
+    }
+
+    /// Remembers SIGNL4's event id (fallback correlation) and tags the incident.
+    async fn after_page(&self, rt: &TenantRuntime, external_id: &str, event_id: Option<&str>) {
+        let Some((tenant, source, alert_id)) = keys::parse_external_id(external_id) else { return };
+        let key = AlertKey { tenant: tenant.into(), source: source.into(), alert_id: alert_id.into() };
+        if let Some(ev) = event_id {
+            let u = AlertUpdate { signl4_event_id: Some(ev.into()), ..Default::default() };
+            if let Err(e) = self.store.update_alert(&key, &u, now_ms()).await {
+                tracing::warn!(error = %e, "cannot record SIGNL4's event id");
+            }
+        }
+        let (Some(tag), true) = (&rt.cfg.sync.incident_tag, rt.cfg.sync.enabled) else { return };
+        let Ok(Some(alert)) = self.store.get_alert(tenant, source, alert_id).await else { return };
+        let Some(incident) = alert.record.incident_id.clone() else { return };
+        // Every page asks for the tag; pending requests coalesce and the plan skips a tag
+        // that is already there, so only the first costs a write.
+        let intent = IncidentSync { incident_id: incident.clone(), tag: Some(tag.clone()), ..Default::default() };
+        self.enqueue_incident(rt, intent).await;
+    }
+
+    async fn enqueue_incident(&self, rt: &TenantRuntime, intent: IncidentSync) {
+        let job = NewJob::coalescing(
+            &rt.cfg.name,
+            JOB_INCIDENT_SYNC,
+            format!("incident:{}:{}", rt.cfg.name, intent.incident_id),
+            serde_json::to_string(&intent).unwrap_or_default(),
+            sync::merge_incident_sync_json,
+        );
+        match self.store.enqueue(&[job], now_ms()).await {
+            Ok(_) => self.wake.notify_one(),
+            Err(e) => tracing::error!(tenant = %rt.cfg.name, error = %e, "cannot queue the incident update"),
+        }
+    }
+
+    async fn send_signl4_status(&self, rt: &TenantRuntime, job: &Job) -> Outcome {
+        let body: Map<String, Value> = match serde_json::from_str(&job.payload) {
+            Ok(Value::Object(m)) => m,
+            _ => return Outcome::Broken("stored SIGNL4 status payload is not a JSON object".into()),
+        };
+        match rt.signl4.send(&body).await {
+            Ok(event_id) => {
+                let status = body.get("X-S4-Status").and_then(|v| v.as_str()).unwrap_or("");
+                tracing::info!(tenant = %rt.cfg.name, status = %status, external_id = %body.get("X-S4-ExternalID").and_then(|v| v.as_str()).unwrap_or(""), "SIGNL4 alert updated after a change in the portal");
+                metrics::counter!("s4s_signl4_status_sent_total", "tenant" => rt.cfg.name.clone(), "status" => status.to_string()).increment(1);
+                Outcome::Done(serde_json::json!({ "eventId": event_id }).to_string())
+            }
+            Err(e) => Outcome::Failed(e),
+        }
+    }
+
+    /// Brings a Graph alert to the state SIGNL4 asked for: GET (current state and comments),
+    /// PATCH only what differs, POST only comments not yet there.
+    async fn sync_alert(&self, rt: &TenantRuntime, job: &Job) -> Outcome {
+        let intent: AlertSync = match serde_json::from_str(&job.payload) {
+            Ok(s) => s,
+            Err(e) => return Outcome::Broken(format!("stored sync payload is unreadable: {e}")),
+        };
+        let current = match rt.graph.get_alert(&intent.alert_id).await {
+            Ok(v) => v,
+            Err(e) => return Outcome::Failed(e),
+        };
+        let plan = sync::alert_plan(&intent, &current);
+        let key = AlertKey {
+            tenant: rt.cfg.name.clone(),
+            source: keys::SOURCE_GRAPH_ALERT.into(),
+            alert_id: intent.alert_id.clone(),
+        };
+        if let Some(patch) = &plan.patch {
+            // Record what we are about to write *before* writing it, so the poller recognises
+            // the change as our own echo even if we crash right after the PATCH.
+            if let Some(status) = patch.get("status").and_then(Value::as_str) {
+                let u = AlertUpdate { written_status: Some(status.to_string()), ..Default::default() };
+                if let Err(e) = self.store.update_alert(&key, &u, now_ms()).await {
+                    return Outcome::Failed(UpstreamError::Invalid { service: "database", message: e.to_string() });
+                }
+            }
+            if let Err(e) = rt.graph.patch_alert(&intent.alert_id, patch).await {
+                return Outcome::Failed(e);
+            }
+        }
+        for c in &plan.comments {
+            if let Err(e) = rt.graph.post_alert_comment(&intent.alert_id, c).await {
+                return Outcome::Failed(e);
+            }
+        }
+        metrics::counter!("s4s_graph_writes_total", "tenant" => rt.cfg.name.clone(), "what" => "alert")
+            .increment(u64::from(plan.patch.is_some()) + plan.comments.len() as u64);
+        tracing::info!(tenant = %rt.cfg.name, alert = %intent.alert_id, status = intent.status.as_deref().unwrap_or("-"), patched = plan.patch.is_some(), comments = plan.comments.len(), "SIGNL4 response written to the Graph alert");
+        if let Some(incident) = &intent.incident_id {
+            self.roll_up(rt, incident, &intent).await;
+        }
+        Outcome::Done(serde_json::json!({"patched": plan.patch.is_some(), "comments": plan.comments.len()}).to_string())
+    }
+
+    /// The incident follows when all its tracked alerts are acknowledged or closed.
+    async fn roll_up(&self, rt: &TenantRuntime, incident: &str, intent: &AlertSync) {
+        let alerts = match self.store.incident_alerts(&rt.cfg.name, incident).await {
+            Ok(a) => a,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot read the incident's alerts for the roll-up");
+                return;
+            }
+        };
+        let states: Vec<Signl4State> = alerts.iter().map(|a| Signl4State::parse(&a.signl4_state)).collect();
+        let Some(status) = sync::incident_rollup(&states) else { return };
+        let resolved = status == "resolved";
+        let roll = IncidentSync {
+            incident_id: incident.to_string(),
+            tag: None,
+            status: Some(status.to_string()),
+            assigned_to: intent.assigned_to.clone(),
+            classification: if resolved { rt.cfg.sync.options.close_classification.clone() } else { None },
+            determination: if resolved { rt.cfg.sync.options.close_determination.clone() } else { None },
+        };
+        self.enqueue_incident(rt, roll).await;
+    }
+
+    async fn sync_incident(&self, rt: &TenantRuntime, job: &Job) -> Outcome {
+        let intent: IncidentSync = match serde_json::from_str(&job.payload) {
+            Ok(s) => s,
+            Err(e) => return Outcome::Broken(format!("stored incident payload is unreadable: {e}")),
+        };
+        let current = match rt.graph.get_incident(&intent.incident_id).await {
+            Ok(v) => v,
+            Err(e) => return Outcome::Failed(e),
+        };
+        let Some(patch) = sync::incident_plan(&intent, &current) else {
+            return Outcome::Done("{\"patched\":false}".into());
+        };
+        if let Err(e) = rt.graph.patch_incident(&intent.incident_id, &patch).await {
+            return Outcome::Failed(e);
+        }
+        metrics::counter!("s4s_graph_writes_total", "tenant" => rt.cfg.name.clone(), "what" => "incident").increment(1);
+        tracing::info!(tenant = %rt.cfg.name, incident = %intent.incident_id, fields = ?patch.keys().collect::<Vec<_>>(), "Graph incident updated");
+        Outcome::Done("{\"patched\":true}".into())
     }
 }

@@ -26,9 +26,13 @@ pub struct GraphClient {
     scope: String,
     tokens: Arc<TokenProvider>,
     requests: AtomicU64,
-    /// Total time budget for retries of one request.
+    /// Total time budget for retries of one request (polling); outbox jobs use a short one
+    /// and leave longer waits to the outbox's own backoff.
     retry_budget: Duration,
 }
+
+/// In-call retry budget for requests made by outbox jobs.
+const JOB_RETRY_BUDGET: Duration = Duration::from_secs(5);
 
 fn explain_forbidden(msg: &str) -> String {
     format!(
@@ -79,38 +83,119 @@ impl GraphClient {
         Ok(AlertsPage { value, next_link })
     }
 
-    /// GET with retries: throttling (honouring fractional `Retry-After`), 5xx and network
-    /// errors back off with jitter; one 401 refreshes the token; other 4xx are permanent.
+    /// GET with retries (see [`Self::call`]).
     pub async fn get_json(&self, url: &str) -> Result<Value, UpstreamError> {
+        self.call(reqwest::Method::GET, url, None, true, self.retry_budget).await
+    }
+
+    fn item_url(&self, collection: &str, id: &str, suffix: &str) -> String {
+        let mut u = Url::parse(&format!("{}/security/{collection}", self.base)).expect("base URL is valid");
+        u.path_segments_mut().expect("http URL").push(id);
+        for seg in suffix.split('/').filter(|s| !s.is_empty()) {
+            u.path_segments_mut().expect("http URL").push(seg);
+        }
+        u.to_string()
+    }
+
+    pub async fn get_alert(&self, id: &str) -> Result<Value, UpstreamError> {
+        self.call(reqwest::Method::GET, &self.item_url("alerts_v2", id, ""), None, true, JOB_RETRY_BUDGET).await
+    }
+
+    /// PATCH is idempotent, so it is retried like a GET.
+    pub async fn patch_alert(&self, id: &str, body: &serde_json::Map<String, Value>) -> Result<Value, UpstreamError> {
+        self.call(
+            reqwest::Method::PATCH,
+            &self.item_url("alerts_v2", id, ""),
+            Some(Value::Object(body.clone())),
+            true,
+            JOB_RETRY_BUDGET,
+        )
+        .await
+    }
+
+    /// One attempt only: a comment POST is not idempotent. The caller's job is retried
+    /// instead, after re-reading which comments already exist.
+    pub async fn post_alert_comment(&self, id: &str, text: &str) -> Result<Value, UpstreamError> {
+        let body = serde_json::json!({"@odata.type": "microsoft.graph.security.alertComment", "comment": text});
+        self.call(
+            reqwest::Method::POST,
+            &self.item_url("alerts_v2", id, "comments"),
+            Some(body),
+            false,
+            JOB_RETRY_BUDGET,
+        )
+        .await
+    }
+
+    pub async fn get_incident(&self, id: &str) -> Result<Value, UpstreamError> {
+        self.call(reqwest::Method::GET, &self.item_url("incidents", id, ""), None, true, JOB_RETRY_BUDGET).await
+    }
+
+    pub async fn patch_incident(
+        &self,
+        id: &str,
+        body: &serde_json::Map<String, Value>,
+    ) -> Result<Value, UpstreamError> {
+        self.call(
+            reqwest::Method::PATCH,
+            &self.item_url("incidents", id, ""),
+            Some(Value::Object(body.clone())),
+            true,
+            JOB_RETRY_BUDGET,
+        )
+        .await
+    }
+
+    /// Incidents changed since `since` (first page URL).
+    pub fn incidents_since_url(&self, since: OffsetDateTime, top: u32) -> String {
+        let mut u = Url::parse(&format!("{}/security/incidents", self.base)).expect("base URL is valid");
+        u.query_pairs_mut()
+            .append_pair("$filter", &format!("lastUpdateDateTime ge {}", s4s_core::timefmt::odata(since)))
+            .append_pair("$top", &top.to_string());
+        u.to_string()
+    }
+
+    /// One request, with retries when `retry`: throttling (honouring fractional
+    /// `Retry-After`), 5xx and network errors back off with jitter; one 401 refreshes the
+    /// token; other 4xx are permanent.
+    async fn call(
+        &self,
+        method: reqwest::Method,
+        url: &str,
+        body: Option<Value>,
+        retry: bool,
+        budget: Duration,
+    ) -> Result<Value, UpstreamError> {
         let refreshed = AtomicBool::new(false);
         let op = || async {
             self.requests.fetch_add(1, Ordering::Relaxed);
             metrics::counter!("s4s_graph_requests_total").increment(1);
             let token = self.tokens.token(&self.scope).await?;
-            let resp = self
+            let mut req = self
                 .http
-                .get(url)
+                .request(method.clone(), url)
                 .bearer_auth(token.expose_secret())
-                .header("Prefer", "include-unknown-enum-members")
-                .send()
-                .await
-                .map_err(|e| UpstreamError::network("Graph", e))?;
+                .header("Prefer", "include-unknown-enum-members");
+            if let Some(b) = &body {
+                req = req.json(b);
+            }
+            let resp = req.send().await.map_err(|e| UpstreamError::network("Graph", e))?;
             let status = resp.status().as_u16();
             let headers = resp.headers().clone();
-            let body = resp.text().await.map_err(|e| UpstreamError::network("Graph", e))?;
+            let text = resp.text().await.map_err(|e| UpstreamError::network("Graph", e))?;
             if status == 401 && !refreshed.swap(true, Ordering::Relaxed) {
                 // Expired or revoked token: drop it and try once more with a fresh one.
                 self.tokens.invalidate(&self.scope, &token).await;
                 return Err(UpstreamError::Http {
                     service: "Graph",
                     status,
-                    message: summarize_body(&body),
+                    message: summarize_body(&text),
                     retry_after: Some(Duration::ZERO),
                     permanent: false,
                 });
             }
             if !(200..300).contains(&status) {
-                let mut msg = summarize_body(&body);
+                let mut msg = summarize_body(&text);
                 if status == 403 {
                     msg = explain_forbidden(&msg);
                 }
@@ -119,18 +204,31 @@ impl GraphClient {
                 }
                 return Err(UpstreamError::from_response("Graph", status, &headers, msg));
             }
-            serde_json::from_str::<Value>(&body)
+            if text.trim().is_empty() {
+                return Ok(Value::Null);
+            }
+            serde_json::from_str::<Value>(&text)
                 .map_err(|e| UpstreamError::Invalid { service: "Graph", message: format!("invalid JSON: {e}") })
         };
+        let max_times = if retry { usize::MAX } else { 1 };
         op.retry(
             ExponentialBuilder::default()
                 .with_min_delay(Duration::from_millis(250))
                 .with_max_delay(Duration::from_secs(30))
-                .with_total_delay(Some(self.retry_budget))
-                .without_max_times()
+                .with_total_delay(Some(budget))
+                .with_max_times(max_times)
                 .with_jitter(),
         )
-        .when(UpstreamError::is_transient)
+        // Without retries, only the token refresh after a 401 is repeated.
+        .when(
+            |e: &UpstreamError| {
+                if retry {
+                    e.is_transient()
+                } else {
+                    e.status() == Some(401) && e.retry_after() == Some(Duration::ZERO)
+                }
+            },
+        )
         .adjust(|e, d| match (e.retry_after(), d) {
             // Never retry sooner than the server asked; stop when the budget is gone.
             (Some(ra), Some(_)) => Some(ra),

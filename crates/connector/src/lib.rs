@@ -4,7 +4,8 @@
 //! - [`poller`] reads Graph alerts into the store (outbox);
 //! - [`delivery`] sends outbox jobs to SIGNL4;
 //! - [`entra`], [`graph`], [`signl4`] are the HTTP clients;
-//! - [`server`] serves health and metrics;
+//! - [`inbound`] receives SIGNL4 outbound webhooks (two-way sync);
+//! - [`server`] serves health, metrics and the webhook receiver;
 //! - [`demo`] runs the connector against the built-in fake cloud.
 
 pub mod app;
@@ -12,6 +13,7 @@ pub mod delivery;
 pub mod demo;
 pub mod entra;
 pub mod graph;
+pub mod inbound;
 pub mod poller;
 pub mod runtime;
 pub mod server;

@@ -11,14 +11,16 @@ use std::time::Duration;
 
 use s4s_core::alert::GraphAlert;
 use s4s_core::config::TenantConfig;
+use s4s_core::sync::{self, PortalAction, Signl4State};
 use s4s_core::{keys, page, timefmt};
-use s4s_store::{AlertRecord, IngestItem, IngestOutcome, NewJob, Store};
+use s4s_store::{AlertRecord, IngestItem, IngestOutcome, NewJob, Store, StoredAlert};
 use time::OffsetDateTime;
 
-use crate::runtime::{JOB_PAGE, TenantRuntime};
+use crate::runtime::{JOB_PAGE, JOB_SIGNL4_STATUS, TenantRuntime};
 
-/// Pure: what to store for one alert version, and whether it pages.
-pub fn ingest_item(tenant: &TenantConfig, alert: &GraphAlert) -> IngestItem {
+/// Pure: what to store for one alert version, whether it pages, and — for an alert paged
+/// before (`prior`) — whether a change made in the portal must reach SIGNL4.
+pub fn ingest_item(tenant: &TenantConfig, alert: &GraphAlert, prior: Option<&StoredAlert>) -> IngestItem {
     let pages = tenant.filter.check(alert).is_ok();
     let record = AlertRecord {
         tenant: tenant.name.clone(),
@@ -27,18 +29,41 @@ pub fn ingest_item(tenant: &TenantConfig, alert: &GraphAlert) -> IngestItem {
         version: alert.version(),
         status: alert.status.as_str().to_string(),
         severity: alert.severity.key().to_string(),
+        incident_id: alert.incident_id.clone(),
         raw: alert.raw.to_string(),
     };
     let page = pages.then(|| {
         let p = page::graph_alert_page(&tenant.name, alert, &tenant.signl4);
-        NewJob {
-            tenant: tenant.name.clone(),
-            kind: JOB_PAGE.into(),
-            key: keys::page_job_key(&p.external_id),
-            payload: serde_json::Value::Object(p.body).to_string(),
-        }
+        NewJob::once(
+            &tenant.name,
+            JOB_PAGE,
+            keys::page_job_key(&p.external_id),
+            serde_json::Value::Object(p.body).to_string(),
+        )
     });
-    IngestItem { alert: record, page }
+    let mut item = IngestItem::new(record, page);
+    if let Some(prior) = prior.filter(|p| p.paged && p.record.version != item.alert.version) {
+        let state = Signl4State::parse(&prior.signl4_state);
+        let action =
+            sync::portal_change(state, prior.written_status.as_deref(), &alert.status, tenant.sync.ack_on_in_progress);
+        if let Some(action) = action {
+            let ext = keys::external_id(&tenant.name, keys::SOURCE_GRAPH_ALERT, &alert.id);
+            let (status, new_state) = match action {
+                PortalAction::Resolve => ("resolved", Signl4State::ClosedByPortal),
+                PortalAction::Acknowledge => ("acknowledged", Signl4State::AcknowledgedByPortal),
+            };
+            let mut body = page::resolve_payload(&ext);
+            body.insert("X-S4-Status".into(), serde_json::Value::String(status.into()));
+            item.jobs.push(NewJob::once(
+                &tenant.name,
+                JOB_SIGNL4_STATUS,
+                format!("s4status:{status}:{ext}"),
+                serde_json::Value::Object(body).to_string(),
+            ));
+            item.update.signl4_state = Some(new_state.as_str().into());
+        }
+    }
+    item
 }
 
 #[derive(Debug, Default, Clone)]
@@ -48,6 +73,8 @@ pub struct SweepReport {
     pub malformed: usize,
     pub outcome: IngestOutcome,
     pub first_run: bool,
+    /// Portal changes queued for SIGNL4 (close / acknowledge).
+    pub portal_changes: usize,
 }
 
 /// One sweep for one tenant. `on_page` is called after each stored page (wakes delivery).
@@ -79,21 +106,33 @@ pub async fn sweep(
     loop {
         let page = rt.graph.alerts_page(&url).await?;
         report.pages_read += 1;
-        let mut items = Vec::with_capacity(page.value.len());
+        let mut parsed = Vec::with_capacity(page.value.len());
         for raw in page.value {
             match GraphAlert::from_json(raw) {
-                Ok(a) => {
-                    if a.last_update > newest {
-                        newest = a.last_update;
-                    }
-                    items.push(ingest_item(t, &a));
-                }
+                Ok(a) => parsed.push(a),
                 Err(e) => {
                     report.malformed += 1;
                     metrics::counter!("s4s_alerts_malformed_total", "tenant" => t.name.clone()).increment(1);
                     tracing::warn!(tenant = %t.name, error = %e, "skipping an alert Graph returned without id or lastUpdateDateTime");
                 }
             }
+        }
+        // What we knew of these alerts before (paged? SIGNL4 state? our own last write?).
+        let ids: Vec<String> = parsed.iter().map(|a| a.id.clone()).collect();
+        let prior: std::collections::HashMap<String, StoredAlert> = store
+            .get_alerts(&t.name, source, &ids)
+            .await?
+            .into_iter()
+            .map(|a| (a.record.alert_id.clone(), a))
+            .collect();
+        let mut items = Vec::with_capacity(parsed.len());
+        for a in &parsed {
+            if a.last_update > newest {
+                newest = a.last_update;
+            }
+            let item = ingest_item(t, a, prior.get(&a.id));
+            report.portal_changes += item.jobs.len();
+            items.push(item);
         }
         // Graph lists the most recent first; page the oldest of a batch first.
         items.sort_by(|a, b| a.alert.version.cmp(&b.alert.version));
@@ -135,12 +174,17 @@ pub async fn run(
         let started = tokio::time::Instant::now();
         let wake2 = wake.clone();
         let on_page = move |r: &SweepReport| {
-            if r.outcome.jobs_created > 0 {
+            if r.outcome.jobs_created > 0 || r.portal_changes > 0 {
                 wake2.notify_one();
             }
         };
         let timer = std::time::Instant::now();
-        match sweep(&rt, &store, &on_page).await {
+        // A sweep interrupted by shutdown is safe: the cursor moves only at its end.
+        let result = tokio::select! {
+            r = sweep(&rt, &store, &on_page) => r,
+            _ = shutdown.changed() => return,
+        };
+        match result {
             Ok(r) => {
                 metrics::histogram!("s4s_poll_duration_seconds", "tenant" => t.name.clone())
                     .record(timer.elapsed().as_secs_f64());
@@ -189,13 +233,53 @@ mod tests {
             json!({"id": "a1", "lastUpdateDateTime": "2026-11-28T10:00:00Z", "severity": "high", "status": "new"}),
         )
         .unwrap();
-        let item = ingest_item(&t, &a);
+        let item = ingest_item(&t, &a, None);
         assert_eq!(item.alert.version, "2026-11-28T10:00:00.0000000Z");
         let job = item.page.unwrap();
         assert_eq!(job.key, "page:s4s:contoso:graph-alert:a1");
         let body: serde_json::Value = serde_json::from_str(&job.payload).unwrap();
         assert_eq!(body["X-S4-ExternalID"], "s4s:contoso:graph-alert:a1");
         assert_eq!(body["X-S4-AlertingScenario"], "multi_ack");
+    }
+
+    fn stored(state: &str, written: Option<&str>) -> StoredAlert {
+        StoredAlert {
+            record: AlertRecord {
+                tenant: "contoso".into(),
+                source: "graph-alert".into(),
+                alert_id: "a1".into(),
+                version: "old".into(),
+                status: "new".into(),
+                severity: "high".into(),
+                incident_id: None,
+                raw: "{}".into(),
+            },
+            paged: true,
+            signl4_state: state.into(),
+            written_status: written.map(str::to_string),
+            signl4_event_id: None,
+        }
+    }
+
+    #[test]
+    fn a_portal_resolve_closes_the_signl4_alert_but_our_own_echo_does_not() {
+        let t = tenant();
+        let a = GraphAlert::from_json(
+            json!({"id": "a1", "lastUpdateDateTime": "2026-11-28T11:00:00Z", "severity": "high", "status": "resolved"}),
+        )
+        .unwrap();
+        let item = ingest_item(&t, &a, Some(&stored("acknowledged", Some("inProgress"))));
+        assert_eq!(item.jobs.len(), 1);
+        assert_eq!(item.jobs[0].key, "s4status:resolved:s4s:contoso:graph-alert:a1");
+        let body: serde_json::Value = serde_json::from_str(&item.jobs[0].payload).unwrap();
+        assert_eq!(body, json!({"X-S4-ExternalID": "s4s:contoso:graph-alert:a1", "X-S4-Status": "resolved"}));
+        assert_eq!(item.update.signl4_state.as_deref(), Some("closed_by_portal"));
+        // We resolved it ourselves (SIGNL4 close → Graph): no echo back to SIGNL4.
+        assert!(ingest_item(&t, &a, Some(&stored("closed", Some("resolved")))).jobs.is_empty());
+        // Same version seen again (overlap re-read): nothing.
+        let mut same = stored("open", None);
+        same.record.version = a.version();
+        assert!(ingest_item(&t, &a, Some(&same)).jobs.is_empty());
     }
 
     #[test]
@@ -205,7 +289,7 @@ mod tests {
             json!({"id": "a1", "lastUpdateDateTime": "2026-11-28T10:00:00Z", "severity": "informational"}),
         )
         .unwrap();
-        let item = ingest_item(&t, &a);
+        let item = ingest_item(&t, &a, None);
         assert!(item.page.is_none());
         assert_eq!(item.alert.severity, "informational");
     }

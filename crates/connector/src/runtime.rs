@@ -13,6 +13,12 @@ use crate::upstream::http_client;
 
 /// Job kind that sends a page to SIGNL4.
 pub const JOB_PAGE: &str = "page";
+/// Job kind that writes SIGNL4 acknowledgements / closes / notes to a Graph alert.
+pub const JOB_GRAPH_SYNC: &str = "graph-sync";
+/// Job kind that makes a Graph incident follow its alerts (status, owner, tag).
+pub const JOB_INCIDENT_SYNC: &str = "incident-sync";
+/// Job kind that closes or acknowledges a SIGNL4 alert after a change in the portal.
+pub const JOB_SIGNL4_STATUS: &str = "signl4-status";
 
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct TenantStatus {

@@ -34,6 +34,8 @@ pub fn metrics_handle() -> Option<PrometheusHandle> {
 pub struct ServerState {
     pub store: Arc<dyn Store>,
     pub tenants: Vec<Arc<TenantRuntime>>,
+    /// Wakes the delivery workers when new jobs were recorded.
+    pub wake: Arc<tokio::sync::Notify>,
 }
 
 pub fn router(state: ServerState) -> Router {
@@ -41,6 +43,11 @@ pub fn router(state: ServerState) -> Router {
         .route("/healthz", get(|| async { (StatusCode::OK, "ok\n") }))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
+        .route(
+            "/signl4/{token}",
+            axum::routing::post(crate::inbound::receive)
+                .layer(axum::extract::DefaultBodyLimit::max(crate::inbound::MAX_BODY)),
+        )
         .with_state(state)
 }
 

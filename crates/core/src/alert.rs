@@ -468,6 +468,10 @@ mod properties {
                     service: None,
                     source_system: "s".into(),
                     scenario: Default::default(),
+                    inbound_token: None,
+                    api_key: None,
+                    api_poll_interval: std::time::Duration::from_secs(30),
+                    team_id: None,
                 };
                 let p = crate::page::graph_alert_page("t", &a, &opts);
                 prop_assert_eq!(p.external_id, crate::keys::external_id("t", "graph-alert", &a.id));

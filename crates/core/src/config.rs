@@ -137,6 +137,8 @@ struct RawTenant {
     #[serde(default)]
     filter: RawFilter,
     signl4: Option<RawSignl4>,
+    #[serde(default)]
+    sync: RawSync,
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -171,6 +173,24 @@ struct RawSignl4 {
     source_system: Option<String>,
     #[serde(default)]
     scenario: BTreeMap<String, String>,
+    inbound_token: Option<String>,
+    api_key: Option<String>,
+    api_poll_interval: Option<String>,
+    team_id: Option<String>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawSync {
+    #[serde(default, deserialize_with = "opt_bool")]
+    enabled: Option<bool>,
+    close_classification: Option<String>,
+    close_determination: Option<String>,
+    incident_tag: Option<String>,
+    #[serde(default, deserialize_with = "opt_bool")]
+    ack_on_in_progress: Option<bool>,
+    #[serde(default)]
+    user_map: BTreeMap<String, String>,
 }
 
 /// Numbers may come as TOML integers or, from environment overrides, as strings.
@@ -374,7 +394,48 @@ pub struct Signl4Options {
     /// `X-S4-AlertingScenario` per severity key (`informational`, `low`, `medium`, `high`,
     /// `unknown`).
     pub scenario: BTreeMap<String, String>,
+    /// Secret path segment of this team's outbound-webhook URL
+    /// (`http://connector/signl4/{inbound_token}`); none = receiver off for this tenant.
+    pub inbound_token: Option<SecretString>,
+    /// SIGNL4 REST API key (`X-S4-Api-Key`) for the polling fallback; none = off.
+    pub api_key: Option<SecretString>,
+    pub api_poll_interval: Duration,
+    /// SIGNL4 team id, to narrow REST polling to this team.
+    pub team_id: Option<String>,
 }
+
+/// Two-way sync settings of a tenant.
+#[derive(Debug, Clone)]
+pub struct SyncConfig {
+    /// Write SIGNL4 acknowledgements, closes and notes back to Graph.
+    pub enabled: bool,
+    pub options: crate::sync::SyncOptions,
+    /// Tag added to the Graph incident's `customTags` when its first alert is paged.
+    pub incident_tag: Option<String>,
+    /// Acknowledge the SIGNL4 alert when an analyst moves the alert to inProgress.
+    pub ack_on_in_progress: bool,
+}
+
+/// Graph alert `classification` values (`microsoft-apis.md` §2.2).
+pub const CLASSIFICATIONS: [&str; 4] = ["unknown", "falsePositive", "truePositive", "informationalExpectedActivity"];
+/// Graph alert `determination` values (member table of §2.2).
+pub const DETERMINATIONS: [&str; 15] = [
+    "unknown",
+    "apt",
+    "malware",
+    "securityPersonnel",
+    "securityTesting",
+    "unwantedSoftware",
+    "other",
+    "multiStagedAttack",
+    "compromisedAccount",
+    "phishing",
+    "maliciousUserActivity",
+    "notMalicious",
+    "notEnoughDataToValidate",
+    "confirmedActivity",
+    "lineOfBusinessApplication",
+];
 
 impl Signl4Options {
     pub fn scenario_for(&self, severity: &Severity) -> Option<&str> {
@@ -398,6 +459,7 @@ pub struct TenantConfig {
     pub page_size: u32,
     pub filter: AlertFilter,
     pub signl4: Signl4Options,
+    pub sync: SyncConfig,
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -739,6 +801,71 @@ fn validate(raw: RawConfig, env: &dyn Env) -> Result<Config, ConfigError> {
                 ));
             }
         }
+        let inbound_token = match &s4.inbound_token {
+            None => None,
+            Some(_) => {
+                let tok = resolve_secret(&k("signl4.inbound_token"), s4.inbound_token.as_ref(), env)?;
+                if tok.expose_secret().len() < 16 {
+                    return Err(err(
+                        k("signl4.inbound_token"),
+                        "is shorter than 16 characters",
+                        "use a long random value, e.g. `openssl rand -hex 24`",
+                    ));
+                }
+                if !tok.expose_secret().chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
+                    return Err(err(
+                        k("signl4.inbound_token"),
+                        "must be URL-safe",
+                        "use letters, digits, '-' and '_' only",
+                    ));
+                }
+                Some(tok)
+            }
+        };
+        let api_key = match &s4.api_key {
+            None => None,
+            Some(_) => Some(resolve_secret(&k("signl4.api_key"), s4.api_key.as_ref(), env)?),
+        };
+        let rs = t.sync;
+        if let Some(c) = &rs.close_classification
+            && !CLASSIFICATIONS.contains(&c.as_str())
+        {
+            return Err(err(
+                k("sync.close_classification"),
+                format!("unknown classification \"{c}\""),
+                format!("use one of {}", CLASSIFICATIONS.join(", ")),
+            ));
+        }
+        if let Some(d) = &rs.close_determination {
+            if !DETERMINATIONS.contains(&d.as_str()) {
+                return Err(err(
+                    k("sync.close_determination"),
+                    format!("unknown determination \"{d}\""),
+                    format!("use one of {}", DETERMINATIONS.join(", ")),
+                ));
+            }
+            if rs.close_classification.is_none() {
+                return Err(err(
+                    k("sync.close_determination"),
+                    "is set without sync.close_classification",
+                    "set close_classification too (Graph expects a determination only with a classification)",
+                ));
+            }
+        }
+        let sync = SyncConfig {
+            enabled: rs.enabled.unwrap_or(true),
+            options: crate::sync::SyncOptions {
+                close_classification: rs.close_classification,
+                close_determination: rs.close_determination,
+                user_map: rs.user_map.into_iter().map(|(k, v)| (k.to_ascii_lowercase(), v)).collect(),
+            },
+            incident_tag: match rs.incident_tag {
+                None => Some("SIGNL4".into()),
+                Some(t) if t.is_empty() => None,
+                Some(t) => Some(t),
+            },
+            ack_on_in_progress: rs.ack_on_in_progress.unwrap_or(false),
+        };
         let page_size = match t.page_size {
             None => 500,
             Some(n @ 1..=1000) => n as u32,
@@ -767,7 +894,17 @@ fn validate(raw: RawConfig, env: &dyn Env) -> Result<Config, ConfigError> {
                 service: s4.service.filter(|s| !s.is_empty()),
                 source_system: s4.source_system.unwrap_or_else(|| "Microsoft Security (signl4-sentinel)".into()),
                 scenario: s4.scenario,
+                inbound_token,
+                api_key,
+                api_poll_interval: duration(
+                    &k("signl4.api_poll_interval"),
+                    s4.api_poll_interval.as_ref(),
+                    Duration::from_secs(30),
+                    Duration::from_millis(100),
+                )?,
+                team_id: s4.team_id.filter(|s| !s.is_empty()),
             },
+            sync,
         });
     }
     Ok(Config { server: ServerConfig { listen }, storage, delivery, tenants })
@@ -921,6 +1058,25 @@ mod tests {
         let e = load_err(&text, &[]);
         assert!(!e.to_string().contains("SUPERSECRET"));
         assert_eq!(e.key, "tenant[0].cloud");
+    }
+
+    #[test]
+    fn sync_settings_are_validated() {
+        let with = |extra: &str| MINIMAL.replace("[tenant.signl4]", &format!("{extra}\n[tenant.signl4]"));
+        let c = load(MINIMAL, &env(&[("CONTOSO_SECRET", "x")])).unwrap();
+        assert!(c.tenants[0].sync.enabled);
+        assert_eq!(c.tenants[0].sync.incident_tag.as_deref(), Some("SIGNL4"));
+        assert!(c.tenants[0].signl4.inbound_token.is_none());
+        let e = load_err(&with("[tenant.sync]\nclose_classification = \"bogus\""), &[("CONTOSO_SECRET", "x")]);
+        assert_eq!(e.key, "tenant[0].sync.close_classification");
+        assert!(e.fix.contains("truePositive"));
+        let e = load_err(&with("[tenant.sync]\nclose_determination = \"malware\""), &[("CONTOSO_SECRET", "x")]);
+        assert_eq!(e.key, "tenant[0].sync.close_determination");
+        let c = load(&with("[tenant.sync]\nclose_classification = \"truePositive\"\nclose_determination = \"malware\"\nincident_tag = \"\"\n[tenant.sync.user_map]\n\"Rene@SIGNL4.com\" = \"rene@contoso.com\""), &env(&[("CONTOSO_SECRET", "x")])).unwrap();
+        assert_eq!(c.tenants[0].sync.incident_tag, None);
+        assert_eq!(c.tenants[0].sync.options.owner_for("rene@signl4.com"), "rene@contoso.com");
+        let short = MINIMAL.replace("[tenant.signl4]", "[tenant.signl4]\ninbound_token = \"short\"");
+        assert_eq!(load_err(&short, &[("CONTOSO_SECRET", "x")]).key, "tenant[0].signl4.inbound_token");
     }
 
     #[test]

@@ -151,6 +151,10 @@ mod tests {
             service: Some("Security".into()),
             source_system: "signl4-sentinel".into(),
             scenario,
+            inbound_token: None,
+            api_key: None,
+            api_poll_interval: std::time::Duration::from_secs(30),
+            team_id: None,
         }
     }
 

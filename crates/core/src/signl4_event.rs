@@ -242,12 +242,15 @@ mod tests {
         let e = parse(br#"{"eventType":203,"id":"x","user":null,"team":null,"annotation":null,"alert":{"statusCode":0,"externalEventId":"e","newThing":[1]},"extra":true}"#).unwrap();
         assert_eq!(e.meaning(), Meaning::Ignore("annotation without text"));
         assert_eq!(e.who(), None);
-        let duty = parse(br#"{"eventType":300,"eventRaisedUtc":"2017-09-01T09:16:17.3717355Z","team":{"id":"f1"},"id":"f5"}"#).unwrap();
+        let duty =
+            parse(br#"{"eventType":300,"eventRaisedUtc":"2017-09-01T09:16:17.3717355Z","team":{"id":"f1"},"id":"f5"}"#)
+                .unwrap();
         assert_eq!(duty.meaning(), Meaning::Ignore("duty event"));
         assert_eq!(parse(br#"{"eventType":1,"id":"t"}"#).unwrap().meaning(), Meaning::Ignore("test event"));
         let num_id = parse(br#"{"eventType":"201","id":12,"alert":{"statusCode":2}}"#).unwrap();
         assert_eq!(num_id.id, "12");
-        let user_only_name = parse(br#"{"eventType":201,"id":"x","user":{"username":"Rene"},"alert":{"statusCode":2}}"#).unwrap();
+        let user_only_name =
+            parse(br#"{"eventType":201,"id":"x","user":{"username":"Rene"},"alert":{"statusCode":2}}"#).unwrap();
         assert_eq!(user_only_name.who(), Some("Rene"));
     }
 

@@ -179,13 +179,21 @@ pub fn on_event(
     opts: &SyncOptions,
 ) -> InboundDecision {
     let by = who.unwrap_or("a SIGNL4 user");
-    let base = AlertSync { alert_id: alert_id.to_string(), incident_id: incident_id.map(str::to_string), ..Default::default() };
+    let base = AlertSync {
+        alert_id: alert_id.to_string(),
+        incident_id: incident_id.map(str::to_string),
+        ..Default::default()
+    };
     let none = |note| InboundDecision { new_state: None, sync: None, note };
     match meaning {
         Meaning::Ignore(why) => none(why),
         Meaning::Acknowledged => {
             if state == Signl4State::AcknowledgedByPortal {
-                return InboundDecision { new_state: Some(Signl4State::Acknowledged), sync: None, note: "echo of our own acknowledgement" };
+                return InboundDecision {
+                    new_state: Some(Signl4State::Acknowledged),
+                    sync: None,
+                    note: "echo of our own acknowledgement",
+                };
             }
             if state.is_closed() {
                 return none("acknowledgement after close (out of order)");
@@ -203,7 +211,11 @@ pub fn on_event(
         }
         Meaning::Closed => {
             if state == Signl4State::ClosedByPortal {
-                return InboundDecision { new_state: Some(Signl4State::ClosedByPortal), sync: None, note: "echo of our own close" };
+                return InboundDecision {
+                    new_state: Some(Signl4State::ClosedByPortal),
+                    sync: None,
+                    note: "echo of our own close",
+                };
             }
             InboundDecision {
                 new_state: Some(Signl4State::Closed),
@@ -219,7 +231,10 @@ pub fn on_event(
         }
         Meaning::Annotated(text) => InboundDecision {
             new_state: None,
-            sync: Some(AlertSync { comments: vec![SyncComment::new(event_id, format!("SIGNL4 note from {by}: {text}"))], ..base }),
+            sync: Some(AlertSync {
+                comments: vec![SyncComment::new(event_id, format!("SIGNL4 note from {by}: {text}"))],
+                ..base
+            }),
             note: "annotated",
         },
         Meaning::Escalated => InboundDecision {
@@ -272,8 +287,12 @@ pub fn alert_plan(sync: &AlertSync, current: &Value) -> AlertPlan {
         .and_then(Value::as_array)
         .map(|a| a.iter().filter_map(|c| c.get("comment").and_then(Value::as_str)).collect())
         .unwrap_or_default();
-    let comments =
-        sync.comments.iter().filter(|c| !existing.iter().any(|e| e.contains(&c.r#ref))).map(|c| c.text.clone()).collect();
+    let comments = sync
+        .comments
+        .iter()
+        .filter(|c| !existing.iter().any(|e| e.contains(&c.r#ref)))
+        .map(|c| c.text.clone())
+        .collect();
     AlertPlan { patch: (!patch.is_empty()).then_some(patch), comments }
 }
 
@@ -412,7 +431,15 @@ mod tests {
 
     #[test]
     fn ack_close_note_decisions() {
-        let d = on_event(&Meaning::Acknowledged, Some("Rene@signl4.com"), "e1", Signl4State::Open, "a1", Some("42"), &opts());
+        let d = on_event(
+            &Meaning::Acknowledged,
+            Some("Rene@signl4.com"),
+            "e1",
+            Signl4State::Open,
+            "a1",
+            Some("42"),
+            &opts(),
+        );
         assert_eq!(d.new_state, Some(Signl4State::Acknowledged));
         let s = d.sync.unwrap();
         assert_eq!(s.status.as_deref(), Some("inProgress"));
@@ -425,7 +452,15 @@ mod tests {
         assert_eq!((s.status.as_deref(), s.classification.as_deref()), (Some("resolved"), Some("truePositive")));
         assert!(s.comments[0].text.starts_with("Closed in SIGNL4 by a SIGNL4 user."));
 
-        let d = on_event(&Meaning::Annotated("on my way".into()), Some("rene"), "e3", Signl4State::Acknowledged, "a1", None, &opts());
+        let d = on_event(
+            &Meaning::Annotated("on my way".into()),
+            Some("rene"),
+            "e3",
+            Signl4State::Acknowledged,
+            "a1",
+            None,
+            &opts(),
+        );
         assert_eq!(d.new_state, None);
         assert_eq!(d.sync.unwrap().comments[0].text, "SIGNL4 note from rene: on my way [SIGNL4 event e3]");
     }
@@ -445,13 +480,39 @@ mod tests {
 
     #[test]
     fn coalescing_sends_the_final_status_once_with_comments_in_order() {
-        let ack = on_event(&Meaning::Acknowledged, Some("rene"), "e1", Signl4State::Open, "a", None, &SyncOptions::default()).sync.unwrap();
-        let note = on_event(&Meaning::Annotated("x".into()), Some("rene"), "e2", Signl4State::Acknowledged, "a", None, &SyncOptions::default()).sync.unwrap();
-        let close = on_event(&Meaning::Closed, Some("rene"), "e3", Signl4State::Acknowledged, "a", None, &SyncOptions::default()).sync.unwrap();
+        let ack =
+            on_event(&Meaning::Acknowledged, Some("rene"), "e1", Signl4State::Open, "a", None, &SyncOptions::default())
+                .sync
+                .unwrap();
+        let note = on_event(
+            &Meaning::Annotated("x".into()),
+            Some("rene"),
+            "e2",
+            Signl4State::Acknowledged,
+            "a",
+            None,
+            &SyncOptions::default(),
+        )
+        .sync
+        .unwrap();
+        let close = on_event(
+            &Meaning::Closed,
+            Some("rene"),
+            "e3",
+            Signl4State::Acknowledged,
+            "a",
+            None,
+            &SyncOptions::default(),
+        )
+        .sync
+        .unwrap();
         let merged = ack.clone().merge(note.clone()).merge(close.clone());
         assert_eq!(merged.status.as_deref(), Some("resolved"));
         assert_eq!(merged.assigned_to.as_deref(), Some("rene"));
-        assert_eq!(merged.comments.iter().map(|c| c.r#ref.as_str()).collect::<Vec<_>>(), vec!["[SIGNL4 event e1]", "[SIGNL4 event e2]", "[SIGNL4 event e3]"]);
+        assert_eq!(
+            merged.comments.iter().map(|c| c.r#ref.as_str()).collect::<Vec<_>>(),
+            vec!["[SIGNL4 event e1]", "[SIGNL4 event e2]", "[SIGNL4 event e3]"]
+        );
         // A late ack never downgrades a close; a repeated event adds no comment.
         let again = merged.clone().merge(ack.clone());
         assert_eq!(again.status.as_deref(), Some("resolved"));
@@ -465,13 +526,17 @@ mod tests {
 
     #[test]
     fn plans_are_minimal_and_idempotent() {
-        let ack = on_event(&Meaning::Acknowledged, Some("rene"), "e1", Signl4State::Open, "a", None, &SyncOptions::default()).sync.unwrap();
+        let ack =
+            on_event(&Meaning::Acknowledged, Some("rene"), "e1", Signl4State::Open, "a", None, &SyncOptions::default())
+                .sync
+                .unwrap();
         let fresh = json!({"status": "new", "assignedTo": null, "comments": []});
         let p = alert_plan(&ack, &fresh);
         assert_eq!(Value::Object(p.patch.unwrap()), json!({"status": "inProgress", "assignedTo": "rene"}));
         assert_eq!(p.comments.len(), 1);
         // After a partial success (PATCH done, comment posted), a retry writes nothing.
-        let done = json!({"status": "inProgress", "assignedTo": "rene", "comments": [{"comment": ack.comments[0].text}]});
+        let done =
+            json!({"status": "inProgress", "assignedTo": "rene", "comments": [{"comment": ack.comments[0].text}]});
         assert_eq!(alert_plan(&ack, &done), AlertPlan::default());
         // An alert resolved in the portal is not reopened by a late ack, nor reassigned.
         let resolved = json!({"status": "resolved", "assignedTo": "analyst@contoso.com", "comments": []});
@@ -484,8 +549,15 @@ mod tests {
     fn portal_changes_versus_our_own_echo() {
         use AlertStatus::*;
         assert_eq!(portal_change(Signl4State::Open, None, &Resolved, false), Some(PortalAction::Resolve));
-        assert_eq!(portal_change(Signl4State::Acknowledged, Some("inProgress"), &Resolved, false), Some(PortalAction::Resolve));
-        assert_eq!(portal_change(Signl4State::Closed, Some("resolved"), &Resolved, false), None, "our own close coming back");
+        assert_eq!(
+            portal_change(Signl4State::Acknowledged, Some("inProgress"), &Resolved, false),
+            Some(PortalAction::Resolve)
+        );
+        assert_eq!(
+            portal_change(Signl4State::Closed, Some("resolved"), &Resolved, false),
+            None,
+            "our own close coming back"
+        );
         assert_eq!(portal_change(Signl4State::Open, Some("resolved"), &Resolved, false), None);
         assert_eq!(portal_change(Signl4State::ClosedByPortal, None, &Resolved, false), None, "already closed");
         assert_eq!(portal_change(Signl4State::None, None, &Resolved, false), None, "never paged");
@@ -506,9 +578,18 @@ mod tests {
 
     #[test]
     fn incident_plan_preserves_tags_and_owner() {
-        let s = IncidentSync { incident_id: "1".into(), tag: Some("SIGNL4".into()), status: Some("inProgress".into()), assigned_to: Some("rene".into()), ..Default::default() };
+        let s = IncidentSync {
+            incident_id: "1".into(),
+            tag: Some("SIGNL4".into()),
+            status: Some("inProgress".into()),
+            assigned_to: Some("rene".into()),
+            ..Default::default()
+        };
         let cur = json!({"status": "active", "customTags": ["Finance"], "assignedTo": "owner@contoso.com"});
-        assert_eq!(Value::Object(incident_plan(&s, &cur).unwrap()), json!({"customTags": ["Finance", "SIGNL4"], "status": "inProgress"}));
+        assert_eq!(
+            Value::Object(incident_plan(&s, &cur).unwrap()),
+            json!({"customTags": ["Finance", "SIGNL4"], "status": "inProgress"})
+        );
         let cur = json!({"status": "inProgress", "customTags": ["signl4"], "assignedTo": null});
         assert_eq!(Value::Object(incident_plan(&s, &cur).unwrap()), json!({"assignedTo": "rene"}));
         let cur = json!({"status": "redirected", "customTags": ["SIGNL4"]});

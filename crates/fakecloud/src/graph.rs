@@ -118,6 +118,23 @@ pub fn insert_alert(inner: &mut Inner, tenant_id: &str, partial: Value) -> Resul
     if let Some(inc) = a.get("incidentId").and_then(Value::as_str).map(str::to_string) {
         a.entry("incidentWebUrl".to_string())
             .or_insert(json!(format!("https://security.microsoft.com/incidents/{inc}?tid={tenant_id}")));
+        // Defender creates the incident with its first alert.
+        if !t.incidents.contains_key(&inc) {
+            let ts = graph_ts(ts);
+            t.incidents.insert(
+                inc.clone(),
+                json!({
+                    "@odata.type": "#microsoft.graph.security.incident",
+                    "id": inc, "tenantId": tenant_id,
+                    "displayName": a.get("title").cloned().unwrap_or(json!("Incident")),
+                    "status": "active", "severity": a.get("severity").cloned().unwrap_or(json!("medium")),
+                    "assignedTo": null, "classification": "unknown", "determination": "unknown",
+                    "customTags": [], "systemTags": [], "comments": [], "redirectIncidentId": null,
+                    "incidentWebUrl": format!("https://security.microsoft.com/incidents/{inc}?tid={tenant_id}"),
+                    "createdDateTime": ts, "lastUpdateDateTime": ts, "lastModifiedBy": "Microsoft 365 Defender",
+                }),
+            );
+        }
     }
     // A caller may backdate an alert (to test the lookback window); otherwise the insert
     // time is its lastUpdateDateTime.
@@ -226,6 +243,11 @@ pub(crate) fn authorize(
     Ok(Caller { tenant: info.tenant })
 }
 
+/// Properties documented as filterable on incidents (§2.6).
+pub const INCIDENT_FILTERABLE: &[&str] =
+    &["assignedTo", "classification", "createdDateTime", "determination", "lastUpdateDateTime", "severity", "status"];
+const INCIDENT_READ: &[&str] = &["SecurityIncident.Read.All", "SecurityIncident.ReadWrite.All"];
+const INCIDENT_WRITE: &[&str] = &["SecurityIncident.ReadWrite.All"];
 const ALERT_READ: &[&str] = &["SecurityAlert.Read.All", "SecurityAlert.ReadWrite.All"];
 const ALERT_WRITE: &[&str] = &["SecurityAlert.ReadWrite.All"];
 
@@ -413,4 +435,229 @@ pub async fn post_comment(
         StatusCode::OK,
         json!({"@odata.context": format!("https://graph.microsoft.com/v1.0/$metadata#security/alerts_v2('{id}')/comments"), "value": list}),
     )
+}
+
+/// Changes an incident as the portal or an API caller would. Resolving an incident resolves
+/// its alerts, as in the Defender portal.
+pub fn modify_incident(inner: &mut Inner, tenant_id: &str, id: &str, changes: &Map<String, Value>) -> Option<Value> {
+    let t = inner.tenants.get_mut(tenant_id)?;
+    let ts = next_ts(t);
+    let inc = t.incidents.get_mut(id)?;
+    let o = inc.as_object_mut()?;
+    for (k, v) in changes {
+        o.insert(k.clone(), v.clone());
+    }
+    o.insert("lastUpdateDateTime".into(), json!(graph_ts(ts)));
+    let out = inc.clone();
+    if changes.get("status").and_then(Value::as_str) == Some("resolved") {
+        let ids: Vec<String> = t
+            .alerts
+            .iter()
+            .filter(|a| {
+                a.get("incidentId").and_then(Value::as_str) == Some(id)
+                    && a.get("status").and_then(Value::as_str) != Some("resolved")
+            })
+            .filter_map(|a| a.get("id").and_then(Value::as_str).map(str::to_string))
+            .collect();
+        let mut m = Map::new();
+        m.insert("status".into(), json!("resolved"));
+        for a in ids {
+            modify_alert(inner, tenant_id, &a, &m);
+        }
+    }
+    Some(out)
+}
+
+fn with_alerts(t: &Tenant, mut inc: Value, include: bool) -> Value {
+    let id = inc.get("id").and_then(Value::as_str).unwrap_or("").to_string();
+    let alerts: Vec<Value> = t
+        .alerts
+        .iter()
+        .filter(|a| a.get("incidentId").and_then(Value::as_str) == Some(id.as_str()))
+        .map(|a| mask(a.clone(), include))
+        .collect();
+    inc["alerts"] = Value::Array(alerts);
+    inc
+}
+
+fn wants_expand_alerts(params: &[(String, String)]) -> bool {
+    params.iter().any(|(k, v)| {
+        k.eq_ignore_ascii_case("$expand") && v.split(',').any(|x| x.trim().eq_ignore_ascii_case("alerts"))
+    })
+}
+
+pub async fn list_incidents(
+    AxState(state): AxState<Arc<State>>,
+    headers: HeaderMap,
+    RawQuery(q): RawQuery,
+) -> Response {
+    state.lock().count("graph.incidents.list");
+    if let Some(r) = fault(&state, Service::Graph).await {
+        return r;
+    }
+    let caller = match authorize(&state, &headers, false, INCIDENT_READ, INCIDENT_WRITE) {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    let params: Vec<(String, String)> =
+        url::form_urlencoded::parse(q.unwrap_or_default().as_bytes()).into_owned().collect();
+    let get = |k: &str| params.iter().find(|(p, _)| p.eq_ignore_ascii_case(k)).map(|(_, v)| v.clone());
+    let filter = match get("$filter").map(|f| odata::parse(&f, INCIDENT_FILTERABLE)) {
+        None => None,
+        Some(Ok(e)) => Some(e),
+        Some(Err(msg)) => return graph_error(StatusCode::BAD_REQUEST, "BadRequest", &msg),
+    };
+    let st = state.lock();
+    let top = get("$top")
+        .and_then(|v| v.parse::<usize>().ok())
+        .unwrap_or(st.settings.graph_default_page)
+        .clamp(1, st.settings.graph_max_page);
+    let skip = get("$skip").and_then(|v| v.parse::<usize>().ok()).unwrap_or(0);
+    let Some(t) = st.tenants.get(&caller.tenant) else {
+        return json_response(StatusCode::OK, json!({"value": []}));
+    };
+    let mut matching: Vec<&Value> =
+        t.incidents.values().filter(|i| filter.as_ref().is_none_or(|f| odata::eval(f, i))).collect();
+    matching.sort_by(|a, b| {
+        let ca = a.get("createdDateTime").and_then(Value::as_str).unwrap_or("");
+        let cb = b.get("createdDateTime").and_then(Value::as_str).unwrap_or("");
+        cb.cmp(ca)
+    });
+    let include = wants_unknown_members(&headers);
+    let expand = wants_expand_alerts(&params);
+    let page: Vec<Value> = matching
+        .iter()
+        .skip(skip)
+        .take(top)
+        .map(|i| if expand { with_alerts(t, (*i).clone(), include) } else { (*i).clone() })
+        .collect();
+    let mut body = Map::new();
+    if skip + top < matching.len() {
+        let mut next =
+            url::Url::parse(&format!("{}/v1.0/security/incidents", host_base(&headers))).expect("valid base");
+        {
+            let mut qp = next.query_pairs_mut();
+            for (k, v) in &params {
+                if !k.eq_ignore_ascii_case("$skip") && !k.eq_ignore_ascii_case("$top") {
+                    qp.append_pair(k, v);
+                }
+            }
+            qp.append_pair("$top", &top.to_string());
+            qp.append_pair("$skip", &(skip + top).to_string());
+        }
+        body.insert("@odata.nextLink".into(), json!(next.to_string()));
+    }
+    body.insert("value".into(), Value::Array(page));
+    json_response(StatusCode::OK, Value::Object(body))
+}
+
+pub async fn get_incident(
+    AxState(state): AxState<Arc<State>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    RawQuery(q): RawQuery,
+) -> Response {
+    state.lock().count("graph.incidents.get");
+    if let Some(r) = fault(&state, Service::Graph).await {
+        return r;
+    }
+    let caller = match authorize(&state, &headers, false, INCIDENT_READ, INCIDENT_WRITE) {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    let params: Vec<(String, String)> =
+        url::form_urlencoded::parse(q.unwrap_or_default().as_bytes()).into_owned().collect();
+    let st = state.lock();
+    let Some(t) = st.tenants.get(&caller.tenant) else {
+        return graph_error(StatusCode::NOT_FOUND, "NotFound", "tenant");
+    };
+    match t.incidents.get(&id) {
+        Some(i) if wants_expand_alerts(&params) => {
+            json_response(StatusCode::OK, with_alerts(t, i.clone(), wants_unknown_members(&headers)))
+        }
+        Some(i) => json_response(StatusCode::OK, i.clone()),
+        None => graph_error(StatusCode::NOT_FOUND, "NotFound", &format!("Incident {id} was not found")),
+    }
+}
+
+pub async fn patch_incident(
+    AxState(state): AxState<Arc<State>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    body: String,
+) -> Response {
+    state.lock().count("graph.incidents.patch");
+    if let Some(r) = fault(&state, Service::Graph).await {
+        return r;
+    }
+    let caller = match authorize(&state, &headers, true, INCIDENT_READ, INCIDENT_WRITE) {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    let Ok(Value::Object(patch)) = serde_json::from_str::<Value>(&body) else {
+        return graph_error(StatusCode::BAD_REQUEST, "BadRequest", "Invalid request body: expected a JSON object.");
+    };
+    let mut changes = Map::new();
+    for (k, v) in patch {
+        let key = camel(&k);
+        if !["status", "classification", "determination", "assignedTo", "customTags", "resolvingComment"]
+            .contains(&key.as_str())
+        {
+            return graph_error(
+                StatusCode::BAD_REQUEST,
+                "BadRequest",
+                &format!("Property '{k}' is read-only or does not exist on microsoft.graph.security.incident."),
+            );
+        }
+        if key == "customTags" && !v.as_array().is_some_and(|a| a.iter().all(Value::is_string)) {
+            return graph_error(StatusCode::BAD_REQUEST, "BadRequest", "customTags must be an array of strings.");
+        }
+        let v = match v {
+            Value::String(s) if key != "assignedTo" && key != "resolvingComment" => Value::String(camel(&s)),
+            v => v,
+        };
+        changes.insert(key, v);
+    }
+    let mut st = state.lock();
+    match modify_incident(&mut st, &caller.tenant, &id, &changes) {
+        Some(i) => json_response(StatusCode::OK, i),
+        None => graph_error(StatusCode::NOT_FOUND, "NotFound", &format!("Incident {id} was not found")),
+    }
+}
+
+pub async fn post_incident_comment(
+    AxState(state): AxState<Arc<State>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    body: String,
+) -> Response {
+    state.lock().count("graph.incidents.comment");
+    if let Some(r) = fault(&state, Service::Graph).await {
+        return r;
+    }
+    let caller = match authorize(&state, &headers, true, INCIDENT_READ, INCIDENT_WRITE) {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    let comment = serde_json::from_str::<Value>(&body)
+        .ok()
+        .and_then(|v| v.get("comment").and_then(Value::as_str).map(str::to_string));
+    let Some(comment) = comment else {
+        return graph_error(StatusCode::BAD_REQUEST, "BadRequest", "The request body must contain 'comment'.");
+    };
+    let mut st = state.lock();
+    let Some(t) = st.tenants.get_mut(&caller.tenant) else {
+        return graph_error(StatusCode::NOT_FOUND, "NotFound", "tenant");
+    };
+    let ts = next_ts(t);
+    let Some(inc) = t.incidents.get_mut(&id) else {
+        return graph_error(StatusCode::NOT_FOUND, "NotFound", &format!("Incident {id} was not found"));
+    };
+    let entry =
+        json!({"comment": comment, "createdByDisplayName": "signl4-sentinel (app)", "createdDateTime": graph_ts(ts)});
+    if let Some(Value::Array(list)) = inc.get_mut("comments") {
+        list.push(entry);
+    }
+    inc["lastUpdateDateTime"] = json!(graph_ts(ts));
+    json_response(StatusCode::OK, json!({"value": inc["comments"].clone()}))
 }

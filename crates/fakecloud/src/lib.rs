@@ -33,12 +33,14 @@ pub mod control;
 mod entra;
 pub mod graph;
 pub mod odata;
+pub mod outbound;
 pub mod scenarios;
 mod signl4;
 pub mod state;
 
+pub use outbound::Action;
 use state::State;
-pub use state::{Fault, FaultKind, ReceivedEvent, Service, Settings, Signl4Alert};
+pub use state::{Fault, FaultKind, Outbound, ReceivedEvent, Responder, ResponderPlan, Service, Settings, Signl4Alert};
 
 /// The emulator's default port (what `config/example.toml` points at).
 pub const DEFAULT_PORT: u16 = 4010;
@@ -62,6 +64,9 @@ pub fn router(state: Arc<State>) -> Router {
         .route("/graph/v1.0/security/alerts_v2", get(graph::list_alerts))
         .route("/graph/v1.0/security/alerts_v2/{id}", get(graph::get_alert).patch(graph::patch_alert))
         .route("/graph/v1.0/security/alerts_v2/{id}/comments", post(graph::post_comment))
+        .route("/graph/v1.0/security/incidents", get(graph::list_incidents))
+        .route("/graph/v1.0/security/incidents/{id}", get(graph::get_incident).patch(graph::patch_incident))
+        .route("/graph/v1.0/security/incidents/{id}/comments", post(graph::post_incident_comment))
         .route("/signl4/webhook/{secret}", post(signl4::webhook))
         .route("/_control/tenants", post(control::post_tenant))
         .route("/_control/tenants/{tenant}/alerts", post(control::post_alerts).get(control::get_alerts))
@@ -143,7 +148,18 @@ impl FakeCloud {
     }
 
     pub fn add_team(&self, secret: &str) {
-        self.state.lock().teams.entry(secret.into()).or_default();
+        let mut st = self.state.lock();
+        let t = st.teams.entry(secret.into()).or_default();
+        if t.team_id.is_empty() {
+            t.team_id = format!("0e8979f7-0c6a-472d-8918-{:012x}", secret.len());
+        }
+    }
+
+    /// Accepts `key` as a SIGNL4 API key for the team's REST API.
+    pub fn add_api_key(&self, team_secret: &str, key: &str) {
+        if let Some(t) = self.state.lock().teams.get_mut(team_secret) {
+            t.api_keys.push(key.to_string());
+        }
     }
 
     /// Adds an alert as a security product would; returns it with id and timestamps.
@@ -164,6 +180,36 @@ impl FakeCloud {
     pub fn update_alert(&self, tenant_id: &str, id: &str, changes: Value) -> Option<Value> {
         let Value::Object(m) = changes else { return None };
         graph::modify_alert(&mut self.state.lock(), tenant_id, id, &m)
+    }
+
+    /// Sends this team's outbound webhooks to `url`, optionally with virtual responders.
+    pub fn set_outbound(&self, team_secret: &str, outbound: Option<Outbound>) {
+        if let Some(t) = self.state.lock().teams.get_mut(team_secret) {
+            t.outbound = outbound;
+        }
+    }
+
+    /// A responder acts on a SIGNL4 alert (by external id); the outbound event is delivered
+    /// before this returns. Returns the event id, or None if the action does not apply.
+    pub async fn signl4_action(&self, team_secret: &str, external_id: &str, action: Action) -> Option<String> {
+        outbound::apply(&self.state, team_secret, external_id, action).await
+    }
+
+    /// Outbound events emitted for a team, in order.
+    pub fn outbound_events(&self, team_secret: &str) -> Vec<Value> {
+        self.state.lock().teams.get(team_secret).map(|t| t.outbound_log.clone()).unwrap_or_default()
+    }
+
+    /// A Graph incident as stored.
+    pub fn incident(&self, tenant_id: &str, id: &str) -> Option<Value> {
+        self.state.lock().tenants.get(tenant_id)?.incidents.get(id).cloned()
+    }
+
+    /// Changes an incident as an analyst in the portal would (resolving it resolves its
+    /// alerts; `{"status": "redirected", "redirectIncidentId": "…"}` redirects it).
+    pub fn update_incident(&self, tenant_id: &str, id: &str, changes: Value) -> Option<Value> {
+        let Value::Object(m) = changes else { return None };
+        graph::modify_incident(&mut self.state.lock(), tenant_id, id, &m)
     }
 
     pub fn alert(&self, tenant_id: &str, id: &str) -> Option<Value> {

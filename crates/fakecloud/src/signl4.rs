@@ -11,6 +11,7 @@ use axum::response::Response;
 use serde_json::{Value, json};
 
 use crate::common::{fault, json_response, uuidish};
+use crate::outbound::Action;
 use crate::state::{ReceivedEvent, Service, Signl4Alert, State, window_check};
 
 fn rate_headers(r: &mut Response, limit: u32, remaining: usize, reset_unix: i64) {
@@ -91,26 +92,49 @@ pub async fn webhook(AxState(state): AxState<Arc<State>>, Path(secret): Path<Str
     };
     st.event_seq += 1;
     let event_id = format!("{}_{}", 2_518_783_235_949_759_942u64 + st.event_seq, uuidish());
+    let seq = st.event_seq;
     let Some(team) = st.teams.get_mut(&secret) else {
         return s4_error(StatusCode::NOT_FOUND, 3004, "team vanished");
     };
+    let mut follow_up: Vec<(Option<u64>, Action)> = Vec::new();
+    let mut changed_key = None;
     match (status.as_str(), &ext) {
         ("new", _) => {
             let key = ext.clone().unwrap_or_else(|| event_id.clone());
             team.alerts.insert(
                 key.clone(),
                 Signl4Alert {
-                    external_id: key,
+                    external_id: key.clone(),
                     status: "new".into(),
                     event_id: event_id.clone(),
+                    alert_id: format!("{}_{}", 2_518_981_069_381_242_800u64 + seq, uuidish()),
                     title: obj.get("Title").and_then(Value::as_str).unwrap_or("").to_string(),
+                    notes: Vec::new(),
+                    modified: Some(now),
+                    modified_unix_ms: crate::common::now().unix_timestamp() * 1000,
                 },
             );
+            if let Some(out) = &team.outbound {
+                follow_up.push((Some(0), Action::Created));
+                if let Some(plan) = &out.responders {
+                    follow_up.push((plan.ack_after_ms, Action::Acknowledge(Some(plan.user.clone()))));
+                    follow_up
+                        .push((plan.annotate_after_ms, Action::Annotate(Some(plan.user.clone()), plan.note.clone())));
+                    follow_up.push((plan.close_after_ms, Action::Close(Some(plan.user.clone()))));
+                }
+            }
+            changed_key = Some(key);
         }
         ("acknowledged" | "resolved", Some(e)) => {
-            // Only alerts initially triggered with that external id change (§1.4).
-            if let Some(a) = team.alerts.get_mut(e) {
-                a.status = status.clone();
+            // Only alerts initially triggered with that external id change (§1.4). A change
+            // made through the webhook is reported by outbound webhooks like any other, with
+            // no user.
+            if team.alerts.get(e).is_some_and(|a| a.status != status && a.status != "resolved") {
+                follow_up.push((
+                    Some(0),
+                    if status == "resolved" { Action::Close(None) } else { Action::Acknowledge(None) },
+                ));
+                changed_key = Some(e.clone());
             }
         }
         _ => {}
@@ -122,6 +146,14 @@ pub async fn webhook(AxState(state): AxState<Arc<State>>, Path(secret): Path<Str
         body: Value::Object(obj),
         at: Some(now),
     });
+    drop(st);
+    if let Some(key) = changed_key {
+        for (delay, action) in follow_up {
+            if let Some(ms) = delay {
+                crate::outbound::schedule(state.clone(), secret.clone(), key.clone(), action, ms);
+            }
+        }
+    }
     let mut r = json_response(StatusCode::CREATED, json!({"eventId": event_id}));
     rate_headers(&mut r, per15, remaining15, now_unix + 15);
     r

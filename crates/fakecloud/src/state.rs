@@ -59,6 +59,8 @@ pub struct Tenant {
     pub visible_at: HashMap<String, Instant>,
     pub last_ts: Option<OffsetDateTime>,
     pub next_alert_seq: u64,
+    /// Graph incidents by id (created when the first alert names them).
+    pub incidents: BTreeMap<String, Value>,
 }
 
 /// One request SIGNL4's inbound webhook accepted.
@@ -76,9 +78,17 @@ pub struct ReceivedEvent {
 #[derive(Debug, Clone, Serialize)]
 pub struct Signl4Alert {
     pub external_id: String,
+    /// `new`, `acknowledged` or `resolved`.
     pub status: String,
     pub event_id: String,
+    /// SIGNL4's alert id (`alert.id` in outbound events).
+    pub alert_id: String,
     pub title: String,
+    /// Annotations made by responders, in order.
+    pub notes: Vec<String>,
+    #[serde(skip)]
+    pub modified: Option<Instant>,
+    pub modified_unix_ms: i64,
 }
 
 #[derive(Debug, Default)]
@@ -88,6 +98,64 @@ pub struct Team {
     pub alerts: BTreeMap<String, Signl4Alert>,
     pub window: VecDeque<Instant>,
     pub blocked_until: Option<Instant>,
+    /// Outbound webhook (SIGNL4 → connector) and virtual responders.
+    pub outbound: Option<Outbound>,
+    /// Outbound events sent (or attempted), for the REST fallback and for tests.
+    pub outbound_log: Vec<Value>,
+    /// API keys accepted by the REST subset for this team.
+    pub api_keys: Vec<String>,
+    pub team_id: String,
+}
+
+/// A SIGNL4 user, as outbound webhooks show it.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Responder {
+    pub username: String,
+    pub mailaddress: String,
+    pub id: String,
+}
+
+impl Default for Responder {
+    fn default() -> Self {
+        Responder {
+            username: "Rene".into(),
+            mailaddress: "rene@signl4.com".into(),
+            id: "f0bd5063-9588-51cf-b3d9-94e5647dedc5".into(),
+        }
+    }
+}
+
+/// Virtual responders: after each new alert, acknowledge / annotate / close after delays.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ResponderPlan {
+    pub user: Responder,
+    pub ack_after_ms: Option<u64>,
+    pub annotate_after_ms: Option<u64>,
+    pub note: String,
+    pub close_after_ms: Option<u64>,
+}
+
+impl Default for ResponderPlan {
+    fn default() -> Self {
+        ResponderPlan {
+            user: Responder::default(),
+            ack_after_ms: Some(300),
+            annotate_after_ms: Some(600),
+            note: "On it, isolating the device now.".into(),
+            close_after_ms: Some(900),
+        }
+    }
+}
+
+/// Where SIGNL4 posts outbound events for a team.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Outbound {
+    pub url: String,
+    #[serde(default)]
+    pub responders: Option<ResponderPlan>,
+    /// Probability that a delivery is repeated (SIGNL4 may deliver an event more than once).
+    #[serde(default)]
+    pub duplicate_probability: f64,
 }
 
 #[derive(Debug, Clone)]
@@ -113,6 +181,17 @@ pub struct Settings {
     pub graph_max_page: usize,
     /// Page size when no `$top` is given.
     pub graph_default_page: usize,
+}
+
+impl Settings {
+    pub fn unthrottled() -> Settings {
+        Settings {
+            graph_requests_per_minute: 0,
+            signl4_events_per_15s: 0,
+            signl4_events_per_minute: 0,
+            ..Settings::default()
+        }
+    }
 }
 
 impl Default for Settings {

@@ -247,8 +247,12 @@ pub async fn inbound_events_are_recorded_once_with_their_effects(s: Arc<dyn Stor
     let upd = AlertUpdate { signl4_state: Some("acknowledged".into()), ..Default::default() };
     let job = NewJob::coalescing("t1", "graph-sync", "sync:a".into(), "ack".into(), join);
     assert!(s.record_inbound(&ev, Some((&key("a"), &upd)), std::slice::from_ref(&job), 1100).await.unwrap());
-    assert!(!s.record_inbound(&ev, Some((&key("a"), &upd)), std::slice::from_ref(&job), 1200).await.unwrap(), "repeat delivery");
-    let pending: Vec<_> = s.list_jobs(JobState::Pending, 10).await.unwrap().into_iter().filter(|j| j.kind == "graph-sync").collect();
+    assert!(
+        !s.record_inbound(&ev, Some((&key("a"), &upd)), std::slice::from_ref(&job), 1200).await.unwrap(),
+        "repeat delivery"
+    );
+    let pending: Vec<_> =
+        s.list_jobs(JobState::Pending, 10).await.unwrap().into_iter().filter(|j| j.kind == "graph-sync").collect();
     assert_eq!(pending.len(), 1);
     assert_eq!(pending[0].payload, "ack", "the repeat did not merge a second time");
     assert_eq!(s.get_alert("t1", "graph-alert", "a").await.unwrap().unwrap().signl4_state, "acknowledged");
@@ -259,13 +263,29 @@ pub async fn sync_bookkeeping_and_lookups(s: Arc<dyn Store>) {
     let a = s.get_alert("t1", "graph-alert", "a").await.unwrap().unwrap();
     assert_eq!(a.signl4_state, "open", "paging opens the SIGNL4 alert");
     assert_eq!(a.record.incident_id.as_deref(), Some("inc-1"));
-    s.update_alert(&key("a"), &AlertUpdate { signl4_event_id: Some("s4-ev-9".into()), written_status: Some("inProgress".into()), ..Default::default() }, 1001).await.unwrap();
-    s.update_alert(&key("a"), &AlertUpdate { signl4_state: Some("closed".into()), ..Default::default() }, 1002).await.unwrap();
+    s.update_alert(
+        &key("a"),
+        &AlertUpdate {
+            signl4_event_id: Some("s4-ev-9".into()),
+            written_status: Some("inProgress".into()),
+            ..Default::default()
+        },
+        1001,
+    )
+    .await
+    .unwrap();
+    s.update_alert(&key("a"), &AlertUpdate { signl4_state: Some("closed".into()), ..Default::default() }, 1002)
+        .await
+        .unwrap();
     let a = s.get_alert("t1", "graph-alert", "a").await.unwrap().unwrap();
-    assert_eq!((a.signl4_state.as_str(), a.written_status.as_deref(), a.signl4_event_id.as_deref()), ("closed", Some("inProgress"), Some("s4-ev-9")));
+    assert_eq!(
+        (a.signl4_state.as_str(), a.written_status.as_deref(), a.signl4_event_id.as_deref()),
+        ("closed", Some("inProgress"), Some("s4-ev-9"))
+    );
     assert_eq!(s.find_alert_by_signl4_event("t1", "s4-ev-9").await.unwrap().unwrap().record.alert_id, "a");
     assert!(s.find_alert_by_signl4_event("t2", "s4-ev-9").await.unwrap().is_none());
-    let inc: Vec<String> = s.incident_alerts("t1", "inc-1").await.unwrap().into_iter().map(|x| x.record.alert_id).collect();
+    let inc: Vec<String> =
+        s.incident_alerts("t1", "inc-1").await.unwrap().into_iter().map(|x| x.record.alert_id).collect();
     assert_eq!(inc, vec!["a", "b"], "only paged alerts are tracked");
     let many = s.get_alerts("t1", "graph-alert", &["a".into(), "c".into(), "zz".into()]).await.unwrap();
     let mut ids: Vec<&str> = many.iter().map(|x| x.record.alert_id.as_str()).collect();

@@ -12,11 +12,12 @@ use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgRow};
 use sqlx::PgConnection;
 
 use crate::{
-    AlertKey, AlertRecord, AlertUpdate, InboundEvent, IngestItem, IngestOutcome, Job, JobCounts, JobState, NewJob, Result,
-    Store, StoreError, StoredAlert,
+    AlertKey, AlertRecord, AlertUpdate, InboundEvent, IngestItem, IngestOutcome, Job, JobCounts, JobState, NewJob,
+    Result, Store, StoreError, StoredAlert,
 };
 
-const MIGRATIONS: &[&str] = &[r#"
+const MIGRATIONS: &[&str] = &[
+    r#"
 CREATE TABLE alerts (
     tenant      TEXT NOT NULL,
     source      TEXT NOT NULL,
@@ -55,7 +56,8 @@ CREATE TABLE cursors (
     updated_ms BIGINT NOT NULL,
     PRIMARY KEY (tenant, source)
 );
-"#, r#"
+"#,
+    r#"
 ALTER TABLE alerts ADD COLUMN incident_id TEXT;
 ALTER TABLE alerts ADD COLUMN signl4_state TEXT NOT NULL DEFAULT 'none';
 ALTER TABLE alerts ADD COLUMN written_status TEXT;
@@ -69,7 +71,8 @@ CREATE TABLE inbound_events (
     meaning     TEXT NOT NULL,
     received_ms BIGINT NOT NULL
 );
-"#];
+"#,
+];
 
 const JOB_COLUMNS: &str = "id, tenant, kind, key, payload, state, attempts, created_ms, next_attempt_ms, lease_owner, lease_until_ms, last_error, result, paused, rev";
 const ALERT_COLUMNS: &str = "tenant, source, alert_id, version, status, severity, incident_id, raw, paged, signl4_state, written_status, signl4_event_id";
@@ -183,7 +186,10 @@ async fn insert_job(conn: &mut PgConnection, job: &NewJob, now_ms: i64) -> Resul
     }
     let Some(merge) = job.coalesce else { return Ok(0) };
     let (id, state, payload): (i64, String, String) =
-        sqlx::query_as("SELECT id, state, payload FROM jobs WHERE key = $1 FOR UPDATE").bind(&job.key).fetch_one(&mut *conn).await?;
+        sqlx::query_as("SELECT id, state, payload FROM jobs WHERE key = $1 FOR UPDATE")
+            .bind(&job.key)
+            .fetch_one(&mut *conn)
+            .await?;
     if state == "pending" {
         sqlx::query("UPDATE jobs SET payload = $1, rev = rev + 1, updated_ms = $2 WHERE id = $3")
             .bind(merge(&payload, &job.payload))
@@ -227,7 +233,6 @@ async fn apply_update(conn: &mut PgConnection, key: &AlertKey, u: &AlertUpdate, 
     .await?;
     Ok(())
 }
-
 
 #[async_trait]
 impl Store for PostgresStore {
@@ -334,19 +339,24 @@ impl Store for PostgresStore {
     }
 
     async fn get_alerts(&self, tenant: &str, source: &str, ids: &[String]) -> Result<Vec<StoredAlert>> {
-        let sql = format!("SELECT {ALERT_COLUMNS} FROM alerts WHERE tenant = $1 AND source = $2 AND alert_id = ANY($3)");
-        let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(tenant).bind(source).bind(ids).fetch_all(&self.pool).await?;
+        let sql =
+            format!("SELECT {ALERT_COLUMNS} FROM alerts WHERE tenant = $1 AND source = $2 AND alert_id = ANY($3)");
+        let rows =
+            sqlx::query(sqlx::AssertSqlSafe(sql)).bind(tenant).bind(source).bind(ids).fetch_all(&self.pool).await?;
         rows.iter().map(alert_from_row).collect()
     }
 
     async fn find_alert_by_signl4_event(&self, tenant: &str, signl4_event_id: &str) -> Result<Option<StoredAlert>> {
         let sql = format!("SELECT {ALERT_COLUMNS} FROM alerts WHERE tenant = $1 AND signl4_event_id = $2 LIMIT 1");
-        let row = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(tenant).bind(signl4_event_id).fetch_optional(&self.pool).await?;
+        let row =
+            sqlx::query(sqlx::AssertSqlSafe(sql)).bind(tenant).bind(signl4_event_id).fetch_optional(&self.pool).await?;
         row.as_ref().map(alert_from_row).transpose()
     }
 
     async fn incident_alerts(&self, tenant: &str, incident_id: &str) -> Result<Vec<StoredAlert>> {
-        let sql = format!("SELECT {ALERT_COLUMNS} FROM alerts WHERE tenant = $1 AND incident_id = $2 AND paged = 1 ORDER BY alert_id");
+        let sql = format!(
+            "SELECT {ALERT_COLUMNS} FROM alerts WHERE tenant = $1 AND incident_id = $2 AND paged = 1 ORDER BY alert_id"
+        );
         let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(tenant).bind(incident_id).fetch_all(&self.pool).await?;
         rows.iter().map(alert_from_row).collect()
     }

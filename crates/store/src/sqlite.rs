@@ -13,12 +13,13 @@ use sqlx::sqlite::{
 use sqlx::SqliteConnection;
 
 use crate::{
-    AlertKey, AlertRecord, AlertUpdate, InboundEvent, IngestItem, IngestOutcome, Job, JobCounts, JobState, NewJob, Result,
-    Store, StoreError, StoredAlert,
+    AlertKey, AlertRecord, AlertUpdate, InboundEvent, IngestItem, IngestOutcome, Job, JobCounts, JobState, NewJob,
+    Result, Store, StoreError, StoredAlert,
 };
 
 /// Schema migrations, applied in order; the index + 1 is the schema version.
-const MIGRATIONS: &[&str] = &[r#"
+const MIGRATIONS: &[&str] = &[
+    r#"
 CREATE TABLE alerts (
     tenant      TEXT NOT NULL,
     source      TEXT NOT NULL,
@@ -57,7 +58,8 @@ CREATE TABLE cursors (
     updated_ms INTEGER NOT NULL,
     PRIMARY KEY (tenant, source)
 );
-"#, r#"
+"#,
+    r#"
 ALTER TABLE alerts ADD COLUMN incident_id TEXT;
 ALTER TABLE alerts ADD COLUMN signl4_state TEXT NOT NULL DEFAULT 'none';
 ALTER TABLE alerts ADD COLUMN written_status TEXT;
@@ -71,7 +73,8 @@ CREATE TABLE inbound_events (
     meaning     TEXT NOT NULL,
     received_ms INTEGER NOT NULL
 );
-"#];
+"#,
+];
 
 const JOB_COLUMNS: &str = "id, tenant, kind, key, payload, state, attempts, created_ms, next_attempt_ms, lease_owner, lease_until_ms, last_error, result, paused, rev";
 const ALERT_COLUMNS: &str = "tenant, source, alert_id, version, status, severity, incident_id, raw, paged, signl4_state, written_status, signl4_event_id";
@@ -195,7 +198,10 @@ async fn insert_job(conn: &mut SqliteConnection, job: &NewJob, now_ms: i64) -> R
     }
     let Some(merge) = job.coalesce else { return Ok(0) };
     let (id, state, payload): (i64, String, String) =
-        sqlx::query_as("SELECT id, state, payload FROM jobs WHERE key = ?").bind(&job.key).fetch_one(&mut *conn).await?;
+        sqlx::query_as("SELECT id, state, payload FROM jobs WHERE key = ?")
+            .bind(&job.key)
+            .fetch_one(&mut *conn)
+            .await?;
     if state == "pending" {
         sqlx::query("UPDATE jobs SET payload = ?, rev = rev + 1, updated_ms = ? WHERE id = ?")
             .bind(merge(&payload, &job.payload))
@@ -350,7 +356,8 @@ impl Store for SqliteStore {
         let mut out = Vec::with_capacity(ids.len());
         for chunk in ids.chunks(400) {
             let marks = vec!["?"; chunk.len()].join(", ");
-            let sql = format!("SELECT {ALERT_COLUMNS} FROM alerts WHERE tenant = ? AND source = ? AND alert_id IN ({marks})");
+            let sql =
+                format!("SELECT {ALERT_COLUMNS} FROM alerts WHERE tenant = ? AND source = ? AND alert_id IN ({marks})");
             let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(tenant).bind(source);
             for id in chunk {
                 q = q.bind(id);
@@ -364,12 +371,15 @@ impl Store for SqliteStore {
 
     async fn find_alert_by_signl4_event(&self, tenant: &str, signl4_event_id: &str) -> Result<Option<StoredAlert>> {
         let sql = format!("SELECT {ALERT_COLUMNS} FROM alerts WHERE tenant = ? AND signl4_event_id = ? LIMIT 1");
-        let row = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(tenant).bind(signl4_event_id).fetch_optional(&self.pool).await?;
+        let row =
+            sqlx::query(sqlx::AssertSqlSafe(sql)).bind(tenant).bind(signl4_event_id).fetch_optional(&self.pool).await?;
         row.as_ref().map(alert_from_row).transpose()
     }
 
     async fn incident_alerts(&self, tenant: &str, incident_id: &str) -> Result<Vec<StoredAlert>> {
-        let sql = format!("SELECT {ALERT_COLUMNS} FROM alerts WHERE tenant = ? AND incident_id = ? AND paged = 1 ORDER BY alert_id");
+        let sql = format!(
+            "SELECT {ALERT_COLUMNS} FROM alerts WHERE tenant = ? AND incident_id = ? AND paged = 1 ORDER BY alert_id"
+        );
         let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(tenant).bind(incident_id).fetch_all(&self.pool).await?;
         rows.iter().map(alert_from_row).collect()
     }
