@@ -125,17 +125,14 @@ pub async fn webhook(AxState(state): AxState<Arc<State>>, Path(secret): Path<Str
             }
             changed_key = Some(key);
         }
-        ("acknowledged" | "resolved", Some(e)) => {
-            // Only alerts initially triggered with that external id change (§1.4). A change
-            // made through the webhook is reported by outbound webhooks like any other, with
-            // no user.
-            if team.alerts.get(e).is_some_and(|a| a.status != status && a.status != "resolved") {
-                follow_up.push((
-                    Some(0),
-                    if status == "resolved" { Action::Close(None) } else { Action::Acknowledge(None) },
-                ));
-                changed_key = Some(e.clone());
-            }
+        // Only alerts initially triggered with that external id change (§1.4). A change made
+        // through the webhook is reported by outbound webhooks like any other, with no user.
+        ("acknowledged" | "resolved", Some(e))
+            if team.alerts.get(e).is_some_and(|a| a.status != status && a.status != "resolved") =>
+        {
+            follow_up
+                .push((Some(0), if status == "resolved" { Action::Close(None) } else { Action::Acknowledge(None) }));
+            changed_key = Some(e.clone());
         }
         _ => {}
     }
