@@ -52,18 +52,68 @@ pub fn ingest_item(tenant: &TenantConfig, alert: &GraphAlert, prior: Option<&Sto
                 PortalAction::Resolve => ("resolved", Signl4State::ClosedByPortal),
                 PortalAction::Acknowledge => ("acknowledged", Signl4State::AcknowledgedByPortal),
             };
-            let mut body = page::resolve_payload(&ext);
-            body.insert("X-S4-Status".into(), serde_json::Value::String(status.into()));
-            item.jobs.push(NewJob::once(
-                &tenant.name,
-                JOB_SIGNL4_STATUS,
-                format!("s4status:{status}:{ext}"),
-                serde_json::Value::Object(body).to_string(),
-            ));
+            item.jobs.push(signl4_status_job(&tenant.name, &ext, status));
             item.update.signl4_state = Some(new_state.as_str().into());
         }
     }
     item
+}
+
+/// A job that sets a SIGNL4 alert to `status` (`resolved` / `acknowledged`) by external id.
+pub fn signl4_status_job(tenant: &str, external_id: &str, status: &str) -> NewJob {
+    let mut body = page::resolve_payload(external_id);
+    body.insert("X-S4-Status".into(), serde_json::Value::String(status.into()));
+    NewJob::once(tenant, JOB_SIGNL4_STATUS, format!("s4status:{status}:{external_id}"), serde_json::Value::Object(body).to_string())
+}
+
+/// Reads incidents changed since the incident cursor; an incident resolved or redirected by
+/// someone else closes the SIGNL4 alerts of its tracked alerts. Returns the jobs queued.
+pub async fn incident_sweep(rt: &TenantRuntime, store: &Arc<dyn Store>) -> anyhow::Result<usize> {
+    let t = &rt.cfg;
+    let source = keys::SOURCE_GRAPH_INCIDENT;
+    let now = OffsetDateTime::now_utc();
+    let stored = store.get_cursor(&t.name, source).await?;
+    let cursor = stored.as_deref().and_then(timefmt::parse).unwrap_or(now - t.lookback);
+    let mut newest = cursor;
+    let mut url = rt.graph.incidents_since_url(cursor - t.overlap, t.page_size);
+    let mut queued = 0;
+    loop {
+        let v = rt.graph.get_json(&url).await?;
+        for inc in v.get("value").and_then(|x| x.as_array()).into_iter().flatten() {
+            if let Some(ts) = inc.get("lastUpdateDateTime").and_then(|x| x.as_str()).and_then(timefmt::parse)
+                && ts > newest
+            {
+                newest = ts;
+            }
+            let (Some(id), Some(status)) = (inc.get("id").and_then(|x| x.as_str()), inc.get("status").and_then(|x| x.as_str())) else {
+                continue;
+            };
+            if !matches!(status, "resolved" | "redirected") {
+                continue;
+            }
+            for a in store.incident_alerts(&t.name, id).await? {
+                let state = Signl4State::parse(&a.signl4_state);
+                if !sync::incident_closes_alert(status, state, a.written_status.as_deref()) {
+                    continue;
+                }
+                let ext = keys::external_id(&t.name, &a.record.source, &a.record.alert_id);
+                let n = store.enqueue(&[signl4_status_job(&t.name, &ext, "resolved")], timefmt::millis(OffsetDateTime::now_utc())).await?;
+                let key = s4s_store::AlertKey { tenant: t.name.clone(), source: a.record.source.clone(), alert_id: a.record.alert_id.clone() };
+                let u = s4s_store::AlertUpdate { signl4_state: Some(Signl4State::ClosedByPortal.as_str().into()), ..Default::default() };
+                store.update_alert(&key, &u, timefmt::millis(OffsetDateTime::now_utc())).await?;
+                tracing::info!(tenant = %t.name, incident = %id, alert = %a.record.alert_id, incident_status = %status, "incident closed in the portal: closing the SIGNL4 alert");
+                queued += n;
+            }
+        }
+        match v.get("@odata.nextLink").and_then(|x| x.as_str()) {
+            Some(n) => url = n.to_string(),
+            None => break,
+        }
+    }
+    if newest > cursor || stored.is_none() {
+        store.set_cursor(&t.name, source, &timefmt::odata(newest), timefmt::millis(OffsetDateTime::now_utc())).await?;
+    }
+    Ok(queued)
 }
 
 #[derive(Debug, Default, Clone)]
@@ -158,6 +208,16 @@ pub async fn sweep(
     // Everything up to `newest` is stored: only now may the cursor move.
     if newest > cursor || stored.is_none() {
         store.set_cursor(&t.name, source, &timefmt::odata(newest), timefmt::millis(OffsetDateTime::now_utc())).await?;
+    }
+    if t.sync.enabled {
+        // Optional: without SecurityIncident.Read.All paging still works.
+        match incident_sweep(rt, store).await {
+            Ok(n) => {
+                report.portal_changes += n;
+                on_page(&report);
+            }
+            Err(e) => tracing::warn!(tenant = %t.name, error = %format!("{e:#}"), "reading Graph incidents failed (portal closes of incidents are not mirrored until it works)"),
+        }
     }
     Ok(report)
 }

@@ -243,3 +243,21 @@ async fn virtual_responders_complete_the_round_trip() {
     assert_paged_exactly_once(&h, &alerts);
     app.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_incident_redirected_or_resolved_in_the_portal_closes_its_signl4_alerts() {
+    let h = Harness::new().await;
+    let app = start(&h, &[], 0.0, None).await;
+    let a1 = h.fake.add_alert(TENANT, scenarios::mde_malware("95"));
+    let a2 = h.fake.add_alert(TENANT, scenarios::mdo_phishing("96"));
+    wait_for("both paged", T, || h.pages().len() == 2).await;
+    // Merged into another incident by an analyst.
+    h.fake.update_incident(TENANT, "95", json!({"status": "redirected", "redirectIncidentId": "97"}));
+    wait_for("SIGNL4 alert of the redirected incident closed", T, || h.fake.signl4_alerts(TEAM)[&ext(&a1)].status == "resolved").await;
+    // Resolved as a whole (Defender resolves its alerts too).
+    h.fake.update_incident(TENANT, "96", json!({"status": "resolved"}));
+    wait_for("SIGNL4 alert of the resolved incident closed", T, || h.fake.signl4_alerts(TEAM)[&ext(&a2)].status == "resolved").await;
+    h.polls(3).await;
+    assert_eq!(resolves_sent(&h), 2, "one close per alert, whichever path saw it first");
+    app.stop().await;
+}

@@ -6,6 +6,8 @@
 
 /// Source of an alert.
 pub const SOURCE_GRAPH_ALERT: &str = "graph-alert";
+/// Cursor name of the Graph incident sweep.
+pub const SOURCE_GRAPH_INCIDENT: &str = "graph-incident";
 
 /// `X-S4-ExternalID` for a Graph alert: `s4s:{tenant}:{source}:{alert id}`.
 pub fn external_id(tenant: &str, source: &str, alert_id: &str) -> String {

@@ -325,6 +325,15 @@ pub fn portal_change(
     }
 }
 
+/// An incident resolved or redirected (merged into another) by someone else closes the
+/// SIGNL4 alerts of its tracked alerts that are still open — unless we resolved it ourselves.
+pub fn incident_closes_alert(incident_status: &str, state: Signl4State, written: Option<&str>) -> bool {
+    matches!(incident_status, "resolved" | "redirected")
+        && state != Signl4State::None
+        && !state.is_closed()
+        && written != Some("resolved")
+}
+
 /// The status an incident should follow, given the SIGNL4 states of all its tracked (paged)
 /// alerts: `resolved` when all are closed, `inProgress` when all are at least acknowledged.
 pub fn incident_rollup(states: &[Signl4State]) -> Option<&'static str> {
@@ -565,6 +574,16 @@ mod tests {
         assert_eq!(portal_change(Signl4State::Open, None, &InProgress, true), Some(PortalAction::Acknowledge));
         assert_eq!(portal_change(Signl4State::Open, Some("inProgress"), &InProgress, true), None);
         assert_eq!(portal_change(Signl4State::Acknowledged, None, &InProgress, true), None);
+    }
+
+    #[test]
+    fn incidents_closed_or_redirected_elsewhere_close_open_signl4_alerts() {
+        assert!(incident_closes_alert("redirected", Signl4State::Open, None));
+        assert!(incident_closes_alert("resolved", Signl4State::Acknowledged, Some("inProgress")));
+        assert!(!incident_closes_alert("resolved", Signl4State::Closed, Some("resolved")));
+        assert!(!incident_closes_alert("active", Signl4State::Open, None));
+        assert!(!incident_closes_alert("resolved", Signl4State::None, None));
+        assert!(!incident_closes_alert("resolved", Signl4State::Open, Some("resolved")));
     }
 
     #[test]
