@@ -97,6 +97,21 @@ impl App {
         tasks.push(tokio::spawn(delivery.run(rx.clone())));
         for t in &tenants {
             tasks.push(tokio::spawn(crate::poller::run(t.clone(), store.clone(), wake.clone(), rx.clone())));
+            if let (Some(key), true) = (&t.cfg.signl4.api_key, t.cfg.sync.enabled) {
+                let api = crate::signl4_rest::Signl4Api::new(
+                    crate::upstream::http_client(cfg.delivery.request_timeout),
+                    &t.cfg.endpoints.signl4_api,
+                    key.clone(),
+                    t.cfg.signl4.team_id.clone(),
+                );
+                tasks.push(tokio::spawn(crate::signl4_rest::run(
+                    t.clone(),
+                    api,
+                    store.clone(),
+                    wake.clone(),
+                    rx.clone(),
+                )));
+            }
         }
         tracing::info!(listen = %addr, tenants = tenants.len(), storage = store.backend(), "signl4-sentinel started");
         Ok(App { addr, store, tenants, shutdown: tx, tasks })

@@ -106,10 +106,12 @@ pub async fn handle(
     };
     let state = Signl4State::parse(&alert.signl4_state);
     let r = &alert.record;
+    // Keyed by the change, not the delivery: repeats and the REST fallback dedupe on it.
+    let change = event.change_key();
     let decision = sync::on_event(
         &meaning,
         event.who(),
-        &event.id,
+        &change,
         state,
         &r.alert_id,
         r.incident_id.as_deref(),
@@ -134,7 +136,7 @@ pub async fn handle(
     let recorded = store
         .record_inbound(
             &InboundEvent {
-                event_id: event.id.clone(),
+                event_id: format!("{}:{change}", rt.cfg.name),
                 tenant: rt.cfg.name.clone(),
                 meaning: decision.note.to_string(),
             },

@@ -18,5 +18,6 @@ pub mod poller;
 pub mod runtime;
 pub mod server;
 pub mod signl4;
+pub mod signl4_rest;
 pub mod telemetry;
 pub mod upstream;

@@ -63,7 +63,12 @@ pub fn ingest_item(tenant: &TenantConfig, alert: &GraphAlert, prior: Option<&Sto
 pub fn signl4_status_job(tenant: &str, external_id: &str, status: &str) -> NewJob {
     let mut body = page::resolve_payload(external_id);
     body.insert("X-S4-Status".into(), serde_json::Value::String(status.into()));
-    NewJob::once(tenant, JOB_SIGNL4_STATUS, format!("s4status:{status}:{external_id}"), serde_json::Value::Object(body).to_string())
+    NewJob::once(
+        tenant,
+        JOB_SIGNL4_STATUS,
+        format!("s4status:{status}:{external_id}"),
+        serde_json::Value::Object(body).to_string(),
+    )
 }
 
 /// Reads incidents changed since the incident cursor; an incident resolved or redirected by
@@ -85,7 +90,9 @@ pub async fn incident_sweep(rt: &TenantRuntime, store: &Arc<dyn Store>) -> anyho
             {
                 newest = ts;
             }
-            let (Some(id), Some(status)) = (inc.get("id").and_then(|x| x.as_str()), inc.get("status").and_then(|x| x.as_str())) else {
+            let (Some(id), Some(status)) =
+                (inc.get("id").and_then(|x| x.as_str()), inc.get("status").and_then(|x| x.as_str()))
+            else {
                 continue;
             };
             if !matches!(status, "resolved" | "redirected") {
@@ -97,9 +104,21 @@ pub async fn incident_sweep(rt: &TenantRuntime, store: &Arc<dyn Store>) -> anyho
                     continue;
                 }
                 let ext = keys::external_id(&t.name, &a.record.source, &a.record.alert_id);
-                let n = store.enqueue(&[signl4_status_job(&t.name, &ext, "resolved")], timefmt::millis(OffsetDateTime::now_utc())).await?;
-                let key = s4s_store::AlertKey { tenant: t.name.clone(), source: a.record.source.clone(), alert_id: a.record.alert_id.clone() };
-                let u = s4s_store::AlertUpdate { signl4_state: Some(Signl4State::ClosedByPortal.as_str().into()), ..Default::default() };
+                let n = store
+                    .enqueue(
+                        &[signl4_status_job(&t.name, &ext, "resolved")],
+                        timefmt::millis(OffsetDateTime::now_utc()),
+                    )
+                    .await?;
+                let key = s4s_store::AlertKey {
+                    tenant: t.name.clone(),
+                    source: a.record.source.clone(),
+                    alert_id: a.record.alert_id.clone(),
+                };
+                let u = s4s_store::AlertUpdate {
+                    signl4_state: Some(Signl4State::ClosedByPortal.as_str().into()),
+                    ..Default::default()
+                };
                 store.update_alert(&key, &u, timefmt::millis(OffsetDateTime::now_utc())).await?;
                 tracing::info!(tenant = %t.name, incident = %id, alert = %a.record.alert_id, incident_status = %status, "incident closed in the portal: closing the SIGNL4 alert");
                 queued += n;
@@ -216,7 +235,9 @@ pub async fn sweep(
                 report.portal_changes += n;
                 on_page(&report);
             }
-            Err(e) => tracing::warn!(tenant = %t.name, error = %format!("{e:#}"), "reading Graph incidents failed (portal closes of incidents are not mirrored until it works)"),
+            Err(e) => {
+                tracing::warn!(tenant = %t.name, error = %format!("{e:#}"), "reading Graph incidents failed (portal closes of incidents are not mirrored until it works)")
+            }
         }
     }
     Ok(report)

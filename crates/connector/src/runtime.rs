@@ -28,6 +28,8 @@ pub struct TenantStatus {
     /// Set when SIGNL4 rejected the team secret: pages are parked until a restart.
     pub signl4_rejected: Option<String>,
     pub pages_sent: u64,
+    /// Last error of the SIGNL4 REST polling fallback, if it is failing.
+    pub signl4_api_error: Option<String>,
 }
 
 pub struct TenantRuntime {
@@ -122,6 +124,10 @@ impl TenantRuntime {
         });
         metrics::gauge!("s4s_signl4_team_rejected", "tenant" => self.cfg.name.clone()).set(1.0);
         first
+    }
+
+    pub fn set_signl4_api_error(&self, e: Option<String>) {
+        self.with(|s| s.signl4_api_error = e);
     }
 
     pub fn page_sent(&self) {

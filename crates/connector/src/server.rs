@@ -58,7 +58,7 @@ async fn readyz(State(s): State<ServerState>) -> Response {
     let mut tenants = BTreeMap::new();
     for t in &s.tenants {
         let st = t.status();
-        let ok = st.signl4_rejected.is_none() && st.consecutive_poll_failures < 3;
+        let ok = st.signl4_rejected.is_none() && st.consecutive_poll_failures < 3 && st.signl4_api_error.is_none();
         ready &= ok;
         tenants.insert(t.cfg.name.clone(), json!({"ready": ok, "status": st}));
     }

@@ -253,11 +253,85 @@ async fn an_incident_redirected_or_resolved_in_the_portal_closes_its_signl4_aler
     wait_for("both paged", T, || h.pages().len() == 2).await;
     // Merged into another incident by an analyst.
     h.fake.update_incident(TENANT, "95", json!({"status": "redirected", "redirectIncidentId": "97"}));
-    wait_for("SIGNL4 alert of the redirected incident closed", T, || h.fake.signl4_alerts(TEAM)[&ext(&a1)].status == "resolved").await;
+    wait_for("SIGNL4 alert of the redirected incident closed", T, || {
+        h.fake.signl4_alerts(TEAM)[&ext(&a1)].status == "resolved"
+    })
+    .await;
     // Resolved as a whole (Defender resolves its alerts too).
     h.fake.update_incident(TENANT, "96", json!({"status": "resolved"}));
-    wait_for("SIGNL4 alert of the resolved incident closed", T, || h.fake.signl4_alerts(TEAM)[&ext(&a2)].status == "resolved").await;
+    wait_for("SIGNL4 alert of the resolved incident closed", T, || {
+        h.fake.signl4_alerts(TEAM)[&ext(&a2)].status == "resolved"
+    })
+    .await;
     h.polls(3).await;
     assert_eq!(resolves_sent(&h), 2, "one close per alert, whichever path saw it first");
+    app.stop().await;
+}
+
+const API_KEY_LINE: (&str, &str) = (
+    "# api_key = \"env:SIGNL4_API_KEY\"\n# api_poll_interval = \"30s\"",
+    "api_key = \"test-api-key\"\napi_poll_interval = \"200ms\"",
+);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rest_polling_fallback_syncs_when_signl4_cannot_reach_the_connector() {
+    let h = Harness::new().await;
+    h.fake.add_api_key(TEAM, "test-api-key");
+    let app = App::start(h.config(&[API_KEY_LINE])).await.unwrap(); // no outbound webhook
+    let a = h.fake.add_alert(TENANT, scenarios::mde_malware("82"));
+    wait_for("paged", T, || h.pages().contains_key(&ext(&a))).await;
+    h.fake.signl4_action(TEAM, &ext(&a), Action::Acknowledge(rene())).await.unwrap();
+    wait_for("inProgress via REST polling", T, || alert(&h, &a)["status"] == "inProgress").await;
+    h.fake.signl4_action(TEAM, &ext(&a), Action::Annotate(rene(), "found it".into())).await.unwrap();
+    h.fake.signl4_action(TEAM, &ext(&a), Action::Close(rene())).await.unwrap();
+    wait_for("resolved with three comments", T, || {
+        alert(&h, &a)["status"] == "resolved" && comments(&alert(&h, &a)).len() == 3
+    })
+    .await;
+    assert_eq!(alert(&h, &a)["assignedTo"], "rene@signl4.com");
+    assert!(h.fake.requests().get("signl4.rest.paged").copied().unwrap_or(0) >= 2);
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn webhook_and_rest_polling_together_still_have_one_effect_per_change() {
+    let h = Harness::new().await;
+    h.fake.add_api_key(TEAM, "test-api-key");
+    let app = start(&h, &[API_KEY_LINE], 0.5, None).await;
+    let a = h.fake.add_alert(TENANT, scenarios::entra_risky_signin("83"));
+    wait_for("paged", T, || h.pages().contains_key(&ext(&a))).await;
+    h.fake.signl4_action(TEAM, &ext(&a), Action::Acknowledge(rene())).await.unwrap();
+    h.fake.signl4_action(TEAM, &ext(&a), Action::Annotate(rene(), "checking sign-in logs".into())).await.unwrap();
+    h.fake.signl4_action(TEAM, &ext(&a), Action::Close(rene())).await.unwrap();
+    wait_for("resolved", T, || alert(&h, &a)["status"] == "resolved" && comments(&alert(&h, &a)).len() >= 3).await;
+    // Let the REST poller see everything at least twice more.
+    let polled = h.fake.requests().get("signl4.rest.paged").copied().unwrap_or(0);
+    wait_for("two more REST polls", T, || {
+        h.fake.requests().get("signl4.rest.paged").copied().unwrap_or(0) >= polled + 2
+    })
+    .await;
+    h.polls(1).await;
+    assert_eq!(comments(&alert(&h, &a)).len(), 3, "{:?}", comments(&alert(&h, &a)));
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wrong_signl4_api_key_is_reported_and_changes_nothing() {
+    let h = Harness::new().await;
+    let app = App::start(h.config(&[API_KEY_LINE])).await.unwrap(); // key not registered
+    let a = h.fake.add_alert(TENANT, scenarios::mde_malware("84"));
+    wait_for("paged", T, || h.pages().contains_key(&ext(&a))).await;
+    let polled = h.fake.requests().get("signl4.rest.paged").copied().unwrap_or(0);
+    wait_for("REST polls continue", T, || {
+        h.fake.requests().get("signl4.rest.paged").copied().unwrap_or(0) >= polled + 2
+    })
+    .await;
+    assert_eq!(alert(&h, &a)["status"], "new");
+    let r = reqwest::get(format!("http://{}/readyz", app.addr)).await.unwrap();
+    assert_eq!(r.status(), 503);
+    let body: Value = r.json().await.unwrap();
+    let err = body["tenants"]["contoso"]["status"]["signl4_api_error"].as_str().unwrap().to_string();
+    assert!(err.contains("HTTP 401") && err.contains("api_key"), "{err}");
+    assert!(!body.to_string().contains("test-api-key"));
     app.stop().await;
 }

@@ -168,11 +168,174 @@ impl Event {
     pub fn who(&self) -> Option<&str> {
         self.user.as_ref().and_then(User::display)
     }
+
+    /// A key for the *change* this event reports, the same whichever way it reaches us (this
+    /// webhook, a repeated delivery, or the REST polling fallback): `ack:{alert}`,
+    /// `close:{alert}`, `note:{annotation}`. Falls back to the event id.
+    pub fn change_key(&self) -> String {
+        let alert_id = self.alert.as_ref().and_then(|a| a.id.as_deref()).filter(|s| !s.is_empty());
+        match (self.meaning(), alert_id) {
+            (Meaning::Acknowledged, Some(a)) => format!("ack:{a}"),
+            (Meaning::Closed, Some(a)) => format!("close:{a}"),
+            (Meaning::Annotated(_), _) => {
+                match self.annotation.as_ref().and_then(|n| n.id.as_deref()).filter(|s| !s.is_empty()) {
+                    Some(n) => format!("note:{n}"),
+                    None => format!("event:{}", self.id),
+                }
+            }
+            _ => format!("event:{}", self.id),
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// REST polling fallback: SIGNL4 alerts read through the REST API become the same events.
+// ---------------------------------------------------------------------------------------------
+
+fn str_at<'a>(v: &'a Value, keys: &[&str]) -> Option<&'a str> {
+    keys.iter().find_map(|k| v.get(*k).and_then(Value::as_str)).filter(|s| !s.is_empty())
+}
+
+fn user_from(v: Option<&Value>) -> Option<User> {
+    let v = v?;
+    if v.is_null() {
+        return None;
+    }
+    if let Some(s) = v.as_str() {
+        return Some(User { username: Some(s.to_string()), ..Default::default() });
+    }
+    let u = User {
+        username: str_at(v, &["username", "userName", "displayName", "name"]).map(str::to_string),
+        mailaddress: str_at(v, &["mailaddress", "mailAddress", "mail", "email"]).map(str::to_string),
+        id: str_at(v, &["id", "userId"]).map(str::to_string),
+    };
+    (u != User::default()).then_some(u)
+}
+
+/// The external id of a SIGNL4 alert read through the REST API: `externalEventId`,
+/// `externalId`, or the `X-S4-ExternalID` entry of `parameters[]`.
+pub fn rest_external_id(alert: &Value) -> Option<String> {
+    if let Some(s) = str_at(alert, &["externalEventId", "externalId"]) {
+        return Some(s.to_string());
+    }
+    alert.get("parameters")?.as_array()?.iter().find_map(|p| {
+        let name = p.get("name").and_then(Value::as_str)?;
+        name.eq_ignore_ascii_case("X-S4-ExternalID")
+            .then(|| p.get("value").and_then(Value::as_str).map(str::to_string))
+            .flatten()
+    })
+}
+
+/// Status of a REST alert: numeric (`AlertStatusCodes`: 1 new, 2 acknowledged, 4 closed) or
+/// a name.
+fn rest_status(alert: &Value) -> Option<i64> {
+    let v = alert.get("status").or_else(|| alert.get("statusCode"))?;
+    match v {
+        Value::Number(n) => n.as_i64(),
+        Value::String(s) => match s.to_ascii_lowercase().as_str() {
+            "acknowledged" | "confirmed" => Some(2),
+            "closed" | "resolved" => Some(4),
+            "new" | "open" => Some(1),
+            other => other.parse().ok(),
+        },
+        _ => None,
+    }
+}
+
+/// Events for the status of one alert read through the REST API: an acknowledgement (when
+/// acknowledged, or closed after an acknowledgement) and a close. Their change keys equal the
+/// webhook's, so a change seen both ways has one effect.
+pub fn events_from_rest_alert(alert: &Value) -> Vec<Event> {
+    let Some(alert_id) = str_at(alert, &["id"]) else { return Vec::new() };
+    let history = alert.get("history").cloned().unwrap_or(Value::Null);
+    let acked_by = user_from(history.get("acknowledgedBy").or_else(|| alert.get("acknowledgedBy")));
+    let closed_by = user_from(history.get("closedBy").or_else(|| alert.get("closedBy")));
+    let base = EventAlert {
+        status_code: None,
+        event_id: str_at(alert, &["eventId"]).map(str::to_string),
+        external_event_id: rest_external_id(alert),
+        id: Some(alert_id.to_string()),
+    };
+    let ev = |status: i64, user: Option<User>| Event {
+        id: format!("rest:{alert_id}:{status}"),
+        event_type: 201,
+        raised: str_at(alert, &["lastModified"]).and_then(timefmt::parse),
+        alert: Some(EventAlert { status_code: Some(status), ..base.clone() }),
+        user,
+        annotation: None,
+    };
+    match rest_status(alert) {
+        Some(2) => vec![ev(2, acked_by)],
+        Some(4) => {
+            let mut out = Vec::new();
+            if acked_by.is_some() {
+                out.push(ev(2, acked_by));
+            }
+            out.push(ev(4, closed_by));
+            out
+        }
+        _ => Vec::new(),
+    }
+}
+
+/// Events for the annotations of one alert read through the REST API.
+pub fn events_from_rest_annotations(alert: &Value, annotations: &Value) -> Vec<Event> {
+    let Some(alert_id) = str_at(alert, &["id"]) else { return Vec::new() };
+    let list = annotations.as_array().or_else(|| annotations.get("results").and_then(Value::as_array));
+    list.into_iter()
+        .flatten()
+        .filter_map(|n| {
+            let text = str_at(n, &["text", "message"])?;
+            let id = str_at(n, &["id"])?;
+            Some(Event {
+                id: format!("rest:{id}"),
+                event_type: 203,
+                raised: str_at(n, &["timestamp"]).and_then(timefmt::parse),
+                alert: Some(EventAlert {
+                    status_code: Some(0),
+                    event_id: str_at(alert, &["eventId"]).map(str::to_string),
+                    external_event_id: rest_external_id(alert),
+                    id: Some(alert_id.to_string()),
+                }),
+                user: user_from(n.get("user")).or_else(|| user_from(n.get("userId"))),
+                annotation: Some(Annotation { message: Some(text.to_string()), id: Some(id.to_string()) }),
+            })
+        })
+        .collect()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rest_alerts_become_the_same_changes_as_webhooks() {
+        let alert = serde_json::json!({
+            "id": "2518981069381242800_2ab1b5e0-f1b7-4c3e-9adf-6c157eeb4685", "eventId": "e1", "status": 4,
+            "parameters": [{"name": "X-S4-ExternalID", "value": "s4s:t:graph-alert:1"}],
+            "history": {"acknowledgedBy": {"mailaddress": "rene@signl4.com"}, "closedBy": {"username": "Rene"}}
+        });
+        let evs = events_from_rest_alert(&alert);
+        assert_eq!(evs.len(), 2);
+        assert_eq!(evs[0].meaning(), Meaning::Acknowledged);
+        assert_eq!(evs[0].who(), Some("rene@signl4.com"));
+        assert_eq!(evs[1].meaning(), Meaning::Closed);
+        assert_eq!(evs[1].external_id(), Some("s4s:t:graph-alert:1"));
+        let webhook = parse(ACK.as_bytes()).unwrap();
+        assert_eq!(evs[0].change_key(), webhook.change_key(), "same change, same key");
+        // String statuses and other spellings.
+        let acked =
+            serde_json::json!({"id": "a", "status": "Acknowledged", "externalEventId": "x", "acknowledgedBy": "Kim"});
+        let evs = events_from_rest_alert(&acked);
+        assert_eq!((evs.len(), evs[0].who()), (1, Some("Kim")));
+        assert!(events_from_rest_alert(&serde_json::json!({"id": "a", "status": 1})).is_empty());
+        assert!(events_from_rest_alert(&serde_json::json!({"status": 4})).is_empty());
+        let notes = serde_json::json!([{"id": "n1", "text": "on it", "user": {"mailaddress": "rene@signl4.com"}}, {"id": "n2"}]);
+        let evs = events_from_rest_annotations(&alert, &notes);
+        assert_eq!(evs.len(), 1);
+        assert_eq!(evs[0].meaning(), Meaning::Annotated("on it".into()));
+        assert_eq!(evs[0].change_key(), "note:n1");
+    }
 
     // Verbatim from `signl4.md` §3.3.
     const ACK: &str = r#"{
@@ -235,6 +398,19 @@ mod tests {
         assert_eq!(esc.who(), None);
         let ann = parse(ANNOTATED.as_bytes()).unwrap();
         assert_eq!(ann.meaning(), Meaning::Annotated("OK, I'll take care about it.".into()));
+    }
+
+    #[test]
+    fn change_keys_are_the_same_for_every_delivery_path() {
+        let a = parse(ACK.as_bytes()).unwrap();
+        assert_eq!(a.change_key(), "ack:2518981069381242800_2ab1b5e0-f1b7-4c3e-9adf-6c157eeb4685");
+        let again =
+            parse(ACK.replace("dd209a2d-e037-41ee-b37d-f605cc0a39fb", "another-delivery-id").as_bytes()).unwrap();
+        assert_eq!(a.change_key(), again.change_key());
+        let n = parse(ANNOTATED.as_bytes()).unwrap();
+        assert_eq!(n.change_key(), "note:2518783235661483318_99ebffe0-1b90-40ef-990a-fbd842484761");
+        let no_alert_id = parse(br#"{"eventType":201,"id":"e9","alert":{"statusCode":4}}"#).unwrap();
+        assert_eq!(no_alert_id.change_key(), "event:e9");
     }
 
     #[test]

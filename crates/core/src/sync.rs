@@ -72,14 +72,16 @@ pub struct SyncComment {
 }
 
 impl SyncComment {
-    pub fn new(event_id: &str, text: String) -> SyncComment {
-        let r#ref = format!("[SIGNL4 event {event_id}]");
+    /// `change` is the event's change key (`ack:…`, `close:…`, `note:…`), so the same change
+    /// seen twice (webhook and REST polling) yields the same comment.
+    pub fn new(change: &str, text: String) -> SyncComment {
+        let r#ref = format!("[SIGNL4 {change}]");
         SyncComment { text: format!("{text} {}", r#ref), r#ref }
     }
 }
 
 /// Marker present in every comment the connector writes.
-pub const COMMENT_MARKER: &str = "[SIGNL4 event ";
+pub const COMMENT_MARKER: &str = "[SIGNL4 ";
 
 /// The Graph write one or more SIGNL4 events ask for (payload of a `graph-sync` job).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -168,7 +170,8 @@ pub struct InboundDecision {
     pub note: &'static str,
 }
 
-/// Decides what an event means for an alert currently in `state`.
+/// Decides what an event means for an alert currently in `state`. `event_id` is the event's
+/// change key ([`crate::signl4_event::Event::change_key`]).
 pub fn on_event(
     meaning: &Meaning,
     who: Option<&str>,
@@ -453,7 +456,7 @@ mod tests {
         let s = d.sync.unwrap();
         assert_eq!(s.status.as_deref(), Some("inProgress"));
         assert_eq!(s.assigned_to.as_deref(), Some("rene@contoso.com"), "mapped to the UPN");
-        assert_eq!(s.comments[0].text, "Acknowledged in SIGNL4 by Rene@signl4.com. [SIGNL4 event e1]");
+        assert_eq!(s.comments[0].text, "Acknowledged in SIGNL4 by Rene@signl4.com. [SIGNL4 e1]");
         assert_eq!(s.incident_id.as_deref(), Some("42"));
 
         let d = on_event(&Meaning::Closed, None, "e2", Signl4State::Acknowledged, "a1", None, &opts());
@@ -471,7 +474,7 @@ mod tests {
             &opts(),
         );
         assert_eq!(d.new_state, None);
-        assert_eq!(d.sync.unwrap().comments[0].text, "SIGNL4 note from rene: on my way [SIGNL4 event e3]");
+        assert_eq!(d.sync.unwrap().comments[0].text, "SIGNL4 note from rene: on my way [SIGNL4 e3]");
     }
 
     #[test]
@@ -520,7 +523,7 @@ mod tests {
         assert_eq!(merged.assigned_to.as_deref(), Some("rene"));
         assert_eq!(
             merged.comments.iter().map(|c| c.r#ref.as_str()).collect::<Vec<_>>(),
-            vec!["[SIGNL4 event e1]", "[SIGNL4 event e2]", "[SIGNL4 event e3]"]
+            vec!["[SIGNL4 e1]", "[SIGNL4 e2]", "[SIGNL4 e3]"]
         );
         // A late ack never downgrades a close; a repeated event adds no comment.
         let again = merged.clone().merge(ack.clone());

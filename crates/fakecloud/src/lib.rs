@@ -34,6 +34,7 @@ mod entra;
 pub mod graph;
 pub mod odata;
 pub mod outbound;
+mod rest;
 pub mod scenarios;
 mod signl4;
 pub mod state;
@@ -68,6 +69,8 @@ pub fn router(state: Arc<State>) -> Router {
         .route("/graph/v1.0/security/incidents/{id}", get(graph::get_incident).patch(graph::patch_incident))
         .route("/graph/v1.0/security/incidents/{id}/comments", post(graph::post_incident_comment))
         .route("/signl4/webhook/{secret}", post(signl4::webhook))
+        .route("/signl4/api/v2/alerts/paged", post(rest::alerts_paged))
+        .route("/signl4/api/v2/alerts/{id}/annotations", get(rest::annotations))
         .route("/_control/tenants", post(control::post_tenant))
         .route("/_control/tenants/{tenant}/alerts", post(control::post_alerts).get(control::get_alerts))
         .route("/_control/tenants/{tenant}/alerts/{id}", axum::routing::patch(control::patch_alert))

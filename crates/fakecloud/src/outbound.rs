@@ -48,6 +48,9 @@ pub async fn apply(state: &Arc<State>, team: &str, external_id: &str, action: Ac
                     return None;
                 }
                 a.status = "acknowledged".into();
+                if a.acknowledged_by.is_none() {
+                    a.acknowledged_by = u.clone();
+                }
                 (201, 2, u.clone(), None)
             }
             Action::Close(u) => {
@@ -55,11 +58,19 @@ pub async fn apply(state: &Arc<State>, team: &str, external_id: &str, action: Ac
                     return None;
                 }
                 a.status = "resolved".into();
+                a.closed_by = u.clone();
                 (201, 4, u.clone(), None)
             }
             Action::Annotate(u, text) => {
-                a.notes.push(text.clone());
-                (203, 0, u.clone(), Some(text.clone()))
+                let note = crate::state::Note {
+                    id: format!("{}_{}", 2_518_783_235_661_483_318u64, uuidish()),
+                    text: text.clone(),
+                    user: u.clone(),
+                    unix_ms: now().unix_timestamp() * 1000,
+                };
+                let id = note.id.clone();
+                a.notes.push(note);
+                (203, 0, u.clone(), Some((id, text.clone())))
             }
             Action::Escalate => (202, 1, None, None),
         };
@@ -86,9 +97,8 @@ pub async fn apply(state: &Arc<State>, team: &str, external_id: &str, action: Ac
         } else if event_type == 202 {
             ev["team"] = json!({"id": t.team_id});
         }
-        if let Some(text) = annotation {
-            ev["annotation"] =
-                json!({"message": text, "id": format!("{}_{}", 2_518_783_235_661_483_318u64, uuidish())});
+        if let Some((note_id, text)) = annotation {
+            ev["annotation"] = json!({"message": text, "id": note_id});
         }
         t.outbound_log.push(ev.clone());
         let out = t.outbound.clone();

@@ -110,6 +110,8 @@ pub async fn webhook(AxState(state): AxState<Arc<State>>, Path(secret): Path<Str
                     alert_id: format!("{}_{}", 2_518_981_069_381_242_800u64 + seq, uuidish()),
                     title: obj.get("Title").and_then(Value::as_str).unwrap_or("").to_string(),
                     notes: Vec::new(),
+                    acknowledged_by: None,
+                    closed_by: None,
                     modified: Some(now),
                     modified_unix_ms: crate::common::now().unix_timestamp() * 1000,
                 },

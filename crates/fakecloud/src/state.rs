@@ -85,7 +85,9 @@ pub struct Signl4Alert {
     pub alert_id: String,
     pub title: String,
     /// Annotations made by responders, in order.
-    pub notes: Vec<String>,
+    pub notes: Vec<Note>,
+    pub acknowledged_by: Option<Responder>,
+    pub closed_by: Option<Responder>,
     #[serde(skip)]
     pub modified: Option<Instant>,
     pub modified_unix_ms: i64,
@@ -105,6 +107,15 @@ pub struct Team {
     /// API keys accepted by the REST subset for this team.
     pub api_keys: Vec<String>,
     pub team_id: String,
+}
+
+/// An annotation on a SIGNL4 alert.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Note {
+    pub id: String,
+    pub text: String,
+    pub user: Option<Responder>,
+    pub unix_ms: i64,
 }
 
 /// A SIGNL4 user, as outbound webhooks show it.
