@@ -306,7 +306,8 @@ impl Delivery {
         metrics::counter!("s4s_graph_writes_total", "tenant" => rt.cfg.name.clone(), "what" => "alert")
             .increment(u64::from(plan.patch.is_some()) + plan.comments.len() as u64);
         tracing::info!(tenant = %rt.cfg.name, alert = %intent.alert_id, status = intent.status.as_deref().unwrap_or("-"), patched = plan.patch.is_some(), comments = plan.comments.len(), "SIGNL4 response written to the Graph alert");
-        if let Some(incident) = &intent.incident_id {
+        // Notes do not change states: only status changes can move the incident.
+        if let (Some(incident), Some(_)) = (&intent.incident_id, &intent.status) {
             self.roll_up(rt, incident, &intent).await;
         }
         Outcome::Done(serde_json::json!({"patched": plan.patch.is_some(), "comments": plan.comments.len()}).to_string())

@@ -6,10 +6,13 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use s4s_core::config::{self, Config, ProcessEnv};
-use s4s_fakecloud::{DEFAULT_TEAM_SECRET, DEFAULT_TENANT_ID, FakeCloud, scenarios};
+use s4s_fakecloud::{DEFAULT_TEAM_SECRET, DEFAULT_TENANT_ID, FakeCloud, Outbound, ResponderPlan, scenarios};
 use serde_json::{Value, json};
 
 use crate::app::App;
+
+/// `tenant.signl4.inbound_token` of `config/example.toml`.
+pub const DEMO_INBOUND_TOKEN: &str = "emulator-inbound-token-0123456789";
 
 /// The example configuration pointed at a fake cloud at `fake_url`, with its SQLite file at
 /// `db` and the given poll interval.
@@ -88,26 +91,91 @@ pub async fn run(once: bool, every: u64) -> anyhow::Result<bool> {
     println!("  state in {}", dir.path().join("demo.db").display());
     let app = App::start(cfg).await?;
     println!("  connector health on http://{}/readyz, metrics on /metrics", app.addr);
+    // The fake SIGNL4 posts its outbound webhooks to the connector; virtual responders
+    // acknowledge, annotate and close every alert, and some deliveries are repeated.
+    let (ack, note, close) = if once { (300, 500, 800) } else { (2000, 3500, 5000) };
+    fc.set_outbound(
+        DEFAULT_TEAM_SECRET,
+        Some(Outbound {
+            url: format!("http://{}/signl4/{DEMO_INBOUND_TOKEN}", app.addr),
+            responders: Some(ResponderPlan {
+                ack_after_ms: Some(ack),
+                annotate_after_ms: Some(note),
+                close_after_ms: Some(close),
+                ..Default::default()
+            }),
+            duplicate_probability: 0.2,
+        }),
+    );
+    println!("  SIGNL4 outbound webhook → http://{}/signl4/<inbound_token>; virtual responder: Rene", app.addr);
     println!();
     let ok = if once { scenario(&fc).await? } else { live(&fc, every).await? };
     app.stop().await;
     Ok(ok)
 }
 
-fn print_new_pages(fc: &FakeCloud, seen: &mut usize) {
+/// What has been printed so far.
+#[derive(Default)]
+struct Seen {
+    pages: usize,
+    outbound: usize,
+    graph: std::collections::HashMap<String, (String, usize)>,
+}
+
+fn short(s: &str) -> String {
+    let t: String = s.chars().take(60).collect();
+    if s.chars().count() > 60 { format!("{t}…") } else { t }
+}
+
+fn print_progress(fc: &FakeCloud, seen: &mut Seen) {
     let events = fc.received(DEFAULT_TEAM_SECRET);
-    for e in events.iter().skip(*seen) {
+    for e in events.iter().skip(seen.pages) {
         let title = e.body.get("Title").and_then(Value::as_str).unwrap_or("");
-        let scenario = e.body.get("X-S4-AlertingScenario").and_then(Value::as_str).unwrap_or("default");
-        println!("  SIGNL4 ◀ paged ({}): {title}   [scenario {scenario}]", e.status);
+        if e.status == "new" {
+            let scenario = e.body.get("X-S4-AlertingScenario").and_then(Value::as_str).unwrap_or("default");
+            println!("  SIGNL4 ◀ paged: {}   [scenario {scenario}]", short(title));
+        } else {
+            println!("  SIGNL4 ◀ {} by the connector (portal change)", e.status);
+        }
     }
-    *seen = events.len();
+    seen.pages = events.len();
+    let out = fc.outbound_events(DEFAULT_TEAM_SECRET);
+    for e in out.iter().skip(seen.outbound) {
+        let who = e["user"]["mailaddress"].as_str().unwrap_or("SIGNL4");
+        let what = match (e["eventType"].as_i64(), e["alert"]["statusCode"].as_i64()) {
+            (Some(201), Some(2)) => "acknowledged".to_string(),
+            (Some(201), Some(4)) => "closed".to_string(),
+            (Some(203), _) => format!("noted \"{}\"", e["annotation"]["message"].as_str().unwrap_or("")),
+            (Some(200), _) => continue,
+            _ => "updated".to_string(),
+        };
+        println!("  phone  ▶ {who} {what}");
+    }
+    seen.outbound = out.len();
+    for e in events.iter().filter(|e| e.status == "new") {
+        let Some(ext) = &e.external_id else { continue };
+        let id = ext.rsplit(':').next().unwrap_or("");
+        let Some(a) = fc.alert(DEFAULT_TENANT_ID, id) else { continue };
+        let status = a["status"].as_str().unwrap_or("").to_string();
+        let n = a["comments"].as_array().map(Vec::len).unwrap_or(0);
+        let prev = seen.graph.get(id).cloned().unwrap_or(("new".into(), 0));
+        if prev != (status.clone(), n) {
+            if prev.0 != status {
+                let owner = a["assignedTo"].as_str().unwrap_or("-");
+                println!("  Graph  ◀ {} → {status} (assigned to {owner})", short(a["title"].as_str().unwrap_or("")));
+            }
+            for c in a["comments"].as_array().into_iter().flatten().skip(prev.1) {
+                println!("  Graph  ◀ comment: {}", short(c["comment"].as_str().unwrap_or("")));
+            }
+            seen.graph.insert(id.to_string(), (status, n));
+        }
+    }
 }
 
 async fn live(fc: &FakeCloud, every: u64) -> anyhow::Result<bool> {
     println!("New alerts appear in Microsoft Graph every {every}s; watch them reach SIGNL4. Ctrl-C to stop.\n");
     let cat = scenarios::catalogue();
-    let mut seen = 0usize;
+    let mut seen = Seen::default();
     let mut i = 0usize;
     let mut next = Instant::now();
     loop {
@@ -118,7 +186,7 @@ async fn live(fc: &FakeCloud, every: u64) -> anyhow::Result<bool> {
             i += 1;
             next = Instant::now() + Duration::from_secs(every.max(1));
         }
-        print_new_pages(fc, &mut seen);
+        print_progress(fc, &mut seen);
         tokio::select! {
             _ = tokio::signal::ctrl_c() => break,
             _ = tokio::time::sleep(Duration::from_millis(100)) => {}
@@ -144,33 +212,52 @@ async fn scenario(fc: &FakeCloud) -> anyhow::Result<bool> {
     expect.push(Expect { label: "Informational (filtered)", alert: info, should_page: false });
 
     let deadline = Instant::now() + Duration::from_secs(60);
-    let mut seen = 0usize;
+    let mut seen = Seen::default();
     let want = expect.iter().filter(|e| e.should_page).count();
     let all_paged = wait_until(deadline, || {
-        print_new_pages(fc, &mut seen);
+        print_progress(fc, &mut seen);
         fc.pages_by_external_id(DEFAULT_TEAM_SECRET).len() >= want
     })
     .await;
-    print_new_pages(fc, &mut seen);
+    print_progress(fc, &mut seen);
 
-    // An analyst starts working on one alert in the portal: a new version, never a new page.
+    // The virtual responder acknowledges, annotates and closes each alert on the phone; the
+    // connector writes that back to Graph.
+    let paged: Vec<&Expect> = expect.iter().filter(|e| e.should_page).collect();
+    let synced = |fc: &FakeCloud| {
+        paged.iter().all(|e| {
+            fc.alert(DEFAULT_TENANT_ID, e.alert["id"].as_str().unwrap_or(""))
+                .is_some_and(|a| a["status"] == "resolved" && a["comments"].as_array().map(Vec::len).unwrap_or(0) == 3)
+        })
+    };
+    let all_synced = wait_until(Instant::now() + Duration::from_secs(30), || {
+        print_progress(fc, &mut seen);
+        synced(fc)
+    })
+    .await;
+    print_progress(fc, &mut seen);
+
+    // An analyst edits an alert in the portal afterwards: a new version, never a new page.
     let first_id = expect[0].alert["id"].as_str().unwrap_or("").to_string();
-    fc.update_alert(DEFAULT_TENANT_ID, &first_id, json!({"status": "inProgress", "assignedTo": "analyst@contoso.com"}));
-    println!("  Portal ▶ analyst sets the first alert to inProgress (must not page again)");
+    fc.update_alert(DEFAULT_TENANT_ID, &first_id, json!({"determination": "malware"}));
+    println!("  Portal ▶ analyst edits the first alert again (must not page again)");
     // Let the connector poll at least twice more before judging duplicates.
     let polls = fc.requests().get("graph.alerts.list").copied().unwrap_or(0);
     wait_until(Instant::now() + Duration::from_secs(15), || {
         fc.requests().get("graph.alerts.list").copied().unwrap_or(0) >= polls + 2
     })
     .await;
-    print_new_pages(fc, &mut seen);
+    print_progress(fc, &mut seen);
 
     let pages = fc.pages_by_external_id(DEFAULT_TEAM_SECRET);
     let events = fc.received(DEFAULT_TEAM_SECRET);
     let latencies = fc.page_latencies(DEFAULT_TEAM_SECRET);
     println!();
     println!("{:<42} {:>6} {:>7}  check", "alert", "pages", "wanted");
-    let mut ok = all_paged;
+    let mut ok = all_paged && all_synced;
+    if !all_synced {
+        println!("FAIL: not every alert reached `resolved` with its three SIGNL4 comments in Graph");
+    }
     for e in &expect {
         let id = e.alert["id"].as_str().unwrap_or("");
         let ext = external_id(id);
@@ -180,7 +267,17 @@ async fn scenario(fc: &FakeCloud) -> anyhow::Result<bool> {
         if n != wanted {
             problems.push(format!("paged {n}×"));
         }
-        if let Some(ev) = events.iter().find(|x| x.external_id.as_deref() == Some(ext.as_str())) {
+        if e.should_page
+            && let Some(g) = fc.alert(DEFAULT_TENANT_ID, id)
+            && (g["status"] != "resolved" || g["comments"].as_array().map(Vec::len).unwrap_or(0) != 3)
+        {
+            problems.push(format!(
+                "Graph status {} with {} comment(s)",
+                g["status"],
+                g["comments"].as_array().map(Vec::len).unwrap_or(0)
+            ));
+        }
+        if let Some(ev) = events.iter().find(|x| x.external_id.as_deref() == Some(ext.as_str()) && x.status == "new") {
             let title = ev.body.get("Title").and_then(Value::as_str).unwrap_or("");
             let msg = ev.body.get("Message").and_then(Value::as_str).unwrap_or("");
             if !title.contains(title_of(&e.alert)) {
@@ -215,7 +312,11 @@ async fn scenario(fc: &FakeCloud) -> anyhow::Result<bool> {
     );
     println!(
         "{}",
-        if ok { "\nRESULT: every alert was paged exactly once with the right content." } else { "\nRESULT: FAILED" }
+        if ok {
+            "\nRESULT: every alert was paged exactly once with the right content, and each acknowledgement, note and close reached Graph once."
+        } else {
+            "\nRESULT: FAILED"
+        }
     );
     Ok(ok)
 }

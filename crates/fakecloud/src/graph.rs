@@ -159,9 +159,7 @@ pub fn modify_alert(inner: &mut Inner, tenant_id: &str, id: &str, changes: &Map<
         a.insert("resolvedDateTime".into(), Value::String(graph_ts(ts)));
     }
     a.insert("lastUpdateDateTime".into(), Value::String(graph_ts(ts)));
-    let v = t.alerts[idx].clone();
-    t.visible_at.insert(id.to_string(), Instant::now());
-    Some(v)
+    Some(t.alerts[idx].clone())
 }
 
 fn mask(mut a: Value, include_unknown: bool) -> Value {

@@ -55,7 +55,7 @@ pub struct Tenant {
     /// Alerts in insertion order.
     pub alerts: Vec<Value>,
     pub alert_index: HashMap<String, usize>,
-    /// When each alert (id) last became visible with a new version, for time-to-page.
+    /// When each alert (id) first became visible, for time-to-page.
     pub visible_at: HashMap<String, Instant>,
     pub last_ts: Option<OffsetDateTime>,
     pub next_alert_seq: u64,
