@@ -335,3 +335,31 @@ async fn a_wrong_signl4_api_key_is_reported_and_changes_nothing() {
     assert!(!body.to_string().contains("test-api-key"));
     app.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn in_progress_in_the_portal_acknowledges_in_signl4_when_enabled() {
+    let h = Harness::new().await;
+    let app = start(&h, &[("ack_on_in_progress = false", "ack_on_in_progress = true")], 0.0, None).await;
+    let a = h.fake.add_alert(TENANT, scenarios::mde_malware("85"));
+    wait_for("paged", T, || h.pages().contains_key(&ext(&a))).await;
+    h.fake.update_alert(
+        TENANT,
+        a["id"].as_str().unwrap(),
+        json!({"status": "inProgress", "assignedTo": "analyst@contoso.com"}),
+    );
+    wait_for("SIGNL4 alert acknowledged", T, || h.fake.signl4_alerts(TEAM)[&ext(&a)].status == "acknowledged").await;
+    // SIGNL4 reports the acknowledgement back: our own echo, no comment, owner kept.
+    wait_for("SIGNL4 reported it", T, || {
+        h.fake.outbound_events(TEAM).iter().any(|e| e["eventType"] == 201 && e["alert"]["statusCode"] == 2)
+    })
+    .await;
+    h.polls(3).await;
+    let g = alert(&h, &a);
+    assert!(comments(&g).is_empty(), "{:?}", comments(&g));
+    assert_eq!(g["assignedTo"], "analyst@contoso.com");
+    assert_eq!(h.fake.received(TEAM).iter().filter(|e| e.status == "acknowledged").count(), 1);
+    // A responder closes it later on the phone: that is a real change and reaches Graph.
+    h.fake.signl4_action(TEAM, &ext(&a), Action::Close(rene())).await.unwrap();
+    wait_for("resolved", T, || alert(&h, &a)["status"] == "resolved").await;
+    app.stop().await;
+}

@@ -331,3 +331,106 @@ async fn the_control_api_drives_the_same_state_over_http() {
     let stats: Value = c.get(format!("{}/_control/stats", f.url())).send().await.unwrap().json().await.unwrap();
     assert!(stats["graph.alerts.list"].as_u64().unwrap() >= 1);
 }
+
+#[tokio::test]
+async fn graph_incidents_list_expand_patch_and_cascade() {
+    let f = fake().await;
+    let a = f.add_alert(DEFAULT_TENANT_ID, scenarios::mde_malware("7"));
+    f.add_alert(DEFAULT_TENANT_ID, scenarios::entra_risky_signin("7"));
+    f.add_alert(DEFAULT_TENANT_ID, scenarios::mdo_phishing("8"));
+    let t = graph_token(&f).await;
+    let c = reqwest::Client::new();
+    let v: Value = c
+        .get(format!("{}/graph/v1.0/security/incidents?$expand=alerts&$filter=status eq 'active'", f.url()))
+        .bearer_auth(&t)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let list = v["value"].as_array().unwrap();
+    assert_eq!(list.len(), 2);
+    let seven = list.iter().find(|i| i["id"] == "7").unwrap();
+    assert_eq!(seven["alerts"].as_array().unwrap().len(), 2);
+    let url = format!("{}/graph/v1.0/security/incidents/7", f.url());
+    let r = c
+        .patch(&url)
+        .bearer_auth(&t)
+        .json(&json!({"customTags": ["SIGNL4"], "status": "Resolved"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(v["status"], "resolved");
+    assert_eq!(
+        f.alert(DEFAULT_TENANT_ID, a["id"].as_str().unwrap()).unwrap()["status"],
+        "resolved",
+        "resolving an incident resolves its alerts"
+    );
+    let r = c.patch(&url).bearer_auth(&t).json(&json!({"customTags": "not a list"})).send().await.unwrap();
+    assert_eq!(r.status(), 400);
+    f.set_roles(DEFAULT_TENANT_ID, DEFAULT_CLIENT_ID, &["SecurityAlert.ReadWrite.All"]);
+    let t = graph_token(&f).await;
+    assert_eq!(c.get(&url).bearer_auth(&t).send().await.unwrap().status(), 403, "incidents need SecurityIncident.*");
+}
+
+#[tokio::test]
+async fn signl4_outbound_webhooks_and_rest_subset() {
+    let f = fake().await;
+    f.add_api_key(DEFAULT_TEAM_SECRET, "k1");
+    let c = reqwest::Client::new();
+    c.post(format!("{}/signl4/webhook/{DEFAULT_TEAM_SECRET}", f.url()))
+        .json(&json!({"Title": "t", "X-S4-ExternalID": "e1"}))
+        .send()
+        .await
+        .unwrap();
+    let ack =
+        f.signl4_action(DEFAULT_TEAM_SECRET, "e1", Action::Acknowledge(Some(Responder::default()))).await.unwrap();
+    f.signl4_action(DEFAULT_TEAM_SECRET, "e1", Action::Annotate(Some(Responder::default()), "on it".into()))
+        .await
+        .unwrap();
+    let events = f.outbound_events(DEFAULT_TEAM_SECRET);
+    assert_eq!(events[0]["id"], ack);
+    assert_eq!(events[0]["eventType"], 201);
+    assert_eq!(events[0]["alert"]["statusCode"], 2);
+    assert_eq!(events[0]["alert"]["externalEventId"], "e1");
+    assert_eq!(events[0]["user"]["mailaddress"], "rene@signl4.com");
+    assert_eq!(events[1]["annotation"]["message"], "on it");
+    // A closed alert cannot be acknowledged again.
+    f.signl4_action(DEFAULT_TEAM_SECRET, "e1", Action::Close(None)).await.unwrap();
+    assert!(
+        f.signl4_action(DEFAULT_TEAM_SECRET, "e1", Action::Acknowledge(Some(Responder::default()))).await.is_none()
+    );
+
+    let paged = |key: &str| {
+        c.post(format!("{}/signl4/api/v2/alerts/paged?maxResults=10", f.url()))
+            .header("X-S4-Api-Key", key.to_string())
+            .json(&json!({"modifiedSince": "2020-01-01T00:00:00Z"}))
+            .send()
+    };
+    assert_eq!(paged("wrong").await.unwrap().status(), 401);
+    let v: Value = paged("k1").await.unwrap().json().await.unwrap();
+    let a = &v["results"][0];
+    assert_eq!(a["status"], 4);
+    assert_eq!(a["parameters"][0]["value"], "e1");
+    let notes: Value = c
+        .get(format!("{}/signl4/api/v2/alerts/{}/annotations", f.url(), a["id"].as_str().unwrap()))
+        .header("X-S4-Api-Key", "k1")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(notes[0]["text"], "on it");
+    let r = c
+        .post(format!("{}/signl4/api/v2/alerts/paged", f.url()))
+        .header("X-S4-Api-Key", "k1")
+        .json(&json!({"modifiedSince": "2999-01-01T00:00:00Z"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 204, "nothing modified since");
+}
