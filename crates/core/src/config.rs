@@ -139,6 +139,40 @@ struct RawTenant {
     signl4: Option<RawSignl4>,
     #[serde(default)]
     sync: RawSync,
+    #[serde(default, deserialize_with = "opt_bool")]
+    graph: Option<bool>,
+    #[serde(default)]
+    sentinel: Vec<RawSentinel>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSentinel {
+    name: String,
+    subscription_id: String,
+    resource_group: String,
+    workspace_name: String,
+    workspace_id: Option<String>,
+    api_version: Option<String>,
+    #[serde(default, deserialize_with = "opt_list")]
+    statuses: Option<Vec<String>>,
+    min_severity: Option<String>,
+    page_per: Option<String>,
+    close_classification: Option<String>,
+    close_classification_reason: Option<String>,
+    label: Option<String>,
+    #[serde(default)]
+    enrichment: RawEnrichment,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawEnrichment {
+    #[serde(default, deserialize_with = "opt_bool")]
+    enabled: Option<bool>,
+    #[serde(default, deserialize_with = "opt_u64")]
+    rows: Option<u64>,
+    budget: Option<String>,
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -460,6 +494,70 @@ pub struct TenantConfig {
     pub filter: AlertFilter,
     pub signl4: Signl4Options,
     pub sync: SyncConfig,
+    /// Read Graph Security alerts (default true).
+    pub graph: bool,
+    /// Sentinel workspaces read through the Azure REST API.
+    pub sentinel: Vec<SentinelConfig>,
+}
+
+/// Whether a Sentinel workspace pages once per incident or once per alert.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PagePer {
+    Incident,
+    Alert,
+}
+
+/// A Sentinel workspace (`microsoft-apis.md` §3, §4).
+#[derive(Debug, Clone)]
+pub struct SentinelConfig {
+    /// Short name used in keys, logs and SIGNL4 external ids; never change it.
+    pub name: String,
+    pub subscription_id: String,
+    pub resource_group: String,
+    pub workspace_name: String,
+    /// Log Analytics workspace id (GUID), for rule-query enrichment.
+    pub workspace_id: Option<String>,
+    pub api_version: String,
+    /// Incident statuses that page (`New`, `Active`).
+    pub statuses: Vec<String>,
+    /// `Informational`, `Low`, `Medium`, `High`.
+    pub min_severity: Severity,
+    pub page_per: PagePer,
+    pub close_classification: String,
+    pub close_classification_reason: Option<String>,
+    /// Label added to paged incidents (`SecurityIncident | where Labels contains "SIGNL4"`).
+    pub label: Option<String>,
+    pub enrichment_enabled: bool,
+    pub enrichment_rows: usize,
+    pub enrichment_budget: Duration,
+}
+
+/// Sentinel classification → the classification reasons it accepts (`microsoft-apis.md`
+/// §3.3; the service rejects other pairs).
+pub const CLASSIFICATION_REASONS: [(&str, &[&str]); 4] = [
+    ("TruePositive", &["SuspiciousActivity"]),
+    ("BenignPositive", &["SuspiciousButExpected"]),
+    ("FalsePositive", &["IncorrectAlertLogic", "InaccurateData"]),
+    ("Undetermined", &[]),
+];
+
+/// Checks a classification / reason pair; on error returns the list of valid pairs.
+pub fn check_classification(classification: &str, reason: Option<&str>) -> Result<(), String> {
+    let valid = || {
+        CLASSIFICATION_REASONS
+            .iter()
+            .map(|(c, rs)| if rs.is_empty() { format!("{c} (no reason)") } else { format!("{c} → {}", rs.join(" | ")) })
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let Some((_, reasons)) = CLASSIFICATION_REASONS.iter().find(|(c, _)| *c == classification) else {
+        return Err(valid());
+    };
+    match reason {
+        None if reasons.is_empty() => Ok(()),
+        Some(r) if reasons.contains(&r) => Ok(()),
+        _ => Err(valid()),
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -866,6 +964,76 @@ fn validate(raw: RawConfig, env: &dyn Env) -> Result<Config, ConfigError> {
             },
             ack_on_in_progress: rs.ack_on_in_progress.unwrap_or(false),
         };
+        let mut sentinel: Vec<SentinelConfig> = Vec::new();
+        for (j, w) in t.sentinel.into_iter().enumerate() {
+            let sk = |f: &str| format!("tenant[{i}].sentinel[{j}].{f}");
+            if w.name.is_empty() || !w.name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
+                return Err(err(sk("name"), format!("\"{}\" is not a valid name", w.name), "use letters, digits, '-' and '_' only"));
+            }
+            if sentinel.iter().any(|x| x.name == w.name) {
+                return Err(err(sk("name"), format!("duplicate workspace name \"{}\"", w.name), "give every workspace a unique name"));
+            }
+            for (f, v) in [("subscription_id", &w.subscription_id), ("resource_group", &w.resource_group), ("workspace_name", &w.workspace_name)] {
+                if v.trim().is_empty() {
+                    return Err(err(sk(f), "is empty", "copy it from the workspace's Overview page in the Azure portal"));
+                }
+            }
+            let statuses = w.statuses.unwrap_or_else(|| vec!["New".into()]);
+            for st in &statuses {
+                if !["New", "Active"].contains(&st.as_str()) {
+                    return Err(err(sk("statuses"), format!("unknown status \"{st}\""), "use \"New\" and/or \"Active\""));
+                }
+            }
+            let min_severity = match w.min_severity.as_deref().map(str::to_ascii_lowercase).as_deref().unwrap_or("low") {
+                s @ ("informational" | "low" | "medium" | "high") => Severity::parse(s),
+                other => return Err(err(sk("min_severity"), format!("unknown severity \"{other}\""), "use Informational, Low, Medium or High")),
+            };
+            let page_per = match w.page_per.as_deref().unwrap_or("incident") {
+                "incident" => PagePer::Incident,
+                "alert" => PagePer::Alert,
+                other => return Err(err(sk("page_per"), format!("unknown value \"{other}\""), "use \"incident\" or \"alert\"")),
+            };
+            let close_classification = w.close_classification.unwrap_or_else(|| "Undetermined".into());
+            if let Err(valid) = check_classification(&close_classification, w.close_classification_reason.as_deref()) {
+                return Err(err(
+                    sk("close_classification"),
+                    format!("\"{close_classification}\" with reason {:?} is not a valid pair", w.close_classification_reason.as_deref().unwrap_or("(none)")),
+                    format!("use one of: {valid}"),
+                ));
+            }
+            let rows = match w.enrichment.rows {
+                None => 10,
+                Some(n @ 0..=100) => n as usize,
+                Some(n) => return Err(err(sk("enrichment.rows"), format!("{n} is too many"), "use 0 to 100")),
+            };
+            sentinel.push(SentinelConfig {
+                name: w.name,
+                subscription_id: w.subscription_id,
+                resource_group: w.resource_group,
+                workspace_name: w.workspace_name,
+                workspace_id: w.workspace_id.filter(|s| !s.is_empty()),
+                api_version: w.api_version.unwrap_or_else(|| "2025-12-01".into()),
+                statuses,
+                min_severity,
+                page_per,
+                close_classification,
+                close_classification_reason: w.close_classification_reason,
+                label: match w.label {
+                    None => Some("SIGNL4".into()),
+                    Some(l) if l.is_empty() => None,
+                    Some(l) => Some(l),
+                },
+                enrichment_enabled: w.enrichment.enabled.unwrap_or(true),
+                enrichment_rows: rows,
+                enrichment_budget: duration(&sk("enrichment.budget"), w.enrichment.budget.as_ref(), Duration::from_secs(10), Duration::from_millis(10))?,
+            });
+        }
+        let graph_enabled = t.graph.unwrap_or(true);
+        let mut filter = filter;
+        if !sentinel.is_empty() && graph_enabled && !filter.exclude_service_sources.iter().any(|s| s == "microsoftSentinel") {
+            // Sentinel incidents are read directly: do not page their alerts again via Graph.
+            filter.exclude_service_sources.push("microsoftSentinel".into());
+        }
         let page_size = match t.page_size {
             None => 500,
             Some(n @ 1..=1000) => n as u32,
@@ -905,6 +1073,8 @@ fn validate(raw: RawConfig, env: &dyn Env) -> Result<Config, ConfigError> {
                 team_id: s4.team_id.filter(|s| !s.is_empty()),
             },
             sync,
+            graph: graph_enabled,
+            sentinel,
         });
     }
     Ok(Config { server: ServerConfig { listen }, storage, delivery, tenants })
@@ -1077,6 +1247,36 @@ mod tests {
         assert_eq!(c.tenants[0].sync.options.owner_for("rene@signl4.com"), "rene@contoso.com");
         let short = MINIMAL.replace("[tenant.signl4]", "[tenant.signl4]\ninbound_token = \"short\"");
         assert_eq!(load_err(&short, &[("CONTOSO_SECRET", "x")]).key, "tenant[0].signl4.inbound_token");
+    }
+
+    #[test]
+    fn sentinel_workspaces_and_classification_pairs() {
+        let ws = |extra: &str| {
+            MINIMAL.replace(
+                "[tenant.signl4]",
+                &format!("[[tenant.sentinel]]\nname = \"prod\"\nsubscription_id = \"s\"\nresource_group = \"rg\"\nworkspace_name = \"ws\"\n{extra}\n[tenant.signl4]"),
+            )
+        };
+        let c = load(&ws(""), &env(&[("CONTOSO_SECRET", "x")])).unwrap();
+        let w = &c.tenants[0].sentinel[0];
+        assert_eq!((w.api_version.as_str(), w.page_per, w.enrichment_rows), ("2025-12-01", PagePer::Incident, 10));
+        assert_eq!(w.close_classification, "Undetermined");
+        assert_eq!(w.statuses, vec!["New"]);
+        assert!(c.tenants[0].filter.exclude_service_sources.contains(&"microsoftSentinel".to_string()), "no double paging via Graph");
+        for (cl, reason) in [("TruePositive", Some("SuspiciousActivity")), ("BenignPositive", Some("SuspiciousButExpected")), ("FalsePositive", Some("IncorrectAlertLogic")), ("FalsePositive", Some("InaccurateData")), ("Undetermined", None)] {
+            let extra = match reason {
+                Some(r) => format!("close_classification = \"{cl}\"\nclose_classification_reason = \"{r}\""),
+                None => format!("close_classification = \"{cl}\""),
+            };
+            assert!(load(&ws(&extra), &env(&[("CONTOSO_SECRET", "x")])).is_ok(), "{cl} {reason:?}");
+        }
+        for bad in ["close_classification = \"TruePositive\"", "close_classification = \"TruePositive\"\nclose_classification_reason = \"InaccurateData\"", "close_classification = \"Undetermined\"\nclose_classification_reason = \"SuspiciousActivity\"", "close_classification = \"Maybe\""] {
+            let e = load_err(&ws(bad), &[("CONTOSO_SECRET", "x")]);
+            assert_eq!(e.key, "tenant[0].sentinel[0].close_classification");
+            assert!(e.fix.contains("TruePositive → SuspiciousActivity") && e.fix.contains("FalsePositive → IncorrectAlertLogic | InaccurateData") && e.fix.contains("Undetermined (no reason)"), "{e}");
+        }
+        assert_eq!(load_err(&ws("page_per = \"team\""), &[("CONTOSO_SECRET", "x")]).key, "tenant[0].sentinel[0].page_per");
+        assert_eq!(load_err(&ws("statuses = [\"Closed\"]"), &[("CONTOSO_SECRET", "x")]).key, "tenant[0].sentinel[0].statuses");
     }
 
     #[test]

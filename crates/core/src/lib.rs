@@ -11,6 +11,7 @@ pub mod filter;
 pub mod keys;
 pub mod page;
 pub mod retry;
+pub mod sentinel;
 pub mod signl4_event;
 pub mod sync;
 pub mod timefmt;

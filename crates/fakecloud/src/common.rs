@@ -108,7 +108,9 @@ pub async fn fault(state: &Arc<State>, service: Service) -> Option<Response> {
                     code,
                     json!({"code": status, "message": "Error raising event.", "details": "fault injection", "requestId": uuidish()}),
                 ),
-                Service::Graph => graph_error(code, "ServiceUnavailable", "fault injection"),
+                Service::Graph | Service::Arm | Service::LogAnalytics => {
+                    graph_error(code, "ServiceUnavailable", "fault injection")
+                }
             })
         }
     }

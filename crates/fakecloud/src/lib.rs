@@ -35,6 +35,7 @@ pub mod graph;
 pub mod odata;
 pub mod outbound;
 mod rest;
+pub mod sentinel;
 pub mod scenarios;
 mod signl4;
 pub mod state;
@@ -59,6 +60,8 @@ pub(crate) fn expire_all_tokens(state: &State) {
     }
 }
 
+const ARM_INCIDENTS: &str = "/arm/subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.OperationalInsights/workspaces/{ws}/providers/Microsoft.SecurityInsights/incidents";
+
 pub fn router(state: Arc<State>) -> Router {
     Router::new()
         .route("/entra/{tenant}/oauth2/v2.0/token", post(entra::token))
@@ -71,6 +74,12 @@ pub fn router(state: Arc<State>) -> Router {
         .route("/signl4/webhook/{secret}", post(signl4::webhook))
         .route("/signl4/api/v2/alerts/paged", post(rest::alerts_paged))
         .route("/signl4/api/v2/alerts/{id}/annotations", get(rest::annotations))
+        .route(ARM_INCIDENTS, get(sentinel::list_incidents))
+        .route(&format!("{ARM_INCIDENTS}/{{id}}"), get(sentinel::get_incident).put(sentinel::put_incident))
+        .route(&format!("{ARM_INCIDENTS}/{{id}}/alerts"), post(sentinel::list_alerts))
+        .route(&format!("{ARM_INCIDENTS}/{{id}}/comments"), get(sentinel::list_comments))
+        .route(&format!("{ARM_INCIDENTS}/{{id}}/comments/{{cid}}"), axum::routing::put(sentinel::put_comment))
+        .route("/loganalytics/v1/workspaces/{wsid}/query", post(sentinel::la_query))
         .route("/_control/tenants", post(control::post_tenant))
         .route("/_control/tenants/{tenant}/alerts", post(control::post_alerts).get(control::get_alerts))
         .route("/_control/tenants/{tenant}/alerts/{id}", axum::routing::patch(control::patch_alert))
@@ -183,6 +192,60 @@ impl FakeCloud {
     pub fn update_alert(&self, tenant_id: &str, id: &str, changes: Value) -> Option<Value> {
         let Value::Object(m) = changes else { return None };
         graph::modify_alert(&mut self.state.lock(), tenant_id, id, &m)
+    }
+
+    /// Adds a Sentinel workspace owned by `tenant_id` (ARM name `name`, Log Analytics id
+    /// `workspace_id`).
+    pub fn add_workspace(&self, tenant_id: &str, subscription: &str, resource_group: &str, name: &str, workspace_id: &str) {
+        self.state.lock().workspaces.insert(
+            name.to_string(),
+            state::Workspace {
+                tenant: tenant_id.into(),
+                subscription: subscription.into(),
+                resource_group: resource_group.into(),
+                name: name.into(),
+                workspace_id: workspace_id.into(),
+                ..Default::default()
+            },
+        );
+    }
+
+    /// Creates a Sentinel incident with its alerts (as an analytics rule would).
+    pub fn add_sentinel_incident(&self, workspace: &str, incident: Value, alerts: Vec<Value>) -> Value {
+        sentinel::insert_incident(&mut self.state.lock(), workspace, incident, alerts).expect("fake cloud: known workspace")
+    }
+
+    pub fn sentinel_incident(&self, workspace: &str, name: &str) -> Option<Value> {
+        self.state.lock().workspaces.get(workspace)?.incidents.get(name).cloned()
+    }
+
+    /// A person edits incident properties in the portal (new etag).
+    pub fn update_sentinel_incident(&self, workspace: &str, name: &str, changes: Value) -> Option<Value> {
+        sentinel::modify_incident(&mut self.state.lock(), workspace, name, &changes)
+    }
+
+    /// A person's edit that lands between the next GET and PUT of this incident (409 path).
+    pub fn interleave_sentinel_edit(&self, workspace: &str, name: &str, changes: Value) {
+        if let Some(ws) = self.state.lock().workspaces.get_mut(workspace) {
+            ws.interleaved_edits.push((name.to_string(), changes));
+        }
+    }
+
+    /// Comments of a Sentinel incident, oldest first.
+    pub fn sentinel_comments(&self, workspace: &str, name: &str) -> Vec<Value> {
+        let st = self.state.lock();
+        let mut v: Vec<Value> = st.workspaces.get(workspace).and_then(|w| w.comments.get(name)).map(|m| m.values().cloned().collect()).unwrap_or_default();
+        v.sort_by(|a, b| a.pointer("/properties/createdTimeUtc").and_then(Value::as_str).cmp(&b.pointer("/properties/createdTimeUtc").and_then(Value::as_str)));
+        v
+    }
+
+    /// Log Analytics answers queries containing `needle` with `response` (a query-API body:
+    /// `{"tables": [...]}`, optionally with `"error": {"code": "PartialError", …}`; or
+    /// `{"status": 400}` for a BadArgumentError).
+    pub fn add_query_result(&self, workspace: &str, needle: &str, response: Value) {
+        if let Some(ws) = self.state.lock().workspaces.get_mut(workspace) {
+            ws.queries.push((needle.to_string(), response));
+        }
     }
 
     /// Sends this team's outbound webhooks to `url`, optionally with virtual responders.

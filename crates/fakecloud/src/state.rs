@@ -16,6 +16,10 @@ pub enum Service {
     Entra,
     Graph,
     Signl4,
+    /// Azure Resource Manager (Sentinel incidents).
+    Arm,
+    /// Log Analytics query API.
+    LogAnalytics,
 }
 
 /// An injected fault.
@@ -218,6 +222,33 @@ impl Default for Settings {
     }
 }
 
+/// A Sentinel workspace (ARM `Microsoft.SecurityInsights`) and its Log Analytics data.
+#[derive(Debug, Default)]
+pub struct Workspace {
+    /// Entra tenant that owns the subscription (tokens from other tenants are refused).
+    pub tenant: String,
+    pub subscription: String,
+    pub resource_group: String,
+    pub name: String,
+    /// Log Analytics workspace id (GUID, `customerId`).
+    pub workspace_id: String,
+    /// Incidents by name (GUID).
+    pub incidents: BTreeMap<String, Value>,
+    /// SecurityAlert entities by incident name.
+    pub alerts: HashMap<String, Vec<Value>>,
+    /// Comments by incident name, then comment id.
+    pub comments: HashMap<String, BTreeMap<String, Value>>,
+    pub next_number: i64,
+    /// Edits a person makes between our GET and our PUT (applied when the next PUT for that
+    /// incident arrives, before the etag check).
+    pub interleaved_edits: Vec<(String, Value)>,
+    /// Canned Log Analytics results: (query substring, response body).
+    pub queries: Vec<(String, Value)>,
+    /// `SecurityAlert.ExtendedProperties` by SystemAlertId.
+    pub security_alerts: HashMap<String, String>,
+    pub last_ts: Option<OffsetDateTime>,
+}
+
 #[derive(Debug, Default)]
 pub struct Inner {
     pub tenants: HashMap<String, Tenant>,
@@ -231,6 +262,8 @@ pub struct Inner {
     pub requests: BTreeMap<String, u64>,
     pub token_seq: u64,
     pub event_seq: u64,
+    /// Sentinel workspaces by ARM name.
+    pub workspaces: HashMap<String, Workspace>,
 }
 
 #[derive(Debug, Default)]
