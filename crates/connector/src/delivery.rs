@@ -114,7 +114,8 @@ impl Delivery {
                 .await;
             return;
         };
-        let to_signl4 = job.kind == JOB_PAGE || job.kind == JOB_SIGNL4_STATUS;
+        let to_signl4 =
+            job.kind == JOB_PAGE || job.kind == JOB_SIGNL4_STATUS || job.kind == crate::sentinel::JOB_SENTINEL_PAGE;
         if to_signl4 && rt.should_park_pages() {
             let why = rt.status().signl4_rejected.unwrap_or_default();
             let _ = self.store.retry_job(job.id, &self.owner, now_ms(), &why, now_ms()).await;
@@ -127,6 +128,10 @@ impl Delivery {
             JOB_SIGNL4_STATUS => self.send_signl4_status(&rt, &job).await,
             JOB_GRAPH_SYNC => self.sync_alert(&rt, &job).await,
             JOB_INCIDENT_SYNC => self.sync_incident(&rt, &job).await,
+            crate::sentinel::JOB_SENTINEL_PAGE => self.sentinel_page(&rt, &job).await,
+            crate::sentinel::JOB_SENTINEL_SYNC => self.sentinel_sync(&rt, &job).await,
+            crate::sentinel::JOB_SENTINEL_ENRICH => self.sentinel_enrich(&rt, &job).await,
+            "noop" => Outcome::Done("{}".into()),
             other => Outcome::Broken(format!("unknown job kind {other} (written by a newer version?)")),
         };
         metrics::histogram!("s4s_job_seconds", "kind" => job.kind.clone()).record(started.elapsed().as_secs_f64());
@@ -163,8 +168,9 @@ impl Delivery {
                     tracing::error!(tenant = %tenant, error = %msg, "SIGNL4 REJECTED THE TEAM SECRET: pages for this tenant are parked (nothing is lost). Fix tenant.signl4.team_secret and restart signl4-sentinel to send them.");
                 }
                 let _ = self.store.retry_job(job.id, &self.owner, now_ms(), &msg, now_ms()).await;
-                let _ = self.store.pause_jobs(&tenant, JOB_PAGE, &msg, now_ms()).await;
-                let _ = self.store.pause_jobs(&tenant, JOB_SIGNL4_STATUS, &msg, now_ms()).await;
+                for kind in [JOB_PAGE, JOB_SIGNL4_STATUS, crate::sentinel::JOB_SENTINEL_PAGE] {
+                    let _ = self.store.pause_jobs(&tenant, kind, &msg, now_ms()).await;
+                }
             }
             Outcome::Failed(e) => {
                 let transient = e.is_transient();
@@ -334,6 +340,155 @@ impl Delivery {
             determination: if resolved { rt.cfg.sync.options.close_determination.clone() } else { None },
         };
         self.enqueue_incident(rt, roll).await;
+    }
+
+    /// Pages a Sentinel incident (or one of its alerts), with rule-query results when they
+    /// arrive within the enrichment budget; otherwise a later job adds them as a comment.
+    async fn sentinel_page(&self, rt: &TenantRuntime, job: &Job) -> Outcome {
+        use s4s_core::sentinel::{self as model, Enrichment, Incident, SentinelAlert};
+        let p: crate::sentinel::PageJob = match serde_json::from_str(&job.payload) {
+            Ok(p) => p,
+            Err(e) => return Outcome::Broken(format!("stored Sentinel page is unreadable: {e}")),
+        };
+        let Some(client) = rt.workspace(&p.workspace).cloned() else {
+            return Outcome::Broken(format!("Sentinel workspace {} is no longer configured", p.workspace));
+        };
+        let Some(inc) = Incident::from_json(p.incident.clone()) else {
+            return Outcome::Broken("stored incident is unreadable".into());
+        };
+        let alerts: Vec<SentinelAlert> = p.alerts.iter().cloned().filter_map(SentinelAlert::from_json).collect();
+        let target: Vec<SentinelAlert> = match &p.alert {
+            Some(a) => SentinelAlert::from_json(a.clone()).into_iter().collect(),
+            None => alerts.clone(),
+        };
+        let enrichment = crate::sentinel::enrich(&client, &target, Some(client.cfg.enrichment_budget)).await;
+        let page = match &p.alert {
+            Some(_) if !target.is_empty() => {
+                model::alert_page(&rt.cfg.name, &client.cfg, &inc, &target[0], &enrichment, &rt.cfg.signl4)
+            }
+            _ => model::incident_page(&rt.cfg.name, &client.cfg, &inc, &alerts, &enrichment, &rt.cfg.signl4),
+        };
+        match rt.signl4.send(&page.body).await {
+            Ok(event_id) => {
+                rt.page_sent();
+                metrics::counter!("s4s_pages_sent_total", "tenant" => rt.cfg.name.clone()).increment(1);
+                tracing::info!(tenant = %rt.cfg.name, workspace = %p.workspace, title = %page.body.get("Title").and_then(|v| v.as_str()).unwrap_or(""), enrichment = ?std::mem::discriminant(&enrichment), "paged (Sentinel)");
+                let mut follow = Vec::new();
+                if rt.cfg.sync.enabled && client.cfg.label.is_some() {
+                    let intent = AlertSync { alert_id: inc.name.clone(), ..Default::default() };
+                    let ext = keys::external_id(&rt.cfg.name, &model::source(&p.workspace), &inc.name);
+                    follow.push(crate::sentinel::sync_job(&rt.cfg.name, &p.workspace, &ext, intent, true));
+                }
+                if enrichment == Enrichment::Pending {
+                    follow.push(NewJob::once(
+                        &rt.cfg.name,
+                        crate::sentinel::JOB_SENTINEL_ENRICH,
+                        format!("enrich:{}", page.external_id),
+                        job.payload.clone(),
+                    ));
+                }
+                if let Some((t, src, id)) = keys::parse_external_id(&page.external_id)
+                    && let Some(ev) = &event_id
+                {
+                    let key = AlertKey { tenant: t.into(), source: src.into(), alert_id: id.into() };
+                    let _ = self
+                        .store
+                        .update_alert(
+                            &key,
+                            &AlertUpdate { signl4_event_id: Some(ev.clone()), ..Default::default() },
+                            now_ms(),
+                        )
+                        .await;
+                }
+                if !follow.is_empty() {
+                    let _ = self.store.enqueue(&follow, now_ms()).await;
+                    self.wake.notify_one();
+                }
+                Outcome::Done(serde_json::json!({ "eventId": event_id }).to_string())
+            }
+            Err(e) => Outcome::Failed(e),
+        }
+    }
+
+    /// Rule-query results that missed the page's time budget, added as an incident comment.
+    async fn sentinel_enrich(&self, rt: &TenantRuntime, job: &Job) -> Outcome {
+        use s4s_core::sentinel::{self as model, Enrichment, SentinelAlert};
+        let p: crate::sentinel::PageJob = match serde_json::from_str(&job.payload) {
+            Ok(p) => p,
+            Err(e) => return Outcome::Broken(format!("stored Sentinel page is unreadable: {e}")),
+        };
+        let Some(client) = rt.workspace(&p.workspace).cloned() else {
+            return Outcome::Broken("workspace no longer configured".into());
+        };
+        let target: Vec<SentinelAlert> = match &p.alert {
+            Some(a) => SentinelAlert::from_json(a.clone()).into_iter().collect(),
+            None => p.alerts.iter().cloned().filter_map(SentinelAlert::from_json).collect(),
+        };
+        let text = match crate::sentinel::enrich(&client, &target, None).await {
+            Enrichment::Results(r) => format!("Rule query results (signl4-sentinel):\n{r}"),
+            Enrichment::Failed(e) => format!("Rule query results unavailable (signl4-sentinel): {e}"),
+            Enrichment::None | Enrichment::Pending => return Outcome::Done("{}".into()),
+        };
+        let Some(incident) = p.incident.get("name").and_then(Value::as_str) else {
+            return Outcome::Broken("incident without name".into());
+        };
+        match client.put_comment(incident, &model::comment_id(&job.key), &text).await {
+            Ok(_) => Outcome::Done("{\"comment\":true}".into()),
+            Err(e) => Outcome::Failed(e),
+        }
+    }
+
+    /// SIGNL4 response → Sentinel incident (read-modify-write with etag; comments with
+    /// client-chosen ids). In per-alert mode the incident follows when all its paged alerts did.
+    async fn sentinel_sync(&self, rt: &TenantRuntime, job: &Job) -> Outcome {
+        let p: crate::sentinel::SyncJob = match serde_json::from_str(&job.payload) {
+            Ok(p) => p,
+            Err(e) => return Outcome::Broken(format!("stored Sentinel sync is unreadable: {e}")),
+        };
+        let Some(client) = rt.workspace(&p.workspace).cloned() else {
+            return Outcome::Broken("workspace no longer configured".into());
+        };
+        let mut intent = p.sync.clone();
+        let (incident, key) = match &intent.incident_id {
+            // Per-alert mode: the alert's incident follows only when all paged alerts did.
+            Some(inc) => {
+                let src = s4s_core::sentinel::alert_source(&p.workspace);
+                let states: Vec<Signl4State> = match self.store.incident_alerts(&rt.cfg.name, inc).await {
+                    Ok(a) => a.iter().map(|x| Signl4State::parse(&x.signl4_state)).collect(),
+                    Err(e) => {
+                        return Outcome::Failed(UpstreamError::Invalid { service: "database", message: e.to_string() });
+                    }
+                };
+                intent.status = sync::incident_rollup(&states).map(str::to_string);
+                (inc.clone(), AlertKey { tenant: rt.cfg.name.clone(), source: src, alert_id: intent.alert_id.clone() })
+            }
+            None => (
+                intent.alert_id.clone(),
+                AlertKey {
+                    tenant: rt.cfg.name.clone(),
+                    source: s4s_core::sentinel::source(&p.workspace),
+                    alert_id: intent.alert_id.clone(),
+                },
+            ),
+        };
+        match crate::sentinel::write_back(
+            &client,
+            &self.store,
+            &key,
+            &incident,
+            &intent,
+            p.label || intent.status.is_some(),
+        )
+        .await
+        {
+            Ok((wrote, comments)) => {
+                metrics::counter!("s4s_sentinel_writes_total", "tenant" => rt.cfg.name.clone())
+                    .increment(u64::from(wrote) + comments as u64);
+                tracing::info!(tenant = %rt.cfg.name, incident = %incident, status = intent.status.as_deref().unwrap_or("-"), updated = wrote, comments, "Sentinel incident updated");
+                Outcome::Done(serde_json::json!({"updated": wrote, "comments": comments}).to_string())
+            }
+            Err(e) => Outcome::Failed(e),
+        }
     }
 
     async fn sync_incident(&self, rt: &TenantRuntime, job: &Job) -> Outcome {

@@ -201,9 +201,25 @@ async fn scenario(fc: &FakeCloud) -> anyhow::Result<bool> {
     let mut expect: Vec<Expect> = Vec::new();
     for (n, (label, make)) in scenarios::catalogue().into_iter().enumerate() {
         let a = fc.add_alert(DEFAULT_TENANT_ID, make(&format!("{}", 300 + n)));
-        println!("  Graph  ▶ {label}: {}", title_of(&a));
-        expect.push(Expect { label, alert: a, should_page: true });
+        // The workspace is read directly, so its alerts in Graph must not page a second time.
+        let via_sentinel = a["serviceSource"] == "microsoftSentinel";
+        if via_sentinel {
+            println!("  Graph  ▶ {label} (read from Sentinel directly, must not page via Graph): {}", title_of(&a));
+        } else {
+            println!("  Graph  ▶ {label}: {}", title_of(&a));
+        }
+        let label = if via_sentinel { "Sentinel alert in Graph (deduplicated)" } else { label };
+        expect.push(Expect { label, alert: a, should_page: !via_sentinel });
     }
+    let (inc, alerts) = scenarios::sentinel_incident("");
+    let sentinel_inc = fc.add_sentinel_incident(s4s_fakecloud::DEFAULT_WORKSPACE, inc, alerts);
+    let sentinel_name = sentinel_inc["name"].as_str().unwrap_or("").to_string();
+    let sentinel_ext = s4s_core::keys::external_id("contoso", &s4s_core::sentinel::source("soc"), &sentinel_name);
+    println!(
+        "  Sentinel ▶ incident #{}: {} (scheduled rule, query results to attach)",
+        sentinel_inc["properties"]["incidentNumber"],
+        sentinel_inc["properties"]["title"].as_str().unwrap_or("")
+    );
     let info = fc.add_alert(
         DEFAULT_TENANT_ID,
         json!({"title": "Informational: new device onboarded", "severity": "informational", "serviceSource": "microsoftDefenderForEndpoint"}),
@@ -216,7 +232,7 @@ async fn scenario(fc: &FakeCloud) -> anyhow::Result<bool> {
     let want = expect.iter().filter(|e| e.should_page).count();
     let all_paged = wait_until(deadline, || {
         print_progress(fc, &mut seen);
-        fc.pages_by_external_id(DEFAULT_TEAM_SECRET).len() >= want
+        fc.pages_by_external_id(DEFAULT_TEAM_SECRET).len() > want
     })
     .await;
     print_progress(fc, &mut seen);
@@ -230,11 +246,33 @@ async fn scenario(fc: &FakeCloud) -> anyhow::Result<bool> {
                 .is_some_and(|a| a["status"] == "resolved" && a["comments"].as_array().map(Vec::len).unwrap_or(0) == 3)
         })
     };
+    let sentinel_done = |fc: &FakeCloud| {
+        fc.sentinel_incident(s4s_fakecloud::DEFAULT_WORKSPACE, &sentinel_name)
+            .is_some_and(|i| i["properties"]["status"] == "Closed")
+            && fc.sentinel_comments(s4s_fakecloud::DEFAULT_WORKSPACE, &sentinel_name).len() == 3
+    };
     let all_synced = wait_until(Instant::now() + Duration::from_secs(30), || {
         print_progress(fc, &mut seen);
-        synced(fc)
+        synced(fc) && sentinel_done(fc)
     })
     .await;
+    if let Some(i) = fc.sentinel_incident(s4s_fakecloud::DEFAULT_WORKSPACE, &sentinel_name) {
+        let labels: Vec<&str> = i["properties"]["labels"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|l| l["labelName"].as_str())
+            .collect();
+        println!(
+            "  Sentinel ◀ incident #{} → {} ({}), owner {}, labels {:?}, {} comment(s)",
+            i["properties"]["incidentNumber"],
+            i["properties"]["status"].as_str().unwrap_or(""),
+            i["properties"]["classification"].as_str().unwrap_or("-"),
+            i["properties"]["owner"]["assignedTo"].as_str().unwrap_or("-"),
+            labels,
+            fc.sentinel_comments(s4s_fakecloud::DEFAULT_WORKSPACE, &sentinel_name).len()
+        );
+    }
     print_progress(fc, &mut seen);
 
     // An analyst edits an alert in the portal afterwards: a new version, never a new page.
@@ -256,7 +294,34 @@ async fn scenario(fc: &FakeCloud) -> anyhow::Result<bool> {
     println!("{:<42} {:>6} {:>7}  check", "alert", "pages", "wanted");
     let mut ok = all_paged && all_synced;
     if !all_synced {
-        println!("FAIL: not every alert reached `resolved` with its three SIGNL4 comments in Graph");
+        println!(
+            "FAIL: not every alert reached `resolved` (Graph) / `Closed` (Sentinel) with its three SIGNL4 comments"
+        );
+    }
+    {
+        let n = pages.get(&sentinel_ext).copied().unwrap_or(0);
+        let msg = events
+            .iter()
+            .find(|x| x.external_id.as_deref() == Some(sentinel_ext.as_str()) && x.status == "new")
+            .and_then(|e| e.body.get("Message").and_then(Value::as_str).map(str::to_string))
+            .unwrap_or_default();
+        let enriched = msg.contains("Rule query results:") && msg.contains("Failures=57");
+        let labelled = fc.sentinel_incident(s4s_fakecloud::DEFAULT_WORKSPACE, &sentinel_name).is_some_and(|i| {
+            i["properties"]["labels"].as_array().is_some_and(|l| l.iter().any(|x| x["labelName"] == "SIGNL4"))
+        });
+        let mut problems = Vec::new();
+        if n != 1 {
+            problems.push(format!("paged {n}×"));
+        }
+        if !enriched {
+            problems.push("rule query results missing".into());
+        }
+        if !labelled {
+            problems.push("label SIGNL4 missing".into());
+        }
+        ok &= problems.is_empty();
+        let verdict = if problems.is_empty() { "ok".to_string() } else { format!("FAIL: {}", problems.join(", ")) };
+        println!("{:<42} {:>6} {:>7}  {verdict}", "Sentinel incident (ARM, enriched)", n, 1);
     }
     for e in &expect {
         let id = e.alert["id"].as_str().unwrap_or("");

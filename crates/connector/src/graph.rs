@@ -1,17 +1,15 @@
 //! Microsoft Graph Security client: alerts_v2 (`microsoft-apis.md` §2).
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
-use backon::{ExponentialBuilder, Retryable};
-use secrecy::ExposeSecret;
 use serde_json::Value;
 use time::OffsetDateTime;
 use url::Url;
 
+use crate::azure::{AzureApi, JOB_RETRY_BUDGET};
 use crate::entra::TokenProvider;
-use crate::upstream::{UpstreamError, summarize_body};
+use crate::upstream::UpstreamError;
 
 /// One page of `GET /security/alerts_v2`.
 #[derive(Debug)]
@@ -21,20 +19,14 @@ pub struct AlertsPage {
 }
 
 pub struct GraphClient {
-    http: reqwest::Client,
+    api: AzureApi,
     base: String,
-    scope: String,
-    tokens: Arc<TokenProvider>,
-    requests: AtomicU64,
     /// Total time budget for retries of one request (polling); outbox jobs use a short one
-    /// and leave longer waits to the outbox's own backoff.
+    /// ([`JOB_RETRY_BUDGET`]) and leave longer waits to the outbox's own backoff.
     retry_budget: Duration,
 }
 
-/// In-call retry budget for requests made by outbox jobs.
-const JOB_RETRY_BUDGET: Duration = Duration::from_secs(5);
-
-fn explain_forbidden(msg: &str) -> String {
+pub fn explain_forbidden(msg: &str) -> String {
     format!(
         "{msg} — grant the app the Microsoft Graph *application* permission SecurityAlert.ReadWrite.All (and SecurityIncident.ReadWrite.All), then grant admin consent (see README, \"Point it at a real tenant\")"
     )
@@ -43,17 +35,25 @@ fn explain_forbidden(msg: &str) -> String {
 impl GraphClient {
     pub fn new(http: reqwest::Client, base: &Url, scope: &str, tokens: Arc<TokenProvider>) -> GraphClient {
         GraphClient {
-            http,
+            api: AzureApi::new("Graph", http, scope, tokens, explain_forbidden),
             base: format!("{}/v1.0", base.as_str().trim_end_matches('/')),
-            scope: scope.into(),
-            tokens,
-            requests: AtomicU64::new(0),
             retry_budget: Duration::from_secs(120),
         }
     }
 
     pub fn requests(&self) -> u64 {
-        self.requests.load(Ordering::Relaxed)
+        self.api.requests()
+    }
+
+    async fn call(
+        &self,
+        method: reqwest::Method,
+        url: &str,
+        body: Option<Value>,
+        retry: bool,
+        budget: Duration,
+    ) -> Result<Value, UpstreamError> {
+        self.api.call(method, url, body, retry, budget).await
     }
 
     /// The first page of alerts changed since `since`. OData DateTimeOffset literals are
@@ -153,88 +153,5 @@ impl GraphClient {
             .append_pair("$filter", &format!("lastUpdateDateTime ge {}", s4s_core::timefmt::odata(since)))
             .append_pair("$top", &top.to_string());
         u.to_string()
-    }
-
-    /// One request, with retries when `retry`: throttling (honouring fractional
-    /// `Retry-After`), 5xx and network errors back off with jitter; one 401 refreshes the
-    /// token; other 4xx are permanent.
-    async fn call(
-        &self,
-        method: reqwest::Method,
-        url: &str,
-        body: Option<Value>,
-        retry: bool,
-        budget: Duration,
-    ) -> Result<Value, UpstreamError> {
-        let refreshed = AtomicBool::new(false);
-        let op = || async {
-            self.requests.fetch_add(1, Ordering::Relaxed);
-            metrics::counter!("s4s_graph_requests_total").increment(1);
-            let token = self.tokens.token(&self.scope).await?;
-            let mut req = self
-                .http
-                .request(method.clone(), url)
-                .bearer_auth(token.expose_secret())
-                .header("Prefer", "include-unknown-enum-members");
-            if let Some(b) = &body {
-                req = req.json(b);
-            }
-            let resp = req.send().await.map_err(|e| UpstreamError::network("Graph", e))?;
-            let status = resp.status().as_u16();
-            let headers = resp.headers().clone();
-            let text = resp.text().await.map_err(|e| UpstreamError::network("Graph", e))?;
-            if status == 401 && !refreshed.swap(true, Ordering::Relaxed) {
-                // Expired or revoked token: drop it and try once more with a fresh one.
-                self.tokens.invalidate(&self.scope, &token).await;
-                return Err(UpstreamError::Http {
-                    service: "Graph",
-                    status,
-                    message: summarize_body(&text),
-                    retry_after: Some(Duration::ZERO),
-                    permanent: false,
-                });
-            }
-            if !(200..300).contains(&status) {
-                let mut msg = summarize_body(&text);
-                if status == 403 {
-                    msg = explain_forbidden(&msg);
-                }
-                if status == 429 {
-                    metrics::counter!("s4s_graph_throttled_total").increment(1);
-                }
-                return Err(UpstreamError::from_response("Graph", status, &headers, msg));
-            }
-            if text.trim().is_empty() {
-                return Ok(Value::Null);
-            }
-            serde_json::from_str::<Value>(&text)
-                .map_err(|e| UpstreamError::Invalid { service: "Graph", message: format!("invalid JSON: {e}") })
-        };
-        let max_times = if retry { usize::MAX } else { 1 };
-        op.retry(
-            ExponentialBuilder::default()
-                .with_min_delay(Duration::from_millis(250))
-                .with_max_delay(Duration::from_secs(30))
-                .with_total_delay(Some(budget))
-                .with_max_times(max_times)
-                .with_jitter(),
-        )
-        // Without retries, only the token refresh after a 401 is repeated.
-        .when(
-            |e: &UpstreamError| {
-                if retry {
-                    e.is_transient()
-                } else {
-                    e.status() == Some(401) && e.retry_after() == Some(Duration::ZERO)
-                }
-            },
-        )
-        .adjust(|e, d| match (e.retry_after(), d) {
-            // Never retry sooner than the server asked; stop when the budget is gone.
-            (Some(ra), Some(_)) => Some(ra),
-            (_, d) => d,
-        })
-        .notify(|e, d| tracing::debug!(error = %e, delay_ms = d.as_millis() as u64, "Graph request failed; retrying"))
-        .await
     }
 }

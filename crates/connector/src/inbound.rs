@@ -118,17 +118,19 @@ pub async fn handle(
         &rt.cfg.sync.options,
     );
     let ext = keys::external_id(&r.tenant, &r.source, &r.alert_id);
+    let workspace = r.source.strip_prefix("sentinel.").or_else(|| r.source.strip_prefix("sentinel-alert."));
     let jobs: Vec<NewJob> = decision
         .sync
         .iter()
-        .map(|s| {
-            NewJob::coalescing(
+        .map(|s| match workspace {
+            Some(ws) => crate::sentinel::sync_job(&rt.cfg.name, ws, &ext, s.clone(), false),
+            None => NewJob::coalescing(
                 &rt.cfg.name,
                 JOB_GRAPH_SYNC,
                 format!("sync:{ext}"),
                 serde_json::to_string(s).unwrap_or_default(),
                 sync::merge_alert_sync_json,
-            )
+            ),
         })
         .collect();
     let key = AlertKey { tenant: r.tenant.clone(), source: r.source.clone(), alert_id: r.alert_id.clone() };

@@ -9,6 +9,7 @@
 //! - [`demo`] runs the connector against the built-in fake cloud.
 
 pub mod app;
+pub mod azure;
 pub mod delivery;
 pub mod demo;
 pub mod entra;
@@ -16,6 +17,7 @@ pub mod graph;
 pub mod inbound;
 pub mod poller;
 pub mod runtime;
+pub mod sentinel;
 pub mod server;
 pub mod signl4;
 pub mod signl4_rest;

@@ -261,8 +261,23 @@ pub async fn run(
         };
         let timer = std::time::Instant::now();
         // A sweep interrupted by shutdown is safe: the cursor moves only at its end.
+        let cycle = async {
+            let mut r = if rt.cfg.graph { sweep(&rt, &store, &on_page).await? } else { SweepReport::default() };
+            for ws in &rt.sentinel {
+                let (read, queued) = crate::sentinel::sweep(&rt.cfg, ws, &store)
+                    .await
+                    .map_err(|e| e.context(format!("Sentinel workspace {}", ws.cfg.name)))?;
+                r.alerts_read += read;
+                r.portal_changes += queued;
+                if queued > 0 {
+                    on_page(&r);
+                    wake.notify_one();
+                }
+            }
+            anyhow::Ok(r)
+        };
         let result = tokio::select! {
-            r = sweep(&rt, &store, &on_page) => r,
+            r = cycle => r,
             _ = shutdown.changed() => return,
         };
         match result {

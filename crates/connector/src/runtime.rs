@@ -37,6 +37,8 @@ pub struct TenantRuntime {
     pub tokens: Arc<TokenProvider>,
     pub graph: GraphClient,
     pub signl4: Signl4Client,
+    /// Sentinel workspaces of this tenant.
+    pub sentinel: Vec<Arc<crate::sentinel::SentinelClient>>,
     status: Mutex<TenantStatus>,
     /// When SIGNL4 last rejected the team secret (to probe again only every few minutes).
     rejected_at: Mutex<Option<std::time::Instant>>,
@@ -57,15 +59,33 @@ impl TenantRuntime {
             cfg.client_secret.clone(),
         ));
         let graph = GraphClient::new(http.clone(), &cfg.endpoints.graph, &cfg.scopes.graph, tokens.clone());
-        let signl4 = Signl4Client::new(http, &cfg.endpoints.signl4_webhook, cfg.signl4.team_secret.clone());
+        let signl4 = Signl4Client::new(http.clone(), &cfg.endpoints.signl4_webhook, cfg.signl4.team_secret.clone());
+        let sentinel = cfg
+            .sentinel
+            .iter()
+            .map(|w| {
+                Arc::new(crate::sentinel::SentinelClient::new(
+                    http.clone(),
+                    &cfg.endpoints,
+                    &cfg.scopes,
+                    tokens.clone(),
+                    w.clone(),
+                ))
+            })
+            .collect();
         TenantRuntime {
             cfg,
             tokens,
             graph,
             signl4,
+            sentinel,
             status: Mutex::new(TenantStatus::default()),
             rejected_at: Mutex::new(None),
         }
+    }
+
+    pub fn workspace(&self, name: &str) -> Option<&Arc<crate::sentinel::SentinelClient>> {
+        self.sentinel.iter().find(|c| c.cfg.name == name)
     }
 
     fn with<R>(&self, f: impl FnOnce(&mut TenantStatus) -> R) -> R {

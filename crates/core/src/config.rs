@@ -968,36 +968,72 @@ fn validate(raw: RawConfig, env: &dyn Env) -> Result<Config, ConfigError> {
         for (j, w) in t.sentinel.into_iter().enumerate() {
             let sk = |f: &str| format!("tenant[{i}].sentinel[{j}].{f}");
             if w.name.is_empty() || !w.name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
-                return Err(err(sk("name"), format!("\"{}\" is not a valid name", w.name), "use letters, digits, '-' and '_' only"));
+                return Err(err(
+                    sk("name"),
+                    format!("\"{}\" is not a valid name", w.name),
+                    "use letters, digits, '-' and '_' only",
+                ));
             }
             if sentinel.iter().any(|x| x.name == w.name) {
-                return Err(err(sk("name"), format!("duplicate workspace name \"{}\"", w.name), "give every workspace a unique name"));
+                return Err(err(
+                    sk("name"),
+                    format!("duplicate workspace name \"{}\"", w.name),
+                    "give every workspace a unique name",
+                ));
             }
-            for (f, v) in [("subscription_id", &w.subscription_id), ("resource_group", &w.resource_group), ("workspace_name", &w.workspace_name)] {
+            for (f, v) in [
+                ("subscription_id", &w.subscription_id),
+                ("resource_group", &w.resource_group),
+                ("workspace_name", &w.workspace_name),
+            ] {
                 if v.trim().is_empty() {
-                    return Err(err(sk(f), "is empty", "copy it from the workspace's Overview page in the Azure portal"));
+                    return Err(err(
+                        sk(f),
+                        "is empty",
+                        "copy it from the workspace's Overview page in the Azure portal",
+                    ));
                 }
             }
             let statuses = w.statuses.unwrap_or_else(|| vec!["New".into()]);
             for st in &statuses {
                 if !["New", "Active"].contains(&st.as_str()) {
-                    return Err(err(sk("statuses"), format!("unknown status \"{st}\""), "use \"New\" and/or \"Active\""));
+                    return Err(err(
+                        sk("statuses"),
+                        format!("unknown status \"{st}\""),
+                        "use \"New\" and/or \"Active\"",
+                    ));
                 }
             }
-            let min_severity = match w.min_severity.as_deref().map(str::to_ascii_lowercase).as_deref().unwrap_or("low") {
+            let min_severity = match w.min_severity.as_deref().map(str::to_ascii_lowercase).as_deref().unwrap_or("low")
+            {
                 s @ ("informational" | "low" | "medium" | "high") => Severity::parse(s),
-                other => return Err(err(sk("min_severity"), format!("unknown severity \"{other}\""), "use Informational, Low, Medium or High")),
+                other => {
+                    return Err(err(
+                        sk("min_severity"),
+                        format!("unknown severity \"{other}\""),
+                        "use Informational, Low, Medium or High",
+                    ));
+                }
             };
             let page_per = match w.page_per.as_deref().unwrap_or("incident") {
                 "incident" => PagePer::Incident,
                 "alert" => PagePer::Alert,
-                other => return Err(err(sk("page_per"), format!("unknown value \"{other}\""), "use \"incident\" or \"alert\"")),
+                other => {
+                    return Err(err(
+                        sk("page_per"),
+                        format!("unknown value \"{other}\""),
+                        "use \"incident\" or \"alert\"",
+                    ));
+                }
             };
             let close_classification = w.close_classification.unwrap_or_else(|| "Undetermined".into());
             if let Err(valid) = check_classification(&close_classification, w.close_classification_reason.as_deref()) {
                 return Err(err(
                     sk("close_classification"),
-                    format!("\"{close_classification}\" with reason {:?} is not a valid pair", w.close_classification_reason.as_deref().unwrap_or("(none)")),
+                    format!(
+                        "\"{close_classification}\" with reason {:?} is not a valid pair",
+                        w.close_classification_reason.as_deref().unwrap_or("(none)")
+                    ),
                     format!("use one of: {valid}"),
                 ));
             }
@@ -1025,12 +1061,20 @@ fn validate(raw: RawConfig, env: &dyn Env) -> Result<Config, ConfigError> {
                 },
                 enrichment_enabled: w.enrichment.enabled.unwrap_or(true),
                 enrichment_rows: rows,
-                enrichment_budget: duration(&sk("enrichment.budget"), w.enrichment.budget.as_ref(), Duration::from_secs(10), Duration::from_millis(10))?,
+                enrichment_budget: duration(
+                    &sk("enrichment.budget"),
+                    w.enrichment.budget.as_ref(),
+                    Duration::from_secs(10),
+                    Duration::from_millis(10),
+                )?,
             });
         }
         let graph_enabled = t.graph.unwrap_or(true);
         let mut filter = filter;
-        if !sentinel.is_empty() && graph_enabled && !filter.exclude_service_sources.iter().any(|s| s == "microsoftSentinel") {
+        if !sentinel.is_empty()
+            && graph_enabled
+            && !filter.exclude_service_sources.iter().any(|s| s == "microsoftSentinel")
+        {
             // Sentinel incidents are read directly: do not page their alerts again via Graph.
             filter.exclude_service_sources.push("microsoftSentinel".into());
         }
@@ -1262,21 +1306,46 @@ mod tests {
         assert_eq!((w.api_version.as_str(), w.page_per, w.enrichment_rows), ("2025-12-01", PagePer::Incident, 10));
         assert_eq!(w.close_classification, "Undetermined");
         assert_eq!(w.statuses, vec!["New"]);
-        assert!(c.tenants[0].filter.exclude_service_sources.contains(&"microsoftSentinel".to_string()), "no double paging via Graph");
-        for (cl, reason) in [("TruePositive", Some("SuspiciousActivity")), ("BenignPositive", Some("SuspiciousButExpected")), ("FalsePositive", Some("IncorrectAlertLogic")), ("FalsePositive", Some("InaccurateData")), ("Undetermined", None)] {
+        assert!(
+            c.tenants[0].filter.exclude_service_sources.contains(&"microsoftSentinel".to_string()),
+            "no double paging via Graph"
+        );
+        for (cl, reason) in [
+            ("TruePositive", Some("SuspiciousActivity")),
+            ("BenignPositive", Some("SuspiciousButExpected")),
+            ("FalsePositive", Some("IncorrectAlertLogic")),
+            ("FalsePositive", Some("InaccurateData")),
+            ("Undetermined", None),
+        ] {
             let extra = match reason {
                 Some(r) => format!("close_classification = \"{cl}\"\nclose_classification_reason = \"{r}\""),
                 None => format!("close_classification = \"{cl}\""),
             };
             assert!(load(&ws(&extra), &env(&[("CONTOSO_SECRET", "x")])).is_ok(), "{cl} {reason:?}");
         }
-        for bad in ["close_classification = \"TruePositive\"", "close_classification = \"TruePositive\"\nclose_classification_reason = \"InaccurateData\"", "close_classification = \"Undetermined\"\nclose_classification_reason = \"SuspiciousActivity\"", "close_classification = \"Maybe\""] {
+        for bad in [
+            "close_classification = \"TruePositive\"",
+            "close_classification = \"TruePositive\"\nclose_classification_reason = \"InaccurateData\"",
+            "close_classification = \"Undetermined\"\nclose_classification_reason = \"SuspiciousActivity\"",
+            "close_classification = \"Maybe\"",
+        ] {
             let e = load_err(&ws(bad), &[("CONTOSO_SECRET", "x")]);
             assert_eq!(e.key, "tenant[0].sentinel[0].close_classification");
-            assert!(e.fix.contains("TruePositive → SuspiciousActivity") && e.fix.contains("FalsePositive → IncorrectAlertLogic | InaccurateData") && e.fix.contains("Undetermined (no reason)"), "{e}");
+            assert!(
+                e.fix.contains("TruePositive → SuspiciousActivity")
+                    && e.fix.contains("FalsePositive → IncorrectAlertLogic | InaccurateData")
+                    && e.fix.contains("Undetermined (no reason)"),
+                "{e}"
+            );
         }
-        assert_eq!(load_err(&ws("page_per = \"team\""), &[("CONTOSO_SECRET", "x")]).key, "tenant[0].sentinel[0].page_per");
-        assert_eq!(load_err(&ws("statuses = [\"Closed\"]"), &[("CONTOSO_SECRET", "x")]).key, "tenant[0].sentinel[0].statuses");
+        assert_eq!(
+            load_err(&ws("page_per = \"team\""), &[("CONTOSO_SECRET", "x")]).key,
+            "tenant[0].sentinel[0].page_per"
+        );
+        assert_eq!(
+            load_err(&ws("statuses = [\"Closed\"]"), &[("CONTOSO_SECRET", "x")]).key,
+            "tenant[0].sentinel[0].statuses"
+        );
     }
 
     #[test]

@@ -112,7 +112,9 @@ impl SentinelAlert {
         let p = raw.get("properties")?;
         Some(SentinelAlert {
             system_alert_id: s(p, "/systemAlertId").or_else(|| s(&raw, "/name"))?,
-            name: s(p, "/alertDisplayName").or_else(|| s(p, "/friendlyName")).unwrap_or_else(|| "(unnamed alert)".into()),
+            name: s(p, "/alertDisplayName")
+                .or_else(|| s(p, "/friendlyName"))
+                .unwrap_or_else(|| "(unnamed alert)".into()),
             product: s(p, "/productName").unwrap_or_else(|| "Microsoft Sentinel".into()),
             severity: Severity::parse(&s(p, "/severity").unwrap_or_default()),
             description: s(p, "/description").unwrap_or_default(),
@@ -201,7 +203,14 @@ pub fn render_results(resp: &Value, max_rows: usize, overall: Option<u64>) -> St
     for (i, row) in rows.iter().take(max_rows).enumerate() {
         let cells: Vec<String> = row
             .as_array()
-            .map(|r| r.iter().enumerate().map(|(j, c)| format!("{}={}", cols.get(j).map(String::as_str).unwrap_or("?"), truncate(&cell(c), 120))).collect())
+            .map(|r| {
+                r.iter()
+                    .enumerate()
+                    .map(|(j, c)| {
+                        format!("{}={}", cols.get(j).map(String::as_str).unwrap_or("?"), truncate(&cell(c), 120))
+                    })
+                    .collect()
+            })
             .unwrap_or_default();
         out.push_str(&format!("{}. {}\n", i + 1, cells.join(", ")));
     }
@@ -229,7 +238,14 @@ fn list(items: &[String]) -> String {
 }
 
 /// One page for a Sentinel incident with its alerts (default mode).
-pub fn incident_page(tenant: &str, ws: &SentinelConfig, inc: &Incident, alerts: &[SentinelAlert], enrichment: &Enrichment, opts: &Signl4Options) -> Page {
+pub fn incident_page(
+    tenant: &str,
+    ws: &SentinelConfig,
+    inc: &Incident,
+    alerts: &[SentinelAlert],
+    enrichment: &Enrichment,
+    opts: &Signl4Options,
+) -> Page {
     let external_id = crate::keys::external_id(tenant, &source(&ws.name), &inc.name);
     let sev = inc.severity.label();
     let number = inc.number.as_deref().map(|n| format!("#{n} ")).unwrap_or_default();
@@ -259,7 +275,9 @@ pub fn incident_page(tenant: &str, ws: &SentinelConfig, inc: &Incident, alerts: 
     }
     match enrichment {
         Enrichment::Results(r) => msg.push_str(&format!("\nRule query results:\n{r}\n")),
-        Enrichment::Pending => msg.push_str("\nRule query results: still running; they will be added to the incident as a comment.\n"),
+        Enrichment::Pending => {
+            msg.push_str("\nRule query results: still running; they will be added to the incident as a comment.\n")
+        }
         Enrichment::Failed(e) => msg.push_str(&format!("\nRule query results unavailable: {e}\n")),
         Enrichment::None => {}
     }
@@ -292,6 +310,38 @@ pub fn incident_page(tenant: &str, ws: &SentinelConfig, inc: &Incident, alerts: 
     put("Alerts", alerts.len().to_string());
     put("Incident link", inc.url.clone().unwrap_or_default());
     Page { external_id, body }
+}
+
+/// One page for a single alert of an incident (`page_per = "alert"`).
+pub fn alert_page(
+    tenant: &str,
+    ws: &SentinelConfig,
+    inc: &Incident,
+    alert: &SentinelAlert,
+    enrichment: &Enrichment,
+    opts: &Signl4Options,
+) -> Page {
+    let mut p = incident_page(tenant, ws, inc, std::slice::from_ref(alert), enrichment, opts);
+    let external_id = crate::keys::external_id(tenant, &alert_source(&ws.name), &alert.system_alert_id);
+    let sev = alert.severity.label();
+    let mut head = format!(
+        "{sev} severity · {} · Sentinel incident {}\n",
+        alert.product,
+        inc.number.as_deref().map(|n| format!("#{n}")).unwrap_or_else(|| inc.name.clone())
+    );
+    if !alert.description.is_empty() {
+        head.push_str(&format!("\n{}\n", alert.description.trim()));
+    }
+    if !alert.remediation.is_empty() {
+        head.push_str(&format!("\nRecommended actions:\n{}\n", alert.remediation.join("\n")));
+    }
+    let rest = p.body.get("Message").and_then(Value::as_str).unwrap_or("").to_string();
+    p.body.insert("Message".into(), Value::String(truncate(&format!("{head}\n{rest}"), MAX_MESSAGE_CHARS)));
+    p.body.insert("Title".into(), Value::String(truncate(&format!("[{sev}] {}", alert.name), 250)));
+    p.body.insert("X-S4-ExternalID".into(), Value::String(external_id.clone()));
+    p.body.insert("Alert ID".into(), Value::String(alert.system_alert_id.clone()));
+    p.external_id = external_id;
+    p
 }
 
 /// A stable GUID-shaped id derived from text: client-chosen comment ids make retries
@@ -342,17 +392,29 @@ pub fn incident_put(current: &Value, intent: &AlertSync, ws: &SentinelConfig, la
     if let Some(owner) = &intent.assigned_to {
         let unassigned = p
             .get("owner")
-            .map(|o| ["assignedTo", "email", "userPrincipalName", "objectId"].iter().all(|k| o.get(*k).is_none_or(Value::is_null)))
+            .map(|o| {
+                ["assignedTo", "email", "userPrincipalName", "objectId"]
+                    .iter()
+                    .all(|k| o.get(*k).is_none_or(Value::is_null))
+            })
             .unwrap_or(true);
-        if unassigned && p.get("status").and_then(Value::as_str) != Some("Closed") || unassigned && intent.status.as_deref() == Some("resolved") {
-            p.insert("owner".into(), json!({"email": owner, "userPrincipalName": owner, "assignedTo": owner, "ownerType": "User"}));
+        if unassigned
+            && (p.get("status").and_then(Value::as_str) != Some("Closed")
+                || intent.status.as_deref() == Some("resolved"))
+        {
+            p.insert(
+                "owner".into(),
+                json!({"email": owner, "userPrincipalName": owner, "assignedTo": owner, "ownerType": "User"}),
+            );
             changed = true;
         }
     }
     if let Some(l) = label {
         let labels = p.entry("labels").or_insert_with(|| json!([]));
         if let Some(arr) = labels.as_array_mut()
-            && !arr.iter().any(|x| x.get("labelName").and_then(Value::as_str).is_some_and(|n| n.eq_ignore_ascii_case(l)))
+            && !arr
+                .iter()
+                .any(|x| x.get("labelName").and_then(Value::as_str).is_some_and(|n| n.eq_ignore_ascii_case(l)))
         {
             arr.push(json!({"labelName": l, "labelType": "User"}));
             changed = true;
@@ -459,8 +521,14 @@ mod tests {
             "rows": [["alice", 31], ["bob", 25], ["carol", null]]}],
             "error": {"code": "PartialError", "message": "query result truncated"}});
         let r = render_results(&resp, 2, Some(12));
-        assert_eq!(r, "1. User=alice, Failures=31\n2. User=bob, Failures=25\n(showing 2 of 12 rows)\n⚠ partial results (PartialError: query result truncated)");
-        assert_eq!(render_results(&json!({"tables": [{"columns": [], "rows": []}]}), 5, None), "query returned no rows");
+        assert_eq!(
+            r,
+            "1. User=alice, Failures=31\n2. User=bob, Failures=25\n(showing 2 of 12 rows)\n⚠ partial results (PartialError: query result truncated)"
+        );
+        assert_eq!(
+            render_results(&json!({"tables": [{"columns": [], "rows": []}]}), 5, None),
+            "query returned no rows"
+        );
     }
 
     #[test]
@@ -483,7 +551,14 @@ mod tests {
         assert_eq!(p.external_id, "s4s:contoso:sentinel.prod:73e01a99-5cd7-4139-a149-9f2736ff2ab5");
         assert_eq!(p.body["Title"], "[High] #3177 My incident");
         let m = p.body["Message"].as_str().unwrap();
-        for needle in ["Microsoft Sentinel incident #3177", "Owner: john doe", "• [High] Brute force (Azure Sentinel) — megan@contoso.com", "MITRE ATT&CK: CredentialAccess", "Rule query results:\n1. User=alice", "Incident: https://portal.azure.com"] {
+        for needle in [
+            "Microsoft Sentinel incident #3177",
+            "Owner: john doe",
+            "• [High] Brute force (Azure Sentinel) — megan@contoso.com",
+            "MITRE ATT&CK: CredentialAccess",
+            "Rule query results:\n1. User=alice",
+            "Incident: https://portal.azure.com",
+        ] {
             assert!(m.contains(needle), "missing {needle:?} in {m}");
         }
     }
@@ -493,14 +568,26 @@ mod tests {
         let mut cur: Value = serde_json::from_str(INCIDENT).unwrap();
         cur["properties"]["status"] = json!("New");
         cur["properties"]["labels"] = json!([{"labelName": "VIP", "labelType": "User"}]);
-        let ack = AlertSync { alert_id: "x".into(), status: Some("inProgress".into()), assigned_to: Some("rene@contoso.com".into()), ..Default::default() };
+        let ack = AlertSync {
+            alert_id: "x".into(),
+            status: Some("inProgress".into()),
+            assigned_to: Some("rene@contoso.com".into()),
+            ..Default::default()
+        };
         let put = incident_put(&cur, &ack, &ws(), Some("SIGNL4")).unwrap();
         assert_eq!(put["etag"], cur["etag"]);
         assert_eq!(put["properties"]["status"], "Active");
         assert_eq!(put["properties"]["owner"]["assignedTo"], "john doe", "an owner set by a person is kept");
-        assert_eq!(put["properties"]["labels"], json!([{"labelName": "VIP", "labelType": "User"}, {"labelName": "SIGNL4", "labelType": "User"}]));
+        assert_eq!(
+            put["properties"]["labels"],
+            json!([{"labelName": "VIP", "labelType": "User"}, {"labelName": "SIGNL4", "labelType": "User"}])
+        );
         assert_eq!(put["properties"]["description"], "This is a demo incident");
-        let close = AlertSync { status: Some("resolved".into()), comments: vec![SyncComment::new("close:1", "Closed in SIGNL4 by rene.".into())], ..ack.clone() };
+        let close = AlertSync {
+            status: Some("resolved".into()),
+            comments: vec![SyncComment::new("close:1", "Closed in SIGNL4 by rene.".into())],
+            ..ack.clone()
+        };
         let put = incident_put(&cur, &close, &ws(), None).unwrap();
         assert_eq!(put["properties"]["status"], "Closed");
         assert_eq!(put["properties"]["classification"], "TruePositive");
@@ -512,7 +599,8 @@ mod tests {
         assert!(incident_put(&done, &ack, &ws(), Some("SIGNL4")).is_none());
         // Unassigned → the responder becomes the owner.
         let mut free = cur.clone();
-        free["properties"]["owner"] = json!({"objectId": null, "email": null, "assignedTo": null, "userPrincipalName": null});
+        free["properties"]["owner"] =
+            json!({"objectId": null, "email": null, "assignedTo": null, "userPrincipalName": null});
         let put = incident_put(&free, &ack, &ws(), None).unwrap();
         assert_eq!(put["properties"]["owner"]["email"], "rene@contoso.com");
     }

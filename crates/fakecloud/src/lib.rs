@@ -10,6 +10,9 @@
 //! | `/entra`          | `https://login.microsoftonline.com`       |
 //! | `/graph`          | `https://graph.microsoft.com`             |
 //! | `/signl4/webhook` | `https://connect.signl4.com/webhook`      |
+//! | `/signl4/api`     | `https://connect.signl4.com/api`          |
+//! | `/arm`            | `https://management.azure.com` (Sentinel) |
+//! | `/loganalytics`   | `https://api.loganalytics.io`             |
 //! | `/_control`       | test control API (alerts, faults, stats)  |
 //!
 //! Use it in-process through [`FakeCloud`] or as a process via `signl4-sentinel emulator`.
@@ -35,8 +38,8 @@ pub mod graph;
 pub mod odata;
 pub mod outbound;
 mod rest;
-pub mod sentinel;
 pub mod scenarios;
+pub mod sentinel;
 mod signl4;
 pub mod state;
 
@@ -52,6 +55,11 @@ pub const DEFAULT_TENANT_ID: &str = "72f988bf-0000-4000-8000-000000000001";
 pub const DEFAULT_CLIENT_ID: &str = "11111111-2222-4333-8444-555555555555";
 pub const DEFAULT_CLIENT_SECRET: &str = "emulator-client-secret";
 pub const DEFAULT_TEAM_SECRET: &str = "emulator-team-secret";
+/// The Sentinel workspace of `config/example.toml`.
+pub const DEFAULT_SUBSCRIPTION: &str = "d0cfe6b2-9ac0-4464-9919-dccaee2e48c0";
+pub const DEFAULT_RESOURCE_GROUP: &str = "soc-rg";
+pub const DEFAULT_WORKSPACE: &str = "soc-workspace";
+pub const DEFAULT_WORKSPACE_ID: &str = "c8c99641-985d-4e4e-8e91-fb3466cd0e5b";
 
 pub(crate) fn expire_all_tokens(state: &State) {
     let now = Instant::now();
@@ -137,6 +145,14 @@ impl FakeCloud {
     pub fn seed_defaults(&self) {
         self.add_tenant(DEFAULT_TENANT_ID, DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET);
         self.add_team(DEFAULT_TEAM_SECRET);
+        self.add_workspace(
+            DEFAULT_TENANT_ID,
+            DEFAULT_SUBSCRIPTION,
+            DEFAULT_RESOURCE_GROUP,
+            DEFAULT_WORKSPACE,
+            DEFAULT_WORKSPACE_ID,
+        );
+        self.add_query_result(DEFAULT_WORKSPACE, "SigninLogs", scenarios::brute_force_results());
     }
 
     pub fn add_tenant(&self, tenant_id: &str, client_id: &str, client_secret: &str) {
@@ -196,7 +212,14 @@ impl FakeCloud {
 
     /// Adds a Sentinel workspace owned by `tenant_id` (ARM name `name`, Log Analytics id
     /// `workspace_id`).
-    pub fn add_workspace(&self, tenant_id: &str, subscription: &str, resource_group: &str, name: &str, workspace_id: &str) {
+    pub fn add_workspace(
+        &self,
+        tenant_id: &str,
+        subscription: &str,
+        resource_group: &str,
+        name: &str,
+        workspace_id: &str,
+    ) {
         self.state.lock().workspaces.insert(
             name.to_string(),
             state::Workspace {
@@ -212,7 +235,8 @@ impl FakeCloud {
 
     /// Creates a Sentinel incident with its alerts (as an analytics rule would).
     pub fn add_sentinel_incident(&self, workspace: &str, incident: Value, alerts: Vec<Value>) -> Value {
-        sentinel::insert_incident(&mut self.state.lock(), workspace, incident, alerts).expect("fake cloud: known workspace")
+        sentinel::insert_incident(&mut self.state.lock(), workspace, incident, alerts)
+            .expect("fake cloud: known workspace")
     }
 
     pub fn sentinel_incident(&self, workspace: &str, name: &str) -> Option<Value> {
@@ -234,8 +258,17 @@ impl FakeCloud {
     /// Comments of a Sentinel incident, oldest first.
     pub fn sentinel_comments(&self, workspace: &str, name: &str) -> Vec<Value> {
         let st = self.state.lock();
-        let mut v: Vec<Value> = st.workspaces.get(workspace).and_then(|w| w.comments.get(name)).map(|m| m.values().cloned().collect()).unwrap_or_default();
-        v.sort_by(|a, b| a.pointer("/properties/createdTimeUtc").and_then(Value::as_str).cmp(&b.pointer("/properties/createdTimeUtc").and_then(Value::as_str)));
+        let mut v: Vec<Value> = st
+            .workspaces
+            .get(workspace)
+            .and_then(|w| w.comments.get(name))
+            .map(|m| m.values().cloned().collect())
+            .unwrap_or_default();
+        v.sort_by(|a, b| {
+            a.pointer("/properties/createdTimeUtc")
+                .and_then(Value::as_str)
+                .cmp(&b.pointer("/properties/createdTimeUtc").and_then(Value::as_str))
+        });
         v
     }
 

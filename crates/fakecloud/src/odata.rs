@@ -171,7 +171,8 @@ pub fn parse(filter: &str, allowed: &[&str]) -> Result<Expr, String> {
 
 /// Looks up a property, following `/` paths (`properties/status`, as ARM filters use).
 fn get<'a>(v: &'a Value, prop: &str) -> Option<&'a Value> {
-    prop.split('/').try_fold(v, |cur, seg| cur.as_object()?.iter().find(|(k, _)| k.eq_ignore_ascii_case(seg)).map(|(_, v)| v))
+    prop.split('/')
+        .try_fold(v, |cur, seg| cur.as_object()?.iter().find(|(k, _)| k.eq_ignore_ascii_case(seg)).map(|(_, v)| v))
 }
 
 fn ord(op: &str, o: std::cmp::Ordering) -> bool {
@@ -237,7 +238,11 @@ mod tests {
         assert!(parse("severity eq 'x", P).is_err());
         assert!(parse("(severity eq 'x'", P).is_err());
         let inc = json!({"properties": {"status": "New", "lastModifiedTimeUtc": "2026-01-02T00:00:00Z"}});
-        let f = parse("properties/lastModifiedTimeUtc ge 2026-01-01T00:00:00Z and properties/status eq 'New'", &["properties/lastModifiedTimeUtc", "properties/status"]).unwrap();
+        let f = parse(
+            "properties/lastModifiedTimeUtc ge 2026-01-01T00:00:00Z and properties/status eq 'New'",
+            &["properties/lastModifiedTimeUtc", "properties/status"],
+        )
+        .unwrap();
         assert!(eval(&f, &inc));
     }
 }

@@ -141,3 +141,44 @@ pub fn synthetic(i: u64) -> Value {
         "evidence": [{"@odata.type": "#microsoft.graph.security.deviceEvidence", "deviceDnsName": format!("host-{}.contoso.local", i % 50)}]
     })
 }
+
+/// A Sentinel incident from the "Brute force attack against Azure Portal" scheduled rule, with
+/// its alert (rule query and window in `additionalData`, §4.6) — for the ARM fake.
+pub fn sentinel_incident(title_suffix: &str) -> (Value, Vec<Value>) {
+    let incident = json!({"properties": {
+        "title": format!("Brute force attack against Azure Portal{title_suffix}"),
+        "description": "Identifies evidence of brute force activity against the Azure Portal by highlighting multiple authentication failures followed by a successful login.",
+        "severity": "High",
+        "status": "New",
+    }});
+    let alert = json!({"properties": {
+        "alertDisplayName": "Brute force attack against Azure Portal",
+        "productName": "Azure Sentinel",
+        "productComponentName": "Scheduled Alerts",
+        "severity": "High",
+        "description": "Multiple failed sign-ins followed by a success from the same IP.",
+        "compromisedEntity": "megan.bowen@contoso.com",
+        "tactics": ["CredentialAccess"],
+        "techniques": ["T1110"],
+        "remediationSteps": ["Reset the user's password.", "Block the source IPs."],
+        "vendorName": "Microsoft",
+        "additionalData": {
+            "Query": "// The query_now parameter represents the time (in UTC) at which the scheduled analytics rule ran to produce this alert.\nset query_now = datetime(2026-11-28T10:00:00.0000000Z);\nSigninLogs | where ResultType != 0 | summarize Failures = count() by UserPrincipalName, IPAddress | where Failures > 20",
+            "Query Period": "1.00:00:00",
+            "Query Start Time UTC": "2026-11-27 10:00:00Z",
+            "Query End Time UTC": "2026-11-28 10:00:01Z",
+            "Search Query Results Overall Count": "3",
+            "Analytic Rule Ids": "[\"28b42356-45af-40a6-a0b4-a554cdfd5d8a\"]",
+            "Analytic Rule Name": "Brute force attack against Azure Portal",
+            "Event Grouping": "SingleAlert"
+        }
+    }});
+    (incident, vec![alert])
+}
+
+/// What Log Analytics returns for the brute-force rule's query.
+pub fn brute_force_results() -> Value {
+    json!({"tables": [{"name": "PrimaryResult",
+        "columns": [{"name": "UserPrincipalName", "type": "string"}, {"name": "IPAddress", "type": "string"}, {"name": "Failures", "type": "long"}],
+        "rows": [["megan.bowen@contoso.com", "203.0.113.77", 57], ["megan.bowen@contoso.com", "203.0.113.78", 31], ["lee.gu@contoso.com", "203.0.113.77", 22]]}]})
+}

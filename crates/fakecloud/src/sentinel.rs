@@ -23,7 +23,8 @@ use crate::common::{fault, graph_ts, json_response, now, uuidish};
 use crate::odata;
 use crate::state::{Inner, Service, State, Workspace};
 
-pub const API_VERSIONS: &[&str] = &["2025-12-01", "2025-09-01", "2025-06-01", "2025-03-01", "2024-09-01", "2024-03-01", "2023-11-01", "2023-02-01"];
+pub const API_VERSIONS: &[&str] =
+    &["2025-12-01", "2025-09-01", "2025-06-01", "2025-03-01", "2024-09-01", "2024-03-01", "2023-11-01", "2023-02-01"];
 const FILTERABLE: &[&str] = &[
     "properties/lastModifiedTimeUtc",
     "properties/createdTimeUtc",
@@ -65,7 +66,12 @@ fn base_id(ws: &Workspace) -> String {
 }
 
 /// Creates an incident as Sentinel would (from an analytics rule), with its alerts.
-pub fn insert_incident(inner: &mut Inner, workspace: &str, partial: Value, alerts: Vec<Value>) -> Result<Value, String> {
+pub fn insert_incident(
+    inner: &mut Inner,
+    workspace: &str,
+    partial: Value,
+    alerts: Vec<Value>,
+) -> Result<Value, String> {
     let ws = inner.workspaces.get_mut(workspace).ok_or_else(|| format!("unknown workspace {workspace}"))?;
     let ts = arm_ts(next_ts(ws));
     ws.next_number += 1;
@@ -78,7 +84,10 @@ pub fn insert_incident(inner: &mut Inner, workspace: &str, partial: Value, alert
         ("description", json!("")),
         ("severity", json!("Medium")),
         ("status", json!("New")),
-        ("owner", json!({"objectId": null, "email": null, "assignedTo": null, "userPrincipalName": null, "ownerType": "Unknown"})),
+        (
+            "owner",
+            json!({"objectId": null, "email": null, "assignedTo": null, "userPrincipalName": null, "ownerType": "Unknown"}),
+        ),
         ("labels", json!([])),
         ("classification", Value::Null),
         ("createdTimeUtc", json!(ts)),
@@ -94,7 +103,10 @@ pub fn insert_incident(inner: &mut Inner, workspace: &str, partial: Value, alert
     p.insert("incidentNumber".into(), json!(number));
     p.insert("providerIncidentId".into(), json!(number.to_string()));
     let id = format!("{}/incidents/{name}", base_id(ws));
-    p.insert("incidentUrl".into(), json!(format!("https://portal.azure.com/#asset/Microsoft_Azure_Security_Insights/Incident{id}")));
+    p.insert(
+        "incidentUrl".into(),
+        json!(format!("https://portal.azure.com/#asset/Microsoft_Azure_Security_Insights/Incident{id}")),
+    );
     let products: Vec<Value> = alerts.iter().filter_map(|a| a.pointer("/properties/productName").cloned()).collect();
     p.insert(
         "additionalData".into(),
@@ -103,7 +115,8 @@ pub fn insert_incident(inner: &mut Inner, workspace: &str, partial: Value, alert
     let inc = json!({"id": id, "name": name, "type": "Microsoft.SecurityInsights/incidents", "etag": new_etag(), "properties": props});
     let mut full_alerts = Vec::new();
     for mut a in alerts {
-        let sys = a.pointer("/properties/systemAlertId").and_then(Value::as_str).map(str::to_string).unwrap_or_else(uuidish);
+        let sys =
+            a.pointer("/properties/systemAlertId").and_then(Value::as_str).map(str::to_string).unwrap_or_else(uuidish);
         if let Some(o) = a.as_object_mut() {
             o.insert("id".into(), json!(format!("{}/Entities/{sys}", base_id(ws))));
             o.insert("name".into(), json!(sys));
@@ -144,16 +157,27 @@ pub fn modify_incident(inner: &mut Inner, workspace: &str, name: &str, changes: 
 
 struct ArmCaller;
 
-fn authorize(state: &State, headers: &HeaderMap, ws: &Workspace, audience: &str) -> Result<ArmCaller, Response> {
-    let token = headers
-        .get("authorization")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .ok_or_else(|| cloud_error(StatusCode::UNAUTHORIZED, "AuthenticationFailed", "Authentication failed. The 'Authorization' header is missing."))?;
-    let st = state.lock();
-    let info = st.tokens.get(token).cloned().ok_or_else(|| cloud_error(StatusCode::UNAUTHORIZED, "InvalidAuthenticationToken", "The access token is invalid."))?;
+/// Checks the bearer token; the caller holds the state lock (`st`).
+fn authorize(st: &Inner, headers: &HeaderMap, ws: &Workspace, audience: &str) -> Result<ArmCaller, Response> {
+    let token =
+        headers.get("authorization").and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer ")).ok_or_else(
+            || {
+                cloud_error(
+                    StatusCode::UNAUTHORIZED,
+                    "AuthenticationFailed",
+                    "Authentication failed. The 'Authorization' header is missing.",
+                )
+            },
+        )?;
+    let info = st.tokens.get(token).cloned().ok_or_else(|| {
+        cloud_error(StatusCode::UNAUTHORIZED, "InvalidAuthenticationToken", "The access token is invalid.")
+    })?;
     if Instant::now() >= info.expires {
-        return Err(cloud_error(StatusCode::UNAUTHORIZED, "ExpiredAuthenticationToken", "The access token expiry UTC time is earlier than current UTC time."));
+        return Err(cloud_error(
+            StatusCode::UNAUTHORIZED,
+            "ExpiredAuthenticationToken",
+            "The access token expiry UTC time is earlier than current UTC time.",
+        ));
     }
     if !info.audience.to_ascii_lowercase().contains(audience) {
         return Err(cloud_error(
@@ -163,7 +187,11 @@ fn authorize(state: &State, headers: &HeaderMap, ws: &Workspace, audience: &str)
         ));
     }
     if info.tenant != ws.tenant {
-        return Err(cloud_error(StatusCode::UNAUTHORIZED, "InvalidAuthenticationTokenTenant", "The access token is from the wrong issuer."));
+        return Err(cloud_error(
+            StatusCode::UNAUTHORIZED,
+            "InvalidAuthenticationTokenTenant",
+            "The access token is from the wrong issuer.",
+        ));
     }
     Ok(ArmCaller)
 }
@@ -178,7 +206,11 @@ fn param<'a>(p: &'a [(String, String)], k: &str) -> Option<&'a str> {
 
 fn check_api_version(p: &[(String, String)]) -> Result<(), Response> {
     match param(p, "api-version") {
-        None => Err(cloud_error(StatusCode::BAD_REQUEST, "MissingApiVersionParameter", "The api-version query parameter (?api-version=) is required for all requests.")),
+        None => Err(cloud_error(
+            StatusCode::BAD_REQUEST,
+            "MissingApiVersionParameter",
+            "The api-version query parameter (?api-version=) is required for all requests.",
+        )),
         Some(v) if !API_VERSIONS.contains(&v) => Err(cloud_error(
             StatusCode::BAD_REQUEST,
             "InvalidApiVersionParameter",
@@ -192,7 +224,13 @@ type WsPath = (String, String, String);
 
 /// Finds the workspace and checks the call (fault, api-version, token). Returns the
 /// workspace's map key.
-async fn prologue(state: &Arc<State>, headers: &HeaderMap, path: &WsPath, q: &[(String, String)], route: &str) -> Result<String, Response> {
+async fn prologue(
+    state: &Arc<State>,
+    headers: &HeaderMap,
+    path: &WsPath,
+    q: &[(String, String)],
+    route: &str,
+) -> Result<String, Response> {
     state.lock().count(route);
     if let Some(r) = fault(state, Service::Arm).await {
         return Err(r);
@@ -206,13 +244,18 @@ async fn prologue(state: &Arc<State>, headers: &HeaderMap, path: &WsPath, q: &[(
             .values()
             .find(|w| w.subscription.eq_ignore_ascii_case(sub) && w.resource_group.eq_ignore_ascii_case(rg) && w.name.eq_ignore_ascii_case(name))
             .ok_or_else(|| cloud_error(StatusCode::NOT_FOUND, "ResourceNotFound", &format!("The Resource 'Microsoft.OperationalInsights/workspaces/{name}' under resource group '{rg}' was not found.")))?;
-        let _ = authorize(state, headers, ws, "management")?;
+        let _ = authorize(&st, headers, ws, "management")?;
         ws.name.clone()
     };
     Ok(key)
 }
 
-pub async fn list_incidents(AxState(state): AxState<Arc<State>>, headers: HeaderMap, Path(path): Path<WsPath>, RawQuery(q): RawQuery) -> Response {
+pub async fn list_incidents(
+    AxState(state): AxState<Arc<State>>,
+    headers: HeaderMap,
+    Path(path): Path<WsPath>,
+    RawQuery(q): RawQuery,
+) -> Response {
     let p = params(q);
     let key = match prologue(&state, &headers, &path, &p, "arm.incidents.list").await {
         Ok(k) => k,
@@ -230,8 +273,11 @@ pub async fn list_incidents(AxState(state): AxState<Arc<State>>, headers: Header
     };
     let skip = param(&p, "$skipToken").and_then(|s| s.parse::<usize>().ok()).unwrap_or(0);
     let st = state.lock();
-    let Some(ws) = st.workspaces.get(&key) else { return cloud_error(StatusCode::NOT_FOUND, "ResourceNotFound", "workspace") };
-    let mut all: Vec<&Value> = ws.incidents.values().filter(|i| filter.as_ref().is_none_or(|f| odata::eval(f, i))).collect();
+    let Some(ws) = st.workspaces.get(&key) else {
+        return cloud_error(StatusCode::NOT_FOUND, "ResourceNotFound", "workspace");
+    };
+    let mut all: Vec<&Value> =
+        ws.incidents.values().filter(|i| filter.as_ref().is_none_or(|f| odata::eval(f, i))).collect();
     all.sort_by(|a, b| {
         let ca = a.pointer("/properties/createdTimeUtc").and_then(Value::as_str).unwrap_or("");
         let cb = b.pointer("/properties/createdTimeUtc").and_then(Value::as_str).unwrap_or("");
@@ -260,7 +306,12 @@ pub async fn list_incidents(AxState(state): AxState<Arc<State>>, headers: Header
     json_response(StatusCode::OK, body)
 }
 
-pub async fn get_incident(AxState(state): AxState<Arc<State>>, headers: HeaderMap, Path((sub, rg, name, id)): Path<(String, String, String, String)>, RawQuery(q): RawQuery) -> Response {
+pub async fn get_incident(
+    AxState(state): AxState<Arc<State>>,
+    headers: HeaderMap,
+    Path((sub, rg, name, id)): Path<(String, String, String, String)>,
+    RawQuery(q): RawQuery,
+) -> Response {
     let p = params(q);
     let key = match prologue(&state, &headers, &(sub, rg, name), &p, "arm.incidents.get").await {
         Ok(k) => k,
@@ -297,7 +348,11 @@ pub async fn put_incident(
         Err(r) => return r,
     };
     let Ok(body) = serde_json::from_str::<Value>(&body) else {
-        return cloud_error(StatusCode::BAD_REQUEST, "BadRequest", "The request content was invalid and could not be deserialized.");
+        return cloud_error(
+            StatusCode::BAD_REQUEST,
+            "BadRequest",
+            "The request content was invalid and could not be deserialized.",
+        );
     };
     let Some(props) = body.get("properties").and_then(Value::as_object).cloned() else {
         return cloud_error(StatusCode::BAD_REQUEST, "BadRequest", "The 'properties' field is required.");
@@ -315,13 +370,25 @@ pub async fn put_incident(
     let reason = props.get("classificationReason").and_then(Value::as_str);
     if status == "Closed" {
         let Some(c) = classification else {
-            return cloud_error(StatusCode::BAD_REQUEST, "BadRequest", "To update incident status as 'closed', request must include classification.");
+            return cloud_error(
+                StatusCode::BAD_REQUEST,
+                "BadRequest",
+                "To update incident status as 'closed', request must include classification.",
+            );
         };
         if matches!(c, "TruePositive" | "BenignPositive") && reason.is_none() {
-            return cloud_error(StatusCode::BAD_REQUEST, "BadRequest", &format!("classification '{c}' must have classificationReason."));
+            return cloud_error(
+                StatusCode::BAD_REQUEST,
+                "BadRequest",
+                &format!("classification '{c}' must have classificationReason."),
+            );
         }
         if !reason_ok(c, reason) {
-            return cloud_error(StatusCode::BAD_REQUEST, "BadRequest", &format!("classificationReason '{}' is not valid for classification '{c}'.", reason.unwrap_or("")));
+            return cloud_error(
+                StatusCode::BAD_REQUEST,
+                "BadRequest",
+                &format!("classificationReason '{}' is not valid for classification '{c}'.", reason.unwrap_or("")),
+            );
         }
     }
     if let Some(labels) = props.get("labels").and_then(Value::as_array)
@@ -332,7 +399,9 @@ pub async fn put_incident(
     let mut st = state.lock();
     // A person's edit landing between the connector's GET and this PUT.
     let edits: Vec<(String, Value)> = {
-        let Some(ws) = st.workspaces.get_mut(&key) else { return cloud_error(StatusCode::NOT_FOUND, "ResourceNotFound", "workspace") };
+        let Some(ws) = st.workspaces.get_mut(&key) else {
+            return cloud_error(StatusCode::NOT_FOUND, "ResourceNotFound", "workspace");
+        };
         let (mine, rest): (Vec<_>, Vec<_>) = ws.interleaved_edits.drain(..).partition(|(i, _)| i == &id);
         ws.interleaved_edits = rest;
         mine
@@ -340,7 +409,9 @@ pub async fn put_incident(
     for (_, changes) in edits {
         modify_incident(&mut st, &key, &id, &changes);
     }
-    let Some(ws) = st.workspaces.get_mut(&key) else { return cloud_error(StatusCode::NOT_FOUND, "ResourceNotFound", "workspace") };
+    let Some(ws) = st.workspaces.get_mut(&key) else {
+        return cloud_error(StatusCode::NOT_FOUND, "ResourceNotFound", "workspace");
+    };
     let ts = arm_ts(next_ts(ws));
     let created = !ws.incidents.contains_key(&id);
     if let (Some(cur), Some(sent)) = (ws.incidents.get(&id), body.get("etag").and_then(Value::as_str))
@@ -352,12 +423,33 @@ pub async fn put_incident(
             json!({"error": {"code": "Conflict", "message": format!("Newer version of resource '{id}' exists. Data was not saved")}, "debugInfo": format!("clientRequestId: {}", uuidish())}),
         );
     }
-    let Some(ws) = st.workspaces.get_mut(&key) else { return cloud_error(StatusCode::NOT_FOUND, "ResourceNotFound", "workspace") };
+    let Some(ws) = st.workspaces.get_mut(&key) else {
+        return cloud_error(StatusCode::NOT_FOUND, "ResourceNotFound", "workspace");
+    };
     let base = base_id(ws);
-    let mut merged: Map<String, Value> = ws.incidents.get(&id).and_then(|i| i.get("properties")).and_then(Value::as_object).cloned().unwrap_or_default();
+    let mut merged: Map<String, Value> =
+        ws.incidents.get(&id).and_then(|i| i.get("properties")).and_then(Value::as_object).cloned().unwrap_or_default();
     // Full replacement of writable properties; read-only ones stay.
-    const READ_ONLY: &[&str] = &["createdTimeUtc", "lastModifiedTimeUtc", "incidentNumber", "incidentUrl", "providerName", "providerIncidentId", "relatedAnalyticRuleIds", "additionalData"];
-    for k in ["description", "owner", "labels", "classification", "classificationReason", "classificationComment", "firstActivityTimeUtc", "lastActivityTimeUtc"] {
+    const READ_ONLY: &[&str] = &[
+        "createdTimeUtc",
+        "lastModifiedTimeUtc",
+        "incidentNumber",
+        "incidentUrl",
+        "providerName",
+        "providerIncidentId",
+        "relatedAnalyticRuleIds",
+        "additionalData",
+    ];
+    for k in [
+        "description",
+        "owner",
+        "labels",
+        "classification",
+        "classificationReason",
+        "classificationComment",
+        "firstActivityTimeUtc",
+        "lastActivityTimeUtc",
+    ] {
         merged.remove(k);
     }
     for (k, v) in props {
@@ -383,14 +475,21 @@ pub async fn put_incident(
     (if created { StatusCode::CREATED } else { StatusCode::OK }, axum::Json(inc)).into_response()
 }
 
-pub async fn list_alerts(AxState(state): AxState<Arc<State>>, headers: HeaderMap, Path((sub, rg, name, id)): Path<(String, String, String, String)>, RawQuery(q): RawQuery) -> Response {
+pub async fn list_alerts(
+    AxState(state): AxState<Arc<State>>,
+    headers: HeaderMap,
+    Path((sub, rg, name, id)): Path<(String, String, String, String)>,
+    RawQuery(q): RawQuery,
+) -> Response {
     let p = params(q);
     let key = match prologue(&state, &headers, &(sub, rg, name), &p, "arm.incidents.alerts").await {
         Ok(k) => k,
         Err(r) => return r,
     };
     let st = state.lock();
-    let Some(ws) = st.workspaces.get(&key) else { return cloud_error(StatusCode::NOT_FOUND, "ResourceNotFound", "workspace") };
+    let Some(ws) = st.workspaces.get(&key) else {
+        return cloud_error(StatusCode::NOT_FOUND, "ResourceNotFound", "workspace");
+    };
     if !ws.incidents.contains_key(&id) {
         return cloud_error(StatusCode::NOT_FOUND, "NotFound", &format!("Incident {id} not found"));
     }
@@ -409,12 +508,16 @@ pub async fn put_comment(
         Ok(k) => k,
         Err(r) => return r,
     };
-    let message = serde_json::from_str::<Value>(&body).ok().and_then(|v| v.pointer("/properties/message").and_then(Value::as_str).map(str::to_string));
+    let message = serde_json::from_str::<Value>(&body)
+        .ok()
+        .and_then(|v| v.pointer("/properties/message").and_then(Value::as_str).map(str::to_string));
     let Some(message) = message.filter(|m| !m.is_empty()) else {
         return cloud_error(StatusCode::BAD_REQUEST, "BadRequest", "The message field is required.");
     };
     let mut st = state.lock();
-    let Some(ws) = st.workspaces.get_mut(&key) else { return cloud_error(StatusCode::NOT_FOUND, "ResourceNotFound", "workspace") };
+    let Some(ws) = st.workspaces.get_mut(&key) else {
+        return cloud_error(StatusCode::NOT_FOUND, "ResourceNotFound", "workspace");
+    };
     if !ws.incidents.contains_key(&id) {
         return cloud_error(StatusCode::NOT_FOUND, "NotFound", &format!("Incident {id} not found"));
     }
@@ -437,19 +540,34 @@ pub async fn put_comment(
     (if created { StatusCode::CREATED } else { StatusCode::OK }, axum::Json(c)).into_response()
 }
 
-pub async fn list_comments(AxState(state): AxState<Arc<State>>, headers: HeaderMap, Path((sub, rg, name, id)): Path<(String, String, String, String)>, RawQuery(q): RawQuery) -> Response {
+pub async fn list_comments(
+    AxState(state): AxState<Arc<State>>,
+    headers: HeaderMap,
+    Path((sub, rg, name, id)): Path<(String, String, String, String)>,
+    RawQuery(q): RawQuery,
+) -> Response {
     let p = params(q);
     let key = match prologue(&state, &headers, &(sub, rg, name), &p, "arm.comments.list").await {
         Ok(k) => k,
         Err(r) => return r,
     };
     let st = state.lock();
-    let list: Vec<Value> = st.workspaces.get(&key).and_then(|w| w.comments.get(&id)).map(|m| m.values().cloned().collect()).unwrap_or_default();
+    let list: Vec<Value> = st
+        .workspaces
+        .get(&key)
+        .and_then(|w| w.comments.get(&id))
+        .map(|m| m.values().cloned().collect())
+        .unwrap_or_default();
     json_response(StatusCode::OK, json!({"value": list}))
 }
 
 /// `POST /v1/workspaces/{workspaceId}/query`.
-pub async fn la_query(AxState(state): AxState<Arc<State>>, headers: HeaderMap, Path(wsid): Path<String>, body: String) -> Response {
+pub async fn la_query(
+    AxState(state): AxState<Arc<State>>,
+    headers: HeaderMap,
+    Path(wsid): Path<String>,
+    body: String,
+) -> Response {
     state.lock().count("loganalytics.query");
     if let Some(r) = fault(&state, Service::LogAnalytics).await {
         return r;
@@ -457,9 +575,13 @@ pub async fn la_query(AxState(state): AxState<Arc<State>>, headers: HeaderMap, P
     let key = {
         let st = state.lock();
         let Some(ws) = st.workspaces.values().find(|w| w.workspace_id.eq_ignore_ascii_case(&wsid)) else {
-            return cloud_error(StatusCode::NOT_FOUND, "PathNotFoundError", &format!("The requested path does not exist: workspace {wsid}"));
+            return cloud_error(
+                StatusCode::NOT_FOUND,
+                "PathNotFoundError",
+                &format!("The requested path does not exist: workspace {wsid}"),
+            );
         };
-        if let Err(r) = authorize(&state, &headers, ws, "loganalytics") {
+        if let Err(r) = authorize(&st, &headers, ws, "loganalytics") {
             return r;
         }
         ws.name.clone()
@@ -468,8 +590,14 @@ pub async fn la_query(AxState(state): AxState<Arc<State>>, headers: HeaderMap, P
         // Documented quirk (§4.5): a missing body gives 200 with an empty body.
         return StatusCode::OK.into_response();
     }
-    let Some(query) = serde_json::from_str::<Value>(&body).ok().and_then(|v| v.get("query").and_then(Value::as_str).map(str::to_string)) else {
-        return json_response(StatusCode::BAD_REQUEST, json!({"error": {"message": "The request had some invalid properties", "code": "BadArgumentError", "innererror": {"code": "SyntaxError", "message": "query is required"}}}));
+    let Some(query) = serde_json::from_str::<Value>(&body)
+        .ok()
+        .and_then(|v| v.get("query").and_then(Value::as_str).map(str::to_string))
+    else {
+        return json_response(
+            StatusCode::BAD_REQUEST,
+            json!({"error": {"message": "The request had some invalid properties", "code": "BadArgumentError", "innererror": {"code": "SyntaxError", "message": "query is required"}}}),
+        );
     };
     let st = state.lock();
     let Some(ws) = st.workspaces.get(&key) else { return StatusCode::NOT_FOUND.into_response() };

@@ -1,0 +1,126 @@
+//! A bearer-token JSON client for Azure and Microsoft APIs (Graph, ARM, Log Analytics):
+//! retries with exponential backoff and jitter that never undercut `Retry-After`, one token
+//! refresh after a 401, permanent 4xx surfaced with an explanation.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::Duration;
+
+use backon::{ExponentialBuilder, Retryable};
+use secrecy::ExposeSecret;
+use serde_json::Value;
+
+use crate::entra::TokenProvider;
+use crate::upstream::{UpstreamError, summarize_body};
+
+/// In-call retry budget for requests made by outbox jobs; longer waits are the outbox's job.
+pub const JOB_RETRY_BUDGET: Duration = Duration::from_secs(5);
+
+pub struct AzureApi {
+    service: &'static str,
+    http: reqwest::Client,
+    scope: String,
+    tokens: Arc<TokenProvider>,
+    requests: AtomicU64,
+    /// Turns a 403 message into an instruction.
+    explain_forbidden: fn(&str) -> String,
+}
+
+impl AzureApi {
+    pub fn new(
+        service: &'static str,
+        http: reqwest::Client,
+        scope: &str,
+        tokens: Arc<TokenProvider>,
+        explain_forbidden: fn(&str) -> String,
+    ) -> AzureApi {
+        AzureApi { service, http, scope: scope.into(), tokens, requests: AtomicU64::new(0), explain_forbidden }
+    }
+
+    pub fn requests(&self) -> u64 {
+        self.requests.load(Ordering::Relaxed)
+    }
+
+    /// One request, with retries when `retry`: throttling (honouring fractional
+    /// `Retry-After`), 5xx and network errors back off with jitter; one 401 refreshes the
+    /// token; other 4xx are permanent.
+    pub async fn call(
+        &self,
+        method: reqwest::Method,
+        url: &str,
+        body: Option<Value>,
+        retry: bool,
+        budget: Duration,
+    ) -> Result<Value, UpstreamError> {
+        let refreshed = AtomicBool::new(false);
+        let op = || async {
+            self.requests.fetch_add(1, Ordering::Relaxed);
+            metrics::counter!("s4s_upstream_requests_total", "service" => self.service).increment(1);
+            let token = self.tokens.token(&self.scope).await?;
+            let mut req = self
+                .http
+                .request(method.clone(), url)
+                .bearer_auth(token.expose_secret())
+                .header("Prefer", "include-unknown-enum-members");
+            if let Some(b) = &body {
+                req = req.json(b);
+            }
+            let resp = req.send().await.map_err(|e| UpstreamError::network(self.service, e))?;
+            let status = resp.status().as_u16();
+            let headers = resp.headers().clone();
+            let text = resp.text().await.map_err(|e| UpstreamError::network(self.service, e))?;
+            if status == 401 && !refreshed.swap(true, Ordering::Relaxed) {
+                // Expired or revoked token: drop it and try once more with a fresh one.
+                self.tokens.invalidate(&self.scope, &token).await;
+                return Err(UpstreamError::Http {
+                    service: self.service,
+                    status,
+                    message: summarize_body(&text),
+                    retry_after: Some(Duration::ZERO),
+                    permanent: false,
+                });
+            }
+            if !(200..300).contains(&status) {
+                let mut msg = summarize_body(&text);
+                if status == 403 {
+                    msg = (self.explain_forbidden)(&msg);
+                }
+                if status == 429 {
+                    metrics::counter!("s4s_upstream_throttled_total", "service" => self.service).increment(1);
+                }
+                return Err(UpstreamError::from_response(self.service, status, &headers, msg));
+            }
+            if text.trim().is_empty() {
+                return Ok(Value::Null);
+            }
+            serde_json::from_str::<Value>(&text)
+                .map_err(|e| UpstreamError::Invalid { service: self.service, message: format!("invalid JSON: {e}") })
+        };
+        let max_times = if retry { usize::MAX } else { 1 };
+        op.retry(
+            ExponentialBuilder::default()
+                .with_min_delay(Duration::from_millis(250))
+                .with_max_delay(Duration::from_secs(30))
+                .with_total_delay(Some(budget))
+                .with_max_times(max_times)
+                .with_jitter(),
+        )
+        // Without retries, only the token refresh after a 401 is repeated.
+        .when(
+            |e: &UpstreamError| {
+                if retry {
+                    e.is_transient()
+                } else {
+                    e.status() == Some(401) && e.retry_after() == Some(Duration::ZERO)
+                }
+            },
+        )
+        .adjust(|e, d| match (e.retry_after(), d) {
+            // Never retry sooner than the server asked; stop when the budget is gone.
+            (Some(ra), Some(_)) => Some(ra),
+            (_, d) => d,
+        })
+        .notify(|e, d| tracing::debug!(error = %e, delay_ms = d.as_millis() as u64, "Graph request failed; retrying"))
+        .await
+    }
+}
