@@ -224,6 +224,7 @@ pub fn on_event(
                 new_state: Some(Signl4State::Closed),
                 sync: Some(AlertSync {
                     status: Some("resolved".into()),
+                    assigned_to: who.map(|w| opts.owner_for(w)),
                     classification: opts.close_classification.clone(),
                     determination: opts.close_determination.clone(),
                     comments: vec![SyncComment::new(event_id, format!("Closed in SIGNL4 by {by}."))],

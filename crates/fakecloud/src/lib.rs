@@ -239,6 +239,11 @@ impl FakeCloud {
             .expect("fake cloud: known workspace")
     }
 
+    /// Names of a workspace's incidents.
+    pub fn sentinel_incident_names(&self, workspace: &str) -> Vec<String> {
+        self.state.lock().workspaces.get(workspace).map(|w| w.incidents.keys().cloned().collect()).unwrap_or_default()
+    }
+
     pub fn sentinel_incident(&self, workspace: &str, name: &str) -> Option<Value> {
         self.state.lock().workspaces.get(workspace)?.incidents.get(name).cloned()
     }

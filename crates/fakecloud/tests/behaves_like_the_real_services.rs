@@ -434,3 +434,149 @@ async fn signl4_outbound_webhooks_and_rest_subset() {
         .unwrap();
     assert_eq!(r.status(), 204, "nothing modified since");
 }
+
+async fn arm_token(f: &FakeCloud) -> String {
+    let v: Value = token(f, "https://management.azure.com/.default").await.json().await.unwrap();
+    v["access_token"].as_str().unwrap().to_string()
+}
+
+#[tokio::test]
+async fn sentinel_arm_enforces_api_version_etags_and_classification_pairs() {
+    let f = fake().await;
+    let (i, a) = scenarios::sentinel_incident("");
+    let inc = f.add_sentinel_incident(DEFAULT_WORKSPACE, i, a);
+    let name = inc["name"].as_str().unwrap();
+    let t = arm_token(&f).await;
+    let c = reqwest::Client::new();
+    let base = format!(
+        "{}/arm/subscriptions/{DEFAULT_SUBSCRIPTION}/resourceGroups/{DEFAULT_RESOURCE_GROUP}/providers/Microsoft.OperationalInsights/workspaces/{DEFAULT_WORKSPACE}/providers/Microsoft.SecurityInsights/incidents",
+        f.url()
+    );
+    let r = c.get(&base).bearer_auth(&t).send().await.unwrap();
+    assert_eq!(r.status(), 400);
+    assert_eq!(r.json::<Value>().await.unwrap()["error"]["code"], "MissingApiVersionParameter");
+    let r = c.get(format!("{base}?api-version=2025-12-01&$top=1001")).bearer_auth(&t).send().await.unwrap();
+    assert_eq!(r.status(), 400);
+    // A Graph token is the wrong audience for ARM.
+    let g = graph_token(&f).await;
+    assert_eq!(c.get(format!("{base}?api-version=2025-12-01")).bearer_auth(&g).send().await.unwrap().status(), 403);
+    let v: Value = c
+        .get(format!("{base}?api-version=2025-12-01&$filter=properties/status eq 'New'"))
+        .bearer_auth(&t)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(v["value"].as_array().unwrap().len(), 1);
+
+    let url = format!("{base}/{name}?api-version=2025-12-01");
+    let cur: Value = c.get(&url).bearer_auth(&t).send().await.unwrap().json().await.unwrap();
+    let mut body = json!({"etag": cur["etag"], "properties": cur["properties"]});
+    body["properties"]["status"] = json!("Closed");
+    let r = c.put(&url).bearer_auth(&t).json(&body).send().await.unwrap();
+    assert_eq!(r.status(), 400, "closing needs a classification");
+    body["properties"]["classification"] = json!("BenignPositive");
+    let r = c.put(&url).bearer_auth(&t).json(&body).send().await.unwrap();
+    assert_eq!(
+        r.json::<Value>().await.unwrap()["error"]["message"],
+        "classification 'BenignPositive' must have classificationReason."
+    );
+    body["properties"]["classificationReason"] = json!("IncorrectAlertLogic");
+    assert_eq!(c.put(&url).bearer_auth(&t).json(&body).send().await.unwrap().status(), 400, "wrong pair");
+    body["properties"]["classificationReason"] = json!("SuspiciousButExpected");
+    let r = c.put(&url).bearer_auth(&t).json(&body).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    let new: Value = r.json().await.unwrap();
+    assert_ne!(new["etag"], cur["etag"], "every write rotates the etag");
+    // The old etag is now stale.
+    let r = c.put(&url).bearer_auth(&t).json(&body).send().await.unwrap();
+    assert_eq!(r.status(), 409);
+    assert!(
+        r.json::<Value>().await.unwrap()["error"]["message"].as_str().unwrap().starts_with("Newer version of resource")
+    );
+    let mut missing = body.clone();
+    missing["properties"].as_object_mut().unwrap().remove("title");
+    missing["etag"] = new["etag"].clone();
+    assert_eq!(c.put(&url).bearer_auth(&t).json(&missing).send().await.unwrap().status(), 400, "title is required");
+
+    let alerts: Value = c
+        .post(format!("{base}/{name}/alerts?api-version=2025-12-01"))
+        .bearer_auth(&t)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(alerts["value"][0]["kind"], "SecurityAlert");
+    assert!(alerts.get("nextLink").is_none());
+    let cu = format!("{base}/{name}/comments/4bb36b7b-26ff-4d1c-9cbe-0d8ab3da0014?api-version=2025-12-01");
+    let body = json!({"properties": {"message": "Some message"}});
+    assert_eq!(c.put(&cu).bearer_auth(&t).json(&body).send().await.unwrap().status(), 201);
+    assert_eq!(
+        c.put(&cu).bearer_auth(&t).json(&body).send().await.unwrap().status(),
+        200,
+        "same client id: update, not a duplicate"
+    );
+    assert_eq!(f.sentinel_comments(DEFAULT_WORKSPACE, name).len(), 1);
+}
+
+#[tokio::test]
+async fn log_analytics_queries_partial_errors_and_bad_arguments() {
+    let f = fake().await;
+    let v: Value = token(&f, "https://api.loganalytics.io/.default").await.json().await.unwrap();
+    let t = v["access_token"].as_str().unwrap().to_string();
+    let c = reqwest::Client::new();
+    let url = format!("{}/loganalytics/v1/workspaces/{DEFAULT_WORKSPACE_ID}/query", f.url());
+    let r: Value = c
+        .post(&url)
+        .bearer_auth(&t)
+        .json(&json!({"query": "SigninLogs | take 1", "timespan": "PT12H"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(r["tables"][0]["columns"][2]["name"], "Failures");
+    let r = c.post(&url).bearer_auth(&t).json(&json!({"query": "NoSuchTable"})).send().await.unwrap();
+    assert_eq!(r.status(), 400);
+    assert_eq!(r.json::<Value>().await.unwrap()["error"]["code"], "BadArgumentError");
+    let arm = arm_token(&f).await;
+    assert_eq!(
+        c.post(&url).bearer_auth(&arm).json(&json!({"query": "x"})).send().await.unwrap().status(),
+        403,
+        "wrong audience"
+    );
+    // Scheduled-rule alerts can be looked up in SecurityAlert.
+    let (i, a) = scenarios::sentinel_incident("");
+    f.add_sentinel_incident(DEFAULT_WORKSPACE, i, a);
+    let sys = {
+        let arm_alerts = format!(
+            "{}/arm/subscriptions/{DEFAULT_SUBSCRIPTION}/resourceGroups/{DEFAULT_RESOURCE_GROUP}/providers/Microsoft.OperationalInsights/workspaces/{DEFAULT_WORKSPACE}/providers/Microsoft.SecurityInsights/incidents/{}/alerts?api-version=2025-12-01",
+            f.url(),
+            inc_name(&f)
+        );
+        let v: Value = c.post(arm_alerts).bearer_auth(&arm).send().await.unwrap().json().await.unwrap();
+        v["value"][0]["properties"]["systemAlertId"].as_str().unwrap().to_string()
+    };
+    let r: Value = c
+        .post(&url)
+        .bearer_auth(&t)
+        .json(&json!({"query": format!("SecurityAlert | where SystemAlertId == \"{sys}\"")}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let ext: Value = serde_json::from_str(r["tables"][0]["rows"][0][1].as_str().unwrap()).unwrap();
+    assert!(ext["Query"].as_str().unwrap().contains("SigninLogs"));
+}
+
+fn inc_name(f: &FakeCloud) -> String {
+    // The only incident of the default workspace.
+    f.sentinel_incident_names(DEFAULT_WORKSPACE)[0].clone()
+}

@@ -1,0 +1,274 @@
+//! Microsoft Sentinel incidents through the Azure REST API, end to end over real HTTP against
+//! the fake ARM and Log Analytics.
+
+mod common;
+
+use std::time::Duration;
+
+use common::*;
+use s4s_fakecloud::{Action, DEFAULT_WORKSPACE as WS, Fault, FaultKind, Outbound, Responder, Service, scenarios};
+use serde_json::{Value, json};
+use signl4_sentinel::app::App;
+
+const T: Duration = Duration::from_secs(30);
+const TOKEN: &str = "emulator-inbound-token-0123456789";
+
+fn sext(inc: &Value) -> String {
+    s4s_core::keys::external_id("contoso", "sentinel.soc", inc["name"].as_str().unwrap())
+}
+
+fn incident(h: &Harness, inc: &Value) -> Value {
+    h.fake.sentinel_incident(WS, inc["name"].as_str().unwrap()).unwrap()
+}
+
+fn message(h: &Harness, ext: &str) -> String {
+    h.fake
+        .received(TEAM)
+        .into_iter()
+        .find(|e| e.external_id.as_deref() == Some(ext) && e.status == "new")
+        .and_then(|e| e.body.get("Message").and_then(Value::as_str).map(str::to_string))
+        .unwrap_or_default()
+}
+
+fn labels(inc: &Value) -> Vec<String> {
+    inc["properties"]["labels"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|l| l["labelName"].as_str().map(str::to_string))
+        .collect()
+}
+
+async fn start(h: &Harness, replace: &[(&str, &str)]) -> App {
+    let app = App::start(h.config(replace)).await.unwrap();
+    h.fake.set_outbound(
+        TEAM,
+        Some(Outbound {
+            url: format!("http://{}/signl4/{TOKEN}", app.addr),
+            responders: None,
+            duplicate_probability: 0.0,
+        }),
+    );
+    app
+}
+
+fn rene() -> Option<Responder> {
+    Some(Responder::default())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_incident_is_paged_once_with_rule_query_results_and_labelled() {
+    let h = Harness::new().await;
+    let app = start(&h, &[]).await;
+    let (i, a) = scenarios::sentinel_incident("");
+    let inc = h.fake.add_sentinel_incident(WS, i, a);
+    wait_for("paged", T, || h.pages().contains_key(&sext(&inc))).await;
+    let m = message(&h, &sext(&inc));
+    for needle in [
+        "Microsoft Sentinel incident #1",
+        "• [High] Brute force attack against Azure Portal (Azure Sentinel) — megan.bowen@contoso.com",
+        "Rule query results:\n1. UserPrincipalName=megan.bowen@contoso.com, IPAddress=203.0.113.77, Failures=57",
+        "3. UserPrincipalName=lee.gu@contoso.com",
+        "MITRE ATT&CK: CredentialAccess, T1110",
+    ] {
+        assert!(m.contains(needle), "missing {needle:?} in\n{m}");
+    }
+    wait_for("label SIGNL4", T, || labels(&incident(&h, &inc)).contains(&"SIGNL4".to_string())).await;
+    h.polls(3).await;
+    assert_eq!(h.pages().get(&sext(&inc)), Some(&1));
+    // The label write does not page again, and the Graph copy of Sentinel alerts is not paged.
+    assert_eq!(h.pages().len(), 1);
+    assert_eq!(h.fake.requests().get("loganalytics.query").copied(), Some(1));
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_person_editing_between_read_and_write_loses_nothing() {
+    let h = Harness::new().await;
+    let app = start(&h, &[]).await;
+    let (i, a) = scenarios::sentinel_incident("");
+    let inc = h.fake.add_sentinel_incident(WS, i, a);
+    wait_for("paged and labelled", T, || labels(&incident(&h, &inc)).contains(&"SIGNL4".to_string())).await;
+    let name = inc["name"].as_str().unwrap();
+    // An analyst assigns herself, adds a label and edits the description while our
+    // acknowledgement is being written: our PUT carries a stale etag → 409 → re-read.
+    h.fake.interleave_sentinel_edit(
+        WS,
+        name,
+        json!({"owner": {"email": "alex@contoso.com", "assignedTo": "Alex Wilber", "userPrincipalName": "alex@contoso.com", "ownerType": "User"},
+               "labels": [{"labelName": "SIGNL4", "labelType": "User"}, {"labelName": "VIP", "labelType": "User"}],
+               "description": "Edited by Alex"}),
+    );
+    h.fake.signl4_action(TEAM, &sext(&inc), Action::Acknowledge(rene())).await.unwrap();
+    wait_for("Active", T, || incident(&h, &inc)["properties"]["status"] == "Active").await;
+    let p = incident(&h, &inc)["properties"].clone();
+    assert_eq!(p["owner"]["assignedTo"], "Alex Wilber", "the analyst's owner survives");
+    assert_eq!(p["description"], "Edited by Alex");
+    assert_eq!(labels(&incident(&h, &inc)), vec!["SIGNL4", "VIP"]);
+    assert!(h.fake.requests().get("arm.incidents.conflict").copied().unwrap_or(0) >= 1, "the 409 path was exercised");
+    wait_for("ack comment", T, || h.fake.sentinel_comments(WS, name).len() == 1).await;
+    assert!(
+        h.fake.sentinel_comments(WS, name)[0]["properties"]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("Acknowledged in SIGNL4 by rene@signl4.com.")
+    );
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn close_uses_each_valid_classification_pair() {
+    let pairs: [(&str, Option<&str>); 5] = [
+        ("TruePositive", Some("SuspiciousActivity")),
+        ("BenignPositive", Some("SuspiciousButExpected")),
+        ("FalsePositive", Some("IncorrectAlertLogic")),
+        ("FalsePositive", Some("InaccurateData")),
+        ("Undetermined", None),
+    ];
+    for (class, reason) in pairs {
+        let h = Harness::new().await;
+        let line = match reason {
+            Some(r) => format!("close_classification = \"{class}\"\nclose_classification_reason = \"{r}\""),
+            None => format!("close_classification = \"{class}\""),
+        };
+        let app = start(&h, &[("close_classification = \"Undetermined\"", &line)]).await;
+        let (i, a) = scenarios::sentinel_incident("");
+        let inc = h.fake.add_sentinel_incident(WS, i, a);
+        wait_for("paged", T, || h.pages().contains_key(&sext(&inc))).await;
+        h.fake.signl4_action(TEAM, &sext(&inc), Action::Close(rene())).await.unwrap();
+        wait_for("Closed", T, || incident(&h, &inc)["properties"]["status"] == "Closed").await;
+        let p = incident(&h, &inc)["properties"].clone();
+        assert_eq!(p["classification"], class);
+        assert_eq!(p["classificationReason"].as_str(), reason, "{class}");
+        assert_eq!(p["owner"]["email"], "rene@signl4.com", "an unassigned incident gets the responder as owner");
+        wait_for("close comment", T, || h.fake.sentinel_comments(WS, inc["name"].as_str().unwrap()).len() == 1).await;
+        app.stop().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn enrichment_that_misses_its_budget_follows_as_a_comment() {
+    let h = Harness::new().await;
+    h.fake.inject(Fault { service: Service::LogAnalytics, kind: FaultKind::Latency { ms: 1500 }, count: 1 });
+    let app = start(&h, &[("budget = \"10s\"", "budget = \"200ms\"")]).await;
+    let (i, a) = scenarios::sentinel_incident("");
+    let inc = h.fake.add_sentinel_incident(WS, i, a);
+    wait_for("paged", T, || h.pages().contains_key(&sext(&inc))).await;
+    let m = message(&h, &sext(&inc));
+    assert!(m.contains("Rule query results: still running"), "{m}");
+    let name = inc["name"].as_str().unwrap();
+    wait_for("results comment", T, || {
+        h.fake
+            .sentinel_comments(WS, name)
+            .iter()
+            .any(|c| c["properties"]["message"].as_str().unwrap_or("").contains("Failures=57"))
+    })
+    .await;
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn partial_and_failed_queries_never_block_the_page() {
+    let h = Harness::new().await;
+    h.fake.add_query_result(
+        WS,
+        "PartialRule",
+        json!({"tables": [{"name": "PrimaryResult", "columns": [{"name": "Host", "type": "string"}], "rows": [["ws-1"], ["ws-2"]]}],
+               "error": {"code": "PartialError", "message": "Query result set has exceeded the internal record count limit", "details": []}}),
+    );
+    h.fake.add_query_result(WS, "BrokenRule", json!({"status": 400}));
+    let app = start(&h, &[]).await;
+    let mk = |needle: &str, title: &str| {
+        let (mut i, mut a) = scenarios::sentinel_incident(title);
+        a[0]["properties"]["additionalData"]["Query"] = json!(format!("{needle} | take 100"));
+        i["properties"]["severity"] = json!("Medium");
+        (i, a)
+    };
+    let (i1, a1) = mk("PartialRule", " (partial)");
+    let (i2, a2) = mk("BrokenRule", " (broken)");
+    let p = h.fake.add_sentinel_incident(WS, i1, a1);
+    let b = h.fake.add_sentinel_incident(WS, i2, a2);
+    wait_for("both paged", T, || h.pages().contains_key(&sext(&p)) && h.pages().contains_key(&sext(&b))).await;
+    let mp = message(&h, &sext(&p));
+    assert!(mp.contains("1. Host=ws-1") && mp.contains("⚠ partial results (PartialError"), "{mp}");
+    let mb = message(&h, &sext(&b));
+    assert!(mb.contains("Rule query results unavailable: Log Analytics: HTTP 400"), "{mb}");
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_incident_closed_in_the_portal_closes_signl4_without_echo() {
+    let h = Harness::new().await;
+    let app = start(&h, &[]).await;
+    let (i, a) = scenarios::sentinel_incident("");
+    let inc = h.fake.add_sentinel_incident(WS, i, a);
+    wait_for("paged and labelled", T, || labels(&incident(&h, &inc)).contains(&"SIGNL4".to_string())).await;
+    h.fake.update_sentinel_incident(
+        WS,
+        inc["name"].as_str().unwrap(),
+        json!({"status": "Closed", "classification": "FalsePositive", "classificationReason": "InaccurateData"}),
+    );
+    wait_for("SIGNL4 closed", T, || h.fake.signl4_alerts(TEAM)[&sext(&inc)].status == "resolved").await;
+    wait_for("SIGNL4 reported it", T, || h.fake.outbound_events(TEAM).iter().any(|e| e["alert"]["statusCode"] == 4))
+        .await;
+    h.polls(3).await;
+    assert!(h.fake.sentinel_comments(WS, inc["name"].as_str().unwrap()).is_empty(), "echo became a comment");
+    assert_eq!(
+        incident(&h, &inc)["properties"]["classification"],
+        "FalsePositive",
+        "the analyst's classification is kept"
+    );
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn per_alert_mode_pages_each_alert_and_the_incident_follows_the_last() {
+    let h = Harness::new().await;
+    let app = start(&h, &[("page_per = \"incident\"", "page_per = \"alert\"")]).await;
+    let (i, mut a) = scenarios::sentinel_incident("");
+    let mut second = a[0].clone();
+    second["properties"]["alertDisplayName"] = json!("Successful sign-in after brute force");
+    a.push(second);
+    let inc = h.fake.add_sentinel_incident(WS, i, a);
+    wait_for("two pages", T, || h.pages().len() == 2).await;
+    let exts: Vec<String> = h.pages().keys().cloned().collect();
+    assert!(exts.iter().all(|e| e.starts_with("s4s:contoso:sentinel-alert.soc:")), "{exts:?}");
+    h.fake.signl4_action(TEAM, &exts[0], Action::Acknowledge(rene())).await.unwrap();
+    wait_for("first ack comment", T, || h.fake.sentinel_comments(WS, inc["name"].as_str().unwrap()).len() == 1).await;
+    assert_eq!(incident(&h, &inc)["properties"]["status"], "New", "waits for the last alert");
+    h.fake.signl4_action(TEAM, &exts[1], Action::Acknowledge(rene())).await.unwrap();
+    wait_for("Active", T, || incident(&h, &inc)["properties"]["status"] == "Active").await;
+    h.fake.signl4_action(TEAM, &exts[0], Action::Close(rene())).await.unwrap();
+    h.fake.signl4_action(TEAM, &exts[1], Action::Close(rene())).await.unwrap();
+    wait_for("Closed", T, || incident(&h, &inc)["properties"]["status"] == "Closed").await;
+    h.polls(2).await;
+    assert_eq!(h.pages().len(), 2);
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sentinel_only_tenants_and_api_errors() {
+    let h = Harness::new().await;
+    // Graph off: a Graph alert does not page; Sentinel incidents do.
+    let app = start(&h, &[("[tenant.endpoints]\n# Only for", "graph = false\n[tenant.endpoints]\n# Only for")]).await;
+    let g = h.fake.add_alert(TENANT, scenarios::mde_malware("1"));
+    let (i, a) = scenarios::sentinel_incident("");
+    let inc = h.fake.add_sentinel_incident(WS, i, a);
+    wait_for("Sentinel paged", T, || h.pages().contains_key(&sext(&inc))).await;
+    assert!(!h.pages().contains_key(&ext(&g)));
+    assert_eq!(h.graph_lists(), 0, "Graph is not polled");
+    app.stop().await;
+
+    // A wrong api-version is reported with the service's message.
+    let app = start(&h, &[("api_version = \"2025-12-01\"", "api_version = \"2019-01-01\"")]).await;
+    wait_for("poll error", T, || {
+        futures::executor::block_on(async {
+            let v: Value = reqwest::get(format!("http://{}/readyz", app.addr)).await.unwrap().json().await.unwrap();
+            v["tenants"]["contoso"]["status"]["last_poll_error"]
+                .as_str()
+                .is_some_and(|e| e.contains("InvalidApiVersionParameter"))
+        })
+    })
+    .await;
+    app.stop().await;
+}
