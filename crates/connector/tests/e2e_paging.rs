@@ -120,8 +120,12 @@ async fn an_expired_token_is_refreshed_transparently() {
     h.fake.expire_tokens();
     let a2 = h.fake.add_alert(TENANT, scenarios::entra_risky_signin("2"));
     wait_for("page after token expiry", T, || h.pages().contains_key(&ext(&a2))).await;
+    h.polls(2).await;
     let tokens_after = h.fake.requests().get("entra.token").copied().unwrap_or(0);
-    assert_eq!(tokens_after, tokens_before + 1, "exactly one token refresh");
+    // At most one refresh per resource in use (Graph, ARM, Log Analytics), however many
+    // requests ran meanwhile.
+    let refreshes = tokens_after - tokens_before;
+    assert!((1..=3).contains(&refreshes), "{refreshes} token requests after expiry");
     assert_paged_exactly_once(&h, &[a1, a2]);
     app.stop().await;
 }
