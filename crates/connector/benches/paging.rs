@@ -52,6 +52,9 @@ struct Run {
 async fn start(poll: &str, concurrency: usize, signl4_throttle: bool) -> Run {
     let fake = FakeCloud::start_local().await.unwrap();
     fake.seed_defaults();
+    // Graph's 150 requests/min is off: at a 1 s poll interval the polls and incident tagging
+    // alone would exceed it, and this measures the connector, not the throttle.
+    fake.configure(|s| s.graph_requests_per_minute = 0);
     if !signl4_throttle {
         fake.configure(|s| {
             s.signl4_events_per_15s = 0;
@@ -88,17 +91,22 @@ async fn main() {
     tokio::time::sleep(Duration::from_secs(2)).await;
     let idle_rss = rss_kb(pid, "VmRSS:");
     let n = 60usize;
+    let mut expected = 0;
     for i in 0..n {
         let (_, make) = scenarios::catalogue()[i % 5];
-        run.fake.add_alert(DEFAULT_TENANT_ID, make(&format!("{i}")));
+        let a = run.fake.add_alert(DEFAULT_TENANT_ID, make(&format!("{i}")));
+        // Sentinel alerts are read from the workspace, not paged via Graph.
+        if a["serviceSource"] != "microsoftSentinel" {
+            expected += 1;
+        }
         let jitter = 100 + (rand_u64() % 400);
         tokio::time::sleep(Duration::from_millis(jitter)).await;
     }
     let f = &run.fake;
-    wait("all paged", Duration::from_secs(30), || f.pages_by_external_id(DEFAULT_TEAM_SECRET).len() == n).await;
+    wait("all paged", Duration::from_secs(30), || f.pages_by_external_id(DEFAULT_TEAM_SECRET).len() == expected).await;
     let mut lat = run.fake.page_latencies(DEFAULT_TEAM_SECRET);
     lat.sort();
-    println!("time to page ({n} alerts, poll interval 1 s, alerts 100–500 ms apart):");
+    println!("time to page ({expected} alerts, poll interval 1 s, alerts 100–500 ms apart):");
     println!(
         "  p50 {:>6} ms   p99 {:>6} ms   max {:>6} ms   (target p99 ≤ 1250 ms)",
         pct(&lat, 0.5).as_millis(),

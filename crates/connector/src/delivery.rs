@@ -21,7 +21,7 @@ use s4s_core::keys;
 use s4s_core::retry::next_delay;
 use s4s_core::sync::{self, AlertSync, IncidentSync, Signl4State};
 use s4s_core::timefmt;
-use s4s_store::{AlertKey, AlertUpdate, Job, NewJob, Store};
+use s4s_store::{AlertKey, AlertUpdate, FollowUp, Job, NewJob, Store};
 use serde_json::{Map, Value};
 use time::OffsetDateTime;
 use tokio::sync::{Notify, Semaphore, watch};
@@ -41,9 +41,41 @@ pub fn now_ms() -> i64 {
     timefmt::millis(OffsetDateTime::now_utc())
 }
 
+/// After a Graph page: remember SIGNL4's event id (fallback correlation) and ask for the
+/// incident tag — committed with the page's completion, in one transaction.
+fn after_page(rt: &TenantRuntime, external_id: &str, event_id: Option<&str>, incident: Option<&str>) -> FollowUp {
+    let mut f = FollowUp::default();
+    let Some((tenant, source, alert_id)) = keys::parse_external_id(external_id) else { return f };
+    if let Some(ev) = event_id {
+        let key = AlertKey { tenant: tenant.into(), source: source.into(), alert_id: alert_id.into() };
+        f.update = Some((key, AlertUpdate { signl4_event_id: Some(ev.into()), ..Default::default() }));
+    }
+    // Every page asks for the tag; pending requests coalesce and the plan skips a tag that is
+    // already there, so only the first costs a write.
+    if let (Some(tag), true, Some(inc)) = (&rt.cfg.sync.incident_tag, rt.cfg.sync.enabled, incident) {
+        let intent = IncidentSync { incident_id: inc.to_string(), tag: Some(tag.clone()), ..Default::default() };
+        f.jobs.push(incident_job(&rt.cfg.name, intent));
+    }
+    f
+}
+
+fn incident_job(tenant: &str, intent: IncidentSync) -> NewJob {
+    NewJob::coalescing(
+        tenant,
+        JOB_INCIDENT_SYNC,
+        format!("incident:{tenant}:{}", intent.incident_id),
+        serde_json::to_string(&intent).unwrap_or_default(),
+        sync::merge_incident_sync_json,
+    )
+}
+
 /// How a job attempt ended.
 enum Outcome {
     Done(String),
+    /// Done, with bookkeeping and follow-up jobs committed together with the completion.
+    DoneWith(String, FollowUp),
+    /// Not attempted now (local rate limit); try again after the delay.
+    Defer(Duration),
     Failed(UpstreamError),
     /// Stored payload unusable: dead-letter it.
     Broken(String),
@@ -141,8 +173,27 @@ impl Delivery {
     async fn finish(&self, rt: &TenantRuntime, job: Job, outcome: Outcome) {
         let tenant = rt.cfg.name.clone();
         match outcome {
-            Outcome::Done(result) => {
-                match self.store.complete_job(job.id, &self.owner, job.rev, &result, now_ms()).await {
+            Outcome::Defer(delay) => {
+                tracing::debug!(tenant = %tenant, key = %job.key, delay_ms = delay.as_millis() as u64, "job deferred by the local rate limit");
+                let _ = self
+                    .store
+                    .retry_job(
+                        job.id,
+                        &self.owner,
+                        now_ms() + delay.as_millis() as i64,
+                        "deferred (rate limit)",
+                        now_ms(),
+                    )
+                    .await;
+            }
+            Outcome::Done(_) | Outcome::DoneWith(..) => {
+                let (result, follow) = match outcome {
+                    Outcome::DoneWith(r, f) => (r, f),
+                    Outcome::Done(r) => (r, FollowUp::default()),
+                    _ => unreachable!("matched above"),
+                };
+                let had_jobs = !follow.jobs.is_empty();
+                match self.store.complete_job_with(job.id, &self.owner, job.rev, &result, &follow, now_ms()).await {
                     Ok(true) => {}
                     Ok(false) => {
                         tracing::debug!(tenant = %tenant, key = %job.key, "job changed while running (coalesced) or lease lost; it runs again")
@@ -151,6 +202,9 @@ impl Delivery {
                         tracing::error!(tenant = %tenant, key = %job.key, error = %e, "done, but could not record it; it may run again")
                     }
                 }
+                if had_jobs {
+                    self.wake.notify_one();
+                }
                 metrics::counter!("s4s_jobs_done_total", "tenant" => tenant, "kind" => job.kind.clone()).increment(1);
             }
             Outcome::Broken(why) => {
@@ -158,9 +212,7 @@ impl Delivery {
                 metrics::counter!("s4s_jobs_dead_total", "tenant" => tenant).increment(1);
                 let _ = self.store.bury_job(job.id, &self.owner, &why, now_ms()).await;
             }
-            Outcome::Failed(e)
-                if e.status() == Some(404) && (job.kind == JOB_PAGE || job.kind == JOB_SIGNL4_STATUS) =>
-            {
+            Outcome::Failed(e) if e.status() == Some(404) && e.to_string().starts_with("SIGNL4:") => {
                 metrics::counter!("s4s_delivery_failures_total", "tenant" => tenant.clone(), "kind" => "rejected")
                     .increment(1);
                 let msg = e.to_string();
@@ -218,40 +270,16 @@ impl Delivery {
                 let title = body.get("Title").and_then(|v| v.as_str()).unwrap_or("");
                 let external_id = body.get("X-S4-ExternalID").and_then(|v| v.as_str()).unwrap_or("");
                 tracing::info!(tenant = %tenant, title = %title, external_id = %external_id, event_id = event_id.as_deref().unwrap_or("-"), "paged");
-                self.after_page(rt, external_id, event_id.as_deref()).await;
-                Outcome::Done(serde_json::json!({ "eventId": event_id }).to_string())
+                let incident = body.get("Incident ID").and_then(|v| v.as_str());
+                let follow = after_page(rt, external_id, event_id.as_deref(), incident);
+                Outcome::DoneWith(serde_json::json!({ "eventId": event_id }).to_string(), follow)
             }
             Err(e) => Outcome::Failed(e),
         }
     }
 
-    /// Remembers SIGNL4's event id (fallback correlation) and tags the incident.
-    async fn after_page(&self, rt: &TenantRuntime, external_id: &str, event_id: Option<&str>) {
-        let Some((tenant, source, alert_id)) = keys::parse_external_id(external_id) else { return };
-        let key = AlertKey { tenant: tenant.into(), source: source.into(), alert_id: alert_id.into() };
-        if let Some(ev) = event_id {
-            let u = AlertUpdate { signl4_event_id: Some(ev.into()), ..Default::default() };
-            if let Err(e) = self.store.update_alert(&key, &u, now_ms()).await {
-                tracing::warn!(error = %e, "cannot record SIGNL4's event id");
-            }
-        }
-        let (Some(tag), true) = (&rt.cfg.sync.incident_tag, rt.cfg.sync.enabled) else { return };
-        let Ok(Some(alert)) = self.store.get_alert(tenant, source, alert_id).await else { return };
-        let Some(incident) = alert.record.incident_id.clone() else { return };
-        // Every page asks for the tag; pending requests coalesce and the plan skips a tag
-        // that is already there, so only the first costs a write.
-        let intent = IncidentSync { incident_id: incident.clone(), tag: Some(tag.clone()), ..Default::default() };
-        self.enqueue_incident(rt, intent).await;
-    }
-
     async fn enqueue_incident(&self, rt: &TenantRuntime, intent: IncidentSync) {
-        let job = NewJob::coalescing(
-            &rt.cfg.name,
-            JOB_INCIDENT_SYNC,
-            format!("incident:{}:{}", rt.cfg.name, intent.incident_id),
-            serde_json::to_string(&intent).unwrap_or_default(),
-            sync::merge_incident_sync_json,
-        );
+        let job = incident_job(&rt.cfg.name, intent);
         match self.store.enqueue(&[job], now_ms()).await {
             Ok(_) => self.wake.notify_one(),
             Err(e) => tracing::error!(tenant = %rt.cfg.name, error = %e, "cannot queue the incident update"),
@@ -373,14 +401,14 @@ impl Delivery {
                 rt.page_sent();
                 metrics::counter!("s4s_pages_sent_total", "tenant" => rt.cfg.name.clone()).increment(1);
                 tracing::info!(tenant = %rt.cfg.name, workspace = %p.workspace, title = %page.body.get("Title").and_then(|v| v.as_str()).unwrap_or(""), enrichment = ?std::mem::discriminant(&enrichment), "paged (Sentinel)");
-                let mut follow = Vec::new();
+                let mut follow = FollowUp::default();
                 if rt.cfg.sync.enabled && client.cfg.label.is_some() {
                     let intent = AlertSync { alert_id: inc.name.clone(), ..Default::default() };
                     let ext = keys::external_id(&rt.cfg.name, &model::source(&p.workspace), &inc.name);
-                    follow.push(crate::sentinel::sync_job(&rt.cfg.name, &p.workspace, &ext, intent, true));
+                    follow.jobs.push(crate::sentinel::sync_job(&rt.cfg.name, &p.workspace, &ext, intent, true));
                 }
                 if enrichment == Enrichment::Pending {
-                    follow.push(NewJob::once(
+                    follow.jobs.push(NewJob::once(
                         &rt.cfg.name,
                         crate::sentinel::JOB_SENTINEL_ENRICH,
                         format!("enrich:{}", page.external_id),
@@ -391,20 +419,10 @@ impl Delivery {
                     && let Some(ev) = &event_id
                 {
                     let key = AlertKey { tenant: t.into(), source: src.into(), alert_id: id.into() };
-                    let _ = self
-                        .store
-                        .update_alert(
-                            &key,
-                            &AlertUpdate { signl4_event_id: Some(ev.clone()), ..Default::default() },
-                            now_ms(),
-                        )
-                        .await;
+                    follow.update =
+                        Some((key, AlertUpdate { signl4_event_id: Some(ev.clone()), ..Default::default() }));
                 }
-                if !follow.is_empty() {
-                    let _ = self.store.enqueue(&follow, now_ms()).await;
-                    self.wake.notify_one();
-                }
-                Outcome::Done(serde_json::json!({ "eventId": event_id }).to_string())
+                Outcome::DoneWith(serde_json::json!({ "eventId": event_id }).to_string(), follow)
             }
             Err(e) => Outcome::Failed(e),
         }
@@ -492,6 +510,11 @@ impl Delivery {
     }
 
     async fn sync_incident(&self, rt: &TenantRuntime, job: &Job) -> Outcome {
+        // Incident housekeeping shares Graph's 150 requests/min with polling and alert
+        // write-backs; cap it so a storm of new incidents cannot starve them.
+        if let Err(wait) = rt.take_incident_budget() {
+            return Outcome::Defer(wait);
+        }
         let intent: IncidentSync = match serde_json::from_str(&job.payload) {
             Ok(s) => s,
             Err(e) => return Outcome::Broken(format!("stored incident payload is unreadable: {e}")),

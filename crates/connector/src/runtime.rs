@@ -42,7 +42,13 @@ pub struct TenantRuntime {
     status: Mutex<TenantStatus>,
     /// When SIGNL4 last rejected the team secret (to probe again only every few minutes).
     rejected_at: Mutex<Option<std::time::Instant>>,
+    /// Fixed-window budget for Graph incident housekeeping (tag, roll-up): (window start, used).
+    incident_budget: Mutex<(std::time::Instant, u32)>,
 }
+
+/// Graph incident updates (tag, roll-up) allowed per minute and tenant: well under Graph's
+/// 150 requests/min (`microsoft-apis.md` §2.8), so polling and alert write-backs keep room.
+pub const INCIDENT_JOBS_PER_MINUTE: u32 = 30;
 
 /// While SIGNL4 rejects the team secret, one page is let through this often to notice a
 /// fix made on the SIGNL4 side; all others are parked without a request.
@@ -81,7 +87,24 @@ impl TenantRuntime {
             sentinel,
             status: Mutex::new(TenantStatus::default()),
             rejected_at: Mutex::new(None),
+            incident_budget: Mutex::new((std::time::Instant::now(), 0)),
         }
+    }
+
+    /// Takes one unit of the incident-housekeeping budget, or says how long to wait.
+    pub fn take_incident_budget(&self) -> Result<(), std::time::Duration> {
+        let mut b = self.incident_budget.lock().unwrap_or_else(|e| e.into_inner());
+        let window = std::time::Duration::from_secs(60);
+        if b.0.elapsed() >= window {
+            *b = (std::time::Instant::now(), 0);
+        }
+        if b.1 >= INCIDENT_JOBS_PER_MINUTE {
+            return Err(
+                window.saturating_sub(b.0.elapsed()) + std::time::Duration::from_millis(rand::random::<u64>() % 1000)
+            );
+        }
+        b.1 += 1;
+        Ok(())
     }
 
     pub fn workspace(&self, name: &str) -> Option<&Arc<crate::sentinel::SentinelClient>> {

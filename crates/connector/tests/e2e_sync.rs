@@ -171,6 +171,8 @@ async fn bad_webhook_input_changes_nothing() {
     let app = start(&h, &[], 0.0, None).await;
     let a = h.fake.add_alert(TENANT, scenarios::mde_malware("81"));
     wait_for("paged", T, || h.pages().contains_key(&ext(&a))).await;
+    // Let the page's follow-up work (incident tag) finish first.
+    wait_for("outbox idle", T, || futures::executor::block_on(app.store.job_counts()).unwrap().pending == 0).await;
     let before = app.store.job_counts().await.unwrap();
     let c = reqwest::Client::new();
     let url = |tok: &str| format!("http://{}/signl4/{tok}", app.addr);

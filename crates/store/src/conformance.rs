@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use crate::{AlertKey, AlertRecord, AlertUpdate, InboundEvent, IngestItem, JobState, NewJob, Store};
+use crate::{AlertKey, AlertRecord, AlertUpdate, FollowUp, InboundEvent, IngestItem, JobState, NewJob, Store};
 
 fn alert(id: &str, version: &str) -> AlertRecord {
     AlertRecord {
@@ -301,6 +301,21 @@ pub async fn sync_bookkeeping_and_lookups(s: Arc<dyn Store>) {
     assert_eq!(s.get_alert("t1", "graph-alert", "a").await.unwrap().unwrap().signl4_state, "closed_by_portal");
 }
 
+pub async fn follow_ups_commit_only_with_a_done_job(s: Arc<dyn Store>) {
+    s.ingest(&[item("a", "v1", true)], 1000).await.unwrap();
+    let j = s.claim_jobs("w", 1000, 60_000, 1).await.unwrap().remove(0);
+    let follow = FollowUp {
+        update: Some((key("a"), AlertUpdate { signl4_event_id: Some("ev-1".into()), ..Default::default() })),
+        jobs: vec![NewJob::once("t1", "incident-sync", "incident:t1:inc-1".into(), "{}".into())],
+    };
+    // Lease lost: nothing of the follow-up is written.
+    assert!(!s.complete_job_with(j.id, "other", j.rev, "{}", &follow, 1001).await.unwrap());
+    assert!(s.get_alert("t1", "graph-alert", "a").await.unwrap().unwrap().signl4_event_id.is_none());
+    assert!(s.complete_job_with(j.id, "w", j.rev, "{}", &follow, 1002).await.unwrap());
+    assert_eq!(s.get_alert("t1", "graph-alert", "a").await.unwrap().unwrap().signl4_event_id.as_deref(), Some("ev-1"));
+    assert!(s.list_jobs(JobState::Pending, 10).await.unwrap().iter().any(|x| x.key == "incident:t1:inc-1"));
+}
+
 pub async fn ping_works(s: Arc<dyn Store>) {
     s.ping().await.unwrap();
 }
@@ -329,6 +344,7 @@ macro_rules! conformance_tests {
             completing_a_stale_revision_releases_the_job_to_run_again,
             inbound_events_are_recorded_once_with_their_effects,
             sync_bookkeeping_and_lookups,
+            follow_ups_commit_only_with_a_done_job,
             ping_works
         );
     };

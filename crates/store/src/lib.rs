@@ -97,6 +97,13 @@ pub struct AlertUpdate {
     pub signl4_event_id: Option<String>,
 }
 
+/// What a finished job records and causes, committed together with its completion.
+#[derive(Debug, Clone, Default)]
+pub struct FollowUp {
+    pub update: Option<(AlertKey, AlertUpdate)>,
+    pub jobs: Vec<NewJob>,
+}
+
 /// A SIGNL4 outbound-webhook event, recorded once by its id.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InboundEvent {
@@ -251,7 +258,20 @@ pub trait Store: Send + Sync + 'static {
     /// Marks a job done if `owner` holds the lease and the payload is still revision `rev`.
     /// If the job was coalesced with newer work meanwhile, it is released to run again
     /// instead. Returns true only when the job is now done.
-    async fn complete_job(&self, id: i64, owner: &str, rev: i64, result: &str, now_ms: i64) -> Result<bool>;
+    async fn complete_job(&self, id: i64, owner: &str, rev: i64, result: &str, now_ms: i64) -> Result<bool> {
+        self.complete_job_with(id, owner, rev, result, &FollowUp::default(), now_ms).await
+    }
+    /// [`Store::complete_job`], and — only if the job is now done — the follow-up's alert
+    /// update and jobs, in the same transaction.
+    async fn complete_job_with(
+        &self,
+        id: i64,
+        owner: &str,
+        rev: i64,
+        result: &str,
+        follow: &FollowUp,
+        now_ms: i64,
+    ) -> Result<bool>;
     /// Releases a job for another attempt at `next_attempt_ms`.
     async fn retry_job(&self, id: i64, owner: &str, next_attempt_ms: i64, error: &str, now_ms: i64) -> Result<bool>;
     /// Moves a job to the dead-letter state.

@@ -12,8 +12,8 @@ use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgRow};
 use sqlx::PgConnection;
 
 use crate::{
-    AlertKey, AlertRecord, AlertUpdate, InboundEvent, IngestItem, IngestOutcome, Job, JobCounts, JobState, NewJob,
-    Result, Store, StoreError, StoredAlert,
+    AlertKey, AlertRecord, AlertUpdate, FollowUp, InboundEvent, IngestItem, IngestOutcome, Job, JobCounts, JobState,
+    NewJob, Result, Store, StoreError, StoredAlert,
 };
 
 const MIGRATIONS: &[&str] = &[
@@ -450,7 +450,15 @@ impl Store for PostgresStore {
         Ok(jobs)
     }
 
-    async fn complete_job(&self, id: i64, owner: &str, rev: i64, result: &str, now_ms: i64) -> Result<bool> {
+    async fn complete_job_with(
+        &self,
+        id: i64,
+        owner: &str,
+        rev: i64,
+        result: &str,
+        follow: &FollowUp,
+        now_ms: i64,
+    ) -> Result<bool> {
         let mut tx = self.pool.begin().await?;
         let r = sqlx::query(
             "UPDATE jobs SET state = 'done', result = $1, lease_owner = NULL, lease_until_ms = NULL, last_error = NULL, updated_ms = $2 \
@@ -475,6 +483,14 @@ impl Store for PostgresStore {
             .bind(owner)
             .execute(&mut *tx)
             .await?;
+        }
+        if r.rows_affected() == 1 {
+            if let Some((key, u)) = &follow.update {
+                apply_update(&mut tx, key, u, now_ms).await?;
+            }
+            for job in &follow.jobs {
+                insert_job(&mut tx, job, now_ms).await?;
+            }
         }
         tx.commit().await?;
         Ok(r.rows_affected() == 1)

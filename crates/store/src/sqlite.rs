@@ -13,8 +13,8 @@ use sqlx::sqlite::{
 use sqlx::SqliteConnection;
 
 use crate::{
-    AlertKey, AlertRecord, AlertUpdate, InboundEvent, IngestItem, IngestOutcome, Job, JobCounts, JobState, NewJob,
-    Result, Store, StoreError, StoredAlert,
+    AlertKey, AlertRecord, AlertUpdate, FollowUp, InboundEvent, IngestItem, IngestOutcome, Job, JobCounts, JobState,
+    NewJob, Result, Store, StoreError, StoredAlert,
 };
 
 /// Schema migrations, applied in order; the index + 1 is the schema version.
@@ -477,7 +477,15 @@ impl Store for SqliteStore {
         Ok(jobs)
     }
 
-    async fn complete_job(&self, id: i64, owner: &str, rev: i64, result: &str, now_ms: i64) -> Result<bool> {
+    async fn complete_job_with(
+        &self,
+        id: i64,
+        owner: &str,
+        rev: i64,
+        result: &str,
+        follow: &FollowUp,
+        now_ms: i64,
+    ) -> Result<bool> {
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         let r = sqlx::query(
             "UPDATE jobs SET state = 'done', result = ?, lease_owner = NULL, lease_until_ms = NULL, last_error = NULL, updated_ms = ? \
@@ -502,6 +510,14 @@ impl Store for SqliteStore {
             .bind(owner)
             .execute(&mut *tx)
             .await?;
+        }
+        if r.rows_affected() == 1 {
+            if let Some((key, u)) = &follow.update {
+                apply_update(&mut tx, key, u, now_ms).await?;
+            }
+            for job in &follow.jobs {
+                insert_job(&mut tx, job, now_ms).await?;
+            }
         }
         tx.commit().await?;
         Ok(r.rows_affected() == 1)
