@@ -59,6 +59,17 @@ pub fn ingest_item(tenant: &TenantConfig, alert: &GraphAlert, prior: Option<&Sto
     item
 }
 
+/// True when `item` would change nothing in the store: same version, nothing to page that
+/// was not paged, no jobs, no bookkeeping.
+pub fn unchanged(prior: Option<&StoredAlert>, item: &IngestItem) -> bool {
+    prior.is_some_and(|p| {
+        p.record.version == item.alert.version
+            && (item.page.is_none() || p.paged)
+            && item.jobs.is_empty()
+            && item.update == s4s_store::AlertUpdate::default()
+    })
+}
+
 /// A job that sets a SIGNL4 alert to `status` (`resolved` / `acknowledged`) by external id.
 pub fn signl4_status_job(tenant: &str, external_id: &str, status: &str) -> NewJob {
     let mut body = page::resolve_payload(external_id);
@@ -199,7 +210,14 @@ pub async fn sweep(
             if a.last_update > newest {
                 newest = a.last_update;
             }
-            let item = ingest_item(t, a, prior.get(&a.id));
+            let p = prior.get(&a.id);
+            let item = ingest_item(t, a, p);
+            // A version we already stored that asks for nothing new (the overlap re-read)
+            // needs no write transaction at all.
+            if unchanged(p, &item) {
+                report.outcome.unchanged += 1;
+                continue;
+            }
             report.portal_changes += item.jobs.len();
             items.push(item);
         }

@@ -378,6 +378,9 @@ pub async fn sweep(
                     }
                 }
             }
+            if crate::poller::unchanged(p, &item) {
+                continue;
+            }
             queued += item.jobs.len() + usize::from(item.page.is_some());
             items.push(item);
         }
