@@ -53,6 +53,20 @@ fn config_errors_name_the_key_exit_2_and_hide_secrets() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("delivery.concurrency"));
 
+    // An invalid Sentinel classification pair is refused at load, listing the valid pairs.
+    std::fs::write(
+        &f,
+        example.replace("close_classification = \"Undetermined\"", "close_classification = \"TruePositive\""),
+    )
+    .unwrap();
+    let out = bin().args(["config", "check"]).arg(&f).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("tenant[0].sentinel[0].close_classification") && err.contains("TruePositive → SuspiciousActivity"),
+        "{err}"
+    );
+
     let out = bin().args(["config", "check", "/nonexistent/s4s.toml"]).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
 }

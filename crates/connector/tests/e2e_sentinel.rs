@@ -272,3 +272,44 @@ async fn sentinel_only_tenants_and_api_errors() {
     .await;
     app.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_rule_query_comes_from_the_security_alert_table_when_additional_data_lacks_it() {
+    let h = Harness::new().await;
+    let app = start(&h, &[]).await;
+    let (i, mut a) = scenarios::sentinel_incident(" (NRT)");
+    a[0]["properties"]["additionalData"] = json!({"AlertMessageEnqueueTime": "2026-11-28T10:00:00Z"});
+    a[0]["properties"]["productComponentName"] = json!("NRT Alerts");
+    a[0]["properties"]["systemAlertId"] = json!("baa8a239-6fde-4ab7-a093-d09f7b75c58c");
+    h.fake.add_security_alert(
+        WS,
+        "baa8a239-6fde-4ab7-a093-d09f7b75c58c",
+        r#"{"Query":"SigninLogs | where ResultType != 0","Query Start Time UTC":"2026-11-28 09:00:00Z","Query End Time UTC":"2026-11-28 10:00:00Z","Search Query Results Overall Count":"3"}"#,
+    );
+    let inc = h.fake.add_sentinel_incident(WS, i, a);
+    wait_for("paged", T, || h.pages().contains_key(&sext(&inc))).await;
+    let m = message(&h, &sext(&inc));
+    assert!(m.contains("Rule query results:\n1. UserPrincipalName=megan.bowen@contoso.com"), "{m}");
+    assert_eq!(
+        h.fake.requests().get("loganalytics.query").copied(),
+        Some(2),
+        "one lookup in SecurityAlert, one re-run"
+    );
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_backlog_of_incidents_is_read_across_next_links() {
+    let h = Harness::new().await;
+    let mut incs = Vec::new();
+    for n in 0..7 {
+        let (i, a) = scenarios::sentinel_incident(&format!(" {n}"));
+        incs.push(h.fake.add_sentinel_incident(WS, i, a));
+    }
+    let app = start(&h, &[("lookback = \"24h\"", "lookback = \"24h\"\npage_size = 3")]).await;
+    wait_for("all 7 paged", T, || incs.iter().all(|i| h.pages().contains_key(&sext(i)))).await;
+    assert!(h.fake.requests().get("arm.incidents.list").copied().unwrap_or(0) >= 3, "followed nextLink");
+    h.polls(2).await;
+    assert!(incs.iter().all(|i| h.pages().get(&sext(i)) == Some(&1)));
+    app.stop().await;
+}

@@ -277,6 +277,14 @@ impl FakeCloud {
         v
     }
 
+    /// Registers a `SecurityAlert` row (its `ExtendedProperties` JSON string) for lookups by
+    /// SystemAlertId, as for scheduled-rule alerts whose ARM `additionalData` lacks the query.
+    pub fn add_security_alert(&self, workspace: &str, system_alert_id: &str, extended_properties: &str) {
+        if let Some(ws) = self.state.lock().workspaces.get_mut(workspace) {
+            ws.security_alerts.insert(system_alert_id.to_string(), extended_properties.to_string());
+        }
+    }
+
     /// Log Analytics answers queries containing `needle` with `response` (a query-API body:
     /// `{"tables": [...]}`, optionally with `"error": {"code": "PartialError", …}`; or
     /// `{"status": 400}` for a BadArgumentError).
