@@ -50,11 +50,17 @@ fn after_page(rt: &TenantRuntime, external_id: &str, event_id: Option<&str>, inc
         let key = AlertKey { tenant: tenant.into(), source: source.into(), alert_id: alert_id.into() };
         f.update = Some((key, AlertUpdate { signl4_event_id: Some(ev.into()), ..Default::default() }));
     }
-    // Every page asks for the tag; pending requests coalesce and the plan skips a tag that is
-    // already there, so only the first costs a write.
+    // The first page of an incident tags it: a plain once-only job (one INSERT … ON CONFLICT
+    // DO NOTHING per page), separate from the coalescing roll-up job; the plan skips a tag
+    // that is already there.
     if let (Some(tag), true, Some(inc)) = (&rt.cfg.sync.incident_tag, rt.cfg.sync.enabled, incident) {
         let intent = IncidentSync { incident_id: inc.to_string(), tag: Some(tag.clone()), ..Default::default() };
-        f.jobs.push(incident_job(&rt.cfg.name, intent));
+        f.jobs.push(NewJob::once(
+            &rt.cfg.name,
+            JOB_INCIDENT_SYNC,
+            format!("tag:{}:{inc}", rt.cfg.name),
+            serde_json::to_string(&intent).unwrap_or_default(),
+        ));
     }
     f
 }
@@ -96,7 +102,11 @@ impl Delivery {
             notified.as_mut().enable();
             let free = permits.available_permits() as i64;
             let jobs = if free > 0 {
-                match self.store.claim_jobs(&self.owner, now_ms(), lease_ms, free).await {
+                // Claim up to twice the free slots: under load this halves the claim
+                // transactions; the extra jobs wait at most one job's duration for a slot,
+                // well inside their lease (`delivery.lease` > 2 × `request_timeout`).
+                let want = (free * 2).min(self.cfg.concurrency as i64 * 2);
+                match self.store.claim_jobs(&self.owner, now_ms(), lease_ms, want).await {
                     Ok(j) => j,
                     Err(e) => {
                         tracing::error!(error = %e, "cannot claim jobs from the database");

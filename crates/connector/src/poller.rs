@@ -21,7 +21,8 @@ use crate::runtime::{JOB_PAGE, JOB_SIGNL4_STATUS, TenantRuntime};
 /// Pure: what to store for one alert version, whether it pages, and — for an alert paged
 /// before (`prior`) — whether a change made in the portal must reach SIGNL4.
 pub fn ingest_item(tenant: &TenantConfig, alert: &GraphAlert, prior: Option<&StoredAlert>) -> IngestItem {
-    let pages = tenant.filter.check(alert).is_ok();
+    // Already paged: never again (and no need to build the page).
+    let pages = !prior.is_some_and(|p| p.paged) && tenant.filter.check(alert).is_ok();
     let record = AlertRecord {
         tenant: tenant.name.clone(),
         source: keys::SOURCE_GRAPH_ALERT.into(),
@@ -91,7 +92,7 @@ pub async fn incident_sweep(rt: &TenantRuntime, store: &Arc<dyn Store>) -> anyho
     let stored = store.get_cursor(&t.name, source).await?;
     let cursor = stored.as_deref().and_then(timefmt::parse).unwrap_or(now - t.lookback);
     let mut newest = cursor;
-    let mut url = rt.graph.incidents_since_url(cursor - t.overlap, t.page_size);
+    let mut url = rt.graph.incidents_since_url(cursor - rt.overlap_for(source), t.page_size);
     let mut queued = 0;
     loop {
         let v = rt.graph.get_json(&url).await?;
@@ -177,7 +178,7 @@ pub async fn sweep(
             now - t.lookback
         }
     };
-    let since = cursor - t.overlap;
+    let since = cursor - rt.overlap_for(source);
     if report.first_run {
         tracing::info!(tenant = %t.name, since = %timefmt::odata(since), "first start: reading alerts of the lookback window");
     }
@@ -282,9 +283,14 @@ pub async fn run(
         let cycle = async {
             let mut r = if rt.cfg.graph { sweep(&rt, &store, &on_page).await? } else { SweepReport::default() };
             for ws in &rt.sentinel {
-                let (read, queued) = crate::sentinel::sweep(&rt.cfg, ws, &store)
-                    .await
-                    .map_err(|e| e.context(format!("Sentinel workspace {}", ws.cfg.name)))?;
+                let (read, queued) = crate::sentinel::sweep(
+                    &rt.cfg,
+                    ws,
+                    &store,
+                    rt.overlap_for(&s4s_core::sentinel::source(&ws.cfg.name)),
+                )
+                .await
+                .map_err(|e| e.context(format!("Sentinel workspace {}", ws.cfg.name)))?;
                 r.alerts_read += read;
                 r.portal_changes += queued;
                 if queued > 0 {

@@ -44,6 +44,8 @@ pub struct TenantRuntime {
     rejected_at: Mutex<Option<std::time::Instant>>,
     /// Fixed-window budget for Graph incident housekeeping (tag, roll-up): (window start, used).
     incident_budget: Mutex<(std::time::Instant, u32)>,
+    /// When each source last re-read its overlap window.
+    overlap_reads: Mutex<std::collections::HashMap<String, std::time::Instant>>,
 }
 
 /// Graph incident updates (tag, roll-up) allowed per minute and tenant: well under Graph's
@@ -88,6 +90,22 @@ impl TenantRuntime {
             status: Mutex::new(TenantStatus::default()),
             rejected_at: Mutex::new(None),
             incident_budget: Mutex::new((std::time::Instant::now(), 0)),
+            overlap_reads: Mutex::new(std::collections::HashMap::new()),
+        }
+    }
+
+    /// The overlap to apply to `source`'s cursor on this sweep: the configured overlap once
+    /// every `overlap_interval` (and on the first sweep after start), zero otherwise. Re-reading
+    /// the window catches alerts that become visible late; doing it on every poll would re-list
+    /// every recent alert each time (see BENCHMARKS.md).
+    pub fn overlap_for(&self, source: &str) -> std::time::Duration {
+        let mut m = self.overlap_reads.lock().unwrap_or_else(|e| e.into_inner());
+        let due = m.get(source).is_none_or(|t| t.elapsed() >= self.cfg.overlap_interval);
+        if due {
+            m.insert(source.to_string(), std::time::Instant::now());
+            self.cfg.overlap
+        } else {
+            std::time::Duration::ZERO
         }
     }
 

@@ -243,6 +243,7 @@ pub async fn sweep(
     tenant: &TenantConfig,
     client: &SentinelClient,
     store: &Arc<dyn Store>,
+    overlap: Duration,
 ) -> anyhow::Result<(usize, usize)> {
     let ws = &client.cfg;
     let source = model::source(&ws.name);
@@ -250,7 +251,7 @@ pub async fn sweep(
     let stored = store.get_cursor(&tenant.name, &source).await?;
     let cursor = stored.as_deref().and_then(timefmt::parse).unwrap_or(now - tenant.lookback);
     let mut newest = cursor;
-    let mut url = client.incidents_since_url(cursor - tenant.overlap, tenant.page_size);
+    let mut url = client.incidents_since_url(cursor - overlap, tenant.page_size);
     let (mut read, mut queued) = (0usize, 0usize);
     loop {
         let v = client.get_json(&url).await?;

@@ -289,3 +289,22 @@ async fn health_and_metrics_endpoints() {
     assert!(m.contains("s4s_jobs"), "{m}");
     app.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_alert_that_becomes_visible_late_is_caught_by_the_overlap_re_read() {
+    let h = Harness::new().await;
+    let a = h.fake.add_alert(TENANT, scenarios::mde_malware("1"));
+    let app = App::start(h.config(&[("overlap_interval = \"1m\"", "overlap_interval = \"1s\"")])).await.unwrap();
+    wait_for("first page", T, || h.pages().contains_key(&ext(&a))).await;
+    h.polls(2).await;
+    // Graph indexes an alert late: its lastUpdateDateTime is older than the cursor.
+    let late_ts =
+        s4s_core::timefmt::parse(a["lastUpdateDateTime"].as_str().unwrap()).unwrap() - time::Duration::seconds(30);
+    let mut late = scenarios::entra_risky_signin("2");
+    late["createdDateTime"] = json!(s4s_core::timefmt::odata(late_ts));
+    late["lastUpdateDateTime"] = json!(s4s_core::timefmt::odata(late_ts));
+    let late = h.fake.add_alert(TENANT, late);
+    wait_for("late alert paged", T, || h.pages().contains_key(&ext(&late))).await;
+    assert_paged_exactly_once(&h, &[a, late]);
+    app.stop().await;
+}

@@ -132,6 +132,7 @@ struct RawTenant {
     poll_interval: Option<String>,
     lookback: Option<String>,
     overlap: Option<String>,
+    overlap_interval: Option<String>,
     #[serde(default, deserialize_with = "opt_u64")]
     page_size: Option<u64>,
     #[serde(default)]
@@ -490,6 +491,8 @@ pub struct TenantConfig {
     pub poll_interval: Duration,
     pub lookback: Duration,
     pub overlap: Duration,
+    /// How often a sweep re-reads the `overlap` window (other sweeps start at the cursor).
+    pub overlap_interval: Duration,
     pub page_size: u32,
     pub filter: AlertFilter,
     pub signl4: Signl4Options,
@@ -1099,6 +1102,12 @@ fn validate(raw: RawConfig, env: &dyn Env) -> Result<Config, ConfigError> {
             )?,
             lookback: duration(&k("lookback"), t.lookback.as_ref(), Duration::from_secs(24 * 3600), Duration::ZERO)?,
             overlap: duration(&k("overlap"), t.overlap.as_ref(), Duration::from_secs(120), Duration::ZERO)?,
+            overlap_interval: duration(
+                &k("overlap_interval"),
+                t.overlap_interval.as_ref(),
+                Duration::from_secs(60),
+                Duration::ZERO,
+            )?,
             page_size,
             filter,
             signl4: Signl4Options {

@@ -227,7 +227,8 @@ pub trait Store: Send + Sync + 'static {
     async fn ingest(&self, items: &[IngestItem], now_ms: i64) -> Result<IngestOutcome>;
 
     async fn get_alert(&self, tenant: &str, source: &str, alert_id: &str) -> Result<Option<StoredAlert>>;
-    /// Stored state of several alerts of one tenant and source (missing ones are absent).
+    /// Stored state of several alerts of one tenant and source (missing ones are absent). The
+    /// raw JSON is not loaded (`record.raw` is empty): this is the poller's hot path.
     async fn get_alerts(&self, tenant: &str, source: &str, ids: &[String]) -> Result<Vec<StoredAlert>>;
     /// The alert whose page SIGNL4 acknowledged with `signl4_event_id`.
     async fn find_alert_by_signl4_event(&self, tenant: &str, signl4_event_id: &str) -> Result<Option<StoredAlert>>;

@@ -76,6 +76,8 @@ CREATE TABLE inbound_events (
 
 const JOB_COLUMNS: &str = "id, tenant, kind, key, payload, state, attempts, created_ms, next_attempt_ms, lease_owner, lease_until_ms, last_error, result, paused, rev";
 const ALERT_COLUMNS: &str = "tenant, source, alert_id, version, status, severity, incident_id, raw, paged, signl4_state, written_status, signl4_event_id";
+/// Without the raw JSON: for bulk state lookups (the poller re-reads many alerts per second).
+const ALERT_STATE_COLUMNS: &str = "tenant, source, alert_id, version, status, severity, incident_id, '' AS raw, paged, signl4_state, written_status, signl4_event_id";
 
 pub struct PostgresStore {
     pool: PgPool,
@@ -339,8 +341,9 @@ impl Store for PostgresStore {
     }
 
     async fn get_alerts(&self, tenant: &str, source: &str, ids: &[String]) -> Result<Vec<StoredAlert>> {
-        let sql =
-            format!("SELECT {ALERT_COLUMNS} FROM alerts WHERE tenant = $1 AND source = $2 AND alert_id = ANY($3)");
+        let sql = format!(
+            "SELECT {ALERT_STATE_COLUMNS} FROM alerts WHERE tenant = $1 AND source = $2 AND alert_id = ANY($3)"
+        );
         let rows =
             sqlx::query(sqlx::AssertSqlSafe(sql)).bind(tenant).bind(source).bind(ids).fetch_all(&self.pool).await?;
         rows.iter().map(alert_from_row).collect()

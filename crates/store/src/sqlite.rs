@@ -78,6 +78,8 @@ CREATE TABLE inbound_events (
 
 const JOB_COLUMNS: &str = "id, tenant, kind, key, payload, state, attempts, created_ms, next_attempt_ms, lease_owner, lease_until_ms, last_error, result, paused, rev";
 const ALERT_COLUMNS: &str = "tenant, source, alert_id, version, status, severity, incident_id, raw, paged, signl4_state, written_status, signl4_event_id";
+/// Without the raw JSON: for bulk state lookups (the poller re-reads many alerts per second).
+const ALERT_STATE_COLUMNS: &str = "tenant, source, alert_id, version, status, severity, incident_id, '' AS raw, paged, signl4_state, written_status, signl4_event_id";
 
 pub struct SqliteStore {
     pool: SqlitePool,
@@ -356,8 +358,9 @@ impl Store for SqliteStore {
         let mut out = Vec::with_capacity(ids.len());
         for chunk in ids.chunks(400) {
             let marks = vec!["?"; chunk.len()].join(", ");
-            let sql =
-                format!("SELECT {ALERT_COLUMNS} FROM alerts WHERE tenant = ? AND source = ? AND alert_id IN ({marks})");
+            let sql = format!(
+                "SELECT {ALERT_STATE_COLUMNS} FROM alerts WHERE tenant = ? AND source = ? AND alert_id IN ({marks})"
+            );
             let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(tenant).bind(source);
             for id in chunk {
                 q = q.bind(id);
