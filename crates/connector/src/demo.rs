@@ -35,20 +35,36 @@ pub async fn emulator(listen: SocketAddr, alerts: usize) -> anyhow::Result<()> {
         let (_, make) = cat[i % cat.len()];
         fc.add_alert(DEFAULT_TENANT_ID, make(&format!("{}", 100 + i)));
     }
+    let (inc, inc_alerts) = scenarios::sentinel_incident("");
+    fc.add_sentinel_incident(s4s_fakecloud::DEFAULT_WORKSPACE, inc, inc_alerts);
     let u = fc.url();
     println!("signl4-sentinel fake cloud listening on {u}");
     println!();
     println!("  Entra ID token endpoint  {u}/entra/{DEFAULT_TENANT_ID}/oauth2/v2.0/token");
     println!("  Graph Security           {u}/graph/v1.0/security/alerts_v2");
     println!("  SIGNL4 webhook           {u}/signl4/webhook/{{teamSecret}}");
-    println!("  control API              {u}/_control/...  (alerts, faults, settings, stats)");
+    println!("  SIGNL4 REST API          {u}/signl4/api/v2/...");
+    println!(
+        "  Sentinel (ARM)           {u}/arm/subscriptions/{}/resourceGroups/{}/providers/Microsoft.OperationalInsights/workspaces/{}/providers/Microsoft.SecurityInsights/incidents",
+        s4s_fakecloud::DEFAULT_SUBSCRIPTION,
+        s4s_fakecloud::DEFAULT_RESOURCE_GROUP,
+        s4s_fakecloud::DEFAULT_WORKSPACE
+    );
+    println!("  Log Analytics            {u}/loganalytics/v1/workspaces/{}/query", s4s_fakecloud::DEFAULT_WORKSPACE_ID);
+    println!("  control API              {u}/_control/...  (alerts, incidents, faults, responders, settings, stats)");
     println!();
-    println!("  {alerts} alert(s) created. Credentials match `signl4-sentinel config example`; try:");
+    println!(
+        "  {alerts} Graph alert(s) and one Sentinel incident created. Credentials match `signl4-sentinel config example`; try:"
+    );
     println!("    signl4-sentinel config example > s4s.toml && signl4-sentinel run --config s4s.toml");
     println!(
         "  Add an alert:  curl -XPOST {u}/_control/tenants/{DEFAULT_TENANT_ID}/alerts -H 'content-type: application/json' -d '{{\"title\":\"Test\",\"severity\":\"high\"}}'"
     );
     println!("  What SIGNL4 got: curl {u}/_control/teams/{DEFAULT_TEAM_SECRET}/events");
+    println!(
+        "  Two-way sync:  curl -XPUT {u}/_control/teams/{DEFAULT_TEAM_SECRET}/outbound -H 'content-type: application/json' -d '{{\"url\":\"http://127.0.0.1:8080/signl4/emulator-inbound-token-0123456789\"}}'"
+    );
+    println!("                 curl -XPOST {u}/_control/teams/{DEFAULT_TEAM_SECRET}/alerts/<external id>/acknowledge");
     println!();
     println!("Press Ctrl-C to stop.");
     tokio::signal::ctrl_c().await.ok();

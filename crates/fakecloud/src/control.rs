@@ -137,3 +137,84 @@ pub async fn expire_tokens(AxState(state): AxState<Arc<State>>) -> Response {
     crate::expire_all_tokens(&state);
     json_response(StatusCode::OK, json!({"ok": true}))
 }
+
+#[derive(Deserialize)]
+pub struct NewIncident {
+    pub incident: Value,
+    #[serde(default)]
+    pub alerts: Vec<Value>,
+}
+
+pub async fn post_incident(
+    AxState(state): AxState<Arc<State>>,
+    Path(ws): Path<String>,
+    axum::Json(b): axum::Json<NewIncident>,
+) -> Response {
+    match crate::sentinel::insert_incident(&mut state.lock(), &ws, b.incident, b.alerts) {
+        Ok(v) => json_response(StatusCode::CREATED, v),
+        Err(e) => json_response(StatusCode::BAD_REQUEST, json!({"error": e})),
+    }
+}
+
+pub async fn patch_incident(
+    AxState(state): AxState<Arc<State>>,
+    Path((ws, name)): Path<(String, String)>,
+    axum::Json(changes): axum::Json<Value>,
+) -> Response {
+    match crate::sentinel::modify_incident(&mut state.lock(), &ws, &name, &changes) {
+        Some(v) => json_response(StatusCode::OK, v),
+        None => json_response(StatusCode::NOT_FOUND, json!({"error": "no such workspace or incident"})),
+    }
+}
+
+pub async fn put_outbound(
+    AxState(state): AxState<Arc<State>>,
+    Path(secret): Path<String>,
+    axum::Json(o): axum::Json<crate::state::Outbound>,
+) -> Response {
+    match state.lock().teams.get_mut(&secret) {
+        Some(t) => {
+            t.outbound = Some(o);
+            json_response(StatusCode::OK, json!({"ok": true}))
+        }
+        None => json_response(StatusCode::NOT_FOUND, json!({"error": "no such team"})),
+    }
+}
+
+#[derive(Deserialize, Default)]
+pub struct ActionBody {
+    #[serde(default)]
+    pub user: Option<crate::state::Responder>,
+    #[serde(default)]
+    pub note: Option<String>,
+}
+
+/// `POST /_control/teams/{secret}/alerts/{external_id}/{acknowledge|close|annotate|escalate}`:
+/// a responder acts on the phone; the outbound event is delivered before the answer.
+pub async fn post_action(
+    AxState(state): AxState<Arc<State>>,
+    Path((secret, ext, action)): Path<(String, String, String)>,
+    body: Option<axum::Json<ActionBody>>,
+) -> Response {
+    let b = body.map(|axum::Json(b)| b).unwrap_or_default();
+    let user = b.user.or_else(|| Some(crate::state::Responder::default()));
+    let a = match action.as_str() {
+        "acknowledge" => crate::outbound::Action::Acknowledge(user),
+        "close" => crate::outbound::Action::Close(user),
+        "annotate" => crate::outbound::Action::Annotate(user, b.note.unwrap_or_else(|| "note".into())),
+        "escalate" => crate::outbound::Action::Escalate,
+        _ => {
+            return json_response(
+                StatusCode::BAD_REQUEST,
+                json!({"error": "use acknowledge, close, annotate or escalate"}),
+            );
+        }
+    };
+    match crate::outbound::apply(&state, &secret, &ext, a).await {
+        Some(id) => json_response(StatusCode::OK, json!({"eventId": id})),
+        None => json_response(
+            StatusCode::CONFLICT,
+            json!({"error": "no such alert, or the action does not apply (already closed)"}),
+        ),
+    }
+}

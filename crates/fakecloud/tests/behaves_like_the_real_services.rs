@@ -580,3 +580,45 @@ fn inc_name(f: &FakeCloud) -> String {
     // The only incident of the default workspace.
     f.sentinel_incident_names(DEFAULT_WORKSPACE)[0].clone()
 }
+
+#[tokio::test]
+async fn control_api_for_incidents_outbound_and_responders() {
+    let f = fake().await;
+    let c = reqwest::Client::new();
+    let (i, a) = scenarios::sentinel_incident("");
+    let r = c
+        .post(format!("{}/_control/workspaces/{DEFAULT_WORKSPACE}/incidents", f.url()))
+        .json(&json!({"incident": i, "alerts": a}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    let inc: Value = r.json().await.unwrap();
+    let name = inc["name"].as_str().unwrap();
+    let r = c
+        .patch(format!("{}/_control/workspaces/{DEFAULT_WORKSPACE}/incidents/{name}", f.url()))
+        .json(&json!({"status": "Active"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_ne!(r.json::<Value>().await.unwrap()["etag"], inc["etag"]);
+    c.post(format!("{}/signl4/webhook/{DEFAULT_TEAM_SECRET}", f.url()))
+        .json(&json!({"Title": "t", "X-S4-ExternalID": "e1"}))
+        .send()
+        .await
+        .unwrap();
+    let r = c
+        .put(format!("{}/_control/teams/{DEFAULT_TEAM_SECRET}/outbound", f.url()))
+        .json(&json!({"url": format!("{}/_control/stats", f.url())}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let r =
+        c.post(format!("{}/_control/teams/{DEFAULT_TEAM_SECRET}/alerts/e1/acknowledge", f.url())).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(f.signl4_alerts(DEFAULT_TEAM_SECRET)["e1"].status, "acknowledged");
+    let r = c.post(format!("{}/_control/teams/{DEFAULT_TEAM_SECRET}/alerts/e1/dance", f.url())).send().await.unwrap();
+    assert_eq!(r.status(), 400);
+}
