@@ -12,14 +12,15 @@ use signl4_sentinel::{app, demo, telemetry};
 #[command(
     name = "signl4-sentinel",
     version,
-    about = "Pages your on-call team through SIGNL4 for Microsoft Defender / Sentinel alerts, and syncs their response back.",
+    about = "Pages your on-call team through SIGNL4 for Microsoft Defender and Sentinel alerts, and syncs their response back.",
     long_about = "signl4-sentinel reads security alerts from the Microsoft Graph Security API (Defender XDR, \
-Defender for Endpoint/Identity/Office 365/Cloud, Entra ID Protection, Sentinel), pages the team on duty \
-through SIGNL4 exactly once per alert, and keeps its state in SQLite (default) or PostgreSQL.\n\n\
-Try it without any cloud account:   signl4-sentinel demo\n\
-Run it for real:                    signl4-sentinel config example > s4s.toml   (edit)\n\
-                                    signl4-sentinel config check s4s.toml\n\
-                                    signl4-sentinel run --config s4s.toml"
+Defender for Endpoint/Identity/Office 365/Cloud, Entra ID Protection, Sentinel) and Sentinel incidents through \
+the Azure REST API, pages the team on duty through SIGNL4 exactly once per alert, and writes their \
+acknowledgements, notes and closes back to Defender and Sentinel. State lives in SQLite (default) or PostgreSQL.\n\n\
+Try it without any cloud account: `signl4-sentinel demo` (or `demo --once` for a self-checking run).\n\n\
+Run it for real: `signl4-sentinel config example > s4s.toml`, edit it, check it with \
+`signl4-sentinel config check s4s.toml`, then start `signl4-sentinel run --config s4s.toml`. \
+README.md explains the Entra app registration, the roles and the SIGNL4 settings."
 )]
 struct Cli {
     /// Log format: text or json.
@@ -47,8 +48,8 @@ enum Command {
         #[arg(long, default_value_t = 3)]
         every: u64,
     },
-    /// Run only the fake cloud (Entra ID, Graph Security, SIGNL4) for manual testing; it
-    /// accepts the credentials in `config example`.
+    /// Run only the fake cloud (Entra ID, Graph Security, Sentinel ARM, Log Analytics, SIGNL4)
+    /// for manual testing; it accepts the credentials in `config example`.
     Emulator {
         /// Address to listen on.
         #[arg(long, default_value = "127.0.0.1:4010")]
