@@ -308,3 +308,44 @@ async fn an_alert_that_becomes_visible_late_is_caught_by_the_overlap_re_read() {
     assert_paged_exactly_once(&h, &[a, late]);
     app.stop().await;
 }
+
+/// Two replicas sharing one PostgreSQL database page a burst: every alert exactly once.
+/// Uses `S4S_TEST_POSTGRES_URL` like the storage conformance suite (skipped only with
+/// `S4S_SKIP_POSTGRES=1`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_replicas_on_postgres_page_each_alert_once() {
+    use sqlx::Connection;
+    let url =
+        std::env::var("S4S_TEST_POSTGRES_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
+    let mut conn = match sqlx::postgres::PgConnection::connect(&url).await {
+        Ok(c) => c,
+        Err(e) if std::env::var("S4S_SKIP_POSTGRES").as_deref() == Ok("1") => {
+            eprintln!("skipping: {e}");
+            return;
+        }
+        Err(e) => panic!("PostgreSQL not reachable at {url}: {e}"),
+    };
+    let schema = format!(
+        "s4s_e2e_{}_{}",
+        std::process::id(),
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_micros() % 1_000_000_000
+    );
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {schema}"))).execute(&mut conn).await.unwrap();
+    let sep = if url.contains('?') { '&' } else { '?' };
+    let pg_url = format!("{url}{sep}options=-c%20search_path%3D{schema}");
+
+    let h = Harness::new().await;
+    let alerts = h.fake.add_alerts(TENANT, (0..200).map(scenarios::synthetic));
+    let storage = format!("backend = \"postgres\"\nurl = {pg_url:?}");
+    let text = config_text(&h.fake.url(), &h.db(), &[])
+        .replace(&format!("backend = \"sqlite\"\npath = {:?}", h.db().display().to_string()), &storage);
+    let cfg = s4s_core::config::load(&text, &Env).expect("postgres config");
+    let a = App::start(cfg.clone()).await.unwrap();
+    let b = App::start(cfg).await.unwrap();
+    assert_eq!(a.store.backend(), "postgres");
+    wait_for("all 200 paged", T, || h.pages().len() == 200).await;
+    h.polls(2).await;
+    assert_paged_exactly_once(&h, &alerts);
+    a.stop().await;
+    b.stop().await;
+}
