@@ -272,6 +272,14 @@ pub async fn run(
     let t = rt.cfg.clone();
     loop {
         let started = tokio::time::Instant::now();
+        // One replica polls each tenant; the others take over when its lease lapses.
+        if !rt.hold_lease(store.as_ref(), "poll", t.poll_interval * 3).await {
+            tokio::select! {
+                _ = tokio::time::sleep_until(started + t.poll_interval.max(Duration::from_millis(50))) => {}
+                _ = shutdown.changed() => return,
+            }
+            continue;
+        }
         let wake2 = wake.clone();
         let on_page = move |r: &SweepReport| {
             if r.outcome.jobs_created > 0 || r.portal_changes > 0 {

@@ -30,10 +30,14 @@ pub struct TenantStatus {
     pub pages_sent: u64,
     /// Last error of the SIGNL4 REST polling fallback, if it is failing.
     pub signl4_api_error: Option<String>,
+    /// Another replica holds the polling lease for this tenant; this one stands by.
+    pub standby: bool,
 }
 
 pub struct TenantRuntime {
     pub cfg: TenantConfig,
+    /// Identity of this replica's pollers for the polling leases.
+    pub owner: String,
     pub tokens: Arc<TokenProvider>,
     pub graph: GraphClient,
     pub signl4: Signl4Client,
@@ -82,6 +86,7 @@ impl TenantRuntime {
             })
             .collect();
         TenantRuntime {
+            owner: format!("{}-{:08x}", std::process::id(), rand::random::<u32>()),
             cfg,
             tokens,
             graph,
@@ -185,6 +190,26 @@ impl TenantRuntime {
         });
         metrics::gauge!("s4s_signl4_team_rejected", "tenant" => self.cfg.name.clone()).set(1.0);
         first
+    }
+
+    /// Takes or renews the named polling lease. With one process per SQLite file this always
+    /// succeeds; with replicas on PostgreSQL exactly one replica polls each source.
+    pub async fn hold_lease(&self, store: &dyn s4s_store::Store, name: &str, ttl: std::time::Duration) -> bool {
+        let now = s4s_core::timefmt::millis(OffsetDateTime::now_utc());
+        let ttl = ttl.max(std::time::Duration::from_secs(2)).as_millis() as i64;
+        match store.try_lease(&format!("{name}:{}", self.cfg.name), &self.owner, now, ttl).await {
+            Ok(held) => {
+                let was = self.with(|s| std::mem::replace(&mut s.standby, !held));
+                if was == held {
+                    tracing::info!(tenant = %self.cfg.name, lease = name, active = held, "polling lease {}", if held { "acquired: this replica polls" } else { "held by another replica: standing by" });
+                }
+                held
+            }
+            Err(e) => {
+                tracing::warn!(tenant = %self.cfg.name, error = %e, "cannot take the polling lease; skipping this cycle");
+                false
+            }
+        }
     }
 
     pub fn set_signl4_api_error(&self, e: Option<String>) {

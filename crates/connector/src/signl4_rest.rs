@@ -150,6 +150,13 @@ pub async fn run(
     let mut last_error: Option<String> = None;
     loop {
         let started = tokio::time::Instant::now();
+        if !rt.hold_lease(store.as_ref(), "signl4-rest", interval * 3).await {
+            tokio::select! {
+                _ = tokio::time::sleep_until(started + interval.max(Duration::from_millis(50))) => {}
+                _ = shutdown.changed() => return,
+            }
+            continue;
+        }
         let result = tokio::select! {
             r = poll_once(&rt, &api, &store) => r,
             _ = shutdown.changed() => return,

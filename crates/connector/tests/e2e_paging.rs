@@ -346,6 +346,9 @@ async fn two_replicas_on_postgres_page_each_alert_once() {
     wait_for("all 200 paged", T, || h.pages().len() == 200).await;
     h.polls(2).await;
     assert_paged_exactly_once(&h, &alerts);
+    // Exactly one replica polls; the other stands by (polling lease).
+    let (sa, sb) = (a.tenants[0].status().standby, b.tenants[0].status().standby);
+    assert!(sa != sb, "standby flags: {sa} {sb}");
     a.stop().await;
     b.stop().await;
 }

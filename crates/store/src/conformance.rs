@@ -199,7 +199,9 @@ pub async fn concurrent_claimers_never_share_a_job(s: Arc<dyn Store>) {
 pub async fn releasing_leases_makes_in_flight_jobs_due(s: Arc<dyn Store>) {
     s.ingest(&[item("a", "v1", true), item("b", "v1", true)], 1000).await.unwrap();
     let js = s.claim_jobs("dead-process", 1000, 60_000, 1).await.unwrap();
+    assert!(s.try_lease("poll:t1", "dead-process", 1000, 60_000).await.unwrap());
     assert_eq!(s.release_leases(1500).await.unwrap(), 1);
+    assert!(s.try_lease("poll:t1", "new-process", 1500, 60_000).await.unwrap(), "polling leases are freed too");
     let again = s.claim_jobs("new-process", 1500, 60_000, 10).await.unwrap();
     assert_eq!(again.len(), 2);
     assert!(again.iter().any(|j| j.id == js[0].id && j.attempts == 2));
@@ -316,6 +318,16 @@ pub async fn follow_ups_commit_only_with_a_done_job(s: Arc<dyn Store>) {
     assert!(s.list_jobs(JobState::Pending, 10).await.unwrap().iter().any(|x| x.key == "incident:t1:inc-1"));
 }
 
+pub async fn one_owner_holds_a_lease_until_it_expires(s: Arc<dyn Store>) {
+    assert!(s.try_lease("poll:t1", "a", 1000, 500).await.unwrap());
+    assert!(!s.try_lease("poll:t1", "b", 1200, 500).await.unwrap(), "held by a");
+    assert!(s.try_lease("poll:t1", "a", 1400, 500).await.unwrap(), "a renews");
+    assert!(!s.try_lease("poll:t1", "b", 1800, 500).await.unwrap(), "renewed until 1900");
+    assert!(s.try_lease("poll:t1", "b", 1900, 500).await.unwrap(), "expired: b takes over");
+    assert!(!s.try_lease("poll:t1", "a", 2000, 500).await.unwrap());
+    assert!(s.try_lease("poll:t2", "a", 2000, 500).await.unwrap(), "leases are per name");
+}
+
 pub async fn ping_works(s: Arc<dyn Store>) {
     s.ping().await.unwrap();
 }
@@ -345,6 +357,7 @@ macro_rules! conformance_tests {
             inbound_events_are_recorded_once_with_their_effects,
             sync_bookkeeping_and_lookups,
             follow_ups_commit_only_with_a_done_job,
+            one_owner_holds_a_lease_until_it_expires,
             ping_works
         );
     };

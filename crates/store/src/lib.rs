@@ -281,13 +281,19 @@ pub trait Store: Send + Sync + 'static {
     /// until [`Store::unpause_all`] (called at start-up, after the operator fixed the config).
     async fn pause_jobs(&self, tenant: &str, kind: &str, error: &str, now_ms: i64) -> Result<u64>;
     async fn unpause_all(&self, now_ms: i64) -> Result<u64>;
-    /// Makes every leased job claimable now. Only for start-up of a single-instance backend,
-    /// where every lease belongs to a process that died. Returns the number of jobs that were
+    /// Makes every leased job claimable now and frees the polling leases ([`Store::try_lease`]).
+    /// Only for start-up of a single-instance backend, where every lease belongs to a process
+    /// that died. Returns the number of jobs that were
     /// in flight (their effect may or may not have happened).
     async fn release_leases(&self, now_ms: i64) -> Result<u64>;
     /// True if only one process can use this store at a time (then start-up may release
     /// leases).
     fn single_instance(&self) -> bool;
+
+    /// Takes or renews the named lease (e.g. "who polls tenant T") for `owner` until
+    /// `now + ttl`. Succeeds when the lease is free, expired, or already `owner`'s. Lets
+    /// several replicas share a database while only one polls each source.
+    async fn try_lease(&self, name: &str, owner: &str, now_ms: i64, ttl_ms: i64) -> Result<bool>;
 
     async fn job_counts(&self) -> Result<JobCounts>;
     async fn list_jobs(&self, state: JobState, limit: i64) -> Result<Vec<Job>>;

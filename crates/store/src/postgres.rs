@@ -72,6 +72,13 @@ CREATE TABLE inbound_events (
     received_ms BIGINT NOT NULL
 );
 "#,
+    r#"
+CREATE TABLE leases (
+    name        TEXT PRIMARY KEY,
+    owner       TEXT NOT NULL,
+    until_ms    BIGINT NOT NULL
+);
+"#,
 ];
 
 const JOB_COLUMNS: &str = "id, tenant, kind, key, payload, state, attempts, created_ms, next_attempt_ms, lease_owner, lease_until_ms, last_error, result, paused, rev";
@@ -557,11 +564,27 @@ impl Store for PostgresStore {
             .bind(now_ms)
             .execute(&self.pool)
             .await?;
+        sqlx::query("DELETE FROM leases").execute(&self.pool).await?;
         Ok(r.rows_affected())
     }
 
     fn single_instance(&self) -> bool {
         false
+    }
+
+    async fn try_lease(&self, name: &str, owner: &str, now_ms: i64, ttl_ms: i64) -> Result<bool> {
+        let r = sqlx::query(
+            "INSERT INTO leases (name, owner, until_ms) VALUES ($1, $2, $3) \
+             ON CONFLICT (name) DO UPDATE SET owner = excluded.owner, until_ms = excluded.until_ms \
+             WHERE leases.owner = excluded.owner OR leases.until_ms <= $4",
+        )
+        .bind(name)
+        .bind(owner)
+        .bind(now_ms + ttl_ms)
+        .bind(now_ms)
+        .execute(&self.pool)
+        .await?;
+        Ok(r.rows_affected() == 1)
     }
 
     async fn job_counts(&self) -> Result<JobCounts> {

@@ -74,6 +74,13 @@ CREATE TABLE inbound_events (
     received_ms INTEGER NOT NULL
 );
 "#,
+    r#"
+CREATE TABLE leases (
+    name        TEXT PRIMARY KEY,
+    owner       TEXT NOT NULL,
+    until_ms    INTEGER NOT NULL
+);
+"#,
 ];
 
 const JOB_COLUMNS: &str = "id, tenant, kind, key, payload, state, attempts, created_ms, next_attempt_ms, lease_owner, lease_until_ms, last_error, result, paused, rev";
@@ -585,11 +592,28 @@ impl Store for SqliteStore {
             .bind(now_ms)
             .execute(&self.pool)
             .await?;
+        // Polling leases too: with the lock file held, no other process polls.
+        sqlx::query("DELETE FROM leases").execute(&self.pool).await?;
         Ok(r.rows_affected())
     }
 
     fn single_instance(&self) -> bool {
         true
+    }
+
+    async fn try_lease(&self, name: &str, owner: &str, now_ms: i64, ttl_ms: i64) -> Result<bool> {
+        let r = sqlx::query(
+            "INSERT INTO leases (name, owner, until_ms) VALUES (?, ?, ?) \
+             ON CONFLICT (name) DO UPDATE SET owner = excluded.owner, until_ms = excluded.until_ms \
+             WHERE leases.owner = excluded.owner OR leases.until_ms <= ?",
+        )
+        .bind(name)
+        .bind(owner)
+        .bind(now_ms + ttl_ms)
+        .bind(now_ms)
+        .execute(&self.pool)
+        .await?;
+        Ok(r.rows_affected() == 1)
     }
 
     async fn job_counts(&self) -> Result<JobCounts> {
