@@ -132,3 +132,21 @@ async fn the_example_config_runs_against_the_emulator() {
     emu.kill().await.ok();
     assert_eq!(pages, 5, "pages received by the emulator's SIGNL4");
 }
+
+#[test]
+fn jobs_shows_the_outbox_of_a_state_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let example = String::from_utf8(bin().args(["config", "example"]).output().unwrap().stdout).unwrap();
+    let f = dir.path().join("s4s.toml");
+    std::fs::write(
+        &f,
+        example.replace(
+            "path = \"signl4-sentinel.db\"",
+            &format!("path = {:?}", dir.path().join("state.db").display().to_string()),
+        ),
+    )
+    .unwrap();
+    let out = bin().args(["jobs", "--dead", "--config"]).arg(&f).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "pending: 0  parked: 0  done: 0  dead: 0");
+}
