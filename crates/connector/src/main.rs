@@ -179,7 +179,11 @@ fn main() -> ExitCode {
 }
 
 async fn jobs(cfg: &config::Config, dead: bool) -> anyhow::Result<()> {
-    let store = app::open_store(&cfg.storage).await?;
+    // SQLite: read-only, so this works while the service holds the database.
+    let store: std::sync::Arc<dyn s4s_store::Store> = match &cfg.storage {
+        config::StorageConfig::Sqlite { path } => std::sync::Arc::new(s4s_store::SqliteStore::inspect(path).await?),
+        other => app::open_store(other).await?,
+    };
     let c = store.job_counts().await?;
     println!("pending: {}  parked: {}  done: {}  dead: {}", c.pending, c.paused, c.done, c.dead);
     if dead {

@@ -146,7 +146,17 @@ fn jobs_shows_the_outbox_of_a_state_file() {
         ),
     )
     .unwrap();
+    // Before the service ever ran: a clear error.
+    let out = bin().args(["jobs", "--config"]).arg(&f).output().unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("does not exist"));
+    // While the service holds the database (its lock file), `jobs` still reads it.
+    let held = tokio::runtime::Runtime::new()
+        .unwrap()
+        .block_on(s4s_store::SqliteStore::open(&dir.path().join("state.db")))
+        .unwrap();
     let out = bin().args(["jobs", "--dead", "--config"]).arg(&f).output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "pending: 0  parked: 0  done: 0  dead: 0");
+    drop(held);
 }

@@ -123,6 +123,22 @@ impl SqliteStore {
         Ok(store)
     }
 
+    /// Opens an existing database read-only, without the process lock, to inspect it while
+    /// the service runs (`signl4-sentinel jobs`).
+    pub async fn inspect(path: &Path) -> Result<SqliteStore> {
+        if !path.exists() {
+            return Err(StoreError::Corrupt(format!("{} does not exist (has the service run yet?)", path.display())));
+        }
+        let opts = SqliteConnectOptions::from_str("sqlite://")?
+            .filename(path)
+            .read_only(true)
+            .busy_timeout(Duration::from_secs(10));
+        let pool = SqlitePoolOptions::new().max_connections(1).connect_with(opts).await?;
+        // Not locked: this handle never writes.
+        let lock = std::fs::File::open(path).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        Ok(SqliteStore { pool, _lock: lock })
+    }
+
     async fn migrate(&self) -> Result<()> {
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         sqlx::query("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)").execute(&mut *tx).await?;
