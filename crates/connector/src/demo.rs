@@ -103,7 +103,7 @@ pub async fn run(once: bool, every: u64) -> anyhow::Result<bool> {
     let dir = tempfile::tempdir()?;
     let cfg = demo_config(&fc.url(), &dir.path().join("demo.db"), "1s")?;
     println!("signl4-sentinel demo");
-    println!("  fake cloud (Entra ID, Graph Security, SIGNL4) on {}", fc.url());
+    println!("  fake cloud (Entra ID, Graph Security, Sentinel, Log Analytics, SIGNL4) on {}", fc.url());
     println!("  state in {}", dir.path().join("demo.db").display());
     let app = App::start(cfg).await?;
     println!("  connector health on http://{}/readyz, metrics on /metrics", app.addr);
@@ -197,8 +197,24 @@ async fn live(fc: &FakeCloud, every: u64) -> anyhow::Result<bool> {
     loop {
         if Instant::now() >= next {
             let (label, make) = cat[i % cat.len()];
-            let a = fc.add_alert(DEFAULT_TENANT_ID, make(&format!("{}", 200 + i)));
-            println!("  Graph  ▶ new alert from {label}: {} ({})", title_of(&a), a["severity"].as_str().unwrap_or("?"));
+            let a = make(&format!("{}", 200 + i));
+            if a["serviceSource"] == "microsoftSentinel" {
+                // The Sentinel workspace is read directly (not via Graph): raise an incident there.
+                let (inc, alerts) = scenarios::sentinel_incident("");
+                let inc = fc.add_sentinel_incident(s4s_fakecloud::DEFAULT_WORKSPACE, inc, alerts);
+                println!(
+                    "  Sentinel ▶ new incident #{}: {} (rule query results will be attached)",
+                    inc["properties"]["incidentNumber"],
+                    inc["properties"]["title"].as_str().unwrap_or("")
+                );
+            } else {
+                let a = fc.add_alert(DEFAULT_TENANT_ID, a);
+                println!(
+                    "  Graph  ▶ new alert from {label}: {} ({})",
+                    title_of(&a),
+                    a["severity"].as_str().unwrap_or("?")
+                );
+            }
             i += 1;
             next = Instant::now() + Duration::from_secs(every.max(1));
         }
