@@ -10,11 +10,7 @@ use std::time::{Duration, Instant};
 use s4s_fakecloud::{DEFAULT_TEAM_SECRET, DEFAULT_TENANT_ID, FakeCloud, scenarios};
 
 fn config(fake: &str, db: &std::path::Path, poll: &str, concurrency: usize) -> String {
-    s4s_core::config::example()
-        .replace("http://127.0.0.1:4010", fake)
-        .replace("path = \"signl4-sentinel.db\"", &format!("path = {:?}", db.display().to_string()))
-        .replace("listen = \"127.0.0.1:8080\"", "listen = \"127.0.0.1:0\"")
-        .replace("poll_interval = \"10s\"", &format!("poll_interval = {poll:?}"))
+    signl4_sentinel::demo::example_for(fake, db, poll)
         .replace("concurrency = 4 ", &format!("concurrency = {concurrency} "))
 }
 
@@ -27,20 +23,12 @@ fn rss_kb(pid: u32, field: &str) -> u64 {
         .unwrap_or(0)
 }
 
-fn pct(sorted: &[Duration], p: f64) -> Duration {
-    if sorted.is_empty() {
-        return Duration::ZERO;
-    }
-    let idx = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted[idx]
-}
+mod common;
+use common::pct;
 
-async fn wait(what: &str, timeout: Duration, mut f: impl FnMut() -> bool) {
-    let deadline = Instant::now() + timeout;
-    while !f() {
-        assert!(Instant::now() < deadline, "timeout: {what}");
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
+/// Waits for a condition, polling every 5 ms (cheap next to the connector under test).
+async fn wait(what: &str, timeout: Duration, f: impl FnMut() -> bool) {
+    common::until(what, timeout, Duration::from_millis(5), f).await
 }
 
 struct Run {

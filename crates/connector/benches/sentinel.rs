@@ -12,16 +12,12 @@ use s4s_fakecloud::{
 
 const TOKEN: &str = "emulator-inbound-token-0123456789";
 
-fn pct(sorted: &[Duration], p: f64) -> Duration {
-    sorted.get(((sorted.len() as f64 - 1.0) * p).round() as usize).copied().unwrap_or_default()
-}
+mod common;
+use common::pct;
 
-async fn until(what: &str, mut f: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while !f() {
-        assert!(Instant::now() < deadline, "timeout: {what}");
-        tokio::time::sleep(Duration::from_micros(500)).await;
-    }
+/// Waits for a condition, polling every 0.5 ms (these measure single changes end to end).
+async fn until(what: &str, f: impl FnMut() -> bool) {
+    common::until(what, Duration::from_secs(30), Duration::from_micros(500), f).await
 }
 
 fn arm(fc: &FakeCloud) -> BTreeMap<String, u64> {
@@ -37,14 +33,8 @@ async fn run(enrich: bool, port: u16) -> (Vec<Duration>, Option<[BTreeMap<String
     fc.configure(|s| *s = s4s_fakecloud::Settings::unthrottled());
     let dir = tempfile::tempdir().unwrap();
     let cfg = dir.path().join("s4s.toml");
-    let mut text = s4s_core::config::example()
-        .replace("http://127.0.0.1:4010", &fc.url())
-        .replace(
-            "path = \"signl4-sentinel.db\"",
-            &format!("path = {:?}", dir.path().join("s4s.db").display().to_string()),
-        )
-        .replace("listen = \"127.0.0.1:8080\"", &format!("listen = \"127.0.0.1:{port}\""))
-        .replace("poll_interval = \"10s\"", "poll_interval = \"1s\"");
+    let mut text = signl4_sentinel::demo::example_for(&fc.url(), &dir.path().join("s4s.db"), "1s")
+        .replace("listen = \"127.0.0.1:0\"", &format!("listen = \"127.0.0.1:{port}\""));
     if !enrich {
         text = text
             .replace("enabled = true                       # re-run", "enabled = false                      # re-run");

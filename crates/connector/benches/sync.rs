@@ -14,9 +14,8 @@ use serde_json::Value;
 
 const TOKEN: &str = "emulator-inbound-token-0123456789";
 
-fn pct(sorted: &[Duration], p: f64) -> Duration {
-    sorted.get(((sorted.len() as f64 - 1.0) * p).round() as usize).copied().unwrap_or_default()
-}
+mod common;
+use common::pct;
 
 fn ext(id: &str) -> String {
     format!("s4s:contoso:graph-alert:{id}")
@@ -26,12 +25,9 @@ fn writes(fc: &FakeCloud) -> BTreeMap<String, u64> {
     fc.requests().into_iter().filter(|(k, _)| k.starts_with("graph.") && !k.ends_with(".list")).collect()
 }
 
-async fn until(what: &str, mut f: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while !f() {
-        assert!(Instant::now() < deadline, "timeout: {what}");
-        tokio::time::sleep(Duration::from_micros(500)).await;
-    }
+/// Waits for a condition, polling every 0.5 ms (these measure single changes end to end).
+async fn until(what: &str, f: impl FnMut() -> bool) {
+    common::until(what, Duration::from_secs(30), Duration::from_micros(500), f).await
 }
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
@@ -42,14 +38,8 @@ async fn main() {
     fc.configure(|s| *s = s4s_fakecloud::Settings::unthrottled());
     let dir = tempfile::tempdir().unwrap();
     let cfg = dir.path().join("s4s.toml");
-    let text = s4s_core::config::example()
-        .replace("http://127.0.0.1:4010", &fc.url())
-        .replace(
-            "path = \"signl4-sentinel.db\"",
-            &format!("path = {:?}", dir.path().join("s4s.db").display().to_string()),
-        )
-        .replace("listen = \"127.0.0.1:8080\"", "listen = \"127.0.0.1:18089\"")
-        .replace("poll_interval = \"10s\"", "poll_interval = \"1s\"");
+    let text = signl4_sentinel::demo::example_for(&fc.url(), &dir.path().join("s4s.db"), "1s")
+        .replace("listen = \"127.0.0.1:0\"", "listen = \"127.0.0.1:18089\"");
     std::fs::write(&cfg, text).unwrap();
     let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_signl4-sentinel"))
         .args(["run", "--config"])

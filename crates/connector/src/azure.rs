@@ -3,7 +3,7 @@
 //! refresh after a 401, permanent 4xx surfaced with an explanation.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use backon::{ExponentialBuilder, Retryable};
@@ -21,7 +21,6 @@ pub struct AzureApi {
     http: reqwest::Client,
     scope: String,
     tokens: Arc<TokenProvider>,
-    requests: AtomicU64,
     /// Turns a 403 message into an instruction.
     explain_forbidden: fn(&str) -> String,
 }
@@ -34,11 +33,7 @@ impl AzureApi {
         tokens: Arc<TokenProvider>,
         explain_forbidden: fn(&str) -> String,
     ) -> AzureApi {
-        AzureApi { service, http, scope: scope.into(), tokens, requests: AtomicU64::new(0), explain_forbidden }
-    }
-
-    pub fn requests(&self) -> u64 {
-        self.requests.load(Ordering::Relaxed)
+        AzureApi { service, http, scope: scope.into(), tokens, explain_forbidden }
     }
 
     /// One request, with retries when `retry`: throttling (honouring fractional
@@ -54,7 +49,6 @@ impl AzureApi {
     ) -> Result<Value, UpstreamError> {
         let refreshed = AtomicBool::new(false);
         let op = || async {
-            self.requests.fetch_add(1, Ordering::Relaxed);
             metrics::counter!("s4s_upstream_requests_total", "service" => self.service).increment(1);
             let token = self.tokens.token(&self.scope).await?;
             let mut req = self

@@ -173,7 +173,6 @@ impl Delivery {
             crate::sentinel::JOB_SENTINEL_PAGE => self.sentinel_page(&rt, &job).await,
             crate::sentinel::JOB_SENTINEL_SYNC => self.sentinel_sync(&rt, &job).await,
             crate::sentinel::JOB_SENTINEL_ENRICH => self.sentinel_enrich(&rt, &job).await,
-            "noop" => Outcome::Done("{}".into()),
             other => Outcome::Broken(format!("unknown job kind {other} (written by a newer version?)")),
         };
         metrics::histogram!("s4s_job_seconds", "kind" => job.kind.clone()).record(started.elapsed().as_secs_f64());
@@ -288,14 +287,6 @@ impl Delivery {
         }
     }
 
-    async fn enqueue_incident(&self, rt: &TenantRuntime, intent: IncidentSync) {
-        let job = incident_job(&rt.cfg.name, intent);
-        match self.store.enqueue(&[job], now_ms()).await {
-            Ok(_) => self.wake.notify_one(),
-            Err(e) => tracing::error!(tenant = %rt.cfg.name, error = %e, "cannot queue the incident update"),
-        }
-    }
-
     async fn send_signl4_status(&self, rt: &TenantRuntime, job: &Job) -> Outcome {
         let body: Map<String, Value> = match serde_json::from_str(&job.payload) {
             Ok(Value::Object(m)) => m,
@@ -350,24 +341,30 @@ impl Delivery {
         metrics::counter!("s4s_graph_writes_total", "tenant" => rt.cfg.name.clone(), "what" => "alert")
             .increment(u64::from(plan.patch.is_some()) + plan.comments.len() as u64);
         tracing::info!(tenant = %rt.cfg.name, alert = %intent.alert_id, status = intent.status.as_deref().unwrap_or("-"), patched = plan.patch.is_some(), comments = plan.comments.len(), "SIGNL4 response written to the Graph alert");
-        // Notes do not change states: only status changes can move the incident.
+        // Notes do not change states: only status changes can move the incident. The roll-up
+        // job is committed with this job's completion.
+        let mut follow = FollowUp::default();
         if let (Some(incident), Some(_)) = (&intent.incident_id, &intent.status) {
-            self.roll_up(rt, incident, &intent).await;
+            follow.jobs.extend(self.roll_up(rt, incident, &intent).await);
         }
-        Outcome::Done(serde_json::json!({"patched": plan.patch.is_some(), "comments": plan.comments.len()}).to_string())
+        Outcome::DoneWith(
+            serde_json::json!({"patched": plan.patch.is_some(), "comments": plan.comments.len()}).to_string(),
+            follow,
+        )
     }
 
-    /// The incident follows when all its tracked alerts are acknowledged or closed.
-    async fn roll_up(&self, rt: &TenantRuntime, incident: &str, intent: &AlertSync) {
+    /// The incident follows when all its tracked alerts are acknowledged or closed: the job
+    /// that moves it, if it should move.
+    async fn roll_up(&self, rt: &TenantRuntime, incident: &str, intent: &AlertSync) -> Option<NewJob> {
         let alerts = match self.store.incident_alerts(&rt.cfg.name, incident).await {
             Ok(a) => a,
             Err(e) => {
                 tracing::warn!(error = %e, "cannot read the incident's alerts for the roll-up");
-                return;
+                return None;
             }
         };
         let states: Vec<Signl4State> = alerts.iter().map(|a| Signl4State::parse(&a.signl4_state)).collect();
-        let Some(status) = sync::incident_rollup(&states) else { return };
+        let status = sync::incident_rollup(&states)?;
         let resolved = status == "resolved";
         let roll = IncidentSync {
             incident_id: incident.to_string(),
@@ -377,7 +374,7 @@ impl Delivery {
             classification: if resolved { rt.cfg.sync.options.close_classification.clone() } else { None },
             determination: if resolved { rt.cfg.sync.options.close_determination.clone() } else { None },
         };
-        self.enqueue_incident(rt, roll).await;
+        Some(incident_job(&rt.cfg.name, roll))
     }
 
     /// Pages a Sentinel incident (or one of its alerts), with rule-query results when they

@@ -17,13 +17,19 @@ pub const DEMO_INBOUND_TOKEN: &str = "emulator-inbound-token-0123456789";
 /// The example configuration pointed at a fake cloud at `fake_url`, with its SQLite file at
 /// `db` and the given poll interval.
 pub fn demo_config(fake_url: &str, db: &Path, poll: &str) -> anyhow::Result<Config> {
-    let text = config::example()
+    let text = example_for(fake_url, db, poll).replace("initial_backoff = \"1s\"", "initial_backoff = \"200ms\"");
+    config::load(&text, &ProcessEnv).map_err(|e| anyhow::anyhow!("demo configuration: {e}"))
+}
+
+/// The text of `config/example.toml` pointed at a fake cloud at `fake_url`, with its SQLite
+/// file at `db`, the HTTP server on any free port and the given poll interval. Shared by the
+/// demo, the end-to-end tests and the benchmarks.
+pub fn example_for(fake_url: &str, db: &Path, poll: &str) -> String {
+    config::example()
         .replace("http://127.0.0.1:4010", fake_url)
         .replace("path = \"signl4-sentinel.db\"", &format!("path = {:?}", db.display().to_string()))
         .replace("listen = \"127.0.0.1:8080\"", "listen = \"127.0.0.1:0\"")
         .replace("poll_interval = \"10s\"", &format!("poll_interval = {poll:?}"))
-        .replace("initial_backoff = \"1s\"", "initial_backoff = \"200ms\"");
-    config::load(&text, &ProcessEnv).map_err(|e| anyhow::anyhow!("demo configuration: {e}"))
 }
 
 /// Runs only the fake cloud until Ctrl-C.

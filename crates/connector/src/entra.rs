@@ -30,7 +30,6 @@ pub struct TokenProvider {
     client_id: String,
     secret: SecretString,
     slots: Mutex<HashMap<String, Arc<tokio::sync::Mutex<Option<Cached>>>>>,
-    requests: std::sync::atomic::AtomicU64,
 }
 
 /// `expires_in` comes as a number from the v2 endpoint and as a string from v1 / IMDS.
@@ -109,13 +108,7 @@ impl TokenProvider {
             client_id: client_id.into(),
             secret,
             slots: Mutex::new(HashMap::new()),
-            requests: Default::default(),
         }
-    }
-
-    /// Token requests sent so far.
-    pub fn requests(&self) -> u64 {
-        self.requests.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     fn slot(&self, scope: &str) -> Arc<tokio::sync::Mutex<Option<Cached>>> {
@@ -162,7 +155,6 @@ impl TokenProvider {
     }
 
     async fn fetch(&self, scope: &str) -> Result<TokenResponse, UpstreamError> {
-        self.requests.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         metrics::counter!("s4s_token_requests_total").increment(1);
         let form = [
             ("client_id", self.client_id.as_str()),

@@ -41,10 +41,6 @@ impl GraphClient {
         }
     }
 
-    pub fn requests(&self) -> u64 {
-        self.api.requests()
-    }
-
     async fn call(
         &self,
         method: reqwest::Method,
@@ -59,7 +55,12 @@ impl GraphClient {
     /// The first page of alerts changed since `since`. OData DateTimeOffset literals are
     /// unquoted (§2.3); no `$orderby` (not documented for alerts_v2).
     pub fn alerts_since_url(&self, since: OffsetDateTime, top: u32) -> String {
-        let mut u = Url::parse(&format!("{}/security/alerts_v2", self.base)).expect("base URL is valid");
+        self.since_url("alerts_v2", since, top)
+    }
+
+    /// `GET /security/{collection}?$filter=lastUpdateDateTime ge …&$top=…`.
+    fn since_url(&self, collection: &str, since: OffsetDateTime, top: u32) -> String {
+        let mut u = Url::parse(&format!("{}/security/{collection}", self.base)).expect("base URL is valid");
         u.query_pairs_mut()
             .append_pair("$filter", &format!("lastUpdateDateTime ge {}", s4s_core::timefmt::odata(since)))
             .append_pair("$top", &top.to_string());
@@ -148,10 +149,6 @@ impl GraphClient {
 
     /// Incidents changed since `since` (first page URL).
     pub fn incidents_since_url(&self, since: OffsetDateTime, top: u32) -> String {
-        let mut u = Url::parse(&format!("{}/security/incidents", self.base)).expect("base URL is valid");
-        u.query_pairs_mut()
-            .append_pair("$filter", &format!("lastUpdateDateTime ge {}", s4s_core::timefmt::odata(since)))
-            .append_pair("$top", &top.to_string());
-        u.to_string()
+        self.since_url("incidents", since, top)
     }
 }

@@ -118,7 +118,7 @@ pub async fn handle(
         &rt.cfg.sync.options,
     );
     let ext = keys::external_id(&r.tenant, &r.source, &r.alert_id);
-    let workspace = r.source.strip_prefix("sentinel.").or_else(|| r.source.strip_prefix("sentinel-alert."));
+    let workspace = s4s_core::sentinel::workspace_of(&r.source);
     let jobs: Vec<NewJob> = decision
         .sync
         .iter()

@@ -75,10 +75,6 @@ impl SentinelClient {
         }
     }
 
-    pub fn requests(&self) -> (u64, u64) {
-        (self.arm.requests(), self.la.requests())
-    }
-
     fn url(&self, path: &str, extra: &[(&str, String)]) -> String {
         let mut u = Url::parse(&format!("{}{path}", self.base)).expect("valid ARM URL");
         {
@@ -303,8 +299,7 @@ pub async fn sweep(
                     }
                     PagePer::Alert => {
                         // The incident row is marked paged; each alert gets its own row and page.
-                        item.page =
-                            Some(NewJob::once(&tenant.name, "noop", format!("incident-seen:{ext}"), "{}".into()));
+                        item.update.paged = Some(true);
                         for a in &alerts {
                             let Some(sa) = SentinelAlert::from_json(a.clone()) else { continue };
                             let asrc = model::alert_source(&ws.name);

@@ -15,6 +15,12 @@ pub fn source(workspace: &str) -> String {
     format!("sentinel.{workspace}")
 }
 
+/// The workspace a store source belongs to (`sentinel.<ws>` or `sentinel-alert.<ws>`), or
+/// None for other sources.
+pub fn workspace_of(source: &str) -> Option<&str> {
+    source.strip_prefix("sentinel.").or_else(|| source.strip_prefix("sentinel-alert."))
+}
+
 /// Store source for a workspace's alerts in per-alert mode.
 pub fn alert_source(workspace: &str) -> String {
     format!("sentinel-alert.{workspace}")
@@ -603,6 +609,13 @@ mod tests {
             json!({"objectId": null, "email": null, "assignedTo": null, "userPrincipalName": null});
         let put = incident_put(&free, &ack, &ws(), None).unwrap();
         assert_eq!(put["properties"]["owner"]["email"], "rene@contoso.com");
+    }
+
+    #[test]
+    fn sources_name_their_workspace() {
+        assert_eq!(workspace_of(&source("soc")), Some("soc"));
+        assert_eq!(workspace_of(&alert_source("soc")), Some("soc"));
+        assert_eq!(workspace_of("graph-alert"), None);
     }
 
     #[test]

@@ -80,9 +80,6 @@ impl SyncComment {
     }
 }
 
-/// Marker present in every comment the connector writes.
-pub const COMMENT_MARKER: &str = "[SIGNL4 ";
-
 /// The Graph write one or more SIGNL4 events ask for (payload of a `graph-sync` job).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
 pub struct AlertSync {
@@ -138,12 +135,35 @@ impl AlertSync {
     }
 }
 
-/// Merge function for the store's coalescing outbox: JSON payloads of [`AlertSync`].
-pub fn merge_alert_sync_json(old: &str, new: &str) -> String {
-    match (serde_json::from_str::<AlertSync>(old), serde_json::from_str::<AlertSync>(new)) {
+/// An intent that coalesces with a newer one.
+pub trait Coalesce: Sized + Serialize + for<'de> Deserialize<'de> {
+    fn merge(self, newer: Self) -> Self;
+}
+
+impl Coalesce for AlertSync {
+    fn merge(self, newer: Self) -> Self {
+        AlertSync::merge(self, newer)
+    }
+}
+
+impl Coalesce for IncidentSync {
+    fn merge(self, newer: Self) -> Self {
+        IncidentSync::merge(self, newer)
+    }
+}
+
+/// Merge function for the store's coalescing outbox over JSON payloads of `T`; an unreadable
+/// old payload is replaced by the new one.
+pub fn merge_json<T: Coalesce>(old: &str, new: &str) -> String {
+    match (serde_json::from_str::<T>(old), serde_json::from_str::<T>(new)) {
         (Ok(o), Ok(n)) => serde_json::to_string(&o.merge(n)).unwrap_or_else(|_| new.to_string()),
         _ => new.to_string(),
     }
+}
+
+/// [`merge_json`] for [`AlertSync`] payloads.
+pub fn merge_alert_sync_json(old: &str, new: &str) -> String {
+    merge_json::<AlertSync>(old, new)
 }
 
 /// Options for writes back to Microsoft.
@@ -387,11 +407,9 @@ impl IncidentSync {
     }
 }
 
+/// [`merge_json`] for [`IncidentSync`] payloads.
 pub fn merge_incident_sync_json(old: &str, new: &str) -> String {
-    match (serde_json::from_str::<IncidentSync>(old), serde_json::from_str::<IncidentSync>(new)) {
-        (Ok(o), Ok(n)) => serde_json::to_string(&o.merge(n)).unwrap_or_else(|_| new.to_string()),
-        _ => new.to_string(),
-    }
+    merge_json::<IncidentSync>(old, new)
 }
 
 /// Desired incident state + the incident as Graph has it → the PATCH body, if any. Existing

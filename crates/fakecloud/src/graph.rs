@@ -249,17 +249,62 @@ const INCIDENT_WRITE: &[&str] = &["SecurityIncident.ReadWrite.All"];
 const ALERT_READ: &[&str] = &["SecurityAlert.Read.All", "SecurityAlert.ReadWrite.All"];
 const ALERT_WRITE: &[&str] = &["SecurityAlert.ReadWrite.All"];
 
+/// Counts the request, applies a pending fault, then checks token, throttle and roles.
+async fn enter(
+    state: &Arc<State>,
+    headers: &HeaderMap,
+    route: &str,
+    write: bool,
+    roles_read: &[&str],
+    roles_write: &[&str],
+) -> Result<Caller, Response> {
+    state.lock().count(route);
+    if let Some(r) = fault(state, Service::Graph).await {
+        return Err(r);
+    }
+    authorize(state, headers, write, roles_read, roles_write)
+}
+
+/// The `comment` of a comment POST body (§2.5).
+fn comment_text(body: &str) -> Result<String, Response> {
+    serde_json::from_str::<Value>(body)
+        .ok()
+        .and_then(|v| v.get("comment").and_then(Value::as_str).map(str::to_string))
+        .ok_or_else(|| graph_error(StatusCode::BAD_REQUEST, "BadRequest", "The request body must contain 'comment'."))
+}
+
+/// "The most recent alerts are displayed at the top of the list" (§2.3); incidents alike.
+fn newest_first(items: &mut [&Value]) {
+    items.sort_by(|a, b| {
+        let ca = a.get("createdDateTime").and_then(Value::as_str).unwrap_or("");
+        let cb = b.get("createdDateTime").and_then(Value::as_str).unwrap_or("");
+        cb.cmp(ca)
+    });
+}
+
+/// Absolute `@odata.nextLink` carrying the same query with the next `$skip`.
+fn next_link(headers: &HeaderMap, collection: &str, params: &[(String, String)], top: usize, skip: usize) -> String {
+    let mut next = url::Url::parse(&format!("{}/v1.0/security/{collection}", host_base(headers))).expect("valid base");
+    {
+        let mut qp = next.query_pairs_mut();
+        for (k, v) in params {
+            if !k.eq_ignore_ascii_case("$skip") && !k.eq_ignore_ascii_case("$top") {
+                qp.append_pair(k, v);
+            }
+        }
+        qp.append_pair("$top", &top.to_string());
+        qp.append_pair("$skip", &skip.to_string());
+    }
+    next.to_string()
+}
+
 fn host_base(headers: &HeaderMap) -> String {
     let host = headers.get("host").and_then(|h| h.to_str().ok()).unwrap_or("127.0.0.1");
     format!("http://{host}/graph")
 }
 
 pub async fn list_alerts(AxState(state): AxState<Arc<State>>, headers: HeaderMap, RawQuery(q): RawQuery) -> Response {
-    state.lock().count("graph.alerts.list");
-    if let Some(r) = fault(&state, Service::Graph).await {
-        return r;
-    }
-    let caller = match authorize(&state, &headers, false, ALERT_READ, ALERT_WRITE) {
+    let caller = match enter(&state, &headers, "graph.alerts.list", false, ALERT_READ, ALERT_WRITE).await {
         Ok(c) => c,
         Err(r) => return r,
     };
@@ -294,11 +339,7 @@ pub async fn list_alerts(AxState(state): AxState<Arc<State>>, headers: HeaderMap
     // "The most recent alerts are displayed at the top of the list" (§2.3).
     let mut matching: Vec<&Value> =
         t.alerts.iter().rev().filter(|a| filter.as_ref().is_none_or(|f| odata::eval(f, a))).collect();
-    matching.sort_by(|a, b| {
-        let ca = a.get("createdDateTime").and_then(Value::as_str).unwrap_or("");
-        let cb = b.get("createdDateTime").and_then(Value::as_str).unwrap_or("");
-        cb.cmp(ca)
-    });
+    newest_first(&mut matching);
     let include = wants_unknown_members(&headers);
     let page: Vec<Value> = matching.iter().skip(skip).take(top).map(|a| mask((*a).clone(), include)).collect();
     let mut body = Map::new();
@@ -307,30 +348,14 @@ pub async fn list_alerts(AxState(state): AxState<Arc<State>>, headers: HeaderMap
         body.insert("@odata.count".into(), json!(matching.len()));
     }
     if skip + top < matching.len() {
-        let mut next =
-            url::Url::parse(&format!("{}/v1.0/security/alerts_v2", host_base(&headers))).expect("valid base");
-        {
-            let mut qp = next.query_pairs_mut();
-            for (k, v) in &params {
-                if !k.eq_ignore_ascii_case("$skip") && !k.eq_ignore_ascii_case("$top") {
-                    qp.append_pair(k, v);
-                }
-            }
-            qp.append_pair("$top", &top.to_string());
-            qp.append_pair("$skip", &(skip + top).to_string());
-        }
-        body.insert("@odata.nextLink".into(), json!(next.to_string()));
+        body.insert("@odata.nextLink".into(), json!(next_link(&headers, "alerts_v2", &params, top, skip + top)));
     }
     body.insert("value".into(), Value::Array(page));
     json_response(StatusCode::OK, Value::Object(body))
 }
 
 pub async fn get_alert(AxState(state): AxState<Arc<State>>, headers: HeaderMap, Path(id): Path<String>) -> Response {
-    state.lock().count("graph.alerts.get");
-    if let Some(r) = fault(&state, Service::Graph).await {
-        return r;
-    }
-    let caller = match authorize(&state, &headers, false, ALERT_READ, ALERT_WRITE) {
+    let caller = match enter(&state, &headers, "graph.alerts.get", false, ALERT_READ, ALERT_WRITE).await {
         Ok(c) => c,
         Err(r) => return r,
     };
@@ -356,11 +381,7 @@ pub async fn patch_alert(
     Path(id): Path<String>,
     body: String,
 ) -> Response {
-    state.lock().count("graph.alerts.patch");
-    if let Some(r) = fault(&state, Service::Graph).await {
-        return r;
-    }
-    let caller = match authorize(&state, &headers, true, ALERT_READ, ALERT_WRITE) {
+    let caller = match enter(&state, &headers, "graph.alerts.patch", true, ALERT_READ, ALERT_WRITE).await {
         Ok(c) => c,
         Err(r) => return r,
     };
@@ -397,19 +418,13 @@ pub async fn post_comment(
     Path(id): Path<String>,
     body: String,
 ) -> Response {
-    state.lock().count("graph.alerts.comment");
-    if let Some(r) = fault(&state, Service::Graph).await {
-        return r;
-    }
-    let caller = match authorize(&state, &headers, true, ALERT_READ, ALERT_WRITE) {
+    let caller = match enter(&state, &headers, "graph.alerts.comment", true, ALERT_READ, ALERT_WRITE).await {
         Ok(c) => c,
         Err(r) => return r,
     };
-    let comment = serde_json::from_str::<Value>(&body)
-        .ok()
-        .and_then(|v| v.get("comment").and_then(Value::as_str).map(str::to_string));
-    let Some(comment) = comment else {
-        return graph_error(StatusCode::BAD_REQUEST, "BadRequest", "The request body must contain 'comment'.");
+    let comment = match comment_text(&body) {
+        Ok(c) => c,
+        Err(r) => return r,
     };
     let mut st = state.lock();
     let Some(t) = st.tenants.get_mut(&caller.tenant) else {
@@ -489,11 +504,7 @@ pub async fn list_incidents(
     headers: HeaderMap,
     RawQuery(q): RawQuery,
 ) -> Response {
-    state.lock().count("graph.incidents.list");
-    if let Some(r) = fault(&state, Service::Graph).await {
-        return r;
-    }
-    let caller = match authorize(&state, &headers, false, INCIDENT_READ, INCIDENT_WRITE) {
+    let caller = match enter(&state, &headers, "graph.incidents.list", false, INCIDENT_READ, INCIDENT_WRITE).await {
         Ok(c) => c,
         Err(r) => return r,
     };
@@ -516,11 +527,7 @@ pub async fn list_incidents(
     };
     let mut matching: Vec<&Value> =
         t.incidents.values().filter(|i| filter.as_ref().is_none_or(|f| odata::eval(f, i))).collect();
-    matching.sort_by(|a, b| {
-        let ca = a.get("createdDateTime").and_then(Value::as_str).unwrap_or("");
-        let cb = b.get("createdDateTime").and_then(Value::as_str).unwrap_or("");
-        cb.cmp(ca)
-    });
+    newest_first(&mut matching);
     let include = wants_unknown_members(&headers);
     let expand = wants_expand_alerts(&params);
     let page: Vec<Value> = matching
@@ -531,19 +538,7 @@ pub async fn list_incidents(
         .collect();
     let mut body = Map::new();
     if skip + top < matching.len() {
-        let mut next =
-            url::Url::parse(&format!("{}/v1.0/security/incidents", host_base(&headers))).expect("valid base");
-        {
-            let mut qp = next.query_pairs_mut();
-            for (k, v) in &params {
-                if !k.eq_ignore_ascii_case("$skip") && !k.eq_ignore_ascii_case("$top") {
-                    qp.append_pair(k, v);
-                }
-            }
-            qp.append_pair("$top", &top.to_string());
-            qp.append_pair("$skip", &(skip + top).to_string());
-        }
-        body.insert("@odata.nextLink".into(), json!(next.to_string()));
+        body.insert("@odata.nextLink".into(), json!(next_link(&headers, "incidents", &params, top, skip + top)));
     }
     body.insert("value".into(), Value::Array(page));
     json_response(StatusCode::OK, Value::Object(body))
@@ -555,11 +550,7 @@ pub async fn get_incident(
     Path(id): Path<String>,
     RawQuery(q): RawQuery,
 ) -> Response {
-    state.lock().count("graph.incidents.get");
-    if let Some(r) = fault(&state, Service::Graph).await {
-        return r;
-    }
-    let caller = match authorize(&state, &headers, false, INCIDENT_READ, INCIDENT_WRITE) {
+    let caller = match enter(&state, &headers, "graph.incidents.get", false, INCIDENT_READ, INCIDENT_WRITE).await {
         Ok(c) => c,
         Err(r) => return r,
     };
@@ -584,11 +575,7 @@ pub async fn patch_incident(
     Path(id): Path<String>,
     body: String,
 ) -> Response {
-    state.lock().count("graph.incidents.patch");
-    if let Some(r) = fault(&state, Service::Graph).await {
-        return r;
-    }
-    let caller = match authorize(&state, &headers, true, INCIDENT_READ, INCIDENT_WRITE) {
+    let caller = match enter(&state, &headers, "graph.incidents.patch", true, INCIDENT_READ, INCIDENT_WRITE).await {
         Ok(c) => c,
         Err(r) => return r,
     };
@@ -629,19 +616,13 @@ pub async fn post_incident_comment(
     Path(id): Path<String>,
     body: String,
 ) -> Response {
-    state.lock().count("graph.incidents.comment");
-    if let Some(r) = fault(&state, Service::Graph).await {
-        return r;
-    }
-    let caller = match authorize(&state, &headers, true, INCIDENT_READ, INCIDENT_WRITE) {
+    let caller = match enter(&state, &headers, "graph.incidents.comment", true, INCIDENT_READ, INCIDENT_WRITE).await {
         Ok(c) => c,
         Err(r) => return r,
     };
-    let comment = serde_json::from_str::<Value>(&body)
-        .ok()
-        .and_then(|v| v.get("comment").and_then(Value::as_str).map(str::to_string));
-    let Some(comment) = comment else {
-        return graph_error(StatusCode::BAD_REQUEST, "BadRequest", "The request body must contain 'comment'.");
+    let comment = match comment_text(&body) {
+        Ok(c) => c,
+        Err(r) => return r,
     };
     let mut st = state.lock();
     let Some(t) = st.tenants.get_mut(&caller.tenant) else {

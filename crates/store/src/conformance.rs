@@ -293,6 +293,9 @@ pub async fn sync_bookkeeping_and_lookups(s: Arc<dyn Store>) {
     let mut ids: Vec<&str> = many.iter().map(|x| x.record.alert_id.as_str()).collect();
     ids.sort();
     assert_eq!(ids, vec!["a", "c"]);
+    // An alert can be marked paged without a page job of its own.
+    s.update_alert(&key("c"), &AlertUpdate { paged: Some(true), ..Default::default() }, 1002).await.unwrap();
+    assert!(s.get_alert("t1", "graph-alert", "c").await.unwrap().unwrap().paged);
     // Ingest carries extra jobs and bookkeeping in the same transaction.
     let mut it = item("a", "v2", true);
     it.jobs.push(NewJob::once("t1", "signl4-status", "resolve:a".into(), "{}".into()));

@@ -95,6 +95,9 @@ pub struct AlertUpdate {
     pub written_status: Option<String>,
     /// SIGNL4's `eventId` of the page (fallback correlation).
     pub signl4_event_id: Option<String>,
+    /// Mark the alert as paged without a page job of its own (a Sentinel incident whose
+    /// alerts are paged one by one).
+    pub paged: Option<bool>,
 }
 
 /// What a finished job records and causes, committed together with its completion.

@@ -229,11 +229,12 @@ async fn apply_update(conn: &mut PgConnection, key: &AlertKey, u: &AlertUpdate, 
     }
     sqlx::query(
         "UPDATE alerts SET signl4_state = COALESCE($1, signl4_state), written_status = COALESCE($2, written_status), \
-         signl4_event_id = COALESCE($3, signl4_event_id), updated_ms = $4 WHERE tenant = $5 AND source = $6 AND alert_id = $7",
+         signl4_event_id = COALESCE($3, signl4_event_id), paged = COALESCE($4, paged), updated_ms = $5 WHERE tenant = $6 AND source = $7 AND alert_id = $8",
     )
     .bind(&u.signl4_state)
     .bind(&u.written_status)
     .bind(&u.signl4_event_id)
+    .bind(u.paged.map(i64::from))
     .bind(now_ms)
     .bind(&key.tenant)
     .bind(&key.source)

@@ -257,11 +257,12 @@ async fn apply_update(conn: &mut SqliteConnection, key: &AlertKey, u: &AlertUpda
     }
     sqlx::query(
         "UPDATE alerts SET signl4_state = COALESCE(?, signl4_state), written_status = COALESCE(?, written_status), \
-         signl4_event_id = COALESCE(?, signl4_event_id), updated_ms = ? WHERE tenant = ? AND source = ? AND alert_id = ?",
+         signl4_event_id = COALESCE(?, signl4_event_id), paged = COALESCE(?, paged), updated_ms = ? WHERE tenant = ? AND source = ? AND alert_id = ?",
     )
     .bind(&u.signl4_state)
     .bind(&u.written_status)
     .bind(&u.signl4_event_id)
+    .bind(u.paged.map(i64::from))
     .bind(now_ms)
     .bind(&key.tenant)
     .bind(&key.source)

@@ -29,11 +29,7 @@ impl config::Env for Env {
 /// The example configuration pointed at `fake` with a fast poll interval, plus
 /// `(from, to)` text replacements.
 pub fn config_text(fake_url: &str, db: &Path, replace: &[(&str, &str)]) -> String {
-    let mut text = config::example()
-        .replace("http://127.0.0.1:4010", fake_url)
-        .replace("path = \"signl4-sentinel.db\"", &format!("path = {:?}", db.display().to_string()))
-        .replace("listen = \"127.0.0.1:8080\"", "listen = \"127.0.0.1:0\"")
-        .replace("poll_interval = \"10s\"", "poll_interval = \"250ms\"")
+    let mut text = signl4_sentinel::demo::example_for(fake_url, db, "250ms")
         .replace("initial_backoff = \"1s\"", "initial_backoff = \"50ms\"")
         .replace("max_backoff = \"5m\"", "max_backoff = \"500ms\"");
     for (from, to) in replace {
