@@ -7,7 +7,8 @@
 use std::str::FromStr;
 use std::sync::Arc;
 
-use s4s_store::{PostgresStore, Store};
+use s4s_store::PostgresStore;
+use s4s_store::prelude::*;
 use sqlx::Connection;
 use sqlx::postgres::{PgConnectOptions, PgConnection};
 

@@ -2,7 +2,8 @@
 
 use std::sync::Arc;
 
-use s4s_store::{SqliteStore, Store};
+use s4s_store::SqliteStore;
+use s4s_store::prelude::*;
 
 async fn fresh() -> Option<Arc<dyn Store>> {
     let dir = tempfile::tempdir().unwrap();

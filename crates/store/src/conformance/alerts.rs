@@ -1,0 +1,121 @@
+//! Conformance cases for `AlertStore`: ingest, paging once, lookups, bookkeeping, inbound events.
+
+use std::sync::Arc;
+
+use super::fixtures::{alert, item, join, key, page};
+use crate::traits::Store;
+use crate::types::{AlertUpdate, InboundEvent, JobState, NewJob};
+
+pub async fn new_alert_creates_exactly_one_page_job(s: Arc<dyn Store>) {
+    let o = s.ingest(&[item("a", "v1", true), item("b", "v1", true)], 1000).await.unwrap();
+    assert_eq!((o.new, o.jobs_created), (2, 2));
+    let jobs = s.list_jobs(JobState::Pending, 10).await.unwrap();
+    assert_eq!(jobs.len(), 2);
+    assert_eq!(jobs[0].key, "page:a");
+    assert_eq!(jobs[0].payload, "{\"a\":\"a\"}");
+    assert_eq!(jobs[0].created_ms, 1000);
+    assert_eq!(jobs[0].attempts, 0);
+    let stored = s.get_alert("t1", "graph-alert", "a").await.unwrap().unwrap();
+    assert!(stored.paged);
+    assert_eq!(stored.record, alert("a", "v1"));
+}
+
+pub async fn reingesting_the_same_version_changes_nothing(s: Arc<dyn Store>) {
+    s.ingest(&[item("a", "v1", true)], 1000).await.unwrap();
+    let o = s.ingest(&[item("a", "v1", true)], 2000).await.unwrap();
+    assert_eq!((o.new, o.updated, o.unchanged, o.jobs_created), (0, 0, 1, 0));
+    assert_eq!(s.job_counts().await.unwrap().pending, 1);
+}
+
+pub async fn a_changed_alert_never_pages_again(s: Arc<dyn Store>) {
+    s.ingest(&[item("a", "v1", true)], 1000).await.unwrap();
+    let mut changed = item("a", "v2", true);
+    changed.alert.status = "inProgress".into();
+    let o = s.ingest(&[changed], 2000).await.unwrap();
+    assert_eq!((o.updated, o.jobs_created), (1, 0));
+    assert_eq!(s.job_counts().await.unwrap().pending, 1);
+    let stored = s.get_alert("t1", "graph-alert", "a").await.unwrap().unwrap();
+    assert_eq!(stored.record.version, "v2");
+    assert_eq!(stored.record.status, "inProgress");
+}
+
+pub async fn an_alert_raised_above_the_threshold_later_pages_then(s: Arc<dyn Store>) {
+    let o = s.ingest(&[item("a", "v1", false)], 1000).await.unwrap();
+    assert_eq!((o.new, o.jobs_created), (1, 0));
+    assert!(!s.get_alert("t1", "graph-alert", "a").await.unwrap().unwrap().paged);
+    let o = s.ingest(&[item("a", "v2", true)], 2000).await.unwrap();
+    assert_eq!((o.updated, o.jobs_created), (1, 1));
+    let o = s.ingest(&[item("a", "v3", true)], 3000).await.unwrap();
+    assert_eq!(o.jobs_created, 0);
+}
+
+pub async fn idempotency_keys_are_unique(s: Arc<dyn Store>) {
+    // Two different alert rows mapping to the same job key: the second job is not created.
+    let mut other = item("b", "v1", true);
+    other.page = Some(page("a"));
+    let o = s.ingest(&[item("a", "v1", true), other], 1000).await.unwrap();
+    assert_eq!(o.jobs_created, 1);
+}
+
+pub async fn inbound_events_are_recorded_once_with_their_effects(s: Arc<dyn Store>) {
+    s.ingest(&[item("a", "v1", true)], 1000).await.unwrap();
+    let ev = InboundEvent { event_id: "ev-1".into(), tenant: "t1".into(), meaning: "acknowledged".into() };
+    let upd = AlertUpdate { signl4_state: Some("acknowledged".into()), ..Default::default() };
+    let job = NewJob::coalescing("t1", "graph-sync", "sync:a".into(), "ack".into(), join);
+    assert!(s.record_inbound(&ev, Some((&key("a"), &upd)), std::slice::from_ref(&job), 1100).await.unwrap());
+    assert!(
+        !s.record_inbound(&ev, Some((&key("a"), &upd)), std::slice::from_ref(&job), 1200).await.unwrap(),
+        "repeat delivery"
+    );
+    let pending: Vec<_> =
+        s.list_jobs(JobState::Pending, 10).await.unwrap().into_iter().filter(|j| j.kind == "graph-sync").collect();
+    assert_eq!(pending.len(), 1);
+    assert_eq!(pending[0].payload, "ack", "the repeat did not merge a second time");
+    assert_eq!(s.get_alert("t1", "graph-alert", "a").await.unwrap().unwrap().signl4_state, "acknowledged");
+}
+
+pub async fn sync_bookkeeping_and_lookups(s: Arc<dyn Store>) {
+    s.ingest(&[item("a", "v1", true), item("b", "v1", true), item("c", "v1", false)], 1000).await.unwrap();
+    let a = s.get_alert("t1", "graph-alert", "a").await.unwrap().unwrap();
+    assert_eq!(a.signl4_state, "open", "paging opens the SIGNL4 alert");
+    assert_eq!(a.record.incident_id.as_deref(), Some("inc-1"));
+    s.update_alert(
+        &key("a"),
+        &AlertUpdate {
+            signl4_event_id: Some("s4-ev-9".into()),
+            written_status: Some("inProgress".into()),
+            ..Default::default()
+        },
+        1001,
+    )
+    .await
+    .unwrap();
+    s.update_alert(&key("a"), &AlertUpdate { signl4_state: Some("closed".into()), ..Default::default() }, 1002)
+        .await
+        .unwrap();
+    let a = s.get_alert("t1", "graph-alert", "a").await.unwrap().unwrap();
+    assert_eq!(
+        (a.signl4_state.as_str(), a.written_status.as_deref(), a.signl4_event_id.as_deref()),
+        ("closed", Some("inProgress"), Some("s4-ev-9"))
+    );
+    assert_eq!(s.find_alert_by_signl4_event("t1", "s4-ev-9").await.unwrap().unwrap().record.alert_id, "a");
+    assert!(s.find_alert_by_signl4_event("t2", "s4-ev-9").await.unwrap().is_none());
+    let inc: Vec<String> =
+        s.incident_alerts("t1", "inc-1").await.unwrap().into_iter().map(|x| x.record.alert_id).collect();
+    assert_eq!(inc, vec!["a", "b"], "only paged alerts are tracked");
+    let many = s.get_alerts("t1", "graph-alert", &["a".into(), "c".into(), "zz".into()]).await.unwrap();
+    let mut ids: Vec<&str> = many.iter().map(|x| x.record.alert_id.as_str()).collect();
+    ids.sort();
+    assert_eq!(ids, vec!["a", "c"]);
+    // An alert can be marked paged without a page job of its own.
+    s.update_alert(&key("c"), &AlertUpdate { paged: Some(true), ..Default::default() }, 1002).await.unwrap();
+    assert!(s.get_alert("t1", "graph-alert", "c").await.unwrap().unwrap().paged);
+    // Ingest carries extra jobs and bookkeeping in the same transaction.
+    let mut it = item("a", "v2", true);
+    it.jobs.push(NewJob::once("t1", "signl4-status", "resolve:a".into(), "{}".into()));
+    it.update.signl4_state = Some("closed_by_portal".into());
+    let o = s.ingest(&[it], 1003).await.unwrap();
+    assert_eq!(o.jobs_created, 0, "extra jobs are not page jobs");
+    assert!(s.list_jobs(JobState::Pending, 10).await.unwrap().iter().any(|j| j.key == "resolve:a"));
+    assert_eq!(s.get_alert("t1", "graph-alert", "a").await.unwrap().unwrap().signl4_state, "closed_by_portal");
+}

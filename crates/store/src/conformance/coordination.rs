@@ -1,0 +1,25 @@
+//! Conformance cases for `Coordination`: cursors and named leases.
+
+use std::sync::Arc;
+
+use crate::traits::Store;
+
+pub async fn cursors_round_trip_per_tenant_and_source(s: Arc<dyn Store>) {
+    assert_eq!(s.get_cursor("t1", "graph-alert").await.unwrap(), None);
+    s.set_cursor("t1", "graph-alert", "2026-01-01T00:00:00Z", 1).await.unwrap();
+    s.set_cursor("t1", "graph-alert", "2026-01-02T00:00:00Z", 2).await.unwrap();
+    s.set_cursor("t2", "graph-alert", "x", 2).await.unwrap();
+    assert_eq!(s.get_cursor("t1", "graph-alert").await.unwrap().as_deref(), Some("2026-01-02T00:00:00Z"));
+    assert_eq!(s.get_cursor("t2", "graph-alert").await.unwrap().as_deref(), Some("x"));
+    assert_eq!(s.get_cursor("t1", "other").await.unwrap(), None);
+}
+
+pub async fn one_owner_holds_a_lease_until_it_expires(s: Arc<dyn Store>) {
+    assert!(s.try_lease("poll:t1", "a", 1000, 500).await.unwrap());
+    assert!(!s.try_lease("poll:t1", "b", 1200, 500).await.unwrap(), "held by a");
+    assert!(s.try_lease("poll:t1", "a", 1400, 500).await.unwrap(), "a renews");
+    assert!(!s.try_lease("poll:t1", "b", 1800, 500).await.unwrap(), "renewed until 1900");
+    assert!(s.try_lease("poll:t1", "b", 1900, 500).await.unwrap(), "expired: b takes over");
+    assert!(!s.try_lease("poll:t1", "a", 2000, 500).await.unwrap());
+    assert!(s.try_lease("poll:t2", "a", 2000, 500).await.unwrap(), "leases are per name");
+}

@@ -1,0 +1,56 @@
+//! The storage conformance suite (feature `conformance`), split by concern. Every backend
+//! runs every case through [`crate::conformance_tests!`]; a backend is correct when the whole
+//! suite passes.
+
+mod alerts;
+mod coordination;
+mod fixtures;
+mod inspection;
+mod outbox;
+
+pub use alerts::*;
+pub use coordination::*;
+pub use inspection::*;
+pub use outbox::*;
+
+/// Instantiates the suite for a backend. `$make` is an async expression yielding
+/// `Option<Arc<dyn Store>>` on a fresh, empty database; `None` skips the case (only when the
+/// developer explicitly asked to skip an unavailable backend).
+#[macro_export]
+macro_rules! conformance_tests {
+    ($make:expr) => {
+        $crate::conformance_tests!(@cases $make;
+            new_alert_creates_exactly_one_page_job,
+            reingesting_the_same_version_changes_nothing,
+            a_changed_alert_never_pages_again,
+            an_alert_raised_above_the_threshold_later_pages_then,
+            idempotency_keys_are_unique,
+            cursors_round_trip_per_tenant_and_source,
+            claims_lease_jobs_and_fence_their_completion,
+            retries_wait_until_their_time,
+            buried_jobs_are_visible_and_never_retried,
+            paused_jobs_wait_for_unpause,
+            due_jobs_come_oldest_first,
+            concurrent_claimers_never_share_a_job,
+            releasing_leases_makes_in_flight_jobs_due,
+            coalescing_jobs_merge_while_pending_and_rearm_when_done,
+            completing_a_stale_revision_releases_the_job_to_run_again,
+            inbound_events_are_recorded_once_with_their_effects,
+            sync_bookkeeping_and_lookups,
+            follow_ups_commit_only_with_a_done_job,
+            one_owner_holds_a_lease_until_it_expires,
+            ping_works
+        );
+    };
+    (@cases $make:expr; $($case:ident),*) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $case() {
+                match $make.await {
+                    Some(store) => $crate::conformance::$case(store).await,
+                    None => eprintln!("skipped: backend unavailable and skipping was requested"),
+                }
+            }
+        )*
+    };
+}

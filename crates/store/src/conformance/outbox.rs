@@ -1,0 +1,170 @@
+//! Conformance cases for `Outbox`: claiming, fenced completion, retries, burial, pauses, coalescing.
+
+use std::sync::Arc;
+
+use super::fixtures::{item, join, key};
+use crate::traits::Store;
+use crate::types::{AlertUpdate, FollowUp, IngestItem, JobState, NewJob};
+
+pub async fn claims_lease_jobs_and_fence_their_completion(s: Arc<dyn Store>) {
+    s.ingest(&[item("a", "v1", true)], 1000).await.unwrap();
+    let got = s.claim_jobs("w1", 1000, 500, 10).await.unwrap();
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0].attempts, 1);
+    assert_eq!(got[0].lease_owner.as_deref(), Some("w1"));
+    // Leased: nobody else gets it.
+    assert!(s.claim_jobs("w2", 1200, 500, 10).await.unwrap().is_empty());
+    // Lease expired (w1 died): w2 takes over, and w1 can no longer complete.
+    let got2 = s.claim_jobs("w2", 1600, 500, 10).await.unwrap();
+    assert_eq!(got2.len(), 1);
+    assert_eq!(got2[0].attempts, 2);
+    assert!(!s.complete_job(got[0].id, "w1", got[0].rev, "{}", 1700).await.unwrap());
+    assert!(s.complete_job(got2[0].id, "w2", got2[0].rev, "{\"eventId\":\"e1\"}", 1700).await.unwrap());
+    assert!(!s.complete_job(got2[0].id, "w2", got2[0].rev, "{}", 1800).await.unwrap(), "completing twice must fail");
+    let done = s.list_jobs(JobState::Done, 10).await.unwrap();
+    assert_eq!(done[0].result.as_deref(), Some("{\"eventId\":\"e1\"}"));
+    assert!(s.claim_jobs("w3", 99_999, 500, 10).await.unwrap().is_empty(), "done jobs are never claimed");
+}
+
+pub async fn retries_wait_until_their_time(s: Arc<dyn Store>) {
+    s.ingest(&[item("a", "v1", true)], 1000).await.unwrap();
+    let j = s.claim_jobs("w1", 1000, 500, 10).await.unwrap().remove(0);
+    assert!(s.retry_job(j.id, "w1", 5000, "HTTP 503", 1100).await.unwrap());
+    assert_eq!(s.next_due_ms().await.unwrap(), Some(5000));
+    assert!(s.claim_jobs("w1", 4999, 500, 10).await.unwrap().is_empty());
+    let j = s.claim_jobs("w1", 5000, 500, 10).await.unwrap().remove(0);
+    assert_eq!(j.attempts, 2);
+    assert_eq!(j.last_error.as_deref(), Some("HTTP 503"));
+    assert!(!s.retry_job(j.id, "someone-else", 9000, "x", 5001).await.unwrap());
+}
+
+pub async fn buried_jobs_are_visible_and_never_retried(s: Arc<dyn Store>) {
+    s.ingest(&[item("a", "v1", true), item("b", "v1", true)], 1000).await.unwrap();
+    let js = s.claim_jobs("w1", 1000, 500, 1).await.unwrap();
+    assert_eq!(js.len(), 1);
+    assert!(s.bury_job(js[0].id, "w1", "gave up after 24h: HTTP 503", 1100).await.unwrap());
+    let c = s.job_counts().await.unwrap();
+    assert_eq!((c.pending, c.dead, c.done), (1, 1, 0));
+    let dead = s.list_jobs(JobState::Dead, 10).await.unwrap();
+    assert_eq!(dead[0].last_error.as_deref(), Some("gave up after 24h: HTTP 503"));
+    let rest = s.claim_jobs("w1", 99_999, 500, 10).await.unwrap();
+    assert_eq!(rest.len(), 1);
+    assert_ne!(rest[0].id, js[0].id);
+}
+
+pub async fn paused_jobs_wait_for_unpause(s: Arc<dyn Store>) {
+    s.ingest(&[item("a", "v1", true), item("b", "v1", true)], 1000).await.unwrap();
+    let j = s.claim_jobs("w1", 1000, 500, 1).await.unwrap().remove(0);
+    // The worker holding `a` learns the team secret is wrong and parks the tenant's pages.
+    assert!(s.retry_job(j.id, "w1", 1000, "HTTP 404", 1001).await.unwrap());
+    assert_eq!(s.pause_jobs("t1", "page", "SIGNL4 rejected the team secret", 1002).await.unwrap(), 2);
+    assert!(s.claim_jobs("w1", 99_999, 500, 10).await.unwrap().is_empty());
+    assert_eq!(s.next_due_ms().await.unwrap(), None);
+    assert_eq!(s.job_counts().await.unwrap().paused, 2);
+    assert_eq!(s.unpause_all(5000).await.unwrap(), 2);
+    assert_eq!(s.claim_jobs("w1", 5000, 500, 10).await.unwrap().len(), 2);
+}
+
+pub async fn due_jobs_come_oldest_first(s: Arc<dyn Store>) {
+    for (i, id) in ["a", "b", "c"].iter().enumerate() {
+        s.ingest(&[item(id, "v1", true)], 1000 + i as i64).await.unwrap();
+    }
+    let js = s.claim_jobs("w", 2000, 500, 2).await.unwrap();
+    assert_eq!(js.iter().map(|j| j.key.as_str()).collect::<Vec<_>>(), vec!["page:a", "page:b"]);
+}
+
+pub async fn concurrent_claimers_never_share_a_job(s: Arc<dyn Store>) {
+    let items: Vec<IngestItem> = (0..200).map(|i| item(&format!("a{i}"), "v1", true)).collect();
+    s.ingest(&items, 1000).await.unwrap();
+    let mut handles = Vec::new();
+    for w in 0..8 {
+        let s = s.clone();
+        handles.push(tokio::spawn(async move {
+            let owner = format!("w{w}");
+            let mut mine = Vec::new();
+            loop {
+                let got = s.claim_jobs(&owner, 2000, 60_000, 7).await.unwrap();
+                if got.is_empty() {
+                    break;
+                }
+                for j in got {
+                    assert!(s.complete_job(j.id, &owner, j.rev, "{}", 2001).await.unwrap());
+                    mine.push(j.id);
+                }
+            }
+            mine
+        }));
+    }
+    let mut all = Vec::new();
+    for h in handles {
+        all.extend(h.await.unwrap());
+    }
+    let n = all.len();
+    all.sort();
+    all.dedup();
+    assert_eq!(n, 200, "every job claimed exactly once");
+    assert_eq!(all.len(), 200);
+    assert_eq!(s.job_counts().await.unwrap().done, 200);
+}
+
+pub async fn releasing_leases_makes_in_flight_jobs_due(s: Arc<dyn Store>) {
+    s.ingest(&[item("a", "v1", true), item("b", "v1", true)], 1000).await.unwrap();
+    let js = s.claim_jobs("dead-process", 1000, 60_000, 1).await.unwrap();
+    assert!(s.try_lease("poll:t1", "dead-process", 1000, 60_000).await.unwrap());
+    assert_eq!(s.release_leases(1500).await.unwrap(), 1);
+    assert!(s.try_lease("poll:t1", "new-process", 1500, 60_000).await.unwrap(), "polling leases are freed too");
+    let again = s.claim_jobs("new-process", 1500, 60_000, 10).await.unwrap();
+    assert_eq!(again.len(), 2);
+    assert!(again.iter().any(|j| j.id == js[0].id && j.attempts == 2));
+    assert!(!s.complete_job(js[0].id, "dead-process", js[0].rev, "{}", 1600).await.unwrap());
+}
+
+pub async fn coalescing_jobs_merge_while_pending_and_rearm_when_done(s: Arc<dyn Store>) {
+    let j = |p: &str| NewJob::coalescing("t1", "graph-sync", "sync:a".into(), p.into(), join);
+    assert_eq!(s.enqueue(&[j("ack")], 1000).await.unwrap(), 1);
+    assert_eq!(s.enqueue(&[j("close")], 1001).await.unwrap(), 0, "merged into the pending job");
+    let got = s.claim_jobs("w", 1002, 500, 10).await.unwrap();
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0].payload, "ack+close");
+    assert!(s.complete_job(got[0].id, "w", got[0].rev, "{}", 1003).await.unwrap());
+    // Re-armed after it was done: runs again with only the new payload.
+    assert_eq!(s.enqueue(&[j("note")], 1004).await.unwrap(), 1);
+    let again = s.claim_jobs("w", 1005, 500, 10).await.unwrap();
+    assert_eq!(again.len(), 1);
+    assert_eq!((again[0].payload.as_str(), again[0].attempts), ("note", 1));
+    // A plain job with the same key as a done one is not re-created.
+    let once = NewJob::once("t1", "page", "page:x".into(), "p".into());
+    assert_eq!(s.enqueue(std::slice::from_ref(&once), 1006).await.unwrap(), 1);
+    let p = s.claim_jobs("w", 1007, 500, 10).await.unwrap().into_iter().find(|j| j.key == "page:x").unwrap();
+    assert!(s.complete_job(p.id, "w", p.rev, "{}", 1008).await.unwrap());
+    assert_eq!(s.enqueue(&[once], 1009).await.unwrap(), 0);
+}
+
+pub async fn completing_a_stale_revision_releases_the_job_to_run_again(s: Arc<dyn Store>) {
+    let j = |p: &str| NewJob::coalescing("t1", "graph-sync", "sync:a".into(), p.into(), join);
+    s.enqueue(&[j("ack")], 1000).await.unwrap();
+    let running = s.claim_jobs("w", 1000, 60_000, 10).await.unwrap().remove(0);
+    // A close arrives while the worker is writing the ack.
+    s.enqueue(&[j("close")], 1001).await.unwrap();
+    assert!(!s.complete_job(running.id, "w", running.rev, "{}", 1002).await.unwrap());
+    let next = s.claim_jobs("w", 1002, 60_000, 10).await.unwrap();
+    assert_eq!(next.len(), 1, "due again at once, lease released");
+    assert_eq!(next[0].payload, "ack+close");
+    assert!(s.complete_job(next[0].id, "w", next[0].rev, "{}", 1003).await.unwrap());
+    assert_eq!(s.job_counts().await.unwrap().done, 1);
+}
+
+pub async fn follow_ups_commit_only_with_a_done_job(s: Arc<dyn Store>) {
+    s.ingest(&[item("a", "v1", true)], 1000).await.unwrap();
+    let j = s.claim_jobs("w", 1000, 60_000, 1).await.unwrap().remove(0);
+    let follow = FollowUp {
+        update: Some((key("a"), AlertUpdate { signl4_event_id: Some("ev-1".into()), ..Default::default() })),
+        jobs: vec![NewJob::once("t1", "incident-sync", "incident:t1:inc-1".into(), "{}".into())],
+    };
+    // Lease lost: nothing of the follow-up is written.
+    assert!(!s.complete_job_with(j.id, "other", j.rev, "{}", &follow, 1001).await.unwrap());
+    assert!(s.get_alert("t1", "graph-alert", "a").await.unwrap().unwrap().signl4_event_id.is_none());
+    assert!(s.complete_job_with(j.id, "w", j.rev, "{}", &follow, 1002).await.unwrap());
+    assert_eq!(s.get_alert("t1", "graph-alert", "a").await.unwrap().unwrap().signl4_event_id.as_deref(), Some("ev-1"));
+    assert!(s.list_jobs(JobState::Pending, 10).await.unwrap().iter().any(|x| x.key == "incident:t1:inc-1"));
+}

@@ -1,0 +1,162 @@
+//! The `helpers!` macro: row mapping, job insert/coalesce, alert update and the migration runner.
+
+/// Defines, in the invoking module, the functions both backends share, for connection type
+/// `$conn` and row type `$row`. `job_for_merge` selects `(id, state, payload)` of the job with
+/// key `$1` (PostgreSQL locks the row).
+macro_rules! helpers {
+    (conn = $conn:ty, row = $row:ty, job_for_merge = $job_for_merge:expr) => {
+        fn job_from_row(r: &$row) -> $crate::types::Result<$crate::types::Job> {
+            use sqlx::Row;
+            Ok($crate::types::Job {
+                id: r.try_get("id")?,
+                tenant: r.try_get("tenant")?,
+                kind: r.try_get("kind")?,
+                key: r.try_get("key")?,
+                payload: r.try_get("payload")?,
+                state: $crate::types::JobState::parse(r.try_get::<&str, _>("state")?)?,
+                attempts: r.try_get("attempts")?,
+                created_ms: r.try_get("created_ms")?,
+                next_attempt_ms: r.try_get("next_attempt_ms")?,
+                lease_owner: r.try_get("lease_owner")?,
+                lease_until_ms: r.try_get("lease_until_ms")?,
+                last_error: r.try_get("last_error")?,
+                result: r.try_get("result")?,
+                paused: r.try_get::<i64, _>("paused")? != 0,
+                rev: r.try_get("rev")?,
+            })
+        }
+
+        fn alert_from_row(r: &$row) -> $crate::types::Result<$crate::types::StoredAlert> {
+            use sqlx::Row;
+            Ok($crate::types::StoredAlert {
+                record: $crate::types::AlertRecord {
+                    tenant: r.try_get("tenant")?,
+                    source: r.try_get("source")?,
+                    alert_id: r.try_get("alert_id")?,
+                    version: r.try_get("version")?,
+                    status: r.try_get("status")?,
+                    severity: r.try_get("severity")?,
+                    incident_id: r.try_get("incident_id")?,
+                    raw: r.try_get("raw")?,
+                },
+                paged: r.try_get::<i64, _>("paged")? != 0,
+                signl4_state: r.try_get("signl4_state")?,
+                written_status: r.try_get("written_status")?,
+                signl4_event_id: r.try_get("signl4_event_id")?,
+            })
+        }
+
+        /// Creates a job, or coalesces it into an existing one with the same key (see
+        /// [`NewJob`](crate::types::NewJob)).
+        async fn insert_job(
+            conn: &mut $conn,
+            job: &$crate::types::NewJob,
+            now_ms: i64,
+        ) -> $crate::types::Result<usize> {
+            use $crate::shared::sql;
+            let inserted = sqlx::query(sql::JOB_INSERT)
+                .bind(&job.tenant)
+                .bind(&job.kind)
+                .bind(&job.key)
+                .bind(&job.payload)
+                .bind(now_ms)
+                .bind(now_ms)
+                .bind(now_ms)
+                .execute(&mut *conn)
+                .await?
+                .rows_affected();
+            if inserted == 1 {
+                return Ok(1);
+            }
+            let Some(merge) = job.coalesce else { return Ok(0) };
+            let (id, state, payload): (i64, String, String) =
+                sqlx::query_as($job_for_merge).bind(&job.key).fetch_one(&mut *conn).await?;
+            if state == "pending" {
+                sqlx::query(sql::JOB_MERGE_PENDING)
+                    .bind(merge(&payload, &job.payload))
+                    .bind(now_ms)
+                    .bind(id)
+                    .execute(&mut *conn)
+                    .await?;
+                Ok(0)
+            } else {
+                sqlx::query(sql::JOB_REARM)
+                    .bind(&job.payload)
+                    .bind(now_ms)
+                    .bind(now_ms)
+                    .bind(now_ms)
+                    .bind(id)
+                    .execute(&mut *conn)
+                    .await?;
+                Ok(1)
+            }
+        }
+
+        /// Inserts an alert row with `insert` ([`sql::ALERT_INSERT`](crate::shared::sql::ALERT_INSERT)
+        /// or its `IF_ABSENT` variant); returns the number of rows inserted.
+        async fn insert_alert(
+            conn: &mut $conn,
+            insert: &'static str,
+            a: &$crate::types::AlertRecord,
+            now_ms: i64,
+        ) -> $crate::types::Result<u64> {
+            Ok(sqlx::query(insert)
+                .bind(&a.tenant)
+                .bind(&a.source)
+                .bind(&a.alert_id)
+                .bind(&a.version)
+                .bind(&a.status)
+                .bind(&a.severity)
+                .bind(&a.incident_id)
+                .bind(&a.raw)
+                .bind(now_ms)
+                .execute(&mut *conn)
+                .await?
+                .rows_affected())
+        }
+
+        async fn apply_update(
+            conn: &mut $conn,
+            key: &$crate::types::AlertKey,
+            u: &$crate::types::AlertUpdate,
+            now_ms: i64,
+        ) -> $crate::types::Result<()> {
+            if u == &$crate::types::AlertUpdate::default() {
+                return Ok(());
+            }
+            sqlx::query($crate::shared::sql::ALERT_APPLY_UPDATE)
+                .bind(&u.signl4_state)
+                .bind(&u.written_status)
+                .bind(&u.signl4_event_id)
+                .bind(u.paged.map(i64::from))
+                .bind(now_ms)
+                .bind(&key.tenant)
+                .bind(&key.source)
+                .bind(&key.alert_id)
+                .execute(&mut *conn)
+                .await?;
+            Ok(())
+        }
+
+        /// Applies the migrations the database lacks; the index + 1 is the schema version. The
+        /// caller has created `schema_version` and commits the transaction.
+        async fn apply_migrations(conn: &mut $conn, migrations: &[&'static str]) -> $crate::types::Result<()> {
+            use $crate::shared::sql;
+            let current: Option<i64> = sqlx::query_scalar(sql::SCHEMA_VERSION_MAX).fetch_one(&mut *conn).await?;
+            let current = current.unwrap_or(0) as usize;
+            if current > migrations.len() {
+                return Err($crate::types::StoreError::Corrupt(format!(
+                    "database schema version {current} is newer than this binary supports ({}); upgrade signl4-sentinel",
+                    migrations.len()
+                )));
+            }
+            for (i, m) in migrations.iter().enumerate().skip(current) {
+                sqlx::raw_sql(*m).execute(&mut *conn).await?;
+                sqlx::query(sql::SCHEMA_VERSION_INSERT).bind((i + 1) as i64).execute(&mut *conn).await?;
+            }
+            Ok(())
+        }
+    };
+}
+
+pub(crate) use helpers;

@@ -1,0 +1,51 @@
+//! The `inspection!` macro: the `Inspection` impl (name, ping, job counts and lists) both backends share.
+
+/// Implements [`Inspection`](crate::traits::Inspection) for `$store`, named `$name`.
+macro_rules! inspection {
+    ($store:ty, backend = $name:expr) => {
+        #[async_trait::async_trait]
+        impl $crate::traits::Inspection for $store {
+            fn backend(&self) -> &'static str {
+                $name
+            }
+
+            async fn ping(&self) -> $crate::types::Result<()> {
+                sqlx::query($crate::shared::sql::PING).execute(&self.pool).await?;
+                Ok(())
+            }
+
+            async fn job_counts(&self) -> $crate::types::Result<$crate::types::JobCounts> {
+                let rows: Vec<(String, i64, i64)> =
+                    sqlx::query_as($crate::shared::sql::JOB_COUNTS).fetch_all(&self.pool).await?;
+                let mut c = $crate::types::JobCounts::default();
+                for (state, paused, n) in rows {
+                    match (state.as_str(), paused != 0) {
+                        ("pending", false) => c.pending += n,
+                        ("pending", true) => c.paused += n,
+                        ("done", _) => c.done += n,
+                        ("dead", _) => c.dead += n,
+                        (other, _) => {
+                            return Err($crate::types::StoreError::Corrupt(format!("unknown job state {other}")));
+                        }
+                    }
+                }
+                Ok(c)
+            }
+
+            async fn list_jobs(
+                &self,
+                state: $crate::types::JobState,
+                limit: i64,
+            ) -> $crate::types::Result<Vec<$crate::types::Job>> {
+                let rows = sqlx::query(sqlx::AssertSqlSafe($crate::shared::sql::job_list()))
+                    .bind(state.as_str())
+                    .bind(limit)
+                    .fetch_all(&self.pool)
+                    .await?;
+                rows.iter().map(job_from_row).collect()
+            }
+        }
+    };
+}
+
+pub(crate) use inspection;

@@ -1,0 +1,139 @@
+//! The `outbox!` macro: the `Outbox` impl both backends share (claiming stays per backend).
+
+/// Implements [`Outbox`](crate::traits::Outbox) for `$store`; `next_due` is the `next_due_ms` query
+/// (the dialects spell the larger of two values differently).
+macro_rules! outbox {
+    ($store:ty, next_due = $next_due:expr) => {
+        #[async_trait::async_trait]
+        impl $crate::traits::Outbox for $store {
+            async fn enqueue(&self, jobs: &[$crate::types::NewJob], now_ms: i64) -> $crate::types::Result<usize> {
+                let mut tx = self.begin_write().await?;
+                let mut n = 0;
+                for job in jobs {
+                    n += insert_job(&mut tx, job, now_ms).await?;
+                }
+                tx.commit().await?;
+                Ok(n)
+            }
+
+            async fn claim_jobs(
+                &self,
+                owner: &str,
+                now_ms: i64,
+                lease_ms: i64,
+                limit: i64,
+            ) -> $crate::types::Result<Vec<$crate::types::Job>> {
+                let rows = self.claim(owner, now_ms, lease_ms, limit).await?;
+                let mut jobs = rows.iter().map(job_from_row).collect::<$crate::types::Result<Vec<_>>>()?;
+                jobs.sort_by_key(|j| (j.next_attempt_ms, j.id));
+                Ok(jobs)
+            }
+
+            async fn complete_job_with(
+                &self,
+                id: i64,
+                owner: &str,
+                rev: i64,
+                result: &str,
+                follow: &$crate::types::FollowUp,
+                now_ms: i64,
+            ) -> $crate::types::Result<bool> {
+                use $crate::shared::sql;
+                let mut tx = self.begin_write().await?;
+                let r = sqlx::query(sql::JOB_COMPLETE)
+                    .bind(result)
+                    .bind(now_ms)
+                    .bind(id)
+                    .bind(owner)
+                    .bind(rev)
+                    .execute(&mut *tx)
+                    .await?;
+                if r.rows_affected() == 0 {
+                    // Coalesced with newer work while we ran: release it to run again now.
+                    sqlx::query(sql::JOB_RELEASE_STALE)
+                        .bind(now_ms)
+                        .bind(now_ms)
+                        .bind(id)
+                        .bind(owner)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                if r.rows_affected() == 1 {
+                    if let Some((key, u)) = &follow.update {
+                        apply_update(&mut tx, key, u, now_ms).await?;
+                    }
+                    for job in &follow.jobs {
+                        insert_job(&mut tx, job, now_ms).await?;
+                    }
+                }
+                tx.commit().await?;
+                Ok(r.rows_affected() == 1)
+            }
+
+            async fn retry_job(
+                &self,
+                id: i64,
+                owner: &str,
+                next_attempt_ms: i64,
+                error: &str,
+                now_ms: i64,
+            ) -> $crate::types::Result<bool> {
+                let r = sqlx::query($crate::shared::sql::JOB_RETRY)
+                    .bind(next_attempt_ms)
+                    .bind(error)
+                    .bind(now_ms)
+                    .bind(id)
+                    .bind(owner)
+                    .execute(&self.pool)
+                    .await?;
+                Ok(r.rows_affected() == 1)
+            }
+
+            async fn bury_job(&self, id: i64, owner: &str, error: &str, now_ms: i64) -> $crate::types::Result<bool> {
+                let r = sqlx::query($crate::shared::sql::JOB_BURY)
+                    .bind(error)
+                    .bind(now_ms)
+                    .bind(id)
+                    .bind(owner)
+                    .execute(&self.pool)
+                    .await?;
+                Ok(r.rows_affected() == 1)
+            }
+
+            async fn pause_jobs(
+                &self,
+                tenant: &str,
+                kind: &str,
+                error: &str,
+                now_ms: i64,
+            ) -> $crate::types::Result<u64> {
+                let r = sqlx::query($crate::shared::sql::JOB_PAUSE)
+                    .bind(error)
+                    .bind(now_ms)
+                    .bind(tenant)
+                    .bind(kind)
+                    .execute(&self.pool)
+                    .await?;
+                Ok(r.rows_affected())
+            }
+
+            async fn unpause_all(&self, now_ms: i64) -> $crate::types::Result<u64> {
+                let r = sqlx::query($crate::shared::sql::JOB_UNPAUSE_ALL).bind(now_ms).execute(&self.pool).await?;
+                Ok(r.rows_affected())
+            }
+
+            async fn release_leases(&self, now_ms: i64) -> $crate::types::Result<u64> {
+                let r = sqlx::query($crate::shared::sql::JOB_RELEASE_LEASES).bind(now_ms).execute(&self.pool).await?;
+                // Polling leases too: the caller checked `single_instance`, so no other process polls.
+                sqlx::query($crate::shared::sql::LEASES_DELETE_ALL).execute(&self.pool).await?;
+                Ok(r.rows_affected())
+            }
+
+            async fn next_due_ms(&self) -> $crate::types::Result<Option<i64>> {
+                Ok(sqlx::query_scalar($next_due).fetch_one(&self.pool).await?)
+            }
+        }
+    };
+}
+
+pub(crate) use outbox;

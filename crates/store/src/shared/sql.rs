@@ -1,0 +1,96 @@
+//! SQL statement texts both backends run unchanged (`$N` parameters work in SQLite and PostgreSQL).
+
+pub(crate) const JOB_COLUMNS: &str = "id, tenant, kind, key, payload, state, attempts, created_ms, next_attempt_ms, lease_owner, lease_until_ms, last_error, result, paused, rev";
+pub(crate) const ALERT_COLUMNS: &str = "tenant, source, alert_id, version, status, severity, incident_id, raw, paged, signl4_state, written_status, signl4_event_id";
+/// Without the raw JSON: for bulk state lookups (the poller re-reads many alerts per second).
+pub(crate) const ALERT_STATE_COLUMNS: &str = "tenant, source, alert_id, version, status, severity, incident_id, '' AS raw, paged, signl4_state, written_status, signl4_event_id";
+
+// Migrations bookkeeping.
+pub(crate) const SCHEMA_VERSION_MAX: &str = "SELECT MAX(version) FROM schema_version";
+pub(crate) const SCHEMA_VERSION_INSERT: &str = "INSERT INTO schema_version (version) VALUES ($1)";
+
+// Alerts.
+macro_rules! alert_insert {
+    () => {
+        "INSERT INTO alerts (tenant, source, alert_id, version, status, severity, incident_id, raw, paged, first_seen_ms, updated_ms) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 0, $9, $9)"
+    };
+}
+macro_rules! alert_version {
+    () => {
+        "SELECT version, paged FROM alerts WHERE tenant = $1 AND source = $2 AND alert_id = $3"
+    };
+}
+pub(crate) const ALERT_INSERT: &str = alert_insert!();
+/// PostgreSQL: replicas may insert the same alert at once.
+pub(crate) const ALERT_INSERT_IF_ABSENT: &str =
+    concat!(alert_insert!(), " ON CONFLICT (tenant, source, alert_id) DO NOTHING");
+/// `(version, paged)` of one alert.
+pub(crate) const ALERT_VERSION: &str = alert_version!();
+/// [`ALERT_VERSION`], locking the row (PostgreSQL).
+pub(crate) const ALERT_VERSION_FOR_UPDATE: &str = concat!(alert_version!(), " FOR UPDATE");
+pub(crate) const ALERT_UPDATE_VERSION: &str = "UPDATE alerts SET version = $1, status = $2, severity = $3, incident_id = $4, raw = $5, updated_ms = $6 \
+     WHERE tenant = $7 AND source = $8 AND alert_id = $9";
+pub(crate) const ALERT_MARK_PAGED: &str = "UPDATE alerts SET paged = 1, signl4_state = CASE WHEN signl4_state = 'none' THEN 'open' ELSE signl4_state END \
+     WHERE tenant = $1 AND source = $2 AND alert_id = $3";
+pub(crate) const ALERT_APPLY_UPDATE: &str = "UPDATE alerts SET signl4_state = COALESCE($1, signl4_state), written_status = COALESCE($2, written_status), \
+     signl4_event_id = COALESCE($3, signl4_event_id), paged = COALESCE($4, paged), updated_ms = $5 WHERE tenant = $6 AND source = $7 AND alert_id = $8";
+pub(crate) const INBOUND_INSERT: &str = "INSERT INTO inbound_events (event_id, tenant, meaning, received_ms) VALUES ($1, $2, $3, $4) ON CONFLICT (event_id) DO NOTHING";
+
+pub(crate) fn alert_get() -> String {
+    format!("SELECT {ALERT_COLUMNS} FROM alerts WHERE tenant = $1 AND source = $2 AND alert_id = $3")
+}
+pub(crate) fn alert_by_signl4_event() -> String {
+    format!("SELECT {ALERT_COLUMNS} FROM alerts WHERE tenant = $1 AND signl4_event_id = $2 LIMIT 1")
+}
+pub(crate) fn incident_alerts() -> String {
+    format!("SELECT {ALERT_COLUMNS} FROM alerts WHERE tenant = $1 AND incident_id = $2 AND paged = 1 ORDER BY alert_id")
+}
+
+// Outbox.
+pub(crate) const JOB_INSERT: &str = "INSERT INTO jobs (tenant, kind, key, payload, created_ms, next_attempt_ms, updated_ms) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (key) DO NOTHING";
+pub(crate) const JOB_MERGE_PENDING: &str = "UPDATE jobs SET payload = $1, rev = rev + 1, updated_ms = $2 WHERE id = $3";
+pub(crate) const JOB_REARM: &str = "UPDATE jobs SET state = 'pending', payload = $1, rev = rev + 1, attempts = 0, created_ms = $2, next_attempt_ms = $3, \
+     lease_owner = NULL, lease_until_ms = NULL, last_error = NULL, result = NULL, paused = 0, updated_ms = $4 WHERE id = $5";
+pub(crate) const JOB_COMPLETE: &str = "UPDATE jobs SET state = 'done', result = $1, lease_owner = NULL, lease_until_ms = NULL, last_error = NULL, updated_ms = $2 \
+     WHERE id = $3 AND lease_owner = $4 AND state = 'pending' AND rev = $5";
+pub(crate) const JOB_RELEASE_STALE: &str = "UPDATE jobs SET lease_owner = NULL, lease_until_ms = NULL, next_attempt_ms = $1, updated_ms = $2 \
+     WHERE id = $3 AND lease_owner = $4 AND state = 'pending'";
+pub(crate) const JOB_RETRY: &str = "UPDATE jobs SET next_attempt_ms = $1, last_error = $2, lease_owner = NULL, lease_until_ms = NULL, updated_ms = $3 \
+     WHERE id = $4 AND lease_owner = $5 AND state = 'pending'";
+pub(crate) const JOB_BURY: &str = "UPDATE jobs SET state = 'dead', last_error = $1, lease_owner = NULL, lease_until_ms = NULL, updated_ms = $2 \
+     WHERE id = $3 AND lease_owner = $4 AND state = 'pending'";
+pub(crate) const JOB_PAUSE: &str = "UPDATE jobs SET paused = 1, last_error = $1, lease_owner = NULL, lease_until_ms = NULL, updated_ms = $2 \
+     WHERE tenant = $3 AND kind = $4 AND state = 'pending' AND paused = 0";
+pub(crate) const JOB_UNPAUSE_ALL: &str =
+    "UPDATE jobs SET paused = 0, next_attempt_ms = $1, updated_ms = $1 WHERE state = 'pending' AND paused = 1";
+pub(crate) const JOB_RELEASE_LEASES: &str = "UPDATE jobs SET lease_owner = NULL, lease_until_ms = NULL, updated_ms = $1 WHERE state = 'pending' AND lease_owner IS NOT NULL";
+
+/// Leases due jobs; `lock` is appended to the inner `SELECT` (PostgreSQL: `FOR UPDATE SKIP LOCKED`).
+pub(crate) fn job_claim(lock: &str) -> String {
+    format!(
+        "UPDATE jobs SET lease_owner = $1, lease_until_ms = $2, attempts = attempts + 1, updated_ms = $3 \
+         WHERE id IN (SELECT id FROM jobs WHERE state = 'pending' AND paused = 0 AND next_attempt_ms <= $3 \
+                      AND (lease_until_ms IS NULL OR lease_until_ms <= $3) \
+                      ORDER BY next_attempt_ms, id LIMIT $4{lock}) \
+         RETURNING {JOB_COLUMNS}"
+    )
+}
+
+// Coordination.
+pub(crate) const CURSOR_GET: &str = "SELECT value FROM cursors WHERE tenant = $1 AND source = $2";
+pub(crate) const CURSOR_SET: &str = "INSERT INTO cursors (tenant, source, value, updated_ms) VALUES ($1, $2, $3, $4) \
+     ON CONFLICT (tenant, source) DO UPDATE SET value = excluded.value, updated_ms = excluded.updated_ms";
+pub(crate) const LEASE_TRY: &str = "INSERT INTO leases (name, owner, until_ms) VALUES ($1, $2, $3) \
+     ON CONFLICT (name) DO UPDATE SET owner = excluded.owner, until_ms = excluded.until_ms \
+     WHERE leases.owner = excluded.owner OR leases.until_ms <= $4";
+pub(crate) const LEASES_DELETE_ALL: &str = "DELETE FROM leases";
+
+// Inspection.
+pub(crate) const PING: &str = "SELECT 1";
+pub(crate) const JOB_COUNTS: &str = "SELECT state, paused, COUNT(*) FROM jobs GROUP BY state, paused";
+
+pub(crate) fn job_list() -> String {
+    format!("SELECT {JOB_COLUMNS} FROM jobs WHERE state = $1 ORDER BY id LIMIT $2")
+}

@@ -1,0 +1,67 @@
+//! The SQLite schema migrations, applied in order.
+
+/// Schema migrations, applied in order; the index + 1 is the schema version.
+pub(crate) const MIGRATIONS: &[&str] = &[
+    r#"
+CREATE TABLE alerts (
+    tenant      TEXT NOT NULL,
+    source      TEXT NOT NULL,
+    alert_id    TEXT NOT NULL,
+    version     TEXT NOT NULL,
+    status      TEXT NOT NULL,
+    severity    TEXT NOT NULL,
+    raw         TEXT NOT NULL,
+    paged       INTEGER NOT NULL DEFAULT 0,
+    first_seen_ms INTEGER NOT NULL,
+    updated_ms  INTEGER NOT NULL,
+    PRIMARY KEY (tenant, source, alert_id)
+);
+CREATE TABLE jobs (
+    id              INTEGER PRIMARY KEY AUTOINCREMENT,
+    tenant          TEXT NOT NULL,
+    kind            TEXT NOT NULL,
+    key             TEXT NOT NULL UNIQUE,
+    payload         TEXT NOT NULL,
+    state           TEXT NOT NULL DEFAULT 'pending',
+    attempts        INTEGER NOT NULL DEFAULT 0,
+    created_ms      INTEGER NOT NULL,
+    next_attempt_ms INTEGER NOT NULL,
+    lease_owner     TEXT,
+    lease_until_ms  INTEGER,
+    last_error      TEXT,
+    result          TEXT,
+    paused          INTEGER NOT NULL DEFAULT 0,
+    updated_ms      INTEGER NOT NULL
+);
+CREATE INDEX jobs_due ON jobs (state, paused, next_attempt_ms);
+CREATE TABLE cursors (
+    tenant     TEXT NOT NULL,
+    source     TEXT NOT NULL,
+    value      TEXT NOT NULL,
+    updated_ms INTEGER NOT NULL,
+    PRIMARY KEY (tenant, source)
+);
+"#,
+    r#"
+ALTER TABLE alerts ADD COLUMN incident_id TEXT;
+ALTER TABLE alerts ADD COLUMN signl4_state TEXT NOT NULL DEFAULT 'none';
+ALTER TABLE alerts ADD COLUMN written_status TEXT;
+ALTER TABLE alerts ADD COLUMN signl4_event_id TEXT;
+CREATE INDEX alerts_incident ON alerts (tenant, incident_id);
+CREATE INDEX alerts_signl4_event ON alerts (tenant, signl4_event_id);
+ALTER TABLE jobs ADD COLUMN rev INTEGER NOT NULL DEFAULT 0;
+CREATE TABLE inbound_events (
+    event_id    TEXT PRIMARY KEY,
+    tenant      TEXT NOT NULL,
+    meaning     TEXT NOT NULL,
+    received_ms INTEGER NOT NULL
+);
+"#,
+    r#"
+CREATE TABLE leases (
+    name        TEXT PRIMARY KEY,
+    owner       TEXT NOT NULL,
+    until_ms    INTEGER NOT NULL
+);
+"#,
+];

@@ -1,0 +1,116 @@
+//! The storage contract, split by concern: alerts, outbox, coordination and inspection.
+
+use async_trait::async_trait;
+
+use crate::types::{
+    AlertKey, AlertUpdate, FollowUp, InboundEvent, IngestItem, IngestOutcome, Job, JobCounts, JobState, NewJob, Result,
+    StoredAlert,
+};
+
+/// Alerts and what happens to them: ingest, lookups, sync bookkeeping, inbound SIGNL4 events.
+#[async_trait]
+pub trait AlertStore: Send + Sync + 'static {
+    /// Stores alert versions and creates their page jobs, all in one transaction.
+    /// Re-ingesting the same version is a no-op; a page job is created at most once per alert.
+    async fn ingest(&self, items: &[IngestItem], now_ms: i64) -> Result<IngestOutcome>;
+
+    async fn get_alert(&self, tenant: &str, source: &str, alert_id: &str) -> Result<Option<StoredAlert>>;
+    /// Stored state of several alerts of one tenant and source (missing ones are absent). The
+    /// raw JSON is not loaded (`record.raw` is empty): this is the poller's hot path.
+    async fn get_alerts(&self, tenant: &str, source: &str, ids: &[String]) -> Result<Vec<StoredAlert>>;
+    /// The alert whose page SIGNL4 acknowledged with `signl4_event_id`.
+    async fn find_alert_by_signl4_event(&self, tenant: &str, signl4_event_id: &str) -> Result<Option<StoredAlert>>;
+    /// Paged alerts of a Graph incident.
+    async fn incident_alerts(&self, tenant: &str, incident_id: &str) -> Result<Vec<StoredAlert>>;
+    /// Applies sync bookkeeping to one alert.
+    async fn update_alert(&self, key: &AlertKey, update: &AlertUpdate, now_ms: i64) -> Result<()>;
+
+    /// Records a SIGNL4 event once (by its id) together with the alert update and the jobs
+    /// it causes, in one transaction. Returns false (and writes nothing) for a repeat delivery.
+    async fn record_inbound(
+        &self,
+        event: &InboundEvent,
+        update: Option<(&AlertKey, &AlertUpdate)>,
+        jobs: &[NewJob],
+        now_ms: i64,
+    ) -> Result<bool>;
+}
+
+/// The transactional outbox: jobs, their leases, fenced completion, retries and pauses.
+#[async_trait]
+pub trait Outbox: Send + Sync + 'static {
+    /// Creates (or coalesces) jobs in one transaction; returns how many were created or re-armed.
+    async fn enqueue(&self, jobs: &[NewJob], now_ms: i64) -> Result<usize>;
+
+    /// Leases up to `limit` due jobs to `owner` until `now + lease`, oldest due first.
+    /// Jobs whose lease expired (their worker died) are due again.
+    async fn claim_jobs(&self, owner: &str, now_ms: i64, lease_ms: i64, limit: i64) -> Result<Vec<Job>>;
+
+    /// Marks a job done if `owner` holds the lease and the payload is still revision `rev`.
+    /// If the job was coalesced with newer work meanwhile, it is released to run again
+    /// instead. Returns true only when the job is now done.
+    async fn complete_job(&self, id: i64, owner: &str, rev: i64, result: &str, now_ms: i64) -> Result<bool> {
+        self.complete_job_with(id, owner, rev, result, &FollowUp::default(), now_ms).await
+    }
+    /// [`Outbox::complete_job`], and — only if the job is now done — the follow-up's alert
+    /// update and jobs, in the same transaction.
+    async fn complete_job_with(
+        &self,
+        id: i64,
+        owner: &str,
+        rev: i64,
+        result: &str,
+        follow: &FollowUp,
+        now_ms: i64,
+    ) -> Result<bool>;
+    /// Releases a job for another attempt at `next_attempt_ms`.
+    async fn retry_job(&self, id: i64, owner: &str, next_attempt_ms: i64, error: &str, now_ms: i64) -> Result<bool>;
+    /// Moves a job to the dead-letter state.
+    async fn bury_job(&self, id: i64, owner: &str, error: &str, now_ms: i64) -> Result<bool>;
+    /// Parks every pending job of `tenant` and `kind` (e.g. SIGNL4 rejected the team secret)
+    /// until [`Outbox::unpause_all`] (called at start-up, after the operator fixed the config).
+    async fn pause_jobs(&self, tenant: &str, kind: &str, error: &str, now_ms: i64) -> Result<u64>;
+    async fn unpause_all(&self, now_ms: i64) -> Result<u64>;
+    /// Makes every leased job claimable now and frees the polling leases
+    /// ([`Coordination::try_lease`]). Only for start-up of a single-instance backend, where
+    /// every lease belongs to a process that died. Returns the number of jobs that were
+    /// in flight (their effect may or may not have happened).
+    async fn release_leases(&self, now_ms: i64) -> Result<u64>;
+    /// When the next pending, unpaused job becomes due (to sleep until then).
+    async fn next_due_ms(&self) -> Result<Option<i64>>;
+}
+
+/// Coordination between processes: poll cursors and named leases.
+#[async_trait]
+pub trait Coordination: Send + Sync + 'static {
+    async fn get_cursor(&self, tenant: &str, source: &str) -> Result<Option<String>>;
+    async fn set_cursor(&self, tenant: &str, source: &str, value: &str, now_ms: i64) -> Result<()>;
+
+    /// Takes or renews the named lease (e.g. "who polls tenant T") for `owner` until
+    /// `now + ttl`. Succeeds when the lease is free, expired, or already `owner`'s. Lets
+    /// several replicas share a database while only one polls each source.
+    async fn try_lease(&self, name: &str, owner: &str, now_ms: i64, ttl_ms: i64) -> Result<bool>;
+
+    /// True if only one process can use this store at a time (then start-up may release
+    /// leases).
+    fn single_instance(&self) -> bool;
+}
+
+/// Health and introspection: backend name, liveness, job counts and listings.
+#[async_trait]
+pub trait Inspection: Send + Sync + 'static {
+    /// Backend name for logs and `/readyz`.
+    fn backend(&self) -> &'static str;
+
+    /// Cheap liveness check of the database.
+    async fn ping(&self) -> Result<()>;
+
+    async fn job_counts(&self) -> Result<JobCounts>;
+    async fn list_jobs(&self, state: JobState, limit: i64) -> Result<Vec<Job>>;
+}
+
+/// The whole storage contract; every backend passes the conformance suite. Implemented for
+/// every type that implements the four parts, so `Arc<dyn Store>` offers all of them.
+pub trait Store: AlertStore + Outbox + Coordination + Inspection {}
+
+impl<T: AlertStore + Outbox + Coordination + Inspection> Store for T {}
