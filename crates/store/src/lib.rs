@@ -1,5 +1,7 @@
-//! Durable state for signl4-sentinel behind [`Store`], split by concern into [`AlertStore`],
-//! [`Outbox`], [`Coordination`] and [`Inspection`].
+//! Durable state for signl4-sentinel: the store traits, their types and two backends.
+//!
+//! [`Store`] is split by concern into [`AlertStore`], [`Outbox`], [`Coordination`] and
+//! [`Inspection`].
 //!
 //! What is stored:
 //! - **alerts**: the last version (`lastUpdateDateTime`) and raw JSON of every alert seen, and

@@ -1,6 +1,7 @@
-//! The storage conformance suite (feature `conformance`), split by concern. Every backend
-//! runs every case through [`crate::conformance_tests!`]; a backend is correct when the whole
-//! suite passes.
+//! The storage conformance suite (feature `conformance`), split by concern.
+//!
+//! Every backend runs every case through [`crate::conformance_tests!`]; a backend is correct
+//! when the whole suite passes.
 
 mod alerts;
 mod coordination;

@@ -1,6 +1,7 @@
-//! PostgreSQL backend: for several replicas sharing one database. Jobs are claimed with
-//! `FOR UPDATE SKIP LOCKED`, so replicas never take the same job; migrations run under a
-//! transaction-scoped advisory lock, so replicas can start together.
+//! PostgreSQL backend: for several replicas sharing one database.
+//!
+//! Jobs are claimed with `FOR UPDATE SKIP LOCKED`, so replicas never take the same job;
+//! migrations run under a transaction-scoped advisory lock, so replicas can start together.
 
 mod migrations;
 
