@@ -210,6 +210,21 @@ fn sentinel_workspaces_and_classification_pairs() {
 }
 
 #[test]
+fn fractional_and_compound_durations_load_and_bad_ones_name_the_key() {
+    let with = |v: &str| MINIMAL.replace("name = \"contoso\"", &format!("name = \"contoso\"\npoll_interval = \"{v}\""));
+    let c = load(&with("1m30s"), &env(&[("CONTOSO_SECRET", "x")])).unwrap();
+    assert_eq!(c.tenants[0].poll_interval, Duration::from_secs(90));
+    let c = load(&with("2.5s"), &env(&[("CONTOSO_SECRET", "x")])).unwrap();
+    assert_eq!(c.tenants[0].poll_interval, Duration::from_millis(2500));
+    let e = load_err(&with("1.5.2s"), &[("CONTOSO_SECRET", "x")]);
+    assert_eq!(e.key, "tenant[0].poll_interval");
+    assert_eq!(e.problem, "invalid duration \"1.5.2s\"");
+    assert!(e.fix.contains("24h") && e.fix.contains("2.5s") && e.fix.contains("1m30s"), "{e}");
+    let e = load_err(&with("0.05s"), &[("CONTOSO_SECRET", "x")]);
+    assert_eq!((e.key.as_str(), e.problem.as_str()), ("tenant[0].poll_interval", "0.05s is too short"));
+}
+
+#[test]
 fn the_shipped_example_is_valid() {
     let c = load(example(), &env(&[])).unwrap();
     assert_eq!(c.tenants.len(), 1);
