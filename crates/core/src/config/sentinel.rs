@@ -5,7 +5,7 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use super::error::{ConfigError, err};
-use super::values::{duration, opt_bool, opt_list, opt_u64};
+use super::values::{check_name, duration, opt_bool, opt_list, opt_u64, tag_or_signl4};
 use crate::alert::Severity;
 
 #[derive(Debug, Deserialize)]
@@ -104,20 +104,7 @@ pub(super) fn from_raw(prefix: &str, raw: Vec<RawSentinel>) -> Result<Vec<Sentin
     let mut sentinel: Vec<SentinelConfig> = Vec::new();
     for (j, w) in raw.into_iter().enumerate() {
         let sk = |f: &str| format!("{prefix}.sentinel[{j}].{f}");
-        if w.name.is_empty() || !w.name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
-            return Err(err(
-                sk("name"),
-                format!("\"{}\" is not a valid name", w.name),
-                "use letters, digits, '-' and '_' only",
-            ));
-        }
-        if sentinel.iter().any(|x| x.name == w.name) {
-            return Err(err(
-                sk("name"),
-                format!("duplicate workspace name \"{}\"", w.name),
-                "give every workspace a unique name",
-            ));
-        }
+        check_name(sk("name"), &w.name, "workspace", sentinel.iter().any(|x| x.name == w.name))?;
         for (f, v) in [
             ("subscription_id", &w.subscription_id),
             ("resource_group", &w.resource_group),
@@ -178,11 +165,7 @@ pub(super) fn from_raw(prefix: &str, raw: Vec<RawSentinel>) -> Result<Vec<Sentin
             page_per,
             close_classification,
             close_classification_reason: w.close_classification_reason,
-            label: match w.label {
-                None => Some("SIGNL4".into()),
-                Some(l) if l.is_empty() => None,
-                Some(l) => Some(l),
-            },
+            label: tag_or_signl4(w.label),
             enrichment_enabled: w.enrichment.enabled.unwrap_or(true),
             enrichment_rows: rows,
             enrichment_budget: duration(

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 
 use super::error::{ConfigError, err};
-use super::values::opt_bool;
+use super::values::{opt_bool, tag_or_signl4};
 
 #[derive(Debug, Deserialize, Default)]
 #[serde(deny_unknown_fields)]
@@ -90,11 +90,7 @@ impl SyncConfig {
                 close_determination: rs.close_determination,
                 user_map: rs.user_map.into_iter().map(|(k, v)| (k.to_ascii_lowercase(), v)).collect(),
             },
-            incident_tag: match rs.incident_tag {
-                None => Some("SIGNL4".into()),
-                Some(t) if t.is_empty() => None,
-                Some(t) => Some(t),
-            },
+            incident_tag: tag_or_signl4(rs.incident_tag),
             ack_on_in_progress: rs.ack_on_in_progress.unwrap_or(false),
         })
     }

@@ -11,7 +11,7 @@ use super::error::{ConfigError, err};
 use super::sentinel::{self, RawSentinel, SentinelConfig};
 use super::signl4::{RawSignl4, Signl4Options};
 use super::sync::{RawSync, SyncConfig};
-use super::values::{duration, opt_bool, opt_list, opt_u64, resolve_secret};
+use super::values::{check_name, duration, opt_bool, opt_list, opt_u64, resolve_secret};
 use crate::alert::Severity;
 use crate::filter::AlertFilter;
 
@@ -108,20 +108,7 @@ impl TenantConfig {
         env: &dyn Env,
     ) -> Result<TenantConfig, ConfigError> {
         let k = |field: &str| format!("{prefix}.{field}");
-        if t.name.is_empty() || !t.name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
-            return Err(err(
-                k("name"),
-                format!("\"{}\" is not a valid name", t.name),
-                "use letters, digits, '-' and '_' only",
-            ));
-        }
-        if earlier.iter().any(|x| x.name == t.name) {
-            return Err(err(
-                k("name"),
-                format!("duplicate tenant name \"{}\"", t.name),
-                "give every tenant a unique name",
-            ));
-        }
+        check_name(k("name"), &t.name, "tenant", earlier.iter().any(|x| x.name == t.name))?;
         if t.tenant_id.trim().is_empty() {
             return Err(err(k("tenant_id"), "is empty", "use the Directory (tenant) ID from Entra ID → Overview"));
         }

@@ -173,6 +173,27 @@ pub(super) fn url(key: &str, v: Option<&String>, default: &Url) -> Result<Url, C
     Ok(u)
 }
 
+/// Checks a name used in keys, logs and ids (`kind` is "tenant" or "workspace"): not empty,
+/// letters, digits, '-' and '_' only, and not `taken` by an earlier one of its kind.
+pub(super) fn check_name(key: String, name: &str, kind: &str, taken: bool) -> Result<(), ConfigError> {
+    if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
+        return Err(err(key, format!("\"{name}\" is not a valid name"), "use letters, digits, '-' and '_' only"));
+    }
+    if taken {
+        return Err(err(key, format!("duplicate {kind} name \"{name}\""), format!("give every {kind} a unique name")));
+    }
+    Ok(())
+}
+
+/// A tag or label: unset = "SIGNL4", empty = none.
+pub(super) fn tag_or_signl4(v: Option<String>) -> Option<String> {
+    match v {
+        None => Some("SIGNL4".into()),
+        Some(t) if t.is_empty() => None,
+        Some(t) => Some(t),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
