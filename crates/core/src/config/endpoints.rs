@@ -1,0 +1,137 @@
+//! Upstream service locations: [`Cloud`] presets, per-tenant [`Endpoints`] overrides and token [`Scopes`].
+
+use serde::Deserialize;
+use url::Url;
+
+use super::error::{ConfigError, err};
+use super::values::url;
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawEndpoints {
+    authority: Option<String>,
+    graph: Option<String>,
+    arm: Option<String>,
+    log_analytics: Option<String>,
+    logs_ingestion: Option<String>,
+    signl4_webhook: Option<String>,
+    signl4_api: Option<String>,
+}
+
+/// Base URLs of every upstream service. Overridable one by one: that is how national clouds,
+/// proxies and the fake cloud work.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Endpoints {
+    /// Entra ID authority, e.g. `https://login.microsoftonline.com`.
+    pub authority: Url,
+    /// Graph root without version, e.g. `https://graph.microsoft.com`.
+    pub graph: Url,
+    pub arm: Url,
+    pub log_analytics: Url,
+    pub logs_ingestion: Url,
+    /// SIGNL4 inbound webhook base, e.g. `https://connect.signl4.com/webhook`.
+    pub signl4_webhook: Url,
+    pub signl4_api: Url,
+}
+
+/// Token scopes (audiences) for each Microsoft resource. They follow the cloud preset, not
+/// the base URLs: a proxy or emulator in front of Graph still issues Graph-audience tokens.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Scopes {
+    pub graph: String,
+    pub arm: String,
+    pub log_analytics: String,
+    pub logs_ingestion: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cloud {
+    Public,
+    UsGov,
+    China,
+}
+
+impl Cloud {
+    pub(super) fn parse(s: &str) -> Option<Cloud> {
+        match s {
+            "public" => Some(Cloud::Public),
+            "usgov" => Some(Cloud::UsGov),
+            "china" => Some(Cloud::China),
+            _ => None,
+        }
+    }
+
+    /// Preset endpoints and scopes (`microsoft-apis.md` §1.4 for audiences).
+    pub fn preset(self) -> (Endpoints, Scopes) {
+        let u = |s: &str| Url::parse(s).expect("preset URLs are valid");
+        let (login, graph, arm, la, monitor) = match self {
+            Cloud::Public => (
+                "https://login.microsoftonline.com",
+                "https://graph.microsoft.com",
+                "https://management.azure.com",
+                "https://api.loganalytics.io",
+                "https://monitor.azure.com",
+            ),
+            Cloud::UsGov => (
+                "https://login.microsoftonline.us",
+                "https://graph.microsoft.us",
+                "https://management.usgovcloudapi.net",
+                "https://api.loganalytics.us",
+                "https://monitor.azure.us",
+            ),
+            Cloud::China => (
+                "https://login.chinacloudapi.cn",
+                "https://microsoftgraph.chinacloudapi.cn",
+                "https://management.chinacloudapi.cn",
+                "https://api.loganalytics.azure.cn",
+                "https://monitor.azure.cn",
+            ),
+        };
+        (
+            Endpoints {
+                authority: u(login),
+                graph: u(graph),
+                arm: u(arm),
+                log_analytics: u(la),
+                logs_ingestion: u(monitor),
+                signl4_webhook: u("https://connect.signl4.com/webhook"),
+                signl4_api: u("https://connect.signl4.com/api"),
+            },
+            Scopes {
+                graph: format!("{graph}/.default"),
+                arm: format!("{arm}/.default"),
+                log_analytics: format!("{la}/.default"),
+                logs_ingestion: format!("{monitor}/.default"),
+            },
+        )
+    }
+}
+
+/// Endpoints and scopes of a tenant: the `cloud` preset (`<prefix>.cloud`, default
+/// `public`), then each `<prefix>.endpoints.*` URL that is set replaces its preset.
+pub(super) fn resolve(
+    prefix: &str,
+    cloud: Option<&String>,
+    e: &RawEndpoints,
+) -> Result<(Endpoints, Scopes), ConfigError> {
+    let k = |field: &str| format!("{prefix}.{field}");
+    let cloud_s = cloud.cloned().unwrap_or_else(|| "public".into());
+    let cloud = Cloud::parse(&cloud_s).ok_or_else(|| {
+        err(
+            k("cloud"),
+            format!("unknown cloud \"{cloud_s}\""),
+            "use \"public\", \"usgov\" or \"china\", and [tenant.endpoints] for anything else",
+        )
+    })?;
+    let (pe, scopes) = cloud.preset();
+    let endpoints = Endpoints {
+        authority: url(&k("endpoints.authority"), e.authority.as_ref(), &pe.authority)?,
+        graph: url(&k("endpoints.graph"), e.graph.as_ref(), &pe.graph)?,
+        arm: url(&k("endpoints.arm"), e.arm.as_ref(), &pe.arm)?,
+        log_analytics: url(&k("endpoints.log_analytics"), e.log_analytics.as_ref(), &pe.log_analytics)?,
+        logs_ingestion: url(&k("endpoints.logs_ingestion"), e.logs_ingestion.as_ref(), &pe.logs_ingestion)?,
+        signl4_webhook: url(&k("endpoints.signl4_webhook"), e.signl4_webhook.as_ref(), &pe.signl4_webhook)?,
+        signl4_api: url(&k("endpoints.signl4_api"), e.signl4_api.as_ref(), &pe.signl4_api)?,
+    };
+    Ok((endpoints, scopes))
+}

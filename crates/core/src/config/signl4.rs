@@ -1,0 +1,124 @@
+//! A tenant's `[tenant.signl4]` section: team secret, alert headers, scenarios, inbound webhook and REST polling.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+
+use super::env::Env;
+use super::error::{ConfigError, err};
+use super::values::{duration, resolve_secret};
+use crate::alert::Severity;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawSignl4 {
+    team_secret: Option<String>,
+    service: Option<String>,
+    source_system: Option<String>,
+    #[serde(default)]
+    scenario: BTreeMap<String, String>,
+    inbound_token: Option<String>,
+    api_key: Option<String>,
+    api_poll_interval: Option<String>,
+    team_id: Option<String>,
+}
+
+/// SIGNL4 alerting scenario (`signl4.md` §1.4).
+pub const SCENARIOS: [&str; 3] = ["single_ack", "multi_ack", "emergency"];
+
+#[derive(Debug, Clone)]
+pub struct Signl4Options {
+    pub team_secret: SecretString,
+    /// `X-S4-Service` (category); none = the team's default category.
+    pub service: Option<String>,
+    /// `X-S4-SourceSystem`.
+    pub source_system: String,
+    /// `X-S4-AlertingScenario` per severity key (`informational`, `low`, `medium`, `high`,
+    /// `unknown`).
+    pub scenario: BTreeMap<String, String>,
+    /// Secret path segment of this team's outbound-webhook URL
+    /// (`http://connector/signl4/{inbound_token}`); none = receiver off for this tenant.
+    pub inbound_token: Option<SecretString>,
+    /// SIGNL4 REST API key (`X-S4-Api-Key`) for the polling fallback; none = off.
+    pub api_key: Option<SecretString>,
+    pub api_poll_interval: Duration,
+    /// SIGNL4 team id, to narrow REST polling to this team.
+    pub team_id: Option<String>,
+}
+
+impl Signl4Options {
+    pub fn scenario_for(&self, severity: &Severity) -> Option<&str> {
+        self.scenario.get(severity.key()).map(String::as_str)
+    }
+
+    /// Validates `<prefix>.signl4` (`prefix` is the tenant's key, e.g. `tenant[0]`).
+    pub(super) fn from_raw(prefix: &str, raw: Option<RawSignl4>, env: &dyn Env) -> Result<Signl4Options, ConfigError> {
+        let k = |field: &str| format!("{prefix}.{field}");
+        let Some(s4) = raw else {
+            return Err(err(
+                k("signl4"),
+                "missing [tenant.signl4] section",
+                "add [tenant.signl4] with team_secret = \"env:SIGNL4_TEAM_SECRET\"",
+            ));
+        };
+        let team_secret = resolve_secret(&k("signl4.team_secret"), s4.team_secret.as_ref(), env)?;
+        for (sev, scen) in &s4.scenario {
+            if !["informational", "low", "medium", "high", "unknown"].contains(&sev.as_str()) {
+                return Err(err(
+                    k(&format!("signl4.scenario.{sev}")),
+                    "unknown severity",
+                    "use informational, low, medium, high or unknown as keys",
+                ));
+            }
+            if !SCENARIOS.contains(&scen.as_str()) {
+                return Err(err(
+                    k(&format!("signl4.scenario.{sev}")),
+                    format!("unknown scenario \"{scen}\""),
+                    "use single_ack, multi_ack or emergency",
+                ));
+            }
+        }
+        let inbound_token = match &s4.inbound_token {
+            None => None,
+            Some(_) => {
+                let tok = resolve_secret(&k("signl4.inbound_token"), s4.inbound_token.as_ref(), env)?;
+                if tok.expose_secret().len() < 16 {
+                    return Err(err(
+                        k("signl4.inbound_token"),
+                        "is shorter than 16 characters",
+                        "use a long random value, e.g. `openssl rand -hex 24`",
+                    ));
+                }
+                if !tok.expose_secret().chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
+                    return Err(err(
+                        k("signl4.inbound_token"),
+                        "must be URL-safe",
+                        "use letters, digits, '-' and '_' only",
+                    ));
+                }
+                Some(tok)
+            }
+        };
+        let api_key = match &s4.api_key {
+            None => None,
+            Some(_) => Some(resolve_secret(&k("signl4.api_key"), s4.api_key.as_ref(), env)?),
+        };
+        Ok(Signl4Options {
+            team_secret,
+            service: s4.service.filter(|s| !s.is_empty()),
+            source_system: s4.source_system.unwrap_or_else(|| "Microsoft Security (signl4-sentinel)".into()),
+            scenario: s4.scenario,
+            inbound_token,
+            api_key,
+            api_poll_interval: duration(
+                &k("signl4.api_poll_interval"),
+                s4.api_poll_interval.as_ref(),
+                Duration::from_secs(30),
+                Duration::from_millis(100),
+            )?,
+            team_id: s4.team_id.filter(|s| !s.is_empty()),
+        })
+    }
+}

@@ -1,0 +1,198 @@
+//! The `[[tenant]]` sections: identity, polling, alert filter, and the assembly of each tenant's sub-sections.
+
+use std::time::Duration;
+
+use secrecy::SecretString;
+use serde::Deserialize;
+
+use super::endpoints::{self, Endpoints, RawEndpoints, Scopes};
+use super::env::Env;
+use super::error::{ConfigError, err};
+use super::sentinel::{self, RawSentinel, SentinelConfig};
+use super::signl4::{RawSignl4, Signl4Options};
+use super::sync::{RawSync, SyncConfig};
+use super::values::{check_name, duration, opt_bool, opt_list, opt_u64, resolve_secret};
+use crate::alert::Severity;
+use crate::filter::AlertFilter;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawTenant {
+    name: String,
+    tenant_id: String,
+    client_id: String,
+    client_secret: Option<String>,
+    #[serde(default, deserialize_with = "opt_bool")]
+    enabled: Option<bool>,
+    cloud: Option<String>,
+    #[serde(default)]
+    endpoints: RawEndpoints,
+    poll_interval: Option<String>,
+    lookback: Option<String>,
+    overlap: Option<String>,
+    overlap_interval: Option<String>,
+    #[serde(default, deserialize_with = "opt_u64")]
+    page_size: Option<u64>,
+    #[serde(default)]
+    filter: RawFilter,
+    signl4: Option<RawSignl4>,
+    #[serde(default)]
+    sync: RawSync,
+    #[serde(default, deserialize_with = "opt_bool")]
+    graph: Option<bool>,
+    #[serde(default)]
+    sentinel: Vec<RawSentinel>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawFilter {
+    min_severity: Option<String>,
+    #[serde(default, deserialize_with = "opt_list")]
+    include_service_sources: Option<Vec<String>>,
+    #[serde(default, deserialize_with = "opt_list")]
+    exclude_service_sources: Option<Vec<String>>,
+    #[serde(default, deserialize_with = "opt_list")]
+    statuses: Option<Vec<String>>,
+}
+
+#[derive(Debug, Clone)]
+pub struct TenantConfig {
+    /// Short name used in logs, metrics and dedup keys.
+    pub name: String,
+    pub tenant_id: String,
+    pub client_id: String,
+    pub client_secret: SecretString,
+    pub enabled: bool,
+    pub endpoints: Endpoints,
+    pub scopes: Scopes,
+    pub poll_interval: Duration,
+    pub lookback: Duration,
+    pub overlap: Duration,
+    /// How often a sweep re-reads the `overlap` window (other sweeps start at the cursor).
+    pub overlap_interval: Duration,
+    pub page_size: u32,
+    pub filter: AlertFilter,
+    pub signl4: Signl4Options,
+    pub sync: SyncConfig,
+    /// Read Graph Security alerts (default true).
+    pub graph: bool,
+    /// Sentinel workspaces read through the Azure REST API.
+    pub sentinel: Vec<SentinelConfig>,
+}
+
+/// Validates the `[[tenant]]` sections: at least one, each with a unique name.
+pub(super) fn from_raw(raw: Vec<RawTenant>, env: &dyn Env) -> Result<Vec<TenantConfig>, ConfigError> {
+    if raw.is_empty() {
+        return Err(err(
+            "tenant",
+            "no tenant configured",
+            "add at least one [[tenant]] section (see `signl4-sentinel config example`)",
+        ));
+    }
+    let mut tenants: Vec<TenantConfig> = Vec::new();
+    for (i, t) in raw.into_iter().enumerate() {
+        let tenant = TenantConfig::from_raw(&format!("tenant[{i}]"), t, &tenants, env)?;
+        tenants.push(tenant);
+    }
+    Ok(tenants)
+}
+
+impl TenantConfig {
+    /// Validates one tenant, `prefix` being its key (`tenant[0]`); `earlier` are the tenants
+    /// before it, whose names it must not repeat.
+    fn from_raw(
+        prefix: &str,
+        t: RawTenant,
+        earlier: &[TenantConfig],
+        env: &dyn Env,
+    ) -> Result<TenantConfig, ConfigError> {
+        let k = |field: &str| format!("{prefix}.{field}");
+        check_name(k("name"), &t.name, "tenant", earlier.iter().any(|x| x.name == t.name))?;
+        if t.tenant_id.trim().is_empty() {
+            return Err(err(k("tenant_id"), "is empty", "use the Directory (tenant) ID from Entra ID → Overview"));
+        }
+        if t.client_id.trim().is_empty() {
+            return Err(err(k("client_id"), "is empty", "use the Application (client) ID of the app registration"));
+        }
+        let (endpoints, scopes) = endpoints::resolve(prefix, t.cloud.as_ref(), &t.endpoints)?;
+        let client_secret = resolve_secret(&k("client_secret"), t.client_secret.as_ref(), env)?;
+        let mut filter = filter_from_raw(prefix, t.filter)?;
+        let signl4 = Signl4Options::from_raw(prefix, t.signl4, env)?;
+        let sync = SyncConfig::from_raw(prefix, t.sync)?;
+        let sentinel = sentinel::from_raw(prefix, t.sentinel)?;
+        let graph_enabled = t.graph.unwrap_or(true);
+        if !sentinel.is_empty()
+            && graph_enabled
+            && !filter.exclude_service_sources.iter().any(|s| s == "microsoftSentinel")
+        {
+            // Sentinel incidents are read directly: do not page their alerts again via Graph.
+            filter.exclude_service_sources.push("microsoftSentinel".into());
+        }
+        let page_size = match t.page_size {
+            None => 500,
+            Some(n @ 1..=1000) => n as u32,
+            Some(n) => return Err(err(k("page_size"), format!("{n} is out of range"), "use 1 to 1000")),
+        };
+        Ok(TenantConfig {
+            name: t.name,
+            tenant_id: t.tenant_id,
+            client_id: t.client_id,
+            client_secret,
+            enabled: t.enabled.unwrap_or(true),
+            endpoints,
+            scopes,
+            poll_interval: duration(
+                &k("poll_interval"),
+                t.poll_interval.as_ref(),
+                Duration::from_secs(10),
+                Duration::from_millis(100),
+            )?,
+            lookback: duration(&k("lookback"), t.lookback.as_ref(), Duration::from_secs(24 * 3600), Duration::ZERO)?,
+            overlap: duration(&k("overlap"), t.overlap.as_ref(), Duration::from_secs(120), Duration::ZERO)?,
+            overlap_interval: duration(
+                &k("overlap_interval"),
+                t.overlap_interval.as_ref(),
+                Duration::from_secs(60),
+                Duration::ZERO,
+            )?,
+            page_size,
+            filter,
+            signl4,
+            sync,
+            graph: graph_enabled,
+            sentinel,
+        })
+    }
+}
+
+/// Validates `<prefix>.filter`: which Graph alerts page.
+fn filter_from_raw(prefix: &str, f: RawFilter) -> Result<AlertFilter, ConfigError> {
+    let k = |field: &str| format!("{prefix}.{field}");
+    let min_severity = match f.min_severity.as_deref().unwrap_or("low") {
+        s @ ("informational" | "low" | "medium" | "high") => Severity::parse(s),
+        other => {
+            return Err(err(
+                k("filter.min_severity"),
+                format!("unknown severity \"{other}\""),
+                "use informational, low, medium or high",
+            ));
+        }
+    };
+    let statuses = f.statuses.unwrap_or_else(|| vec!["new".into()]);
+    for s in &statuses {
+        if !["new", "inProgress", "resolved"].contains(&s.as_str()) {
+            return Err(err(
+                k("filter.statuses"),
+                format!("unknown status \"{s}\""),
+                "use any of \"new\", \"inProgress\", \"resolved\"",
+            ));
+        }
+    }
+    Ok(AlertFilter {
+        min_severity,
+        include_service_sources: f.include_service_sources.unwrap_or_default(),
+        exclude_service_sources: f.exclude_service_sources.unwrap_or_default(),
+        statuses,
+    })
+}
