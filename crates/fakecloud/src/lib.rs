@@ -47,15 +47,15 @@ pub use outbound::Action;
 use state::State;
 pub use state::{Fault, FaultKind, Outbound, ReceivedEvent, Responder, ResponderPlan, Service, Settings, Signl4Alert};
 
-/// The emulator's default port (what `config/example.toml` points at).
+/// The emulator's default port (what the example configuration (`crates/core/example.toml`) points at).
 pub const DEFAULT_PORT: u16 = 4010;
 /// The tenant, app and SIGNL4 team that [`FakeCloud::seed_defaults`] creates; they match
-/// `config/example.toml`.
+/// the example configuration (`crates/core/example.toml`).
 pub const DEFAULT_TENANT_ID: &str = "72f988bf-0000-4000-8000-000000000001";
 pub const DEFAULT_CLIENT_ID: &str = "11111111-2222-4333-8444-555555555555";
 pub const DEFAULT_CLIENT_SECRET: &str = "emulator-client-secret";
 pub const DEFAULT_TEAM_SECRET: &str = "emulator-team-secret";
-/// The Sentinel workspace of `config/example.toml`.
+/// The Sentinel workspace of the example configuration (`crates/core/example.toml`).
 pub const DEFAULT_SUBSCRIPTION: &str = "d0cfe6b2-9ac0-4464-9919-dccaee2e48c0";
 pub const DEFAULT_RESOURCE_GROUP: &str = "soc-rg";
 pub const DEFAULT_WORKSPACE: &str = "soc-workspace";
@@ -145,7 +145,7 @@ impl FakeCloud {
     }
 
     /// Creates the tenant, app (with SecurityAlert/SecurityIncident ReadWrite roles) and SIGNL4
-    /// team of `config/example.toml`.
+    /// team of the example configuration (`crates/core/example.toml`).
     pub fn seed_defaults(&self) {
         self.add_tenant(DEFAULT_TENANT_ID, DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET);
         self.add_team(DEFAULT_TEAM_SECRET);
