@@ -8,8 +8,12 @@
 pub mod alert;
 pub mod config;
 pub mod filter;
+pub mod ids;
+pub mod ingest;
+pub mod jobs;
 pub mod keys;
 pub mod page;
+pub mod records;
 pub mod retry;
 pub mod sentinel;
 pub mod signl4_event;

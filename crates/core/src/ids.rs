@@ -1,0 +1,180 @@
+//! Typed identifiers: sources, SIGNL4 external ids and the idempotency keys of every job kind.
+//!
+//! The external id (`X-S4-ExternalID`) is how SIGNL4 correlates later acknowledge/resolve
+//! requests and how its outbound webhooks point back at us (`alert.externalEventId`,
+//! `signl4.md` §1.4, §3.1). It must be unique per tenant and alert and never change.
+
+use std::fmt;
+
+/// Store source of Graph alerts.
+pub const SOURCE_GRAPH_ALERT: &str = "graph-alert";
+/// Cursor name of the Graph incident sweep.
+pub const SOURCE_GRAPH_INCIDENT: &str = "graph-incident";
+/// Cursor name of the SIGNL4 REST poller.
+pub const SOURCE_SIGNL4_REST: &str = "signl4-rest";
+
+/// Where a stored row or a cursor comes from.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum SourceId {
+    GraphAlert,
+    GraphIncident,
+    /// A Sentinel workspace's incidents (`sentinel.<workspace>`).
+    SentinelIncident(String),
+    /// A Sentinel workspace's alerts in per-alert mode (`sentinel-alert.<workspace>`).
+    SentinelAlert(String),
+    Signl4Rest,
+}
+
+impl SourceId {
+    /// Parses the stored form; `None` for anything this version does not know.
+    pub fn parse(s: &str) -> Option<SourceId> {
+        Some(match s {
+            SOURCE_GRAPH_ALERT => SourceId::GraphAlert,
+            SOURCE_GRAPH_INCIDENT => SourceId::GraphIncident,
+            SOURCE_SIGNL4_REST => SourceId::Signl4Rest,
+            _ => {
+                if let Some(ws) = s.strip_prefix("sentinel.").filter(|w| !w.is_empty()) {
+                    SourceId::SentinelIncident(ws.to_string())
+                } else if let Some(ws) = s.strip_prefix("sentinel-alert.").filter(|w| !w.is_empty()) {
+                    SourceId::SentinelAlert(ws.to_string())
+                } else {
+                    return None;
+                }
+            }
+        })
+    }
+
+    /// The Sentinel workspace of a Sentinel source.
+    pub fn workspace(&self) -> Option<&str> {
+        match self {
+            SourceId::SentinelIncident(w) | SourceId::SentinelAlert(w) => Some(w),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for SourceId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SourceId::GraphAlert => f.write_str(SOURCE_GRAPH_ALERT),
+            SourceId::GraphIncident => f.write_str(SOURCE_GRAPH_INCIDENT),
+            SourceId::Signl4Rest => f.write_str(SOURCE_SIGNL4_REST),
+            SourceId::SentinelIncident(w) => write!(f, "sentinel.{w}"),
+            SourceId::SentinelAlert(w) => write!(f, "sentinel-alert.{w}"),
+        }
+    }
+}
+
+/// `X-S4-ExternalID`: `s4s:{tenant}:{source}:{id}`. Ids may contain `:`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct ExternalId {
+    pub tenant: String,
+    /// The stored source name (see [`SourceId`]).
+    pub source: String,
+    pub id: String,
+}
+
+impl ExternalId {
+    pub fn new(tenant: &str, source: &str, id: &str) -> ExternalId {
+        ExternalId { tenant: tenant.into(), source: source.into(), id: id.into() }
+    }
+
+    pub fn parse(s: &str) -> Option<ExternalId> {
+        parse_external_id(s).map(|(t, s, i)| ExternalId::new(t, s, i))
+    }
+}
+
+impl fmt::Display for ExternalId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "s4s:{}:{}:{}", self.tenant, self.source, self.id)
+    }
+}
+
+/// `X-S4-ExternalID` as a string: `s4s:{tenant}:{source}:{alert id}`.
+pub fn external_id(tenant: &str, source: &str, alert_id: &str) -> String {
+    ExternalId::new(tenant, source, alert_id).to_string()
+}
+
+/// Parses an external id produced by [`external_id`] into (tenant, source, id).
+pub fn parse_external_id(s: &str) -> Option<(&str, &str, &str)> {
+    let rest = s.strip_prefix("s4s:")?;
+    let (tenant, rest) = rest.split_once(':')?;
+    let (source, id) = rest.split_once(':')?;
+    if tenant.is_empty() || source.is_empty() || id.is_empty() {
+        return None;
+    }
+    Some((tenant, source, id))
+}
+
+/// Idempotency keys of the outbox jobs, one builder per kind (unique in the jobs table).
+pub mod job_key {
+    /// The page of an alert or incident: one page per alert, ever.
+    pub fn page(external_id: &str) -> String {
+        format!("page:{external_id}")
+    }
+    /// SIGNL4 status change (`resolved` / `acknowledged`) after a change in the portal.
+    pub fn signl4_status(status: &str, external_id: &str) -> String {
+        format!("s4status:{status}:{external_id}")
+    }
+    /// Coalescing Graph alert write-back.
+    pub fn alert_sync(external_id: &str) -> String {
+        format!("sync:{external_id}")
+    }
+    /// Coalescing Sentinel incident write-back.
+    pub fn sentinel_sync(external_id: &str) -> String {
+        format!("ssync:{external_id}")
+    }
+    /// Coalescing Graph incident roll-up.
+    pub fn incident(tenant: &str, incident: &str) -> String {
+        format!("incident:{tenant}:{incident}")
+    }
+    /// Once-only Graph incident tag.
+    pub fn incident_tag(tenant: &str, incident: &str) -> String {
+        format!("tag:{tenant}:{incident}")
+    }
+    /// Late rule-query results of a Sentinel page.
+    pub fn enrich(external_id: &str) -> String {
+        format!("enrich:{external_id}")
+    }
+}
+
+/// Idempotency key of the job that pages an alert (see [`job_key::page`]).
+pub fn page_job_key(external_id: &str) -> String {
+    job_key::page(external_id)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn external_ids_round_trip_even_with_colons() {
+        let e = external_id("contoso", SOURCE_GRAPH_ALERT, "da6378_-33:42");
+        assert_eq!(e, "s4s:contoso:graph-alert:da6378_-33:42");
+        assert_eq!(parse_external_id(&e), Some(("contoso", "graph-alert", "da6378_-33:42")));
+        assert_eq!(parse_external_id("INC091210"), None);
+        assert_eq!(parse_external_id("s4s::x:y"), None);
+        assert_eq!(ExternalId::parse(&e).unwrap().to_string(), e);
+    }
+
+    #[test]
+    fn keys_differ_per_tenant() {
+        assert_ne!(external_id("a", "s", "1"), external_id("b", "s", "1"));
+        assert_eq!(page_job_key("e"), "page:e");
+    }
+
+    #[test]
+    fn sources_round_trip() {
+        for s in [
+            SourceId::GraphAlert,
+            SourceId::GraphIncident,
+            SourceId::Signl4Rest,
+            SourceId::SentinelIncident("ws".into()),
+            SourceId::SentinelAlert("ws".into()),
+        ] {
+            assert_eq!(SourceId::parse(&s.to_string()), Some(s.clone()));
+        }
+        assert_eq!(SourceId::parse("sentinel."), None);
+        assert_eq!(SourceId::parse("sentinel-alert.ws").unwrap().workspace(), Some("ws"));
+    }
+}

@@ -1,0 +1,298 @@
+//! The ingest decision: for each version read from a source, what to store, whether it pages,
+//! and which SIGNL4 changes a portal edit causes. Pure; sources store what these return.
+
+use serde_json::Value;
+
+use crate::alert::GraphAlert;
+use crate::config::{PagePer, SentinelConfig, TenantConfig};
+use crate::ids::{self, SOURCE_GRAPH_ALERT};
+use crate::jobs::{self, SentinelPageJob};
+use crate::page;
+use crate::records::{AlertRecord, AlertUpdate, IngestItem, StoredAlert};
+use crate::sentinel::{self as model, Incident, SentinelAlert};
+use crate::sync::{self, PortalAction, Signl4State};
+
+/// A change made in the portal that must reach SIGNL4: the status job and the state to record.
+fn portal_item(item: &mut IngestItem, tenant: &str, external_id: &str, action: PortalAction) {
+    let (status, new_state) = match action {
+        PortalAction::Resolve => ("resolved", Signl4State::ClosedByPortal),
+        PortalAction::Acknowledge => ("acknowledged", Signl4State::AcknowledgedByPortal),
+    };
+    item.jobs.push(jobs::signl4_status(tenant, external_id, status));
+    item.update.signl4_state = Some(new_state.as_str().into());
+}
+
+/// What to store for one Graph alert version, whether it pages, and — for an alert paged
+/// before (`prior`) — whether a change made in the portal must reach SIGNL4.
+pub fn graph_alert(tenant: &TenantConfig, alert: &GraphAlert, prior: Option<&StoredAlert>) -> IngestItem {
+    // Already paged: never again (and no need to build the page).
+    let pages = !prior.is_some_and(|p| p.paged) && tenant.filter.check(alert).is_ok();
+    let record = AlertRecord {
+        tenant: tenant.name.clone(),
+        source: SOURCE_GRAPH_ALERT.into(),
+        alert_id: alert.id.clone(),
+        version: alert.version(),
+        status: alert.status.as_str().to_string(),
+        severity: alert.severity.key().to_string(),
+        incident_id: alert.incident_id.clone(),
+        raw: alert.raw.to_string(),
+    };
+    let page = pages.then(|| {
+        let p = page::graph_alert_page(&tenant.name, alert, &tenant.signl4);
+        jobs::page(&tenant.name, &p.external_id, p.body)
+    });
+    let mut item = IngestItem::new(record, page);
+    if let Some(prior) = prior.filter(|p| p.paged && p.record.version != item.alert.version) {
+        let action = sync::portal_change(
+            prior.state(),
+            prior.written_status.as_deref(),
+            &alert.status,
+            tenant.sync.ack_on_in_progress,
+        );
+        if let Some(action) = action {
+            let ext = ids::external_id(&tenant.name, SOURCE_GRAPH_ALERT, &alert.id);
+            portal_item(&mut item, &tenant.name, &ext, action);
+        }
+    }
+    item
+}
+
+/// True when `item` would change nothing in the store: same version, nothing to page that
+/// was not paged, no jobs, no bookkeeping. Such re-reads need no write transaction.
+pub fn unchanged(prior: Option<&StoredAlert>, item: &IngestItem) -> bool {
+    prior.is_some_and(|p| {
+        p.record.version == item.alert.version
+            && (item.page.is_none() || p.paged)
+            && item.jobs.is_empty()
+            && item.update == AlertUpdate::default()
+    })
+}
+
+/// An incident closed in the portal (`status` resolved / redirected) closes the SIGNL4 alerts
+/// of its tracked alerts that are still open there and that we did not close ourselves.
+pub fn incident_closes(tenant: &str, status: &str, tracked: &[StoredAlert]) -> Vec<IngestItem> {
+    tracked
+        .iter()
+        .filter(|a| sync::incident_closes_alert(status, a.state(), a.written_status.as_deref()))
+        .map(|a| {
+            let ext = ids::external_id(tenant, &a.record.source, &a.record.alert_id);
+            let mut it = IngestItem::new(a.record.clone(), None);
+            portal_item(&mut it, tenant, &ext, PortalAction::Resolve);
+            it
+        })
+        .collect()
+}
+
+/// Whether a Sentinel incident pages (status and severity filters).
+pub fn incident_pages(ws: &SentinelConfig, inc: &Incident) -> bool {
+    ws.statuses.iter().any(|s| s.eq_ignore_ascii_case(&inc.status)) && inc.severity.rank() >= ws.min_severity.rank()
+}
+
+/// Before planning a Sentinel incident: does the plan need the incident's alerts from ARM?
+pub fn sentinel_needs_alerts(ws: &SentinelConfig, inc: &Incident, prior: Option<&StoredAlert>) -> bool {
+    !prior.is_some_and(|p| p.paged) && incident_pages(ws, inc)
+}
+
+/// Before planning: does the plan need the alerts tracked for this incident (per-alert mode,
+/// incident closed in the portal)?
+pub fn sentinel_needs_tracked(ws: &SentinelConfig, inc: &Incident, prior: Option<&StoredAlert>) -> bool {
+    ws.page_per == PagePer::Alert
+        && inc.status == "Closed"
+        && prior.is_some_and(|p| p.paged && p.record.version != inc.version())
+}
+
+/// What to store for one Sentinel incident version: its row, its page (per incident) or its
+/// alerts' rows and pages (per alert), and SIGNL4 closes for a close made in the portal.
+/// `alerts`: the incident's alerts when [`sentinel_needs_alerts`]; `tracked`: the stored
+/// alerts of the incident when [`sentinel_needs_tracked`]. Items that change nothing are left out.
+pub fn sentinel_incident(
+    tenant: &TenantConfig,
+    ws: &SentinelConfig,
+    inc: &Incident,
+    prior: Option<&StoredAlert>,
+    alerts: Option<Vec<Value>>,
+    tracked: &[StoredAlert],
+) -> Vec<IngestItem> {
+    let source = model::source(&ws.name);
+    let record = AlertRecord {
+        tenant: tenant.name.clone(),
+        source: source.clone(),
+        alert_id: inc.name.clone(),
+        version: inc.version(),
+        status: inc.status.clone(),
+        severity: inc.severity.key().to_string(),
+        incident_id: None,
+        raw: inc.raw.to_string(),
+    };
+    let mut items = Vec::new();
+    let mut item = IngestItem::new(record, None);
+    let ext = ids::external_id(&tenant.name, &source, &inc.name);
+    if let Some(alerts) = alerts.filter(|_| sentinel_needs_alerts(ws, inc, prior)) {
+        match ws.page_per {
+            PagePer::Incident => {
+                let job =
+                    SentinelPageJob { workspace: ws.name.clone(), incident: inc.raw.clone(), alerts, alert: None };
+                item.page = Some(jobs::sentinel_page(&tenant.name, &ext, &job));
+            }
+            PagePer::Alert => {
+                // The incident row is marked paged; each alert gets its own row and page.
+                item.update.paged = Some(true);
+                for a in &alerts {
+                    let Some(sa) = SentinelAlert::from_json(a.clone()) else { continue };
+                    let asrc = model::alert_source(&ws.name);
+                    let aext = ids::external_id(&tenant.name, &asrc, &sa.system_alert_id);
+                    let job = SentinelPageJob {
+                        workspace: ws.name.clone(),
+                        incident: inc.raw.clone(),
+                        alerts: alerts.clone(),
+                        alert: Some(a.clone()),
+                    };
+                    let rec = AlertRecord {
+                        tenant: tenant.name.clone(),
+                        source: asrc,
+                        alert_id: sa.system_alert_id.clone(),
+                        version: inc.version(),
+                        status: "New".into(),
+                        severity: sa.severity.key().to_string(),
+                        incident_id: Some(inc.name.clone()),
+                        raw: a.to_string(),
+                    };
+                    items.push(IngestItem::new(rec, Some(jobs::sentinel_page(&tenant.name, &aext, &job))));
+                }
+            }
+        }
+    }
+    // Closed in the portal (not by us) → close in SIGNL4.
+    if let Some(p) = prior.filter(|p| p.paged && p.record.version != inc.version()) {
+        match ws.page_per {
+            PagePer::Incident => {
+                let action = sync::portal_change(
+                    p.state(),
+                    p.written_status.as_deref(),
+                    &inc.as_alert_status(),
+                    tenant.sync.ack_on_in_progress,
+                );
+                if let Some(action) = action {
+                    portal_item(&mut item, &tenant.name, &ext, action);
+                }
+            }
+            PagePer::Alert if inc.status == "Closed" => {
+                items.extend(incident_closes(&tenant.name, "resolved", tracked));
+            }
+            PagePer::Alert => {}
+        }
+    }
+    if !unchanged(prior, &item) {
+        items.push(item);
+    }
+    items
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{ProcessEnv, load};
+    use serde_json::json;
+
+    fn tenant() -> TenantConfig {
+        load(crate::config::example(), &ProcessEnv).unwrap().tenants.remove(0)
+    }
+
+    #[test]
+    fn paging_alerts_carry_a_page_job_keyed_by_external_id() {
+        let t = tenant();
+        let a = GraphAlert::from_json(
+            json!({"id": "a1", "lastUpdateDateTime": "2026-11-28T10:00:00Z", "severity": "high", "status": "new"}),
+        )
+        .unwrap();
+        let item = graph_alert(&t, &a, None);
+        assert_eq!(item.alert.version, "2026-11-28T10:00:00.0000000Z");
+        let job = item.page.unwrap();
+        assert_eq!(job.key, "page:s4s:contoso:graph-alert:a1");
+        let body: serde_json::Value = serde_json::from_str(&job.payload).unwrap();
+        assert_eq!(body["X-S4-ExternalID"], "s4s:contoso:graph-alert:a1");
+        assert_eq!(body["X-S4-AlertingScenario"], "multi_ack");
+    }
+
+    fn stored(state: &str, written: Option<&str>) -> StoredAlert {
+        StoredAlert {
+            record: AlertRecord {
+                tenant: "contoso".into(),
+                source: "graph-alert".into(),
+                alert_id: "a1".into(),
+                version: "old".into(),
+                status: "new".into(),
+                severity: "high".into(),
+                incident_id: None,
+                raw: "{}".into(),
+            },
+            paged: true,
+            signl4_state: state.into(),
+            written_status: written.map(str::to_string),
+            signl4_event_id: None,
+        }
+    }
+
+    #[test]
+    fn a_portal_resolve_closes_the_signl4_alert_but_our_own_echo_does_not() {
+        let t = tenant();
+        let a = GraphAlert::from_json(
+            json!({"id": "a1", "lastUpdateDateTime": "2026-11-28T11:00:00Z", "severity": "high", "status": "resolved"}),
+        )
+        .unwrap();
+        let item = graph_alert(&t, &a, Some(&stored("acknowledged", Some("inProgress"))));
+        assert_eq!(item.jobs.len(), 1);
+        assert_eq!(item.jobs[0].key, "s4status:resolved:s4s:contoso:graph-alert:a1");
+        let body: serde_json::Value = serde_json::from_str(&item.jobs[0].payload).unwrap();
+        assert_eq!(body, json!({"X-S4-ExternalID": "s4s:contoso:graph-alert:a1", "X-S4-Status": "resolved"}));
+        assert_eq!(item.update.signl4_state.as_deref(), Some("closed_by_portal"));
+        // We resolved it ourselves (SIGNL4 close → Graph): no echo back to SIGNL4.
+        assert!(graph_alert(&t, &a, Some(&stored("closed", Some("resolved")))).jobs.is_empty());
+        // Same version seen again (overlap re-read): nothing.
+        let mut same = stored("open", None);
+        same.record.version = a.version();
+        assert!(graph_alert(&t, &a, Some(&same)).jobs.is_empty());
+    }
+
+    #[test]
+    fn filtered_alerts_are_stored_without_a_page() {
+        let t = tenant();
+        let a = GraphAlert::from_json(
+            json!({"id": "a1", "lastUpdateDateTime": "2026-11-28T10:00:00Z", "severity": "informational"}),
+        )
+        .unwrap();
+        let item = graph_alert(&t, &a, None);
+        assert!(item.page.is_none());
+        assert_eq!(item.alert.severity, "informational");
+    }
+
+    #[test]
+    fn a_closed_incident_closes_only_alerts_still_open_in_signl4() {
+        let open = stored("open", None);
+        let ours = stored("closed", Some("resolved"));
+        let items = incident_closes("contoso", "resolved", &[open, ours]);
+        assert_eq!(items.len(), 1);
+        assert_eq!(items[0].jobs[0].key, "s4status:resolved:s4s:contoso:graph-alert:a1");
+        assert_eq!(items[0].update.signl4_state.as_deref(), Some("closed_by_portal"));
+    }
+
+    #[test]
+    fn sentinel_incidents_page_once_per_incident_and_unchanged_rereads_write_nothing() {
+        let cfg = tenant();
+        let ws = cfg.sentinel[0].clone();
+        let inc = Incident::from_json(json!({
+            "name": "inc-1",
+            "properties": {"title": "t", "severity": "High", "status": "New", "incidentNumber": 7,
+                            "lastModifiedTimeUtc": "2026-11-28T10:00:00Z"}
+        }))
+        .unwrap();
+        assert!(sentinel_needs_alerts(&ws, &inc, None));
+        let items = sentinel_incident(&cfg, &ws, &inc, None, Some(vec![]), &[]);
+        assert_eq!(items.len(), 1);
+        assert!(items[0].page.as_ref().unwrap().key.starts_with("page:s4s:contoso:sentinel."));
+        let mut prior = stored("open", None);
+        prior.record.version = inc.version();
+        assert!(!sentinel_needs_alerts(&ws, &inc, Some(&prior)));
+        assert!(sentinel_incident(&cfg, &ws, &inc, Some(&prior), None, &[]).is_empty());
+    }
+}

@@ -1,0 +1,199 @@
+//! The outbox job kinds, their typed payloads and constructors (kind, idempotency key,
+//! payload and, for coalescing kinds, the merge), so no job is ever built from loose strings.
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use crate::ids::job_key;
+use crate::records::NewJob;
+use crate::sync::{self, AlertSync, IncidentSync};
+
+/// Every kind of outbox job. The stored names never change (rows outlive versions).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum JobKind {
+    /// Page a Graph alert (payload: the SIGNL4 webhook body).
+    Page,
+    /// Close or acknowledge a SIGNL4 alert after a change in the portal (payload: body).
+    Signl4Status,
+    /// Write a SIGNL4 response back to a Graph alert ([`AlertSync`]).
+    GraphSync,
+    /// Make a Graph incident follow its alerts: status, owner, tag ([`IncidentSync`]).
+    IncidentSync,
+    /// Page a Sentinel incident or alert ([`SentinelPageJob`]).
+    SentinelPage,
+    /// Write a SIGNL4 response back to a Sentinel incident ([`SentinelSyncJob`]).
+    SentinelSync,
+    /// Add late rule-query results to a Sentinel incident as a comment ([`SentinelPageJob`]).
+    SentinelEnrich,
+}
+
+impl JobKind {
+    pub const ALL: [JobKind; 7] = [
+        JobKind::Page,
+        JobKind::Signl4Status,
+        JobKind::GraphSync,
+        JobKind::IncidentSync,
+        JobKind::SentinelPage,
+        JobKind::SentinelSync,
+        JobKind::SentinelEnrich,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobKind::Page => "page",
+            JobKind::Signl4Status => "signl4-status",
+            JobKind::GraphSync => "graph-sync",
+            JobKind::IncidentSync => "incident-sync",
+            JobKind::SentinelPage => "sentinel-page",
+            JobKind::SentinelSync => "sentinel-sync",
+            JobKind::SentinelEnrich => "sentinel-enrich",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<JobKind> {
+        JobKind::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+
+    /// Jobs that POST to the SIGNL4 webhook (parked together when SIGNL4 rejects the team secret).
+    pub fn sends_to_signl4(self) -> bool {
+        matches!(self, JobKind::Page | JobKind::Signl4Status | JobKind::SentinelPage)
+    }
+}
+
+/// Payload of a Sentinel page (and of its late enrichment).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SentinelPageJob {
+    pub workspace: String,
+    pub incident: Value,
+    pub alerts: Vec<Value>,
+    /// Per-alert mode: the alert this page is for.
+    #[serde(default)]
+    pub alert: Option<Value>,
+}
+
+/// Payload of a Sentinel write-back.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SentinelSyncJob {
+    pub workspace: String,
+    pub sync: AlertSync,
+    /// Also (re)apply the configured label.
+    #[serde(default)]
+    pub label: bool,
+}
+
+impl sync::Coalesce for SentinelSyncJob {
+    fn merge(self, newer: Self) -> Self {
+        SentinelSyncJob {
+            workspace: newer.workspace,
+            sync: self.sync.merge(newer.sync),
+            label: self.label || newer.label,
+        }
+    }
+}
+
+fn json<T: Serialize>(v: &T) -> String {
+    // Serialising these plain structs cannot fail; an empty payload would be buried, not sent.
+    serde_json::to_string(v).unwrap_or_default()
+}
+
+fn once(tenant: &str, kind: JobKind, key: String, payload: String) -> NewJob {
+    NewJob::once(tenant, kind.as_str(), key, payload)
+}
+
+/// Pages a Graph alert with the SIGNL4 webhook `body`.
+pub fn page(tenant: &str, external_id: &str, body: Map<String, Value>) -> NewJob {
+    once(tenant, JobKind::Page, job_key::page(external_id), Value::Object(body).to_string())
+}
+
+/// Sets a SIGNL4 alert to `status` (`resolved` / `acknowledged`) by its external id.
+pub fn signl4_status(tenant: &str, external_id: &str, status: &str) -> NewJob {
+    let mut body = Map::new();
+    body.insert("X-S4-ExternalID".into(), Value::String(external_id.into()));
+    body.insert("X-S4-Status".into(), Value::String(status.into()));
+    once(tenant, JobKind::Signl4Status, job_key::signl4_status(status, external_id), Value::Object(body).to_string())
+}
+
+/// Coalescing Graph alert write-back.
+pub fn graph_sync(tenant: &str, external_id: &str, intent: &AlertSync) -> NewJob {
+    NewJob::coalescing(
+        tenant,
+        JobKind::GraphSync.as_str(),
+        job_key::alert_sync(external_id),
+        json(intent),
+        sync::merge_json::<AlertSync>,
+    )
+}
+
+/// Coalescing Graph incident roll-up.
+pub fn incident_sync(tenant: &str, intent: &IncidentSync) -> NewJob {
+    NewJob::coalescing(
+        tenant,
+        JobKind::IncidentSync.as_str(),
+        job_key::incident(tenant, &intent.incident_id),
+        json(intent),
+        sync::merge_json::<IncidentSync>,
+    )
+}
+
+/// Once-only tag of a Graph incident after its first page (separate from the roll-up).
+pub fn incident_tag(tenant: &str, incident: &str, tag: &str) -> NewJob {
+    let intent = IncidentSync { incident_id: incident.to_string(), tag: Some(tag.to_string()), ..Default::default() };
+    once(tenant, JobKind::IncidentSync, job_key::incident_tag(tenant, incident), json(&intent))
+}
+
+/// Pages a Sentinel incident (or one of its alerts).
+pub fn sentinel_page(tenant: &str, external_id: &str, payload: &SentinelPageJob) -> NewJob {
+    once(tenant, JobKind::SentinelPage, job_key::page(external_id), json(payload))
+}
+
+/// Adds late rule-query results to the incident of a Sentinel page.
+pub fn sentinel_enrich(tenant: &str, external_id: &str, payload: &SentinelPageJob) -> NewJob {
+    once(tenant, JobKind::SentinelEnrich, job_key::enrich(external_id), json(payload))
+}
+
+/// Coalescing Sentinel incident write-back.
+pub fn sentinel_sync(tenant: &str, workspace: &str, external_id: &str, intent: AlertSync, label: bool) -> NewJob {
+    let payload = SentinelSyncJob { workspace: workspace.to_string(), sync: intent, label };
+    NewJob::coalescing(
+        tenant,
+        JobKind::SentinelSync.as_str(),
+        job_key::sentinel_sync(external_id),
+        json(&payload),
+        sync::merge_json::<SentinelSyncJob>,
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kinds_round_trip_and_keep_their_stored_names() {
+        for k in JobKind::ALL {
+            assert_eq!(JobKind::parse(k.as_str()), Some(k));
+        }
+        assert_eq!(JobKind::parse("newer-kind"), None);
+        assert_eq!(JobKind::Page.as_str(), "page");
+        assert!(JobKind::SentinelPage.sends_to_signl4() && !JobKind::GraphSync.sends_to_signl4());
+    }
+
+    #[test]
+    fn status_jobs_carry_the_external_id_and_status() {
+        let j = signl4_status("contoso", "s4s:contoso:graph-alert:a1", "resolved");
+        assert_eq!(j.key, "s4status:resolved:s4s:contoso:graph-alert:a1");
+        let body: Value = serde_json::from_str(&j.payload).unwrap();
+        assert_eq!(
+            body,
+            serde_json::json!({"X-S4-ExternalID": "s4s:contoso:graph-alert:a1", "X-S4-Status": "resolved"})
+        );
+    }
+
+    #[test]
+    fn sentinel_sync_jobs_coalesce() {
+        let a = sentinel_sync("t", "ws", "e", AlertSync { alert_id: "1".into(), ..Default::default() }, true);
+        let b = sentinel_sync("t", "ws", "e", AlertSync { alert_id: "1".into(), ..Default::default() }, false);
+        let merged: SentinelSyncJob = serde_json::from_str(&(a.coalesce.unwrap())(&a.payload, &b.payload)).unwrap();
+        assert!(merged.label, "a label asked for once stays asked for");
+        assert_eq!(a.key, "ssync:e");
+    }
+}

@@ -1,0 +1,154 @@
+//! Plain records the store persists: alert versions, outbox jobs to create, sync bookkeeping.
+//!
+//! They live in the pure core so that decisions (what to ingest, which jobs a change causes)
+//! are computed and unit-tested without a database; `s4s-store` persists them.
+
+use crate::sync::Signl4State;
+
+/// One version of an alert as read from the source.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AlertRecord {
+    pub tenant: String,
+    pub source: String,
+    pub alert_id: String,
+    /// Normalised `lastUpdateDateTime`; equal versions are duplicates.
+    pub version: String,
+    pub status: String,
+    pub severity: String,
+    /// Graph incident id (alerts_v2 `incidentId`), for the incident roll-up.
+    pub incident_id: Option<String>,
+    pub raw: String,
+}
+
+/// Merges a pending job's payload with a newer one (coalescing).
+pub type Merge = fn(old: &str, new: &str) -> String;
+
+/// A job to create in the outbox.
+#[derive(Debug, Clone)]
+pub struct NewJob {
+    pub tenant: String,
+    pub kind: String,
+    /// Idempotency key: a second job with the same key is never created.
+    pub key: String,
+    pub payload: String,
+    /// `None`: a job with this key is created once, ever. `Some(merge)`: a coalescing job —
+    /// if one with this key is pending, its payload becomes `merge(old, new)`; if it is done or
+    /// dead, it is re-armed with the new payload. Either way its `rev` increases, so a worker
+    /// that is running the old revision does not mark it done (`Outbox::complete_job`).
+    pub coalesce: Option<Merge>,
+}
+
+impl NewJob {
+    pub fn once(tenant: &str, kind: &str, key: String, payload: String) -> NewJob {
+        NewJob { tenant: tenant.into(), kind: kind.into(), key, payload, coalesce: None }
+    }
+    pub fn coalescing(tenant: &str, kind: &str, key: String, payload: String, merge: Merge) -> NewJob {
+        NewJob { tenant: tenant.into(), kind: kind.into(), key, payload, coalesce: Some(merge) }
+    }
+}
+
+/// Identifies an alert row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AlertKey {
+    pub tenant: String,
+    pub source: String,
+    pub alert_id: String,
+}
+
+/// Sync bookkeeping on an alert row; `None` leaves a field unchanged.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AlertUpdate {
+    /// Where the SIGNL4 alert stands ([`Signl4State::as_str`]; set it with [`AlertUpdate::state`]).
+    pub signl4_state: Option<String>,
+    /// The status the connector itself last wrote to Graph (echo suppression).
+    pub written_status: Option<String>,
+    /// SIGNL4's `eventId` of the page (fallback correlation).
+    pub signl4_event_id: Option<String>,
+    /// Mark the alert as paged without a page job of its own (a Sentinel incident whose
+    /// alerts are paged one by one).
+    pub paged: Option<bool>,
+}
+
+/// What a finished job records and causes, committed together with its completion.
+#[derive(Debug, Clone, Default)]
+pub struct FollowUp {
+    pub update: Option<(AlertKey, AlertUpdate)>,
+    pub jobs: Vec<NewJob>,
+}
+
+/// A SIGNL4 outbound-webhook event, recorded once by its id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InboundEvent {
+    pub event_id: String,
+    pub tenant: String,
+    pub meaning: String,
+}
+
+/// An alert version and, if it should page, the page job.
+#[derive(Debug, Clone)]
+pub struct IngestItem {
+    pub alert: AlertRecord,
+    /// Created only if the alert has never been paged before (then `signl4_state` = open).
+    pub page: Option<NewJob>,
+    /// Further jobs this version causes (e.g. close the SIGNL4 alert), created in the same
+    /// transaction.
+    pub jobs: Vec<NewJob>,
+    /// Sync bookkeeping to apply in the same transaction.
+    pub update: AlertUpdate,
+}
+
+impl IngestItem {
+    pub fn new(alert: AlertRecord, page: Option<NewJob>) -> IngestItem {
+        IngestItem { alert, page, jobs: Vec::new(), update: AlertUpdate::default() }
+    }
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct IngestOutcome {
+    pub new: usize,
+    pub updated: usize,
+    pub unchanged: usize,
+    pub jobs_created: usize,
+}
+
+impl IngestOutcome {
+    pub fn add(&mut self, o: IngestOutcome) {
+        self.new += o.new;
+        self.updated += o.updated;
+        self.unchanged += o.unchanged;
+        self.jobs_created += o.jobs_created;
+    }
+}
+
+/// A stored alert with its paging and sync state.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredAlert {
+    pub record: AlertRecord,
+    pub paged: bool,
+    pub signl4_state: String,
+    pub written_status: Option<String>,
+    pub signl4_event_id: Option<String>,
+}
+
+impl StoredAlert {
+    /// Where the SIGNL4 alert stands, typed.
+    pub fn state(&self) -> Signl4State {
+        Signl4State::parse(&self.signl4_state)
+    }
+
+    /// The row's key.
+    pub fn key(&self) -> AlertKey {
+        AlertKey {
+            tenant: self.record.tenant.clone(),
+            source: self.record.source.clone(),
+            alert_id: self.record.alert_id.clone(),
+        }
+    }
+}
+
+impl AlertUpdate {
+    /// An update that only moves the SIGNL4 state.
+    pub fn state(state: Signl4State) -> AlertUpdate {
+        AlertUpdate { signl4_state: Some(state.as_str().to_string()), ..Default::default() }
+    }
+}
