@@ -1,5 +1,5 @@
-//! Wiring: configuration → store, clients, pollers, delivery workers and the HTTP server.
-//! Used by `run`, `demo` and the end-to-end tests alike.
+//! Wiring, the only place that knows every source and job kind: configuration → store,
+//! tenants, pollers, the job runner and the HTTP server. Used by `run`, `demo` and the tests.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -11,14 +11,61 @@ use s4s_store::{SqliteStore, Store};
 use tokio::sync::{Notify, watch};
 use tokio::task::JoinHandle;
 
-use crate::delivery::Delivery;
-use crate::runtime::TenantRuntime;
-use crate::server::{ServerState, metrics_handle, router};
+use crate::http::metrics::metrics_handle;
+use crate::http::{ServerState, router};
+use crate::jobs::runner::Runner;
+use crate::jobs::{Registry, enrich, graph_sync, incident_sync, page, sentinel_page, sentinel_sync, signl4_status};
+use crate::sources::driver::{Poller, Reports};
+use crate::sources::webhook::{self, WebhookState};
+use crate::sources::{PullSource, graph_alerts, graph_incidents, sentinel_incidents, signl4_rest};
+use crate::tenant::TenantContext;
+
+/// Every job kind this version runs.
+fn registry() -> Registry {
+    Registry::default()
+        .with(page::PageJob)
+        .with(signl4_status::Signl4StatusJob)
+        .with(graph_sync::GraphSyncJob)
+        .with(incident_sync::IncidentSyncJob)
+        .with(sentinel_page::SentinelPage)
+        .with(sentinel_sync::SentinelSync)
+        .with(enrich::SentinelEnrich)
+}
+
+/// The pollers of one tenant: Microsoft sources under one lease, the SIGNL4 REST fallback
+/// under its own.
+fn pollers(t: &Arc<TenantContext>, store: &Arc<dyn Store>, wake: &Arc<Notify>) -> Vec<Poller> {
+    let mut microsoft: Vec<Box<dyn PullSource>> = Vec::new();
+    if t.cfg.graph {
+        microsoft.push(Box::new(graph_alerts::GraphAlerts(t.clone())));
+        if t.cfg.sync.enabled {
+            microsoft.push(Box::new(graph_incidents::GraphIncidents(t.clone())));
+        }
+    }
+    for ws in &t.clients.sentinel {
+        microsoft.push(Box::new(sentinel_incidents::SentinelIncidents { tenant: t.clone(), client: ws.clone() }));
+    }
+    let poller = |lease, interval, reports, sources| Poller {
+        lease,
+        interval,
+        reports,
+        tenant: t.clone(),
+        sources,
+        store: store.clone(),
+        wake: wake.clone(),
+    };
+    let mut out = vec![poller("poll", t.cfg.poll_interval, Reports::Microsoft, microsoft)];
+    if t.clients.signl4_api.is_some() && t.cfg.sync.enabled {
+        let rest: Vec<Box<dyn PullSource>> = vec![Box::new(signl4_rest::Signl4Rest(t.clone()))];
+        out.push(poller("signl4-rest", t.cfg.signl4.api_poll_interval, Reports::Signl4Api, rest));
+    }
+    out
+}
 
 pub struct App {
     pub addr: SocketAddr,
     pub store: Arc<dyn Store>,
-    pub tenants: Vec<Arc<TenantRuntime>>,
+    pub tenants: Vec<Arc<TenantContext>>,
     shutdown: watch::Sender<bool>,
     tasks: Vec<JoinHandle<()>>,
 }
@@ -62,11 +109,11 @@ impl App {
         if unpaused > 0 {
             tracing::info!(jobs = unpaused, "resuming pages parked by an earlier SIGNL4 rejection");
         }
-        let tenants: Vec<Arc<TenantRuntime>> = cfg
+        let tenants: Vec<Arc<TenantContext>> = cfg
             .tenants
             .iter()
             .filter(|t| t.enabled)
-            .map(|t| Arc::new(TenantRuntime::new(t.clone(), &cfg.delivery)))
+            .map(|t| Arc::new(TenantContext::new(t.clone(), &cfg.delivery)))
             .collect();
         let listener = tokio::net::TcpListener::bind(cfg.server.listen)
             .await
@@ -76,7 +123,9 @@ impl App {
         let wake = Arc::new(Notify::new());
         let mut tasks = Vec::new();
 
-        let app = router(ServerState { store: store.clone(), tenants: tenants.clone(), wake: wake.clone() });
+        let receiver =
+            webhook::routes(WebhookState { store: store.clone(), tenants: tenants.clone(), wake: wake.clone() });
+        let app = router(ServerState { store: store.clone(), tenants: tenants.clone() }, receiver);
         let mut srx = rx.clone();
         tasks.push(tokio::spawn(async move {
             let _ = axum::serve(listener, app)
@@ -87,30 +136,18 @@ impl App {
         }));
 
         let owner = format!("{}-{}", std::process::id(), rand::random::<u32>());
-        let delivery = Arc::new(Delivery {
+        let runner = Arc::new(Runner {
             store: store.clone(),
             tenants: tenants.iter().map(|t| (t.cfg.name.clone(), t.clone())).collect::<HashMap<_, _>>(),
+            registry: registry(),
             cfg: cfg.delivery.clone(),
             wake: wake.clone(),
             owner,
         });
-        tasks.push(tokio::spawn(delivery.run(rx.clone())));
+        tasks.push(tokio::spawn(runner.run(rx.clone())));
         for t in &tenants {
-            tasks.push(tokio::spawn(crate::poller::run(t.clone(), store.clone(), wake.clone(), rx.clone())));
-            if let (Some(key), true) = (&t.cfg.signl4.api_key, t.cfg.sync.enabled) {
-                let api = crate::signl4_rest::Signl4Api::new(
-                    crate::upstream::http_client(cfg.delivery.request_timeout),
-                    &t.cfg.endpoints.signl4_api,
-                    key.clone(),
-                    t.cfg.signl4.team_id.clone(),
-                );
-                tasks.push(tokio::spawn(crate::signl4_rest::run(
-                    t.clone(),
-                    api,
-                    store.clone(),
-                    wake.clone(),
-                    rx.clone(),
-                )));
+            for p in pollers(t, &store, &wake) {
+                tasks.push(tokio::spawn(p.run(rx.clone())));
             }
         }
         tracing::info!(listen = %addr, tenants = tenants.len(), storage = store.backend(), "signl4-sentinel started");

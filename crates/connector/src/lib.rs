@@ -1,25 +1,18 @@
-//! signl4-sentinel: the connector service (adapters around `s4s-core`).
+//! signl4-sentinel: the connector service — adapters around the pure `s4s-core`.
 //!
-//! - [`app`] wires configuration, storage, pollers, delivery and the server;
-//! - [`poller`] reads Graph alerts into the store (outbox);
-//! - [`delivery`] sends outbox jobs to SIGNL4;
-//! - [`entra`], [`graph`], [`signl4`] are the HTTP clients;
-//! - [`inbound`] receives SIGNL4 outbound webhooks (two-way sync);
-//! - [`server`] serves health, metrics and the webhook receiver;
+//! - [`app`] wires everything (the only module that knows every source and job kind);
+//! - [`sources`] read alerts and SIGNL4 events (one pull driver; the webhook receiver);
+//! - [`jobs`] perform outbox jobs (one runner; one file per kind);
+//! - [`clients`] talk HTTP to Microsoft and SIGNL4;
+//! - [`tenant`] holds a tenant's clients, health and limiters;
+//! - [`http`] serves health and metrics; [`telemetry`] names logs and metrics;
 //! - [`demo`] runs the connector against the built-in fake cloud.
 
 pub mod app;
-pub mod azure;
-pub mod delivery;
+pub mod clients;
 pub mod demo;
-pub mod entra;
-pub mod graph;
-pub mod inbound;
-pub mod poller;
-pub mod runtime;
-pub mod sentinel;
-pub mod server;
-pub mod signl4;
-pub mod signl4_rest;
+pub mod http;
+pub mod jobs;
+pub mod sources;
 pub mod telemetry;
-pub mod upstream;
+pub mod tenant;

@@ -1,4 +1,4 @@
-//! Logging setup.
+//! Telemetry in one place: logging set-up and the name of every metric the connector exports.
 
 use tracing_subscriber::EnvFilter;
 
@@ -9,3 +9,52 @@ pub fn init(format: &str, default_level: &str) {
     let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
     let _ = if format == "json" { builder.json().try_init() } else { builder.with_target(false).try_init() };
 }
+
+/// Alert versions stored, by result (new / updated / unchanged).
+pub const ALERTS_INGESTED: &str = "s4s_alerts_ingested_total";
+/// Alerts Graph returned without id or lastUpdateDateTime.
+pub const ALERTS_MALFORMED: &str = "s4s_alerts_malformed_total";
+/// Failed job attempts by kind (transient / permanent / rejected).
+pub const DELIVERY_FAILURES: &str = "s4s_delivery_failures_total";
+/// PATCHes and comments written to Graph.
+pub const GRAPH_WRITES: &str = "s4s_graph_writes_total";
+/// SIGNL4 events received, by result.
+pub const INBOUND_EVENTS: &str = "s4s_inbound_events_total";
+/// SIGNL4 webhook requests rejected (token / malformed).
+pub const INBOUND_REJECTED: &str = "s4s_inbound_rejected_total";
+/// Jobs moved to dead letters.
+pub const JOBS_DEAD: &str = "s4s_jobs_dead_total";
+/// Jobs completed, by kind.
+pub const JOBS_DONE: &str = "s4s_jobs_done_total";
+/// Page jobs queued.
+pub const PAGE_JOBS_CREATED: &str = "s4s_page_jobs_created_total";
+/// Pages SIGNL4 accepted.
+pub const PAGES_SENT: &str = "s4s_pages_sent_total";
+/// Failed poll cycles.
+pub const POLL_ERRORS: &str = "s4s_poll_errors_total";
+/// Sentinel incident PUTs answered 409 (re-read and re-applied).
+pub const SENTINEL_CONFLICTS: &str = "s4s_sentinel_conflicts_total";
+/// Sentinel incident updates and comments written.
+pub const SENTINEL_WRITES: &str = "s4s_sentinel_writes_total";
+/// Failed SIGNL4 REST polls.
+pub const SIGNL4_REST_ERRORS: &str = "s4s_signl4_rest_errors_total";
+/// SIGNL4 alerts closed / acknowledged after a portal change.
+pub const SIGNL4_STATUS_SENT: &str = "s4s_signl4_status_sent_total";
+/// Entra token requests.
+pub const TOKEN_REQUESTS: &str = "s4s_token_requests_total";
+/// Requests to Microsoft APIs, by service.
+pub const UPSTREAM_REQUESTS: &str = "s4s_upstream_requests_total";
+/// 429 answers from Microsoft APIs, by service.
+pub const UPSTREAM_THROTTLED: &str = "s4s_upstream_throttled_total";
+/// Outbox jobs by state (pending / paused / dead).
+pub const JOBS: &str = "s4s_jobs";
+/// Unix time of the tenant's last successful poll.
+pub const LAST_SUCCESSFUL_POLL: &str = "s4s_last_successful_poll_timestamp_seconds";
+/// 1 while SIGNL4 rejects the tenant's team secret.
+pub const SIGNL4_TEAM_REJECTED: &str = "s4s_signl4_team_rejected";
+/// Duration of one job attempt, by kind.
+pub const JOB_SECONDS: &str = "s4s_job_seconds";
+/// Duration of one poll cycle.
+pub const POLL_DURATION: &str = "s4s_poll_duration_seconds";
+/// Duration of one SIGNL4 webhook request.
+pub const SIGNL4_REQUEST_SECONDS: &str = "s4s_signl4_request_seconds";

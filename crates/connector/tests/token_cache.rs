@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use s4s_fakecloud::*;
 use secrecy::{ExposeSecret, SecretString};
-use signl4_sentinel::entra::TokenProvider;
+use signl4_sentinel::clients::entra::TokenProvider;
 
 async fn provider(f: &FakeCloud, secret: &str) -> Arc<TokenProvider> {
     let authority = url::Url::parse(&format!("{}/entra", f.url())).unwrap();

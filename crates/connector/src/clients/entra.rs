@@ -14,7 +14,7 @@ use serde::Deserialize;
 use tokio::time::Instant;
 use url::Url;
 
-use crate::upstream::{UpstreamError, summarize_body};
+use crate::clients::http::{UpstreamError, summarize_body};
 
 #[derive(Clone)]
 struct Cached {
@@ -155,7 +155,7 @@ impl TokenProvider {
     }
 
     async fn fetch(&self, scope: &str) -> Result<TokenResponse, UpstreamError> {
-        metrics::counter!("s4s_token_requests_total").increment(1);
+        metrics::counter!(crate::telemetry::TOKEN_REQUESTS).increment(1);
         let form = [
             ("client_id", self.client_id.as_str()),
             ("scope", scope),

@@ -7,9 +7,9 @@ use serde_json::Value;
 use time::OffsetDateTime;
 use url::Url;
 
-use crate::azure::{AzureApi, JOB_RETRY_BUDGET};
-use crate::entra::TokenProvider;
-use crate::upstream::UpstreamError;
+use crate::clients::azure::{AzureApi, JOB_RETRY_BUDGET};
+use crate::clients::entra::TokenProvider;
+use crate::clients::http::UpstreamError;
 
 /// One page of `GET /security/alerts_v2`.
 #[derive(Debug)]

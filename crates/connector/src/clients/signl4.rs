@@ -5,7 +5,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde_json::{Map, Value};
 use url::Url;
 
-use crate::upstream::{UpstreamError, summarize_body};
+use crate::clients::http::{UpstreamError, summarize_body};
 
 pub struct Signl4Client {
     http: reqwest::Client,

@@ -10,8 +10,8 @@ use backon::{ExponentialBuilder, Retryable};
 use secrecy::ExposeSecret;
 use serde_json::Value;
 
-use crate::entra::TokenProvider;
-use crate::upstream::{UpstreamError, summarize_body};
+use crate::clients::entra::TokenProvider;
+use crate::clients::http::{UpstreamError, summarize_body};
 
 /// In-call retry budget for requests made by outbox jobs; longer waits are the outbox's job.
 pub const JOB_RETRY_BUDGET: Duration = Duration::from_secs(5);
@@ -49,7 +49,7 @@ impl AzureApi {
     ) -> Result<Value, UpstreamError> {
         let refreshed = AtomicBool::new(false);
         let op = || async {
-            metrics::counter!("s4s_upstream_requests_total", "service" => self.service).increment(1);
+            metrics::counter!(crate::telemetry::UPSTREAM_REQUESTS, "service" => self.service).increment(1);
             let token = self.tokens.token(&self.scope).await?;
             let mut req = self
                 .http
@@ -80,7 +80,7 @@ impl AzureApi {
                     msg = (self.explain_forbidden)(&msg);
                 }
                 if status == 429 {
-                    metrics::counter!("s4s_upstream_throttled_total", "service" => self.service).increment(1);
+                    metrics::counter!(crate::telemetry::UPSTREAM_THROTTLED, "service" => self.service).increment(1);
                 }
                 return Err(UpstreamError::from_response(self.service, status, &headers, msg));
             }

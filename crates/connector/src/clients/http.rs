@@ -35,6 +35,11 @@ impl UpstreamError {
         }
     }
 
+    /// SIGNL4's webhook answered 404: it does not know the team secret (`signl4.md` §1.6).
+    pub fn is_signl4_rejection(&self) -> bool {
+        matches!(self, UpstreamError::Http { service: "SIGNL4", status: 404, .. })
+    }
+
     pub fn status(&self) -> Option<u16> {
         match self {
             UpstreamError::Http { status, .. } => Some(*status),

@@ -1,0 +1,212 @@
+//! Microsoft Sentinel through the Azure REST API (`microsoft-apis.md` §3–§4): ARM incidents,
+//! alerts and comments, and Log Analytics queries (rule-query enrichment within a budget).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use s4s_core::config::{Endpoints, Scopes, SentinelConfig};
+use s4s_core::sentinel::{self as model, Enrichment, RuleQuery, SentinelAlert};
+use s4s_core::timefmt;
+use serde_json::{Value, json};
+use time::OffsetDateTime;
+use url::Url;
+
+use crate::clients::azure::{AzureApi, JOB_RETRY_BUDGET};
+use crate::clients::entra::TokenProvider;
+use crate::clients::http::UpstreamError;
+
+fn explain_arm_forbidden(msg: &str) -> String {
+    format!(
+        "{msg} — assign the app the \"Microsoft Sentinel Responder\" (or Contributor) role on the workspace, and \"Log Analytics Reader\" for rule-query enrichment"
+    )
+}
+
+fn explain_la_forbidden(msg: &str) -> String {
+    format!(
+        "{msg} — assign the app \"Log Analytics Reader\" on the workspace (role assignments can take up to 60 minutes to apply)"
+    )
+}
+
+/// ARM and Log Analytics access to one workspace.
+pub struct SentinelClient {
+    pub cfg: SentinelConfig,
+    arm: AzureApi,
+    la: AzureApi,
+    base: String,
+    la_base: String,
+}
+
+impl SentinelClient {
+    pub fn new(
+        http: reqwest::Client,
+        endpoints: &Endpoints,
+        scopes: &Scopes,
+        tokens: Arc<TokenProvider>,
+        cfg: SentinelConfig,
+    ) -> SentinelClient {
+        let base = format!(
+            "{}/subscriptions/{}/resourceGroups/{}/providers/Microsoft.OperationalInsights/workspaces/{}/providers/Microsoft.SecurityInsights",
+            endpoints.arm.as_str().trim_end_matches('/'),
+            cfg.subscription_id,
+            cfg.resource_group,
+            cfg.workspace_name
+        );
+        SentinelClient {
+            arm: AzureApi::new(
+                "Azure Resource Manager",
+                http.clone(),
+                &scopes.arm,
+                tokens.clone(),
+                explain_arm_forbidden,
+            ),
+            la: AzureApi::new("Log Analytics", http, &scopes.log_analytics, tokens, explain_la_forbidden),
+            la_base: endpoints.log_analytics.as_str().trim_end_matches('/').to_string(),
+            base,
+            cfg,
+        }
+    }
+
+    fn url(&self, path: &str, extra: &[(&str, String)]) -> String {
+        let mut u = Url::parse(&format!("{}{path}", self.base)).expect("valid ARM URL");
+        {
+            let mut q = u.query_pairs_mut();
+            q.append_pair("api-version", &self.cfg.api_version);
+            for (k, v) in extra {
+                q.append_pair(k, v);
+            }
+        }
+        u.to_string()
+    }
+
+    /// Incidents modified since `since` (first page); `nextLink` is followed verbatim.
+    pub fn incidents_since_url(&self, since: OffsetDateTime, top: u32) -> String {
+        self.url(
+            "/incidents",
+            &[
+                ("$filter", format!("properties/lastModifiedTimeUtc ge {}", timefmt::odata(since))),
+                ("$top", top.min(1000).to_string()),
+            ],
+        )
+    }
+
+    pub async fn get_json(&self, url: &str) -> Result<Value, UpstreamError> {
+        self.arm.call(reqwest::Method::GET, url, None, true, Duration::from_secs(120)).await
+    }
+
+    pub async fn get_incident(&self, name: &str) -> Result<Value, UpstreamError> {
+        self.arm
+            .call(reqwest::Method::GET, &self.url(&format!("/incidents/{name}"), &[]), None, true, JOB_RETRY_BUDGET)
+            .await
+    }
+
+    pub async fn put_incident(&self, name: &str, body: &Value) -> Result<Value, UpstreamError> {
+        // Conditional on the etag in the body; a 409 is handled by the caller (re-read).
+        self.arm
+            .call(
+                reqwest::Method::PUT,
+                &self.url(&format!("/incidents/{name}"), &[]),
+                Some(body.clone()),
+                true,
+                JOB_RETRY_BUDGET,
+            )
+            .await
+    }
+
+    /// `POST …/incidents/{id}/alerts` (no paging, §3.2).
+    pub async fn incident_alerts(&self, name: &str) -> Result<Vec<Value>, UpstreamError> {
+        let v = self
+            .arm
+            .call(
+                reqwest::Method::POST,
+                &self.url(&format!("/incidents/{name}/alerts"), &[]),
+                Some(json!({})),
+                true,
+                Duration::from_secs(60),
+            )
+            .await?;
+        Ok(v.get("value").and_then(Value::as_array).cloned().unwrap_or_default())
+    }
+
+    /// Comments have client-chosen ids: a retried PUT updates instead of duplicating.
+    pub async fn put_comment(&self, incident: &str, id: &str, message: &str) -> Result<Value, UpstreamError> {
+        let body = json!({"properties": {"message": message}});
+        self.arm
+            .call(
+                reqwest::Method::PUT,
+                &self.url(&format!("/incidents/{incident}/comments/{id}"), &[]),
+                Some(body),
+                true,
+                JOB_RETRY_BUDGET,
+            )
+            .await
+    }
+
+    fn query_url(&self) -> Option<String> {
+        self.cfg.workspace_id.as_ref().map(|id| format!("{}/v1/workspaces/{id}/query", self.la_base))
+    }
+
+    /// Runs a KQL query (§4.1). `PartialError` answers are 200 and returned as such.
+    pub async fn query(&self, q: &RuleQuery) -> Result<Value, UpstreamError> {
+        let Some(url) = self.query_url() else {
+            return Err(UpstreamError::Invalid {
+                service: "Log Analytics",
+                message: "workspace_id is not configured".into(),
+            });
+        };
+        let mut body = json!({"query": q.query});
+        if let Some(ts) = &q.timespan {
+            body["timespan"] = json!(ts);
+        }
+        self.la.call(reqwest::Method::POST, &url, Some(body), true, JOB_RETRY_BUDGET).await
+    }
+
+    /// The rule query of a scheduled / NRT alert whose `additionalData` lacks it, from the
+    /// `SecurityAlert` table's `ExtendedProperties` (§4.6).
+    pub async fn rule_query_from_table(&self, system_alert_id: &str) -> Result<Option<RuleQuery>, UpstreamError> {
+        if !system_alert_id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
+            return Ok(None);
+        }
+        let kql = format!(
+            "SecurityAlert | where SystemAlertId == \"{system_alert_id}\" | summarize arg_max(TimeGenerated, *) by SystemAlertId | project SystemAlertId, ExtendedProperties"
+        );
+        let v = self.query(&RuleQuery { query: kql, timespan: None, overall_count: None }).await?;
+        let cell = v.pointer("/tables/0/rows/0/1").cloned().unwrap_or(Value::Null);
+        Ok(model::rule_query(&cell))
+    }
+}
+
+/// Runs the rule query of the first scheduled / NRT alert within `budget`.
+pub async fn enrich(client: &SentinelClient, alerts: &[SentinelAlert], budget: Option<Duration>) -> Enrichment {
+    let ws = &client.cfg;
+    if !ws.enrichment_enabled || ws.enrichment_rows == 0 || ws.workspace_id.is_none() {
+        return Enrichment::None;
+    }
+    let work = async {
+        for a in alerts {
+            let q = match model::rule_query(&a.additional_data) {
+                Some(q) => Some(q),
+                None if looks_scheduled(a) => match client.rule_query_from_table(&a.system_alert_id).await {
+                    Ok(q) => q,
+                    Err(e) => return Enrichment::Failed(e.to_string()),
+                },
+                None => None,
+            };
+            if let Some(q) = q {
+                return match client.query(&q).await {
+                    Ok(resp) => Enrichment::Results(model::render_results(&resp, ws.enrichment_rows, q.overall_count)),
+                    Err(e) => Enrichment::Failed(e.to_string()),
+                };
+            }
+        }
+        Enrichment::None
+    };
+    match budget {
+        Some(b) => tokio::time::timeout(b, work).await.unwrap_or(Enrichment::Pending),
+        None => work.await,
+    }
+}
+
+fn looks_scheduled(a: &SentinelAlert) -> bool {
+    let comp = a.raw.pointer("/properties/productComponentName").and_then(Value::as_str).unwrap_or("");
+    comp.contains("Scheduled") || comp.contains("NRT") || a.additional_data.get("Analytic Rule Ids").is_some()
+}

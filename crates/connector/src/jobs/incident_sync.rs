@@ -1,0 +1,40 @@
+//! Job: make a Graph incident follow its alerts (status, owner, tag), within the tenant's
+//! incident-housekeeping budget.
+
+use async_trait::async_trait;
+use s4s_core::jobs::JobKind;
+use s4s_core::sync::{self, IncidentSync};
+
+use crate::jobs::{JobContext, JobHandler, Outcome};
+use crate::telemetry;
+
+pub struct IncidentSyncJob;
+
+#[async_trait]
+impl JobHandler for IncidentSyncJob {
+    const KIND: JobKind = JobKind::IncidentSync;
+    type Payload = IncidentSync;
+
+    async fn run(&self, cx: &JobContext<'_>, intent: IncidentSync) -> Outcome {
+        let rt = cx.tenant;
+        // Incident housekeeping shares Graph's 150 requests/min with polling and alert
+        // write-backs; cap it so a storm of new incidents cannot starve them.
+        if let Err(wait) = rt.incident_budget.take() {
+            return Outcome::Defer(wait);
+        }
+        let graph = &rt.clients.graph;
+        let current = match graph.get_incident(&intent.incident_id).await {
+            Ok(v) => v,
+            Err(e) => return e.into(),
+        };
+        let Some(patch) = sync::incident_plan(&intent, &current) else {
+            return Outcome::Done("{\"patched\":false}".into());
+        };
+        if let Err(e) = graph.patch_incident(&intent.incident_id, &patch).await {
+            return e.into();
+        }
+        metrics::counter!(telemetry::GRAPH_WRITES, "tenant" => rt.cfg.name.clone(), "what" => "incident").increment(1);
+        tracing::info!(tenant = %rt.cfg.name, incident = %intent.incident_id, fields = ?patch.keys().collect::<Vec<_>>(), "Graph incident updated");
+        Outcome::Done("{\"patched\":true}".into())
+    }
+}

@@ -1,0 +1,127 @@
+//! Outbox jobs: the job trait (kind, typed payload, `run` → outcome), the registry and one
+//! file per kind; [`runner`] claims, runs and finishes them.
+
+pub mod enrich;
+pub mod graph_sync;
+pub mod incident_sync;
+pub mod page;
+pub mod runner;
+pub mod sentinel_page;
+pub mod sentinel_sync;
+pub mod signl4_status;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use s4s_core::jobs::JobKind;
+use s4s_store::{FollowUp, Job, Store, StoreError};
+use serde::de::DeserializeOwned;
+
+use crate::clients::http::UpstreamError;
+use crate::tenant::TenantContext;
+
+/// Why an attempt failed.
+#[derive(Debug, thiserror::Error)]
+pub enum JobError {
+    #[error(transparent)]
+    Upstream(#[from] UpstreamError),
+    /// Our own database: always worth retrying.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl JobError {
+    pub fn is_transient(&self) -> bool {
+        match self {
+            JobError::Upstream(e) => e.is_transient(),
+            JobError::Store(_) => true,
+        }
+    }
+
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            JobError::Upstream(e) => e.retry_after(),
+            JobError::Store(_) => None,
+        }
+    }
+
+    pub fn is_signl4_rejection(&self) -> bool {
+        matches!(self, JobError::Upstream(e) if e.is_signl4_rejection())
+    }
+}
+
+/// How a job attempt ended.
+pub enum Outcome {
+    Done(String),
+    /// Done, with bookkeeping and follow-up jobs committed together with the completion.
+    DoneWith(String, FollowUp),
+    /// Not attempted now (local rate limit); try again after the delay.
+    Defer(Duration),
+    Failed(JobError),
+    /// Stored payload unusable: dead-letter it.
+    Broken(String),
+}
+
+impl<E: Into<JobError>> From<E> for Outcome {
+    fn from(e: E) -> Outcome {
+        Outcome::Failed(e.into())
+    }
+}
+
+/// What a job sees while it runs.
+pub struct JobContext<'a> {
+    pub store: &'a Arc<dyn Store>,
+    pub tenant: &'a TenantContext,
+    pub job: &'a Job,
+}
+
+/// One kind of job.
+#[async_trait]
+pub trait JobHandler: Send + Sync + 'static {
+    const KIND: JobKind;
+    type Payload: DeserializeOwned + Send;
+
+    async fn run(&self, cx: &JobContext<'_>, payload: Self::Payload) -> Outcome;
+}
+
+/// A job handler with its payload decoding erased, for the registry.
+#[async_trait]
+trait ErasedJob: Send + Sync {
+    async fn run_raw(&self, cx: &JobContext<'_>) -> Outcome;
+}
+
+#[async_trait]
+impl<J: JobHandler> ErasedJob for J {
+    async fn run_raw(&self, cx: &JobContext<'_>) -> Outcome {
+        match serde_json::from_str::<J::Payload>(&cx.job.payload) {
+            Ok(p) => self.run(cx, p).await,
+            Err(e) => Outcome::Broken(format!("stored {} payload is unreadable: {e}", J::KIND.as_str())),
+        }
+    }
+}
+
+/// The job kinds this process runs (filled by `app.rs`).
+#[derive(Default)]
+pub struct Registry {
+    handlers: HashMap<JobKind, Box<dyn ErasedJob>>,
+}
+
+impl Registry {
+    pub fn with<J: JobHandler>(mut self, handler: J) -> Registry {
+        self.handlers.insert(J::KIND, Box::new(handler));
+        self
+    }
+
+    pub async fn run(&self, cx: &JobContext<'_>) -> Outcome {
+        match JobKind::parse(&cx.job.kind).and_then(|k| self.handlers.get(&k)) {
+            Some(h) => h.run_raw(cx).await,
+            None => Outcome::Broken(format!("unknown job kind {} (written by a newer version?)", cx.job.kind)),
+        }
+    }
+}
+
+pub fn now_ms() -> i64 {
+    s4s_core::timefmt::millis(time::OffsetDateTime::now_utc())
+}

@@ -1,0 +1,57 @@
+//! Job: page a Graph alert (POST the stored SIGNL4 body), then remember SIGNL4's event id and
+//! ask for the incident tag, committed with the completion.
+
+use async_trait::async_trait;
+use s4s_core::ids::ExternalId;
+use s4s_core::jobs::{self, JobKind};
+use s4s_store::{AlertKey, AlertUpdate, FollowUp};
+use serde_json::{Map, Value};
+
+use crate::jobs::{JobContext, JobHandler, Outcome};
+use crate::telemetry;
+use crate::tenant::TenantContext;
+
+pub struct PageJob;
+
+/// SIGNL4's event id of a page, recorded on its alert row (fallback correlation).
+pub fn remember_event_id(external_id: &str, event_id: Option<&str>) -> Option<(AlertKey, AlertUpdate)> {
+    let (ext, ev) = (ExternalId::parse(external_id)?, event_id?);
+    let key = AlertKey { tenant: ext.tenant, source: ext.source, alert_id: ext.id };
+    Some((key, AlertUpdate { signl4_event_id: Some(ev.into()), ..Default::default() }))
+}
+
+/// After a Graph page: the event id and — for the first page of an incident — its tag, a plain
+/// once-only job separate from the coalescing roll-up (the plan skips a tag already there).
+fn after_page(rt: &TenantContext, external_id: &str, event_id: Option<&str>, incident: Option<&str>) -> FollowUp {
+    let mut f = FollowUp { update: remember_event_id(external_id, event_id), ..Default::default() };
+    if let (Some(tag), true, Some(inc)) = (&rt.cfg.sync.incident_tag, rt.cfg.sync.enabled, incident) {
+        f.jobs.push(jobs::incident_tag(&rt.cfg.name, inc, tag));
+    }
+    f
+}
+
+#[async_trait]
+impl JobHandler for PageJob {
+    const KIND: JobKind = JobKind::Page;
+    type Payload = Map<String, Value>;
+
+    async fn run(&self, cx: &JobContext<'_>, body: Map<String, Value>) -> Outcome {
+        let rt = cx.tenant;
+        let started = std::time::Instant::now();
+        match rt.clients.signl4.send(&body).await {
+            Ok(event_id) => {
+                rt.breaker.page_sent(&rt.health, &rt.cfg.name);
+                let tenant = rt.cfg.name.clone();
+                metrics::counter!(telemetry::PAGES_SENT, "tenant" => tenant.clone()).increment(1);
+                metrics::histogram!(telemetry::SIGNL4_REQUEST_SECONDS).record(started.elapsed().as_secs_f64());
+                let title = body.get("Title").and_then(|v| v.as_str()).unwrap_or("");
+                let external_id = body.get("X-S4-ExternalID").and_then(|v| v.as_str()).unwrap_or("");
+                tracing::info!(tenant = %tenant, title = %title, external_id = %external_id, event_id = event_id.as_deref().unwrap_or("-"), "paged");
+                let incident = body.get("Incident ID").and_then(|v| v.as_str());
+                let follow = after_page(rt, external_id, event_id.as_deref(), incident);
+                Outcome::DoneWith(serde_json::json!({ "eventId": event_id }).to_string(), follow)
+            }
+            Err(e) => e.into(),
+        }
+    }
+}

@@ -1,0 +1,203 @@
+//! The one job runner: claims due jobs with a lease, runs them through the registry, and only
+//! then marks them done (fenced by the lease owner and the payload revision, so a job coalesced
+//! with newer work while it ran runs again). A transient failure (network, 5xx, 429, database)
+//! reschedules the job with exponential backoff and jitter, never sooner than `Retry-After` /
+//! `X-RateLimit-Reset`; a job still failing `dead_letter_after` after it was queued moves to the
+//! dead-letter state, as does one rejected permanently (4xx). A wrong SIGNL4 team secret (404)
+//! parks the tenant's SIGNL4 jobs and says so once, loudly, instead of hammering SIGNL4.
+//!
+//! The only duplicate window: the effect succeeded and the process died before the commit.
+//! For pages SIGNL4 then shows the alert twice; Graph writes are re-planned against the
+//! alert's current state, so a retry never adds a second comment.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use s4s_core::config::DeliveryConfig;
+use s4s_core::jobs::JobKind;
+use s4s_core::retry::next_delay;
+use s4s_store::{FollowUp, Job, Store};
+use tokio::sync::{Notify, Semaphore, watch};
+
+use crate::jobs::{JobContext, Outcome, Registry, now_ms};
+use crate::tenant::TenantContext;
+
+pub struct Runner {
+    pub store: Arc<dyn Store>,
+    pub tenants: HashMap<String, Arc<TenantContext>>,
+    pub registry: Registry,
+    pub cfg: DeliveryConfig,
+    pub wake: Arc<Notify>,
+    pub owner: String,
+}
+
+impl Runner {
+    /// Runs until `shutdown`; in-flight jobs finish first.
+    pub async fn run(self: Arc<Self>, mut shutdown: watch::Receiver<bool>) {
+        let permits = Arc::new(Semaphore::new(self.cfg.concurrency));
+        let lease_ms = self.cfg.lease.as_millis() as i64;
+        loop {
+            if *shutdown.borrow() {
+                break;
+            }
+            // Register interest before querying, so a wake-up during the query is not lost.
+            let notified = self.wake.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            let free = permits.available_permits() as i64;
+            let jobs = if free > 0 {
+                // Claim up to twice the free slots: under load this halves the claim
+                // transactions; the extra jobs wait at most one job's duration for a slot,
+                // well inside their lease (`delivery.lease` > 2 × `request_timeout`).
+                let want = (free * 2).min(self.cfg.concurrency as i64 * 2);
+                match self.store.claim_jobs(&self.owner, now_ms(), lease_ms, want).await {
+                    Ok(j) => j,
+                    Err(e) => {
+                        tracing::error!(error = %e, "cannot claim jobs from the database");
+                        Vec::new()
+                    }
+                }
+            } else {
+                Vec::new()
+            };
+            if !jobs.is_empty() {
+                for job in jobs {
+                    let Ok(permit) = permits.clone().acquire_owned().await else { return };
+                    let me = self.clone();
+                    tokio::spawn(async move {
+                        me.execute(job).await;
+                        drop(permit);
+                        me.wake.notify_one();
+                    });
+                }
+                continue;
+            }
+            // Nothing due: sleep until the next job is due, a wake-up, or 1 s (other
+            // replicas may have added jobs).
+            let wait = match self.store.next_due_ms().await {
+                Ok(Some(due)) => Duration::from_millis((due - now_ms()).clamp(0, 1000) as u64),
+                _ => Duration::from_secs(1),
+            };
+            if free == 0 || wait > Duration::ZERO {
+                tokio::select! {
+                    _ = &mut notified => {}
+                    _ = tokio::time::sleep(wait.max(Duration::from_millis(5))) => {}
+                    _ = shutdown.changed() => {}
+                }
+            }
+        }
+        // Wait for in-flight jobs.
+        let _ = permits.acquire_many(self.cfg.concurrency as u32).await;
+    }
+
+    async fn execute(&self, job: Job) {
+        let Some(rt) = self.tenants.get(&job.tenant).cloned() else {
+            // The tenant was removed from the configuration; keep the job for a later config.
+            tracing::warn!(tenant = %job.tenant, key = %job.key, "job for a tenant that is not configured; retrying in 1 h");
+            let _ = self
+                .store
+                .retry_job(job.id, &self.owner, now_ms() + 3_600_000, "tenant not configured", now_ms())
+                .await;
+            return;
+        };
+        let to_signl4 = JobKind::parse(&job.kind).is_some_and(JobKind::sends_to_signl4);
+        if to_signl4 && rt.breaker.should_park() {
+            let why = rt.status().signl4_rejected.unwrap_or_default();
+            let _ = self.store.retry_job(job.id, &self.owner, now_ms(), &why, now_ms()).await;
+            let _ = self.store.pause_jobs(&job.tenant, &job.kind, &why, now_ms()).await;
+            return;
+        }
+        let started = std::time::Instant::now();
+        let outcome = self.registry.run(&JobContext { store: &self.store, tenant: &rt, job: &job }).await;
+        metrics::histogram!(crate::telemetry::JOB_SECONDS, "kind" => job.kind.clone())
+            .record(started.elapsed().as_secs_f64());
+        self.finish(&rt, job, outcome).await;
+    }
+
+    async fn finish(&self, rt: &TenantContext, job: Job, outcome: Outcome) {
+        let tenant = rt.cfg.name.clone();
+        match outcome {
+            Outcome::Defer(delay) => {
+                tracing::debug!(tenant = %tenant, key = %job.key, delay_ms = delay.as_millis() as u64, "job deferred by the local rate limit");
+                let _ = self
+                    .store
+                    .retry_job(
+                        job.id,
+                        &self.owner,
+                        now_ms() + delay.as_millis() as i64,
+                        "deferred (rate limit)",
+                        now_ms(),
+                    )
+                    .await;
+            }
+            Outcome::Done(_) | Outcome::DoneWith(..) => {
+                let (result, follow) = match outcome {
+                    Outcome::DoneWith(r, f) => (r, f),
+                    Outcome::Done(r) => (r, FollowUp::default()),
+                    _ => unreachable!("matched above"),
+                };
+                let had_jobs = !follow.jobs.is_empty();
+                match self.store.complete_job_with(job.id, &self.owner, job.rev, &result, &follow, now_ms()).await {
+                    Ok(true) => {}
+                    Ok(false) => {
+                        tracing::debug!(tenant = %tenant, key = %job.key, "job changed while running (coalesced) or lease lost; it runs again")
+                    }
+                    Err(e) => {
+                        tracing::error!(tenant = %tenant, key = %job.key, error = %e, "done, but could not record it; it may run again")
+                    }
+                }
+                if had_jobs {
+                    self.wake.notify_one();
+                }
+                metrics::counter!(crate::telemetry::JOBS_DONE, "tenant" => tenant, "kind" => job.kind.clone())
+                    .increment(1);
+            }
+            Outcome::Broken(why) => {
+                tracing::error!(tenant = %tenant, key = %job.key, error = %why, "job moved to dead letters");
+                metrics::counter!(crate::telemetry::JOBS_DEAD, "tenant" => tenant).increment(1);
+                let _ = self.store.bury_job(job.id, &self.owner, &why, now_ms()).await;
+            }
+            Outcome::Failed(e) if e.is_signl4_rejection() => {
+                metrics::counter!(crate::telemetry::DELIVERY_FAILURES, "tenant" => tenant.clone(), "kind" => "rejected")
+                    .increment(1);
+                let msg = e.to_string();
+                if rt.breaker.rejected(&rt.health, &tenant, &msg) {
+                    tracing::error!(tenant = %tenant, error = %msg, "SIGNL4 REJECTED THE TEAM SECRET: pages for this tenant are parked (nothing is lost). Fix tenant.signl4.team_secret and restart signl4-sentinel to send them.");
+                }
+                let _ = self.store.retry_job(job.id, &self.owner, now_ms(), &msg, now_ms()).await;
+                for kind in JobKind::ALL.into_iter().filter(|k| k.sends_to_signl4()) {
+                    let _ = self.store.pause_jobs(&tenant, kind.as_str(), &msg, now_ms()).await;
+                }
+            }
+            Outcome::Failed(e) => {
+                let transient = e.is_transient();
+                metrics::counter!(crate::telemetry::DELIVERY_FAILURES, "tenant" => tenant.clone(), "kind" => if transient { "transient" } else { "permanent" }).increment(1);
+                let age = Duration::from_millis((now_ms() - job.created_ms).max(0) as u64);
+                if !transient || age >= self.cfg.dead_letter_after {
+                    let why = if transient {
+                        format!("gave up after {}s: {e}", age.as_secs())
+                    } else {
+                        format!("rejected: {e}")
+                    };
+                    tracing::error!(tenant = %tenant, key = %job.key, error = %why, "job moved to dead letters; see `signl4-sentinel jobs --dead`");
+                    metrics::counter!(crate::telemetry::JOBS_DEAD, "tenant" => tenant.clone()).increment(1);
+                    let _ = self.store.bury_job(job.id, &self.owner, &why, now_ms()).await;
+                    return;
+                }
+                let delay = next_delay(
+                    e.retry_after(),
+                    (job.attempts - 1).max(0) as u32,
+                    self.cfg.initial_backoff,
+                    self.cfg.max_backoff,
+                    rand::random::<f64>(),
+                );
+                tracing::warn!(tenant = %tenant, key = %job.key, attempt = job.attempts, retry_in_ms = delay.as_millis() as u64, error = %e, "job failed; will retry");
+                let _ = self
+                    .store
+                    .retry_job(job.id, &self.owner, now_ms() + delay.as_millis() as i64, &e.to_string(), now_ms())
+                    .await;
+            }
+        }
+    }
+}

@@ -1,0 +1,65 @@
+//! Job: page a Sentinel incident (or one of its alerts), with rule-query results when they
+//! arrive within the enrichment budget; otherwise a later job adds them as a comment.
+
+use async_trait::async_trait;
+use s4s_core::ids;
+use s4s_core::jobs::{self, JobKind, SentinelPageJob};
+use s4s_core::sentinel::{self as model, Enrichment, Incident, SentinelAlert};
+use s4s_core::sync::AlertSync;
+use s4s_store::FollowUp;
+
+use crate::clients::sentinel::enrich;
+use crate::jobs::page::remember_event_id;
+use crate::jobs::{JobContext, JobHandler, Outcome};
+use crate::telemetry;
+
+pub struct SentinelPage;
+
+#[async_trait]
+impl JobHandler for SentinelPage {
+    const KIND: JobKind = JobKind::SentinelPage;
+    type Payload = SentinelPageJob;
+
+    async fn run(&self, cx: &JobContext<'_>, p: SentinelPageJob) -> Outcome {
+        let rt = cx.tenant;
+        let Some(client) = rt.workspace(&p.workspace).cloned() else {
+            return Outcome::Broken(format!("Sentinel workspace {} is no longer configured", p.workspace));
+        };
+        let Some(inc) = Incident::from_json(p.incident.clone()) else {
+            return Outcome::Broken("stored incident is unreadable".into());
+        };
+        let alerts: Vec<SentinelAlert> = p.alerts.iter().cloned().filter_map(SentinelAlert::from_json).collect();
+        let target: Vec<SentinelAlert> = match &p.alert {
+            Some(a) => SentinelAlert::from_json(a.clone()).into_iter().collect(),
+            None => alerts.clone(),
+        };
+        let enrichment = enrich(&client, &target, Some(client.cfg.enrichment_budget)).await;
+        let page = match &p.alert {
+            Some(_) if !target.is_empty() => {
+                model::alert_page(&rt.cfg.name, &client.cfg, &inc, &target[0], &enrichment, &rt.cfg.signl4)
+            }
+            _ => model::incident_page(&rt.cfg.name, &client.cfg, &inc, &alerts, &enrichment, &rt.cfg.signl4),
+        };
+        match rt.clients.signl4.send(&page.body).await {
+            Ok(event_id) => {
+                rt.breaker.page_sent(&rt.health, &rt.cfg.name);
+                metrics::counter!(telemetry::PAGES_SENT, "tenant" => rt.cfg.name.clone()).increment(1);
+                tracing::info!(tenant = %rt.cfg.name, workspace = %p.workspace, title = %page.body.get("Title").and_then(|v| v.as_str()).unwrap_or(""), enrichment = ?std::mem::discriminant(&enrichment), "paged (Sentinel)");
+                let mut follow = FollowUp {
+                    update: remember_event_id(&page.external_id, event_id.as_deref()),
+                    ..Default::default()
+                };
+                if rt.cfg.sync.enabled && client.cfg.label.is_some() {
+                    let intent = AlertSync { alert_id: inc.name.clone(), ..Default::default() };
+                    let ext = ids::external_id(&rt.cfg.name, &model::source(&p.workspace), &inc.name);
+                    follow.jobs.push(jobs::sentinel_sync(&rt.cfg.name, &p.workspace, &ext, intent, true));
+                }
+                if enrichment == Enrichment::Pending {
+                    follow.jobs.push(jobs::sentinel_enrich(&rt.cfg.name, &page.external_id, &p));
+                }
+                Outcome::DoneWith(serde_json::json!({ "eventId": event_id }).to_string(), follow)
+            }
+            Err(e) => e.into(),
+        }
+    }
+}

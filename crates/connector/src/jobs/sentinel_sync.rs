@@ -1,0 +1,105 @@
+//! Job: SIGNL4 response → Sentinel incident (read-modify-write with the etag; a 409 re-reads
+//! and re-applies, so people's concurrent edits are never lost; comments with client-chosen
+//! ids). In per-alert mode the incident follows when all its paged alerts did.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use s4s_core::jobs::{JobKind, SentinelSyncJob};
+use s4s_core::sentinel as model;
+use s4s_core::sync::{self, AlertSync};
+use s4s_core::timefmt;
+use s4s_store::{AlertKey, AlertUpdate, Store};
+use time::OffsetDateTime;
+
+use crate::clients::sentinel::SentinelClient;
+use crate::jobs::{JobContext, JobError, JobHandler, Outcome};
+use crate::telemetry;
+
+pub struct SentinelSync;
+
+#[async_trait]
+impl JobHandler for SentinelSync {
+    const KIND: JobKind = JobKind::SentinelSync;
+    type Payload = SentinelSyncJob;
+
+    async fn run(&self, cx: &JobContext<'_>, p: SentinelSyncJob) -> Outcome {
+        let rt = cx.tenant;
+        let Some(client) = rt.workspace(&p.workspace).cloned() else {
+            return Outcome::Broken("workspace no longer configured".into());
+        };
+        let mut intent = p.sync.clone();
+        let (incident, key) = match &intent.incident_id {
+            // Per-alert mode: the alert's incident follows only when all paged alerts did.
+            Some(inc) => {
+                let src = model::alert_source(&p.workspace);
+                let states: Vec<_> = match cx.store.incident_alerts(&rt.cfg.name, inc).await {
+                    Ok(a) => a.iter().map(|x| x.state()).collect(),
+                    Err(e) => return e.into(),
+                };
+                intent.status = sync::incident_rollup(&states).map(str::to_string);
+                (inc.clone(), AlertKey { tenant: rt.cfg.name.clone(), source: src, alert_id: intent.alert_id.clone() })
+            }
+            None => (
+                intent.alert_id.clone(),
+                AlertKey {
+                    tenant: rt.cfg.name.clone(),
+                    source: model::source(&p.workspace),
+                    alert_id: intent.alert_id.clone(),
+                },
+            ),
+        };
+        let label = p.label || intent.status.is_some();
+        match write_back(&client, cx.store, &key, &incident, &intent, label).await {
+            Ok((wrote, comments)) => {
+                metrics::counter!(telemetry::SENTINEL_WRITES, "tenant" => rt.cfg.name.clone())
+                    .increment(u64::from(wrote) + comments as u64);
+                tracing::info!(tenant = %rt.cfg.name, incident = %incident, status = intent.status.as_deref().unwrap_or("-"), updated = wrote, comments, "Sentinel incident updated");
+                Outcome::Done(serde_json::json!({"updated": wrote, "comments": comments}).to_string())
+            }
+            Err(e) => Outcome::Failed(e),
+        }
+    }
+}
+
+/// Applies a write-back to the incident: GET, compute the full PUT body, PUT with the etag; on
+/// 409 (someone changed it meanwhile) re-read and re-apply, up to 5 times. Then the comments,
+/// with ids derived from their refs.
+async fn write_back(
+    client: &SentinelClient,
+    store: &Arc<dyn Store>,
+    key: &AlertKey,
+    incident: &str,
+    intent: &AlertSync,
+    label: bool,
+) -> Result<(bool, usize), JobError> {
+    let label = if label { client.cfg.label.clone() } else { None };
+    let mut wrote = false;
+    for attempt in 0..5 {
+        let current = client.get_incident(incident).await?;
+        let Some(body) = model::incident_put(&current, intent, &client.cfg, label.as_deref()) else { break };
+        if let Some(status) = intent.status.as_deref()
+            && body.pointer("/properties/status") != current.pointer("/properties/status")
+        {
+            // Recorded before the write: the sweep then recognises the change as our echo.
+            let u = AlertUpdate { written_status: Some(status.to_string()), ..Default::default() };
+            store.update_alert(key, &u, timefmt::millis(OffsetDateTime::now_utc())).await?;
+        }
+        match client.put_incident(incident, &body).await {
+            Ok(_) => {
+                wrote = true;
+                break;
+            }
+            Err(e) if e.status() == Some(409) && attempt < 4 => {
+                metrics::counter!(telemetry::SENTINEL_CONFLICTS).increment(1);
+                tracing::debug!(incident, "incident changed meanwhile (409); re-reading");
+                continue;
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    for c in &intent.comments {
+        client.put_comment(incident, &model::comment_id(&c.r#ref), &c.text).await?;
+    }
+    Ok((wrote, intent.comments.len()))
+}

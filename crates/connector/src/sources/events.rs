@@ -1,0 +1,115 @@
+//! Recording a SIGNL4 event (from the webhook or the REST fallback): correlate it with the
+//! alert we paged, decide its effect (core `sync::on_event`), and record it together with its
+//! write-back jobs in one transaction, deduplicated by its change key.
+
+use s4s_core::ids::ExternalId;
+use s4s_core::jobs;
+use s4s_core::sentinel::workspace_of;
+use s4s_core::signl4_event::{Event, Meaning};
+use s4s_core::sync;
+use s4s_store::{AlertUpdate, InboundEvent, NewJob, Store, StoreError, StoredAlert};
+
+use crate::jobs::now_ms;
+use crate::tenant::TenantContext;
+
+/// What recording an event did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Recorded {
+    /// Recorded, with this effect (`acknowledged`, `closed`, `note`, …).
+    Effect(&'static str),
+    Duplicate,
+    UnknownAlert,
+    Ignored,
+    SyncDisabled,
+}
+
+impl Recorded {
+    pub fn is_effect(self) -> bool {
+        matches!(self, Recorded::Effect(_))
+    }
+
+    /// A short label for metrics and logs.
+    pub fn label(self) -> &'static str {
+        match self {
+            Recorded::Effect(n) => n,
+            Recorded::Duplicate => "duplicate",
+            Recorded::UnknownAlert => "unknown-alert",
+            Recorded::Ignored => "ignored",
+            Recorded::SyncDisabled => "sync-disabled",
+        }
+    }
+}
+
+async fn correlate(store: &dyn Store, rt: &TenantContext, event: &Event) -> Result<Option<StoredAlert>, StoreError> {
+    if let Some(ext) = event.external_id().and_then(ExternalId::parse) {
+        if ext.tenant != rt.cfg.name {
+            return Ok(None);
+        }
+        if let Some(a) = store.get_alert(&ext.tenant, &ext.source, &ext.id).await? {
+            return Ok(Some(a));
+        }
+    }
+    match event.signl4_event_id() {
+        Some(ev) => store.find_alert_by_signl4_event(&rt.cfg.name, ev).await,
+        None => Ok(None),
+    }
+}
+
+/// Records one event and its effects; 2xx may be answered only after this returned `Ok`.
+pub async fn record(store: &dyn Store, rt: &TenantContext, event: &Event) -> Result<Recorded, StoreError> {
+    let meaning = event.meaning();
+    if let Meaning::Ignore(why) = meaning {
+        tracing::debug!(tenant = %rt.cfg.name, event_type = event.event_type, why, "SIGNL4 event ignored");
+        return Ok(Recorded::Ignored);
+    }
+    if !rt.cfg.sync.enabled {
+        return Ok(Recorded::SyncDisabled);
+    }
+    let Some(alert) = correlate(store, rt, event).await? else {
+        tracing::debug!(tenant = %rt.cfg.name, external_id = event.external_id().unwrap_or("-"), "SIGNL4 event for an alert this connector did not create; ignored");
+        return Ok(Recorded::UnknownAlert);
+    };
+    let state = alert.state();
+    let r = &alert.record;
+    // Keyed by the change, not the delivery: repeats and the REST fallback dedupe on it.
+    let change = event.change_key();
+    let decision = sync::on_event(
+        &meaning,
+        event.who(),
+        &change,
+        state,
+        &r.alert_id,
+        r.incident_id.as_deref(),
+        &rt.cfg.sync.options,
+    );
+    let ext = ExternalId::new(&r.tenant, &r.source, &r.alert_id).to_string();
+    let workspace = workspace_of(&r.source);
+    let jobs: Vec<NewJob> = decision
+        .sync
+        .iter()
+        .map(|s| match workspace {
+            Some(ws) => jobs::sentinel_sync(&rt.cfg.name, ws, &ext, s.clone(), false),
+            None => jobs::graph_sync(&rt.cfg.name, &ext, s),
+        })
+        .collect();
+    let key = alert.key();
+    let update = AlertUpdate { signl4_state: decision.new_state.map(|s| s.as_str().to_string()), ..Default::default() };
+    let recorded = store
+        .record_inbound(
+            &InboundEvent {
+                event_id: format!("{}:{change}", rt.cfg.name),
+                tenant: rt.cfg.name.clone(),
+                meaning: decision.note.to_string(),
+            },
+            Some((&key, &update)),
+            &jobs,
+            now_ms(),
+        )
+        .await?;
+    if !recorded {
+        tracing::debug!(tenant = %rt.cfg.name, event_id = %event.id, "repeated SIGNL4 delivery ignored");
+        return Ok(Recorded::Duplicate);
+    }
+    tracing::info!(tenant = %rt.cfg.name, alert = %r.alert_id, what = decision.note, by = event.who().unwrap_or("-"), "SIGNL4 event recorded");
+    Ok(Recorded::Effect(decision.note))
+}

@@ -1,0 +1,74 @@
+//! Pull source: Graph incidents changed since the cursor; an incident resolved or redirected
+//! by someone else closes the SIGNL4 alerts of its tracked alerts (optional: paging works
+//! without `SecurityIncident.Read.All`).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use s4s_core::ids::SOURCE_GRAPH_INCIDENT;
+use s4s_core::{ingest, timefmt};
+use s4s_store::Store;
+use serde_json::Value;
+use time::OffsetDateTime;
+
+use crate::sources::{Page, PullSource, Stored};
+use crate::tenant::TenantContext;
+
+pub struct GraphIncidents(pub Arc<TenantContext>);
+
+#[async_trait]
+impl PullSource for GraphIncidents {
+    fn cursor(&self) -> String {
+        SOURCE_GRAPH_INCIDENT.into()
+    }
+    fn describe(&self) -> String {
+        "Graph incidents (portal closes of incidents are not mirrored until it works)".into()
+    }
+    fn overlap(&self) -> Duration {
+        self.0.overlap.overlap_for(SOURCE_GRAPH_INCIDENT)
+    }
+    fn optional(&self) -> bool {
+        true
+    }
+
+    async fn first_page(&self, since: OffsetDateTime) -> anyhow::Result<Page> {
+        let g = &self.0.clients.graph;
+        self.next_page(&g.incidents_since_url(since, self.0.cfg.page_size)).await
+    }
+
+    async fn next_page(&self, url: &str) -> anyhow::Result<Page> {
+        let v = self.0.clients.graph.get_json(url).await?;
+        Ok(Page {
+            items: v.get("value").and_then(Value::as_array).cloned().unwrap_or_default(),
+            next: v.get("@odata.nextLink").and_then(Value::as_str).map(str::to_string),
+        })
+    }
+
+    async fn store_page(&self, store: &dyn Store, items: Vec<Value>) -> anyhow::Result<Stored> {
+        let t = &self.0.cfg;
+        let mut out = Stored::default();
+        for inc in &items {
+            out.newest = out.newest.max(inc.get("lastUpdateDateTime").and_then(Value::as_str).and_then(timefmt::parse));
+            let (Some(id), Some(status)) =
+                (inc.get("id").and_then(Value::as_str), inc.get("status").and_then(Value::as_str))
+            else {
+                continue;
+            };
+            if !matches!(status, "resolved" | "redirected") {
+                continue;
+            }
+            let closes = ingest::incident_closes(&t.name, status, &store.incident_alerts(&t.name, id).await?);
+            if closes.is_empty() {
+                continue;
+            }
+            for c in &closes {
+                tracing::info!(tenant = %t.name, incident = %id, alert = %c.alert.alert_id, incident_status = %status, "incident closed in the portal: closing the SIGNL4 alert");
+            }
+            // Close job and state in one transaction.
+            store.ingest(&closes, timefmt::millis(OffsetDateTime::now_utc())).await?;
+            out.queued += closes.len();
+        }
+        Ok(out)
+    }
+}

@@ -1,0 +1,79 @@
+//! A tenant's health as shown by `/readyz`: last poll, errors, SIGNL4 rejection, standby.
+
+use std::sync::Mutex;
+
+use serde::Serialize;
+use time::OffsetDateTime;
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct TenantStatus {
+    pub last_poll_ok: Option<String>,
+    pub last_poll_error: Option<String>,
+    pub consecutive_poll_failures: u32,
+    /// Set when SIGNL4 rejected the team secret: pages are parked until a restart.
+    pub signl4_rejected: Option<String>,
+    pub pages_sent: u64,
+    /// Last error of the SIGNL4 REST polling fallback, if it is failing.
+    pub signl4_api_error: Option<String>,
+    /// Another replica holds the polling lease for this tenant; this one stands by.
+    pub standby: bool,
+}
+
+/// The mutable health record of one tenant.
+#[derive(Default)]
+pub struct Health {
+    tenant: String,
+    status: Mutex<TenantStatus>,
+}
+
+impl Health {
+    pub fn new(tenant: &str) -> Health {
+        Health { tenant: tenant.to_string(), status: Mutex::default() }
+    }
+
+    pub(crate) fn with<R>(&self, f: impl FnOnce(&mut TenantStatus) -> R) -> R {
+        f(&mut self.status.lock().unwrap_or_else(|e| e.into_inner()))
+    }
+
+    pub fn snapshot(&self) -> TenantStatus {
+        self.with(|s| s.clone())
+    }
+
+    /// Whether `/readyz` counts this tenant as ready.
+    pub fn ready(&self) -> bool {
+        self.with(|s| s.signl4_rejected.is_none() && s.consecutive_poll_failures < 3 && s.signl4_api_error.is_none())
+    }
+
+    pub fn poll_succeeded(&self) {
+        let now = s4s_core::timefmt::odata(OffsetDateTime::now_utc());
+        self.with(|s| {
+            if s.consecutive_poll_failures > 0 {
+                tracing::info!(tenant = %self.tenant, "polling Microsoft Graph works again");
+            }
+            s.last_poll_ok = Some(now);
+            s.last_poll_error = None;
+            s.consecutive_poll_failures = 0;
+        });
+        metrics::gauge!(crate::telemetry::LAST_SUCCESSFUL_POLL, "tenant" => self.tenant.clone())
+            .set(OffsetDateTime::now_utc().unix_timestamp() as f64);
+    }
+
+    /// Records a failed poll; returns true if this error is new (worth an error log).
+    pub fn poll_failed(&self, msg: &str) -> bool {
+        self.with(|s| {
+            s.consecutive_poll_failures += 1;
+            let new = s.last_poll_error.as_deref() != Some(msg);
+            s.last_poll_error = Some(msg.to_string());
+            new
+        })
+    }
+
+    pub fn set_signl4_api_error(&self, e: Option<String>) {
+        self.with(|s| s.signl4_api_error = e);
+    }
+
+    /// Records whether this replica polls; returns true when that changed.
+    pub fn set_standby(&self, standby: bool) -> bool {
+        self.with(|s| std::mem::replace(&mut s.standby, standby) != standby)
+    }
+}
