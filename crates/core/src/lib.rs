@@ -14,6 +14,7 @@ pub mod jobs;
 pub mod keys;
 pub mod page;
 pub mod records;
+pub mod redact;
 pub mod retry;
 pub mod sentinel;
 pub mod signl4_event;

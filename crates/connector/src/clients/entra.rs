@@ -173,6 +173,8 @@ impl TokenProvider {
         let headers = resp.headers().clone();
         let body = resp.text().await.map_err(|e| UpstreamError::network("Entra ID", e))?;
         if !(200..300).contains(&status) {
+            // A failing token endpoint may echo what it was sent: scrub the secret first.
+            let body = s4s_core::redact::scrub(&body, &[self.secret.expose_secret()]);
             let msg = explain_aadsts(&body, &self.tenant_id, &self.client_id);
             return Err(UpstreamError::from_response("Entra ID", status, &headers, msg));
         }

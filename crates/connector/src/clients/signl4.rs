@@ -26,7 +26,8 @@ impl Signl4Client {
         let headers = resp.headers().clone();
         let text = resp.text().await.map_err(|e| UpstreamError::network("SIGNL4", e))?;
         if !(200..300).contains(&status) {
-            let mut msg = summarize_body(&text);
+            // SIGNL4's 404 body echoes the team secret (`signl4.md` §1.6): scrub it first.
+            let mut msg = s4s_core::redact::scrub(&summarize_body(&text), &[self.team_secret.expose_secret()]);
             if status == 404 {
                 msg = format!(
                     "SIGNL4 does not know this team secret ({msg}); check signl4.team_secret (SIGNL4 → Teams → your team → Secret, or an integration secret)"

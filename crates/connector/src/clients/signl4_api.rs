@@ -35,7 +35,7 @@ impl Signl4Api {
             return Ok(None);
         }
         if !(200..300).contains(&status) {
-            let mut msg = summarize_body(&text);
+            let mut msg = s4s_core::redact::scrub(&summarize_body(&text), &[self.key.expose_secret()]);
             if status == 401 || status == 403 {
                 msg = format!("{msg} — check tenant.signl4.api_key (SIGNL4 → Integrations → API Keys)");
             }

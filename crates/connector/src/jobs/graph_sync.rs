@@ -8,7 +8,8 @@ use s4s_core::sync::{self, AlertSync, IncidentSync};
 use s4s_store::{AlertKey, AlertUpdate, FollowUp, NewJob};
 use serde_json::Value;
 
-use crate::jobs::{JobContext, JobHandler, Outcome, now_ms};
+use crate::clock::now_ms;
+use crate::jobs::{JobContext, JobHandler, Outcome};
 use crate::telemetry;
 
 pub struct GraphSyncJob;

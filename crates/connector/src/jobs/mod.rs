@@ -121,7 +121,3 @@ impl Registry {
         }
     }
 }
-
-pub fn now_ms() -> i64 {
-    s4s_core::timefmt::millis(time::OffsetDateTime::now_utc())
-}

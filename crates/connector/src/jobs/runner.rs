@@ -20,7 +20,8 @@ use s4s_core::retry::next_delay;
 use s4s_store::{FollowUp, Job, Store};
 use tokio::sync::{Notify, Semaphore, watch};
 
-use crate::jobs::{JobContext, Outcome, Registry, now_ms};
+use crate::clock::now_ms;
+use crate::jobs::{JobContext, Outcome, Registry};
 use crate::tenant::TenantContext;
 
 pub struct Runner {

@@ -12,6 +12,7 @@ use s4s_store::Store;
 use time::OffsetDateTime;
 use tokio::sync::{Notify, watch};
 
+use crate::clock::now_ms;
 use crate::sources::{PullSource, Stored};
 use crate::telemetry;
 use crate::tenant::TenantContext;
@@ -34,10 +35,6 @@ pub struct Poller {
     pub sources: Vec<Box<dyn PullSource>>,
     pub store: Arc<dyn Store>,
     pub wake: Arc<Notify>,
-}
-
-fn now_ms() -> i64 {
-    timefmt::millis(OffsetDateTime::now_utc())
 }
 
 impl Poller {

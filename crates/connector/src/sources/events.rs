@@ -9,7 +9,7 @@ use s4s_core::signl4_event::{Event, Meaning};
 use s4s_core::sync;
 use s4s_store::{AlertUpdate, InboundEvent, NewJob, Store, StoreError, StoredAlert};
 
-use crate::jobs::now_ms;
+use crate::clock::now_ms;
 use crate::tenant::TenantContext;
 
 /// What recording an event did.
