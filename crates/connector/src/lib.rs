@@ -22,4 +22,5 @@ pub mod server;
 pub mod signl4;
 pub mod signl4_rest;
 pub mod telemetry;
+pub mod testkit;
 pub mod upstream;
