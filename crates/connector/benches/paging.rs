@@ -4,15 +4,9 @@
 //! 10,000-alert burst, Graph requests per alert, and the connector's idle and loaded RSS.
 //! Run with `cargo bench -p signl4-sentinel --bench paging`; results go to BENCHMARKS.md.
 
-use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use s4s_fakecloud::{DEFAULT_TEAM_SECRET, DEFAULT_TENANT_ID, FakeCloud, scenarios};
-
-fn config(fake: &str, db: &std::path::Path, poll: &str, concurrency: usize) -> String {
-    signl4_sentinel::demo::example_for(fake, db, poll)
-        .replace("concurrency = 4 ", &format!("concurrency = {concurrency} "))
-}
+use s4s_fakecloud::{DEFAULT_TEAM_SECRET, DEFAULT_TENANT_ID, scenarios};
 
 fn rss_kb(pid: u32, field: &str) -> u64 {
     let s = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
@@ -24,48 +18,30 @@ fn rss_kb(pid: u32, field: &str) -> u64 {
 }
 
 mod common;
-use common::pct;
+use common::{Run, pct};
 
 /// Waits for a condition, polling every 5 ms (cheap next to the connector under test).
-async fn wait(what: &str, timeout: Duration, f: impl FnMut() -> bool) {
-    common::until(what, timeout, Duration::from_millis(5), f).await
+async fn wait(what: &str, timeout: Duration, f: impl AsyncFnMut() -> bool) {
+    common::wait_for_every(what, timeout, Duration::from_millis(5), f).await
 }
 
-struct Run {
-    fake: FakeCloud,
-    child: tokio::process::Child,
-    _dir: tempfile::TempDir,
-}
-
-async fn start(poll: &str, concurrency: usize, signl4_throttle: bool) -> Run {
-    let fake = FakeCloud::start_local().await.unwrap();
-    fake.seed_defaults();
-    // Graph's 150 requests/min is off: at a 1 s poll interval the polls and incident tagging
-    // alone would exceed it, and this measures the connector, not the throttle.
-    fake.configure(|s| s.graph_requests_per_minute = 0);
-    if !signl4_throttle {
-        fake.configure(|s| {
-            s.signl4_events_per_15s = 0;
-            s.signl4_events_per_minute = 0;
-        });
-    }
-    let dir = tempfile::tempdir().unwrap();
-    let cfg = dir.path().join("s4s.toml");
-    std::fs::write(&cfg, config(&fake.url(), &dir.path().join("s4s.db"), poll, concurrency)).unwrap();
-    let child = tokio::process::Command::new(env!("CARGO_BIN_EXE_signl4-sentinel"))
-        .args(["run", "--config"])
-        .arg(&cfg)
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    // Wait for the first (empty) sweep to finish: the cursor is established.
-    let f = &fake;
-    wait("first poll", Duration::from_secs(20), || f.requests().get("graph.alerts.list").copied().unwrap_or(0) >= 2)
-        .await;
-    Run { fake, child, _dir: dir }
+/// The connector binary (poll interval 1 s, `concurrency` deliveries), after its first
+/// (empty) sweep.
+async fn start(concurrency: usize, signl4_throttle: bool) -> Run {
+    common::start(
+        |s| {
+            // Graph's 150 requests/min is off: at a 1 s poll interval the polls and incident
+            // tagging alone would exceed it, and this measures the connector, not the throttle.
+            s.graph_requests_per_minute = 0;
+            if !signl4_throttle {
+                s.signl4_events_per_15s = 0;
+                s.signl4_events_per_minute = 0;
+            }
+        },
+        |c| c.concurrency(concurrency),
+        "graph.alerts.list",
+    )
+    .await
 }
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
@@ -74,7 +50,7 @@ async fn main() {
     println!("signl4-sentinel benchmark (release binary, fake cloud over loopback)\n");
 
     // 1. Time to page, alerts arriving at random moments, poll interval 1 s.
-    let run = start("1s", 4, true).await;
+    let run = start(4, true).await;
     let pid = run.child.id().unwrap_or(0);
     tokio::time::sleep(Duration::from_secs(2)).await;
     let idle_rss = rss_kb(pid, "VmRSS:");
@@ -82,7 +58,7 @@ async fn main() {
     let mut expected = 0;
     for i in 0..n {
         let (_, make) = scenarios::catalogue()[i % 5];
-        let a = run.fake.add_alert(DEFAULT_TENANT_ID, make(&format!("{i}")));
+        let a = run.h.fake.add_alert(DEFAULT_TENANT_ID, make(&format!("{i}")));
         // Sentinel alerts are read from the workspace, not paged via Graph.
         if a["serviceSource"] != "microsoftSentinel" {
             expected += 1;
@@ -90,9 +66,10 @@ async fn main() {
         let jitter = 100 + (rand_u64() % 400);
         tokio::time::sleep(Duration::from_millis(jitter)).await;
     }
-    let f = &run.fake;
-    wait("all paged", Duration::from_secs(30), || f.pages_by_external_id(DEFAULT_TEAM_SECRET).len() == expected).await;
-    let mut lat = run.fake.page_latencies(DEFAULT_TEAM_SECRET);
+    let f = &run.h.fake;
+    wait("all paged", Duration::from_secs(30), async || f.pages_by_external_id(DEFAULT_TEAM_SECRET).len() == expected)
+        .await;
+    let mut lat = f.page_latencies(DEFAULT_TEAM_SECRET);
     lat.sort();
     println!("time to page ({expected} alerts, poll interval 1 s, alerts 100–500 ms apart):");
     println!(
@@ -106,21 +83,23 @@ async fn main() {
 
     // 2. A 10,000-alert burst, SIGNL4 not throttling.
     for concurrency in [4usize, 16] {
-        let run = start("1s", concurrency, false).await;
+        let run = start(concurrency, false).await;
         let pid = run.child.id().unwrap_or(0);
-        let before = run.fake.requests();
+        let f = &run.h.fake;
+        let before = f.requests();
         let t0 = Instant::now();
-        run.fake.add_alerts(DEFAULT_TENANT_ID, (0..10_000).map(scenarios::synthetic));
-        let f = &run.fake;
-        wait("burst drained", Duration::from_secs(180), || f.pages_by_external_id(DEFAULT_TEAM_SECRET).len() == 10_000)
-            .await;
+        f.add_alerts(DEFAULT_TENANT_ID, (0..10_000).map(scenarios::synthetic));
+        wait("burst drained", Duration::from_secs(180), async || {
+            f.pages_by_external_id(DEFAULT_TEAM_SECRET).len() == 10_000
+        })
+        .await;
         let drain = t0.elapsed();
-        let after = run.fake.requests();
+        let after = f.requests();
         let graph = |m: &std::collections::BTreeMap<String, u64>| {
             m.iter().filter(|(k, _)| k.starts_with("graph.")).map(|(_, v)| *v).sum::<u64>()
         };
         let graph_reqs = graph(&after) - graph(&before);
-        let dups: usize = run.fake.pages_by_external_id(DEFAULT_TEAM_SECRET).values().map(|c| c - 1).sum();
+        let dups: usize = f.pages_by_external_id(DEFAULT_TEAM_SECRET).values().map(|c| c - 1).sum();
         let peak = rss_kb(pid, "VmHWM:");
         println!("10,000-alert burst, delivery.concurrency = {concurrency}:");
         println!(

@@ -3,21 +3,17 @@
 //! Run with `cargo bench -p signl4-sentinel --bench sentinel`; results go to BENCHMARKS.md.
 
 use std::collections::BTreeMap;
-use std::process::Stdio;
+use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use s4s_fakecloud::{
-    Action, DEFAULT_TEAM_SECRET as TEAM, DEFAULT_WORKSPACE as WS, FakeCloud, Outbound, Responder, scenarios,
-};
-
-const TOKEN: &str = "emulator-inbound-token-0123456789";
+use s4s_fakecloud::{Action, DEFAULT_TEAM_SECRET as TEAM, DEFAULT_WORKSPACE as WS, FakeCloud, Responder, scenarios};
 
 mod common;
 use common::pct;
 
 /// Waits for a condition, polling every 0.5 ms (these measure single changes end to end).
-async fn until(what: &str, f: impl FnMut() -> bool) {
-    common::until(what, Duration::from_secs(30), Duration::from_micros(500), f).await
+async fn until(what: &str, f: impl AsyncFnMut() -> bool) {
+    common::wait_for_every(what, Duration::from_secs(30), Duration::from_micros(500), f).await
 }
 
 fn arm(fc: &FakeCloud) -> BTreeMap<String, u64> {
@@ -28,43 +24,20 @@ fn arm(fc: &FakeCloud) -> BTreeMap<String, u64> {
 }
 
 async fn run(enrich: bool, port: u16) -> (Vec<Duration>, Option<[BTreeMap<String, u64>; 5]>) {
-    let fc = FakeCloud::start_local().await.unwrap();
-    fc.seed_defaults();
-    fc.configure(|s| *s = s4s_fakecloud::Settings::unthrottled());
-    let dir = tempfile::tempdir().unwrap();
-    let cfg = dir.path().join("s4s.toml");
-    let mut text = signl4_sentinel::demo::example_for(&fc.url(), &dir.path().join("s4s.db"), "1s")
-        .replace("listen = \"127.0.0.1:0\"", &format!("listen = \"127.0.0.1:{port}\""));
-    if !enrich {
-        text = text
-            .replace("enabled = true                       # re-run", "enabled = false                      # re-run");
-    }
-    std::fs::write(&cfg, text).unwrap();
-    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_signl4-sentinel"))
-        .args(["run", "--config"])
-        .arg(&cfg)
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    fc.set_outbound(
-        TEAM,
-        Some(Outbound {
-            url: format!("http://127.0.0.1:{port}/signl4/{TOKEN}"),
-            responders: None,
-            duplicate_probability: 0.0,
-        }),
-    );
-    until("first poll", || fc.requests().get("arm.incidents.list").copied().unwrap_or(0) >= 2).await;
+    let common::Run { h, mut child } = common::start(
+        |s| *s = s4s_fakecloud::Settings::unthrottled(),
+        |c| c.listen(SocketAddr::from(([127, 0, 0, 1], port))).sentinel(|w| w.enrichment.enabled = enrich),
+        "arm.incidents.list",
+    )
+    .await;
+    let fc = &h.fake;
     let mut lat = Vec::new();
     for n in 0..20 {
         let (i, a) = scenarios::sentinel_incident(&format!(" #{n}"));
         let t0 = Instant::now();
         let inc = fc.add_sentinel_incident(WS, i, a);
         let ext = format!("s4s:contoso:sentinel.soc:{}", inc["name"].as_str().unwrap());
-        until("paged", || fc.pages_by_external_id(TEAM).contains_key(&ext)).await;
+        until("paged", async || fc.pages_by_external_id(TEAM).contains_key(&ext)).await;
         lat.push(t0.elapsed());
         tokio::time::sleep(Duration::from_millis(100 + (n * 37 % 400))).await;
     }
@@ -72,27 +45,27 @@ async fn run(enrich: bool, port: u16) -> (Vec<Duration>, Option<[BTreeMap<String
     let mut counts = None;
     if enrich {
         // One lifecycle: page (+ label), acknowledge, one note, close.
-        let before = arm(&fc);
+        let before = arm(fc);
         let (i, a) = scenarios::sentinel_incident(" lifecycle");
         let inc = fc.add_sentinel_incident(WS, i, a);
         let name = inc["name"].as_str().unwrap().to_string();
         let ext = format!("s4s:contoso:sentinel.soc:{name}");
-        until("labelled", || {
+        until("labelled", async || {
             fc.sentinel_incident(WS, &name)
                 .is_some_and(|i| i["properties"]["labels"].as_array().is_some_and(|l| !l.is_empty()))
         })
         .await;
-        let paged = arm(&fc);
+        let paged = arm(fc);
         let u = Some(Responder::default());
         fc.signl4_action(TEAM, &ext, Action::Acknowledge(u.clone())).await.unwrap();
-        until("ack", || fc.sentinel_comments(WS, &name).len() == 1).await;
-        let acked = arm(&fc);
+        until("ack", async || fc.sentinel_comments(WS, &name).len() == 1).await;
+        let acked = arm(fc);
         fc.signl4_action(TEAM, &ext, Action::Annotate(u.clone(), "note".into())).await.unwrap();
-        until("note", || fc.sentinel_comments(WS, &name).len() == 2).await;
-        let noted = arm(&fc);
+        until("note", async || fc.sentinel_comments(WS, &name).len() == 2).await;
+        let noted = arm(fc);
         fc.signl4_action(TEAM, &ext, Action::Close(u.clone())).await.unwrap();
-        until("close", || fc.sentinel_comments(WS, &name).len() == 3).await;
-        let closed = arm(&fc);
+        until("close", async || fc.sentinel_comments(WS, &name).len() == 3).await;
+        let closed = arm(fc);
         counts = Some([before, paged, acked, noted, closed]);
     }
     child.kill().await.ok();

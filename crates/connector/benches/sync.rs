@@ -4,15 +4,13 @@
 //! Run with `cargo bench -p signl4-sentinel --bench sync`; results go to BENCHMARKS.md.
 
 use std::collections::BTreeMap;
-use std::process::Stdio;
+use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use s4s_fakecloud::{
-    Action, DEFAULT_TEAM_SECRET as TEAM, DEFAULT_TENANT_ID as TENANT, FakeCloud, Outbound, Responder, scenarios,
+    Action, DEFAULT_TEAM_SECRET as TEAM, DEFAULT_TENANT_ID as TENANT, FakeCloud, Responder, scenarios,
 };
 use serde_json::Value;
-
-const TOKEN: &str = "emulator-inbound-token-0123456789";
 
 mod common;
 use common::pct;
@@ -26,59 +24,41 @@ fn writes(fc: &FakeCloud) -> BTreeMap<String, u64> {
 }
 
 /// Waits for a condition, polling every 0.5 ms (these measure single changes end to end).
-async fn until(what: &str, f: impl FnMut() -> bool) {
-    common::until(what, Duration::from_secs(30), Duration::from_micros(500), f).await
+async fn until(what: &str, f: impl AsyncFnMut() -> bool) {
+    common::wait_for_every(what, Duration::from_secs(30), Duration::from_micros(500), f).await
 }
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
-    let fc = FakeCloud::start_local().await.unwrap();
-    fc.seed_defaults();
     // Measure the connector, not the throttles: 200 lifecycles exceed Graph's 150 requests/min.
-    fc.configure(|s| *s = s4s_fakecloud::Settings::unthrottled());
-    let dir = tempfile::tempdir().unwrap();
-    let cfg = dir.path().join("s4s.toml");
-    let text = signl4_sentinel::demo::example_for(&fc.url(), &dir.path().join("s4s.db"), "1s")
-        .replace("listen = \"127.0.0.1:0\"", "listen = \"127.0.0.1:18089\"");
-    std::fs::write(&cfg, text).unwrap();
-    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_signl4-sentinel"))
-        .args(["run", "--config"])
-        .arg(&cfg)
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    fc.set_outbound(
-        TEAM,
-        Some(Outbound {
-            url: format!("http://127.0.0.1:18089/signl4/{TOKEN}"),
-            responders: None,
-            duplicate_probability: 0.0,
-        }),
-    );
-    until("step 1", || fc.requests().get("graph.alerts.list").copied().unwrap_or(0) >= 2).await;
+    let common::Run { h, mut child } = common::start(
+        |s| *s = s4s_fakecloud::Settings::unthrottled(),
+        |c| c.listen(SocketAddr::from(([127, 0, 0, 1], 18089))),
+        "graph.alerts.list",
+    )
+    .await;
+    let fc = &h.fake;
 
     // Lifecycle cost: one alert alone in its incident.
     let a = fc.add_alert(TENANT, scenarios::mde_malware("5000"));
     let id = a["id"].as_str().unwrap().to_string();
-    until("step 2", || fc.pages_by_external_id(TEAM).contains_key(&ext(&id))).await;
-    until("step 3", || {
+    until("step 2", async || fc.pages_by_external_id(TEAM).contains_key(&ext(&id))).await;
+    until("step 3", async || {
         fc.incident(TENANT, "5000").is_some_and(|i| i["customTags"].as_array().is_some_and(|t| !t.is_empty()))
     })
     .await;
-    let after_page = writes(&fc);
+    let after_page = writes(fc);
     let user = Some(Responder::default());
     fc.signl4_action(TEAM, &ext(&id), Action::Acknowledge(user.clone())).await.unwrap();
-    until("step 4", || fc.incident(TENANT, "5000").is_some_and(|i| i["status"] == "inProgress")).await;
-    let after_ack = writes(&fc);
+    until("step 4", async || fc.incident(TENANT, "5000").is_some_and(|i| i["status"] == "inProgress")).await;
+    let after_ack = writes(fc);
     fc.signl4_action(TEAM, &ext(&id), Action::Annotate(user.clone(), "note".into())).await.unwrap();
-    until("step 5", || fc.alert(TENANT, &id).is_some_and(|g| g["comments"].as_array().map(Vec::len) == Some(2))).await;
-    let after_note = writes(&fc);
+    until("step 5", async || fc.alert(TENANT, &id).is_some_and(|g| g["comments"].as_array().map(Vec::len) == Some(2)))
+        .await;
+    let after_note = writes(fc);
     fc.signl4_action(TEAM, &ext(&id), Action::Close(user.clone())).await.unwrap();
-    until("step 6", || fc.incident(TENANT, "5000").is_some_and(|i| i["status"] == "resolved")).await;
-    let after_close = writes(&fc);
+    until("step 6", async || fc.incident(TENANT, "5000").is_some_and(|i| i["status"] == "resolved")).await;
+    let after_close = writes(fc);
     let diff = |a: &BTreeMap<String, u64>, b: &BTreeMap<String, u64>| -> String {
         b.iter()
             .filter_map(|(k, v)| {
@@ -98,7 +78,7 @@ async fn main() {
     // Latency: acknowledgement delivered → alert inProgress with the comment in Graph.
     let n = 200;
     let alerts: Vec<Value> = fc.add_alerts(TENANT, (0..n).map(|i| scenarios::synthetic(10_000 + i)));
-    until("step 7", || {
+    until("step 7", async || {
         alerts.iter().all(|a| fc.pages_by_external_id(TEAM).contains_key(&ext(a["id"].as_str().unwrap())))
     })
     .await;
@@ -107,7 +87,7 @@ async fn main() {
         let id = a["id"].as_str().unwrap().to_string();
         let t0 = Instant::now();
         fc.signl4_action(TEAM, &ext(&id), Action::Acknowledge(user.clone())).await.unwrap();
-        until("step 8", || {
+        until("step 8", async || {
             fc.alert(TENANT, &id)
                 .is_some_and(|g| g["status"] == "inProgress" && g["comments"].as_array().map(Vec::len) == Some(1))
         })

@@ -1,36 +1,13 @@
 //! `demo` and `emulator`: the connector against the built-in fake cloud, no account needed.
 
 use std::net::SocketAddr;
-use std::path::Path;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use s4s_core::config::{self, Config, ProcessEnv};
-use s4s_fakecloud::{DEFAULT_TEAM_SECRET, DEFAULT_TENANT_ID, FakeCloud, Outbound, ResponderPlan, scenarios};
+use s4s_fakecloud::{DEFAULT_TEAM_SECRET, DEFAULT_TENANT_ID, FakeCloud, ResponderPlan, scenarios};
 use serde_json::{Value, json};
 
-use crate::app::App;
-
-/// `tenant.signl4.inbound_token` of `config/example.toml`.
-pub const DEMO_INBOUND_TOKEN: &str = "emulator-inbound-token-0123456789";
-
-/// The example configuration pointed at a fake cloud at `fake_url`, with its SQLite file at
-/// `db` and the given poll interval.
-pub fn demo_config(fake_url: &str, db: &Path, poll: &str) -> anyhow::Result<Config> {
-    let text = example_for(fake_url, db, poll).replace("initial_backoff = \"1s\"", "initial_backoff = \"200ms\"");
-    config::load(&text, &ProcessEnv).map_err(|e| anyhow::anyhow!("demo configuration: {e}"))
-}
-
-/// The text of `config/example.toml` pointed at a fake cloud at `fake_url`, with its SQLite
-/// file at `db`, the HTTP server on any free port and the given poll interval. Shared by the
-/// demo, the end-to-end tests and the benchmarks.
-pub fn example_for(fake_url: &str, db: &Path, poll: &str) -> String {
-    config::example()
-        .replace("http://127.0.0.1:4010", fake_url)
-        .replace("path = \"signl4-sentinel.db\"", &format!("path = {:?}", db.display().to_string()))
-        .replace("listen = \"127.0.0.1:8080\"", "listen = \"127.0.0.1:0\"")
-        .replace("poll_interval = \"10s\"", &format!("poll_interval = {poll:?}"))
-}
+use crate::testkit::{Harness, holds_within};
 
 /// Runs only the fake cloud until Ctrl-C.
 pub async fn emulator(listen: SocketAddr, alerts: usize) -> anyhow::Result<()> {
@@ -91,47 +68,40 @@ fn title_of(v: &Value) -> &str {
     v.get("title").and_then(Value::as_str).unwrap_or("")
 }
 
-async fn wait_until(deadline: Instant, mut cond: impl FnMut() -> bool) -> bool {
-    while Instant::now() < deadline {
-        if cond() {
-            return true;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    cond()
+/// Whether `cond` holds within `deadline`, checked every 50 ms.
+async fn wait_until(deadline: Duration, cond: impl AsyncFnMut() -> bool) -> bool {
+    holds_within(deadline, Duration::from_millis(50), cond).await
 }
 
 /// Live demo (until Ctrl-C) or, with `once`, a finite self-checking scenario.
 /// Returns Ok(true) when the scenario passed.
 pub async fn run(once: bool, every: u64) -> anyhow::Result<bool> {
-    let fc = FakeCloud::start_local().await?;
-    fc.seed_defaults();
-    let dir = tempfile::tempdir()?;
-    let cfg = demo_config(&fc.url(), &dir.path().join("demo.db"), "1s")?;
+    // The fake cloud with its real throttles, and the example configuration pointed at it.
+    let h = Harness::launch(|_| {}).await?;
+    let cfg =
+        h.example().poll_interval(Duration::from_secs(1)).delivery(|d| d.initial_backoff = Duration::from_millis(200));
+    let fc = &h.fake;
     println!("signl4-sentinel demo");
     println!("  fake cloud (Entra ID, Graph Security, Sentinel, Log Analytics, SIGNL4) on {}", fc.url());
-    println!("  state in {}", dir.path().join("demo.db").display());
-    let app = App::start(cfg).await?;
+    println!("  state in {}", h.db().display());
+    let app = h.try_start(&cfg).await?;
     println!("  connector health on http://{}/readyz, metrics on /metrics", app.addr);
     // The fake SIGNL4 posts its outbound webhooks to the connector; virtual responders
     // acknowledge, annotate and close every alert, and some deliveries are repeated.
     let (ack, note, close) = if once { (300, 500, 800) } else { (2000, 3500, 5000) };
-    fc.set_outbound(
-        DEFAULT_TEAM_SECRET,
-        Some(Outbound {
-            url: format!("http://{}/signl4/{DEMO_INBOUND_TOKEN}", app.addr),
-            responders: Some(ResponderPlan {
-                ack_after_ms: Some(ack),
-                annotate_after_ms: Some(note),
-                close_after_ms: Some(close),
-                ..Default::default()
-            }),
-            duplicate_probability: 0.2,
+    h.connect_outbound(
+        app.addr,
+        0.2,
+        Some(ResponderPlan {
+            ack_after_ms: Some(ack),
+            annotate_after_ms: Some(note),
+            close_after_ms: Some(close),
+            ..Default::default()
         }),
     );
     println!("  SIGNL4 outbound webhook → http://{}/signl4/<inbound_token>; virtual responder: Rene", app.addr);
     println!();
-    let ok = if once { scenario(&fc).await? } else { live(&fc, every).await? };
+    let ok = if once { scenario(fc).await? } else { live(fc, every).await? };
     app.stop().await;
     Ok(ok)
 }
@@ -265,10 +235,9 @@ async fn scenario(fc: &FakeCloud) -> anyhow::Result<bool> {
     println!("  Graph  ▶ informational alert (below the `low` threshold, must not page): {}", title_of(&info));
     expect.push(Expect { label: "Informational (filtered)", alert: info, should_page: false });
 
-    let deadline = Instant::now() + Duration::from_secs(60);
     let mut seen = Seen::default();
     let want = expect.iter().filter(|e| e.should_page).count();
-    let all_paged = wait_until(deadline, || {
+    let all_paged = wait_until(Duration::from_secs(60), async || {
         print_progress(fc, &mut seen);
         fc.pages_by_external_id(DEFAULT_TEAM_SECRET).len() > want
     })
@@ -289,7 +258,7 @@ async fn scenario(fc: &FakeCloud) -> anyhow::Result<bool> {
             .is_some_and(|i| i["properties"]["status"] == "Closed")
             && fc.sentinel_comments(s4s_fakecloud::DEFAULT_WORKSPACE, &sentinel_name).len() == 3
     };
-    let all_synced = wait_until(Instant::now() + Duration::from_secs(30), || {
+    let all_synced = wait_until(Duration::from_secs(30), async || {
         print_progress(fc, &mut seen);
         synced(fc) && sentinel_done(fc)
     })
@@ -319,7 +288,7 @@ async fn scenario(fc: &FakeCloud) -> anyhow::Result<bool> {
     println!("  Portal ▶ analyst edits the first alert again (must not page again)");
     // Let the connector poll at least twice more before judging duplicates.
     let polls = fc.requests().get("graph.alerts.list").copied().unwrap_or(0);
-    wait_until(Instant::now() + Duration::from_secs(15), || {
+    wait_until(Duration::from_secs(15), async || {
         fc.requests().get("graph.alerts.list").copied().unwrap_or(0) >= polls + 2
     })
     .await;

@@ -6,7 +6,8 @@
 //! - [`clients`] talk HTTP to Microsoft and SIGNL4;
 //! - [`tenant`] holds a tenant's clients, health and limiters;
 //! - [`http`] serves health and metrics; [`telemetry`] names logs and metrics;
-//! - [`demo`] runs the connector against the built-in fake cloud.
+//! - [`demo`] runs the connector against the built-in fake cloud, set up by [`testkit`]
+//!   (also used by the end-to-end tests and benches).
 
 pub mod app;
 pub mod clients;
@@ -17,3 +18,4 @@ pub mod jobs;
 pub mod sources;
 pub mod telemetry;
 pub mod tenant;
+pub mod testkit;

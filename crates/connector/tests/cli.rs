@@ -1,9 +1,31 @@
 //! The binary's command line: help, configuration checks and the demo.
 
-use std::process::Command;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use signl4_sentinel::testkit::{holds_within, spawn_run};
+use toml::{Table, Value};
 
 fn bin() -> Command {
     Command::new(env!("CARGO_BIN_EXE_signl4-sentinel"))
+}
+
+/// The printed example (`config example`), edited as a TOML table (not as text).
+fn example_with(edit: impl FnOnce(&mut Table)) -> String {
+    let text = String::from_utf8(bin().args(["config", "example"]).output().unwrap().stdout).unwrap();
+    let mut t: Table = toml::from_str(&text).unwrap();
+    edit(&mut t);
+    toml::to_string(&t).unwrap()
+}
+
+/// The first `[[tenant]]` of a configuration table.
+fn tenant(t: &mut Table) -> &mut Table {
+    t["tenant"][0].as_table_mut().unwrap()
+}
+
+fn text(s: impl Into<String>) -> Value {
+    Value::String(s.into())
 }
 
 #[test]
@@ -33,7 +55,7 @@ fn config_errors_name_the_key_exit_2_and_hide_secrets() {
     let dir = tempfile::tempdir().unwrap();
     let f = dir.path().join("bad.toml");
     let example = String::from_utf8(bin().args(["config", "example"]).output().unwrap().stdout).unwrap();
-    std::fs::write(&f, example.replace("poll_interval = \"10s\"", "poll_interval = \"10 sec\"")).unwrap();
+    std::fs::write(&f, example_with(|t| tenant(t)["poll_interval"] = text("10 sec"))).unwrap();
     let out = bin().args(["config", "check"]).arg(&f).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
@@ -41,7 +63,7 @@ fn config_errors_name_the_key_exit_2_and_hide_secrets() {
     assert!(!err.contains("emulator-client-secret"));
 
     // A missing environment variable for a secret.
-    std::fs::write(&f, example.replace("\"emulator-client-secret\"", "\"env:S4S_TEST_UNSET_SECRET\"")).unwrap();
+    std::fs::write(&f, example_with(|t| tenant(t)["client_secret"] = text("env:S4S_TEST_UNSET_SECRET"))).unwrap();
     let out = bin().args(["config", "check"]).arg(&f).env_remove("S4S_TEST_UNSET_SECRET").output().unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("S4S_TEST_UNSET_SECRET is not set"));
@@ -54,11 +76,8 @@ fn config_errors_name_the_key_exit_2_and_hide_secrets() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("delivery.concurrency"));
 
     // An invalid Sentinel classification pair is refused at load, listing the valid pairs.
-    std::fs::write(
-        &f,
-        example.replace("close_classification = \"Undetermined\"", "close_classification = \"TruePositive\""),
-    )
-    .unwrap();
+    std::fs::write(&f, example_with(|t| tenant(t)["sentinel"][0]["close_classification"] = text("TruePositive")))
+        .unwrap();
     let out = bin().args(["config", "check"]).arg(&f).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
@@ -96,38 +115,26 @@ async fn the_example_config_runs_against_the_emulator() {
         .spawn()
         .unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let example = String::from_utf8(bin().args(["config", "example"]).output().unwrap().stdout).unwrap();
-    let cfg = example
-        .replace("127.0.0.1:4010", &format!("127.0.0.1:{port}"))
-        .replace("listen = \"127.0.0.1:8080\"", "listen = \"127.0.0.1:0\"")
-        .replace(
-            "path = \"signl4-sentinel.db\"",
-            &format!("path = {:?}", dir.path().join("s4s.db").display().to_string()),
-        )
-        .replace("poll_interval = \"10s\"", "poll_interval = \"500ms\"");
+    let cfg = example_with(|t| {
+        t["server"]["listen"] = text("127.0.0.1:0");
+        t["storage"]["path"] = text(dir.path().join("s4s.db").display().to_string());
+        let tenant = tenant(t);
+        tenant["poll_interval"] = text("500ms");
+        for (_, url) in tenant["endpoints"].as_table_mut().unwrap().iter_mut() {
+            *url = text(url.as_str().unwrap().replacen("127.0.0.1:4010", &format!("127.0.0.1:{port}"), 1));
+        }
+    });
     let f = dir.path().join("s4s.toml");
     std::fs::write(&f, cfg).unwrap();
-    let mut run = tokio::process::Command::new(env!("CARGO_BIN_EXE_signl4-sentinel"))
-        .args(["run", "--config"])
-        .arg(&f)
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
+    let mut run = spawn_run(Path::new(env!("CARGO_BIN_EXE_signl4-sentinel")), &f, "info", Stdio::null());
     let url = format!("http://127.0.0.1:{port}/_control/teams/emulator-team-secret/events");
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-    let pages = loop {
-        let n = match reqwest::get(&url).await {
-            Ok(r) => r.json::<serde_json::Value>().await.ok().and_then(|v| v.as_array().map(|a| a.len())).unwrap_or(0),
-            Err(_) => 0,
-        };
-        // 5 Graph alerts (the Sentinel one is read from the workspace instead) − 1 + 1 incident.
-        if n >= 5 || std::time::Instant::now() > deadline {
-            break n;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    let events = async || match reqwest::get(&url).await {
+        Ok(r) => r.json::<serde_json::Value>().await.ok().and_then(|v| v.as_array().map(|a| a.len())).unwrap_or(0),
+        Err(_) => 0,
     };
+    // 5 Graph alerts (the Sentinel one is read from the workspace instead) − 1 + 1 incident.
+    holds_within(Duration::from_secs(30), Duration::from_millis(100), async || events().await >= 5).await;
+    let pages = events().await;
     run.kill().await.ok();
     emu.kill().await.ok();
     assert_eq!(pages, 5, "pages received by the emulator's SIGNL4");
@@ -136,14 +143,10 @@ async fn the_example_config_runs_against_the_emulator() {
 #[test]
 fn jobs_shows_the_outbox_of_a_state_file() {
     let dir = tempfile::tempdir().unwrap();
-    let example = String::from_utf8(bin().args(["config", "example"]).output().unwrap().stdout).unwrap();
     let f = dir.path().join("s4s.toml");
     std::fs::write(
         &f,
-        example.replace(
-            "path = \"signl4-sentinel.db\"",
-            &format!("path = {:?}", dir.path().join("state.db").display().to_string()),
-        ),
+        example_with(|t| t["storage"]["path"] = text(dir.path().join("state.db").display().to_string())),
     )
     .unwrap();
     // Before the service ever ran: a clear error.

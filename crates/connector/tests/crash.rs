@@ -5,6 +5,7 @@
 
 mod common;
 
+use std::path::Path;
 use std::process::Stdio;
 use std::time::Duration;
 
@@ -13,17 +14,10 @@ use s4s_fakecloud::scenarios;
 
 const CONCURRENCY: usize = 4;
 
-fn spawn(config: &std::path::Path, log: &std::path::Path) -> tokio::process::Child {
+/// The connector binary, its log appended to `log`.
+fn spawn(config: &Path, log: &Path) -> tokio::process::Child {
     let log = std::fs::OpenOptions::new().create(true).append(true).open(log).expect("log file");
-    tokio::process::Command::new(env!("CARGO_BIN_EXE_signl4-sentinel"))
-        .args(["run", "--config"])
-        .arg(config)
-        .env("RUST_LOG", "info")
-        .stdout(Stdio::null())
-        .stderr(Stdio::from(log))
-        .kill_on_drop(true)
-        .spawn()
-        .expect("spawn signl4-sentinel")
+    spawn_run(Path::new(env!("CARGO_BIN_EXE_signl4-sentinel")), config, "info", Stdio::from(log))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -36,35 +30,25 @@ async fn sigkill_during_a_500_alert_burst_loses_nothing() {
         count: 100_000,
     });
     let alerts = h.fake.add_alerts(TENANT, (0..500).map(scenarios::synthetic));
-    let cfg_path = h.dir.path().join("s4s.toml");
-    std::fs::write(
-        &cfg_path,
-        config_text(&h.fake.url(), &h.db(), &[("concurrency = 4", &format!("concurrency = {CONCURRENCY}"))]),
-    )
-    .unwrap();
+    let cfg_path = h.write_config(&h.config().concurrency(CONCURRENCY));
     let log = h.dir.path().join("s4s.log");
 
     // Kill when the number of distinct pages crosses these marks, plus one kill right after
     // start (during the first sweep).
     let mut kills = 0usize;
     let mut child = spawn(&cfg_path, &log);
-    wait_for("first Graph request", Duration::from_secs(30), || h.graph_lists() >= 1).await;
+    wait_for("first Graph request", Duration::from_secs(30), async || h.graph_lists() >= 1).await;
     child.kill().await.unwrap();
     kills += 1;
     for mark in [40usize, 120, 200, 290, 380, 450] {
         child = spawn(&cfg_path, &log);
-        wait_for(&format!("{mark} pages"), Duration::from_secs(60), || h.pages().len() >= mark).await;
+        wait_for(&format!("{mark} pages"), Duration::from_secs(60), async || h.pages().len() >= mark).await;
         child.kill().await.unwrap(); // SIGKILL
         kills += 1;
     }
     let mut child = spawn(&cfg_path, &log);
-    let done = tokio::time::timeout(Duration::from_secs(60), async {
-        while h.pages().len() < 500 {
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-    })
-    .await;
-    if done.is_err() {
+    let done = holds_within(Duration::from_secs(60), POLL, async || h.pages().len() >= 500).await;
+    if !done {
         let text = std::fs::read_to_string(&log).unwrap_or_default();
         let tail: Vec<&str> = text.lines().rev().take(40).collect();
         panic!(

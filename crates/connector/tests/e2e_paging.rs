@@ -16,8 +16,8 @@ const T: Duration = Duration::from_secs(30);
 async fn a_backlog_across_many_graph_pages_is_paged_exactly_once() {
     let h = Harness::new().await;
     let alerts = h.fake.add_alerts(TENANT, (0..260).map(scenarios::synthetic));
-    let app = App::start(h.config(&[("lookback = \"24h\"", "lookback = \"24h\"\npage_size = 50")])).await.unwrap();
-    wait_for("all 260 paged", T, || h.pages().len() == 260).await;
+    let app = h.start(&h.config().tenant(|t| t.page_size = Some(50))).await;
+    wait_for("all 260 paged", T, async || h.pages().len() == 260).await;
     h.polls(2).await;
     assert_paged_exactly_once(&h, &alerts);
     // 260 alerts at 50 per page: the first sweep followed nextLink across 6 pages.
@@ -39,8 +39,8 @@ async fn first_start_reads_the_lookback_window_only() {
     a_recent["lastUpdateDateTime"] = json!(fmt(recent));
     let a_old = h.fake.add_alert(TENANT, a_old);
     let a_recent = h.fake.add_alert(TENANT, a_recent);
-    let app = App::start(h.config(&[])).await.unwrap();
-    wait_for("recent alert paged", T, || h.pages().contains_key(&ext(&a_recent))).await;
+    let app = h.start(&h.config()).await;
+    wait_for("recent alert paged", T, async || h.pages().contains_key(&ext(&a_recent))).await;
     h.polls(2).await;
     assert!(!h.pages().contains_key(&ext(&a_old)), "an alert older than the 24 h lookback was paged");
     app.stop().await;
@@ -52,15 +52,15 @@ async fn restarting_mid_backlog_pages_the_rest_once() {
     let alerts = h.fake.add_alerts(TENANT, (0..120).map(scenarios::synthetic));
     // Slow SIGNL4 so the first run stops part-way.
     h.fake.inject(Fault { service: Service::Signl4, kind: FaultKind::Latency { ms: 30 }, count: 120 });
-    let cfg = h.config(&[("concurrency = 4", "concurrency = 2")]);
-    let app = App::start(cfg.clone()).await.unwrap();
-    wait_for("some pages", T, || h.pages().len() >= 20).await;
+    let cfg = h.config().concurrency(2);
+    let app = h.start(&cfg).await;
+    wait_for("some pages", T, async || h.pages().len() >= 20).await;
     app.stop().await;
     let before = h.pages().len();
     assert!(before < 120, "the first run should have stopped part-way ({before})");
     h.fake.clear_faults();
-    let app = App::start(cfg).await.unwrap();
-    wait_for("all 120 paged", T, || h.pages().len() == 120).await;
+    let app = h.start(&cfg).await;
+    wait_for("all 120 paged", T, async || h.pages().len() == 120).await;
     h.polls(2).await;
     assert_paged_exactly_once(&h, &alerts);
     app.stop().await;
@@ -79,9 +79,9 @@ async fn storms_of_429_from_graph_and_signl4_are_ridden_out() {
     h.fake.inject(Fault { service: Service::Signl4, kind: FaultKind::Throttle { retry_after_secs: 0.2 }, count: 10 });
     let alerts = h.fake.add_alerts(TENANT, (0..30).map(scenarios::synthetic));
     // A realistic poll interval: at 250 ms the polls alone would exceed 150 requests/min.
-    let app = App::start(h.config(&[("poll_interval = \"250ms\"", "poll_interval = \"2s\"")])).await.unwrap();
+    let app = h.start(&h.config().poll_interval(Duration::from_secs(2))).await;
     // 30 pages at 20 per 15 s: SIGNL4 blocks the rest for 15 s (X-RateLimit-Reset).
-    wait_for("all 30 paged", Duration::from_secs(60), || h.pages().len() == 30).await;
+    wait_for("all 30 paged", Duration::from_secs(60), async || h.pages().len() == 30).await;
     assert_paged_exactly_once(&h, &alerts);
     app.stop().await;
 }
@@ -99,8 +99,8 @@ async fn server_errors_and_dropped_connections_are_retried() {
         h.fake.inject(Fault { service: svc, kind, count: n });
     }
     let alerts = h.fake.add_alerts(TENANT, (0..10).map(scenarios::synthetic));
-    let app = App::start(h.config(&[])).await.unwrap();
-    wait_for("all 10 paged", T, || h.pages().len() == 10).await;
+    let app = h.start(&h.config()).await;
+    wait_for("all 10 paged", T, async || h.pages().len() == 10).await;
     h.polls(2).await;
     // A dropped response after SIGNL4 accepted could page twice; our fault drops the answer
     // *instead of* processing, so exactly once is required here.
@@ -114,12 +114,12 @@ async fn server_errors_and_dropped_connections_are_retried() {
 async fn an_expired_token_is_refreshed_transparently() {
     let h = Harness::new().await;
     let a1 = h.fake.add_alert(TENANT, scenarios::mde_malware("1"));
-    let app = App::start(h.config(&[])).await.unwrap();
-    wait_for("first page", T, || h.pages().contains_key(&ext(&a1))).await;
+    let app = h.start(&h.config()).await;
+    wait_for("first page", T, async || h.pages().contains_key(&ext(&a1))).await;
     let tokens_before = h.fake.requests().get("entra.token").copied().unwrap_or(0);
     h.fake.expire_tokens();
     let a2 = h.fake.add_alert(TENANT, scenarios::entra_risky_signin("2"));
-    wait_for("page after token expiry", T, || h.pages().contains_key(&ext(&a2))).await;
+    wait_for("page after token expiry", T, async || h.pages().contains_key(&ext(&a2))).await;
     h.polls(2).await;
     let tokens_after = h.fake.requests().get("entra.token").copied().unwrap_or(0);
     // At most one refresh per resource in use (Graph, ARM, Log Analytics), however many
@@ -140,12 +140,10 @@ async fn readyz(app: &App) -> (u16, Value) {
 async fn a_wrong_team_secret_is_reported_once_and_not_hammered() {
     let h = Harness::new().await;
     let first = h.fake.add_alerts(TENANT, (0..5).map(scenarios::synthetic));
-    let bad = h.config(&[("team_secret = \"emulator-team-secret\"", "team_secret = \"typo-secret\"")]);
-    let app = App::start(bad).await.unwrap();
-    wait_for("readyz reports the rejection", T, || {
-        futures::executor::block_on(async {
-            readyz(&app).await.1["tenants"]["contoso"]["status"]["signl4_rejected"].is_string()
-        })
+    let bad = h.config().tenant(|t| t.signl4.team_secret = "typo-secret".into());
+    let app = h.start(&bad).await;
+    wait_for("readyz reports the rejection", T, async || {
+        readyz(&app).await.1["tenants"]["contoso"]["status"]["signl4_rejected"].is_string()
     })
     .await;
     let (status, body) = readyz(&app).await;
@@ -156,15 +154,15 @@ async fn a_wrong_team_secret_is_reported_once_and_not_hammered() {
     assert!((1..=5).contains(&hits), "{hits} requests");
     let more = h.fake.add_alerts(TENANT, (5..10).map(scenarios::synthetic));
     h.polls(3).await;
-    wait_for("new pages parked", T, || futures::executor::block_on(app.store.job_counts()).unwrap().paused == 10).await;
+    wait_for("new pages parked", T, async || app.store.job_counts().await.unwrap().paused == 10).await;
     let later = h.fake.requests().get("signl4.webhook").copied().unwrap_or(0);
     assert_eq!(later, hits, "SIGNL4 was hammered after it rejected the secret");
     assert!(h.pages().is_empty());
     app.stop().await;
 
     // The operator fixes the secret and restarts: everything is paged once.
-    let app = App::start(h.config(&[])).await.unwrap();
-    wait_for("all 10 paged after the fix", T, || h.pages().len() == 10).await;
+    let app = h.start(&h.config()).await;
+    wait_for("all 10 paged after the fix", T, async || h.pages().len() == 10).await;
     assert_paged_exactly_once(&h, &[first, more].concat());
     app.stop().await;
 }
@@ -173,14 +171,9 @@ async fn a_wrong_team_secret_is_reported_once_and_not_hammered() {
 async fn a_wrong_client_secret_is_explained_without_leaking_it() {
     let h = Harness::new().await;
     h.fake.add_alert(TENANT, scenarios::mde_malware("1"));
-    let app =
-        App::start(h.config(&[("client_secret = \"emulator-client-secret\"", "client_secret = \"not-the-secret\"")]))
-            .await
-            .unwrap();
-    wait_for("poll error visible", T, || {
-        futures::executor::block_on(async {
-            readyz(&app).await.1["tenants"]["contoso"]["status"]["last_poll_error"].is_string()
-        })
+    let app = h.start(&h.config().tenant(|t| t.client_secret = "not-the-secret".into())).await;
+    wait_for("poll error visible", T, async || {
+        readyz(&app).await.1["tenants"]["contoso"]["status"]["last_poll_error"].is_string()
     })
     .await;
     let (_, body) = readyz(&app).await;
@@ -196,11 +189,9 @@ async fn a_wrong_client_secret_is_explained_without_leaking_it() {
 async fn missing_graph_permission_says_which_one() {
     let h = Harness::new().await;
     h.fake.set_roles(TENANT, s4s_fakecloud::DEFAULT_CLIENT_ID, &[]);
-    let app = App::start(h.config(&[])).await.unwrap();
-    wait_for("poll error visible", T, || {
-        futures::executor::block_on(async {
-            readyz(&app).await.1["tenants"]["contoso"]["status"]["last_poll_error"].is_string()
-        })
+    let app = h.start(&h.config()).await;
+    wait_for("poll error visible", T, async || {
+        readyz(&app).await.1["tenants"]["contoso"]["status"]["last_poll_error"].is_string()
     })
     .await;
     let err = readyz(&app).await.1["tenants"]["contoso"]["status"]["last_poll_error"].as_str().unwrap().to_string();
@@ -220,8 +211,8 @@ async fn unknown_enum_values_and_fields_still_page_with_raw_json_kept() {
                "serviceSource": "microsoftSecurityForAI", "detectionSource": "somethingBrandNew",
                "newField": {"nested": [1, 2, 3]}, "evidence": [{"@odata.type": "#microsoft.graph.security.aiAgentEvidence", "name": "bot"}]}),
     );
-    let app = App::start(h.config(&[])).await.unwrap();
-    wait_for("paged", T, || h.pages().contains_key(&ext(&a))).await;
+    let app = h.start(&h.config()).await;
+    wait_for("paged", T, async || h.pages().contains_key(&ext(&a))).await;
     let ev = h.fake.received(TEAM).into_iter().find(|e| e.external_id.as_deref() == Some(ext(&a).as_str())).unwrap();
     assert_eq!(ev.body["Title"], "[severe] Prompt injection attempt");
     // The Prefer header made Graph return the evolvable member instead of unknownFutureValue.
@@ -237,11 +228,11 @@ async fn changed_alerts_never_page_again_but_raised_ones_page_once() {
     let h = Harness::new().await;
     let paged = h.fake.add_alert(TENANT, scenarios::mde_malware("1"));
     let low = h.fake.add_alert(TENANT, json!({"title": "Low at first", "severity": "low"}));
-    let app = App::start(h.config(&[("min_severity = \"low\"", "min_severity = \"medium\"")])).await.unwrap();
-    wait_for("first page", T, || h.pages().contains_key(&ext(&paged))).await;
+    let app = h.start(&h.config().tenant(|t| t.filter.min_severity = "medium".into())).await;
+    wait_for("first page", T, async || h.pages().contains_key(&ext(&paged))).await;
     h.fake.update_alert(TENANT, paged["id"].as_str().unwrap(), json!({"assignedTo": "someone@contoso.com"}));
     h.fake.update_alert(TENANT, low["id"].as_str().unwrap(), json!({"severity": "high"}));
-    wait_for("raised alert paged", T, || h.pages().contains_key(&ext(&low))).await;
+    wait_for("raised alert paged", T, async || h.pages().contains_key(&ext(&low))).await;
     h.fake.update_alert(TENANT, low["id"].as_str().unwrap(), json!({"title": "Edited again"}));
     h.polls(3).await;
     assert_paged_exactly_once(&h, &[paged, low]);
@@ -253,8 +244,8 @@ async fn permanent_rejections_and_expired_retries_go_to_dead_letters() {
     let h = Harness::new().await;
     h.fake.inject(Fault { service: Service::Signl4, kind: FaultKind::Status { status: 400 }, count: 1 });
     let a = h.fake.add_alert(TENANT, scenarios::mde_malware("1"));
-    let app = App::start(h.config(&[("dead_letter_after = \"24h\"", "dead_letter_after = \"2s\"")])).await.unwrap();
-    wait_for("400 → dead letter", T, || futures::executor::block_on(app.store.job_counts()).unwrap().dead == 1).await;
+    let app = h.start(&h.config().delivery(|d| d.dead_letter_after = Duration::from_secs(2))).await;
+    wait_for("400 → dead letter", T, async || app.store.job_counts().await.unwrap().dead == 1).await;
     assert!(h.pages().is_empty());
     let dead = app.store.list_jobs(s4s_store::JobState::Dead, 10).await.unwrap();
     assert!(dead[0].last_error.as_deref().unwrap().contains("HTTP 400"), "{:?}", dead[0].last_error);
@@ -263,10 +254,7 @@ async fn permanent_rejections_and_expired_retries_go_to_dead_letters() {
     // SIGNL4 keeps failing with 503 for longer than the 2 s horizon.
     h.fake.inject(Fault { service: Service::Signl4, kind: FaultKind::Status { status: 503 }, count: 100_000 });
     h.fake.add_alert(TENANT, scenarios::entra_risky_signin("2"));
-    wait_for("503 past the horizon → dead letter", T, || {
-        futures::executor::block_on(app.store.job_counts()).unwrap().dead == 2
-    })
-    .await;
+    wait_for("503 past the horizon → dead letter", T, async || app.store.job_counts().await.unwrap().dead == 2).await;
     let dead = app.store.list_jobs(s4s_store::JobState::Dead, 10).await.unwrap();
     assert!(dead[1].last_error.as_deref().unwrap().starts_with("gave up after"), "{:?}", dead[1].last_error);
     assert!(dead[1].attempts > 1);
@@ -277,8 +265,8 @@ async fn permanent_rejections_and_expired_retries_go_to_dead_letters() {
 async fn health_and_metrics_endpoints() {
     let h = Harness::new().await;
     let a = h.fake.add_alert(TENANT, scenarios::mde_malware("1"));
-    let app = App::start(h.config(&[])).await.unwrap();
-    wait_for("paged", T, || h.pages().contains_key(&ext(&a))).await;
+    let app = h.start(&h.config()).await;
+    wait_for("paged", T, async || h.pages().contains_key(&ext(&a))).await;
     let live = reqwest::get(format!("http://{}/healthz", app.addr)).await.unwrap();
     assert_eq!(live.status().as_u16(), 200);
     let (status, body) = readyz(&app).await;
@@ -294,8 +282,8 @@ async fn health_and_metrics_endpoints() {
 async fn an_alert_that_becomes_visible_late_is_caught_by_the_overlap_re_read() {
     let h = Harness::new().await;
     let a = h.fake.add_alert(TENANT, scenarios::mde_malware("1"));
-    let app = App::start(h.config(&[("overlap_interval = \"1m\"", "overlap_interval = \"1s\"")])).await.unwrap();
-    wait_for("first page", T, || h.pages().contains_key(&ext(&a))).await;
+    let app = h.start(&h.config().tenant(|t| t.overlap_interval = Duration::from_secs(1))).await;
+    wait_for("first page", T, async || h.pages().contains_key(&ext(&a))).await;
     h.polls(2).await;
     // Graph indexes an alert late: its lastUpdateDateTime is older than the cursor.
     let late_ts =
@@ -304,7 +292,7 @@ async fn an_alert_that_becomes_visible_late_is_caught_by_the_overlap_re_read() {
     late["createdDateTime"] = json!(s4s_core::timefmt::odata(late_ts));
     late["lastUpdateDateTime"] = json!(s4s_core::timefmt::odata(late_ts));
     let late = h.fake.add_alert(TENANT, late);
-    wait_for("late alert paged", T, || h.pages().contains_key(&ext(&late))).await;
+    wait_for("late alert paged", T, async || h.pages().contains_key(&ext(&late))).await;
     assert_paged_exactly_once(&h, &[a, late]);
     app.stop().await;
 }
@@ -336,14 +324,11 @@ async fn two_replicas_on_postgres_page_each_alert_once() {
 
     let h = Harness::new().await;
     let alerts = h.fake.add_alerts(TENANT, (0..200).map(scenarios::synthetic));
-    let storage = format!("backend = \"postgres\"\nurl = {pg_url:?}");
-    let text = config_text(&h.fake.url(), &h.db(), &[])
-        .replace(&format!("backend = \"sqlite\"\npath = {:?}", h.db().display().to_string()), &storage);
-    let cfg = s4s_core::config::load(&text, &Env).expect("postgres config");
-    let a = App::start(cfg.clone()).await.unwrap();
-    let b = App::start(cfg).await.unwrap();
+    let cfg = h.config().postgres(&pg_url);
+    let a = h.start(&cfg).await;
+    let b = h.start(&cfg).await;
     assert_eq!(a.store.backend(), "postgres");
-    wait_for("all 200 paged", T, || h.pages().len() == 200).await;
+    wait_for("all 200 paged", T, async || h.pages().len() == 200).await;
     h.polls(2).await;
     assert_paged_exactly_once(&h, &alerts);
     // Exactly one replica polls; the other stands by (polling lease).

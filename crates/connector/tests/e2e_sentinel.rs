@@ -6,12 +6,11 @@ mod common;
 use std::time::Duration;
 
 use common::*;
-use s4s_fakecloud::{Action, DEFAULT_WORKSPACE as WS, Fault, FaultKind, Outbound, Responder, Service, scenarios};
+use s4s_core::config::PagePer;
+use s4s_fakecloud::{Action, DEFAULT_WORKSPACE as WS, Fault, FaultKind, Responder, Service, scenarios};
 use serde_json::{Value, json};
-use signl4_sentinel::app::App;
 
 const T: Duration = Duration::from_secs(30);
-const TOKEN: &str = "emulator-inbound-token-0123456789";
 
 fn sext(inc: &Value) -> String {
     s4s_core::keys::external_id("contoso", "sentinel.soc", inc["name"].as_str().unwrap())
@@ -39,19 +38,6 @@ fn labels(inc: &Value) -> Vec<String> {
         .collect()
 }
 
-async fn start(h: &Harness, replace: &[(&str, &str)]) -> App {
-    let app = App::start(h.config(replace)).await.unwrap();
-    h.fake.set_outbound(
-        TEAM,
-        Some(Outbound {
-            url: format!("http://{}/signl4/{TOKEN}", app.addr),
-            responders: None,
-            duplicate_probability: 0.0,
-        }),
-    );
-    app
-}
-
 fn rene() -> Option<Responder> {
     Some(Responder::default())
 }
@@ -59,10 +45,10 @@ fn rene() -> Option<Responder> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_incident_is_paged_once_with_rule_query_results_and_labelled() {
     let h = Harness::new().await;
-    let app = start(&h, &[]).await;
+    let app = h.start_connected(&h.config(), 0.0, None).await;
     let (i, a) = scenarios::sentinel_incident("");
     let inc = h.fake.add_sentinel_incident(WS, i, a);
-    wait_for("paged", T, || h.pages().contains_key(&sext(&inc))).await;
+    wait_for("paged", T, async || h.pages().contains_key(&sext(&inc))).await;
     let m = message(&h, &sext(&inc));
     for needle in [
         "Microsoft Sentinel incident #1",
@@ -73,7 +59,7 @@ async fn an_incident_is_paged_once_with_rule_query_results_and_labelled() {
     ] {
         assert!(m.contains(needle), "missing {needle:?} in\n{m}");
     }
-    wait_for("label SIGNL4", T, || labels(&incident(&h, &inc)).contains(&"SIGNL4".to_string())).await;
+    wait_for("label SIGNL4", T, async || labels(&incident(&h, &inc)).contains(&"SIGNL4".to_string())).await;
     h.polls(3).await;
     assert_eq!(h.pages().get(&sext(&inc)), Some(&1));
     // The label write does not page again, and the Graph copy of Sentinel alerts is not paged.
@@ -85,10 +71,10 @@ async fn an_incident_is_paged_once_with_rule_query_results_and_labelled() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_person_editing_between_read_and_write_loses_nothing() {
     let h = Harness::new().await;
-    let app = start(&h, &[]).await;
+    let app = h.start_connected(&h.config(), 0.0, None).await;
     let (i, a) = scenarios::sentinel_incident("");
     let inc = h.fake.add_sentinel_incident(WS, i, a);
-    wait_for("paged and labelled", T, || labels(&incident(&h, &inc)).contains(&"SIGNL4".to_string())).await;
+    wait_for("paged and labelled", T, async || labels(&incident(&h, &inc)).contains(&"SIGNL4".to_string())).await;
     let name = inc["name"].as_str().unwrap();
     // An analyst assigns herself, adds a label and edits the description while our
     // acknowledgement is being written: our PUT carries a stale etag → 409 → re-read.
@@ -100,13 +86,13 @@ async fn a_person_editing_between_read_and_write_loses_nothing() {
                "description": "Edited by Alex"}),
     );
     h.fake.signl4_action(TEAM, &sext(&inc), Action::Acknowledge(rene())).await.unwrap();
-    wait_for("Active", T, || incident(&h, &inc)["properties"]["status"] == "Active").await;
+    wait_for("Active", T, async || incident(&h, &inc)["properties"]["status"] == "Active").await;
     let p = incident(&h, &inc)["properties"].clone();
     assert_eq!(p["owner"]["assignedTo"], "Alex Wilber", "the analyst's owner survives");
     assert_eq!(p["description"], "Edited by Alex");
     assert_eq!(labels(&incident(&h, &inc)), vec!["SIGNL4", "VIP"]);
     assert!(h.fake.requests().get("arm.incidents.conflict").copied().unwrap_or(0) >= 1, "the 409 path was exercised");
-    wait_for("ack comment", T, || h.fake.sentinel_comments(WS, name).len() == 1).await;
+    wait_for("ack comment", T, async || h.fake.sentinel_comments(WS, name).len() == 1).await;
     assert!(
         h.fake.sentinel_comments(WS, name)[0]["properties"]["message"]
             .as_str()
@@ -127,21 +113,22 @@ async fn close_uses_each_valid_classification_pair() {
     ];
     for (class, reason) in pairs {
         let h = Harness::new().await;
-        let line = match reason {
-            Some(r) => format!("close_classification = \"{class}\"\nclose_classification_reason = \"{r}\""),
-            None => format!("close_classification = \"{class}\""),
-        };
-        let app = start(&h, &[("close_classification = \"Undetermined\"", &line)]).await;
+        let cfg = h.config().sentinel(|s| {
+            s.close_classification = class.into();
+            s.close_classification_reason = reason.map(str::to_string);
+        });
+        let app = h.start_connected(&cfg, 0.0, None).await;
         let (i, a) = scenarios::sentinel_incident("");
         let inc = h.fake.add_sentinel_incident(WS, i, a);
-        wait_for("paged", T, || h.pages().contains_key(&sext(&inc))).await;
+        wait_for("paged", T, async || h.pages().contains_key(&sext(&inc))).await;
         h.fake.signl4_action(TEAM, &sext(&inc), Action::Close(rene())).await.unwrap();
-        wait_for("Closed", T, || incident(&h, &inc)["properties"]["status"] == "Closed").await;
+        wait_for("Closed", T, async || incident(&h, &inc)["properties"]["status"] == "Closed").await;
         let p = incident(&h, &inc)["properties"].clone();
         assert_eq!(p["classification"], class);
         assert_eq!(p["classificationReason"].as_str(), reason, "{class}");
         assert_eq!(p["owner"]["email"], "rene@signl4.com", "an unassigned incident gets the responder as owner");
-        wait_for("close comment", T, || h.fake.sentinel_comments(WS, inc["name"].as_str().unwrap()).len() == 1).await;
+        wait_for("close comment", T, async || h.fake.sentinel_comments(WS, inc["name"].as_str().unwrap()).len() == 1)
+            .await;
         app.stop().await;
     }
 }
@@ -150,14 +137,15 @@ async fn close_uses_each_valid_classification_pair() {
 async fn enrichment_that_misses_its_budget_follows_as_a_comment() {
     let h = Harness::new().await;
     h.fake.inject(Fault { service: Service::LogAnalytics, kind: FaultKind::Latency { ms: 1500 }, count: 1 });
-    let app = start(&h, &[("budget = \"10s\"", "budget = \"200ms\"")]).await;
+    let app =
+        h.start_connected(&h.config().sentinel(|s| s.enrichment.budget = Duration::from_millis(200)), 0.0, None).await;
     let (i, a) = scenarios::sentinel_incident("");
     let inc = h.fake.add_sentinel_incident(WS, i, a);
-    wait_for("paged", T, || h.pages().contains_key(&sext(&inc))).await;
+    wait_for("paged", T, async || h.pages().contains_key(&sext(&inc))).await;
     let m = message(&h, &sext(&inc));
     assert!(m.contains("Rule query results: still running"), "{m}");
     let name = inc["name"].as_str().unwrap();
-    wait_for("results comment", T, || {
+    wait_for("results comment", T, async || {
         h.fake
             .sentinel_comments(WS, name)
             .iter()
@@ -177,7 +165,7 @@ async fn partial_and_failed_queries_never_block_the_page() {
                "error": {"code": "PartialError", "message": "Query result set has exceeded the internal record count limit", "details": []}}),
     );
     h.fake.add_query_result(WS, "BrokenRule", json!({"status": 400}));
-    let app = start(&h, &[]).await;
+    let app = h.start_connected(&h.config(), 0.0, None).await;
     let mk = |needle: &str, title: &str| {
         let (mut i, mut a) = scenarios::sentinel_incident(title);
         a[0]["properties"]["additionalData"]["Query"] = json!(format!("{needle} | take 100"));
@@ -188,7 +176,7 @@ async fn partial_and_failed_queries_never_block_the_page() {
     let (i2, a2) = mk("BrokenRule", " (broken)");
     let p = h.fake.add_sentinel_incident(WS, i1, a1);
     let b = h.fake.add_sentinel_incident(WS, i2, a2);
-    wait_for("both paged", T, || h.pages().contains_key(&sext(&p)) && h.pages().contains_key(&sext(&b))).await;
+    wait_for("both paged", T, async || h.pages().contains_key(&sext(&p)) && h.pages().contains_key(&sext(&b))).await;
     let mp = message(&h, &sext(&p));
     assert!(mp.contains("1. Host=ws-1") && mp.contains("⚠ partial results (PartialError"), "{mp}");
     let mb = message(&h, &sext(&b));
@@ -199,18 +187,20 @@ async fn partial_and_failed_queries_never_block_the_page() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_incident_closed_in_the_portal_closes_signl4_without_echo() {
     let h = Harness::new().await;
-    let app = start(&h, &[]).await;
+    let app = h.start_connected(&h.config(), 0.0, None).await;
     let (i, a) = scenarios::sentinel_incident("");
     let inc = h.fake.add_sentinel_incident(WS, i, a);
-    wait_for("paged and labelled", T, || labels(&incident(&h, &inc)).contains(&"SIGNL4".to_string())).await;
+    wait_for("paged and labelled", T, async || labels(&incident(&h, &inc)).contains(&"SIGNL4".to_string())).await;
     h.fake.update_sentinel_incident(
         WS,
         inc["name"].as_str().unwrap(),
         json!({"status": "Closed", "classification": "FalsePositive", "classificationReason": "InaccurateData"}),
     );
-    wait_for("SIGNL4 closed", T, || h.fake.signl4_alerts(TEAM)[&sext(&inc)].status == "resolved").await;
-    wait_for("SIGNL4 reported it", T, || h.fake.outbound_events(TEAM).iter().any(|e| e["alert"]["statusCode"] == 4))
-        .await;
+    wait_for("SIGNL4 closed", T, async || h.fake.signl4_alerts(TEAM)[&sext(&inc)].status == "resolved").await;
+    wait_for("SIGNL4 reported it", T, async || {
+        h.fake.outbound_events(TEAM).iter().any(|e| e["alert"]["statusCode"] == 4)
+    })
+    .await;
     h.polls(3).await;
     assert!(h.fake.sentinel_comments(WS, inc["name"].as_str().unwrap()).is_empty(), "echo became a comment");
     assert_eq!(
@@ -224,23 +214,24 @@ async fn an_incident_closed_in_the_portal_closes_signl4_without_echo() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn per_alert_mode_pages_each_alert_and_the_incident_follows_the_last() {
     let h = Harness::new().await;
-    let app = start(&h, &[("page_per = \"incident\"", "page_per = \"alert\"")]).await;
+    let app = h.start_connected(&h.config().sentinel(|s| s.page_per = PagePer::Alert), 0.0, None).await;
     let (i, mut a) = scenarios::sentinel_incident("");
     let mut second = a[0].clone();
     second["properties"]["alertDisplayName"] = json!("Successful sign-in after brute force");
     a.push(second);
     let inc = h.fake.add_sentinel_incident(WS, i, a);
-    wait_for("two pages", T, || h.pages().len() == 2).await;
+    wait_for("two pages", T, async || h.pages().len() == 2).await;
     let exts: Vec<String> = h.pages().keys().cloned().collect();
     assert!(exts.iter().all(|e| e.starts_with("s4s:contoso:sentinel-alert.soc:")), "{exts:?}");
     h.fake.signl4_action(TEAM, &exts[0], Action::Acknowledge(rene())).await.unwrap();
-    wait_for("first ack comment", T, || h.fake.sentinel_comments(WS, inc["name"].as_str().unwrap()).len() == 1).await;
+    wait_for("first ack comment", T, async || h.fake.sentinel_comments(WS, inc["name"].as_str().unwrap()).len() == 1)
+        .await;
     assert_eq!(incident(&h, &inc)["properties"]["status"], "New", "waits for the last alert");
     h.fake.signl4_action(TEAM, &exts[1], Action::Acknowledge(rene())).await.unwrap();
-    wait_for("Active", T, || incident(&h, &inc)["properties"]["status"] == "Active").await;
+    wait_for("Active", T, async || incident(&h, &inc)["properties"]["status"] == "Active").await;
     h.fake.signl4_action(TEAM, &exts[0], Action::Close(rene())).await.unwrap();
     h.fake.signl4_action(TEAM, &exts[1], Action::Close(rene())).await.unwrap();
-    wait_for("Closed", T, || incident(&h, &inc)["properties"]["status"] == "Closed").await;
+    wait_for("Closed", T, async || incident(&h, &inc)["properties"]["status"] == "Closed").await;
     h.polls(2).await;
     assert_eq!(h.pages().len(), 2);
     app.stop().await;
@@ -250,24 +241,22 @@ async fn per_alert_mode_pages_each_alert_and_the_incident_follows_the_last() {
 async fn sentinel_only_tenants_and_api_errors() {
     let h = Harness::new().await;
     // Graph off: a Graph alert does not page; Sentinel incidents do.
-    let app = start(&h, &[("[tenant.endpoints]\n# Only for", "graph = false\n[tenant.endpoints]\n# Only for")]).await;
+    let app = h.start_connected(&h.config().tenant(|t| t.graph = Some(false)), 0.0, None).await;
     let g = h.fake.add_alert(TENANT, scenarios::mde_malware("1"));
     let (i, a) = scenarios::sentinel_incident("");
     let inc = h.fake.add_sentinel_incident(WS, i, a);
-    wait_for("Sentinel paged", T, || h.pages().contains_key(&sext(&inc))).await;
+    wait_for("Sentinel paged", T, async || h.pages().contains_key(&sext(&inc))).await;
     assert!(!h.pages().contains_key(&ext(&g)));
     assert_eq!(h.graph_lists(), 0, "Graph is not polled");
     app.stop().await;
 
     // A wrong api-version is reported with the service's message.
-    let app = start(&h, &[("api_version = \"2025-12-01\"", "api_version = \"2019-01-01\"")]).await;
-    wait_for("poll error", T, || {
-        futures::executor::block_on(async {
-            let v: Value = reqwest::get(format!("http://{}/readyz", app.addr)).await.unwrap().json().await.unwrap();
-            v["tenants"]["contoso"]["status"]["last_poll_error"]
-                .as_str()
-                .is_some_and(|e| e.contains("InvalidApiVersionParameter"))
-        })
+    let app = h.start_connected(&h.config().sentinel(|s| s.api_version = "2019-01-01".into()), 0.0, None).await;
+    wait_for("poll error", T, async || {
+        let v: Value = reqwest::get(format!("http://{}/readyz", app.addr)).await.unwrap().json().await.unwrap();
+        v["tenants"]["contoso"]["status"]["last_poll_error"]
+            .as_str()
+            .is_some_and(|e| e.contains("InvalidApiVersionParameter"))
     })
     .await;
     app.stop().await;
@@ -276,7 +265,7 @@ async fn sentinel_only_tenants_and_api_errors() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_rule_query_comes_from_the_security_alert_table_when_additional_data_lacks_it() {
     let h = Harness::new().await;
-    let app = start(&h, &[]).await;
+    let app = h.start_connected(&h.config(), 0.0, None).await;
     let (i, mut a) = scenarios::sentinel_incident(" (NRT)");
     a[0]["properties"]["additionalData"] = json!({"AlertMessageEnqueueTime": "2026-11-28T10:00:00Z"});
     a[0]["properties"]["productComponentName"] = json!("NRT Alerts");
@@ -287,7 +276,7 @@ async fn the_rule_query_comes_from_the_security_alert_table_when_additional_data
         r#"{"Query":"SigninLogs | where ResultType != 0","Query Start Time UTC":"2026-11-28 09:00:00Z","Query End Time UTC":"2026-11-28 10:00:00Z","Search Query Results Overall Count":"3"}"#,
     );
     let inc = h.fake.add_sentinel_incident(WS, i, a);
-    wait_for("paged", T, || h.pages().contains_key(&sext(&inc))).await;
+    wait_for("paged", T, async || h.pages().contains_key(&sext(&inc))).await;
     let m = message(&h, &sext(&inc));
     assert!(m.contains("Rule query results:\n1. UserPrincipalName=megan.bowen@contoso.com"), "{m}");
     assert_eq!(
@@ -306,8 +295,8 @@ async fn a_backlog_of_incidents_is_read_across_next_links() {
         let (i, a) = scenarios::sentinel_incident(&format!(" {n}"));
         incs.push(h.fake.add_sentinel_incident(WS, i, a));
     }
-    let app = start(&h, &[("lookback = \"24h\"", "lookback = \"24h\"\npage_size = 3")]).await;
-    wait_for("all 7 paged", T, || incs.iter().all(|i| h.pages().contains_key(&sext(i)))).await;
+    let app = h.start_connected(&h.config().tenant(|t| t.page_size = Some(3)), 0.0, None).await;
+    wait_for("all 7 paged", T, async || incs.iter().all(|i| h.pages().contains_key(&sext(i)))).await;
     assert!(h.fake.requests().get("arm.incidents.list").copied().unwrap_or(0) >= 3, "followed nextLink");
     h.polls(2).await;
     assert!(incs.iter().all(|i| h.pages().get(&sext(i)) == Some(&1)));

@@ -6,24 +6,14 @@ mod common;
 use std::time::Duration;
 
 use common::*;
-use s4s_fakecloud::{Action, Fault, FaultKind, Outbound, Responder, ResponderPlan, Service, scenarios};
+use s4s_fakecloud::{Action, Fault, FaultKind, Responder, ResponderPlan, Service, scenarios};
 use serde_json::{Value, json};
-use signl4_sentinel::app::App;
 
 const T: Duration = Duration::from_secs(30);
-const TOKEN: &str = "emulator-inbound-token-0123456789";
+const TOKEN: &str = INBOUND_TOKEN;
 
 fn rene() -> Option<Responder> {
     Some(Responder::default())
-}
-
-async fn start(h: &Harness, replace: &[(&str, &str)], dup: f64, responders: Option<ResponderPlan>) -> App {
-    let app = App::start(h.config(replace)).await.unwrap();
-    h.fake.set_outbound(
-        TEAM,
-        Some(Outbound { url: format!("http://{}/signl4/{TOKEN}", app.addr), responders, duplicate_probability: dup }),
-    );
-    app
 }
 
 fn comments(v: &Value) -> Vec<String> {
@@ -41,20 +31,20 @@ fn resolves_sent(h: &Harness) -> usize {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ack_then_close_in_signl4_reaches_graph_with_one_comment_each() {
     let h = Harness::new().await;
-    let app = start(&h, &[], 0.0, None).await;
+    let app = h.start_connected(&h.config(), 0.0, None).await;
     let a = h.fake.add_alert(TENANT, scenarios::mde_malware("77"));
-    wait_for("paged", T, || h.pages().contains_key(&ext(&a))).await;
+    wait_for("paged", T, async || h.pages().contains_key(&ext(&a))).await;
 
     h.fake.signl4_action(TEAM, &ext(&a), Action::Acknowledge(rene())).await.unwrap();
-    wait_for("inProgress in Graph", T, || alert(&h, &a)["status"] == "inProgress").await;
-    wait_for("ack comment", T, || comments(&alert(&h, &a)).len() == 1).await;
+    wait_for("inProgress in Graph", T, async || alert(&h, &a)["status"] == "inProgress").await;
+    wait_for("ack comment", T, async || comments(&alert(&h, &a)).len() == 1).await;
     let g = alert(&h, &a);
     assert_eq!(g["assignedTo"], "rene@signl4.com");
     assert!(comments(&g)[0].starts_with("Acknowledged in SIGNL4 by rene@signl4.com."), "{:?}", comments(&g));
 
     h.fake.signl4_action(TEAM, &ext(&a), Action::Close(rene())).await.unwrap();
-    wait_for("resolved in Graph", T, || alert(&h, &a)["status"] == "resolved").await;
-    wait_for("close comment", T, || comments(&alert(&h, &a)).len() == 2).await;
+    wait_for("resolved in Graph", T, async || alert(&h, &a)["status"] == "resolved").await;
+    wait_for("close comment", T, async || comments(&alert(&h, &a)).len() == 2).await;
     assert!(comments(&alert(&h, &a))[1].starts_with("Closed in SIGNL4 by rene@signl4.com."));
 
     // Our own write comes back through polling: it must not be mirrored to SIGNL4 again.
@@ -68,13 +58,13 @@ async fn ack_then_close_in_signl4_reaches_graph_with_one_comment_each() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn repeated_webhook_deliveries_have_one_effect() {
     let h = Harness::new().await;
-    let app = start(&h, &[], 1.0, None).await; // every event delivered twice
+    let app = h.start_connected(&h.config(), 1.0, None).await; // every event delivered twice
     let a = h.fake.add_alert(TENANT, scenarios::entra_risky_signin("78"));
-    wait_for("paged", T, || h.pages().contains_key(&ext(&a))).await;
+    wait_for("paged", T, async || h.pages().contains_key(&ext(&a))).await;
     h.fake.signl4_action(TEAM, &ext(&a), Action::Acknowledge(rene())).await.unwrap();
     h.fake.signl4_action(TEAM, &ext(&a), Action::Annotate(rene(), "calling the user".into())).await.unwrap();
     h.fake.signl4_action(TEAM, &ext(&a), Action::Close(rene())).await.unwrap();
-    wait_for("three comments", T, || comments(&alert(&h, &a)).len() >= 3).await;
+    wait_for("three comments", T, async || comments(&alert(&h, &a)).len() >= 3).await;
     h.polls(2).await;
     let c = comments(&alert(&h, &a));
     assert_eq!(c.len(), 3, "{c:?}");
@@ -87,17 +77,17 @@ async fn repeated_webhook_deliveries_have_one_effect() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn resolved_in_the_portal_closes_the_signl4_alert_without_echo() {
     let h = Harness::new().await;
-    let app = start(&h, &[], 0.0, None).await;
+    let app = h.start_connected(&h.config(), 0.0, None).await;
     let a = h.fake.add_alert(TENANT, scenarios::mdo_phishing("79"));
-    wait_for("paged", T, || h.pages().contains_key(&ext(&a))).await;
+    wait_for("paged", T, async || h.pages().contains_key(&ext(&a))).await;
     h.fake.update_alert(
         TENANT,
         a["id"].as_str().unwrap(),
         json!({"status": "resolved", "assignedTo": "analyst@contoso.com"}),
     );
-    wait_for("SIGNL4 alert closed", T, || h.fake.signl4_alerts(TEAM)[&ext(&a)].status == "resolved").await;
+    wait_for("SIGNL4 alert closed", T, async || h.fake.signl4_alerts(TEAM)[&ext(&a)].status == "resolved").await;
     // SIGNL4 reports the close back through its outbound webhook; that is our own echo.
-    wait_for("SIGNL4 reported the close", T, || {
+    wait_for("SIGNL4 reported the close", T, async || {
         h.fake.outbound_events(TEAM).iter().any(|e| e["eventType"] == 201 && e["alert"]["statusCode"] == 4)
     })
     .await;
@@ -112,9 +102,9 @@ async fn resolved_in_the_portal_closes_the_signl4_alert_without_echo() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn acks_during_a_graph_outage_are_applied_in_order_after_recovery_and_a_restart() {
     let h = Harness::new().await;
-    let app = start(&h, &[], 0.0, None).await;
+    let app = h.start_connected(&h.config(), 0.0, None).await;
     let a = h.fake.add_alert(TENANT, scenarios::mde_malware("80"));
-    wait_for("paged", T, || h.pages().contains_key(&ext(&a))).await;
+    wait_for("paged", T, async || h.pages().contains_key(&ext(&a))).await;
     let patches_before = h.fake.requests().get("graph.alerts.patch").copied().unwrap_or(0);
     h.fake.inject(Fault { service: Service::Graph, kind: FaultKind::Status { status: 503 }, count: 1_000_000 });
     h.fake.signl4_action(TEAM, &ext(&a), Action::Acknowledge(rene())).await.unwrap();
@@ -122,9 +112,10 @@ async fn acks_during_a_graph_outage_are_applied_in_order_after_recovery_and_a_re
     h.fake.signl4_action(TEAM, &ext(&a), Action::Close(rene())).await.unwrap();
     // Restart while the write-back is still pending.
     app.stop().await;
-    let app = start(&h, &[], 0.0, None).await;
+    let app = h.start_connected(&h.config(), 0.0, None).await;
     h.fake.clear_faults();
-    wait_for("all applied", T, || comments(&alert(&h, &a)).len() == 3 && alert(&h, &a)["status"] == "resolved").await;
+    wait_for("all applied", T, async || comments(&alert(&h, &a)).len() == 3 && alert(&h, &a)["status"] == "resolved")
+        .await;
     let c = comments(&alert(&h, &a));
     assert!(c[0].starts_with("Acknowledged") && c[1].starts_with("SIGNL4 note") && c[2].starts_with("Closed"), "{c:?}");
     assert_eq!(alert(&h, &a)["assignedTo"], "rene@signl4.com");
@@ -136,29 +127,29 @@ async fn acks_during_a_graph_outage_are_applied_in_order_after_recovery_and_a_re
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_incident_follows_when_all_its_alerts_did_and_keeps_tags_and_owner() {
     let h = Harness::new().await;
-    let app = start(&h, &[], 0.0, None).await;
+    let app = h.start_connected(&h.config(), 0.0, None).await;
     let a1 = h.fake.add_alert(TENANT, scenarios::mde_malware("90"));
     let a2 = h.fake.add_alert(TENANT, scenarios::entra_risky_signin("90"));
     h.fake.update_incident(TENANT, "90", json!({"customTags": ["Finance"]}));
-    wait_for("both paged", T, || h.pages().len() == 2).await;
-    wait_for("incident tagged", T, || {
+    wait_for("both paged", T, async || h.pages().len() == 2).await;
+    wait_for("incident tagged", T, async || {
         h.fake.incident(TENANT, "90").unwrap()["customTags"] == json!(["Finance", "SIGNL4"])
     })
     .await;
 
     h.fake.signl4_action(TEAM, &ext(&a1), Action::Acknowledge(rene())).await.unwrap();
-    wait_for("first alert inProgress", T, || alert(&h, &a1)["status"] == "inProgress").await;
+    wait_for("first alert inProgress", T, async || alert(&h, &a1)["status"] == "inProgress").await;
     h.polls(2).await;
     assert_eq!(h.fake.incident(TENANT, "90").unwrap()["status"], "active", "waits for the last alert");
 
     let other = Responder { username: "Kim".into(), mailaddress: "kim@signl4.com".into(), id: "k1".into() };
     h.fake.signl4_action(TEAM, &ext(&a2), Action::Acknowledge(Some(other))).await.unwrap();
-    wait_for("incident inProgress", T, || h.fake.incident(TENANT, "90").unwrap()["status"] == "inProgress").await;
+    wait_for("incident inProgress", T, async || h.fake.incident(TENANT, "90").unwrap()["status"] == "inProgress").await;
     assert_eq!(h.fake.incident(TENANT, "90").unwrap()["assignedTo"], "kim@signl4.com");
 
     h.fake.signl4_action(TEAM, &ext(&a1), Action::Close(rene())).await.unwrap();
     h.fake.signl4_action(TEAM, &ext(&a2), Action::Close(rene())).await.unwrap();
-    wait_for("incident resolved", T, || h.fake.incident(TENANT, "90").unwrap()["status"] == "resolved").await;
+    wait_for("incident resolved", T, async || h.fake.incident(TENANT, "90").unwrap()["status"] == "resolved").await;
     let inc = h.fake.incident(TENANT, "90").unwrap();
     assert_eq!(inc["customTags"], json!(["Finance", "SIGNL4"]));
     assert_eq!(inc["assignedTo"], "kim@signl4.com", "the first owner is not replaced");
@@ -168,11 +159,11 @@ async fn the_incident_follows_when_all_its_alerts_did_and_keeps_tags_and_owner()
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_webhook_input_changes_nothing() {
     let h = Harness::new().await;
-    let app = start(&h, &[], 0.0, None).await;
+    let app = h.start_connected(&h.config(), 0.0, None).await;
     let a = h.fake.add_alert(TENANT, scenarios::mde_malware("81"));
-    wait_for("paged", T, || h.pages().contains_key(&ext(&a))).await;
+    wait_for("paged", T, async || h.pages().contains_key(&ext(&a))).await;
     // Let the page's follow-up work (incident tag) finish first.
-    wait_for("outbox idle", T, || futures::executor::block_on(app.store.job_counts()).unwrap().pending == 0).await;
+    wait_for("outbox idle", T, async || app.store.job_counts().await.unwrap().pending == 0).await;
     let before = app.store.job_counts().await.unwrap();
     let c = reqwest::Client::new();
     let url = |tok: &str| format!("http://{}/signl4/{tok}", app.addr);
@@ -220,15 +211,10 @@ async fn virtual_responders_complete_the_round_trip() {
         close_after_ms: Some(300),
         ..Default::default()
     };
-    let app = start(
-        &h,
-        &[("# close_classification = \"truePositive\"", "close_classification = \"truePositive\"")],
-        0.3,
-        Some(plan),
-    )
-    .await;
+    let cfg = h.config().tenant(|t| t.sync.close_classification = Some("truePositive".into()));
+    let app = h.start_connected(&cfg, 0.3, Some(plan)).await;
     let alerts = h.fake.add_alerts(TENANT, (0..5).map(scenarios::synthetic));
-    wait_for("all resolved in Graph with 3 comments", T, || {
+    wait_for("all resolved in Graph with 3 comments", T, async || {
         alerts.iter().all(|a| {
             let g = alert(&h, a);
             g["status"] == "resolved" && comments(&g).len() == 3
@@ -249,19 +235,19 @@ async fn virtual_responders_complete_the_round_trip() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_incident_redirected_or_resolved_in_the_portal_closes_its_signl4_alerts() {
     let h = Harness::new().await;
-    let app = start(&h, &[], 0.0, None).await;
+    let app = h.start_connected(&h.config(), 0.0, None).await;
     let a1 = h.fake.add_alert(TENANT, scenarios::mde_malware("95"));
     let a2 = h.fake.add_alert(TENANT, scenarios::mdo_phishing("96"));
-    wait_for("both paged", T, || h.pages().len() == 2).await;
+    wait_for("both paged", T, async || h.pages().len() == 2).await;
     // Merged into another incident by an analyst.
     h.fake.update_incident(TENANT, "95", json!({"status": "redirected", "redirectIncidentId": "97"}));
-    wait_for("SIGNL4 alert of the redirected incident closed", T, || {
+    wait_for("SIGNL4 alert of the redirected incident closed", T, async || {
         h.fake.signl4_alerts(TEAM)[&ext(&a1)].status == "resolved"
     })
     .await;
     // Resolved as a whole (Defender resolves its alerts too).
     h.fake.update_incident(TENANT, "96", json!({"status": "resolved"}));
-    wait_for("SIGNL4 alert of the resolved incident closed", T, || {
+    wait_for("SIGNL4 alert of the resolved incident closed", T, async || {
         h.fake.signl4_alerts(TEAM)[&ext(&a2)].status == "resolved"
     })
     .await;
@@ -270,23 +256,26 @@ async fn an_incident_redirected_or_resolved_in_the_portal_closes_its_signl4_aler
     app.stop().await;
 }
 
-const API_KEY_LINE: (&str, &str) = (
-    "# api_key = \"env:SIGNL4_API_KEY\"\n# api_poll_interval = \"30s\"",
-    "api_key = \"test-api-key\"\napi_poll_interval = \"200ms\"",
-);
+/// The REST polling fallback on, with the API key `test-api-key`.
+fn with_api_key(cfg: ConfigBuilder) -> ConfigBuilder {
+    cfg.tenant(|t| {
+        t.signl4.api_key = Some("test-api-key".into());
+        t.signl4.api_poll_interval = Some(Duration::from_millis(200));
+    })
+}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rest_polling_fallback_syncs_when_signl4_cannot_reach_the_connector() {
     let h = Harness::new().await;
     h.fake.add_api_key(TEAM, "test-api-key");
-    let app = App::start(h.config(&[API_KEY_LINE])).await.unwrap(); // no outbound webhook
+    let app = h.start(&with_api_key(h.config())).await; // no outbound webhook
     let a = h.fake.add_alert(TENANT, scenarios::mde_malware("82"));
-    wait_for("paged", T, || h.pages().contains_key(&ext(&a))).await;
+    wait_for("paged", T, async || h.pages().contains_key(&ext(&a))).await;
     h.fake.signl4_action(TEAM, &ext(&a), Action::Acknowledge(rene())).await.unwrap();
-    wait_for("inProgress via REST polling", T, || alert(&h, &a)["status"] == "inProgress").await;
+    wait_for("inProgress via REST polling", T, async || alert(&h, &a)["status"] == "inProgress").await;
     h.fake.signl4_action(TEAM, &ext(&a), Action::Annotate(rene(), "found it".into())).await.unwrap();
     h.fake.signl4_action(TEAM, &ext(&a), Action::Close(rene())).await.unwrap();
-    wait_for("resolved with three comments", T, || {
+    wait_for("resolved with three comments", T, async || {
         alert(&h, &a)["status"] == "resolved" && comments(&alert(&h, &a)).len() == 3
     })
     .await;
@@ -299,16 +288,17 @@ async fn rest_polling_fallback_syncs_when_signl4_cannot_reach_the_connector() {
 async fn webhook_and_rest_polling_together_still_have_one_effect_per_change() {
     let h = Harness::new().await;
     h.fake.add_api_key(TEAM, "test-api-key");
-    let app = start(&h, &[API_KEY_LINE], 0.5, None).await;
+    let app = h.start_connected(&with_api_key(h.config()), 0.5, None).await;
     let a = h.fake.add_alert(TENANT, scenarios::entra_risky_signin("83"));
-    wait_for("paged", T, || h.pages().contains_key(&ext(&a))).await;
+    wait_for("paged", T, async || h.pages().contains_key(&ext(&a))).await;
     h.fake.signl4_action(TEAM, &ext(&a), Action::Acknowledge(rene())).await.unwrap();
     h.fake.signl4_action(TEAM, &ext(&a), Action::Annotate(rene(), "checking sign-in logs".into())).await.unwrap();
     h.fake.signl4_action(TEAM, &ext(&a), Action::Close(rene())).await.unwrap();
-    wait_for("resolved", T, || alert(&h, &a)["status"] == "resolved" && comments(&alert(&h, &a)).len() >= 3).await;
+    wait_for("resolved", T, async || alert(&h, &a)["status"] == "resolved" && comments(&alert(&h, &a)).len() >= 3)
+        .await;
     // Let the REST poller see everything at least twice more.
     let polled = h.fake.requests().get("signl4.rest.paged").copied().unwrap_or(0);
-    wait_for("two more REST polls", T, || {
+    wait_for("two more REST polls", T, async || {
         h.fake.requests().get("signl4.rest.paged").copied().unwrap_or(0) >= polled + 2
     })
     .await;
@@ -320,11 +310,11 @@ async fn webhook_and_rest_polling_together_still_have_one_effect_per_change() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_wrong_signl4_api_key_is_reported_and_changes_nothing() {
     let h = Harness::new().await;
-    let app = App::start(h.config(&[API_KEY_LINE])).await.unwrap(); // key not registered
+    let app = h.start(&with_api_key(h.config())).await; // key not registered
     let a = h.fake.add_alert(TENANT, scenarios::mde_malware("84"));
-    wait_for("paged", T, || h.pages().contains_key(&ext(&a))).await;
+    wait_for("paged", T, async || h.pages().contains_key(&ext(&a))).await;
     let polled = h.fake.requests().get("signl4.rest.paged").copied().unwrap_or(0);
-    wait_for("REST polls continue", T, || {
+    wait_for("REST polls continue", T, async || {
         h.fake.requests().get("signl4.rest.paged").copied().unwrap_or(0) >= polled + 2
     })
     .await;
@@ -341,17 +331,18 @@ async fn a_wrong_signl4_api_key_is_reported_and_changes_nothing() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn in_progress_in_the_portal_acknowledges_in_signl4_when_enabled() {
     let h = Harness::new().await;
-    let app = start(&h, &[("ack_on_in_progress = false", "ack_on_in_progress = true")], 0.0, None).await;
+    let app = h.start_connected(&h.config().tenant(|t| t.sync.ack_on_in_progress = true), 0.0, None).await;
     let a = h.fake.add_alert(TENANT, scenarios::mde_malware("85"));
-    wait_for("paged", T, || h.pages().contains_key(&ext(&a))).await;
+    wait_for("paged", T, async || h.pages().contains_key(&ext(&a))).await;
     h.fake.update_alert(
         TENANT,
         a["id"].as_str().unwrap(),
         json!({"status": "inProgress", "assignedTo": "analyst@contoso.com"}),
     );
-    wait_for("SIGNL4 alert acknowledged", T, || h.fake.signl4_alerts(TEAM)[&ext(&a)].status == "acknowledged").await;
+    wait_for("SIGNL4 alert acknowledged", T, async || h.fake.signl4_alerts(TEAM)[&ext(&a)].status == "acknowledged")
+        .await;
     // SIGNL4 reports the acknowledgement back: our own echo, no comment, owner kept.
-    wait_for("SIGNL4 reported it", T, || {
+    wait_for("SIGNL4 reported it", T, async || {
         h.fake.outbound_events(TEAM).iter().any(|e| e["eventType"] == 201 && e["alert"]["statusCode"] == 2)
     })
     .await;
@@ -362,6 +353,6 @@ async fn in_progress_in_the_portal_acknowledges_in_signl4_when_enabled() {
     assert_eq!(h.fake.received(TEAM).iter().filter(|e| e.status == "acknowledged").count(), 1);
     // A responder closes it later on the phone: that is a real change and reaches Graph.
     h.fake.signl4_action(TEAM, &ext(&a), Action::Close(rene())).await.unwrap();
-    wait_for("resolved", T, || alert(&h, &a)["status"] == "resolved").await;
+    wait_for("resolved", T, async || alert(&h, &a)["status"] == "resolved").await;
     app.stop().await;
 }

@@ -7,6 +7,7 @@ use std::time::Duration;
 use s4s_fakecloud::*;
 use secrecy::{ExposeSecret, SecretString};
 use signl4_sentinel::clients::entra::TokenProvider;
+use signl4_sentinel::testkit::wait_for_every;
 
 async fn provider(f: &FakeCloud, secret: &str) -> Arc<TokenProvider> {
     let authority = url::Url::parse(&format!("{}/entra", f.url())).unwrap();
@@ -53,15 +54,10 @@ async fn tokens_are_refreshed_before_they_expire() {
     let scope = "https://graph.microsoft.com/.default";
     let first = p.token(scope).await.unwrap().expose_secret().to_string();
     assert_eq!(p.token(scope).await.unwrap().expose_secret(), first, "cached");
-    let deadline = std::time::Instant::now() + Duration::from_secs(5);
-    loop {
-        let t = p.token(scope).await.unwrap().expose_secret().to_string();
-        if t != first {
-            break;
-        }
-        assert!(std::time::Instant::now() < deadline, "token never refreshed");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    wait_for_every("the token to be refreshed", Duration::from_secs(5), Duration::from_millis(50), async || {
+        p.token(scope).await.unwrap().expose_secret() != first
+    })
+    .await;
 }
 
 #[tokio::test]
