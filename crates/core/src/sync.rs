@@ -298,6 +298,18 @@ pub fn alert_plan(sync: &AlertSync, current: &Value) -> AlertPlan {
                     patch.insert("determination".into(), json!(d));
                 }
             }
+        } else if want == "resolved" && cur_status.eq_ignore_ascii_case("resolved") {
+            // Resolved meanwhile without a verdict (its incident was resolved and Graph
+            // cascaded only the status): add ours, but never replace one a person chose.
+            for (field, ours) in [("classification", &sync.classification), ("determination", &sync.determination)] {
+                let cur = current.get(field).and_then(Value::as_str).unwrap_or("unknown");
+                if let Some(v) = ours
+                    && (cur.is_empty() || cur == "unknown")
+                    && v != cur
+                {
+                    patch.insert(field.into(), json!(v));
+                }
+            }
         }
     }
     if let Some(owner) = &sync.assigned_to
@@ -448,6 +460,26 @@ pub fn incident_plan(sync: &IncidentSync, current: &Value) -> Option<Map<String,
         patch.insert("assignedTo".into(), json!(owner));
     }
     (!patch.is_empty()).then_some(patch)
+}
+
+#[cfg(test)]
+mod cascade_tests {
+    use super::*;
+
+    #[test]
+    fn a_close_still_adds_its_classification_when_the_incident_resolved_the_alert_first() {
+        let sync = AlertSync {
+            alert_id: "a".into(),
+            status: Some("resolved".into()),
+            classification: Some("truePositive".into()),
+            ..Default::default()
+        };
+        let cascaded = json!({"status": "resolved", "classification": "unknown", "determination": "unknown"});
+        let plan = alert_plan(&sync, &cascaded);
+        assert_eq!(plan.patch, Some(serde_json::from_value(json!({"classification": "truePositive"})).unwrap()));
+        let by_a_person = json!({"status": "resolved", "classification": "falsePositive"});
+        assert_eq!(alert_plan(&sync, &by_a_person).patch, None);
+    }
 }
 
 #[cfg(test)]
