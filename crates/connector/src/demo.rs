@@ -61,7 +61,7 @@ struct Expect {
 }
 
 fn external_id(alert_id: &str) -> String {
-    s4s_core::keys::external_id("contoso", s4s_core::keys::SOURCE_GRAPH_ALERT, alert_id)
+    s4s_core::ids::external_id("contoso", s4s_core::ids::SOURCE_GRAPH_ALERT, alert_id)
 }
 
 fn title_of(v: &Value) -> &str {
@@ -222,7 +222,7 @@ async fn scenario(fc: &FakeCloud) -> anyhow::Result<bool> {
     let (inc, alerts) = scenarios::sentinel_incident("");
     let sentinel_inc = fc.add_sentinel_incident(s4s_fakecloud::DEFAULT_WORKSPACE, inc, alerts);
     let sentinel_name = sentinel_inc["name"].as_str().unwrap_or("").to_string();
-    let sentinel_ext = s4s_core::keys::external_id("contoso", &s4s_core::sentinel::source("soc"), &sentinel_name);
+    let sentinel_ext = s4s_core::ids::external_id("contoso", &s4s_core::sentinel::source("soc"), &sentinel_name);
     println!(
         "  Sentinel ▶ incident #{}: {} (scheduled rule, query results to attach)",
         sentinel_inc["properties"]["incidentNumber"],

@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 const T: Duration = Duration::from_secs(30);
 
 fn sext(inc: &Value) -> String {
-    s4s_core::keys::external_id("contoso", "sentinel.soc", inc["name"].as_str().unwrap())
+    s4s_core::ids::external_id("contoso", "sentinel.soc", inc["name"].as_str().unwrap())
 }
 
 fn incident(h: &Harness, inc: &Value) -> Value {

@@ -11,7 +11,6 @@ pub mod filter;
 pub mod ids;
 pub mod ingest;
 pub mod jobs;
-pub mod keys;
 pub mod page;
 pub mod records;
 pub mod redact;

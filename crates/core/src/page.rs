@@ -9,7 +9,7 @@ use serde_json::{Map, Value};
 
 use crate::alert::GraphAlert;
 use crate::config::Signl4Options;
-use crate::keys;
+use crate::ids;
 
 /// SIGNL4 documents no size limit for the message; we keep it well below what mobile
 /// notifications display comfortably and note any truncation.
@@ -47,7 +47,7 @@ pub fn truncate(s: &str, max: usize) -> String {
 
 /// Builds the page for a Graph alert.
 pub fn graph_alert_page(tenant: &str, alert: &GraphAlert, opts: &Signl4Options) -> Page {
-    let external_id = keys::external_id(tenant, keys::SOURCE_GRAPH_ALERT, &alert.id);
+    let external_id = ids::external_id(tenant, ids::SOURCE_GRAPH_ALERT, &alert.id);
     let product = alert.product();
     let sev = alert.severity.label();
 
@@ -244,5 +244,33 @@ mod tests {
     fn resolve_payload_uses_the_same_external_id() {
         let p = resolve_payload("s4s:t:graph-alert:1");
         assert_eq!(Value::Object(p), json!({"X-S4-ExternalID": "s4s:t:graph-alert:1", "X-S4-Status": "resolved"}));
+    }
+}
+
+#[cfg(test)]
+mod properties {
+    use crate::alert::GraphAlert;
+    use crate::alert::properties::json_value;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Whatever Microsoft sends, building the page of a parsed alert never panics.
+        #[test]
+        fn arbitrary_alerts_always_make_a_page(v in json_value()) {
+            if let Ok(a) = GraphAlert::from_json(v) {
+                    let opts = crate::config::Signl4Options {
+                        team_secret: secrecy::SecretString::from("t"),
+                        service: None,
+                        source_system: "s".into(),
+                        scenario: Default::default(),
+                        inbound_token: None,
+                        api_key: None,
+                        api_poll_interval: std::time::Duration::from_secs(30),
+                        team_id: None,
+                    };
+                    let p = crate::page::graph_alert_page("t", &a, &opts);
+                    prop_assert_eq!(p.external_id, crate::ids::external_id("t", "graph-alert", &a.id));
+            }
+        }
     }
 }

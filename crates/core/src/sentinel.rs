@@ -252,7 +252,7 @@ pub fn incident_page(
     enrichment: &Enrichment,
     opts: &Signl4Options,
 ) -> Page {
-    let external_id = crate::keys::external_id(tenant, &source(&ws.name), &inc.name);
+    let external_id = crate::ids::external_id(tenant, &source(&ws.name), &inc.name);
     let sev = inc.severity.label();
     let number = inc.number.as_deref().map(|n| format!("#{n} ")).unwrap_or_default();
     let mut msg = format!("{sev} severity · Microsoft Sentinel incident {number}· workspace {}\n", ws.workspace_name);
@@ -328,7 +328,7 @@ pub fn alert_page(
     opts: &Signl4Options,
 ) -> Page {
     let mut p = incident_page(tenant, ws, inc, std::slice::from_ref(alert), enrichment, opts);
-    let external_id = crate::keys::external_id(tenant, &alert_source(&ws.name), &alert.system_alert_id);
+    let external_id = crate::ids::external_id(tenant, &alert_source(&ws.name), &alert.system_alert_id);
     let sev = alert.severity.label();
     let mut head = format!(
         "{sev} severity · {} · Sentinel incident {}\n",

@@ -6,7 +6,7 @@ use serde_json::Value;
 pub use signl4_sentinel::testkit::*;
 
 pub fn ext(alert: &Value) -> String {
-    s4s_core::keys::external_id("contoso", "graph-alert", alert["id"].as_str().expect("alert id"))
+    s4s_core::ids::external_id("contoso", "graph-alert", alert["id"].as_str().expect("alert id"))
 }
 
 /// Asserts that every alert in `alerts` was paged exactly once and nothing else was paged.
