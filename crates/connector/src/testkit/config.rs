@@ -1,6 +1,6 @@
 //! [`ConfigBuilder`]: a configuration from typed fields, rendered as TOML and loaded like a file.
 //!
-//! The defaults are `config/example.toml` pointed at a fake cloud (`ConfigBuilder::new`); a
+//! The defaults are the example configuration (`crates/core/example.toml`) pointed at a fake cloud (`ConfigBuilder::new`); a
 //! unit test below keeps the two equal. Nothing here edits the example's text.
 
 use std::collections::BTreeMap;
