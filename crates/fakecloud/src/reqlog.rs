@@ -145,11 +145,8 @@ pub fn max_in_window(records: Vec<RequestRecord>, tenant: &str, window: Duration
 /// (`retry_at`). Requests already in flight when the 429 went out can show up here too.
 pub fn during_retry_after(records: Vec<RequestRecord>, tenant: &str) -> Vec<RequestRecord> {
     let mine = of_tenant(records, tenant);
-    let waits: Vec<(Duration, Duration)> = mine
-        .iter()
-        .filter(|r| r.status == 429)
-        .filter_map(|r| r.retry_at.map(|until| (r.answered, until)))
-        .collect();
+    let waits: Vec<(Duration, Duration)> =
+        mine.iter().filter(|r| r.status == 429).filter_map(|r| r.retry_at.map(|until| (r.answered, until))).collect();
     mine.into_iter().filter(|r| waits.iter().any(|(from, until)| r.at > *from && r.at < *until)).collect()
 }
 

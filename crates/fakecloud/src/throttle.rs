@@ -140,7 +140,8 @@ fn identify(st: &Inner, api: Api, path: &str, headers: &HeaderMap) -> Who {
         }
         Api::Signl4Rest => {
             let key = headers.get("x-s4-api-key").and_then(|v| v.to_str().ok());
-            if let Some((secret, team)) = key.and_then(|k| st.teams.iter().find(|(_, t)| t.api_keys.iter().any(|x| x == k)))
+            if let Some((secret, team)) =
+                key.and_then(|k| st.teams.iter().find(|(_, t)| t.api_keys.iter().any(|x| x == k)))
             {
                 who.secret = Some(secret.clone());
                 who.team_known = true;
@@ -186,7 +187,8 @@ fn admit(st: &mut Inner, api: Api, who: &Who, path: &str, method: &Method, now: 
             let per_tenant = lim.graph.entry((tenant, app.clone())).or_default();
             let a = per_tenant.check(now, &limits.graph).err().map(|(t, w)| (t, format!("graph {}", label(&w))));
             let global = lim.graph_global.entry(app).or_default();
-            let b = global.check(now, &limits.graph_global).err().map(|(t, w)| (t, format!("graph global {}", label(&w))));
+            let b =
+                global.check(now, &limits.graph_global).err().map(|(t, w)| (t, format!("graph global {}", label(&w))));
             match a.into_iter().chain(b).max_by_key(|(t, _)| *t) {
                 Some((at, by)) => {
                     v.refused = Some(graph_throttled(at - now));
@@ -216,9 +218,11 @@ fn admit(st: &mut Inner, api: Api, who: &Who, path: &str, method: &Method, now: 
                 v.arm = Some((kind, bucket.size as u64));
                 return v;
             }
-            let principal = format!("{}/{}", who.tenant.as_deref().unwrap_or(""), who.client_id.as_deref().unwrap_or(""));
+            let principal =
+                format!("{}/{}", who.tenant.as_deref().unwrap_or(""), who.client_id.as_deref().unwrap_or(""));
             let mine = lim.arm.entry((sub.clone(), principal, kind)).or_insert_with(|| BucketState::full(&bucket, now));
-            let all = lim.arm_subscription.entry((sub.clone(), kind)).or_insert_with(|| BucketState::full(&sub_bucket, now));
+            let all =
+                lim.arm_subscription.entry((sub.clone(), kind)).or_insert_with(|| BucketState::full(&sub_bucket, now));
             let wait = mine.wait(&bucket, now).max(all.wait(&sub_bucket, now));
             if wait > Duration::ZERO {
                 // ARM's Retry-After is whole seconds; rounded up so that a client that waits
@@ -313,7 +317,15 @@ fn rate_headers(r: &mut Response, limit: u32, remaining: u32, reset_unix: i64) {
 /// SIGNL4 webhook bookkeeping once the answer is known, and its `X-RateLimit-*` headers
 /// ("The webhook always returns `X-RateLimit-Limit`, `X-RateLimit-Remaining`,
 /// `X-RateLimit-Reset` (unix timestamp)", `signl4.md` §1.7).
-fn webhook_after(st: &mut Inner, who: &Who, refused: bool, counted: Option<Instant>, now: Instant, wall_ms: i64, r: &mut Response) {
+fn webhook_after(
+    st: &mut Inner,
+    who: &Who,
+    refused: bool,
+    counted: Option<Instant>,
+    now: Instant,
+    wall_ms: i64,
+    r: &mut Response,
+) {
     let limits = st.settings.limits.clone();
     let Some(secret) = who.secret.clone() else { return };
     let status = r.status();
@@ -334,6 +346,11 @@ fn webhook_after(st: &mut Inner, who: &Who, refused: bool, counted: Option<Insta
         {
             b.blocked = Some((now + ws.per, ws.limit));
         }
+    }
+    let errors_blocked = st.limiter.signl4_errors.get(&secret).and_then(|b| b.blocked).filter(|(u, _)| now < *u);
+    if let Some((until, limit)) = errors_blocked {
+        rate_headers(r, limit, 0, unix_ceil(wall_ms, now, until));
+        return;
     }
     let (blocking, windows) = if who.team_known {
         (st.limiter.signl4.get(&secret), &limits.signl4_events)
