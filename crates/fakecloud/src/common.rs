@@ -56,7 +56,9 @@ pub fn graph_throttled(retry_after: Duration) -> Response {
             "message": "Please retry after", "request-id": uuidish(), "status": "429"},
             "message": "Please retry again later."}}),
     );
-    let secs = format!("{:.3}", retry_after.as_secs_f64().max(0.001));
+    // Milliseconds, rounded up: a client that waits exactly this long is not early.
+    let ms = (retry_after.as_secs_f64() * 1000.0).ceil().max(1.0);
+    let secs = format!("{:.3}", ms / 1000.0);
     if let Ok(v) = HeaderValue::from_str(&secs) {
         r.headers_mut().insert("retry-after", v);
     }

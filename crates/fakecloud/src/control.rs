@@ -11,6 +11,8 @@ use serde_json::{Value, json};
 
 use crate::common::json_response;
 use crate::graph::{insert_alert, modify_alert};
+use crate::limits::Limits;
+use crate::reqlog::Api;
 use crate::state::{App, Fault, Settings, State};
 
 #[derive(Deserialize)]
@@ -86,8 +88,18 @@ pub struct NewTeam {
     pub secret: String,
 }
 
+/// Creates a team (with a team id) if it does not exist.
+pub fn add_team(st: &mut crate::state::Inner, secret: &str) {
+    let t = st.teams.entry(secret.into()).or_default();
+    if t.team_id.is_empty() {
+        // Distinct per secret, stable across runs.
+        let h = secret.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ b as u64).wrapping_mul(0x100_0000_01b3));
+        t.team_id = format!("0e8979f7-0c6a-472d-8918-{:012x}", h & 0xffff_ffff_ffff);
+    }
+}
+
 pub async fn post_team(AxState(state): AxState<Arc<State>>, axum::Json(t): axum::Json<NewTeam>) -> Response {
-    state.lock().teams.entry(t.secret).or_default();
+    add_team(&mut state.lock(), &t.secret);
     json_response(StatusCode::CREATED, json!({"ok": true}))
 }
 
@@ -124,7 +136,8 @@ pub async fn get_settings(AxState(state): AxState<Arc<State>>) -> Response {
     json_response(StatusCode::OK, serde_json::to_value(&state.lock().settings).unwrap_or(Value::Null))
 }
 
-pub async fn put_settings(AxState(state): AxState<Arc<State>>, axum::Json(s): axum::Json<Settings>) -> Response {
+pub async fn put_settings(AxState(state): AxState<Arc<State>>, axum::Json(mut s): axum::Json<Settings>) -> Response {
+    s.reconcile_incoming();
     state.lock().settings = s;
     json_response(StatusCode::OK, json!({"ok": true}))
 }
@@ -217,4 +230,77 @@ pub async fn post_action(
             json!({"error": "no such alert, or the action does not apply (already closed)"}),
         ),
     }
+}
+
+pub async fn get_limits(AxState(state): AxState<Arc<State>>) -> Response {
+    json_response(StatusCode::OK, serde_json::to_value(&state.lock().settings.limits).unwrap_or(Value::Null))
+}
+
+/// `PUT /_control/limits` with a [`Limits`] object, or `"documented"`, `"documented_free_plan"`
+/// or `"off"`.
+#[derive(Deserialize)]
+#[serde(untagged)]
+pub enum LimitsBody {
+    Preset(String),
+    Limits(Box<Limits>),
+}
+
+pub async fn put_limits(AxState(state): AxState<Arc<State>>, axum::Json(b): axum::Json<LimitsBody>) -> Response {
+    let limits = match b {
+        LimitsBody::Limits(l) => *l,
+        LimitsBody::Preset(p) => match p.as_str() {
+            "documented" => Limits::documented(),
+            "documented_free_plan" => Limits::documented_free_plan(),
+            "off" => Limits::off(),
+            _ => {
+                return json_response(
+                    StatusCode::BAD_REQUEST,
+                    json!({"error": "use a Limits object, \"documented\", \"documented_free_plan\" or \"off\""}),
+                );
+            }
+        },
+    };
+    let mut st = state.lock();
+    st.settings.limits = limits;
+    st.settings.mirror_limits();
+    json_response(StatusCode::OK, serde_json::to_value(&st.settings.limits).unwrap_or(Value::Null))
+}
+
+#[derive(Deserialize)]
+pub struct RequestsQuery {
+    pub service: Option<String>,
+    pub tenant: Option<String>,
+}
+
+/// `GET /_control/requests?service=graph[&tenant=…]`: the request log (all services when
+/// `service` is absent), by arrival.
+pub async fn get_requests(
+    AxState(state): AxState<Arc<State>>,
+    axum::extract::Query(q): axum::extract::Query<RequestsQuery>,
+) -> Response {
+    let api = match q.service.as_deref().map(Api::parse) {
+        None => None,
+        Some(Some(a)) => Some(a),
+        Some(None) => {
+            return json_response(
+                StatusCode::BAD_REQUEST,
+                json!({"error": "service is one of entra, graph, arm, log_analytics, signl4_webhook, signl4_rest"}),
+            );
+        }
+    };
+    let st = state.lock();
+    let mut list: Vec<&crate::reqlog::RequestRecord> = st
+        .log
+        .records
+        .iter()
+        .filter(|r| api.is_none_or(|a| r.api == a))
+        .filter(|r| q.tenant.as_ref().is_none_or(|t| r.tenant.as_ref() == Some(t)))
+        .collect();
+    list.sort_by_key(|r| r.seq);
+    json_response(StatusCode::OK, serde_json::to_value(list).unwrap_or(Value::Null))
+}
+
+pub async fn delete_requests(AxState(state): AxState<Arc<State>>) -> Response {
+    state.lock().log.records.clear();
+    json_response(StatusCode::OK, json!({"ok": true}))
 }

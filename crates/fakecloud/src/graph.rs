@@ -2,7 +2,7 @@
 //! (`microsoft-apis.md` §2.2–§2.8, §7.2).
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use axum::extract::{Path, RawQuery, State as AxState};
 use axum::http::{HeaderMap, StatusCode};
@@ -10,9 +10,9 @@ use axum::response::Response;
 use serde_json::{Map, Value, json};
 use time::OffsetDateTime;
 
-use crate::common::{fault, graph_error, graph_throttled, graph_ts, json_response, now};
+use crate::common::{fault, graph_error, graph_ts, json_response, now};
 use crate::odata;
-use crate::state::{Inner, Service, State, Tenant, window_check};
+use crate::state::{Inner, Service, State, Tenant};
 
 /// Properties documented as filterable on alerts_v2.
 pub const ALERT_FILTERABLE: &[&str] = &[
@@ -205,7 +205,7 @@ pub(crate) fn authorize(
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
         .ok_or_else(|| unauthorized("Access token is empty."))?;
-    let mut st = state.lock();
+    let st = state.lock();
     let info = st.tokens.get(token).cloned().ok_or_else(|| unauthorized("IDX14100: JWT is not well formed."))?;
     if Instant::now() >= info.expires {
         return Err(unauthorized("Lifetime validation failed, the token is expired."));
@@ -214,12 +214,7 @@ pub(crate) fn authorize(
     if !(aud.contains("graph.microsoft") || aud.contains("microsoftgraph")) {
         return Err(unauthorized("Invalid audience."));
     }
-    let limit = st.settings.graph_requests_per_minute;
-    let w = st.graph_windows.entry((info.tenant.clone(), info.client_id.clone())).or_default();
-    if let Err(wait) = window_check(w, Instant::now(), Duration::from_secs(60), limit) {
-        st.count("graph.throttled");
-        return Err(graph_throttled(wait));
-    }
+    // Throttling (§2.8) is applied by `crate::throttle` before the handler runs.
     let app_roles = st
         .tenants
         .get(&info.tenant)

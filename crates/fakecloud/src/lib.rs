@@ -35,15 +35,20 @@ mod common;
 pub mod control;
 mod entra;
 pub mod graph;
+pub mod limits;
 pub mod odata;
 pub mod outbound;
+pub mod reqlog;
 mod rest;
 pub mod scenarios;
 pub mod sentinel;
 mod signl4;
 pub mod state;
+pub mod throttle;
 
+pub use limits::{ArmLimits, Bucket, Limits, Window};
 pub use outbound::Action;
+pub use reqlog::{Api, RequestRecord};
 use state::State;
 pub use state::{Fault, FaultKind, Outbound, ReceivedEvent, Responder, ResponderPlan, Service, Settings, Signl4Alert};
 
@@ -102,6 +107,9 @@ pub fn router(state: Arc<State>) -> Router {
         .route("/_control/settings", get(control::get_settings).put(control::put_settings))
         .route("/_control/stats", get(control::get_stats))
         .route("/_control/tokens/expire", post(control::expire_tokens))
+        .route("/_control/limits", get(control::get_limits).put(control::put_limits))
+        .route("/_control/requests", get(control::get_requests).delete(control::delete_requests))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), throttle::front_door))
         .with_state(state)
 }
 
@@ -112,8 +120,37 @@ pub struct FakeCloud {
     stop: Option<oneshot::Sender<()>>,
 }
 
+/// Starts a [`FakeCloud`] with chosen limits: `FakeCloud::builder().limits(Limits::off()).start_local()`.
+#[derive(Debug, Clone, Default)]
+pub struct FakeCloudBuilder {
+    limits: Option<Limits>,
+}
+
+impl FakeCloudBuilder {
+    pub fn limits(mut self, limits: Limits) -> Self {
+        self.limits = Some(limits);
+        self
+    }
+
+    pub async fn start(self, addr: SocketAddr) -> std::io::Result<FakeCloud> {
+        let f = FakeCloud::start(addr).await?;
+        if let Some(l) = self.limits {
+            f.set_limits(l);
+        }
+        Ok(f)
+    }
+
+    pub async fn start_local(self) -> std::io::Result<FakeCloud> {
+        self.start(SocketAddr::from(([127, 0, 0, 1], 0))).await
+    }
+}
+
 impl FakeCloud {
-    /// Starts on `addr` (use port 0 for any free port).
+    pub fn builder() -> FakeCloudBuilder {
+        FakeCloudBuilder::default()
+    }
+
+    /// Starts on `addr` (use port 0 for any free port), with [`Limits::documented`].
     pub async fn start(addr: SocketAddr) -> std::io::Result<FakeCloud> {
         let state = Arc::new(State::default());
         let listener = TcpListener::bind(addr).await?;
@@ -180,11 +217,7 @@ impl FakeCloud {
     }
 
     pub fn add_team(&self, secret: &str) {
-        let mut st = self.state.lock();
-        let t = st.teams.entry(secret.into()).or_default();
-        if t.team_id.is_empty() {
-            t.team_id = format!("0e8979f7-0c6a-472d-8918-{:012x}", secret.len());
-        }
+        control::add_team(&mut self.state.lock(), secret);
     }
 
     /// Accepts `key` as a SIGNL4 API key for the team's REST API.
@@ -382,8 +415,67 @@ impl FakeCloud {
         self.state.lock().faults.clear();
     }
 
+    /// Changes settings. A change to a field that mirrors [`Limits`]
+    /// (`graph_requests_per_minute`, `signl4_events_per_15s`, `signl4_events_per_minute`)
+    /// changes that window of the limits.
     pub fn configure(&self, f: impl FnOnce(&mut Settings)) {
-        f(&mut self.state.lock().settings);
+        let mut st = self.state.lock();
+        let before = st.settings.clone();
+        f(&mut st.settings);
+        st.settings.reconcile(&before);
+    }
+
+    /// The limits in force.
+    pub fn limits(&self) -> Limits {
+        self.state.lock().settings.limits.clone()
+    }
+
+    /// Replaces every limit ([`Limits::documented`], [`Limits::off`], or your own). Requests
+    /// already counted stay counted.
+    pub fn set_limits(&self, limits: Limits) {
+        let mut st = self.state.lock();
+        st.settings.limits = limits;
+        st.settings.mirror_limits();
+    }
+
+    /// Changes some limits: `f.update_limits(|l| l.graph = vec![Window::new(4, secs(10))])`.
+    pub fn update_limits(&self, f: impl FnOnce(&mut Limits)) {
+        let mut st = self.state.lock();
+        f(&mut st.settings.limits);
+        st.settings.mirror_limits();
+    }
+
+    /// Every request to `api` so far, by arrival.
+    pub fn request_log(&self, api: Api) -> Vec<RequestRecord> {
+        self.state.lock().log.of(api)
+    }
+
+    /// Empties the request log.
+    pub fn clear_request_log(&self) {
+        self.state.lock().log.records.clear();
+    }
+
+    /// The most requests of `tenant` (Entra tenant, or SIGNL4 team id — see
+    /// [`FakeCloud::team_id`]) to `api` that arrived within any `window`, whatever the answer.
+    pub fn max_in_window(&self, api: Api, tenant: &str, window: Duration) -> usize {
+        reqlog::max_in_window(self.request_log(api), tenant, window)
+    }
+
+    /// Requests of `tenant` to `api` that arrived after a 429 was answered and before its
+    /// `Retry-After` elapsed (for SIGNL4: before its block ended). Requests already in flight
+    /// when the 429 went out can show up too.
+    pub fn requests_during_retry_after(&self, api: Api, tenant: &str) -> Vec<RequestRecord> {
+        reqlog::during_retry_after(self.request_log(api), tenant)
+    }
+
+    /// How many requests to `api` were answered 429.
+    pub fn throttled_count(&self, api: Api) -> usize {
+        self.state.lock().log.records.iter().filter(|r| r.api == api && r.status == 429).count()
+    }
+
+    /// The SIGNL4 team id of a team secret (the `tenant` of its logged requests).
+    pub fn team_id(&self, team_secret: &str) -> Option<String> {
+        self.state.lock().teams.get(team_secret).map(|t| t.team_id.clone())
     }
 
     /// Makes every issued access token expire now (the next API call gets 401).
@@ -391,7 +483,9 @@ impl FakeCloud {
         expire_all_tokens(&self.state);
     }
 
-    /// Requests served so far, by route (`graph.alerts.list`, `entra.token`, …).
+    /// Requests served so far, by route (`graph.alerts.list`, `entra.token`, …; requests the
+    /// limits refused count as `graph.throttled`, `arm.throttled`, `signl4.throttled`, …).
+    /// For timestamps and answers see [`FakeCloud::request_log`].
     pub fn requests(&self) -> BTreeMap<String, u64> {
         self.state.lock().requests.clone()
     }

@@ -3,29 +3,16 @@
 //! every answer, acknowledge / resolve by external id.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use axum::extract::{Path, State as AxState};
-use axum::http::{HeaderValue, StatusCode};
+use axum::http::StatusCode;
 use axum::response::Response;
 use serde_json::{Value, json};
 
 use crate::common::{fault, json_response, uuidish};
 use crate::outbound::Action;
-use crate::state::{ReceivedEvent, Service, Signl4Alert, State, window_check};
-
-fn rate_headers(r: &mut Response, limit: u32, remaining: usize, reset_unix: i64) {
-    let h = r.headers_mut();
-    for (k, v) in [
-        ("x-ratelimit-limit", limit.to_string()),
-        ("x-ratelimit-remaining", remaining.to_string()),
-        ("x-ratelimit-reset", reset_unix.to_string()),
-    ] {
-        if let Ok(v) = HeaderValue::from_str(&v) {
-            h.insert(k, v);
-        }
-    }
-}
+use crate::state::{ReceivedEvent, Service, Signl4Alert, State};
 
 fn s4_error(status: StatusCode, code: u32, details: &str) -> Response {
     json_response(
@@ -40,37 +27,12 @@ pub async fn webhook(AxState(state): AxState<Arc<State>>, Path(secret): Path<Str
         return r;
     }
     let now = Instant::now();
-    let now_unix = crate::common::now().unix_timestamp();
     let mut st = state.lock();
-    let (per15, per60) = (st.settings.signl4_events_per_15s, st.settings.signl4_events_per_minute);
-    let Some(team) = st.teams.get_mut(&secret) else {
+    if !st.teams.contains_key(&secret) {
         let shown: String = secret.chars().take(8).collect();
         return s4_error(StatusCode::NOT_FOUND, 3004, &format!("An event source with ID {shown} was not found."));
-    };
-    // Limits per subscription (§1.7). Exceeding blocks receiving for the same period.
-    if let Some(until) = team.blocked_until {
-        if now < until {
-            let mut r = s4_error(StatusCode::TOO_MANY_REQUESTS, 429, "Event throttling: too many events.");
-            rate_headers(&mut r, per15, 0, now_unix + until.duration_since(now).as_secs() as i64 + 1);
-            return r;
-        }
-        team.blocked_until = None;
     }
-    if per15 > 0 || per60 > 0 {
-        let recent15 = team.window.iter().filter(|t| now.duration_since(**t) < Duration::from_secs(15)).count();
-        let over = (per15 > 0 && recent15 >= per15 as usize)
-            || (per60 > 0 && team.window.len() >= per60 as usize && {
-                let mut w = team.window.clone();
-                window_check(&mut w, now, Duration::from_secs(60), per60).is_err()
-            });
-        if over {
-            let block = if per15 > 0 && recent15 >= per15 as usize { 15 } else { 60 };
-            team.blocked_until = Some(now + Duration::from_secs(block));
-            let mut r = s4_error(StatusCode::TOO_MANY_REQUESTS, 429, "Event throttling: too many events.");
-            rate_headers(&mut r, per15, 0, now_unix + block as i64);
-            return r;
-        }
-    }
+    // Rate limits and `X-RateLimit-*` headers (§1.7) are applied by `crate::throttle`.
     let parsed: Result<Value, _> = serde_json::from_str(&body);
     let Ok(Value::Object(obj)) = parsed else {
         return s4_error(
@@ -79,12 +41,6 @@ pub async fn webhook(AxState(state): AxState<Arc<State>>, Path(secret): Path<Str
             "The request body is not valid JSON or does not match the content type.",
         );
     };
-    team.window.push_back(now);
-    while team.window.front().is_some_and(|t| now.duration_since(*t) >= Duration::from_secs(60)) {
-        team.window.pop_front();
-    }
-    let remaining15 = (per15 as usize)
-        .saturating_sub(team.window.iter().filter(|t| now.duration_since(**t) < Duration::from_secs(15)).count());
     let ext = obj.get("X-S4-ExternalID").and_then(Value::as_str).map(str::to_string);
     let status = match obj.get("X-S4-Status").and_then(Value::as_str) {
         None | Some("") => "new".to_string(),
@@ -153,7 +109,5 @@ pub async fn webhook(AxState(state): AxState<Arc<State>>, Path(secret): Path<Str
             }
         }
     }
-    let mut r = json_response(StatusCode::CREATED, json!({"eventId": event_id}));
-    rate_headers(&mut r, per15, remaining15, now_unix + 15);
-    r
+    json_response(StatusCode::CREATED, json!({"eventId": event_id}))
 }

@@ -1,13 +1,17 @@
 //! The fake cloud's state: tenants with app registrations and alerts, SIGNL4 teams with what
-//! they received, tokens, faults, throttling windows and request counters.
+//! they received, tokens, faults, limiter state, the request log and request counters.
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use time::OffsetDateTime;
+
+use crate::limits::{Limits, set_window, window_requests};
+use crate::reqlog::RequestLog;
+use crate::throttle::Limiter;
 
 /// Which fake service a fault or counter applies to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord)]
@@ -102,8 +106,6 @@ pub struct Team {
     pub received: Vec<ReceivedEvent>,
     /// SIGNL4 alerts by external id.
     pub alerts: BTreeMap<String, Signl4Alert>,
-    pub window: VecDeque<Instant>,
-    pub blocked_until: Option<Instant>,
     /// Outbound webhook (SIGNL4 → connector) and virtual responders.
     pub outbound: Option<Outbound>,
     /// Outbound events sent (or attempted), for the REST fallback and for tests.
@@ -182,12 +184,17 @@ pub struct TokenInfo {
 }
 
 /// Tunables, changeable at run time through the control API.
+///
+/// `limits` is what the fake enforces. The three older fields mirror parts of it and stay
+/// for callers that set them: a change to one of them (through [`crate::FakeCloud::configure`]
+/// or `PUT /_control/settings`) changes the matching window of `limits`; 0 removes it.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
 pub struct Settings {
-    /// Graph `/security` throttle per app per tenant (`microsoft-apis.md` §2.8: 150/min).
+    /// Mirror of the 60 s window of `limits.graph` (`microsoft-apis.md` §2.8: 150/min).
     pub graph_requests_per_minute: u32,
-    /// SIGNL4 inbound events per 15 s / per minute (`signl4.md` §1.7, commercial plan:
-    /// 150 / 15 s, 600 / min). 0 disables the limit.
+    /// Mirrors of the 15 s / 60 s windows of `limits.signl4_events` (`signl4.md` §1.7,
+    /// commercial plan: 150 / 15 s, 600 / min).
     pub signl4_events_per_15s: u32,
     pub signl4_events_per_minute: u32,
     /// Access-token lifetime (`expires_in`).
@@ -196,29 +203,61 @@ pub struct Settings {
     pub graph_max_page: usize,
     /// Page size when no `$top` is given.
     pub graph_default_page: usize,
+    /// Rate limits of every service.
+    pub limits: Limits,
 }
 
 impl Settings {
+    /// Every limit off.
     pub fn unthrottled() -> Settings {
-        Settings {
-            graph_requests_per_minute: 0,
-            signl4_events_per_15s: 0,
-            signl4_events_per_minute: 0,
-            ..Settings::default()
+        let mut s = Settings { limits: Limits::off(), ..Settings::default() };
+        s.mirror_limits();
+        s
+    }
+
+    /// Sets the mirror fields from `limits`.
+    pub fn mirror_limits(&mut self) {
+        self.graph_requests_per_minute = window_requests(&self.limits.graph, 60.0);
+        self.signl4_events_per_15s = window_requests(&self.limits.signl4_events, 15.0);
+        self.signl4_events_per_minute = window_requests(&self.limits.signl4_events, 60.0);
+    }
+
+    /// Applies mirror fields that differ from `before` to `limits`, then re-mirrors.
+    pub fn reconcile(&mut self, before: &Settings) {
+        if self.graph_requests_per_minute != before.graph_requests_per_minute {
+            set_window(&mut self.limits.graph, 60.0, self.graph_requests_per_minute);
         }
+        if self.signl4_events_per_15s != before.signl4_events_per_15s {
+            set_window(&mut self.limits.signl4_events, 15.0, self.signl4_events_per_15s);
+        }
+        if self.signl4_events_per_minute != before.signl4_events_per_minute {
+            set_window(&mut self.limits.signl4_events, 60.0, self.signl4_events_per_minute);
+        }
+        self.mirror_limits();
+    }
+
+    /// For a whole `Settings` from outside (`PUT /_control/settings`): mirror fields that
+    /// disagree with its `limits` win.
+    pub fn reconcile_incoming(&mut self) {
+        let mut implied = self.clone();
+        implied.mirror_limits();
+        self.reconcile(&implied);
     }
 }
 
 impl Default for Settings {
     fn default() -> Self {
-        Settings {
-            graph_requests_per_minute: 150,
-            signl4_events_per_15s: 150,
-            signl4_events_per_minute: 600,
+        let mut s = Settings {
+            graph_requests_per_minute: 0,
+            signl4_events_per_15s: 0,
+            signl4_events_per_minute: 0,
             token_lifetime_secs: 3599,
             graph_max_page: 1000,
             graph_default_page: 100,
-        }
+            limits: Limits::documented(),
+        };
+        s.mirror_limits();
+        s
     }
 }
 
@@ -256,8 +295,10 @@ pub struct Inner {
     pub tokens: HashMap<String, TokenInfo>,
     pub faults: Vec<Fault>,
     pub settings: Settings,
-    /// Sliding windows for Graph throttling, per (tenant, client id).
-    pub graph_windows: HashMap<(String, String), VecDeque<Instant>>,
+    /// Limiter state for `settings.limits`.
+    pub limiter: Limiter,
+    /// Every request to a fake service.
+    pub log: RequestLog,
     /// Requests served, by route label.
     pub requests: BTreeMap<String, u64>,
     pub token_seq: u64,
@@ -295,22 +336,4 @@ impl Inner {
     pub fn count(&mut self, route: &str) {
         *self.requests.entry(route.to_string()).or_default() += 1;
     }
-}
-
-/// Sliding-window limiter: returns `Err(wait)` when `limit` requests already happened in
-/// the last `window`.
-pub fn window_check(w: &mut VecDeque<Instant>, now: Instant, window: Duration, limit: u32) -> Result<(), Duration> {
-    while let Some(front) = w.front() {
-        if now.duration_since(*front) >= window {
-            w.pop_front();
-        } else {
-            break;
-        }
-    }
-    if limit > 0 && w.len() >= limit as usize {
-        let oldest = *w.front().unwrap_or(&now);
-        return Err(window.saturating_sub(now.duration_since(oldest)));
-    }
-    w.push_back(now);
-    Ok(())
 }
