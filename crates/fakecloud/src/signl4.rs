@@ -29,8 +29,9 @@ pub async fn webhook(AxState(state): AxState<Arc<State>>, Path(secret): Path<Str
     let now = Instant::now();
     let mut st = state.lock();
     if !st.teams.contains_key(&secret) {
-        let shown: String = secret.chars().take(8).collect();
-        return s4_error(StatusCode::NOT_FOUND, 3004, &format!("An event source with ID {shown} was not found."));
+        // SIGNL4 echoes the unknown team secret in full (`signl4.md` §1.6), so whoever logs
+        // this body logs the secret: the connector must scrub it.
+        return s4_error(StatusCode::NOT_FOUND, 3004, &format!("An event source with ID {secret} was not found."));
     }
     // Rate limits and `X-RateLimit-*` headers (§1.7) are applied by `crate::throttle`.
     let parsed: Result<Value, _> = serde_json::from_str(&body);
