@@ -85,37 +85,14 @@ pub fn merge_incident_sync_json(old: &str, new: &str) -> String {
 mod tests {
     use super::*;
     use crate::signl4_event::Meaning;
-    use crate::sync::inbound::{SyncOptions, on_event};
+    use crate::sync::inbound::test_sync;
     use crate::sync::state::Signl4State;
 
     #[test]
     fn coalescing_sends_the_final_status_once_with_comments_in_order() {
-        let ack =
-            on_event(&Meaning::Acknowledged, Some("rene"), "e1", Signl4State::Open, "a", None, &SyncOptions::default())
-                .sync
-                .unwrap();
-        let note = on_event(
-            &Meaning::Annotated("x".into()),
-            Some("rene"),
-            "e2",
-            Signl4State::Acknowledged,
-            "a",
-            None,
-            &SyncOptions::default(),
-        )
-        .sync
-        .unwrap();
-        let close = on_event(
-            &Meaning::Closed,
-            Some("rene"),
-            "e3",
-            Signl4State::Acknowledged,
-            "a",
-            None,
-            &SyncOptions::default(),
-        )
-        .sync
-        .unwrap();
+        let ack = test_sync(Meaning::Acknowledged, "e1", Signl4State::Open);
+        let note = test_sync(Meaning::Annotated("x".into()), "e2", Signl4State::Acknowledged);
+        let close = test_sync(Meaning::Closed, "e3", Signl4State::Acknowledged);
         let merged = ack.clone().merge(note.clone()).merge(close.clone());
         assert_eq!(merged.status.as_deref(), Some("resolved"));
         assert_eq!(merged.assigned_to.as_deref(), Some("rene"));

@@ -46,15 +46,12 @@ pub fn on_event(
         ..Default::default()
     };
     let none = |note| InboundDecision { new_state: None, sync: None, note };
+    let echo = |state, note| InboundDecision { new_state: Some(state), sync: None, note };
     match meaning {
         Meaning::Ignore(why) => none(why),
         Meaning::Acknowledged => {
             if state == Signl4State::AcknowledgedByPortal {
-                return InboundDecision {
-                    new_state: Some(Signl4State::Acknowledged),
-                    sync: None,
-                    note: "echo of our own acknowledgement",
-                };
+                return echo(Signl4State::Acknowledged, "echo of our own acknowledgement");
             }
             if state.is_closed() {
                 return none("acknowledgement after close (out of order)");
@@ -72,11 +69,7 @@ pub fn on_event(
         }
         Meaning::Closed => {
             if state == Signl4State::ClosedByPortal {
-                return InboundDecision {
-                    new_state: Some(Signl4State::ClosedByPortal),
-                    sync: None,
-                    note: "echo of our own close",
-                };
+                return echo(Signl4State::ClosedByPortal, "echo of our own close");
             }
             InboundDecision {
                 new_state: Some(Signl4State::Closed),
@@ -108,6 +101,13 @@ pub fn on_event(
             note: "escalated",
         },
     }
+}
+
+/// The write that `meaning`, by "rene" with default options, asks for on alert `a` (tests of
+/// the other sync parts start from it).
+#[cfg(test)]
+pub(super) fn test_sync(meaning: Meaning, change: &str, state: Signl4State) -> AlertSync {
+    on_event(&meaning, Some("rene"), change, state, "a", None, &SyncOptions::default()).sync.unwrap()
 }
 
 #[cfg(test)]

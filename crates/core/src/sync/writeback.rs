@@ -111,14 +111,11 @@ pub fn incident_plan(sync: &IncidentSync, current: &Value) -> Option<Map<String,
 mod tests {
     use super::*;
     use crate::signl4_event::Meaning;
-    use crate::sync::inbound::{SyncOptions, on_event};
+    use crate::sync::inbound::test_sync;
 
     #[test]
     fn plans_are_minimal_and_idempotent() {
-        let ack =
-            on_event(&Meaning::Acknowledged, Some("rene"), "e1", Signl4State::Open, "a", None, &SyncOptions::default())
-                .sync
-                .unwrap();
+        let ack = test_sync(Meaning::Acknowledged, "e1", Signl4State::Open);
         let fresh = json!({"status": "new", "assignedTo": null, "comments": []});
         let p = alert_plan(&ack, &fresh);
         assert_eq!(Value::Object(p.patch.unwrap()), json!({"status": "inProgress", "assignedTo": "rene"}));
