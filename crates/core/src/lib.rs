@@ -18,5 +18,6 @@ pub mod redact;
 pub mod retry;
 pub mod sentinel;
 pub mod signl4_event;
+pub mod signl4_payload;
 pub mod sync;
 pub mod timefmt;
