@@ -7,9 +7,9 @@ use crate::alert::GraphAlert;
 use crate::config::{PagePer, SentinelConfig, TenantConfig};
 use crate::ids::{self, SOURCE_GRAPH_ALERT};
 use crate::jobs::{self, SentinelPageJob};
-use crate::page;
 use crate::records::{AlertRecord, AlertUpdate, IngestItem, StoredAlert};
 use crate::sentinel::{self as model, Incident, SentinelAlert};
+use crate::signl4_payload;
 use crate::sync::{self, PortalAction, Signl4State};
 
 /// A change made in the portal that must reach SIGNL4: the status job and the state to record.
@@ -38,7 +38,7 @@ pub fn graph_alert(tenant: &TenantConfig, alert: &GraphAlert, prior: Option<&Sto
         raw: alert.raw.to_string(),
     };
     let page = pages.then(|| {
-        let p = page::graph_alert_page(&tenant.name, alert, &tenant.signl4);
+        let p = signl4_payload::graph_alert_page(&tenant.name, alert, &tenant.signl4);
         jobs::page(&tenant.name, &p.external_id, p.body)
     });
     let mut item = IngestItem::new(record, page);

@@ -107,9 +107,7 @@ pub fn page(tenant: &str, external_id: &str, body: Map<String, Value>) -> NewJob
 
 /// Sets a SIGNL4 alert to `status` (`resolved` / `acknowledged`) by its external id.
 pub fn signl4_status(tenant: &str, external_id: &str, status: &str) -> NewJob {
-    let mut body = Map::new();
-    body.insert("X-S4-ExternalID".into(), Value::String(external_id.into()));
-    body.insert("X-S4-Status".into(), Value::String(status.into()));
+    let body = crate::signl4_payload::status_payload(external_id, status);
     once(tenant, JobKind::Signl4Status, job_key::signl4_status(status, external_id), Value::Object(body).to_string())
 }
 

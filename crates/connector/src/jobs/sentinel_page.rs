@@ -2,10 +2,10 @@
 //! arrive within the enrichment budget; otherwise a later job adds them as a comment.
 
 use async_trait::async_trait;
-use s4s_core::ids;
 use s4s_core::jobs::{self, JobKind, SentinelPageJob};
 use s4s_core::sentinel::{self as model, Enrichment, Incident, SentinelAlert};
 use s4s_core::sync::AlertSync;
+use s4s_core::{ids, signl4_payload};
 use s4s_store::FollowUp;
 
 use crate::clients::sentinel::enrich;
@@ -36,9 +36,9 @@ impl JobHandler for SentinelPage {
         let enrichment = enrich(&client, &target, Some(client.cfg.enrichment_budget)).await;
         let page = match &p.alert {
             Some(_) if !target.is_empty() => {
-                model::alert_page(&rt.cfg.name, &client.cfg, &inc, &target[0], &enrichment, &rt.cfg.signl4)
+                signl4_payload::alert_page(&rt.cfg.name, &client.cfg, &inc, &target[0], &enrichment, &rt.cfg.signl4)
             }
-            _ => model::incident_page(&rt.cfg.name, &client.cfg, &inc, &alerts, &enrichment, &rt.cfg.signl4),
+            _ => signl4_payload::incident_page(&rt.cfg.name, &client.cfg, &inc, &alerts, &enrichment, &rt.cfg.signl4),
         };
         match rt.clients.signl4.send(&page.body).await {
             Ok(event_id) => {

@@ -1,13 +1,12 @@
-//! Microsoft Sentinel incidents and alerts (ARM, `microsoft-apis.md` §3) and rule-query
-//! enrichment (§4.6), pure: parsing, pages, read-modify-write bodies, comment ids.
+//! The Sentinel model: incidents, alerts (ARM, `microsoft-apis.md` §3), rule queries (§4.6), incident PUTs, comment ids.
 
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 use time::OffsetDateTime;
 
 use crate::alert::{AlertStatus, Severity};
-use crate::config::{SentinelConfig, Signl4Options};
-use crate::page::{MAX_LIST, MAX_MESSAGE_CHARS, Page, truncate};
+use crate::config::SentinelConfig;
 use crate::sync::AlertSync;
+use crate::text::truncate;
 use crate::timefmt;
 
 /// Store source for a workspace's incidents (`sentinel.<workspace name>`).
@@ -234,122 +233,6 @@ pub fn render_results(resp: &Value, max_rows: usize, overall: Option<u64>) -> St
     out.trim_end().to_string()
 }
 
-fn list(items: &[String]) -> String {
-    let shown: Vec<&str> = items.iter().take(MAX_LIST).map(String::as_str).collect();
-    let mut s = shown.join(", ");
-    if items.len() > MAX_LIST {
-        s.push_str(&format!(" (+{} more)", items.len() - MAX_LIST));
-    }
-    s
-}
-
-/// One page for a Sentinel incident with its alerts (default mode).
-pub fn incident_page(
-    tenant: &str,
-    ws: &SentinelConfig,
-    inc: &Incident,
-    alerts: &[SentinelAlert],
-    enrichment: &Enrichment,
-    opts: &Signl4Options,
-) -> Page {
-    let external_id = crate::ids::external_id(tenant, &source(&ws.name), &inc.name);
-    let sev = inc.severity.label();
-    let number = inc.number.as_deref().map(|n| format!("#{n} ")).unwrap_or_default();
-    let mut msg = format!("{sev} severity · Microsoft Sentinel incident {number}· workspace {}\n", ws.workspace_name);
-    msg.push_str(&format!("Owner: {}\n", inc.owner.as_deref().unwrap_or("unassigned")));
-    if !inc.description.is_empty() {
-        msg.push_str(&format!("\n{}\n", inc.description.trim()));
-    }
-    if !alerts.is_empty() {
-        msg.push_str(&format!("\nAlerts ({}):\n", alerts.len()));
-        for a in alerts.iter().take(MAX_LIST) {
-            let entity = a.compromised_entity.as_deref().map(|e| format!(" — {e}")).unwrap_or_default();
-            msg.push_str(&format!("• [{}] {} ({}){entity}\n", a.severity.label(), a.name, a.product));
-        }
-        if alerts.len() > MAX_LIST {
-            msg.push_str(&format!("• +{} more\n", alerts.len() - MAX_LIST));
-        }
-        let mut tactics: Vec<String> = Vec::new();
-        for t in alerts.iter().flat_map(|a| a.tactics.iter().chain(a.techniques.iter())) {
-            if !tactics.contains(t) {
-                tactics.push(t.clone());
-            }
-        }
-        if !tactics.is_empty() {
-            msg.push_str(&format!("\nMITRE ATT&CK: {}\n", list(&tactics)));
-        }
-    }
-    match enrichment {
-        Enrichment::Results(r) => msg.push_str(&format!("\nRule query results:\n{r}\n")),
-        Enrichment::Pending => {
-            msg.push_str("\nRule query results: still running; they will be added to the incident as a comment.\n")
-        }
-        Enrichment::Failed(e) => msg.push_str(&format!("\nRule query results unavailable: {e}\n")),
-        Enrichment::None => {}
-    }
-    if let Some(u) = &inc.url {
-        msg.push_str(&format!("\nIncident: {u}\n"));
-    }
-    let mut body = Map::new();
-    let mut put = |k: &str, v: String| {
-        if !v.is_empty() {
-            body.insert(k.to_string(), Value::String(v));
-        }
-    };
-    put("Title", truncate(&format!("[{sev}] {number}{}", inc.title), 250));
-    put("Message", truncate(msg.trim_end(), MAX_MESSAGE_CHARS));
-    put("X-S4-ExternalID", external_id.clone());
-    put("X-S4-Status", "new".into());
-    put("X-S4-SourceSystem", opts.source_system.clone());
-    if let Some(sv) = &opts.service {
-        put("X-S4-Service", sv.clone());
-    }
-    if let Some(sc) = opts.scenario_for(&inc.severity) {
-        put("X-S4-AlertingScenario", sc.to_string());
-    }
-    put("Severity", sev);
-    put("Product", "Microsoft Sentinel".into());
-    put("Incident number", inc.number.clone().unwrap_or_default());
-    put("Incident ID", inc.name.clone());
-    put("Workspace", ws.workspace_name.clone());
-    put("Tenant", tenant.to_string());
-    put("Alerts", alerts.len().to_string());
-    put("Incident link", inc.url.clone().unwrap_or_default());
-    Page { external_id, body }
-}
-
-/// One page for a single alert of an incident (`page_per = "alert"`).
-pub fn alert_page(
-    tenant: &str,
-    ws: &SentinelConfig,
-    inc: &Incident,
-    alert: &SentinelAlert,
-    enrichment: &Enrichment,
-    opts: &Signl4Options,
-) -> Page {
-    let mut p = incident_page(tenant, ws, inc, std::slice::from_ref(alert), enrichment, opts);
-    let external_id = crate::ids::external_id(tenant, &alert_source(&ws.name), &alert.system_alert_id);
-    let sev = alert.severity.label();
-    let mut head = format!(
-        "{sev} severity · {} · Sentinel incident {}\n",
-        alert.product,
-        inc.number.as_deref().map(|n| format!("#{n}")).unwrap_or_else(|| inc.name.clone())
-    );
-    if !alert.description.is_empty() {
-        head.push_str(&format!("\n{}\n", alert.description.trim()));
-    }
-    if !alert.remediation.is_empty() {
-        head.push_str(&format!("\nRecommended actions:\n{}\n", alert.remediation.join("\n")));
-    }
-    let rest = p.body.get("Message").and_then(Value::as_str).unwrap_or("").to_string();
-    p.body.insert("Message".into(), Value::String(truncate(&format!("{head}\n{rest}"), MAX_MESSAGE_CHARS)));
-    p.body.insert("Title".into(), Value::String(truncate(&format!("[{sev}] {}", alert.name), 250)));
-    p.body.insert("X-S4-ExternalID".into(), Value::String(external_id.clone()));
-    p.body.insert("Alert ID".into(), Value::String(alert.system_alert_id.clone()));
-    p.external_id = external_id;
-    p
-}
-
 /// A stable GUID-shaped id derived from text: client-chosen comment ids make retries
 /// idempotent (a second PUT of the same id updates, never duplicates).
 pub fn comment_id(text: &str) -> String {
@@ -434,11 +317,11 @@ pub fn incident_put(current: &Value, intent: &AlertSync, ws: &SentinelConfig, la
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::sync::SyncComment;
 
-    fn ws() -> SentinelConfig {
+    pub(crate) fn ws() -> SentinelConfig {
         SentinelConfig {
             name: "prod".into(),
             subscription_id: "s".into(),
@@ -459,7 +342,7 @@ mod tests {
     }
 
     /// Verbatim response of the 2025-12-01 spec example (§3.5).
-    const INCIDENT: &str = r#"{
+    pub(crate) const INCIDENT: &str = r#"{
       "id": "/subscriptions/d0cfe6b2-9ac0-4464-9919-dccaee2e48c0/resourceGroups/myRg/providers/Microsoft.OperationalInsights/workspaces/myWorkspace/providers/Microsoft.SecurityInsights/incidents/73e01a99-5cd7-4139-a149-9f2736ff2ab5",
       "name": "73e01a99-5cd7-4139-a149-9f2736ff2ab5",
       "type": "Microsoft.SecurityInsights/incidents",
@@ -535,38 +418,6 @@ mod tests {
             render_results(&json!({"tables": [{"columns": [], "rows": []}]}), 5, None),
             "query returned no rows"
         );
-    }
-
-    #[test]
-    fn incident_page_is_readable() {
-        let mut raw: Value = serde_json::from_str(INCIDENT).unwrap();
-        raw["properties"]["status"] = json!("New");
-        let inc = Incident::from_json(raw).unwrap();
-        let alert = SentinelAlert::from_json(json!({"properties": {"systemAlertId": "a1", "alertDisplayName": "Brute force", "productName": "Azure Sentinel", "severity": "High", "compromisedEntity": "megan@contoso.com", "tactics": ["CredentialAccess"]}})).unwrap();
-        let opts = Signl4Options {
-            team_secret: secrecy::SecretString::from("t"),
-            service: None,
-            source_system: "s".into(),
-            scenario: Default::default(),
-            inbound_token: None,
-            api_key: None,
-            api_poll_interval: std::time::Duration::from_secs(30),
-            team_id: None,
-        };
-        let p = incident_page("contoso", &ws(), &inc, &[alert], &Enrichment::Results("1. User=alice".into()), &opts);
-        assert_eq!(p.external_id, "s4s:contoso:sentinel.prod:73e01a99-5cd7-4139-a149-9f2736ff2ab5");
-        assert_eq!(p.body["Title"], "[High] #3177 My incident");
-        let m = p.body["Message"].as_str().unwrap();
-        for needle in [
-            "Microsoft Sentinel incident #3177",
-            "Owner: john doe",
-            "• [High] Brute force (Azure Sentinel) — megan@contoso.com",
-            "MITRE ATT&CK: CredentialAccess",
-            "Rule query results:\n1. User=alice",
-            "Incident: https://portal.azure.com",
-        ] {
-            assert!(m.contains(needle), "missing {needle:?} in {m}");
-        }
     }
 
     #[test]

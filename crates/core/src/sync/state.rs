@@ -1,0 +1,47 @@
+//! Where the SIGNL4 alert of a paged alert stands ([`Signl4State`]), shared by every sync concern.
+
+/// Where the SIGNL4 alert of a paged alert stands, as far as we know.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Signl4State {
+    /// Not paged (yet).
+    None,
+    Open,
+    Acknowledged,
+    Closed,
+    /// We acknowledged it in SIGNL4 because the portal moved the alert to inProgress.
+    AcknowledgedByPortal,
+    /// We closed it in SIGNL4 because the portal resolved the alert.
+    ClosedByPortal,
+}
+
+impl Signl4State {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Signl4State::None => "none",
+            Signl4State::Open => "open",
+            Signl4State::Acknowledged => "acknowledged",
+            Signl4State::Closed => "closed",
+            Signl4State::AcknowledgedByPortal => "acknowledged_by_portal",
+            Signl4State::ClosedByPortal => "closed_by_portal",
+        }
+    }
+
+    pub fn parse(s: &str) -> Signl4State {
+        match s {
+            "open" => Signl4State::Open,
+            "acknowledged" => Signl4State::Acknowledged,
+            "closed" => Signl4State::Closed,
+            "acknowledged_by_portal" => Signl4State::AcknowledgedByPortal,
+            "closed_by_portal" => Signl4State::ClosedByPortal,
+            _ => Signl4State::None,
+        }
+    }
+
+    pub fn is_closed(self) -> bool {
+        matches!(self, Signl4State::Closed | Signl4State::ClosedByPortal)
+    }
+
+    pub fn is_acknowledged_or_closed(self) -> bool {
+        !matches!(self, Signl4State::None | Signl4State::Open)
+    }
+}
