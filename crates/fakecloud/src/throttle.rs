@@ -358,7 +358,10 @@ fn webhook_after(
         (st.limiter.signl4_errors.get(&secret), &limits.signl4_erroneous)
     };
     let blocked = blocking.and_then(|b| b.blocked).filter(|(until, _)| now < *until);
-    let state = blocking.map(|b| b.hits.clone()).unwrap_or_default().tightest(now, windows);
+    let state = match blocking {
+        Some(b) => b.hits.tightest(now, windows),
+        None => crate::limits::Hits::default().tightest(now, windows),
+    };
     match (blocked, state) {
         (Some((until, limit)), _) => rate_headers(r, limit, 0, unix_ceil(wall_ms, now, until)),
         (None, Some(ws)) => rate_headers(r, ws.limit, ws.remaining, unix_ceil(wall_ms, now, ws.reset)),
