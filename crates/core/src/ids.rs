@@ -138,11 +138,6 @@ pub mod job_key {
     }
 }
 
-/// Idempotency key of the job that pages an alert (see [`job_key::page`]).
-pub fn page_job_key(external_id: &str) -> String {
-    job_key::page(external_id)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -160,7 +155,7 @@ mod tests {
     #[test]
     fn keys_differ_per_tenant() {
         assert_ne!(external_id("a", "s", "1"), external_id("b", "s", "1"));
-        assert_eq!(page_job_key("e"), "page:e");
+        assert_eq!(job_key::page("e"), "page:e");
     }
 
     #[test]

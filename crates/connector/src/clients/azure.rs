@@ -69,13 +69,14 @@ impl AzureApi {
                 return Err(UpstreamError::Http {
                     service: self.service,
                     status,
-                    message: summarize_body(&text),
+                    message: s4s_core::redact::scrub(&summarize_body(&text), &[token.expose_secret()]),
                     retry_after: Some(Duration::ZERO),
                     permanent: false,
                 });
             }
             if !(200..300).contains(&status) {
-                let mut msg = summarize_body(&text);
+                // Scrub bearer tokens / JWTs an error body may echo (our own request's token).
+                let mut msg = s4s_core::redact::scrub(&summarize_body(&text), &[token.expose_secret()]);
                 if status == 403 {
                     msg = (self.explain_forbidden)(&msg);
                 }

@@ -82,10 +82,6 @@ impl TenantContext {
         }
     }
 
-    pub fn name(&self) -> &str {
-        &self.cfg.name
-    }
-
     pub fn status(&self) -> TenantStatus {
         self.health.snapshot()
     }

@@ -11,7 +11,7 @@ use crate::timefmt;
 
 /// Store source for a workspace's incidents (`sentinel.<workspace name>`).
 pub fn source(workspace: &str) -> String {
-    format!("sentinel.{workspace}")
+    crate::ids::SourceId::SentinelIncident(workspace.into()).to_string()
 }
 
 /// The workspace a store source belongs to (`sentinel.<ws>` or `sentinel-alert.<ws>`), or
@@ -22,7 +22,7 @@ pub fn workspace_of(source: &str) -> Option<&str> {
 
 /// Store source for a workspace's alerts in per-alert mode.
 pub fn alert_source(workspace: &str) -> String {
-    format!("sentinel-alert.{workspace}")
+    crate::ids::SourceId::SentinelAlert(workspace.into()).to_string()
 }
 
 fn s(v: &Value, ptr: &str) -> Option<String> {
