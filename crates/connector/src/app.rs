@@ -18,7 +18,8 @@ use crate::jobs::{Registry, enrich, graph_sync, incident_sync, page, sentinel_pa
 use crate::sources::driver::{Poller, Reports};
 use crate::sources::webhook::{self, WebhookState};
 use crate::sources::{PullSource, graph_alerts, graph_incidents, sentinel_incidents, signl4_rest};
-use crate::tenant::TenantContext;
+use crate::tenant::scheduler::SharedSchedulers;
+use crate::tenant::{POLL_LEASE, TenantContext};
 
 /// Every job kind this version runs.
 fn registry() -> Registry {
@@ -45,19 +46,25 @@ fn pollers(t: &Arc<TenantContext>, store: &Arc<dyn Store>, wake: &Arc<Notify>) -
     for ws in &t.clients.sentinel {
         microsoft.push(Box::new(sentinel_incidents::SentinelIncidents { tenant: t.clone(), client: ws.clone() }));
     }
-    let poller = |lease, interval, reports, sources| Poller {
+    let poller = |lease, interval, fastest, budgets, reports, sources| Poller {
         lease,
         interval,
+        fastest,
+        budgets,
         reports,
         tenant: t.clone(),
         sources,
         store: store.clone(),
         wake: wake.clone(),
     };
-    let mut out = vec![poller("poll", t.cfg.poll_interval, Reports::Microsoft, microsoft)];
+    let mut budgets = vec![t.sched.graph.clone()];
+    budgets.extend(t.sched.arm.values().cloned());
+    let mut out =
+        vec![poller(POLL_LEASE, t.cfg.poll_interval, t.cfg.min_poll_interval, budgets, Reports::Microsoft, microsoft)];
     if t.clients.signl4_api.is_some() && t.cfg.sync.enabled {
         let rest: Vec<Box<dyn PullSource>> = vec![Box::new(signl4_rest::Signl4Rest(t.clone()))];
-        out.push(poller("signl4-rest", t.cfg.signl4.api_poll_interval, Reports::Signl4Api, rest));
+        let every = t.cfg.signl4.api_poll_interval;
+        out.push(poller("signl4-rest", every, every, vec![t.sched.signl4_rest.clone()], Reports::Signl4Api, rest));
     }
     out
 }
@@ -109,11 +116,14 @@ impl App {
         if unpaused > 0 {
             tracing::info!(jobs = unpaused, "resuming pages parked by an earlier SIGNL4 rejection");
         }
+        // One identity per replica: its polling leases and job claims go together.
+        let owner = format!("{}-{:08x}", std::process::id(), rand::random::<u32>());
+        let shared = SharedSchedulers::default();
         let tenants: Vec<Arc<TenantContext>> = cfg
             .tenants
             .iter()
             .filter(|t| t.enabled)
-            .map(|t| Arc::new(TenantContext::new(t.clone(), &cfg.delivery)))
+            .map(|t| Arc::new(TenantContext::new(t.clone(), &cfg.delivery, &owner, &shared)))
             .collect();
         let listener = tokio::net::TcpListener::bind(cfg.server.listen)
             .await
@@ -135,7 +145,6 @@ impl App {
                 .await;
         }));
 
-        let owner = format!("{}-{}", std::process::id(), rand::random::<u32>());
         let runner = Arc::new(Runner {
             store: store.clone(),
             tenants: tenants.iter().map(|t| (t.cfg.name.clone(), t.clone())).collect::<HashMap<_, _>>(),

@@ -44,7 +44,7 @@ pub const SIGNL4_STATUS_SENT: &str = "s4s_signl4_status_sent_total";
 pub const TOKEN_REQUESTS: &str = "s4s_token_requests_total";
 /// Requests to Microsoft APIs, by service.
 pub const UPSTREAM_REQUESTS: &str = "s4s_upstream_requests_total";
-/// 429 answers from Microsoft APIs, by service.
+/// 429 answers from upstreams (Microsoft APIs and SIGNL4), by service.
 pub const UPSTREAM_THROTTLED: &str = "s4s_upstream_throttled_total";
 /// Outbox jobs by state (pending / paused / dead).
 pub const JOBS: &str = "s4s_jobs";
@@ -58,3 +58,13 @@ pub const JOB_SECONDS: &str = "s4s_job_seconds";
 pub const POLL_DURATION: &str = "s4s_poll_duration_seconds";
 /// Duration of one SIGNL4 webhook request.
 pub const SIGNL4_REQUEST_SECONDS: &str = "s4s_signl4_request_seconds";
+/// Time a request waited for its tenant's request budget, by service and priority.
+pub const BUDGET_WAIT_SECONDS: &str = "s4s_budget_wait_seconds";
+/// Job attempts rescheduled because the request budget allowed them only later.
+pub const BUDGET_DEFERRALS: &str = "s4s_budget_deferrals_total";
+/// Use of the request budget's share (0–1), by service and tenant (or SIGNL4 team).
+pub const BUDGET_USE: &str = "s4s_budget_use_ratio";
+/// The current poll interval chosen by adaptive polling, by tenant.
+pub const POLL_INTERVAL: &str = "s4s_poll_interval_seconds";
+/// Late-visible alerts found by the re-read behind the cursor, by tenant.
+pub const LATE_ALERTS: &str = "s4s_late_alerts_total";

@@ -38,6 +38,17 @@ impl JobKind {
         JobKind::SentinelEnrich,
     ];
 
+    /// Its priority at the upstream's request budget (`budget.rs`): pages first, then
+    /// write-backs of responder actions, then housekeeping.
+    pub fn priority(self) -> crate::budget::Priority {
+        use crate::budget::Priority;
+        match self {
+            JobKind::Page | JobKind::SentinelPage | JobKind::Signl4Status => Priority::Poll,
+            JobKind::GraphSync | JobKind::SentinelSync => Priority::WriteBack,
+            JobKind::IncidentSync | JobKind::SentinelEnrich => Priority::Housekeeping,
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             JobKind::Page => "page",

@@ -6,6 +6,7 @@
 //! server) live in `s4s-store` and `signl4-sentinel`.
 
 pub mod alert;
+pub mod budget;
 pub mod config;
 pub mod filter;
 pub mod ids;

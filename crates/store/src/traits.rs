@@ -45,6 +45,17 @@ pub trait Outbox: Send + Sync + 'static {
     /// Leases up to `limit` due jobs to `owner` until `now + lease`, oldest due first.
     /// Jobs whose lease expired (their worker died) are due again.
     async fn claim_jobs(&self, owner: &str, now_ms: i64, lease_ms: i64, limit: i64) -> Result<Vec<Job>>;
+    /// [`Outbox::claim_jobs`], but only jobs of tenants whose lease `{lease_prefix}{tenant}`
+    /// ([`Coordination::try_lease`]) `owner` holds now: with replicas, the replica polling a
+    /// tenant also does its upstream calls, so the tenant's request budget is not multiplied.
+    async fn claim_leased_jobs(
+        &self,
+        owner: &str,
+        lease_prefix: &str,
+        now_ms: i64,
+        lease_ms: i64,
+        limit: i64,
+    ) -> Result<Vec<Job>>;
 
     /// Marks a job done if `owner` holds the lease and the payload is still revision `rev`.
     /// If the job was coalesced with newer work meanwhile, it is released to run again

@@ -12,6 +12,7 @@ use serde_json::Value;
 
 use crate::clients::entra::TokenProvider;
 use crate::clients::http::{UpstreamError, summarize_body};
+use crate::tenant::scheduler::Scheduler;
 
 /// In-call retry budget for requests made by outbox jobs; longer waits are the outbox's job.
 pub const JOB_RETRY_BUDGET: Duration = Duration::from_secs(5);
@@ -21,6 +22,8 @@ pub struct AzureApi {
     http: reqwest::Client,
     scope: String,
     tokens: Arc<TokenProvider>,
+    /// Every request goes through the tenant's scheduler for this upstream.
+    sched: Arc<Scheduler>,
     /// Turns a 403 message into an instruction.
     explain_forbidden: fn(&str) -> String,
 }
@@ -31,9 +34,10 @@ impl AzureApi {
         http: reqwest::Client,
         scope: &str,
         tokens: Arc<TokenProvider>,
+        sched: Arc<Scheduler>,
         explain_forbidden: fn(&str) -> String,
     ) -> AzureApi {
-        AzureApi { service, http, scope: scope.into(), tokens, explain_forbidden }
+        AzureApi { service, http, scope: scope.into(), tokens, sched, explain_forbidden }
     }
 
     /// One request, with retries when `retry`: throttling (honouring fractional
@@ -49,8 +53,10 @@ impl AzureApi {
     ) -> Result<Value, UpstreamError> {
         let refreshed = AtomicBool::new(false);
         let op = || async {
-            metrics::counter!(crate::telemetry::UPSTREAM_REQUESTS, "service" => self.service).increment(1);
             let token = self.tokens.token(&self.scope).await?;
+            // The tenant's budget for this upstream: waits (pollers) or says when (jobs).
+            self.sched.acquire().await?;
+            metrics::counter!(crate::telemetry::UPSTREAM_REQUESTS, "service" => self.service).increment(1);
             let mut req = self
                 .http
                 .request(method.clone(), url)
@@ -62,6 +68,7 @@ impl AzureApi {
             let resp = req.send().await.map_err(|e| UpstreamError::network(self.service, e))?;
             let status = resp.status().as_u16();
             let headers = resp.headers().clone();
+            self.sched.observe(status, &headers);
             let text = resp.text().await.map_err(|e| UpstreamError::network(self.service, e))?;
             if status == 401 && !refreshed.swap(true, Ordering::Relaxed) {
                 // Expired or revoked token: drop it and try once more with a fresh one.
@@ -79,9 +86,6 @@ impl AzureApi {
                 let mut msg = s4s_core::redact::scrub(&summarize_body(&text), &[token.expose_secret()]);
                 if status == 403 {
                     msg = (self.explain_forbidden)(&msg);
-                }
-                if status == 429 {
-                    metrics::counter!(crate::telemetry::UPSTREAM_THROTTLED, "service" => self.service).increment(1);
                 }
                 return Err(UpstreamError::from_response(self.service, status, &headers, msg));
             }
@@ -101,15 +105,16 @@ impl AzureApi {
                 .with_jitter(),
         )
         // Without retries, only the token refresh after a 401 is repeated.
-        .when(
-            |e: &UpstreamError| {
-                if retry {
-                    e.is_transient()
-                } else {
-                    e.status() == Some(401) && e.retry_after() == Some(Duration::ZERO)
-                }
-            },
-        )
+        .when(|e: &UpstreamError| {
+            if e.is_held() {
+                // The scheduler said when: the job is rescheduled, the worker freed.
+                false
+            } else if retry {
+                e.is_transient()
+            } else {
+                e.status() == Some(401) && e.retry_after() == Some(Duration::ZERO)
+            }
+        })
         .adjust(|e, d| match (e.retry_after(), d) {
             // Never retry sooner than the server asked; stop when the budget is gone.
             (Some(ra), Some(_)) => Some(ra),

@@ -15,6 +15,10 @@ pub enum UpstreamError {
     Http { service: &'static str, status: u16, message: String, retry_after: Option<Duration>, permanent: bool },
     #[error("{service}: unexpected response: {message}")]
     Invalid { service: &'static str, message: String },
+    /// Not sent: the tenant's request budget for this upstream (or a server's `Retry-After`)
+    /// allows the next request only after `wait`.
+    #[error("{service}: held by the request budget for {}ms", wait.as_millis())]
+    Held { service: &'static str, wait: Duration },
 }
 
 impl UpstreamError {
@@ -25,12 +29,19 @@ impl UpstreamError {
             UpstreamError::Http { permanent, .. } => !permanent,
             // A truncated or garbled body is most likely a dropped connection.
             UpstreamError::Invalid { .. } => true,
+            UpstreamError::Held { .. } => true,
         }
+    }
+
+    /// Not sent because the budget said to wait (see [`UpstreamError::Held`]).
+    pub fn is_held(&self) -> bool {
+        matches!(self, UpstreamError::Held { .. })
     }
 
     pub fn retry_after(&self) -> Option<Duration> {
         match self {
             UpstreamError::Http { retry_after, .. } => *retry_after,
+            UpstreamError::Held { wait, .. } => Some(*wait),
             _ => None,
         }
     }

@@ -14,6 +14,7 @@ use url::Url;
 use crate::clients::azure::{AzureApi, JOB_RETRY_BUDGET};
 use crate::clients::entra::TokenProvider;
 use crate::clients::http::UpstreamError;
+use crate::tenant::scheduler::Scheduler;
 
 fn explain_arm_forbidden(msg: &str) -> String {
     format!(
@@ -43,6 +44,8 @@ impl SentinelClient {
         scopes: &Scopes,
         tokens: Arc<TokenProvider>,
         cfg: SentinelConfig,
+        arm_sched: Arc<Scheduler>,
+        la_sched: Arc<Scheduler>,
     ) -> SentinelClient {
         let base = format!(
             "{}/subscriptions/{}/resourceGroups/{}/providers/Microsoft.OperationalInsights/workspaces/{}/providers/Microsoft.SecurityInsights",
@@ -57,9 +60,10 @@ impl SentinelClient {
                 http.clone(),
                 &scopes.arm,
                 tokens.clone(),
+                arm_sched,
                 explain_arm_forbidden,
             ),
-            la: AzureApi::new("Log Analytics", http, &scopes.log_analytics, tokens, explain_la_forbidden),
+            la: AzureApi::new("Log Analytics", http, &scopes.log_analytics, tokens, la_sched, explain_la_forbidden),
             la_base: endpoints.log_analytics.as_str().trim_end_matches('/').to_string(),
             base,
             cfg,

@@ -1,29 +1,41 @@
 //! SIGNL4 inbound webhook client (`signl4.md` §1). One request per call: retries are the
 //! outbox's job (`delivery.rs`), so a crash never loses a pending retry.
 
+use std::sync::Arc;
+
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::{Map, Value};
 use url::Url;
 
 use crate::clients::http::{UpstreamError, summarize_body};
+use crate::tenant::scheduler::Scheduler;
 
 pub struct Signl4Client {
     http: reqwest::Client,
     base: String,
     team_secret: SecretString,
+    /// The team's event limits, paced below so SIGNL4 never blocks us (`signl4.md` §1.7).
+    sched: Arc<Scheduler>,
 }
 
 impl Signl4Client {
-    pub fn new(http: reqwest::Client, webhook_base: &Url, team_secret: SecretString) -> Signl4Client {
-        Signl4Client { http, base: webhook_base.as_str().trim_end_matches('/').to_string(), team_secret }
+    pub fn new(
+        http: reqwest::Client,
+        webhook_base: &Url,
+        team_secret: SecretString,
+        sched: Arc<Scheduler>,
+    ) -> Signl4Client {
+        Signl4Client { http, base: webhook_base.as_str().trim_end_matches('/').to_string(), team_secret, sched }
     }
 
     /// POSTs one event. Returns SIGNL4's `eventId` on 201.
     pub async fn send(&self, body: &Map<String, Value>) -> Result<Option<String>, UpstreamError> {
+        self.sched.acquire().await?;
         let url = format!("{}/{}", self.base, self.team_secret.expose_secret());
         let resp = self.http.post(&url).json(body).send().await.map_err(|e| UpstreamError::network("SIGNL4", e))?;
         let status = resp.status().as_u16();
         let headers = resp.headers().clone();
+        self.sched.observe(status, &headers);
         let text = resp.text().await.map_err(|e| UpstreamError::network("SIGNL4", e))?;
         if !(200..300).contains(&status) {
             // SIGNL4's 404 body echoes the team secret (`signl4.md` §1.6): scrub it first.

@@ -1,6 +1,8 @@
 //! SIGNL4 REST API client (`X-S4-Api-Key`, `signl4.md` §2): alerts modified since a time
 //! (paged by continuation token) and an alert's annotations.
 
+use std::sync::Arc;
+
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::{Value, json};
 use time::OffsetDateTime;
@@ -9,20 +11,30 @@ use url::Url;
 use s4s_core::timefmt;
 
 use crate::clients::http::{UpstreamError, summarize_body};
+use crate::tenant::scheduler::Scheduler;
 
 pub struct Signl4Api {
     http: reqwest::Client,
     base: String,
     key: SecretString,
     team_id: Option<String>,
+    /// SIGNL4's REST limits for this team (`signl4.md` §1.7).
+    sched: Arc<Scheduler>,
 }
 
 impl Signl4Api {
-    pub fn new(http: reqwest::Client, api_base: &Url, key: SecretString, team_id: Option<String>) -> Signl4Api {
-        Signl4Api { http, base: api_base.as_str().trim_end_matches('/').to_string(), key, team_id }
+    pub fn new(
+        http: reqwest::Client,
+        api_base: &Url,
+        key: SecretString,
+        team_id: Option<String>,
+        sched: Arc<Scheduler>,
+    ) -> Signl4Api {
+        Signl4Api { http, base: api_base.as_str().trim_end_matches('/').to_string(), key, team_id, sched }
     }
 
     async fn send(&self, req: reqwest::RequestBuilder) -> Result<Option<Value>, UpstreamError> {
+        self.sched.acquire().await?;
         let resp = req
             .header("X-S4-Api-Key", self.key.expose_secret())
             .send()
@@ -30,6 +42,7 @@ impl Signl4Api {
             .map_err(|e| UpstreamError::network("SIGNL4 API", e))?;
         let status = resp.status().as_u16();
         let headers = resp.headers().clone();
+        self.sched.observe(status, &headers);
         let text = resp.text().await.map_err(|e| UpstreamError::network("SIGNL4 API", e))?;
         if status == 204 {
             return Ok(None);

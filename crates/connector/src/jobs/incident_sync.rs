@@ -1,5 +1,5 @@
-//! Job: make a Graph incident follow its alerts (status, owner, tag), within the tenant's
-//! incident-housekeeping budget.
+//! Job: make a Graph incident follow its alerts (status, owner, tag). Housekeeping priority
+//! (`JobKind::priority`): it yields to polling and write-backs when Graph's budget is tight.
 
 use async_trait::async_trait;
 use s4s_core::jobs::JobKind;
@@ -17,11 +17,6 @@ impl JobHandler for IncidentSyncJob {
 
     async fn run(&self, cx: &JobContext<'_>, intent: IncidentSync) -> Outcome {
         let rt = cx.tenant;
-        // Incident housekeeping shares Graph's 150 requests/min with polling and alert
-        // write-backs; cap it so a storm of new incidents cannot starve them.
-        if let Err(wait) = rt.incident_budget.take() {
-            return Outcome::Defer(wait);
-        }
         let graph = &rt.clients.graph;
         let current = match graph.get_incident(&intent.incident_id).await {
             Ok(v) => v,

@@ -66,7 +66,11 @@ pub enum Outcome {
 
 impl<E: Into<JobError>> From<E> for Outcome {
     fn from(e: E) -> Outcome {
-        Outcome::Failed(e.into())
+        match e.into() {
+            // Not sent: the request budget says when; no failure, no backoff.
+            JobError::Upstream(UpstreamError::Held { wait, .. }) => Outcome::Defer(wait),
+            e => Outcome::Failed(e),
+        }
     }
 }
 

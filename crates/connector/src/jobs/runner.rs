@@ -14,6 +14,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
+use s4s_core::budget::Priority;
 use s4s_core::config::DeliveryConfig;
 use s4s_core::jobs::JobKind;
 use s4s_core::retry::next_delay;
@@ -22,7 +23,8 @@ use tokio::sync::{Notify, Semaphore, watch};
 
 use crate::clock::now_ms;
 use crate::jobs::{JobContext, Outcome, Registry};
-use crate::tenant::TenantContext;
+use crate::tenant::scheduler::{Caller, as_caller};
+use crate::tenant::{POLL_LEASE_PREFIX, TenantContext};
 
 pub struct Runner {
     pub store: Arc<dyn Store>,
@@ -52,7 +54,8 @@ impl Runner {
                 // transactions; the extra jobs wait at most one job's duration for a slot,
                 // well inside their lease (`delivery.lease` > 2 × `request_timeout`).
                 let want = (free * 2).min(self.cfg.concurrency as i64 * 2);
-                match self.store.claim_jobs(&self.owner, now_ms(), lease_ms, want).await {
+                // Only jobs of tenants this replica polls: their request budgets live here.
+                match self.store.claim_leased_jobs(&self.owner, POLL_LEASE_PREFIX, now_ms(), lease_ms, want).await {
                     Ok(j) => j,
                     Err(e) => {
                         tracing::error!(error = %e, "cannot claim jobs from the database");
@@ -80,12 +83,12 @@ impl Runner {
                 Ok(Some(due)) => Duration::from_millis((due - now_ms()).clamp(0, 1000) as u64),
                 _ => Duration::from_secs(1),
             };
-            if free == 0 || wait > Duration::ZERO {
-                tokio::select! {
-                    _ = &mut notified => {}
-                    _ = tokio::time::sleep(wait.max(Duration::from_millis(5))) => {}
-                    _ = shutdown.changed() => {}
-                }
+            // A job due now that could not be claimed belongs to a tenant another replica
+            // polls (or is leased by a worker): do not spin on it.
+            tokio::select! {
+                _ = &mut notified => {}
+                _ = tokio::time::sleep(wait.max(Duration::from_millis(20))) => {}
+                _ = shutdown.changed() => {}
             }
         }
         // Wait for in-flight jobs.
@@ -110,7 +113,12 @@ impl Runner {
             return;
         }
         let started = std::time::Instant::now();
-        let outcome = self.registry.run(&JobContext { store: &self.store, tenant: &rt, job: &job }).await;
+        let priority = JobKind::parse(&job.kind).map(JobKind::priority).unwrap_or(Priority::Housekeeping);
+        let outcome = as_caller(
+            Caller::job(priority),
+            self.registry.run(&JobContext { store: &self.store, tenant: &rt, job: &job }),
+        )
+        .await;
         metrics::histogram!(crate::telemetry::JOB_SECONDS, "kind" => job.kind.clone())
             .record(started.elapsed().as_secs_f64());
         self.finish(&rt, job, outcome).await;

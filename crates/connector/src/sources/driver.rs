@@ -1,21 +1,31 @@
-//! The one pull driver: per tenant and lease, every interval, hold the polling lease, then for
-//! each source read every change since its cursor (minus the overlap; the lookback window on
-//! first start), page by page, storing each page with the jobs it causes, and advance the
-//! cursor only after everything it covers is stored. A crash mid-sweep re-reads from the old
-//! cursor; the store drops versions it already has, so nothing pages twice.
+//! The one pull driver: per tenant and lease, hold the polling lease (renewed on its own
+//! schedule, however long a throttled sweep takes), then for each source read every change
+//! since its cursor (minus the overlap; the lookback window on first start), page by page,
+//! storing each page with the jobs it causes, and advance the cursor only after everything it
+//! covers is stored. Progress is committed page by page (the sweep's start and next link), so
+//! a sweep cut short — crash, lost lease, throttling — resumes where it stopped; a crash
+//! re-reads at most one page, and the store drops versions it already has, so nothing pages
+//! twice. After the sweep, a cheap re-read of the last seconds behind the cursor finds alerts
+//! that became visible late. The interval adapts to the request budget: fast while it is
+//! mostly free, slower under load or throttling (`s4s_core::budget::adaptive_interval`).
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
+use s4s_core::budget::adaptive_interval;
 use s4s_core::timefmt;
 use s4s_store::Store;
+use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use tokio::sync::{Notify, watch};
 
+use crate::clients::http::UpstreamError;
 use crate::clock::now_ms;
 use crate::sources::{PullSource, Stored};
 use crate::telemetry;
 use crate::tenant::TenantContext;
+use crate::tenant::scheduler::{Caller, Scheduler, as_caller};
 
 /// Which health record a poller reports to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -26,10 +36,24 @@ pub enum Reports {
     Signl4Api,
 }
 
+/// A sweep's committed progress: where it started, the next page's link and the newest
+/// change stored so far. Kept under the cursor's name + `~sweep` until the sweep completes.
+#[derive(Debug, Serialize, Deserialize)]
+struct SweepProgress {
+    since: String,
+    next: String,
+    newest: Option<String>,
+}
+
 pub struct Poller {
     /// Lease name (one replica polls each tenant and lease).
     pub lease: &'static str,
+    /// The slowest interval (under load or throttling); also sets the lease's lifetime.
     pub interval: Duration,
+    /// The fastest interval, while the budgets below are mostly free (= `interval`: fixed).
+    pub fastest: Duration,
+    /// The request budgets this poller's sources draw on.
+    pub budgets: Vec<Arc<Scheduler>>,
     pub reports: Reports,
     pub tenant: Arc<TenantContext>,
     pub sources: Vec<Box<dyn PullSource>>,
@@ -38,8 +62,13 @@ pub struct Poller {
 }
 
 impl Poller {
-    /// One sweep of one source.
-    pub async fn sweep(&self, src: &dyn PullSource) -> anyhow::Result<(Stored, bool)> {
+    fn progress_key(name: &str) -> String {
+        format!("{name}~sweep")
+    }
+
+    /// One sweep of one source; `interval` is the current poll interval (the late re-read
+    /// covers it on top of the late window).
+    pub async fn sweep(&self, src: &dyn PullSource, interval: Duration) -> anyhow::Result<(Stored, bool)> {
         let t = &self.tenant.cfg;
         let name = src.cursor();
         let now = OffsetDateTime::now_utc();
@@ -54,12 +83,38 @@ impl Poller {
                 now - t.lookback
             }
         };
-        let since = cursor - src.overlap();
-        if first_run {
+        let progress_key = Self::progress_key(&name);
+        let progress = self
+            .store
+            .get_cursor(&t.name, &progress_key)
+            .await?
+            .filter(|v| !v.is_empty())
+            .and_then(|v| serde_json::from_str::<SweepProgress>(&v).ok());
+        let mut since = cursor - src.overlap();
+        let mut total = Stored { newest: Some(cursor), ..Default::default() };
+        let mut page = None;
+        let resuming = progress.is_some();
+        if let Some(p) = progress {
+            // An earlier sweep stopped part-way: continue from its next page.
+            match src.next_page(&p.next).await {
+                Ok(pg) => {
+                    tracing::info!(tenant = %t.name, source = %name, "resuming an interrupted sweep where it stopped");
+                    since = timefmt::parse(&p.since).unwrap_or(since);
+                    total.newest = total.newest.max(p.newest.as_deref().and_then(timefmt::parse));
+                    page = Some(pg);
+                }
+                Err(e) if e.downcast_ref::<UpstreamError>().is_some_and(UpstreamError::is_transient) => return Err(e),
+                Err(e) => {
+                    tracing::warn!(tenant = %t.name, source = %name, error = %format!("{e:#}"), "cannot resume the interrupted sweep; starting it again");
+                }
+            }
+        } else if first_run {
             tracing::info!(tenant = %t.name, source = %name, since = %timefmt::odata(since), "first start: reading the lookback window");
         }
-        let mut total = Stored { newest: Some(cursor), ..Default::default() };
-        let mut page = src.first_page(since).await?;
+        let mut page = match page {
+            Some(p) => p,
+            None => src.first_page(since).await?,
+        };
         let mut pages = 0usize;
         loop {
             pages += 1;
@@ -70,6 +125,13 @@ impl Poller {
             }
             match page.next.take() {
                 Some(next) => {
+                    // Commit the progress: a sweep cut short resumes from here.
+                    let p = SweepProgress {
+                        since: timefmt::odata(since),
+                        next: next.clone(),
+                        newest: total.newest.map(timefmt::odata),
+                    };
+                    self.store.set_cursor(&t.name, &progress_key, &serde_json::to_string(&p)?, now_ms()).await?;
                     if first_run || pages.is_multiple_of(5) {
                         tracing::info!(tenant = %t.name, source = %name, pages, read = total.read, queued = total.queued, "reading backlog…");
                     }
@@ -83,15 +145,43 @@ impl Poller {
         if newest > cursor || first_run {
             self.store.set_cursor(&t.name, &name, &timefmt::odata(newest), now_ms()).await?;
         }
+        if pages > 1 || resuming {
+            self.store.set_cursor(&t.name, &progress_key, "", now_ms()).await?;
+        }
+        // Late-visible items: changed within the last late window (+ one interval) but behind
+        // what this sweep read. Cheap: ids and versions only, writes only for new versions.
+        let late = src.late_window();
+        if !late.is_zero() && !first_run {
+            let from = now - late - interval;
+            if from < since {
+                let mut o = src.reread(self.store.as_ref(), from, since).await?;
+                o.newest = None;
+                if o.queued > 0 {
+                    metrics::counter!(telemetry::LATE_ALERTS, "tenant" => t.name.clone()).increment(o.new as u64);
+                    tracing::info!(tenant = %t.name, source = %name, new = o.new, "found late-visible alerts behind the cursor");
+                    self.wake.notify_one();
+                }
+                total.add(o);
+            }
+        }
         Ok((total, first_run))
     }
 
-    /// One cycle over every source.
-    async fn cycle(&self) -> anyhow::Result<(Stored, bool)> {
+    /// One cycle over every source due (`min_interval`), each at its priority.
+    async fn cycle(
+        &self,
+        last: &mut HashMap<usize, tokio::time::Instant>,
+        interval: Duration,
+    ) -> anyhow::Result<(Stored, bool)> {
         let mut total = Stored::default();
         let mut first = false;
-        for src in &self.sources {
-            match self.sweep(src.as_ref()).await {
+        for (i, src) in self.sources.iter().enumerate() {
+            let min = src.min_interval();
+            if !min.is_zero() && last.get(&i).is_some_and(|t| t.elapsed() < min) {
+                continue;
+            }
+            last.insert(i, tokio::time::Instant::now());
+            match as_caller(Caller::poller(src.priority()), self.sweep(src.as_ref(), interval)).await {
                 Ok((s, f)) => {
                     total.add(s);
                     first |= f;
@@ -144,21 +234,52 @@ impl Poller {
         }
     }
 
+    /// The next interval: fast while every budget is mostly free, slower as they fill, the
+    /// slowest while an upstream holds us off.
+    fn next_interval(&self) -> Duration {
+        let usage = self.budgets.iter().map(|b| b.usage()).fold(0.0, f64::max);
+        let held = self.budgets.iter().any(|b| b.held());
+        let next = adaptive_interval(self.fastest, self.interval, usage, held);
+        if self.reports == Reports::Microsoft {
+            metrics::gauge!(telemetry::POLL_INTERVAL, "tenant" => self.tenant.cfg.name.clone()).set(next.as_secs_f64());
+        }
+        next
+    }
+
+    /// Renews the lease every third of its lifetime; returns only when it was lost.
+    async fn keep_lease(&self, ttl: Duration) {
+        loop {
+            tokio::time::sleep(ttl / 3).await;
+            if !self.tenant.hold_lease(self.store.as_ref(), self.lease, ttl).await {
+                return;
+            }
+        }
+    }
+
     /// Polls until `shutdown` fires. A sweep interrupted by shutdown is safe: cursors move
     /// only after what they cover is stored.
     pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
-        let interval = self.interval.max(Duration::from_millis(50));
+        let ttl = (self.interval * 3).max(Duration::from_secs(2));
+        let mut interval = self.fastest.min(self.interval).max(Duration::from_millis(50));
+        let mut last = HashMap::new();
         loop {
             let started = tokio::time::Instant::now();
             // One replica polls each tenant; the others take over when its lease lapses.
-            if self.tenant.hold_lease(self.store.as_ref(), self.lease, self.interval * 3).await {
+            if self.tenant.hold_lease(self.store.as_ref(), self.lease, ttl).await {
                 let timer = std::time::Instant::now();
                 let result = tokio::select! {
-                    r = self.cycle() => r,
+                    r = self.cycle(&mut last, interval) => Some(r),
+                    _ = self.keep_lease(ttl) => None,
                     _ = shutdown.changed() => return,
                 };
-                self.report(result, timer.elapsed());
+                match result {
+                    Some(r) => self.report(r, timer.elapsed()),
+                    None => {
+                        tracing::warn!(tenant = %self.tenant.cfg.name, lease = self.lease, "lost the polling lease during a sweep; its progress is kept for the next holder")
+                    }
+                }
             }
+            interval = self.next_interval().max(Duration::from_millis(50));
             tokio::select! {
                 _ = tokio::time::sleep_until(started + interval) => {}
                 _ = shutdown.changed() => return,

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
+use s4s_core::budget::Priority;
 use s4s_core::ids::SOURCE_GRAPH_INCIDENT;
 use s4s_core::{ingest, timefmt};
 use s4s_store::Store;
@@ -30,6 +31,13 @@ impl PullSource for GraphIncidents {
     }
     fn optional(&self) -> bool {
         true
+    }
+    /// Mirroring portal closes of incidents is housekeeping, swept at the slow interval.
+    fn priority(&self) -> Priority {
+        Priority::Housekeeping
+    }
+    fn min_interval(&self) -> Duration {
+        self.0.cfg.poll_interval
     }
 
     async fn first_page(&self, since: OffsetDateTime) -> anyhow::Result<Page> {

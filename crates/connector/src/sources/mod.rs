@@ -13,6 +13,7 @@ pub mod webhook;
 use std::time::Duration;
 
 use async_trait::async_trait;
+use s4s_core::budget::Priority;
 use s4s_store::Store;
 use serde_json::Value;
 use time::OffsetDateTime;
@@ -58,6 +59,25 @@ pub trait PullSource: Send + Sync {
     /// A failure of an optional source is logged but does not fail the poll cycle.
     fn optional(&self) -> bool {
         false
+    }
+    /// Its priority at the request budget (reading new alerts first; sweeps that only mirror
+    /// portal closes are housekeeping).
+    fn priority(&self) -> Priority {
+        Priority::Poll
+    }
+    /// Swept at most this often, even when the poller cycles faster (adaptive polling).
+    fn min_interval(&self) -> Duration {
+        Duration::ZERO
+    }
+    /// How far behind the cursor every sweep re-reads cheaply for late-visible items
+    /// ([`PullSource::reread`]); zero: not supported or off.
+    fn late_window(&self) -> Duration {
+        Duration::ZERO
+    }
+    /// Re-reads items changed in `[from, to)` by id and version only, fetching and storing the
+    /// ones not stored yet (late-visible). Returns what storing them did.
+    async fn reread(&self, _store: &dyn Store, _from: OffsetDateTime, _to: OffsetDateTime) -> anyhow::Result<Stored> {
+        Ok(Stored::default())
     }
     async fn first_page(&self, since: OffsetDateTime) -> anyhow::Result<Page>;
     async fn next_page(&self, next: &str) -> anyhow::Result<Page>;

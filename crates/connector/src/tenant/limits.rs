@@ -1,15 +1,11 @@
-//! Small per-tenant limiters: the SIGNL4 rejection breaker, the incident-housekeeping budget
-//! and the overlap re-read timer.
+//! Small per-tenant limiters: the SIGNL4 rejection breaker and the overlap re-read timer
+//! (request budgets are in `scheduler.rs`).
 
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use crate::tenant::health::Health;
-
-/// Graph incident updates (tag, roll-up) allowed per minute and tenant: well under Graph's
-/// 150 requests/min (`microsoft-apis.md` §2.8), so polling and alert write-backs keep room.
-pub const INCIDENT_JOBS_PER_MINUTE: u32 = 30;
 
 /// While SIGNL4 rejects the team secret, one page is let through this often to notice a
 /// fix made on the SIGNL4 side; all others are parked without a request.
@@ -61,32 +57,6 @@ impl Signl4Breaker {
                 metrics::gauge!(crate::telemetry::SIGNL4_TEAM_REJECTED, "tenant" => tenant.to_string()).set(0.0);
             }
         });
-    }
-}
-
-/// A fixed-window budget: `limit` units per `window`.
-pub struct WindowBudget {
-    limit: u32,
-    window: Duration,
-    state: Mutex<(Instant, u32)>,
-}
-
-impl WindowBudget {
-    pub fn new(limit: u32, window: Duration) -> WindowBudget {
-        WindowBudget { limit, window, state: Mutex::new((Instant::now(), 0)) }
-    }
-
-    /// Takes one unit, or says how long to wait (with up to 1 s of jitter).
-    pub fn take(&self) -> Result<(), Duration> {
-        let mut b = lock(&self.state);
-        if b.0.elapsed() >= self.window {
-            *b = (Instant::now(), 0);
-        }
-        if b.1 >= self.limit {
-            return Err(self.window.saturating_sub(b.0.elapsed()) + Duration::from_millis(rand::random::<u64>() % 1000));
-        }
-        b.1 += 1;
-        Ok(())
     }
 }
 

@@ -1,14 +1,18 @@
 //! A tenant's context: its configuration, its clients by name, its health, and its small
-//! limiters (SIGNL4 breaker, incident budget, overlap timer) as separate types.
+//! limiters (request schedulers per upstream, SIGNL4 breaker, overlap timer) as separate types.
 
 pub mod health;
 pub mod limits;
+pub mod scheduler;
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
+use s4s_core::budget::BudgetSpec;
 use s4s_core::config::{DeliveryConfig, TenantConfig};
 use s4s_store::Store;
+use secrecy::ExposeSecret;
 use time::OffsetDateTime;
 
 use crate::clients::entra::TokenProvider;
@@ -18,7 +22,58 @@ use crate::clients::sentinel::SentinelClient;
 use crate::clients::signl4::Signl4Client;
 use crate::clients::signl4_api::Signl4Api;
 pub use health::{Health, TenantStatus};
-use limits::{INCIDENT_JOBS_PER_MINUTE, OverlapTimer, Signl4Breaker, WindowBudget};
+use limits::{OverlapTimer, Signl4Breaker};
+use scheduler::{Scheduler, SharedSchedulers};
+
+/// The request schedulers of one tenant, one per upstream (`scheduler.rs`).
+pub struct Schedulers {
+    /// Graph: 150 requests per minute per app and tenant (`microsoft-apis.md` §2.8).
+    pub graph: Arc<Scheduler>,
+    /// ARM, per subscription (§3.6).
+    pub arm: HashMap<String, Arc<Scheduler>>,
+    /// Log Analytics queries per principal (§4.4).
+    pub log_analytics: Arc<Scheduler>,
+    /// SIGNL4 events of the tenant's team (shared with other tenants of the same team).
+    pub signl4: Arc<Scheduler>,
+    /// SIGNL4 REST endpoints of the team.
+    pub signl4_rest: Arc<Scheduler>,
+}
+
+impl Schedulers {
+    fn new(cfg: &TenantConfig, shared: &SharedSchedulers) -> Schedulers {
+        let share = cfg.limits.share;
+        let free = cfg.signl4.free_plan;
+        let team = cfg.signl4.team_secret.expose_secret();
+        Schedulers {
+            graph: Scheduler::new("Graph", &cfg.name, &cfg.limits.graph()),
+            arm: cfg
+                .sentinel
+                .iter()
+                .map(|w| {
+                    (
+                        w.subscription_id.clone(),
+                        Scheduler::new("Azure Resource Manager", &cfg.name, &BudgetSpec::arm(share)),
+                    )
+                })
+                .collect(),
+            log_analytics: Scheduler::new("Log Analytics", &cfg.name, &BudgetSpec::log_analytics(share)),
+            signl4: shared.signl4(
+                "SIGNL4",
+                cfg.endpoints.signl4_webhook.as_str(),
+                team,
+                &cfg.name,
+                &BudgetSpec::signl4_events(free, share),
+            ),
+            signl4_rest: shared.signl4(
+                "SIGNL4 API",
+                cfg.endpoints.signl4_api.as_str(),
+                cfg.signl4.api_key.as_ref().map(|k| k.expose_secret()).unwrap_or(team),
+                &cfg.name,
+                &BudgetSpec::signl4_rest(free, share),
+            ),
+        }
+    }
+}
 
 /// The clients of one tenant.
 pub struct Clients {
@@ -32,7 +87,7 @@ pub struct Clients {
 }
 
 impl Clients {
-    pub fn new(cfg: &TenantConfig, delivery: &DeliveryConfig) -> Clients {
+    pub fn new(cfg: &TenantConfig, delivery: &DeliveryConfig, sched: &Schedulers) -> Clients {
         let http = http_client(delivery.request_timeout);
         let tokens = Arc::new(TokenProvider::new(
             http.clone(),
@@ -41,42 +96,75 @@ impl Clients {
             &cfg.client_id,
             cfg.client_secret.clone(),
         ));
-        let graph = GraphClient::new(http.clone(), &cfg.endpoints.graph, &cfg.scopes.graph, tokens.clone());
-        let signl4 = Signl4Client::new(http.clone(), &cfg.endpoints.signl4_webhook, cfg.signl4.team_secret.clone());
+        let graph = GraphClient::new(
+            http.clone(),
+            &cfg.endpoints.graph,
+            &cfg.scopes.graph,
+            tokens.clone(),
+            sched.graph.clone(),
+        );
+        let signl4 = Signl4Client::new(
+            http.clone(),
+            &cfg.endpoints.signl4_webhook,
+            cfg.signl4.team_secret.clone(),
+            sched.signl4.clone(),
+        );
         let signl4_api = cfg.signl4.api_key.as_ref().map(|key| {
-            Signl4Api::new(http.clone(), &cfg.endpoints.signl4_api, key.clone(), cfg.signl4.team_id.clone())
+            Signl4Api::new(
+                http.clone(),
+                &cfg.endpoints.signl4_api,
+                key.clone(),
+                cfg.signl4.team_id.clone(),
+                sched.signl4_rest.clone(),
+            )
         });
         let sentinel = cfg
             .sentinel
             .iter()
             .map(|w| {
-                Arc::new(SentinelClient::new(http.clone(), &cfg.endpoints, &cfg.scopes, tokens.clone(), w.clone()))
+                let arm = sched.arm.get(&w.subscription_id).cloned().unwrap_or_else(|| sched.graph.clone());
+                Arc::new(SentinelClient::new(
+                    http.clone(),
+                    &cfg.endpoints,
+                    &cfg.scopes,
+                    tokens.clone(),
+                    w.clone(),
+                    arm,
+                    sched.log_analytics.clone(),
+                ))
             })
             .collect();
         Clients { tokens, graph, signl4, signl4_api, sentinel }
     }
 }
 
+/// The polling lease of tenant `t` is named `poll:t`; its holder also runs `t`'s jobs.
+pub const POLL_LEASE: &str = "poll";
+pub const POLL_LEASE_PREFIX: &str = "poll:";
+
 pub struct TenantContext {
     pub cfg: TenantConfig,
     /// Identity of this replica's pollers for the polling leases.
     pub owner: String,
     pub clients: Clients,
+    /// Request budgets per upstream; every request goes through one.
+    pub sched: Schedulers,
     pub health: Health,
     pub breaker: Signl4Breaker,
-    /// Graph incident housekeeping (tag, roll-up) per minute.
-    pub incident_budget: WindowBudget,
     pub overlap: OverlapTimer,
 }
 
 impl TenantContext {
-    pub fn new(cfg: TenantConfig, delivery: &DeliveryConfig) -> TenantContext {
+    /// `owner` identifies this replica (the same for all its tenants: the job runner claims
+    /// the jobs of the tenants whose polling lease it holds).
+    pub fn new(cfg: TenantConfig, delivery: &DeliveryConfig, owner: &str, shared: &SharedSchedulers) -> TenantContext {
+        let sched = Schedulers::new(&cfg, shared);
         TenantContext {
-            owner: format!("{}-{:08x}", std::process::id(), rand::random::<u32>()),
-            clients: Clients::new(&cfg, delivery),
+            owner: owner.to_string(),
+            clients: Clients::new(&cfg, delivery, &sched),
+            sched,
             health: Health::new(&cfg.name),
             breaker: Signl4Breaker::default(),
-            incident_budget: WindowBudget::new(INCIDENT_JOBS_PER_MINUTE, Duration::from_secs(60)),
             overlap: OverlapTimer::new(cfg.overlap, cfg.overlap_interval),
             cfg,
         }

@@ -23,6 +23,7 @@ pub(super) struct RawSignl4 {
     api_key: Option<String>,
     api_poll_interval: Option<String>,
     team_id: Option<String>,
+    plan: Option<String>,
 }
 
 /// SIGNL4 alerting scenario (`signl4.md` §1.4).
@@ -46,6 +47,8 @@ pub struct Signl4Options {
     pub api_poll_interval: Duration,
     /// SIGNL4 team id, to narrow REST polling to this team.
     pub team_id: Option<String>,
+    /// SIGNL4 free plan: much lower event limits (`signl4.md` §1.7); default commercial.
+    pub free_plan: bool,
 }
 
 impl Signl4Options {
@@ -105,7 +108,19 @@ impl Signl4Options {
             None => None,
             Some(_) => Some(resolve_secret(&k("signl4.api_key"), s4.api_key.as_ref(), env)?),
         };
+        let free_plan = match s4.plan.as_deref().unwrap_or("commercial") {
+            "commercial" => false,
+            "free" => true,
+            other => {
+                return Err(err(
+                    k("signl4.plan"),
+                    format!("unknown plan \"{other}\""),
+                    "use \"commercial\" (150 events per 15 s, 600 per minute) or \"free\" (10 per 15 s, 240 per minute)",
+                ));
+            }
+        };
         Ok(Signl4Options {
+            free_plan,
             team_secret,
             service: s4.service.filter(|s| !s.is_empty()),
             source_system: s4.source_system.unwrap_or_else(|| "Microsoft Security (signl4-sentinel)".into()),

@@ -8,6 +8,7 @@ use serde::Deserialize;
 use super::endpoints::{self, Endpoints, RawEndpoints, Scopes};
 use super::env::Env;
 use super::error::{ConfigError, err};
+use super::limits::{LimitsConfig, RawLimits};
 use super::sentinel::{self, RawSentinel, SentinelConfig};
 use super::signl4::{RawSignl4, Signl4Options};
 use super::sync::{RawSync, SyncConfig};
@@ -28,6 +29,8 @@ pub(super) struct RawTenant {
     #[serde(default)]
     endpoints: RawEndpoints,
     poll_interval: Option<String>,
+    min_poll_interval: Option<String>,
+    late_window: Option<String>,
     lookback: Option<String>,
     overlap: Option<String>,
     overlap_interval: Option<String>,
@@ -38,6 +41,8 @@ pub(super) struct RawTenant {
     signl4: Option<RawSignl4>,
     #[serde(default)]
     sync: RawSync,
+    #[serde(default)]
+    limits: RawLimits,
     #[serde(default, deserialize_with = "opt_bool")]
     graph: Option<bool>,
     #[serde(default)]
@@ -66,7 +71,14 @@ pub struct TenantConfig {
     pub enabled: bool,
     pub endpoints: Endpoints,
     pub scopes: Scopes,
+    /// The slowest poll interval: polling backs off to it under load or throttling.
     pub poll_interval: Duration,
+    /// The fastest poll interval, used while the request budget is mostly free (equal to
+    /// `poll_interval`: fixed interval).
+    pub min_poll_interval: Duration,
+    /// Every poll re-reads this much behind the cursor (by id and version only, cheap), so an
+    /// alert that becomes visible late is paged within seconds; 0 = off.
+    pub late_window: Duration,
     pub lookback: Duration,
     pub overlap: Duration,
     /// How often a sweep re-reads the `overlap` window (other sweeps start at the cursor).
@@ -75,6 +87,7 @@ pub struct TenantConfig {
     pub filter: AlertFilter,
     pub signl4: Signl4Options,
     pub sync: SyncConfig,
+    pub limits: LimitsConfig,
     /// Read Graph Security alerts (default true).
     pub graph: bool,
     /// Sentinel workspaces read through the Azure REST API.
@@ -121,6 +134,7 @@ impl TenantConfig {
         let signl4 = Signl4Options::from_raw(prefix, t.signl4, env)?;
         let sync = SyncConfig::from_raw(prefix, t.sync)?;
         let sentinel = sentinel::from_raw(prefix, t.sentinel)?;
+        let limits = LimitsConfig::from_raw(prefix, t.limits)?;
         let graph_enabled = t.graph.unwrap_or(true);
         if !sentinel.is_empty()
             && graph_enabled
@@ -134,6 +148,19 @@ impl TenantConfig {
             Some(n @ 1..=1000) => n as u32,
             Some(n) => return Err(err(k("page_size"), format!("{n} is out of range"), "use 1 to 1000")),
         };
+        let poll_interval = duration(
+            &k("poll_interval"),
+            t.poll_interval.as_ref(),
+            Duration::from_secs(10),
+            Duration::from_millis(100),
+        )?;
+        let min_poll_interval = duration(
+            &k("min_poll_interval"),
+            t.min_poll_interval.as_ref(),
+            Duration::from_secs(2),
+            Duration::from_millis(100),
+        )?
+        .min(poll_interval);
         Ok(TenantConfig {
             name: t.name,
             tenant_id: t.tenant_id,
@@ -142,12 +169,9 @@ impl TenantConfig {
             enabled: t.enabled.unwrap_or(true),
             endpoints,
             scopes,
-            poll_interval: duration(
-                &k("poll_interval"),
-                t.poll_interval.as_ref(),
-                Duration::from_secs(10),
-                Duration::from_millis(100),
-            )?,
+            poll_interval,
+            min_poll_interval,
+            late_window: duration(&k("late_window"), t.late_window.as_ref(), Duration::from_secs(30), Duration::ZERO)?,
             lookback: duration(&k("lookback"), t.lookback.as_ref(), Duration::from_secs(24 * 3600), Duration::ZERO)?,
             overlap: duration(&k("overlap"), t.overlap.as_ref(), Duration::from_secs(120), Duration::ZERO)?,
             overlap_interval: duration(
@@ -160,6 +184,7 @@ impl TenantConfig {
             filter,
             signl4,
             sync,
+            limits,
             graph: graph_enabled,
             sentinel,
         })

@@ -23,3 +23,23 @@ pub async fn one_owner_holds_a_lease_until_it_expires(s: Arc<dyn Store>) {
     assert!(!s.try_lease("poll:t1", "a", 2000, 500).await.unwrap());
     assert!(s.try_lease("poll:t2", "a", 2000, 500).await.unwrap(), "leases are per name");
 }
+
+/// Replicas: only the holder of a tenant's polling lease claims that tenant's jobs, and only
+/// while the lease is valid.
+pub async fn only_the_lease_holder_claims_a_tenants_jobs(s: Arc<dyn Store>) {
+    use super::fixtures::item;
+    s.ingest(&[item("a", "v1", true)], 1000).await.unwrap();
+    // Nobody holds t1's lease: nobody claims.
+    assert!(s.claim_leased_jobs("r1", "poll:", 1000, 500, 10).await.unwrap().is_empty());
+    assert!(s.try_lease("poll:t1", "r2", 1000, 1000).await.unwrap());
+    // r1 does not hold it; a lease of another tenant does not count.
+    assert!(s.try_lease("poll:t9", "r1", 1000, 1000).await.unwrap());
+    assert!(s.claim_leased_jobs("r1", "poll:", 1100, 500, 10).await.unwrap().is_empty());
+    let got = s.claim_leased_jobs("r2", "poll:", 1100, 500, 10).await.unwrap();
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0].lease_owner.as_deref(), Some("r2"));
+    // r2's polling lease expires and r1 takes over: r1 now claims the (lease-expired) job.
+    assert!(s.try_lease("poll:t1", "r1", 2100, 1000).await.unwrap());
+    assert!(s.claim_leased_jobs("r2", "poll:", 2100, 500, 10).await.unwrap().is_empty());
+    assert_eq!(s.claim_leased_jobs("r1", "poll:", 2100, 500, 10).await.unwrap().len(), 1);
+}

@@ -40,6 +40,7 @@ macro_rules! conformance_tests {
             sync_bookkeeping_and_lookups,
             follow_ups_commit_only_with_a_done_job,
             one_owner_holds_a_lease_until_it_expires,
+            only_the_lease_holder_claims_a_tenants_jobs,
             ping_works
         );
     };

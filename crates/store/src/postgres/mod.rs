@@ -64,12 +64,20 @@ impl PostgresStore {
     }
 
     /// `SKIP LOCKED`: concurrent claimers (other replicas too) pass over each other's rows.
-    async fn claim(&self, owner: &str, now_ms: i64, lease_ms: i64, limit: i64) -> Result<Vec<PgRow>> {
-        Ok(sqlx::query(sqlx::AssertSqlSafe(sql::job_claim(" FOR UPDATE SKIP LOCKED")))
+    async fn claim(
+        &self,
+        owner: &str,
+        now_ms: i64,
+        lease_ms: i64,
+        limit: i64,
+        lease_prefix: Option<&str>,
+    ) -> Result<Vec<PgRow>> {
+        Ok(sqlx::query(sqlx::AssertSqlSafe(sql::job_claim(" FOR UPDATE SKIP LOCKED", lease_prefix.is_some())))
             .bind(owner)
             .bind(now_ms + lease_ms)
             .bind(now_ms)
             .bind(limit)
+            .bind(lease_prefix.unwrap_or(""))
             .fetch_all(&self.pool)
             .await?)
     }

@@ -23,7 +23,21 @@ macro_rules! outbox {
                 lease_ms: i64,
                 limit: i64,
             ) -> $crate::types::Result<Vec<$crate::types::Job>> {
-                let rows = self.claim(owner, now_ms, lease_ms, limit).await?;
+                let rows = self.claim(owner, now_ms, lease_ms, limit, None).await?;
+                let mut jobs = rows.iter().map(job_from_row).collect::<$crate::types::Result<Vec<_>>>()?;
+                jobs.sort_by_key(|j| (j.next_attempt_ms, j.id));
+                Ok(jobs)
+            }
+
+            async fn claim_leased_jobs(
+                &self,
+                owner: &str,
+                lease_prefix: &str,
+                now_ms: i64,
+                lease_ms: i64,
+                limit: i64,
+            ) -> $crate::types::Result<Vec<$crate::types::Job>> {
+                let rows = self.claim(owner, now_ms, lease_ms, limit, Some(lease_prefix)).await?;
                 let mut jobs = rows.iter().map(job_from_row).collect::<$crate::types::Result<Vec<_>>>()?;
                 jobs.sort_by_key(|j| (j.next_attempt_ms, j.id));
                 Ok(jobs)

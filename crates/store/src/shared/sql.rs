@@ -68,11 +68,18 @@ pub(crate) const JOB_UNPAUSE_ALL: &str =
 pub(crate) const JOB_RELEASE_LEASES: &str = "UPDATE jobs SET lease_owner = NULL, lease_until_ms = NULL, updated_ms = $1 WHERE state = 'pending' AND lease_owner IS NOT NULL";
 
 /// Leases due jobs; `lock` is appended to the inner `SELECT` (PostgreSQL: `FOR UPDATE SKIP LOCKED`).
-pub(crate) fn job_claim(lock: &str) -> String {
+/// Claims due jobs; with `leased`, only jobs of tenants whose lease `$5 || tenant` the
+/// claimer (`$1`) holds (replicas: the polling lease holder does a tenant's upstream calls).
+pub(crate) fn job_claim(lock: &str, leased: bool) -> String {
+    let scope = if leased {
+        " AND EXISTS (SELECT 1 FROM leases l WHERE l.name = $5 || jobs.tenant AND l.owner = $1 AND l.until_ms > $3)"
+    } else {
+        ""
+    };
     format!(
         "UPDATE jobs SET lease_owner = $1, lease_until_ms = $2, attempts = attempts + 1, updated_ms = $3 \
          WHERE id IN (SELECT id FROM jobs WHERE state = 'pending' AND paused = 0 AND next_attempt_ms <= $3 \
-                      AND (lease_until_ms IS NULL OR lease_until_ms <= $3) \
+                      AND (lease_until_ms IS NULL OR lease_until_ms <= $3){scope} \
                       ORDER BY next_attempt_ms, id LIMIT $4{lock}) \
          RETURNING {JOB_COLUMNS}"
     )

@@ -100,13 +100,21 @@ impl SqliteStore {
     }
 
     /// Without `SKIP LOCKED`: the `BEGIN IMMEDIATE` write lock serialises claimers.
-    async fn claim(&self, owner: &str, now_ms: i64, lease_ms: i64, limit: i64) -> Result<Vec<SqliteRow>> {
+    async fn claim(
+        &self,
+        owner: &str,
+        now_ms: i64,
+        lease_ms: i64,
+        limit: i64,
+        lease_prefix: Option<&str>,
+    ) -> Result<Vec<SqliteRow>> {
         let mut tx = self.begin_write().await?;
-        let rows = sqlx::query(sqlx::AssertSqlSafe(sql::job_claim("")))
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql::job_claim("", lease_prefix.is_some())))
             .bind(owner)
             .bind(now_ms + lease_ms)
             .bind(now_ms)
             .bind(limit)
+            .bind(lease_prefix.unwrap_or(""))
             .fetch_all(&mut *tx)
             .await?;
         tx.commit().await?;
