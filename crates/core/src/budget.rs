@@ -81,7 +81,15 @@ pub struct BudgetSpec {
 impl BudgetSpec {
     /// Graph security API: 150 requests per minute per app and tenant (§2.8).
     pub fn graph(share: f64) -> BudgetSpec {
-        BudgetSpec { windows: vec![Limit::new(150, 60)], bucket: None, share }
+        BudgetSpec::per_minute(150, share)
+    }
+
+    /// `per_minute` requests per sliding minute, smoothed: at most a quarter of them in any
+    /// 10 s (a restarted process, which does not know what its predecessor sent in the last
+    /// minute, cannot burst the whole minute's budget at once).
+    pub fn per_minute(per_minute: u32, share: f64) -> BudgetSpec {
+        let burst = per_minute.div_ceil(4).max(1);
+        BudgetSpec { windows: vec![Limit::new(per_minute, 60), Limit::new(burst, 10)], bucket: None, share }
     }
 
     /// ARM reads: a bucket of 250 refilled at 25 per second per subscription and principal
@@ -300,6 +308,15 @@ impl Budget {
         }
     }
 
+    /// The server reports its window (`X-RateLimit-Limit` / `-Remaining`, reset in
+    /// `reset_in_ms`, `signl4.md` §1.7): when what remains is only the share kept free, hold
+    /// until the reset. This is how a restarted process learns what its predecessor used.
+    pub fn server_window(&mut self, now: u64, limit: f64, remaining: f64, reset_in_ms: u64) {
+        if remaining <= (limit * (1.0 - self.share)).round() {
+            self.held_until = self.held_until.max(now + reset_in_ms);
+        }
+    }
+
     /// Until when every request is held (0 or past: not held).
     pub fn held_until_ms(&self) -> u64 {
         self.held_until
@@ -355,16 +372,32 @@ mod tests {
     #[test]
     fn graph_budget_uses_the_share_and_frees_up_when_the_window_slides() {
         let mut b = Budget::new(&BudgetSpec::graph(0.8), 0);
-        assert_eq!(take_all(&mut b, 0, Priority::Poll), 120);
+        // Smoothed: 30 of 38 per 10 s at 80 %.
+        assert_eq!(take_all(&mut b, 0, Priority::Poll), 30);
         let wait = b.try_take(0, Priority::Poll).unwrap_err();
-        // The first slot (1 s) leaves the 60 s window after 61 s at most.
-        assert!(wait > 59_000 && wait <= 61_000, "{wait}");
-        assert!(b.try_take(wait, Priority::Poll).is_ok());
+        assert!(wait > 9_000 && wait <= 11_000, "{wait}");
+        // Sending as fast as allowed for a minute: 120 (80 % of 150), then the minute window.
+        let mut now = 0;
+        let mut sent = 30;
+        while now < 60_000 {
+            match b.try_take(now, Priority::Poll) {
+                Ok(()) => sent += 1,
+                Err(w) => now += w,
+            }
+            if sent == 120 {
+                break;
+            }
+        }
+        assert_eq!(sent, 120);
+        assert!(now < 60_000, "{now}");
+        let wait = b.try_take(now, Priority::Poll).unwrap_err();
+        assert!(now + wait >= 60_000, "{now} + {wait}");
     }
 
     #[test]
     fn housekeeping_yields_before_write_backs_before_polling() {
-        let mut b = Budget::new(&BudgetSpec::graph(0.8), 0);
+        let spec = BudgetSpec { windows: vec![Limit::new(150, 60)], bucket: None, share: 0.8 };
+        let mut b = Budget::new(&spec, 0);
         assert_eq!(take_all(&mut b, 0, Priority::Housekeeping), 84);
         assert_eq!(take_all(&mut b, 0, Priority::WriteBack), 108 - 84);
         assert_eq!(take_all(&mut b, 0, Priority::Poll), 120 - 108);
@@ -444,8 +477,18 @@ mod tests {
     }
 
     #[test]
+    fn a_server_window_nearly_used_up_holds_until_its_reset() {
+        let mut b = Budget::new(&BudgetSpec::signl4_events(false, 0.8), 0);
+        b.server_window(0, 150.0, 31.0, 4_000);
+        assert!(b.try_take(0, Priority::Poll).is_ok(), "31 of 150 left: more than the 20 % kept free");
+        b.server_window(0, 150.0, 30.0, 4_000);
+        assert_eq!(b.try_take(0, Priority::Poll), Err(4_000));
+    }
+
+    #[test]
     fn usage_reports_the_fullest_window() {
-        let mut b = Budget::new(&BudgetSpec::graph(0.8), 0);
+        let spec = BudgetSpec { windows: vec![Limit::new(150, 60)], bucket: None, share: 0.8 };
+        let mut b = Budget::new(&spec, 0);
         for _ in 0..60 {
             b.try_take(0, Priority::Poll).unwrap();
         }

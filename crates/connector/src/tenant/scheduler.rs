@@ -150,8 +150,15 @@ impl Scheduler {
             }
             200..=299 => {
                 b.succeeded();
-                // Nothing left in this window: wait for the reset rather than draw a 429.
-                if let Some(wait) = reset_wait {
+                // The server's own count (after a restart we do not know what we sent before):
+                // wait for the reset rather than draw a 429 and SIGNL4's blocking window.
+                let num = |k: &str| h(k).and_then(|v| v.trim().parse::<f64>().ok());
+                if let (Some(limit), Some(remaining), Some(reset)) =
+                    (num("x-ratelimit-limit"), num("x-ratelimit-remaining"), num("x-ratelimit-reset"))
+                {
+                    let reset_in = ((reset - now_wall.unix_timestamp() as f64) * 1000.0).clamp(0.0, 3_600_000.0);
+                    b.server_window(now, limit, remaining, reset_in as u64);
+                } else if let Some(wait) = reset_wait {
                     b.hold_until(now + wait.as_millis() as u64);
                 }
                 let remaining =

@@ -5,7 +5,7 @@ use serde::Deserialize;
 
 use super::error::{ConfigError, err};
 use super::values::opt_u64;
-use crate::budget::{BudgetSpec, Limit};
+use crate::budget::BudgetSpec;
 
 #[derive(Debug, Deserialize, Default)]
 #[serde(deny_unknown_fields)]
@@ -56,10 +56,8 @@ impl LimitsConfig {
         Ok(LimitsConfig { share, graph_requests_per_minute })
     }
 
+    /// The Graph budget (smoothed per-minute window, `budget.rs`).
     pub fn graph(&self) -> BudgetSpec {
-        BudgetSpec {
-            windows: vec![Limit { limit: self.graph_requests_per_minute, period: std::time::Duration::from_secs(60) }],
-            ..BudgetSpec::graph(self.share)
-        }
+        BudgetSpec::per_minute(self.graph_requests_per_minute, self.share)
     }
 }
