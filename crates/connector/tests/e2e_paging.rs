@@ -303,26 +303,7 @@ async fn an_alert_that_becomes_visible_late_is_caught_by_the_overlap_re_read() {
 /// `S4S_SKIP_POSTGRES=1`).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_replicas_on_postgres_page_each_alert_once() {
-    use sqlx::Connection;
-    let url =
-        std::env::var("S4S_TEST_POSTGRES_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
-    let mut conn = match sqlx::postgres::PgConnection::connect(&url).await {
-        Ok(c) => c,
-        Err(e) if std::env::var("S4S_SKIP_POSTGRES").as_deref() == Ok("1") => {
-            eprintln!("skipping: {e}");
-            return;
-        }
-        Err(e) => panic!("PostgreSQL not reachable at {url}: {e}"),
-    };
-    let schema = format!(
-        "s4s_e2e_{}_{}",
-        std::process::id(),
-        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_micros() % 1_000_000_000
-    );
-    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {schema}"))).execute(&mut conn).await.unwrap();
-    let sep = if url.contains('?') { '&' } else { '?' };
-    let pg_url = format!("{url}{sep}options=-c%20search_path%3D{schema}");
-
+    let Some(pg_url) = postgres_schema_url().await else { return };
     let h = Harness::new().await;
     let alerts = h.fake.add_alerts(TENANT, (0..200).map(scenarios::synthetic));
     let cfg = h.config().postgres(&pg_url);

@@ -52,6 +52,9 @@ pub struct Limits {
     pub graph: Vec<Window>,
     /// Graph per app across all tenants (§2.8: 130,000 requests per 10 s).
     pub graph_global: Vec<Window>,
+    /// Per Entra tenant, windows that replace `graph` for that tenant (a test throttling one
+    /// tenant hard while another is not).
+    pub graph_tenants: std::collections::BTreeMap<String, Vec<Window>>,
     /// SIGNL4 inbound events (webhook) per team (§1.7; the notes say "per subscription/
     /// account": one fake team is one subscription).
     pub signl4_events: Vec<Window>,
@@ -81,6 +84,7 @@ impl Limits {
         Limits {
             graph: vec![w(150, 60)],
             graph_global: vec![w(130_000, 10)],
+            graph_tenants: Default::default(),
             signl4_events: vec![w(150, 15), w(600, 60), w(36_000, 3600), w(864_000, 86_400)],
             signl4_erroneous: vec![w(10, 60)],
             signl4_rest: vec![w(150, 15), w(36_000, 3600)],
@@ -108,6 +112,7 @@ impl Limits {
         Limits {
             graph: Vec::new(),
             graph_global: Vec::new(),
+            graph_tenants: Default::default(),
             signl4_events: Vec::new(),
             signl4_erroneous: Vec::new(),
             signl4_rest: Vec::new(),
@@ -119,6 +124,12 @@ impl Limits {
     /// Replaces the Graph per-app-per-tenant limit (e.g. 4 requests per 10 s in tests).
     pub fn with_graph(mut self, requests: u32, per: Duration) -> Limits {
         self.graph = vec![Window::new(requests, per)];
+        self
+    }
+
+    /// Replaces the Graph limit of one Entra tenant only.
+    pub fn with_graph_for(mut self, tenant: &str, requests: u32, per: Duration) -> Limits {
+        self.graph_tenants.insert(tenant.to_string(), vec![Window::new(requests, per)]);
         self
     }
 

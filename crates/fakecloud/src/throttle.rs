@@ -184,8 +184,9 @@ fn admit(st: &mut Inner, api: Api, who: &Who, path: &str, method: &Method, now: 
         Api::Entra => {}
         Api::Graph if who.valid => {
             let (tenant, app) = (who.tenant.clone().unwrap_or_default(), who.client_id.clone().unwrap_or_default());
+            let windows = limits.graph_tenants.get(&tenant).unwrap_or(&limits.graph);
             let per_tenant = lim.graph.entry((tenant, app.clone())).or_default();
-            let a = per_tenant.check(now, &limits.graph).err().map(|(t, w)| (t, format!("graph {}", label(&w))));
+            let a = per_tenant.check(now, windows).err().map(|(t, w)| (t, format!("graph {}", label(&w))));
             let global = lim.graph_global.entry(app).or_default();
             let b =
                 global.check(now, &limits.graph_global).err().map(|(t, w)| (t, format!("graph global {}", label(&w))));

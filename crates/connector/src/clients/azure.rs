@@ -116,8 +116,10 @@ impl AzureApi {
             }
         })
         .adjust(|e, d| match (e.retry_after(), d) {
-            // Never retry sooner than the server asked; stop when the budget is gone.
-            (Some(ra), Some(_)) => Some(ra),
+            // Never retry sooner than the server asked; a wait longer than the whole retry
+            // budget is the outbox's (or the next poll's) to do, not this call's.
+            (Some(ra), Some(_)) if ra <= budget => Some(ra),
+            (Some(_), Some(_)) => None,
             (_, d) => d,
         })
         .notify(|e, d| tracing::debug!(error = %e, delay_ms = d.as_millis() as u64, "Graph request failed; retrying"))

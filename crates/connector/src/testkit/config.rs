@@ -62,16 +62,29 @@ pub struct TenantSpec {
     /// `graph = false` reads Sentinel only; `None` leaves the key out (Graph on).
     pub graph: Option<bool>,
     pub poll_interval: Duration,
+    /// `min_poll_interval`; `None` leaves it out (2 s, at most `poll_interval`).
+    pub min_poll_interval: Option<Duration>,
+    /// `late_window`; `None` leaves it out (30 s).
+    pub late_window: Option<Duration>,
     pub lookback: Duration,
     pub overlap: Duration,
     pub overlap_interval: Duration,
     pub page_size: Option<u32>,
+    /// `[tenant.limits]`; `None` leaves a key out.
+    pub limits: LimitsSpec,
     /// `[tenant.endpoints]`; `None` uses the cloud's preset (a real tenant).
     pub endpoints: Option<EndpointsSpec>,
     pub filter: FilterSpec,
     pub signl4: Signl4Spec,
     pub sync: SyncSpec,
     pub sentinel: Vec<SentinelSpec>,
+}
+
+/// `[tenant.limits]`.
+#[derive(Debug, Clone, Default)]
+pub struct LimitsSpec {
+    pub share: Option<f64>,
+    pub graph_requests_per_minute: Option<u32>,
 }
 
 /// `[tenant.endpoints]`: base URLs of every upstream service.
@@ -106,6 +119,8 @@ pub struct Signl4Spec {
     pub api_key: Option<String>,
     pub api_poll_interval: Option<Duration>,
     pub team_id: Option<String>,
+    /// `commercial` or `free`; `None` leaves it out (commercial).
+    pub plan: Option<String>,
     /// `[tenant.signl4.scenario]`: severity → alerting scenario.
     pub scenario: BTreeMap<String, String>,
 }
@@ -211,6 +226,9 @@ impl TenantSpec {
             cloud: "public".into(),
             graph: None,
             poll_interval: Duration::from_secs(10),
+            min_poll_interval: None,
+            late_window: None,
+            limits: LimitsSpec::default(),
             lookback: Duration::from_secs(24 * 3600),
             overlap: Duration::from_secs(2 * 60),
             overlap_interval: Duration::from_secs(60),
@@ -230,6 +248,7 @@ impl TenantSpec {
                 api_key: None,
                 api_poll_interval: None,
                 team_id: None,
+                plan: None,
                 scenario: BTreeMap::from([("high".to_string(), "multi_ack".to_string())]),
             },
             sync: SyncSpec {
@@ -358,6 +377,18 @@ impl TenantSpec {
         opt(&mut t, "enabled", self.enabled.map(Value::Boolean));
         opt(&mut t, "graph", self.graph.map(Value::Boolean));
         opt(&mut t, "page_size", self.page_size.map(|n| Value::Integer(n.into())));
+        opt(&mut t, "min_poll_interval", self.min_poll_interval.map(dur));
+        opt(&mut t, "late_window", self.late_window.map(dur));
+        let mut limits = Table::new();
+        opt(&mut limits, "share", self.limits.share.map(Value::Float));
+        opt(
+            &mut limits,
+            "graph_requests_per_minute",
+            self.limits.graph_requests_per_minute.map(|n| Value::Integer(n.into())),
+        );
+        if !limits.is_empty() {
+            t.insert("limits".into(), limits.into());
+        }
         if let Some(e) = &self.endpoints {
             let mut et = table([
                 ("authority", s(&e.authority)),
@@ -388,6 +419,7 @@ impl TenantSpec {
         opt(&mut signl4, "api_key", g.api_key.as_deref().map(s));
         opt(&mut signl4, "api_poll_interval", g.api_poll_interval.map(dur));
         opt(&mut signl4, "team_id", g.team_id.as_deref().map(s));
+        opt(&mut signl4, "plan", g.plan.as_deref().map(s));
         signl4.insert("scenario".into(), map(&g.scenario).into());
         t.insert("signl4".into(), signl4.into());
         let y = &self.sync;

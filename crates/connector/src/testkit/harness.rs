@@ -126,6 +126,35 @@ impl Harness {
     }
 }
 
+/// A fresh schema in the PostgreSQL database at `S4S_TEST_POSTGRES_URL` (default
+/// `postgres://postgres@127.0.0.1:5432/test`), as a URL whose connections use it. `None` only
+/// when PostgreSQL is unreachable and `S4S_SKIP_POSTGRES=1` says to skip; panics otherwise.
+pub async fn postgres_schema_url() -> Option<String> {
+    use sqlx::Connection;
+    let url =
+        std::env::var("S4S_TEST_POSTGRES_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
+    let mut conn = match sqlx::postgres::PgConnection::connect(&url).await {
+        Ok(c) => c,
+        Err(e) if std::env::var("S4S_SKIP_POSTGRES").as_deref() == Ok("1") => {
+            eprintln!("skipping: {e}");
+            return None;
+        }
+        Err(e) => panic!("PostgreSQL not reachable at {url}: {e}"),
+    };
+    let schema = format!(
+        "s4s_e2e_{}_{}",
+        std::process::id(),
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_micros()).unwrap_or(0)
+            % 1_000_000_000
+    );
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {schema}")))
+        .execute(&mut conn)
+        .await
+        .expect("create schema");
+    let sep = if url.contains('?') { '&' } else { '?' };
+    Some(format!("{url}{sep}options=-c%20search_path%3D{schema}"))
+}
+
 /// Starts the connector binary `bin` (`env!("CARGO_BIN_EXE_signl4-sentinel")`) as
 /// `run --config config` with `RUST_LOG=rust_log`, its standard output discarded and its
 /// standard error to `stderr`. The process is killed when the handle is dropped.

@@ -13,10 +13,10 @@ mod harness;
 use std::time::{Duration, Instant};
 
 pub use config::{
-    ConfigBuilder, DeliverySpec, EndpointsSpec, EnrichmentSpec, FilterSpec, INBOUND_TOKEN, SentinelSpec, Signl4Spec,
-    Storage, SyncSpec, TenantSpec,
+    ConfigBuilder, DeliverySpec, EndpointsSpec, EnrichmentSpec, FilterSpec, INBOUND_TOKEN, LimitsSpec, SentinelSpec,
+    Signl4Spec, Storage, SyncSpec, TenantSpec,
 };
-pub use harness::{Harness, TEAM, TENANT, spawn_run};
+pub use harness::{Harness, TEAM, TENANT, postgres_schema_url, spawn_run};
 
 /// How often [`wait_for`] checks its condition.
 pub const POLL: Duration = Duration::from_millis(20);
