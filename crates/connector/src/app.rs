@@ -56,6 +56,7 @@ fn pollers(t: &Arc<TenantContext>, store: &Arc<dyn Store>, wake: &Arc<Notify>) -
         sources,
         store: store.clone(),
         wake: wake.clone(),
+        no_progress: Default::default(),
     };
     let mut budgets = vec![t.sched.graph.clone()];
     budgets.extend(t.sched.arm.values().cloned());

@@ -132,7 +132,10 @@ async fn a_throttled_tenant_does_not_delay_another() {
     })
     .await;
     eprintln!("fabrikam paged in {:?} while contoso was throttled", started.elapsed());
-    assert!(app.tenants[0].sched.graph.held(), "contoso must still be held off by Graph for this test to mean anything");
+    assert!(
+        app.tenants[0].sched.graph.held(),
+        "contoso must still be held off by Graph for this test to mean anything"
+    );
     assert!(!app.tenants[1].sched.graph.held());
     eprintln!("stopping at {:?}", started.elapsed());
     app.stop().await;

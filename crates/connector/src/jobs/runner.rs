@@ -54,8 +54,14 @@ impl Runner {
                 // transactions; the extra jobs wait at most one job's duration for a slot,
                 // well inside their lease (`delivery.lease` > 2 × `request_timeout`).
                 let want = (free * 2).min(self.cfg.concurrency as i64 * 2);
-                // Only jobs of tenants this replica polls: their request budgets live here.
-                match self.store.claim_leased_jobs(&self.owner, POLL_LEASE_PREFIX, now_ms(), lease_ms, want).await {
+                // With replicas, only jobs of tenants this replica polls: their request budgets
+                // live here. One process per SQLite file runs every tenant.
+                let claimed = if self.store.single_instance() {
+                    self.store.claim_jobs(&self.owner, now_ms(), lease_ms, want).await
+                } else {
+                    self.store.claim_leased_jobs(&self.owner, POLL_LEASE_PREFIX, now_ms(), lease_ms, want).await
+                };
+                match claimed {
                     Ok(j) => j,
                     Err(e) => {
                         tracing::error!(error = %e, "cannot claim jobs from the database");

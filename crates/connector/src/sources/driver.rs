@@ -59,6 +59,9 @@ pub struct Poller {
     pub sources: Vec<Box<dyn PullSource>>,
     pub store: Arc<dyn Store>,
     pub wake: Arc<Notify>,
+    /// Sources known to have no interrupted sweep (saves a read per sweep; a stale entry only
+    /// means a sweep starts at the cursor instead of resuming).
+    pub no_progress: std::sync::Mutex<std::collections::HashSet<String>>,
 }
 
 impl Poller {
@@ -84,12 +87,16 @@ impl Poller {
             }
         };
         let progress_key = Self::progress_key(&name);
-        let progress = self
-            .store
-            .get_cursor(&t.name, &progress_key)
-            .await?
-            .filter(|v| !v.is_empty())
-            .and_then(|v| serde_json::from_str::<SweepProgress>(&v).ok());
+        let known_none = self.no_progress.lock().is_ok_and(|s| s.contains(&name));
+        let progress = if known_none {
+            None
+        } else {
+            self.store
+                .get_cursor(&t.name, &progress_key)
+                .await?
+                .filter(|v| !v.is_empty())
+                .and_then(|v| serde_json::from_str::<SweepProgress>(&v).ok())
+        };
         let mut since = cursor - src.overlap();
         let mut total = Stored { newest: Some(cursor), ..Default::default() };
         let mut page = None;
@@ -132,6 +139,9 @@ impl Poller {
                         newest: total.newest.map(timefmt::odata),
                     };
                     self.store.set_cursor(&t.name, &progress_key, &serde_json::to_string(&p)?, now_ms()).await?;
+                    if let Ok(mut s) = self.no_progress.lock() {
+                        s.remove(&name);
+                    }
                     if first_run || pages.is_multiple_of(5) {
                         tracing::info!(tenant = %t.name, source = %name, pages, read = total.read, queued = total.queued, "reading backlog…");
                     }
@@ -147,6 +157,9 @@ impl Poller {
         }
         if pages > 1 || resuming {
             self.store.set_cursor(&t.name, &progress_key, "", now_ms()).await?;
+        }
+        if let Ok(mut s) = self.no_progress.lock() {
+            s.insert(name.clone());
         }
         // Late-visible items: changed within the last late window (+ one interval) but behind
         // what this sweep read. Cheap: ids and versions only, writes only for new versions.

@@ -178,9 +178,13 @@ impl TenantContext {
         self.clients.sentinel.iter().find(|c| c.cfg.name == name)
     }
 
-    /// Takes or renews the named polling lease. With one process per SQLite file this always
-    /// succeeds; with replicas on PostgreSQL exactly one replica polls each source.
+    /// Takes or renews the named polling lease. With one process per SQLite file (its lock
+    /// file) there is nobody to share with: always held, no write. With replicas on
+    /// PostgreSQL exactly one replica polls each source.
     pub async fn hold_lease(&self, store: &dyn Store, name: &str, ttl: Duration) -> bool {
+        if store.single_instance() {
+            return true;
+        }
         let now = s4s_core::timefmt::millis(OffsetDateTime::now_utc());
         let ttl = ttl.max(Duration::from_secs(2)).as_millis() as i64;
         match store.try_lease(&format!("{name}:{}", self.cfg.name), &self.owner, now, ttl).await {

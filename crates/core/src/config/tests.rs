@@ -230,3 +230,41 @@ fn the_shipped_example_is_valid() {
     assert_eq!(c.tenants.len(), 1);
     assert_eq!(c.tenants[0].endpoints.graph.as_str(), "http://127.0.0.1:4010/graph");
 }
+
+#[test]
+fn request_budgets_and_adaptive_polling_have_documented_defaults_and_checked_values() {
+    let c = load(MINIMAL, &env(&[("CONTOSO_SECRET", "x")])).unwrap();
+    let t = &c.tenants[0];
+    assert_eq!(t.min_poll_interval, Duration::from_secs(2));
+    assert_eq!(t.late_window, Duration::from_secs(30));
+    assert_eq!(t.limits, LimitsConfig { share: 0.8, graph_requests_per_minute: 150 });
+    assert!(!t.signl4.free_plan);
+    let with = |extra: &str| MINIMAL.replace("name = \"contoso\"", &format!("name = \"contoso\"\n{extra}"));
+    // A fast poll_interval is also the fastest: fixed interval.
+    let c = load(&with("poll_interval = \"500ms\""), &env(&[("CONTOSO_SECRET", "x")])).unwrap();
+    assert_eq!(c.tenants[0].min_poll_interval, Duration::from_millis(500));
+    let tail = |extra: &str| format!("{}\n{extra}", with("late_window = \"0s\""));
+    let c =
+        load(&tail("[tenant.limits]\nshare = 0.5\ngraph_requests_per_minute = 60"), &env(&[("CONTOSO_SECRET", "x")]))
+            .unwrap();
+    assert_eq!(c.tenants[0].late_window, Duration::ZERO);
+    assert_eq!(c.tenants[0].limits, LimitsConfig { share: 0.5, graph_requests_per_minute: 60 });
+    let e = load_err(&tail("[tenant.limits]\nshare = 1.5"), &[("CONTOSO_SECRET", "x")]);
+    assert_eq!(e.key, "tenant[0].limits.share");
+    assert!(e.fix.contains("80 %"), "{e}");
+    let e = load_err(&tail("[tenant.limits]\ngraph_requests_per_minute = 0"), &[("CONTOSO_SECRET", "x")]);
+    assert_eq!(e.key, "tenant[0].limits.graph_requests_per_minute");
+    let e = load_err(&tail("[tenant.limits]\nshre = 0.5"), &[("CONTOSO_SECRET", "x")]);
+    assert_eq!(e.key, "tenant[0].limits.shre");
+    let free = MINIMAL.replace(
+        "team_secret = \"file:/run/secrets/team\"",
+        "team_secret = \"file:/run/secrets/team\"\nplan = \"free\"",
+    );
+    assert!(load(&free, &env(&[("CONTOSO_SECRET", "x")])).unwrap().tenants[0].signl4.free_plan);
+    let bad = MINIMAL.replace(
+        "team_secret = \"file:/run/secrets/team\"",
+        "team_secret = \"file:/run/secrets/team\"\nplan = \"gold\"",
+    );
+    let e = load_err(&bad, &[("CONTOSO_SECRET", "x")]);
+    assert_eq!(e.key, "tenant[0].signl4.plan");
+}
