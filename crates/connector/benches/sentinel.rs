@@ -26,7 +26,9 @@ fn arm(fc: &FakeCloud) -> BTreeMap<String, u64> {
 async fn run(enrich: bool, port: u16) -> (Vec<Duration>, Option<[BTreeMap<String, u64>; 5]>) {
     let common::Run { h, mut child } = common::start(
         |s| *s = s4s_fakecloud::Settings::unthrottled(),
-        |c| c.listen(SocketAddr::from(([127, 0, 0, 1], port))).sentinel(|w| w.enrichment.enabled = enrich),
+        |c| {
+            c.listen(SocketAddr::from(([127, 0, 0, 1], port))).sentinel(|w| w.enrichment.enabled = enrich).unthrottled()
+        },
         "arm.incidents.list",
     )
     .await;

@@ -33,7 +33,7 @@ async fn main() {
     // Measure the connector, not the throttles: 200 lifecycles exceed Graph's 150 requests/min.
     let common::Run { h, mut child } = common::start(
         |s| *s = s4s_fakecloud::Settings::unthrottled(),
-        |c| c.listen(SocketAddr::from(([127, 0, 0, 1], 18089))),
+        |c| c.listen(SocketAddr::from(([127, 0, 0, 1], 18089))).unthrottled(),
         "graph.alerts.list",
     )
     .await;

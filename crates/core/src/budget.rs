@@ -49,6 +49,18 @@ impl Priority {
     }
 }
 
+/// Which SIGNL4 limits apply (`signl4.md` §1.7).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Signl4Plan {
+    /// 150 events per 15 s, 600 per minute, 36,000 per hour, 864,000 per day.
+    Commercial,
+    /// 10 per 15 s, 240 per minute, 1,200 per hour, 4,800 per day.
+    Free,
+    /// No local pacing (a SIGNL4 that does not limit, such as the emulator in benchmarks);
+    /// `429`s are still honoured.
+    Unlimited,
+}
+
 /// A documented sliding-window limit: `limit` requests per `period`.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Limit {
@@ -104,21 +116,25 @@ impl BudgetSpec {
     }
 
     /// SIGNL4 inbound events (webhook) per account (`signl4.md` §1.7).
-    pub fn signl4_events(free_plan: bool, share: f64) -> BudgetSpec {
-        let windows = if free_plan {
-            vec![Limit::new(10, 15), Limit::new(240, 60), Limit::new(1_200, 3_600), Limit::new(4_800, 86_400)]
-        } else {
-            vec![Limit::new(150, 15), Limit::new(600, 60), Limit::new(36_000, 3_600), Limit::new(864_000, 86_400)]
+    pub fn signl4_events(plan: Signl4Plan, share: f64) -> BudgetSpec {
+        let windows = match plan {
+            Signl4Plan::Free => {
+                vec![Limit::new(10, 15), Limit::new(240, 60), Limit::new(1_200, 3_600), Limit::new(4_800, 86_400)]
+            }
+            Signl4Plan::Commercial => {
+                vec![Limit::new(150, 15), Limit::new(600, 60), Limit::new(36_000, 3_600), Limit::new(864_000, 86_400)]
+            }
+            Signl4Plan::Unlimited => return BudgetSpec::unlimited(),
         };
         BudgetSpec { windows, bucket: None, share }
     }
 
     /// SIGNL4 REST endpoints other than events (§1.7).
-    pub fn signl4_rest(free_plan: bool, share: f64) -> BudgetSpec {
-        let windows = if free_plan {
-            vec![Limit::new(10, 15), Limit::new(1_200, 3_600)]
-        } else {
-            vec![Limit::new(150, 15), Limit::new(36_000, 3_600)]
+    pub fn signl4_rest(plan: Signl4Plan, share: f64) -> BudgetSpec {
+        let windows = match plan {
+            Signl4Plan::Free => vec![Limit::new(10, 15), Limit::new(1_200, 3_600)],
+            Signl4Plan::Commercial => vec![Limit::new(150, 15), Limit::new(36_000, 3_600)],
+            Signl4Plan::Unlimited => return BudgetSpec::unlimited(),
         };
         BudgetSpec { windows, bucket: None, share }
     }
@@ -434,7 +450,7 @@ mod tests {
     #[test]
     fn signl4_commercial_pacing_never_exceeds_any_window() {
         // Send as fast as allowed for 5 minutes, then check every window like SIGNL4 would.
-        let mut b = Budget::new(&BudgetSpec::signl4_events(false, 0.8), 0);
+        let mut b = Budget::new(&BudgetSpec::signl4_events(Signl4Plan::Commercial, 0.8), 0);
         let mut sent = Vec::new();
         let mut now = 0u64;
         while now < 300_000 {
@@ -458,7 +474,7 @@ mod tests {
 
     #[test]
     fn free_plan_is_much_tighter() {
-        let mut b = Budget::new(&BudgetSpec::signl4_events(true, 0.8), 0);
+        let mut b = Budget::new(&BudgetSpec::signl4_events(Signl4Plan::Free, 0.8), 0);
         assert_eq!(take_all(&mut b, 0, Priority::Poll), 8);
     }
 
@@ -478,7 +494,7 @@ mod tests {
 
     #[test]
     fn a_server_window_nearly_used_up_holds_until_its_reset() {
-        let mut b = Budget::new(&BudgetSpec::signl4_events(false, 0.8), 0);
+        let mut b = Budget::new(&BudgetSpec::signl4_events(Signl4Plan::Commercial, 0.8), 0);
         b.server_window(0, 150.0, 31.0, 4_000);
         assert!(b.try_take(0, Priority::Poll).is_ok(), "31 of 150 left: more than the 20 % kept free");
         b.server_window(0, 150.0, 30.0, 4_000);

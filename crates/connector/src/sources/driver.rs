@@ -13,7 +13,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use s4s_core::budget::adaptive_interval;
+use s4s_core::budget::{Priority, adaptive_interval};
 use s4s_core::timefmt;
 use s4s_store::Store;
 use serde::{Deserialize, Serialize};
@@ -194,10 +194,21 @@ impl Poller {
                 continue;
             }
             last.insert(i, tokio::time::Instant::now());
-            match as_caller(Caller::poller(src.priority()), self.sweep(src.as_ref(), interval)).await {
+            // Reading new alerts waits as long as the budget needs; lower-priority sweeps wait
+            // at most one interval and otherwise yield the cycle (they come back next time),
+            // so they never hold up polling.
+            let caller = match src.priority() {
+                Priority::Poll => Caller::poller(Priority::Poll),
+                p => Caller { priority: p, max_wait: Some(interval.max(Duration::from_secs(1))) },
+            };
+            match as_caller(caller, self.sweep(src.as_ref(), interval)).await {
                 Ok((s, f)) => {
                     total.add(s);
                     first |= f;
+                }
+                Err(e) if e.downcast_ref::<UpstreamError>().is_some_and(UpstreamError::is_held) => {
+                    tracing::debug!(tenant = %self.tenant.cfg.name, source = %src.describe(), "sweep yields to higher-priority work (request budget)");
+                    last.remove(&i);
                 }
                 Err(e) if src.optional() => {
                     tracing::warn!(tenant = %self.tenant.cfg.name, error = %format!("{e:#}"), "reading {} failed (retried every poll)", src.describe())

@@ -42,7 +42,7 @@ pub struct Schedulers {
 impl Schedulers {
     fn new(cfg: &TenantConfig, shared: &SharedSchedulers) -> Schedulers {
         let share = cfg.limits.share;
-        let free = cfg.signl4.free_plan;
+        let plan = cfg.signl4.plan;
         let team = cfg.signl4.team_secret.expose_secret();
         Schedulers {
             graph: Scheduler::new("Graph", &cfg.name, &cfg.limits.graph()),
@@ -62,14 +62,14 @@ impl Schedulers {
                 cfg.endpoints.signl4_webhook.as_str(),
                 team,
                 &cfg.name,
-                &BudgetSpec::signl4_events(free, share),
+                &BudgetSpec::signl4_events(plan, share),
             ),
             signl4_rest: shared.signl4(
                 "SIGNL4 API",
                 cfg.endpoints.signl4_api.as_str(),
                 cfg.signl4.api_key.as_ref().map(|k| k.expose_secret()).unwrap_or(team),
                 &cfg.name,
-                &BudgetSpec::signl4_rest(free, share),
+                &BudgetSpec::signl4_rest(plan, share),
             ),
         }
     }

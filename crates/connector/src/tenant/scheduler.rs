@@ -243,7 +243,8 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn exhausted_rate_limit_on_success_waits_for_the_reset() {
-        let s = Scheduler::new("SIGNL4", "team", &BudgetSpec::signl4_events(false, 0.8));
+        let s =
+            Scheduler::new("SIGNL4", "team", &BudgetSpec::signl4_events(s4s_core::budget::Signl4Plan::Commercial, 0.8));
         let mut h = HeaderMap::new();
         h.insert("x-ratelimit-remaining", HeaderValue::from_static("0"));
         let reset = time::OffsetDateTime::now_utc().unix_timestamp() + 3;
@@ -255,7 +256,7 @@ mod tests {
     #[test]
     fn tenants_paging_one_team_share_its_budget() {
         let shared = SharedSchedulers::default();
-        let spec = BudgetSpec::signl4_events(false, 0.8);
+        let spec = BudgetSpec::signl4_events(s4s_core::budget::Signl4Plan::Commercial, 0.8);
         let a = shared.signl4("SIGNL4", "http://x", "secret", "a", &spec);
         let b = shared.signl4("SIGNL4", "http://x", "secret", "b", &spec);
         let c = shared.signl4("SIGNL4", "http://x", "other", "c", &spec);

@@ -295,6 +295,17 @@ impl ConfigBuilder {
         self
     }
 
+    /// For benchmarks of the connector's own speed against an unthrottled fake cloud: Graph
+    /// budget 100,000/min and SIGNL4 `plan = "unlimited"` for every tenant (429s would still
+    /// be honoured).
+    pub fn unthrottled(mut self) -> Self {
+        for t in &mut self.tenants {
+            t.limits.graph_requests_per_minute = Some(100_000);
+            t.signl4.plan = Some("unlimited".into());
+        }
+        self
+    }
+
     pub fn concurrency(mut self, n: usize) -> Self {
         self.delivery.concurrency = n;
         self

@@ -10,6 +10,7 @@ use super::env::Env;
 use super::error::{ConfigError, err};
 use super::values::{duration, resolve_secret};
 use crate::alert::Severity;
+use crate::budget::Signl4Plan;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -47,8 +48,8 @@ pub struct Signl4Options {
     pub api_poll_interval: Duration,
     /// SIGNL4 team id, to narrow REST polling to this team.
     pub team_id: Option<String>,
-    /// SIGNL4 free plan: much lower event limits (`signl4.md` §1.7); default commercial.
-    pub free_plan: bool,
+    /// SIGNL4's limits (`signl4.md` §1.7): commercial (default), free, or unlimited.
+    pub plan: Signl4Plan,
 }
 
 impl Signl4Options {
@@ -108,19 +109,20 @@ impl Signl4Options {
             None => None,
             Some(_) => Some(resolve_secret(&k("signl4.api_key"), s4.api_key.as_ref(), env)?),
         };
-        let free_plan = match s4.plan.as_deref().unwrap_or("commercial") {
-            "commercial" => false,
-            "free" => true,
+        let plan = match s4.plan.as_deref().unwrap_or("commercial") {
+            "commercial" => Signl4Plan::Commercial,
+            "free" => Signl4Plan::Free,
+            "unlimited" => Signl4Plan::Unlimited,
             other => {
                 return Err(err(
                     k("signl4.plan"),
                     format!("unknown plan \"{other}\""),
-                    "use \"commercial\" (150 events per 15 s, 600 per minute) or \"free\" (10 per 15 s, 240 per minute)",
+                    "use \"commercial\" (150 events per 15 s, 600 per minute) or \"free\" (10 per 15 s, 240 per minute); \"unlimited\" only for a SIGNL4 that does not limit (the emulator)",
                 ));
             }
         };
         Ok(Signl4Options {
-            free_plan,
+            plan,
             team_secret,
             service: s4.service.filter(|s| !s.is_empty()),
             source_system: s4.source_system.unwrap_or_else(|| "Microsoft Security (signl4-sentinel)".into()),

@@ -238,7 +238,7 @@ fn request_budgets_and_adaptive_polling_have_documented_defaults_and_checked_val
     assert_eq!(t.min_poll_interval, Duration::from_secs(2));
     assert_eq!(t.late_window, Duration::from_secs(30));
     assert_eq!(t.limits, LimitsConfig { share: 0.8, graph_requests_per_minute: 150 });
-    assert!(!t.signl4.free_plan);
+    assert_eq!(t.signl4.plan, crate::budget::Signl4Plan::Commercial);
     let with = |extra: &str| MINIMAL.replace("name = \"contoso\"", &format!("name = \"contoso\"\n{extra}"));
     // A fast poll_interval is also the fastest: fixed interval.
     let c = load(&with("poll_interval = \"500ms\""), &env(&[("CONTOSO_SECRET", "x")])).unwrap();
@@ -260,7 +260,10 @@ fn request_budgets_and_adaptive_polling_have_documented_defaults_and_checked_val
         "team_secret = \"file:/run/secrets/team\"",
         "team_secret = \"file:/run/secrets/team\"\nplan = \"free\"",
     );
-    assert!(load(&free, &env(&[("CONTOSO_SECRET", "x")])).unwrap().tenants[0].signl4.free_plan);
+    assert_eq!(
+        load(&free, &env(&[("CONTOSO_SECRET", "x")])).unwrap().tenants[0].signl4.plan,
+        crate::budget::Signl4Plan::Free
+    );
     let bad = MINIMAL.replace(
         "team_secret = \"file:/run/secrets/team\"",
         "team_secret = \"file:/run/secrets/team\"\nplan = \"gold\"",

@@ -106,7 +106,7 @@ pub(super) fn test_options() -> Signl4Options {
         api_key: None,
         api_poll_interval: std::time::Duration::from_secs(30),
         team_id: None,
-        free_plan: false,
+        plan: crate::budget::Signl4Plan::Commercial,
     }
 }
 

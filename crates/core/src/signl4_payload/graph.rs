@@ -172,7 +172,7 @@ mod properties {
                     api_key: None,
                     api_poll_interval: std::time::Duration::from_secs(30),
                     team_id: None,
-                    free_plan: false,
+                    plan: crate::budget::Signl4Plan::Commercial,
                 };
                 let p = super::graph_alert_page("t", &a, &opts);
                 prop_assert_eq!(p.external_id, crate::ids::external_id("t", "graph-alert", &a.id));

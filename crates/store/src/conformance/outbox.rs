@@ -168,3 +168,23 @@ pub async fn follow_ups_commit_only_with_a_done_job(s: Arc<dyn Store>) {
     assert_eq!(s.get_alert("t1", "graph-alert", "a").await.unwrap().unwrap().signl4_event_id.as_deref(), Some("ev-1"));
     assert!(s.list_jobs(JobState::Pending, 10).await.unwrap().iter().any(|x| x.key == "incident:t1:inc-1"));
 }
+
+/// Fair order: the first page of a new incident is claimed before older follow-up pages of an
+/// incident that already paged (a storm in one incident does not hold back a new one).
+pub async fn first_pages_of_new_incidents_go_before_an_incidents_follow_ups(s: Arc<dyn Store>) {
+    let in_incident = |id: &str, inc: &str| {
+        let mut i = item(id, "v1", true);
+        i.alert.incident_id = Some(inc.into());
+        i
+    };
+    s.ingest(&[in_incident("storm-1", "big"), in_incident("storm-2", "big"), in_incident("storm-3", "big")], 1000)
+        .await
+        .unwrap();
+    s.ingest(&[in_incident("new-1", "other")], 2000).await.unwrap();
+    let got = s.claim_jobs("w", 3000, 500, 2).await.unwrap();
+    let mut keys: Vec<&str> = got.iter().map(|j| j.key.as_str()).collect();
+    keys.sort();
+    assert_eq!(keys, ["page:new-1", "page:storm-1"], "the storm's follow-ups wait");
+    let rest = s.claim_jobs("w", 3000, 500, 10).await.unwrap();
+    assert_eq!(rest.len(), 2, "and still page");
+}

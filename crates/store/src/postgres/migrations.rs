@@ -64,4 +64,8 @@ CREATE TABLE leases (
     until_ms    BIGINT NOT NULL
 );
 "#,
+    // Issue 8: pages of an incident that already paged go after first pages of new incidents.
+    r#"
+ALTER TABLE jobs ADD COLUMN priority BIGINT NOT NULL DEFAULT 0;
+"#,
 ];

@@ -47,6 +47,20 @@ macro_rules! alert_store {
                     };
                     if let (Some(job), false) = (&item.page, paged) {
                         out.jobs_created += insert_job(&mut tx, job, now_ms).await?;
+                        // Fair order (issue 8): a storm inside one incident must not hold back
+                        // the first page of a new incident.
+                        if let Some(incident) = &a.incident_id {
+                            let others: i64 = sqlx::query_scalar(sql::INCIDENT_ALREADY_PAGED)
+                                .bind(&a.tenant)
+                                .bind(&a.source)
+                                .bind(incident)
+                                .bind(&a.alert_id)
+                                .fetch_one(&mut *tx)
+                                .await?;
+                            if others > 0 {
+                                sqlx::query(sql::JOB_DEPRIORITIZE).bind(&job.key).execute(&mut *tx).await?;
+                            }
+                        }
                         sqlx::query(sql::ALERT_MARK_PAGED)
                             .bind(&a.tenant)
                             .bind(&a.source)

@@ -31,6 +31,11 @@ pub(crate) const ALERT_VERSION: &str = alert_version!();
 pub(crate) const ALERT_VERSION_FOR_UPDATE: &str = concat!(alert_version!(), " FOR UPDATE");
 pub(crate) const ALERT_UPDATE_VERSION: &str = "UPDATE alerts SET version = $1, status = $2, severity = $3, incident_id = $4, raw = $5, updated_ms = $6 \
      WHERE tenant = $7 AND source = $8 AND alert_id = $9";
+/// Other alerts of the same incident already paged (or queued to page).
+pub(crate) const INCIDENT_ALREADY_PAGED: &str = "SELECT COUNT(*) FROM alerts WHERE tenant = $1 AND source = $2 AND incident_id = $3 \
+     AND alert_id <> $4 AND paged = 1";
+/// A follow-up page of an incident that already paged: claimed after first pages.
+pub(crate) const JOB_DEPRIORITIZE: &str = "UPDATE jobs SET priority = 1 WHERE key = $1 AND state = 'pending'";
 pub(crate) const ALERT_MARK_PAGED: &str = "UPDATE alerts SET paged = 1, signl4_state = CASE WHEN signl4_state = 'none' THEN 'open' ELSE signl4_state END \
      WHERE tenant = $1 AND source = $2 AND alert_id = $3";
 pub(crate) const ALERT_APPLY_UPDATE: &str = "UPDATE alerts SET signl4_state = COALESCE($1, signl4_state), written_status = COALESCE($2, written_status), \
@@ -80,7 +85,7 @@ pub(crate) fn job_claim(lock: &str, leased: bool) -> String {
         "UPDATE jobs SET lease_owner = $1, lease_until_ms = $2, attempts = attempts + 1, updated_ms = $3 \
          WHERE id IN (SELECT id FROM jobs WHERE state = 'pending' AND paused = 0 AND next_attempt_ms <= $3 \
                       AND (lease_until_ms IS NULL OR lease_until_ms <= $3){scope} \
-                      ORDER BY next_attempt_ms, id LIMIT $4{lock}) \
+                      ORDER BY priority, next_attempt_ms, id LIMIT $4{lock}) \
          RETURNING {JOB_COLUMNS}"
     )
 }
