@@ -57,6 +57,7 @@ fn pollers(t: &Arc<TenantContext>, store: &Arc<dyn Store>, wake: &Arc<Notify>) -
         store: store.clone(),
         wake: wake.clone(),
         no_progress: Default::default(),
+        last_reread: Default::default(),
     };
     let mut budgets = vec![t.sched.graph.clone()];
     budgets.extend(t.sched.arm.values().cloned());

@@ -66,11 +66,18 @@ pub enum Signl4Plan {
 pub struct Limit {
     pub limit: u32,
     pub period: Duration,
+    /// Our own smoothing window, not a documented limit: it spreads requests but does not
+    /// count as "budget use" for adaptive polling.
+    pub smoothing: bool,
 }
 
 impl Limit {
     pub const fn new(limit: u32, secs: u64) -> Limit {
-        Limit { limit, period: Duration::from_secs(secs) }
+        Limit { limit, period: Duration::from_secs(secs), smoothing: false }
+    }
+
+    pub const fn smoothing(limit: u32, secs: u64) -> Limit {
+        Limit { limit, period: Duration::from_secs(secs), smoothing: true }
     }
 }
 
@@ -101,7 +108,7 @@ impl BudgetSpec {
     /// minute, cannot burst the whole minute's budget at once).
     pub fn per_minute(per_minute: u32, share: f64) -> BudgetSpec {
         let burst = per_minute.div_ceil(4).max(1);
-        BudgetSpec { windows: vec![Limit::new(per_minute, 60), Limit::new(burst, 10)], bucket: None, share }
+        BudgetSpec { windows: vec![Limit::new(per_minute, 60), Limit::smoothing(burst, 10)], bucket: None, share }
     }
 
     /// ARM reads: a bucket of 250 refilled at 25 per second per subscription and principal
@@ -338,10 +345,11 @@ impl Budget {
         self.held_until
     }
 
-    /// The fullest window's (or the bucket's) use of the share, 0.0 – 1.0 and above.
+    /// The fullest documented window's (or the bucket's) use of the share, 0.0 – 1.0 and
+    /// above (smoothing windows do not count).
     pub fn usage(&mut self, now: u64) -> f64 {
         let mut u: f64 = 0.0;
-        for w in &mut self.windows {
+        for w in self.windows.iter_mut().filter(|w| !w.limit.smoothing) {
             w.expire(now);
             let cap = (w.limit.limit as f64 * self.share).max(1.0);
             u = u.max(w.count() as f64 / cap);
@@ -360,16 +368,18 @@ impl Budget {
     }
 }
 
-/// The poll interval an adaptive poller uses next: `fastest` while the budget's use stays
-/// under `idle_use`, doubling towards `slowest` as it fills, and `slowest` while the
-/// upstream holds us off.
+/// The poll interval an adaptive poller uses next: `fastest` while the budget has room for
+/// polling, doubling towards `slowest` as polls and write-backs fill it, and `slowest` while
+/// the upstream holds us off. Housekeeping alone never slows polling: it may fill at most 70 %
+/// of the share ([`Priority::ceiling`]) and yields to polls anyway; only use above 85 % — where
+/// write-backs or polls themselves compete — backs polling off.
 pub fn adaptive_interval(fastest: Duration, slowest: Duration, usage: f64, held: bool) -> Duration {
     let slowest = slowest.max(fastest);
     if held {
         return slowest;
     }
-    // Below half the share: full speed. Each further 10 % doubles the interval.
-    let steps = ((usage - 0.5) / 0.1).ceil().clamp(0.0, 16.0) as u32;
+    // Up to 85 % of the share: full speed. Each further 5 % doubles the interval.
+    let steps = ((usage - 0.85) / 0.05).ceil().clamp(0.0, 16.0) as u32;
     fastest.saturating_mul(1u32 << steps).min(slowest)
 }
 
@@ -516,10 +526,12 @@ mod tests {
     fn adaptive_interval_speeds_up_when_idle_and_slows_under_load() {
         let (f, s) = (Duration::from_secs(2), Duration::from_secs(10));
         assert_eq!(adaptive_interval(f, s, 0.1, false), f);
-        assert_eq!(adaptive_interval(f, s, 0.5, false), f);
-        assert_eq!(adaptive_interval(f, s, 0.55, false), f * 2);
-        assert_eq!(adaptive_interval(f, s, 0.65, false), f * 4);
-        assert_eq!(adaptive_interval(f, s, 0.95, false), s);
+        // Housekeeping filling its 70 % does not slow polling.
+        assert_eq!(adaptive_interval(f, s, 0.75, false), f);
+        assert_eq!(adaptive_interval(f, s, 0.85, false), f);
+        assert_eq!(adaptive_interval(f, s, 0.88, false), f * 2);
+        assert_eq!(adaptive_interval(f, s, 0.93, false), f * 4);
+        assert_eq!(adaptive_interval(f, s, 1.0, false), s);
         assert_eq!(adaptive_interval(f, s, 0.0, true), s);
         // A fixed interval: fastest == slowest.
         assert_eq!(adaptive_interval(s, s, 0.0, false), s);

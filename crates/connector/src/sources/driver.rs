@@ -62,6 +62,8 @@ pub struct Poller {
     /// Sources known to have no interrupted sweep (saves a read per sweep; a stale entry only
     /// means a sweep starts at the cursor instead of resuming).
     pub no_progress: std::sync::Mutex<std::collections::HashSet<String>>,
+    /// When each source last re-read its late window.
+    pub last_reread: std::sync::Mutex<HashMap<String, tokio::time::Instant>>,
 }
 
 impl Poller {
@@ -164,7 +166,12 @@ impl Poller {
         // Late-visible items: changed within the last late window (+ one interval) but behind
         // what this sweep read. Cheap: ids and versions only, writes only for new versions.
         let late = src.late_window();
-        if !late.is_zero() && !first_run {
+        // Often enough to find a late alert within a few seconds, not on every fast poll.
+        let due = self.last_reread.lock().ok().is_none_or(|m| m.get(&name).is_none_or(|t| t.elapsed() >= late / 8));
+        if !late.is_zero() && !first_run && due {
+            if let Ok(mut m) = self.last_reread.lock() {
+                m.insert(name.clone(), tokio::time::Instant::now());
+            }
             let from = now - late - interval;
             if from < since {
                 let mut o = src.reread(self.store.as_ref(), from, since).await?;
