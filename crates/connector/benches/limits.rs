@@ -76,10 +76,7 @@ async fn main() {
         let from = now_offset(&h);
         tokio::time::sleep(Duration::from_secs(60)).await;
         let idle = graph_requests(&h, from);
-        println!(
-            "idle tenant: {idle} Graph requests in 60 s ({:.0} % of 150/min; target ≤ 40 %)",
-            idle as f64 / 1.5
-        );
+        println!("idle tenant: {idle} Graph requests in 60 s ({:.0} % of 150/min; target ≤ 40 %)", idle as f64 / 1.5);
         let n = 60usize;
         let mut expected = Vec::new();
         for i in 0..n {

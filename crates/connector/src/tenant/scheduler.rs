@@ -42,13 +42,19 @@ impl Caller {
         Caller { priority, max_wait: None }
     }
 
-    /// An outbox job: waits briefly (pacing), otherwise is rescheduled.
+    /// An outbox job: waits briefly (pages: SIGNL4 pacing; write-backs: a moment), otherwise
+    /// is rescheduled. Housekeeping never waits in a worker slot, so it cannot hold up pages.
     pub const fn job(priority: Priority) -> Caller {
-        Caller { priority, max_wait: Some(JOB_MAX_WAIT) }
+        let max_wait = match priority {
+            Priority::Poll => JOB_MAX_WAIT,
+            Priority::WriteBack => Duration::from_millis(500),
+            Priority::Housekeeping => Duration::ZERO,
+        };
+        Caller { priority, max_wait: Some(max_wait) }
     }
 }
 
-/// The longest an outbox job waits for the budget inside one attempt; longer waits free the
+/// The longest a page job waits for the budget inside one attempt; longer waits free the
 /// worker and reschedule the job.
 pub const JOB_MAX_WAIT: Duration = Duration::from_secs(2);
 
