@@ -122,6 +122,12 @@ impl BudgetSpec {
         BudgetSpec { windows: vec![Limit::new(200, 30)], bucket: None, share }
     }
 
+    /// Logs Ingestion API per data collection rule (§5.2): 12,000 requests per minute (older
+    /// documents: 6,000 — the smaller is used, as the notes leave it open).
+    pub fn logs_ingestion(share: f64) -> BudgetSpec {
+        BudgetSpec::per_minute(6_000, share)
+    }
+
     /// SIGNL4 inbound events (webhook) per account (`signl4.md` §1.7).
     pub fn signl4_events(plan: Signl4Plan, share: f64) -> BudgetSpec {
         let windows = match plan {

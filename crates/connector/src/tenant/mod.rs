@@ -33,6 +33,8 @@ pub struct Schedulers {
     pub arm: HashMap<String, Arc<Scheduler>>,
     /// Log Analytics queries per principal (§4.4).
     pub log_analytics: Arc<Scheduler>,
+    /// Logs Ingestion (the `SIGNL4_CL` audit trail, §5.2), per data collection rule.
+    pub logs_ingestion: Arc<Scheduler>,
     /// SIGNL4 events of the tenant's team (shared with other tenants of the same team).
     pub signl4: Arc<Scheduler>,
     /// SIGNL4 REST endpoints of the team.
@@ -57,6 +59,7 @@ impl Schedulers {
                 })
                 .collect(),
             log_analytics: Scheduler::new("Log Analytics", &cfg.name, &BudgetSpec::log_analytics(share)),
+            logs_ingestion: Scheduler::new("Logs Ingestion", &cfg.name, &BudgetSpec::logs_ingestion(share)),
             signl4: shared.signl4(
                 "SIGNL4",
                 cfg.endpoints.signl4_webhook.as_str(),
