@@ -121,7 +121,8 @@ async fn a_throttled_tenant_does_not_delay_another() {
     let app = h.start(&cfg).await;
     // contoso is busy and throttled: a backlog and more.
     h.fake.add_alerts(TENANT, (0..40).map(scenarios::synthetic));
-    wait_for("contoso throttled", Duration::from_secs(30), async || h.fake.throttled_count(Api::Graph) >= 2).await;
+    // One 429 is enough: after it the connector holds every contoso request until its Retry-After.
+    wait_for("contoso throttled", Duration::from_secs(30), async || h.fake.throttled_count(Api::Graph) >= 1).await;
     // fabrikam's alerts page within a poll or two, as if contoso did not exist.
     let started = std::time::Instant::now();
     let theirs = h.fake.add_alerts(other_tenant, (100..105).map(scenarios::synthetic));
@@ -148,11 +149,11 @@ async fn alerts_visible_late_behind_the_cursor_page_within_seconds() {
     let cfg =
         h.config().poll_interval(Duration::from_secs(1)).tenant(|t| t.overlap_interval = Duration::from_secs(3600));
     let app = h.start(&cfg).await;
-    let first = h.fake.add_alert(TENANT, scenarios::mde_malware("900"));
-    wait_for("first alert paged", Duration::from_secs(10), async || h.pages().contains_key(&ext(&first))).await;
-    h.polls(2).await;
-    let cursor = s4s_core::timefmt::parse(first["lastUpdateDateTime"].as_str().unwrap()).unwrap();
-    for (id, behind) in [("901", 5), ("902", 25)] {
+    for (n, (id, behind)) in [("901", 5), ("902", 25)].into_iter().enumerate() {
+        // A current alert moves the cursor to about now (alerts keep arriving in real tenants).
+        let current = h.fake.add_alert(TENANT, scenarios::mde_malware(&format!("90{}", n + 5)));
+        wait_for("current alert paged", Duration::from_secs(10), async || h.pages().contains_key(&ext(&current))).await;
+        let cursor = s4s_core::timefmt::parse(current["lastUpdateDateTime"].as_str().unwrap()).unwrap();
         let mut late = scenarios::entra_risky_signin(id);
         let at = s4s_core::timefmt::odata(cursor - time::Duration::seconds(behind));
         late["createdDateTime"] = json!(at);
@@ -164,7 +165,7 @@ async fn alerts_visible_late_behind_the_cursor_page_within_seconds() {
         })
         .await;
     }
-    assert_eq!(h.pages().values().sum::<usize>(), 3, "each alert once");
+    assert_eq!(h.pages().values().sum::<usize>(), 4, "each alert once");
     app.stop().await;
 }
 

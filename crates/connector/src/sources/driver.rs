@@ -167,7 +167,7 @@ impl Poller {
         // what this sweep read. Cheap: ids and versions only, writes only for new versions.
         let late = src.late_window();
         // Often enough to find a late alert within a few seconds, not on every fast poll.
-        let due = self.last_reread.lock().ok().is_none_or(|m| m.get(&name).is_none_or(|t| t.elapsed() >= late / 8));
+        let due = self.last_reread.lock().ok().is_none_or(|m| m.get(&name).is_none_or(|t| t.elapsed() >= late / 10));
         if !late.is_zero() && !first_run && due {
             if let Ok(mut m) = self.last_reread.lock() {
                 m.insert(name.clone(), tokio::time::Instant::now());
