@@ -338,11 +338,24 @@ impl Budget {
     }
 
     /// The server reports its window (`X-RateLimit-Limit` / `-Remaining`, reset in
-    /// `reset_in_ms`, `signl4.md` §1.7): when what remains is only the share kept free, hold
-    /// until the reset. This is how a restarted process learns what its predecessor used.
+    /// `reset_in_ms`, `signl4.md` §1.7). Our window with that limit counts at least what the
+    /// server counted (`limit - remaining`): this is how a restarted process learns what its
+    /// predecessor sent, and the share then applies to the true use. Nothing remaining at all
+    /// holds until the reset.
     pub fn server_window(&mut self, now: u64, limit: f64, remaining: f64, reset_in_ms: u64) {
-        if remaining <= (limit * (1.0 - self.share)).round() {
+        if remaining <= 0.0 {
             self.held_until = self.held_until.max(now + reset_in_ms);
+            return;
+        }
+        let used = (limit - remaining).max(0.0) as u32;
+        if let Some(w) = self.windows.iter_mut().find(|w| !w.limit.smoothing && w.limit.limit as f64 == limit) {
+            w.expire(now);
+            let count = w.count();
+            if used > count {
+                for _ in count..used {
+                    w.record(now);
+                }
+            }
         }
     }
 
@@ -509,12 +522,19 @@ mod tests {
     }
 
     #[test]
-    fn a_server_window_nearly_used_up_holds_until_its_reset() {
+    fn the_servers_count_teaches_a_restarted_process_and_exhaustion_holds_until_the_reset() {
+        // A fresh process; the server says 110 of its 150 per 15 s are used (by a predecessor).
         let mut b = Budget::new(&BudgetSpec::signl4_events(Signl4Plan::Commercial, 0.8), 0);
-        b.server_window(0, 150.0, 31.0, 4_000);
-        assert!(b.try_take(0, Priority::Poll).is_ok(), "31 of 150 left: more than the 20 % kept free");
+        b.server_window(0, 150.0, 40.0, 4_000);
+        assert_eq!(take_all(&mut b, 0, Priority::Poll), 10, "120 (80 %) minus the 110 already used");
+        // In step with our own count, the server's report changes nothing.
+        let mut b = Budget::new(&BudgetSpec::signl4_events(Signl4Plan::Commercial, 0.8), 0);
+        assert_eq!(take_all(&mut b, 0, Priority::Poll), 120);
         b.server_window(0, 150.0, 30.0, 4_000);
-        assert_eq!(b.try_take(0, Priority::Poll), Err(4_000));
+        assert!(b.held_until_ms() == 0);
+        // Nothing left: hold until the reset.
+        b.server_window(0, 150.0, 0.0, 4_000);
+        assert_eq!(b.held_until_ms(), 4_000);
     }
 
     #[test]
