@@ -82,6 +82,10 @@ pub trait Outbox: Send + Sync + 'static {
     /// until [`Outbox::unpause_all`] (called at start-up, after the operator fixed the config).
     async fn pause_jobs(&self, tenant: &str, kind: &str, error: &str, now_ms: i64) -> Result<u64>;
     async fn unpause_all(&self, now_ms: i64) -> Result<u64>;
+    /// Makes every pending job of `tenant` and `kind` that is not leased wait until at least
+    /// `until_ms` (the request budget they all draw on allows nothing sooner). Returns how many
+    /// moved.
+    async fn defer_jobs(&self, tenant: &str, kind: &str, until_ms: i64, now_ms: i64) -> Result<u64>;
     /// Makes every leased job claimable now and frees the polling leases
     /// ([`Coordination::try_lease`]). Only for start-up of a single-instance backend, where
     /// every lease belongs to a process that died. Returns the number of jobs that were

@@ -134,7 +134,12 @@ impl Runner {
         let tenant = rt.cfg.name.clone();
         match outcome {
             Outcome::Defer(delay) => {
-                tracing::debug!(tenant = %tenant, key = %job.key, delay_ms = delay.as_millis() as u64, "job deferred by the local rate limit");
+                tracing::debug!(tenant = %tenant, key = %job.key, delay_ms = delay.as_millis() as u64, "job deferred by the request budget");
+                // Every job of this kind draws on the same budget: they all wait, instead of
+                // each being claimed and deferred in turn (a 2,500-job tag backlog did that
+                // hundreds of times a second and crowded pages out of the claims).
+                let until = now_ms() + delay.as_millis() as i64;
+                let _ = self.store.defer_jobs(&tenant, &job.kind, until, now_ms()).await;
                 let _ = self
                     .store
                     .retry_job(

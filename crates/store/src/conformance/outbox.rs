@@ -188,3 +188,27 @@ pub async fn first_pages_of_new_incidents_go_before_an_incidents_follow_ups(s: A
     let rest = s.claim_jobs("w", 3000, 500, 10).await.unwrap();
     assert_eq!(rest.len(), 2, "and still page");
 }
+
+/// A budget wait applies to every pending job of the tenant and kind at once, never to leased
+/// (running) jobs or to other kinds or tenants.
+pub async fn deferring_a_kind_moves_its_pending_jobs_only(s: Arc<dyn Store>) {
+    let job = |tenant: &str, kind: &str, key: &str| NewJob::once(tenant, kind, key.to_string(), "{}".to_string());
+    s.enqueue(
+        &[
+            job("t1", "incident-sync", "a"),
+            job("t1", "incident-sync", "b"),
+            job("t1", "page", "c"),
+            job("t2", "incident-sync", "d"),
+        ],
+        1000,
+    )
+    .await
+    .unwrap();
+    let running = s.claim_jobs("w", 1000, 10_000, 1).await.unwrap();
+    assert_eq!(running[0].key, "a");
+    assert_eq!(s.defer_jobs("t1", "incident-sync", 5000, 1000).await.unwrap(), 1, "only b: a is leased");
+    let due: Vec<String> = s.claim_jobs("w", 1000, 500, 10).await.unwrap().into_iter().map(|j| j.key).collect();
+    assert_eq!(due, ["c", "d"]);
+    let later: Vec<String> = s.claim_jobs("w", 5000, 500, 10).await.unwrap().into_iter().map(|j| j.key).collect();
+    assert!(later.contains(&"b".to_string()), "{later:?}");
+}

@@ -131,6 +131,23 @@ macro_rules! outbox {
                 Ok(r.rows_affected())
             }
 
+            async fn defer_jobs(
+                &self,
+                tenant: &str,
+                kind: &str,
+                until_ms: i64,
+                now_ms: i64,
+            ) -> $crate::types::Result<u64> {
+                let r = sqlx::query($crate::shared::sql::JOB_DEFER_KIND)
+                    .bind(tenant)
+                    .bind(kind)
+                    .bind(until_ms)
+                    .bind(now_ms)
+                    .execute(&self.pool)
+                    .await?;
+                Ok(r.rows_affected())
+            }
+
             async fn unpause_all(&self, now_ms: i64) -> $crate::types::Result<u64> {
                 let r = sqlx::query($crate::shared::sql::JOB_UNPAUSE_ALL).bind(now_ms).execute(&self.pool).await?;
                 Ok(r.rows_affected())

@@ -66,6 +66,11 @@ pub(crate) const JOB_RETRY: &str = "UPDATE jobs SET next_attempt_ms = $1, last_e
      WHERE id = $4 AND lease_owner = $5 AND state = 'pending'";
 pub(crate) const JOB_BURY: &str = "UPDATE jobs SET state = 'dead', last_error = $1, lease_owner = NULL, lease_until_ms = NULL, updated_ms = $2 \
      WHERE id = $3 AND lease_owner = $4 AND state = 'pending'";
+/// Pushes every pending, unleased job of a tenant and kind to at least `$3` (one budget wait
+/// for all of them instead of each being claimed and deferred in turn).
+pub(crate) const JOB_DEFER_KIND: &str = "UPDATE jobs SET next_attempt_ms = $3, updated_ms = $4 \
+     WHERE tenant = $1 AND kind = $2 AND state = 'pending' AND next_attempt_ms < $3 \
+     AND (lease_until_ms IS NULL OR lease_until_ms <= $4)";
 pub(crate) const JOB_PAUSE: &str = "UPDATE jobs SET paused = 1, last_error = $1, lease_owner = NULL, lease_until_ms = NULL, updated_ms = $2 \
      WHERE tenant = $3 AND kind = $4 AND state = 'pending' AND paused = 0";
 pub(crate) const JOB_UNPAUSE_ALL: &str =
