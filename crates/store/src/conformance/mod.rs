@@ -34,6 +34,7 @@ macro_rules! conformance_tests {
             due_jobs_come_oldest_first,
             first_pages_of_new_incidents_go_before_an_incidents_follow_ups,
             deferring_a_kind_moves_its_pending_jobs_only,
+            housekeeping_is_claimed_after_pages,
             concurrent_claimers_never_share_a_job,
             releasing_leases_makes_in_flight_jobs_due,
             coalescing_jobs_merge_while_pending_and_rearm_when_done,

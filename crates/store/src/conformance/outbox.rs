@@ -195,10 +195,10 @@ pub async fn deferring_a_kind_moves_its_pending_jobs_only(s: Arc<dyn Store>) {
     let job = |tenant: &str, kind: &str, key: &str| NewJob::once(tenant, kind, key.to_string(), "{}".to_string());
     s.enqueue(
         &[
-            job("t1", "incident-sync", "a"),
-            job("t1", "incident-sync", "b"),
+            job("t1", "graph-sync", "a"),
+            job("t1", "graph-sync", "b"),
             job("t1", "page", "c"),
-            job("t2", "incident-sync", "d"),
+            job("t2", "graph-sync", "d"),
         ],
         1000,
     )
@@ -206,9 +206,19 @@ pub async fn deferring_a_kind_moves_its_pending_jobs_only(s: Arc<dyn Store>) {
     .unwrap();
     let running = s.claim_jobs("w", 1000, 10_000, 1).await.unwrap();
     assert_eq!(running[0].key, "a");
-    assert_eq!(s.defer_jobs("t1", "incident-sync", 5000, 1000).await.unwrap(), 1, "only b: a is leased");
+    assert_eq!(s.defer_jobs("t1", "graph-sync", 5000, 1000).await.unwrap(), 1, "only b: a is leased");
     let due: Vec<String> = s.claim_jobs("w", 1000, 500, 10).await.unwrap().into_iter().map(|j| j.key).collect();
     assert_eq!(due, ["c", "d"]);
     let later: Vec<String> = s.claim_jobs("w", 5000, 500, 10).await.unwrap().into_iter().map(|j| j.key).collect();
     assert!(later.contains(&"b".to_string()), "{later:?}");
+}
+
+/// Housekeeping (incident tags, roll-ups, enrichment comments) is claimed after pages, even
+/// when it became due first.
+pub async fn housekeeping_is_claimed_after_pages(s: Arc<dyn Store>) {
+    s.enqueue(&[NewJob::once("t1", "incident-sync", "tag:1".into(), "{}".into())], 1000).await.unwrap();
+    s.ingest(&[item("p", "v1", true)], 2000).await.unwrap();
+    let first = s.claim_jobs("w", 3000, 500, 1).await.unwrap();
+    assert_eq!(first[0].key, "page:p");
+    assert_eq!(s.claim_jobs("w", 3000, 500, 1).await.unwrap()[0].key, "tag:1");
 }

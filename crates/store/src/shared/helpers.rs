@@ -62,6 +62,7 @@ macro_rules! helpers {
                 .bind(now_ms)
                 .bind(now_ms)
                 .bind(now_ms)
+                .bind($crate::shared::claim_priority(&job.kind))
                 .execute(&mut *conn)
                 .await?
                 .rows_affected();

@@ -53,8 +53,8 @@ pub(crate) fn incident_alerts() -> String {
 }
 
 // Outbox.
-pub(crate) const JOB_INSERT: &str = "INSERT INTO jobs (tenant, kind, key, payload, created_ms, next_attempt_ms, updated_ms) \
-     VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (key) DO NOTHING";
+pub(crate) const JOB_INSERT: &str = "INSERT INTO jobs (tenant, kind, key, payload, created_ms, next_attempt_ms, updated_ms, priority) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (key) DO NOTHING";
 pub(crate) const JOB_MERGE_PENDING: &str = "UPDATE jobs SET payload = $1, rev = rev + 1, updated_ms = $2 WHERE id = $3";
 pub(crate) const JOB_REARM: &str = "UPDATE jobs SET state = 'pending', payload = $1, rev = rev + 1, attempts = 0, created_ms = $2, next_attempt_ms = $3, \
      lease_owner = NULL, lease_until_ms = NULL, last_error = NULL, result = NULL, paused = 0, updated_ms = $4 WHERE id = $5";
