@@ -17,15 +17,6 @@ use s4s_fakecloud::{Action, Api, DEFAULT_TEAM_SECRET, DEFAULT_TENANT_ID, Respond
 mod common;
 use common::*;
 
-fn proc_field(pid: u32, field: &str) -> u64 {
-    let s = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    s.lines()
-        .find(|l| l.starts_with(field))
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0)
-}
-
 /// utime + stime of `pid` in clock ticks (100 per second on Linux).
 fn cpu_ticks(pid: u32) -> u64 {
     let s = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
@@ -148,7 +139,7 @@ async fn main() {
             drain.as_secs_f64() / floor.as_secs_f64(),
             floor.as_secs_f64() / 60.0,
             h.fake.throttled_count(Api::Signl4Webhook),
-            proc_field(pid, "VmHWM:")
+            common::proc_status_kb(pid, "VmHWM:")
         );
         let _ = child.kill().await;
     } else {
@@ -186,7 +177,7 @@ async fn main() {
         let per_min = graph_requests(&h, now_offset(&h).saturating_sub(Duration::from_secs(60)));
         println!(
             "  CPU {cpu:.1} % of one core (target < 10 %), RSS {} KiB (target < 150 MiB), {per_min} Graph requests in the last minute ({:.1} per tenant)",
-            proc_field(pid, "VmRSS:"),
+            common::proc_status_kb(pid, "VmRSS:"),
             per_min as f64 / 500.0
         );
         let _ = child.kill().await;

@@ -8,15 +8,6 @@ use std::time::{Duration, Instant};
 
 use s4s_fakecloud::{DEFAULT_TEAM_SECRET, DEFAULT_TENANT_ID, scenarios};
 
-fn rss_kb(pid: u32, field: &str) -> u64 {
-    let s = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    s.lines()
-        .find(|l| l.starts_with(field))
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0)
-}
-
 mod common;
 use common::{Run, pct};
 
@@ -55,7 +46,7 @@ async fn main() {
     let run = start(4, true).await;
     let pid = run.child.id().unwrap_or(0);
     tokio::time::sleep(Duration::from_secs(2)).await;
-    let idle_rss = rss_kb(pid, "VmRSS:");
+    let idle_rss = common::proc_status_kb(pid, "VmRSS:");
     let n = 60usize;
     let mut expected = 0;
     for i in 0..n {
@@ -102,7 +93,7 @@ async fn main() {
         };
         let graph_reqs = graph(&after) - graph(&before);
         let dups: usize = f.pages_by_external_id(DEFAULT_TEAM_SECRET).values().map(|c| c - 1).sum();
-        let peak = rss_kb(pid, "VmHWM:");
+        let peak = common::proc_status_kb(pid, "VmHWM:");
         println!("10,000-alert burst, delivery.concurrency = {concurrency}:");
         println!(
             "  drained in {:.2} s ({:.0} pages/s; target ≤ 20 s)   duplicates {dups}",

@@ -9,6 +9,16 @@ use std::time::Duration;
 use s4s_fakecloud::Settings;
 pub use signl4_sentinel::testkit::*;
 
+/// A numeric field (KiB) of `/proc/<pid>/status`, e.g. `VmRSS:` or `VmHWM:`; 0 if absent.
+pub fn proc_status_kb(pid: u32, field: &str) -> u64 {
+    let s = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    s.lines()
+        .find(|l| l.starts_with(field))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0)
+}
+
 /// The `p` quantile of sorted durations (nearest rank).
 pub fn pct(sorted: &[Duration], p: f64) -> Duration {
     sorted.get(((sorted.len() as f64 - 1.0) * p).round() as usize).copied().unwrap_or_default()

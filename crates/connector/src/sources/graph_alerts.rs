@@ -52,22 +52,16 @@ impl PullSource for GraphAlerts {
         if url.is_some() {
             tracing::debug!(tenant = %self.0.cfg.name, listed = listed.len(), "late re-read stopped after {LATE_PAGES} pages (burst); the overlap re-read covers the rest");
         }
-        let listed: Vec<Value> = listed
+        // (id, version, listed item) of every well-formed entry.
+        let listed: Vec<(String, String, Value)> = listed
             .into_iter()
-            .filter(|v| {
-                v.get("id").and_then(Value::as_str).is_some()
-                    && v.get("lastUpdateDateTime").and_then(Value::as_str).and_then(timefmt::parse).is_some()
-            })
-            .collect();
-        let versions: Vec<(String, String)> = listed
-            .iter()
             .filter_map(|v| {
-                let id = v.get("id")?.as_str()?;
+                let id = v.get("id")?.as_str()?.to_string();
                 let at = timefmt::parse(v.get("lastUpdateDateTime")?.as_str()?)?;
-                Some((id.to_string(), timefmt::odata(at)))
+                Some((id, timefmt::odata(at), v))
             })
             .collect();
-        let ids: Vec<String> = versions.iter().map(|(id, _)| id.clone()).collect();
+        let ids: Vec<String> = listed.iter().map(|(id, _, _)| id.clone()).collect();
         let known: HashMap<String, String> = store
             .get_alerts(&self.0.cfg.name, SOURCE_GRAPH_ALERT, &ids)
             .await?
@@ -75,15 +69,15 @@ impl PullSource for GraphAlerts {
             .map(|a| (a.record.alert_id, a.record.version))
             .collect();
         let mut fresh = Vec::new();
-        for ((id, version), raw) in versions.iter().zip(&listed) {
-            if known.get(id) == Some(version) {
+        for (id, version, raw) in listed {
+            if known.get(&id) == Some(&version) {
                 continue;
             }
             // A server that ignored `$select` sent the whole alert already.
             if raw.get("title").is_some() {
-                fresh.push(raw.clone());
+                fresh.push(raw);
             } else {
-                fresh.push(g.get_alert(id).await?);
+                fresh.push(g.get_alert(&id).await?);
             }
         }
         if fresh.is_empty() {

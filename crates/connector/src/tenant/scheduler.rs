@@ -191,11 +191,6 @@ impl Scheduler {
     pub fn held(&self) -> bool {
         lock(&self.budget).held_until_ms() > self.now()
     }
-
-    /// Requests sent through this scheduler.
-    pub fn sent(&self) -> u64 {
-        lock(&self.budget).sent()
-    }
 }
 
 /// Schedulers shared by tenants of one process: SIGNL4 limits are per account (team), so

@@ -4,6 +4,23 @@
 /// (the dialects spell the larger of two values differently).
 macro_rules! outbox {
     ($store:ty, next_due = $next_due:expr) => {
+        impl $store {
+            /// Claims (see the backend's `claim`) and returns the jobs oldest due first.
+            async fn claimed(
+                &self,
+                owner: &str,
+                now_ms: i64,
+                lease_ms: i64,
+                limit: i64,
+                lease_prefix: Option<&str>,
+            ) -> $crate::types::Result<Vec<$crate::types::Job>> {
+                let rows = self.claim(owner, now_ms, lease_ms, limit, lease_prefix).await?;
+                let mut jobs = rows.iter().map(job_from_row).collect::<$crate::types::Result<Vec<_>>>()?;
+                jobs.sort_by_key(|j| (j.next_attempt_ms, j.id));
+                Ok(jobs)
+            }
+        }
+
         #[async_trait::async_trait]
         impl $crate::traits::Outbox for $store {
             async fn enqueue(&self, jobs: &[$crate::types::NewJob], now_ms: i64) -> $crate::types::Result<usize> {
@@ -23,10 +40,7 @@ macro_rules! outbox {
                 lease_ms: i64,
                 limit: i64,
             ) -> $crate::types::Result<Vec<$crate::types::Job>> {
-                let rows = self.claim(owner, now_ms, lease_ms, limit, None).await?;
-                let mut jobs = rows.iter().map(job_from_row).collect::<$crate::types::Result<Vec<_>>>()?;
-                jobs.sort_by_key(|j| (j.next_attempt_ms, j.id));
-                Ok(jobs)
+                self.claimed(owner, now_ms, lease_ms, limit, None).await
             }
 
             async fn claim_leased_jobs(
@@ -37,10 +51,7 @@ macro_rules! outbox {
                 lease_ms: i64,
                 limit: i64,
             ) -> $crate::types::Result<Vec<$crate::types::Job>> {
-                let rows = self.claim(owner, now_ms, lease_ms, limit, Some(lease_prefix)).await?;
-                let mut jobs = rows.iter().map(job_from_row).collect::<$crate::types::Result<Vec<_>>>()?;
-                jobs.sort_by_key(|j| (j.next_attempt_ms, j.id));
-                Ok(jobs)
+                self.claimed(owner, now_ms, lease_ms, limit, Some(lease_prefix)).await
             }
 
             async fn complete_job_with(
