@@ -74,6 +74,19 @@ pub trait Outbox: Send + Sync + 'static {
         follow: &FollowUp,
         now_ms: i64,
     ) -> Result<bool>;
+    /// Records that `owner` is about to send the job's effect (attempt `attempt_id`), before
+    /// sending. Fenced: false (send nothing) when `owner` no longer holds a live lease on the
+    /// job. The record survives a crash and retries; a later claim sees it as
+    /// [`Job::attempt`] — the job is in doubt. Cleared by completion, burial, re-arming and
+    /// [`Outbox::end_attempt`].
+    async fn begin_attempt(&self, id: i64, owner: &str, attempt_id: &str, now_ms: i64) -> Result<bool>;
+    /// The attempt ended without its effect (the upstream answered and refused): the job is
+    /// no longer in doubt.
+    async fn end_attempt(&self, id: i64, owner: &str, now_ms: i64) -> Result<bool>;
+    /// Extends the leases `owner` holds on `ids` (still running) to `until_ms`; a lease that
+    /// already expired is not revived (another worker may have the job). Returns how many
+    /// were extended.
+    async fn extend_leases(&self, ids: &[i64], owner: &str, until_ms: i64, now_ms: i64) -> Result<u64>;
     /// Releases a job for another attempt at `next_attempt_ms`.
     async fn retry_job(&self, id: i64, owner: &str, next_attempt_ms: i64, error: &str, now_ms: i64) -> Result<bool>;
     /// Moves a job to the dead-letter state.

@@ -62,6 +62,17 @@ pub struct Job {
     pub paused: bool,
     /// Revision of the payload; bumped when a coalescing job is updated or re-armed.
     pub rev: i64,
+    /// An attempt that began sending its effect and was never seen to end: when a claimed job
+    /// carries one, the previous attempt's outcome is unknown (the process died, or the
+    /// request timed out after it was sent) — the job is *in doubt*.
+    pub attempt: Option<Attempt>,
+}
+
+/// A recorded delivery attempt ([`Outbox::begin_attempt`](crate::traits::Outbox::begin_attempt)).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Attempt {
+    pub id: String,
+    pub started_ms: i64,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

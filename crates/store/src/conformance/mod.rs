@@ -44,6 +44,8 @@ macro_rules! conformance_tests {
             follow_ups_commit_only_with_a_done_job,
             one_owner_holds_a_lease_until_it_expires,
             only_the_lease_holder_claims_a_tenants_jobs,
+            an_attempt_begun_and_not_ended_makes_the_job_in_doubt,
+            leases_of_running_jobs_are_extended_and_dead_ones_are_not_revived,
             ping_works
         );
     };

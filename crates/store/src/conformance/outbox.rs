@@ -222,3 +222,41 @@ pub async fn housekeeping_is_claimed_after_pages(s: Arc<dyn Store>) {
     assert_eq!(first[0].key, "page:p");
     assert_eq!(s.claim_jobs("w", 3000, 500, 1).await.unwrap()[0].key, "tag:1");
 }
+
+pub async fn an_attempt_begun_and_not_ended_makes_the_job_in_doubt(s: Arc<dyn Store>) {
+    s.ingest(&[item("a", "v1", true), item("b", "v1", true)], 1000).await.unwrap();
+    let js = s.claim_jobs("w1", 1000, 500, 10).await.unwrap();
+    assert!(js.iter().all(|j| j.attempt.is_none()), "a fresh job is not in doubt");
+    let (a, b) = (&js[0], &js[1]);
+    // Fenced: only the lease holder may begin, and only while its lease lives.
+    assert!(!s.begin_attempt(a.id, "w2", "x", 1100).await.unwrap());
+    assert!(s.begin_attempt(a.id, "w1", "att-1", 1100).await.unwrap());
+    assert!(s.begin_attempt(b.id, "w1", "att-2", 1100).await.unwrap());
+    // b: SIGNL4 answered and refused; nothing is in doubt.
+    assert!(s.end_attempt(b.id, "w1", 1150).await.unwrap());
+    assert!(s.retry_job(b.id, "w1", 1200, "HTTP 503", 1150).await.unwrap());
+    // a: the worker died mid-attempt. The next claim sees the attempt.
+    let again = s.claim_jobs("w2", 1600, 500, 10).await.unwrap();
+    let a2 = again.iter().find(|j| j.id == a.id).expect("a is due again after its lease");
+    assert_eq!(a2.attempt, Some(crate::types::Attempt { id: "att-1".into(), started_ms: 1100 }));
+    let b2 = again.iter().find(|j| j.id == b.id).expect("b is due");
+    assert_eq!(b2.attempt, None);
+    // A retry keeps the record (the outcome is still unknown); a lease that expired cannot begin.
+    assert!(s.retry_job(a2.id, "w2", 1700, "timeout", 1650).await.unwrap());
+    let a3 = s.claim_jobs("w3", 1700, 100, 10).await.unwrap().remove(0);
+    assert_eq!(a3.attempt.as_ref().map(|x| x.id.as_str()), Some("att-1"));
+    assert!(!s.begin_attempt(a3.id, "w3", "att-3", 1800).await.unwrap(), "expired lease: may not send");
+}
+
+pub async fn leases_of_running_jobs_are_extended_and_dead_ones_are_not_revived(s: Arc<dyn Store>) {
+    s.ingest(&[item("a", "v1", true), item("b", "v1", true)], 1000).await.unwrap();
+    let js = s.claim_jobs("w1", 1000, 500, 10).await.unwrap();
+    let ids: Vec<i64> = js.iter().map(|j| j.id).collect();
+    // Running: extended, so nobody else takes them when the first lease would have expired.
+    assert_eq!(s.extend_leases(&ids, "w1", 2000, 1400).await.unwrap(), 2);
+    assert!(s.claim_jobs("w2", 1600, 500, 10).await.unwrap().is_empty());
+    assert_eq!(s.extend_leases(&ids, "w2", 9000, 1700).await.unwrap(), 0, "only the owner extends");
+    // w1 died: the leases expire at 2000 and cannot be revived afterwards.
+    assert_eq!(s.extend_leases(&ids, "w1", 3000, 2100).await.unwrap(), 0);
+    assert_eq!(s.claim_jobs("w2", 2100, 500, 10).await.unwrap().len(), 2);
+}

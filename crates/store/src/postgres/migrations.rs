@@ -68,4 +68,9 @@ CREATE TABLE leases (
     r#"
 ALTER TABLE jobs ADD COLUMN priority BIGINT NOT NULL DEFAULT 0;
 "#,
+    // Issue 9: delivery attempts recorded before sending (in-doubt pages after a crash).
+    r#"
+ALTER TABLE jobs ADD COLUMN attempt_id TEXT;
+ALTER TABLE jobs ADD COLUMN attempt_ms BIGINT;
+"#,
 ];

@@ -23,6 +23,10 @@ macro_rules! helpers {
                 result: r.try_get("result")?,
                 paused: r.try_get::<i64, _>("paused")? != 0,
                 rev: r.try_get("rev")?,
+                attempt: match (r.try_get::<Option<String>, _>("attempt_id")?, r.try_get::<Option<i64>, _>("attempt_ms")?) {
+                    (Some(id), Some(started_ms)) => Some($crate::types::Attempt { id, started_ms }),
+                    _ => None,
+                },
             })
         }
 

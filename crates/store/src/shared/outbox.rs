@@ -114,6 +114,54 @@ macro_rules! outbox {
                 Ok(r.rows_affected() == 1)
             }
 
+            async fn begin_attempt(
+                &self,
+                id: i64,
+                owner: &str,
+                attempt_id: &str,
+                now_ms: i64,
+            ) -> $crate::types::Result<bool> {
+                let r = sqlx::query($crate::shared::sql::JOB_BEGIN_ATTEMPT)
+                    .bind(attempt_id)
+                    .bind(now_ms)
+                    .bind(id)
+                    .bind(owner)
+                    .execute(&self.pool)
+                    .await?;
+                Ok(r.rows_affected() == 1)
+            }
+
+            async fn end_attempt(&self, id: i64, owner: &str, now_ms: i64) -> $crate::types::Result<bool> {
+                let r = sqlx::query($crate::shared::sql::JOB_END_ATTEMPT)
+                    .bind(now_ms)
+                    .bind(id)
+                    .bind(owner)
+                    .execute(&self.pool)
+                    .await?;
+                Ok(r.rows_affected() == 1)
+            }
+
+            async fn extend_leases(
+                &self,
+                ids: &[i64],
+                owner: &str,
+                until_ms: i64,
+                now_ms: i64,
+            ) -> $crate::types::Result<u64> {
+                let mut n = 0;
+                for id in ids {
+                    let r = sqlx::query($crate::shared::sql::JOB_EXTEND_LEASE)
+                        .bind(until_ms)
+                        .bind(id)
+                        .bind(owner)
+                        .bind(now_ms)
+                        .execute(&self.pool)
+                        .await?;
+                    n += r.rows_affected();
+                }
+                Ok(n)
+            }
+
             async fn bury_job(&self, id: i64, owner: &str, error: &str, now_ms: i64) -> $crate::types::Result<bool> {
                 let r = sqlx::query($crate::shared::sql::JOB_BURY)
                     .bind(error)

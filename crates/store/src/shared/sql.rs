@@ -1,6 +1,6 @@
 //! SQL statement texts both backends run unchanged (`$N` parameters work in SQLite and PostgreSQL).
 
-pub(crate) const JOB_COLUMNS: &str = "id, tenant, kind, key, payload, state, attempts, created_ms, next_attempt_ms, lease_owner, lease_until_ms, last_error, result, paused, rev";
+pub(crate) const JOB_COLUMNS: &str = "id, tenant, kind, key, payload, state, attempts, created_ms, next_attempt_ms, lease_owner, lease_until_ms, last_error, result, paused, rev, attempt_id, attempt_ms";
 pub(crate) const ALERT_COLUMNS: &str = "tenant, source, alert_id, version, status, severity, incident_id, raw, paged, signl4_state, written_status, signl4_event_id";
 /// Without the raw JSON: for bulk state lookups (the poller re-reads many alerts per second).
 pub(crate) const ALERT_STATE_COLUMNS: &str = "tenant, source, alert_id, version, status, severity, incident_id, '' AS raw, paged, signl4_state, written_status, signl4_event_id";
@@ -57,7 +57,7 @@ pub(crate) const JOB_INSERT: &str = "INSERT INTO jobs (tenant, kind, key, payloa
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (key) DO NOTHING";
 pub(crate) const JOB_MERGE_PENDING: &str = "UPDATE jobs SET payload = $1, rev = rev + 1, updated_ms = $2 WHERE id = $3";
 pub(crate) const JOB_REARM: &str = "UPDATE jobs SET state = 'pending', payload = $1, rev = rev + 1, attempts = 0, created_ms = $2, next_attempt_ms = $3, \
-     lease_owner = NULL, lease_until_ms = NULL, last_error = NULL, result = NULL, paused = 0, updated_ms = $4 WHERE id = $5";
+     lease_owner = NULL, lease_until_ms = NULL, last_error = NULL, result = NULL, paused = 0, attempt_id = NULL, attempt_ms = NULL, updated_ms = $4 WHERE id = $5";
 pub(crate) const JOB_COMPLETE: &str = "UPDATE jobs SET state = 'done', result = $1, lease_owner = NULL, lease_until_ms = NULL, last_error = NULL, updated_ms = $2 \
      WHERE id = $3 AND lease_owner = $4 AND state = 'pending' AND rev = $5";
 pub(crate) const JOB_RELEASE_STALE: &str = "UPDATE jobs SET lease_owner = NULL, lease_until_ms = NULL, next_attempt_ms = $1, updated_ms = $2 \
@@ -71,6 +71,16 @@ pub(crate) const JOB_BURY: &str = "UPDATE jobs SET state = 'dead', last_error = 
 pub(crate) const JOB_DEFER_KIND: &str = "UPDATE jobs SET next_attempt_ms = $3, updated_ms = $4 \
      WHERE tenant = $1 AND kind = $2 AND state = 'pending' AND next_attempt_ms < $3 \
      AND (lease_until_ms IS NULL OR lease_until_ms <= $4)";
+/// Records that an attempt is about to send its effect (fenced by the job lease): a job found
+/// with an attempt recorded after a crash is *in doubt* (the effect may have happened).
+pub(crate) const JOB_BEGIN_ATTEMPT: &str = "UPDATE jobs SET attempt_id = $1, attempt_ms = $2, updated_ms = $2 \
+     WHERE id = $3 AND lease_owner = $4 AND state = 'pending' AND lease_until_ms > $2";
+/// The attempt ended without its effect (SIGNL4 answered and refused): nothing is in doubt.
+pub(crate) const JOB_END_ATTEMPT: &str = "UPDATE jobs SET attempt_id = NULL, attempt_ms = NULL, updated_ms = $1 \
+     WHERE id = $2 AND lease_owner = $3 AND state = 'pending'";
+/// Keeps the leases of jobs still running (short leases, renewed while the work runs).
+pub(crate) const JOB_EXTEND_LEASE: &str = "UPDATE jobs SET lease_until_ms = $1 \
+     WHERE id = $2 AND lease_owner = $3 AND state = 'pending' AND lease_until_ms > $4";
 pub(crate) const JOB_PAUSE: &str = "UPDATE jobs SET paused = 1, last_error = $1, lease_owner = NULL, lease_until_ms = NULL, updated_ms = $2 \
      WHERE tenant = $3 AND kind = $4 AND state = 'pending' AND paused = 0";
 pub(crate) const JOB_UNPAUSE_ALL: &str =
