@@ -1,5 +1,8 @@
 //! Control API (`/_control/...`) for tests, benchmarks and `emulator` users: inject alerts
-//! and faults, change settings, read what SIGNL4 received. Not part of any real service.
+//! and faults, change settings (`PUT /_control/settings` with a whole [`Settings`]; fields
+//! left out take their defaults, e.g. `"rest_shape": "v1"`, `"event_processing_ms": 500`), choose what SIGNL4 makes of a team's events
+//! (`PUT /_control/teams/{secret}/delivery`), read what SIGNL4 received. Not part of any real
+//! service.
 
 use std::sync::Arc;
 
@@ -13,7 +16,7 @@ use crate::common::json_response;
 use crate::graph::{insert_alert, modify_alert};
 use crate::limits::Limits;
 use crate::reqlog::Api;
-use crate::state::{App, Fault, Settings, State};
+use crate::state::{App, Delivery, Fault, Settings, State};
 
 #[derive(Deserialize)]
 pub struct NewTenant {
@@ -187,9 +190,45 @@ pub async fn put_outbound(
 ) -> Response {
     match state.lock().teams.get_mut(&secret) {
         Some(t) => {
+            if let Some(p) = &o.responders {
+                t.remember_user(&p.user);
+            }
             t.outbound = Some(o);
             json_response(StatusCode::OK, json!({"ok": true}))
         }
+        None => json_response(StatusCode::NOT_FOUND, json!({"error": "no such team"})),
+    }
+}
+
+/// `PUT /_control/teams/{secret}/delivery` with `{"outcome": "signled" | "filtered" |
+/// "suppressed" | "discarded" | "no_rule_applied" | "nobody_on_duty" | "nobody_notified"}`:
+/// what SIGNL4 makes of the team's next `new` events (see [`Delivery`]).
+pub async fn put_delivery(
+    AxState(state): AxState<Arc<State>>,
+    Path(secret): Path<String>,
+    axum::Json(b): axum::Json<Value>,
+) -> Response {
+    let Some(outcome) = b.get("outcome").cloned().and_then(|v| serde_json::from_value::<Delivery>(v).ok()) else {
+        return json_response(
+            StatusCode::BAD_REQUEST,
+            json!({"error": "use {\"outcome\": \"signled\" | \"filtered\" | \"suppressed\" | \"discarded\" | \"no_rule_applied\" | \"nobody_on_duty\" | \"nobody_notified\"}"}),
+        );
+    };
+    match state.lock().teams.get_mut(&secret) {
+        Some(t) => {
+            t.delivery = outcome;
+            json_response(StatusCode::OK, json!({"ok": true, "outcome": outcome}))
+        }
+        None => json_response(StatusCode::NOT_FOUND, json!({"error": "no such team"})),
+    }
+}
+
+/// `GET /_control/teams/{secret}/signl4_events`: the events SIGNL4 made of the team's
+/// webhook requests, with their status.
+pub async fn get_team_signl4_events(AxState(state): AxState<Arc<State>>, Path(secret): Path<String>) -> Response {
+    let st = state.lock();
+    match st.teams.get(&secret) {
+        Some(t) => json_response(StatusCode::OK, serde_json::to_value(&t.events).unwrap_or(Value::Null)),
         None => json_response(StatusCode::NOT_FOUND, json!({"error": "no such team"})),
     }
 }

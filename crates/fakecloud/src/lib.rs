@@ -1,7 +1,8 @@
 //! A faithful fake of the cloud services signl4-sentinel talks to: Microsoft Entra ID
-//! (tokens), Microsoft Graph Security (alerts_v2) and SIGNL4 (inbound webhook).
+//! (tokens), Microsoft Graph Security (alerts_v2, incidents), Sentinel (ARM, Log Analytics)
+//! and SIGNL4 (inbound webhook, outbound webhooks, REST API).
 //!
-//! It behaves as `../shared/reference/microsoft-apis.md` §1, §2, §7 and `signl4.md` §1
+//! It behaves as `../shared/reference/microsoft-apis.md` §1, §2, §7 and `signl4.md` §1–§3
 //! describe the real services (errors, throttling, paging, enum masking), not as our client
 //! hopes. One HTTP listener serves every service under a path prefix:
 //!
@@ -9,11 +10,15 @@
 //! |-------------------|-------------------------------------------|
 //! | `/entra`          | `https://login.microsoftonline.com`       |
 //! | `/graph`          | `https://graph.microsoft.com`             |
-//! | `/signl4/webhook` | `https://connect.signl4.com/webhook`      |
-//! | `/signl4/api`     | `https://connect.signl4.com/api`          |
+//! | `/signl4/webhook` | `https://connect.signl4.com/webhook` (§1; events with a status, §2.4) |
+//! | `/signl4/api`     | `https://connect.signl4.com/api`: V2 alerts (paged, by external id, by id) in the V2 or V1 shape, users, events (§2.2–§2.4) |
 //! | `/arm`            | `https://management.azure.com` (Sentinel) |
 //! | `/loganalytics`   | `https://api.loganalytics.io`             |
-//! | `/_control`       | test control API (alerts, faults, stats)  |
+//! | `/_control`       | test control API (alerts, faults, settings, SIGNL4 delivery outcomes, stats) |
+//!
+//! SIGNL4 specifics for tests: [`Settings::rest_shape`] ([`RestShape::V2`] by default, or
+//! [`RestShape::V1`]), [`Settings::event_processing_ms`], [`FakeCloud::set_delivery`] with a
+//! [`Delivery`] outcome per team, [`FakeCloud::event_status`], [`FakeCloud::signl4_users`].
 //!
 //! Use it in-process through [`FakeCloud`] or as a process via `signl4-sentinel emulator`.
 
@@ -50,7 +55,10 @@ pub use limits::{ArmLimits, Bucket, Limits, Window};
 pub use outbound::Action;
 pub use reqlog::{Api, RequestRecord};
 use state::State;
-pub use state::{Fault, FaultKind, Outbound, ReceivedEvent, Responder, ResponderPlan, Service, Settings, Signl4Alert};
+pub use state::{
+    Delivery, EventStatus, Fault, FaultKind, Outbound, ReceivedEvent, Responder, ResponderPlan, RestShape, Service,
+    Settings, Signl4Alert, Signl4Event,
+};
 
 /// The emulator's default port (what the example configuration (`crates/core/example.toml`) points at).
 pub const DEFAULT_PORT: u16 = 4010;
@@ -86,7 +94,11 @@ pub fn router(state: Arc<State>) -> Router {
         .route("/graph/v1.0/security/incidents/{id}/comments", post(graph::post_incident_comment))
         .route("/signl4/webhook/{secret}", post(signl4::webhook))
         .route("/signl4/api/v2/alerts/paged", post(rest::alerts_paged))
+        .route("/signl4/api/v2/alerts/{id}", get(rest::get_alert))
         .route("/signl4/api/v2/alerts/{id}/annotations", get(rest::annotations))
+        .route("/signl4/api/v2/users", get(rest::users))
+        .route("/signl4/api/v2/users/{id}", get(rest::user))
+        .route("/signl4/api/v2/events/{id}", get(rest::event))
         .route(ARM_INCIDENTS, get(sentinel::list_incidents))
         .route(&format!("{ARM_INCIDENTS}/{{id}}"), get(sentinel::get_incident).put(sentinel::put_incident))
         .route(&format!("{ARM_INCIDENTS}/{{id}}/alerts"), post(sentinel::list_alerts))
@@ -103,6 +115,8 @@ pub fn router(state: Arc<State>) -> Router {
         .route("/_control/workspaces/{ws}/incidents", post(control::post_incident))
         .route("/_control/workspaces/{ws}/incidents/{name}", axum::routing::patch(control::patch_incident))
         .route("/_control/teams/{secret}/outbound", axum::routing::put(control::put_outbound))
+        .route("/_control/teams/{secret}/delivery", axum::routing::put(control::put_delivery))
+        .route("/_control/teams/{secret}/signl4_events", get(control::get_team_signl4_events))
         .route("/_control/teams/{secret}/alerts/{ext}/{action}", post(control::post_action))
         .route("/_control/settings", get(control::get_settings).put(control::put_settings))
         .route("/_control/stats", get(control::get_stats))
@@ -334,7 +348,45 @@ impl FakeCloud {
     /// Sends this team's outbound webhooks to `url`, optionally with virtual responders.
     pub fn set_outbound(&self, team_secret: &str, outbound: Option<Outbound>) {
         if let Some(t) = self.state.lock().teams.get_mut(team_secret) {
+            if let Some(p) = outbound.as_ref().and_then(|o| o.responders.as_ref()) {
+                t.remember_user(&p.user);
+            }
             t.outbound = outbound;
+        }
+    }
+
+    /// What SIGNL4 makes of the team's next `new` events (`signl4.md` §2.4): an alert
+    /// delivered ([`Delivery::Signled`], the default), an alert nobody gets
+    /// ([`Delivery::NobodyOnDuty`], [`Delivery::NobodyNotified`]) or no alert at all.
+    pub fn set_delivery(&self, team_secret: &str, delivery: Delivery) {
+        if let Some(t) = self.state.lock().teams.get_mut(team_secret) {
+            t.delivery = delivery;
+        }
+    }
+
+    /// The status `GET /api/v2/events/{event_id}` answers now ([`EventStatus::Processing`]
+    /// until processed), for an event of any team; None for an unknown id.
+    pub fn event_status(&self, event_id: &str) -> Option<EventStatus> {
+        let st = self.state.lock();
+        st.teams.values().flat_map(|t| t.events.iter()).find(|e| e.event_id == event_id).map(|e| e.status)
+    }
+
+    /// The events SIGNL4 made of a team's webhook requests, in order.
+    pub fn signl4_events(&self, team_secret: &str) -> Vec<Signl4Event> {
+        self.state.lock().teams.get(team_secret).map(|t| t.events.clone()).unwrap_or_default()
+    }
+
+    /// The team's users as `GET /api/v2/users` lists them: [`Responder::default`], then every
+    /// user of a responder plan or an action, and those added with
+    /// [`FakeCloud::add_signl4_user`].
+    pub fn signl4_users(&self, team_secret: &str) -> Vec<Responder> {
+        self.state.lock().teams.get(team_secret).map(|t| t.all_users()).unwrap_or_default()
+    }
+
+    /// Adds a user to the team (listed by `GET /api/v2/users`).
+    pub fn add_signl4_user(&self, team_secret: &str, user: Responder) {
+        if let Some(t) = self.state.lock().teams.get_mut(team_secret) {
+            t.remember_user(&user);
         }
     }
 

@@ -4,6 +4,10 @@
 //! documented shapes (200 created, 201 status changed with `statusCode` 2 / 4, 202 escalated,
 //! 203 annotated). Deliveries are retried on failure and, with `duplicate_probability`,
 //! repeated with the same `id`, as the real service may do.
+//!
+//! Every user who acts (and the user of a responder plan) becomes one of the team's users
+//! that `GET /api/v2/users` lists (`signl4.md` §2.2), so that a client can resolve the bare
+//! user ids of V2 alerts (§2.4).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -32,7 +36,8 @@ pub fn schedule(state: Arc<State>, team: String, external_id: String, action: Ac
     });
 }
 
-const SUBSCRIPTION: &str = "0acf8014-22f2-4503-88d7-f7d05b46744f";
+/// The SIGNL4 subscription of every fake team (`subscription.id`, `subscriptionId`).
+pub(crate) const SUBSCRIPTION: &str = "0acf8014-22f2-4503-88d7-f7d05b46744f";
 
 /// Performs a responder action on a SIGNL4 alert and emits the outbound event. Returns the
 /// event's `id`, or None when the action does not apply (unknown alert, already closed).
@@ -40,7 +45,12 @@ pub async fn apply(state: &Arc<State>, team: &str, external_id: &str, action: Ac
     let (event, url, dup) = {
         let mut st = state.lock();
         let t = st.teams.get_mut(team)?;
+        let actor = match &action {
+            Action::Acknowledge(u) | Action::Close(u) | Action::Annotate(u, _) => u.clone(),
+            Action::Created | Action::Escalate => None,
+        };
         let a = t.alerts.get_mut(external_id)?;
+        let now_ms = now().unix_timestamp() * 1000;
         let (event_type, status_code, user, annotation) = match &action {
             Action::Created => (200, 1, None, None),
             Action::Acknowledge(u) => {
@@ -51,6 +61,12 @@ pub async fn apply(state: &Arc<State>, team: &str, external_id: &str, action: Ac
                 if a.acknowledged_by.is_none() {
                     a.acknowledged_by = u.clone();
                 }
+                a.acknowledged_unix_ms.get_or_insert(now_ms);
+                if let Some(u) = u
+                    && !a.acknowledgements.contains(&u.id)
+                {
+                    a.acknowledgements.push(u.id.clone());
+                }
                 (201, 2, u.clone(), None)
             }
             Action::Close(u) => {
@@ -59,6 +75,7 @@ pub async fn apply(state: &Arc<State>, team: &str, external_id: &str, action: Ac
                 }
                 a.status = "resolved".into();
                 a.closed_by = u.clone();
+                a.closed_unix_ms = Some(now_ms);
                 (201, 4, u.clone(), None)
             }
             Action::Annotate(u, text) => {
@@ -66,7 +83,7 @@ pub async fn apply(state: &Arc<State>, team: &str, external_id: &str, action: Ac
                     id: format!("{}_{}", 2_518_783_235_661_483_318u64, uuidish()),
                     text: text.clone(),
                     user: u.clone(),
-                    unix_ms: now().unix_timestamp() * 1000,
+                    unix_ms: now_ms,
                 };
                 let id = note.id.clone();
                 a.notes.push(note);
@@ -75,7 +92,7 @@ pub async fn apply(state: &Arc<State>, team: &str, external_id: &str, action: Ac
             Action::Escalate => (202, 1, None, None),
         };
         a.modified = Some(Instant::now());
-        a.modified_unix_ms = now().unix_timestamp() * 1000;
+        a.modified_unix_ms = now_ms;
         let id = uuidish();
         let mut ev = json!({
             "eventType": event_type,
@@ -99,6 +116,9 @@ pub async fn apply(state: &Arc<State>, team: &str, external_id: &str, action: Ac
         }
         if let Some((note_id, text)) = annotation {
             ev["annotation"] = json!({"message": text, "id": note_id});
+        }
+        if let Some(u) = &actor {
+            t.remember_user(u);
         }
         t.outbound_log.push(ev.clone());
         let out = t.outbound.clone();

@@ -1,7 +1,8 @@
 //! The fake cloud's state: tenants with app registrations and alerts, SIGNL4 teams with what
-//! they received, tokens, faults, limiter state, the request log and request counters.
+//! they received (webhook requests, the events SIGNL4 made of them, alerts, users), tokens,
+//! faults, limiter state, the request log and request counters.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::Mutex;
 use std::time::Instant;
 
@@ -85,27 +86,215 @@ pub struct ReceivedEvent {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Signl4Alert {
+    /// The key of [`Team::alerts`]: the `X-S4-ExternalID` as sent, or the event id when the
+    /// event had none.
     pub external_id: String,
+    /// `X-S4-ExternalID` exactly as sent (None when the event had none): the REST
+    /// `externalId` / `externalEventId`.
+    pub sent_external_id: Option<String>,
     /// `new`, `acknowledged` or `resolved`.
     pub status: String,
     pub event_id: String,
     /// SIGNL4's alert id (`alert.id` in outbound events).
     pub alert_id: String,
     pub title: String,
+    /// The alert text (`Message` / `Body` of the event, `signl4.md` §1.3).
+    pub text: String,
     /// Annotations made by responders, in order.
     pub notes: Vec<Note>,
+    /// The first responder who acknowledged.
     pub acknowledged_by: Option<Responder>,
+    /// Ids of the users who acknowledged, in order (V2 `history.acknowledgements`).
+    pub acknowledgements: Vec<String>,
     pub closed_by: Option<Responder>,
+    pub created_unix_ms: i64,
+    pub acknowledged_unix_ms: Option<i64>,
+    pub closed_unix_ms: Option<i64>,
+    /// V2 `status.alertDeliveryStatus.statusCode` (`V2.AlertDeliveryStatusCodes`: 6 delivered,
+    /// 30 no one on duty, 31 no one notified).
+    pub delivery_status: u16,
     #[serde(skip)]
     pub modified: Option<Instant>,
     pub modified_unix_ms: i64,
 }
 
+/// How the SIGNL4 REST fake presents an alert (`POST /v2/alerts/paged`,
+/// `GET /v2/alerts/{id}`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RestShape {
+    /// `V2.AlertInfo` (`signl4.md` §2.4): `status` is an object, `externalId`, and the
+    /// history names users by id only.
+    #[default]
+    V2,
+    /// The V1 swagger's `AlertInfo` (§2.3) as this fake always served it: numeric `status`,
+    /// `externalEventId`, `parameters[]`, `history.acknowledgedBy` / `closedBy` user objects.
+    V1,
+}
+
+/// Event status codes (`signl4.md` §2.4, `V2.EventStatusCodes`), as `GET /v2/events/{id}`
+/// answers them in `eventStatus`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EventStatus {
+    None,
+    Processing,
+    Signled,
+    Filtered,
+    Resolved,
+    Discarded,
+    Acknowledged,
+    Suppressed,
+    NoRuleApplied,
+    MultipleTargetStatus,
+    Error,
+}
+
+impl EventStatus {
+    /// The number on the wire: 0 none, 1 processing, 2 signled, 3 filtered, 4 resolved,
+    /// 5 discarded, 6 acknowledged, 7 suppressed, 8 no rule applied, 9 multiple target
+    /// status, 1000 error.
+    pub fn code(self) -> u16 {
+        match self {
+            EventStatus::None => 0,
+            EventStatus::Processing => 1,
+            EventStatus::Signled => 2,
+            EventStatus::Filtered => 3,
+            EventStatus::Resolved => 4,
+            EventStatus::Discarded => 5,
+            EventStatus::Acknowledged => 6,
+            EventStatus::Suppressed => 7,
+            EventStatus::NoRuleApplied => 8,
+            EventStatus::MultipleTargetStatus => 9,
+            EventStatus::Error => 1000,
+        }
+    }
+
+    pub fn from_code(code: u16) -> Option<EventStatus> {
+        Some(match code {
+            0 => EventStatus::None,
+            1 => EventStatus::Processing,
+            2 => EventStatus::Signled,
+            3 => EventStatus::Filtered,
+            4 => EventStatus::Resolved,
+            5 => EventStatus::Discarded,
+            6 => EventStatus::Acknowledged,
+            7 => EventStatus::Suppressed,
+            8 => EventStatus::NoRuleApplied,
+            9 => EventStatus::MultipleTargetStatus,
+            1000 => EventStatus::Error,
+            _ => return None,
+        })
+    }
+}
+
+/// What SIGNL4 makes of a team's `new` events (`signl4.md` §2.4: "a 201 does not mean that
+/// anybody was paged"). Set per team with [`crate::FakeCloud::set_delivery`] or
+/// `PUT /_control/teams/{secret}/delivery` `{"outcome": "nobody_on_duty"}`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Delivery {
+    /// An alert is created and delivered (event 2 signled, delivery status 6 delivered).
+    #[default]
+    Signled,
+    /// No alert (event 3 filtered).
+    Filtered,
+    /// No alert (event 7 suppressed, e.g. an alerting pattern with `suppressSignl`).
+    Suppressed,
+    /// No alert (event 5 discarded).
+    Discarded,
+    /// No alert (event 8 no rule applied).
+    NoRuleApplied,
+    /// Event 2 signled; the alert exists with delivery status 30 (no one on duty).
+    NobodyOnDuty,
+    /// Event 2 signled; the alert exists with delivery status 31 (no one notified).
+    NobodyNotified,
+}
+
+impl Delivery {
+    /// Whether a `new` event creates a SIGNL4 alert.
+    pub fn creates_alert(self) -> bool {
+        matches!(self, Delivery::Signled | Delivery::NobodyOnDuty | Delivery::NobodyNotified)
+    }
+
+    /// The status a `new` event settles in.
+    pub fn event_status(self) -> EventStatus {
+        match self {
+            Delivery::Signled | Delivery::NobodyOnDuty | Delivery::NobodyNotified => EventStatus::Signled,
+            Delivery::Filtered => EventStatus::Filtered,
+            Delivery::Suppressed => EventStatus::Suppressed,
+            Delivery::Discarded => EventStatus::Discarded,
+            Delivery::NoRuleApplied => EventStatus::NoRuleApplied,
+        }
+    }
+
+    /// `status.alertDeliveryStatus.statusCode` of the alert it creates (`V2.AlertDeliveryStatusCodes`).
+    pub fn alert_delivery_status(self) -> u16 {
+        match self {
+            Delivery::NobodyOnDuty => 30,
+            Delivery::NobodyNotified => 31,
+            _ => 6,
+        }
+    }
+
+    /// Whether virtual responders ([`ResponderPlan`]) act on its alerts: only when someone
+    /// was notified.
+    pub fn responders_act(self) -> bool {
+        self == Delivery::Signled
+    }
+}
+
+/// One event SIGNL4 made of an accepted webhook request (`GET /v2/events/{eventId}`,
+/// `V2.EventDetails`).
+#[derive(Debug, Clone, Serialize)]
+pub struct Signl4Event {
+    pub event_id: String,
+    pub external_id: Option<String>,
+    /// `X-S4-Status` as received (`new` when absent or empty).
+    pub x_s4_status: String,
+    /// [`EventStatus::Processing`] until the fake has processed it
+    /// ([`Settings::event_processing_ms`]).
+    pub status: EventStatus,
+    /// Alerts the event created (`targets[].alertId`).
+    pub targets: Vec<String>,
+    /// Alerts it acknowledged / closed by external id (`acknowledgedAlerts`, `closedAlerts`).
+    pub acknowledged_alerts: Vec<String>,
+    pub closed_alerts: Vec<String>,
+    pub title: String,
+    pub text: String,
+    pub created_unix_ms: i64,
+    pub modified_unix_ms: i64,
+}
+
+/// A webhook request accepted but not processed yet.
+#[derive(Debug, Clone)]
+pub(crate) struct PendingEvent {
+    pub seq: u64,
+    pub event_id: String,
+    pub external_id: Option<String>,
+    pub x_s4_status: String,
+    pub title: String,
+    pub text: String,
+    pub at: Instant,
+    pub due: tokio::time::Instant,
+}
+
 #[derive(Debug, Default)]
 pub struct Team {
     pub received: Vec<ReceivedEvent>,
-    /// SIGNL4 alerts by external id.
+    /// The events SIGNL4 made of `received`, in order, with their status.
+    pub events: Vec<Signl4Event>,
+    /// Accepted webhook requests still processing, oldest first.
+    pub(crate) pending: VecDeque<PendingEvent>,
+    /// What SIGNL4 makes of `new` events.
+    pub delivery: Delivery,
+    /// SIGNL4 alerts by external id (the newest alert of each).
     pub alerts: BTreeMap<String, Signl4Alert>,
+    /// Older alerts whose external id a later `new` event reused: still readable by id and
+    /// listed by `alerts/paged`; status changes by external id reach only the newest.
+    pub replaced_alerts: Vec<Signl4Alert>,
+    /// Users seen in a responder plan or an action, by id (besides [`Responder::default`]).
+    pub users: BTreeMap<String, Responder>,
     /// Outbound webhook (SIGNL4 → connector) and virtual responders.
     pub outbound: Option<Outbound>,
     /// Outbound events sent (or attempted), for the REST fallback and for tests.
@@ -130,6 +319,26 @@ pub struct Responder {
     pub username: String,
     pub mailaddress: String,
     pub id: String,
+}
+
+impl Team {
+    /// Remembers a user for `GET /v2/users`.
+    pub fn remember_user(&mut self, u: &Responder) {
+        self.users.entry(u.id.clone()).or_insert_with(|| u.clone());
+    }
+
+    /// Every user of the team: [`Responder::default`] first, then the others by id.
+    pub fn all_users(&self) -> Vec<Responder> {
+        let d = Responder::default();
+        let mut out = vec![self.users.get(&d.id).cloned().unwrap_or(d.clone())];
+        out.extend(self.users.values().filter(|u| u.id != d.id).cloned());
+        out
+    }
+
+    /// An alert by SIGNL4 alert id, current or replaced.
+    pub fn alert_by_id(&self, alert_id: &str) -> Option<&Signl4Alert> {
+        self.alerts.values().chain(self.replaced_alerts.iter()).find(|a| a.alert_id == alert_id)
+    }
 }
 
 impl Default for Responder {
@@ -205,6 +414,12 @@ pub struct Settings {
     pub graph_default_page: usize,
     /// Rate limits of every service.
     pub limits: Limits,
+    /// How the SIGNL4 REST API presents alerts (default [`RestShape::V2`]).
+    pub rest_shape: RestShape,
+    /// How long an accepted SIGNL4 webhook event stays `processing` (event status 1, no
+    /// targets, no alert yet) before the fake processes it. 0 (default): processed before
+    /// the webhook answers.
+    pub event_processing_ms: u64,
 }
 
 impl Settings {
@@ -255,6 +470,8 @@ impl Default for Settings {
             graph_max_page: 1000,
             graph_default_page: 100,
             limits: Limits::documented(),
+            rest_shape: RestShape::V2,
+            event_processing_ms: 0,
         };
         s.mirror_limits();
         s

@@ -379,6 +379,8 @@ async fn graph_incidents_list_expand_patch_and_cascade() {
 #[tokio::test]
 async fn signl4_outbound_webhooks_and_rest_subset() {
     let f = fake().await;
+    // The V1 shape (numeric status, `parameters[]`); V2 is in `signl4_rest_v2.rs`.
+    f.configure(|s| s.rest_shape = RestShape::V1);
     f.add_api_key(DEFAULT_TEAM_SECRET, "k1");
     let c = reqwest::Client::new();
     c.post(format!("{}/signl4/webhook/{DEFAULT_TEAM_SECRET}", f.url()))
