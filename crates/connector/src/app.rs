@@ -102,6 +102,7 @@ impl App {
     /// Starts everything. Returns once the HTTP server listens.
     pub async fn start(cfg: Config) -> anyhow::Result<App> {
         let _ = metrics_handle();
+        crate::clients::http::install_redactor(&cfg);
         let store = open_store(&cfg.storage).await?;
         let now = s4s_core::timefmt::millis(time::OffsetDateTime::now_utc());
         if store.single_instance() {

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use s4s_core::config::{self, ProcessEnv};
-use signl4_sentinel::{app, demo, telemetry};
+use signl4_sentinel::{app, clients, demo, telemetry};
 
 #[derive(Parser)]
 #[command(
@@ -89,10 +89,13 @@ fn load_config(path: &PathBuf) -> Result<config::Config, ExitCode> {
             return Err(ExitCode::from(2));
         }
     };
-    config::load(&text, &ProcessEnv).map_err(|e| {
+    let cfg = config::load(&text, &ProcessEnv).map_err(|e| {
         eprintln!("error: invalid configuration in {}: {e}", path.display());
         ExitCode::from(2)
-    })
+    })?;
+    // From here on, no configured secret reaches a log line, an error or a page.
+    clients::http::install_redactor(&cfg);
+    Ok(cfg)
 }
 
 fn main() -> ExitCode {
@@ -194,7 +197,7 @@ async fn jobs(cfg: &config::Config, dead: bool) -> anyhow::Result<()> {
                 j.tenant,
                 j.key,
                 j.attempts,
-                j.last_error.unwrap_or_default()
+                clients::http::redact(&j.last_error.unwrap_or_default())
             );
         }
     }

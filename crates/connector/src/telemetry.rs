@@ -6,8 +6,24 @@ use tracing_subscriber::EnvFilter;
 pub fn init(format: &str, default_level: &str) {
     let filter = EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| EnvFilter::new(format!("{default_level},sqlx=warn,hyper=warn,reqwest=warn")));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(|| RedactingStderr);
     let _ = if format == "json" { builder.json().try_init() } else { builder.with_target(false).try_init() };
+}
+
+/// Standard error, with every configured secret scrubbed from each log line
+/// ([`crate::clients::http::redact`]) at every level, whatever a library logs.
+struct RedactingStderr;
+
+impl std::io::Write for RedactingStderr {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        // The formatter writes one event per call.
+        let text = String::from_utf8_lossy(buf);
+        std::io::stderr().write_all(crate::clients::http::redact(&text).as_bytes())?;
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        std::io::stderr().flush()
+    }
 }
 
 /// Alert versions stored, by result (new / updated / unchanged).
@@ -28,6 +44,10 @@ pub const JOBS_DEAD: &str = "s4s_jobs_dead_total";
 pub const JOBS_DONE: &str = "s4s_jobs_done_total";
 /// Page jobs queued.
 pub const PAGE_JOBS_CREATED: &str = "s4s_page_jobs_created_total";
+/// Page jobs found in doubt after a crash or timeout, by how they were resolved: `found`
+/// (SIGNL4 had it; not sent again), `resent` (SIGNL4 did not have it), `resent_marked` (no
+/// API key to ask: sent again marked as a possible repeat).
+pub const IN_DOUBT_PAGES: &str = "s4s_in_doubt_pages_total";
 /// Pages SIGNL4 accepted.
 pub const PAGES_SENT: &str = "s4s_pages_sent_total";
 /// Failed poll cycles.

@@ -1,7 +1,9 @@
-//! Crash test: the real binary is SIGKILLed repeatedly while it pages a 500-alert burst.
-//! After the last restart every alert must have been paged, and duplicates may only come
-//! from the documented window (SIGNL4 accepted, process died before the commit): at most
-//! one per in-flight delivery per kill.
+//! Crash tests: the real binary is SIGKILLed again and again while it pages a burst.
+//!
+//! Every delivery attempt is recorded before it is sent; a page found mid-attempt after a
+//! crash is *in doubt*. With the team's SIGNL4 API key the connector looks the alert up by its
+//! external id instead of paging again: **0 missing, 0 duplicates**. Without a key it pages
+//! again, marked as a possible repeat: every duplicate SIGNL4 receives must carry the mark.
 
 mod common;
 
@@ -11,6 +13,8 @@ use std::time::Duration;
 
 use common::*;
 use s4s_fakecloud::scenarios;
+use s4s_store::Inspection as _;
+use serde_json::Value;
 
 const CONCURRENCY: usize = 4;
 
@@ -20,57 +24,122 @@ fn spawn(config: &Path, log: &Path) -> tokio::process::Child {
     spawn_run(Path::new(env!("CARGO_BIN_EXE_signl4-sentinel")), config, "info", Stdio::from(log))
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn sigkill_during_a_500_alert_burst_loses_nothing() {
+struct Run {
+    kills: usize,
+    duplicates: usize,
+    /// Duplicates whose later copy is not marked as a possible repeat.
+    unmarked_duplicates: usize,
+    /// Pages marked as a possible repeat (some were not duplicates: the first never arrived).
+    marked: usize,
+    /// In-doubt page jobs resolved by finding the alert in SIGNL4 / by sending it after all.
+    found: usize,
+    resent: usize,
+}
+
+/// Pages `n` alerts (SIGNL4 at its documented limits) while killing the binary `kills` times
+/// at spread-out moments; then lets it finish and checks every alert was paged.
+async fn burst_with_kills(n: u32, kills: u32, api_key: bool) -> Run {
     let h = Harness::new().await;
+    if api_key {
+        h.fake.add_api_key(TEAM, "crash-test-api-key");
+    }
     // Some SIGNL4 latency widens the in-flight window so kills land mid-delivery.
     h.fake.inject(s4s_fakecloud::Fault {
         service: s4s_fakecloud::Service::Signl4,
         kind: s4s_fakecloud::FaultKind::Latency { ms: 5 },
-        count: 100_000,
+        count: 1_000_000,
     });
-    let alerts = h.fake.add_alerts(TENANT, (0..500).map(scenarios::synthetic));
-    let cfg_path = h.write_config(&h.config().concurrency(CONCURRENCY));
+    let alerts = h.fake.add_alerts(TENANT, (0..n as u64).map(scenarios::synthetic));
+    let cfg = h.config().concurrency(CONCURRENCY).tenant(|t| {
+        if api_key {
+            t.signl4.api_key = Some("crash-test-api-key".into());
+        }
+    });
+    let cfg_path = h.write_config(&cfg);
     let log = h.dir.path().join("s4s.log");
-
-    // Kill when the number of distinct pages crosses these marks, plus one kill right after
-    // start (during the first sweep).
-    let mut kills = 0usize;
-    let mut child = spawn(&cfg_path, &log);
-    wait_for("first Graph request", Duration::from_secs(30), async || h.graph_lists() >= 1).await;
-    child.kill().await.unwrap();
-    kills += 1;
-    for mark in [40usize, 120, 200, 290, 380, 450] {
-        child = spawn(&cfg_path, &log);
-        wait_for(&format!("{mark} pages"), Duration::from_secs(60), async || h.pages().len() >= mark).await;
-        child.kill().await.unwrap(); // SIGKILL
-        kills += 1;
-    }
-    let mut child = spawn(&cfg_path, &log);
-    let done = holds_within(Duration::from_secs(60), POLL, async || h.pages().len() >= 500).await;
-    if !done {
+    let fail = |why: String| -> ! {
         let text = std::fs::read_to_string(&log).unwrap_or_default();
         let tail: Vec<&str> = text.lines().rev().take(40).collect();
-        panic!(
-            "only {} of 500 paged; log tail:\n{}",
-            h.pages().len(),
-            tail.into_iter().rev().collect::<Vec<_>>().join("\n")
-        );
+        panic!("{why}; log tail:\n{}", tail.into_iter().rev().collect::<Vec<_>>().join("\n"));
+    };
+
+    // One kill during the first sweep, then one each time the distinct pages cross the next
+    // mark, a random 0–400 ms later (so kills land at random points of a delivery).
+    let mut done_kills = 0usize;
+    let mut child = spawn(&cfg_path, &log);
+    wait_for("first Graph request", Duration::from_secs(30), async || h.graph_lists() >= 1).await;
+    child.kill().await.expect("SIGKILL");
+    done_kills += 1;
+    for i in 1..kills {
+        let mark = (i * n / kills) as usize;
+        child = spawn(&cfg_path, &log);
+        if !holds_within(Duration::from_secs(90), POLL, async || h.pages().len() >= mark).await {
+            fail(format!("{} of {n} paged before kill {i} (mark {mark})", h.pages().len()));
+        }
+        tokio::time::sleep(Duration::from_millis(rand::random::<u64>() % 400)).await;
+        child.kill().await.expect("SIGKILL");
+        done_kills += 1;
     }
-    h.polls(2).await;
-    child.kill().await.unwrap();
+    let mut child = spawn(&cfg_path, &log);
+    if !holds_within(Duration::from_secs(240), POLL, async || h.pages().len() >= n as usize).await {
+        fail(format!("only {} of {n} paged", h.pages().len()));
+    }
+    // In-doubt pages wait a few seconds for SIGNL4 to settle before looking: let every page
+    // job finish (incident tags, housekeeping, may still wait for the Graph budget).
+    let store = s4s_store::SqliteStore::inspect(&h.db()).await.expect("read the database");
+    let pages_pending = async || {
+        store.list_jobs(s4s_store::JobState::Pending, 100_000).await.map(|j| j.iter().filter(|j| j.kind == "page").count())
+    };
+    if !holds_within(Duration::from_secs(60), POLL, async || pages_pending().await.is_ok_and(|n| n == 0)).await {
+        fail(format!("page jobs still pending: {:?}", pages_pending().await));
+    }
+    child.kill().await.expect("SIGKILL");
+    let done = store.list_jobs(s4s_store::JobState::Done, 100_000).await.expect("jobs");
+    let result_says = |what: &str| {
+        done.iter().filter(|j| j.kind == "page" && j.result.as_deref().is_some_and(|r| r.contains(what))).count()
+    };
+    let (found, resent) = (result_says("\"inDoubt\":\"found\""), result_says("\"inDoubt\":\"resent"));
 
     let pages = h.pages();
     for a in &alerts {
         assert!(pages.get(&ext(a)).copied().unwrap_or(0) >= 1, "alert {} was never paged", a["id"]);
     }
-    assert_eq!(pages.len(), 500, "pages for unknown alerts");
-    let duplicates: usize = pages.values().map(|n| n - 1).sum();
+    assert_eq!(pages.len(), n as usize, "pages for unknown alerts");
+    let duplicates: usize = pages.values().map(|c| c - 1).sum();
+    let title = |e: &s4s_fakecloud::ReceivedEvent| e.body.get("Title").and_then(Value::as_str).unwrap_or("").to_string();
+    let mut seen = std::collections::HashSet::new();
+    let (mut unmarked_duplicates, mut marked) = (0, 0);
+    for e in h.fake.received(TEAM).iter().filter(|e| e.status == "new") {
+        let is_marked = title(e).ends_with(" (possible repeat)") && e.body.get("Possible repeat").is_some();
+        marked += usize::from(is_marked);
+        let first = seen.insert(e.external_id.clone());
+        if !first && !is_marked {
+            unmarked_duplicates += 1;
+        }
+    }
+    Run { kills: done_kills, duplicates, unmarked_duplicates, marked, found, resent }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigkill_20_times_during_a_1000_alert_burst_with_an_api_key_pages_each_alert_exactly_once() {
+    let r = burst_with_kills(1000, 21, true).await;
     eprintln!(
-        "crash test: {kills} SIGKILLs, 500 alerts, {duplicates} duplicate page(s) (window: 201 received, commit not yet done)"
+        "crash test (API key): {} SIGKILLs, 1000 alerts, {} duplicate page(s), {} marked; in doubt: {} found in SIGNL4, {} sent after all",
+        r.kills, r.duplicates, r.marked, r.found, r.resent
     );
-    assert!(
-        duplicates <= kills * CONCURRENCY,
-        "{duplicates} duplicates exceed the documented window ({kills} kills × {CONCURRENCY} in flight)"
+    assert!(r.kills >= 20);
+    assert_eq!(r.duplicates, 0, "in-doubt pages must be looked up, not sent again");
+    assert_eq!(r.marked, 0, "with an API key nothing needs the possible-repeat mark");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigkill_without_an_api_key_marks_every_repeat() {
+    let r = burst_with_kills(300, 10, false).await;
+    eprintln!(
+        "crash test (no API key): {} SIGKILLs, 300 alerts, {} duplicate page(s), {} page(s) marked as a possible repeat",
+        r.kills, r.duplicates, r.marked
     );
+    assert_eq!(r.marked, r.resent, "the job results record each marked repeat");
+    assert_eq!(r.unmarked_duplicates, 0, "every duplicate must be marked as a possible repeat");
+    assert!(r.marked >= r.duplicates);
 }

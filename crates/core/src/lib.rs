@@ -18,6 +18,7 @@ pub mod retry;
 pub mod sentinel;
 pub mod signl4_event;
 pub mod signl4_payload;
+pub mod signl4_rest;
 pub mod sync;
 pub mod text;
 pub mod timefmt;

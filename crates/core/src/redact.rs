@@ -4,6 +4,87 @@
 /// What replaces a secret.
 pub const REDACTED: &str = "[redacted]";
 
+/// Every secret of a configuration, scrubbed from any text at once (upstream error bodies,
+/// header values, URLs, log lines). Also scrubs the URL-encoded form of each secret (a team
+/// secret in a URL path or query), bearer tokens and JWTs.
+#[derive(Debug, Clone, Default)]
+pub struct Redactor {
+    secrets: Vec<String>,
+}
+
+impl Redactor {
+    /// Secrets shorter than 4 characters are ignored (they would match ordinary text).
+    pub fn new<I: IntoIterator<Item = S>, S: Into<String>>(secrets: I) -> Redactor {
+        let mut all: Vec<String> = Vec::new();
+        for s in secrets.into_iter().map(Into::into).filter(|s| s.len() >= 4) {
+            let encoded: String = url_encode(&s);
+            if encoded != s {
+                all.push(encoded);
+            }
+            all.push(s);
+        }
+        // Longest first, so a secret that contains another is replaced whole.
+        all.sort_by_key(|s| std::cmp::Reverse(s.len()));
+        all.dedup();
+        Redactor { secrets: all }
+    }
+
+    /// Every configured secret of `config`: client secrets, team secrets, API keys, inbound
+    /// tokens and the password of the storage URL.
+    pub fn from_config(config: &crate::config::Config) -> Redactor {
+        use secrecy::ExposeSecret;
+        let mut v: Vec<String> = Vec::new();
+        if let crate::config::StorageConfig::Postgres { url } = &config.storage {
+            if let Some(pw) = url_password(url.expose_secret()) {
+                v.push(pw);
+            }
+            v.push(url.expose_secret().to_string());
+        }
+        for t in &config.tenants {
+            v.push(t.client_secret.expose_secret().to_string());
+            v.push(t.signl4.team_secret.expose_secret().to_string());
+            v.extend(t.signl4.inbound_token.iter().map(|s| s.expose_secret().to_string()));
+            v.extend(t.signl4.api_key.iter().map(|s| s.expose_secret().to_string()));
+        }
+        Redactor::new(v)
+    }
+
+    /// The secrets (and their URL-encoded forms) this redactor replaces.
+    pub fn secrets(&self) -> &[String] {
+        &self.secrets
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.secrets.is_empty()
+    }
+
+    /// `text` with every secret and bearer token replaced by `[redacted]`.
+    pub fn scrub(&self, text: &str) -> String {
+        let refs: Vec<&str> = self.secrets.iter().map(String::as_str).collect();
+        scrub(text, &refs)
+    }
+}
+
+/// The password of a `scheme://user:password@host/...` URL, percent-decoded as well.
+fn url_password(url: &str) -> Option<String> {
+    let rest = url.split_once("://")?.1;
+    let userinfo = rest.split(['/', '?', '#']).next()?.rsplit_once('@')?.0;
+    let pw = userinfo.split_once(':')?.1;
+    (!pw.is_empty()).then(|| pw.to_string())
+}
+
+fn url_encode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
 /// Replaces every occurrence of each of `secrets` (ignoring empty and very short ones, which
 /// would match ordinary text) and anything that looks like a bearer token or JWT.
 pub fn scrub(text: &str, secrets: &[&str]) -> String {
@@ -63,6 +144,20 @@ mod tests {
         assert_eq!(scrub("tok eyJhbGciOi.eyJzdWIi.sig123 end", &[]), "tok [redacted] end");
         assert_eq!(scrub("a short x", &["x", ""]), "a short x");
         assert_eq!(scrub("Bearer ok", &[]), "Bearer ok");
+    }
+
+    #[test]
+    fn one_redactor_holds_every_secret_and_their_url_forms() {
+        let r = Redactor::new(["team-secret-1", "api/key+1", "pw", ""]);
+        let text = "POST /webhook/team-secret-1 failed; key api%2Fkey%2B1 or api/key+1; pw stays";
+        assert_eq!(r.scrub(text), "POST /webhook/[redacted] failed; key [redacted] or [redacted]; pw stays");
+        assert_eq!(url_password("postgres://s4s:p%40ss-word@db:5432/x"), Some("p%40ss-word".into()));
+        assert_eq!(url_password("postgres://db/x"), None);
+        assert_eq!(url_password("postgres://user@db/x"), None);
+        // A secret containing another is replaced whole.
+        let r = Redactor::new(["abcd", "abcdefgh"]);
+        assert_eq!(r.scrub("x abcdefgh y abcd"), "x [redacted] y [redacted]");
+        assert!(Redactor::default().is_empty());
     }
 
     #[test]

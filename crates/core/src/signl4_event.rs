@@ -8,6 +8,7 @@ use serde::Deserialize;
 use serde_json::Value;
 use time::OffsetDateTime;
 
+use crate::signl4_rest::{self, RestAlert};
 use crate::timefmt;
 
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, Default)]
@@ -196,108 +197,69 @@ fn str_at<'a>(v: &'a Value, keys: &[&str]) -> Option<&'a str> {
     keys.iter().find_map(|k| v.get(*k).and_then(Value::as_str)).filter(|s| !s.is_empty())
 }
 
-fn user_from(v: Option<&Value>) -> Option<User> {
-    let v = v?;
-    if v.is_null() {
-        return None;
-    }
-    if let Some(s) = v.as_str() {
-        return Some(User { username: Some(s.to_string()), ..Default::default() });
-    }
-    let u = User {
-        username: str_at(v, &["username", "userName", "displayName", "name"]).map(str::to_string),
-        mailaddress: str_at(v, &["mailaddress", "mailAddress", "mail", "email"]).map(str::to_string),
-        id: str_at(v, &["id", "userId"]).map(str::to_string),
-    };
-    (u != User::default()).then_some(u)
-}
-
-/// The external id of a SIGNL4 alert read through the REST API: `externalEventId`,
-/// `externalId`, or the `X-S4-ExternalID` entry of `parameters[]`.
-pub fn rest_external_id(alert: &Value) -> Option<String> {
-    if let Some(s) = str_at(alert, &["externalEventId", "externalId"]) {
-        return Some(s.to_string());
-    }
-    alert.get("parameters")?.as_array()?.iter().find_map(|p| {
-        let name = p.get("name").and_then(Value::as_str)?;
-        name.eq_ignore_ascii_case("X-S4-ExternalID")
-            .then(|| p.get("value").and_then(Value::as_str).map(str::to_string))
-            .flatten()
-    })
-}
-
-/// Status of a REST alert: numeric (`AlertStatusCodes`: 1 new, 2 acknowledged, 4 closed) or
-/// a name.
-fn rest_status(alert: &Value) -> Option<i64> {
-    let v = alert.get("status").or_else(|| alert.get("statusCode"))?;
-    match v {
-        Value::Number(n) => n.as_i64(),
-        Value::String(s) => match s.to_ascii_lowercase().as_str() {
-            "acknowledged" | "confirmed" => Some(2),
-            "closed" | "resolved" => Some(4),
-            "new" | "open" => Some(1),
-            other => other.parse().ok(),
-        },
-        _ => None,
-    }
-}
-
-/// Events for the status of one alert read through the REST API: an acknowledgement (when
-/// acknowledged, or closed after an acknowledgement) and a close. Their change keys equal the
-/// webhook's, so a change seen both ways has one effect.
-pub fn events_from_rest_alert(alert: &Value) -> Vec<Event> {
-    let Some(alert_id) = str_at(alert, &["id"]) else { return Vec::new() };
-    let history = alert.get("history").cloned().unwrap_or(Value::Null);
-    let acked_by = user_from(history.get("acknowledgedBy").or_else(|| alert.get("acknowledgedBy")));
-    let closed_by = user_from(history.get("closedBy").or_else(|| alert.get("closedBy")));
+/// Events for the status of one alert read through the REST API (V1 or V2 shape, see
+/// [`crate::signl4_rest`]): an acknowledgement (when acknowledged, or closed after an
+/// acknowledgement) and a close. Their change keys equal the webhook's, so a change seen both
+/// ways has one effect. Resolve user ids first ([`RestAlert::resolve_users`]).
+pub fn events_from_rest_alert(alert: &RestAlert) -> Vec<Event> {
     let base = EventAlert {
         status_code: None,
-        event_id: str_at(alert, &["eventId"]).map(str::to_string),
-        external_event_id: rest_external_id(alert),
-        id: Some(alert_id.to_string()),
+        event_id: alert.event_id.clone(),
+        external_event_id: alert.external_id.clone(),
+        id: Some(alert.id.clone()),
     };
     let ev = |status: i64, user: Option<User>| Event {
-        id: format!("rest:{alert_id}:{status}"),
+        id: format!("rest:{}:{status}", alert.id),
         event_type: 201,
-        raised: str_at(alert, &["lastModified"]).and_then(timefmt::parse),
+        raised: alert.last_modified,
         alert: Some(EventAlert { status_code: Some(status), ..base.clone() }),
         user,
         annotation: None,
     };
-    match rest_status(alert) {
-        Some(2) => vec![ev(2, acked_by)],
+    match alert.status {
+        Some(2) => vec![ev(2, alert.acknowledged_by.clone())],
         Some(4) => {
             let mut out = Vec::new();
-            if acked_by.is_some() {
-                out.push(ev(2, acked_by));
+            if alert.acknowledged_by.is_some() {
+                out.push(ev(2, alert.acknowledged_by.clone()));
             }
-            out.push(ev(4, closed_by));
+            out.push(ev(4, alert.closed_by.clone()));
             out
         }
         _ => Vec::new(),
     }
 }
 
-/// Events for the annotations of one alert read through the REST API.
-pub fn events_from_rest_annotations(alert: &Value, annotations: &Value) -> Vec<Event> {
-    let Some(alert_id) = str_at(alert, &["id"]) else { return Vec::new() };
+/// Events for the annotations of one alert read through the REST API (`[{id, text, user |
+/// userId, timestamp}]`, or `{results: [...]}`); user ids are resolved through `users`.
+pub fn events_from_rest_annotations(
+    alert: &RestAlert,
+    annotations: &Value,
+    users: &std::collections::HashMap<String, User>,
+) -> Vec<Event> {
     let list = annotations.as_array().or_else(|| annotations.get("results").and_then(Value::as_array));
     list.into_iter()
         .flatten()
         .filter_map(|n| {
             let text = str_at(n, &["text", "message"])?;
             let id = str_at(n, &["id"])?;
+            let mut user = signl4_rest::user_from(n.get("user")).or_else(|| signl4_rest::user_from(n.get("userId")));
+            if let Some(u) = user.as_mut().filter(|u| u.mailaddress.is_none()) {
+                if let Some(known) = u.id.as_ref().and_then(|i| users.get(i)) {
+                    u.mailaddress = known.mailaddress.clone();
+                }
+            }
             Some(Event {
                 id: format!("rest:{id}"),
                 event_type: 203,
                 raised: str_at(n, &["timestamp"]).and_then(timefmt::parse),
                 alert: Some(EventAlert {
                     status_code: Some(0),
-                    event_id: str_at(alert, &["eventId"]).map(str::to_string),
-                    external_event_id: rest_external_id(alert),
-                    id: Some(alert_id.to_string()),
+                    event_id: alert.event_id.clone(),
+                    external_event_id: alert.external_id.clone(),
+                    id: Some(alert.id.clone()),
                 }),
-                user: user_from(n.get("user")).or_else(|| user_from(n.get("userId"))),
+                user,
                 annotation: Some(Annotation { message: Some(text.to_string()), id: Some(id.to_string()) }),
             })
         })
@@ -310,11 +272,13 @@ mod tests {
 
     #[test]
     fn rest_alerts_become_the_same_changes_as_webhooks() {
-        let alert = serde_json::json!({
+        use std::collections::HashMap;
+        let v1 = serde_json::json!({
             "id": "2518981069381242800_2ab1b5e0-f1b7-4c3e-9adf-6c157eeb4685", "eventId": "e1", "status": 4,
             "parameters": [{"name": "X-S4-ExternalID", "value": "s4s:t:graph-alert:1"}],
             "history": {"acknowledgedBy": {"mailaddress": "rene@signl4.com"}, "closedBy": {"username": "Rene"}}
         });
+        let alert = RestAlert::from_json(&v1).unwrap();
         let evs = events_from_rest_alert(&alert);
         assert_eq!(evs.len(), 2);
         assert_eq!(evs[0].meaning(), Meaning::Acknowledged);
@@ -323,18 +287,26 @@ mod tests {
         assert_eq!(evs[1].external_id(), Some("s4s:t:graph-alert:1"));
         let webhook = parse(ACK.as_bytes()).unwrap();
         assert_eq!(evs[0].change_key(), webhook.change_key(), "same change, same key");
-        // String statuses and other spellings.
-        let acked =
-            serde_json::json!({"id": "a", "status": "Acknowledged", "externalEventId": "x", "acknowledgedBy": "Kim"});
-        let evs = events_from_rest_alert(&acked);
-        assert_eq!((evs.len(), evs[0].who()), (1, Some("Kim")));
-        assert!(events_from_rest_alert(&serde_json::json!({"id": "a", "status": 1})).is_empty());
-        assert!(events_from_rest_alert(&serde_json::json!({"status": 4})).is_empty());
-        let notes = serde_json::json!([{"id": "n1", "text": "on it", "user": {"mailaddress": "rene@signl4.com"}}, {"id": "n2"}]);
-        let evs = events_from_rest_annotations(&alert, &notes);
+        // V2: nested status, acknowledgements by user id, resolved to the e-mail.
+        let v2 = serde_json::json!({
+            "id": "2518981069381242800_2ab1b5e0-f1b7-4c3e-9adf-6c157eeb4685", "externalId": "s4s:t:graph-alert:1",
+            "status": {"statusCode": 2}, "history": {"acknowledgements": [{"userId": "u1"}]}
+        });
+        let mut a2 = RestAlert::from_json(&v2).unwrap();
+        let users: HashMap<String, User> =
+            [("u1".to_string(), User { mailaddress: Some("rene@signl4.com".into()), ..Default::default() })].into();
+        a2.resolve_users(&users);
+        let evs2 = events_from_rest_alert(&a2);
+        assert_eq!((evs2.len(), evs2[0].who()), (1, Some("rene@signl4.com")));
+        assert_eq!(evs2[0].change_key(), webhook.change_key());
+        let new = RestAlert::from_json(&serde_json::json!({"id": "a", "status": {"statusCode": 1}})).unwrap();
+        assert!(events_from_rest_alert(&new).is_empty());
+        let notes = serde_json::json!([{"id": "n1", "text": "on it", "userId": "u1"}, {"id": "n2"}]);
+        let evs = events_from_rest_annotations(&alert, &notes, &users);
         assert_eq!(evs.len(), 1);
         assert_eq!(evs[0].meaning(), Meaning::Annotated("on it".into()));
         assert_eq!(evs[0].change_key(), "note:n1");
+        assert_eq!(evs[0].who(), Some("rene@signl4.com"));
     }
 
     // Verbatim from `signl4.md` §3.3.

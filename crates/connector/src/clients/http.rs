@@ -1,16 +1,26 @@
 //! Errors from upstream services and the HTTP client they share.
 //!
 //! Error texts never contain secrets: URLs are stripped from transport errors (the SIGNL4
-//! webhook URL embeds the team secret) and response bodies are summarised, not echoed.
+//! webhook URL embeds the team secret), response bodies are summarised, and every message
+//! built from an upstream answer passes the process-wide [`Redactor`] (every configured
+//! secret, bearer tokens) — SIGNL4's 404 body echoes the team secret (`signl4.md` §1.6).
 
+use std::sync::RwLock;
 use std::time::Duration;
+
+use s4s_core::redact::Redactor;
 
 use s4s_core::retry::{Decision, classify_status, parse_retry_after, rate_limit_wait};
 
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum UpstreamError {
     #[error("{service}: network error: {message}")]
-    Network { service: &'static str, message: String },
+    Network {
+        service: &'static str,
+        message: String,
+        /// The connection was never made: nothing reached the upstream.
+        not_sent: bool,
+    },
     #[error("{service}: HTTP {status}: {message}")]
     Http { service: &'static str, status: u16, message: String, retry_after: Option<Duration>, permanent: bool },
     #[error("{service}: unexpected response: {message}")]
@@ -58,7 +68,21 @@ impl UpstreamError {
         }
     }
 
+    /// The request certainly did not reach the upstream (it answered with a refusal, or no
+    /// connection was made): a page that failed this way is not in doubt. A timeout or a
+    /// connection lost after sending, and 5xx answers (a gateway may answer after the service
+    /// acted), may have delivered.
+    pub fn certainly_not_delivered(&self) -> bool {
+        match self {
+            UpstreamError::Network { not_sent, .. } => *not_sent,
+            UpstreamError::Http { status, .. } => *status < 500,
+            UpstreamError::Invalid { .. } => false,
+            UpstreamError::Held { .. } => true,
+        }
+    }
+
     pub fn network(service: &'static str, e: reqwest::Error) -> UpstreamError {
+        let not_sent = e.is_connect() || e.is_builder();
         // `without_url`: the URL may carry a secret (SIGNL4 team secret).
         let e = e.without_url();
         let mut msg = e.to_string();
@@ -68,7 +92,7 @@ impl UpstreamError {
             msg.push_str(&s.to_string());
             src = s.source();
         }
-        UpstreamError::Network { service, message: msg }
+        UpstreamError::Network { service, message: redact(&msg), not_sent }
     }
 
     /// Builds an error from a non-2xx response's status, headers and a short message.
@@ -84,7 +108,36 @@ impl UpstreamError {
             .and_then(|v| parse_retry_after(v, now))
             .or_else(|| rate_limit_wait(h("x-ratelimit-remaining"), h("x-ratelimit-reset"), now.unix_timestamp()));
         let permanent = matches!(classify_status(status), Decision::Permanent);
-        UpstreamError::Http { service, status, message, retry_after, permanent }
+        UpstreamError::Http { service, status, message: redact(&message), retry_after, permanent }
+    }
+}
+
+/// The process-wide redactor: every secret of every configuration this process loaded.
+static REDACTOR: RwLock<Option<Redactor>> = RwLock::new(None);
+
+/// Adds the secrets of a configuration to the process-wide redactor (several in-process
+/// connectors, as in tests, add theirs).
+pub fn install_redactor(config: &s4s_core::config::Config) {
+    let mut secrets: Vec<String> = Vec::new();
+    if let Ok(g) = REDACTOR.read() {
+        if let Some(r) = g.as_ref() {
+            secrets.extend(r.secrets().iter().cloned());
+        }
+    }
+    secrets.extend(Redactor::from_config(config).secrets().iter().cloned());
+    if let Ok(mut g) = REDACTOR.write() {
+        *g = Some(Redactor::new(secrets));
+    }
+}
+
+/// `text` with every configured secret and bearer token replaced by `[redacted]`.
+pub fn redact(text: &str) -> String {
+    match REDACTOR.read() {
+        Ok(g) => match g.as_ref() {
+            Some(r) => r.scrub(text),
+            None => s4s_core::redact::scrub(text, &[]),
+        },
+        Err(_) => s4s_core::redact::scrub(text, &[]),
     }
 }
 

@@ -28,9 +28,20 @@ impl Signl4Client {
         Signl4Client { http, base: webhook_base.as_str().trim_end_matches('/').to_string(), team_secret, sched }
     }
 
-    /// POSTs one event. Returns SIGNL4's `eventId` on 201.
+    /// POSTs one event within the team's budget. Returns SIGNL4's `eventId` on 201.
     pub async fn send(&self, body: &Map<String, Value>) -> Result<Option<String>, UpstreamError> {
-        self.sched.acquire().await?;
+        self.reserve().await?;
+        self.post(body).await
+    }
+
+    /// Waits for the team's request budget (or fails with [`UpstreamError::Held`]): a page
+    /// reserves its slot, records its attempt, then [`Signl4Client::post`]s.
+    pub async fn reserve(&self) -> Result<(), UpstreamError> {
+        self.sched.acquire().await
+    }
+
+    /// POSTs one event with the slot [`Signl4Client::reserve`] gave.
+    pub async fn post(&self, body: &Map<String, Value>) -> Result<Option<String>, UpstreamError> {
         let url = format!("{}/{}", self.base, self.team_secret.expose_secret());
         let resp = self.http.post(&url).json(body).send().await.map_err(|e| UpstreamError::network("SIGNL4", e))?;
         let status = resp.status().as_u16();

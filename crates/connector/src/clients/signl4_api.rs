@@ -1,13 +1,19 @@
 //! SIGNL4 REST API client (`X-S4-Api-Key`, `signl4.md` §2): alerts modified since a time
-//! (paged by continuation token) and an alert's annotations.
+//! (paged by continuation token), an alert's annotations, users (to turn V2's user ids into
+//! e-mail addresses, cached), an alert by its external id (in-doubt pages) and an event's
+//! status (delivery verification).
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 use url::Url;
 
+use s4s_core::signl4_event::User;
+use s4s_core::signl4_rest::{self, RestAlert};
 use s4s_core::timefmt;
 
 use crate::clients::http::{UpstreamError, summarize_body};
@@ -20,7 +26,14 @@ pub struct Signl4Api {
     team_id: Option<String>,
     /// SIGNL4's REST limits for this team (`signl4.md` §1.7).
     sched: Arc<Scheduler>,
+    /// `GET /v2/users` by id, with when it was read.
+    users: Mutex<Option<(Instant, HashMap<String, User>)>>,
 }
+
+/// Users are re-read at most this often when an unknown id shows up, and at least this often
+/// (`USERS_MAX_AGE`) otherwise.
+const USERS_MIN_AGE: Duration = Duration::from_secs(60);
+const USERS_MAX_AGE: Duration = Duration::from_secs(600);
 
 impl Signl4Api {
     pub fn new(
@@ -30,7 +43,14 @@ impl Signl4Api {
         team_id: Option<String>,
         sched: Arc<Scheduler>,
     ) -> Signl4Api {
-        Signl4Api { http, base: api_base.as_str().trim_end_matches('/').to_string(), key, team_id, sched }
+        Signl4Api {
+            http,
+            base: api_base.as_str().trim_end_matches('/').to_string(),
+            key,
+            team_id,
+            sched,
+            users: Mutex::new(None),
+        }
     }
 
     async fn send(&self, req: reqwest::RequestBuilder) -> Result<Option<Value>, UpstreamError> {
@@ -78,6 +98,80 @@ impl Signl4Api {
             }
         }
         Ok(out)
+    }
+
+    /// SIGNL4 users by id, for resolving the user ids of V2 acknowledgements to e-mail
+    /// addresses. Cached; re-read when `wanted` holds an id not seen yet (at most once a
+    /// minute) or every 10 minutes. A failed read keeps what is cached (ids then show as they
+    /// are) and is logged, never failing the caller.
+    pub async fn users(&self, wanted: &[String]) -> HashMap<String, User> {
+        let cached = self.users.lock().map(|g| g.clone()).unwrap_or(None);
+        let fresh_enough = match &cached {
+            Some((at, map)) => {
+                let age = at.elapsed();
+                age < USERS_MAX_AGE && (age < USERS_MIN_AGE || wanted.iter().all(|id| map.contains_key(id)))
+            }
+            None => false,
+        };
+        if fresh_enough || (wanted.is_empty() && cached.is_some()) {
+            return cached.map(|c| c.1).unwrap_or_default();
+        }
+        let url = format!("{}/v2/users", self.base);
+        match self.send(self.http.get(&url)).await {
+            Ok(body) => {
+                let map = signl4_rest::users_by_id(&body.unwrap_or(Value::Null));
+                if let Ok(mut g) = self.users.lock() {
+                    *g = Some((Instant::now(), map.clone()));
+                }
+                map
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot read SIGNL4 users (GET /v2/users); acknowledgements show the user id instead of the e-mail");
+                if let Ok(mut g) = self.users.lock() {
+                    // Do not ask again for a minute.
+                    let map = cached.map(|c| c.1).unwrap_or_default();
+                    *g = Some((Instant::now(), map.clone()));
+                    return map;
+                }
+                HashMap::new()
+            }
+        }
+    }
+
+    /// SIGNL4 alerts whose external id is exactly `external_id` (`POST /v2/alerts/paged` with
+    /// `externalId`, `signl4.md` §2.4; the filter may match prefixes, so results are compared
+    /// here).
+    pub async fn alerts_by_external_id(&self, external_id: &str) -> Result<Vec<RestAlert>, UpstreamError> {
+        let mut body = json!({"externalId": external_id});
+        if let Some(t) = &self.team_id {
+            body["teamIds"] = json!([t]);
+            body["teamId"] = json!(t);
+        }
+        let url = format!("{}/v2/alerts/paged?maxResults=100", self.base);
+        let page = self.send(self.http.post(&url).json(&body)).await?;
+        Ok(page.map(|p| signl4_rest::exact_matches(&p, external_id)).unwrap_or_default())
+    }
+
+    /// `GET /v2/events/{eventId}`: the event's status and targets (None: unknown event).
+    pub async fn event(&self, event_id: &str) -> Result<Option<Value>, UpstreamError> {
+        self.get_path(&["events", event_id]).await
+    }
+
+    /// `GET /v2/alerts/{alertId}` (None: unknown alert).
+    pub async fn alert(&self, alert_id: &str) -> Result<Option<RestAlert>, UpstreamError> {
+        Ok(self.get_path(&["alerts", alert_id]).await?.as_ref().and_then(RestAlert::from_json))
+    }
+
+    async fn get_path(&self, segments: &[&str]) -> Result<Option<Value>, UpstreamError> {
+        let mut u = Url::parse(&format!("{}/v2", self.base))
+            .map_err(|e| UpstreamError::Invalid { service: "SIGNL4 API", message: e.to_string() })?;
+        u.path_segments_mut()
+            .map_err(|_| UpstreamError::Invalid { service: "SIGNL4 API", message: "bad base URL".into() })?
+            .extend(segments);
+        match self.send(self.http.get(u)).await {
+            Err(UpstreamError::Http { status: 404, .. }) => Ok(None),
+            other => other,
+        }
     }
 
     pub async fn annotations(&self, alert_id: &str) -> Result<Value, UpstreamError> {

@@ -1,6 +1,7 @@
 //! Outbox jobs: the job trait (kind, typed payload, `run` → outcome), the registry and one
 //! file per kind; [`runner`] claims, runs and finishes them.
 
+pub mod deliver;
 pub mod enrich;
 pub mod graph_sync;
 pub mod incident_sync;
@@ -62,6 +63,9 @@ pub enum Outcome {
     Failed(JobError),
     /// Stored payload unusable: dead-letter it.
     Broken(String),
+    /// Nothing was done and nothing is to be recorded: this worker lost the job's lease
+    /// (another worker may run it now).
+    Abandoned(String),
 }
 
 impl<E: Into<JobError>> From<E> for Outcome {

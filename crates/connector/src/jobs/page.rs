@@ -7,6 +7,7 @@ use s4s_core::jobs::{self, JobKind};
 use s4s_store::{AlertKey, AlertUpdate, FollowUp};
 use serde_json::{Map, Value};
 
+use crate::jobs::deliver::{self, Delivered};
 use crate::jobs::{JobContext, JobHandler, Outcome};
 use crate::telemetry;
 use crate::tenant::TenantContext;
@@ -38,20 +39,21 @@ impl JobHandler for PageJob {
     async fn run(&self, cx: &JobContext<'_>, body: Map<String, Value>) -> Outcome {
         let rt = cx.tenant;
         let started = std::time::Instant::now();
-        match rt.clients.signl4.send(&body).await {
-            Ok(event_id) => {
-                rt.breaker.page_sent(&rt.health, &rt.cfg.name);
-                let tenant = rt.cfg.name.clone();
-                metrics::counter!(telemetry::PAGES_SENT, "tenant" => tenant.clone()).increment(1);
-                metrics::histogram!(telemetry::SIGNL4_REQUEST_SECONDS).record(started.elapsed().as_secs_f64());
-                let title = body.get("Title").and_then(|v| v.as_str()).unwrap_or("");
-                let external_id = body.get("X-S4-ExternalID").and_then(|v| v.as_str()).unwrap_or("");
-                tracing::info!(tenant = %tenant, title = %title, external_id = %external_id, event_id = event_id.as_deref().unwrap_or("-"), "paged");
-                let incident = body.get("Incident ID").and_then(|v| v.as_str());
-                let follow = after_page(rt, external_id, event_id.as_deref(), incident);
-                Outcome::DoneWith(serde_json::json!({ "eventId": event_id }).to_string(), follow)
-            }
-            Err(e) => e.into(),
+        let title = body.get("Title").and_then(|v| v.as_str()).unwrap_or("").to_string();
+        let external_id = body.get("X-S4-ExternalID").and_then(|v| v.as_str()).unwrap_or("").to_string();
+        let incident = body.get("Incident ID").and_then(|v| v.as_str()).map(str::to_string);
+        let done = match deliver::page(cx, body).await {
+            Ok(d) => d,
+            Err(outcome) => return outcome,
+        };
+        let tenant = rt.cfg.name.clone();
+        if let Delivered::Sent { event_id, .. } = &done {
+            rt.breaker.page_sent(&rt.health, &rt.cfg.name);
+            metrics::counter!(telemetry::PAGES_SENT, "tenant" => tenant.clone()).increment(1);
+            metrics::histogram!(telemetry::SIGNL4_REQUEST_SECONDS).record(started.elapsed().as_secs_f64());
+            tracing::info!(tenant = %tenant, title = %title, external_id = %external_id, event_id = event_id.as_deref().unwrap_or("-"), "paged");
         }
+        let follow = after_page(rt, &external_id, done.event_id(), incident.as_deref());
+        Outcome::DoneWith(done.result(), follow)
     }
 }

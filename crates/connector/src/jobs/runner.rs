@@ -173,6 +173,9 @@ impl Runner {
                 metrics::counter!(crate::telemetry::JOBS_DONE, "tenant" => tenant, "kind" => job.kind.clone())
                     .increment(1);
             }
+            Outcome::Abandoned(why) => {
+                tracing::warn!(tenant = %tenant, key = %job.key, reason = %why, "job abandoned by this worker; it runs again elsewhere or later");
+            }
             Outcome::Broken(why) => {
                 tracing::error!(tenant = %tenant, key = %job.key, error = %why, "job moved to dead letters");
                 metrics::counter!(crate::telemetry::JOBS_DEAD, "tenant" => tenant).increment(1);

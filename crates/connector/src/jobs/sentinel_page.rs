@@ -10,6 +10,7 @@ use s4s_store::FollowUp;
 
 use crate::clients::sentinel::enrich;
 use crate::jobs::page::remember_event_id;
+use crate::jobs::deliver::{self, Delivered};
 use crate::jobs::{JobContext, JobHandler, Outcome};
 use crate::telemetry;
 
@@ -40,26 +41,26 @@ impl JobHandler for SentinelPage {
             }
             _ => signl4_payload::incident_page(&rt.cfg.name, &client.cfg, &inc, &alerts, &enrichment, &rt.cfg.signl4),
         };
-        match rt.clients.signl4.send(&page.body).await {
-            Ok(event_id) => {
-                rt.breaker.page_sent(&rt.health, &rt.cfg.name);
-                metrics::counter!(telemetry::PAGES_SENT, "tenant" => rt.cfg.name.clone()).increment(1);
-                tracing::info!(tenant = %rt.cfg.name, workspace = %p.workspace, title = %page.body.get("Title").and_then(|v| v.as_str()).unwrap_or(""), enrichment = ?std::mem::discriminant(&enrichment), "paged (Sentinel)");
-                let mut follow = FollowUp {
-                    update: remember_event_id(&page.external_id, event_id.as_deref()),
-                    ..Default::default()
-                };
-                if rt.cfg.sync.enabled && client.cfg.label.is_some() {
-                    let intent = AlertSync { alert_id: inc.name.clone(), ..Default::default() };
-                    let ext = ids::external_id(&rt.cfg.name, &model::source(&p.workspace), &inc.name);
-                    follow.jobs.push(jobs::sentinel_sync(&rt.cfg.name, &p.workspace, &ext, intent, true));
-                }
-                if enrichment == Enrichment::Pending {
-                    follow.jobs.push(jobs::sentinel_enrich(&rt.cfg.name, &page.external_id, &p));
-                }
-                Outcome::DoneWith(serde_json::json!({ "eventId": event_id }).to_string(), follow)
-            }
-            Err(e) => e.into(),
+        let title = page.body.get("Title").and_then(|v| v.as_str()).unwrap_or("").to_string();
+        let done = match deliver::page(cx, page.body.clone()).await {
+            Ok(d) => d,
+            Err(outcome) => return outcome,
+        };
+        if let Delivered::Sent { .. } = &done {
+            rt.breaker.page_sent(&rt.health, &rt.cfg.name);
+            metrics::counter!(telemetry::PAGES_SENT, "tenant" => rt.cfg.name.clone()).increment(1);
+            tracing::info!(tenant = %rt.cfg.name, workspace = %p.workspace, title = %title, enrichment = ?std::mem::discriminant(&enrichment), "paged (Sentinel)");
         }
+        let mut follow =
+            FollowUp { update: remember_event_id(&page.external_id, done.event_id()), ..Default::default() };
+        if rt.cfg.sync.enabled && client.cfg.label.is_some() {
+            let intent = AlertSync { alert_id: inc.name.clone(), ..Default::default() };
+            let ext = ids::external_id(&rt.cfg.name, &model::source(&p.workspace), &inc.name);
+            follow.jobs.push(jobs::sentinel_sync(&rt.cfg.name, &p.workspace, &ext, intent, true));
+        }
+        if enrichment == Enrichment::Pending {
+            follow.jobs.push(jobs::sentinel_enrich(&rt.cfg.name, &page.external_id, &p));
+        }
+        Outcome::DoneWith(done.result(), follow)
     }
 }

@@ -11,8 +11,8 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use s4s_core::ids::{ExternalId, SOURCE_SIGNL4_REST};
-use s4s_core::signl4_event::{events_from_rest_alert, events_from_rest_annotations, rest_external_id};
-use s4s_core::timefmt;
+use s4s_core::signl4_event::{events_from_rest_alert, events_from_rest_annotations};
+use s4s_core::signl4_rest::RestAlert;
 use s4s_store::Store;
 use serde_json::Value;
 use time::OffsetDateTime;
@@ -48,18 +48,24 @@ impl PullSource for Signl4Rest {
         let rt = &self.0;
         let Some(api) = &rt.clients.signl4_api else { return Ok(Stored::default()) };
         let mut out = Stored::default();
-        for a in &items {
-            out.newest = out.newest.max(a.get("lastModified").and_then(Value::as_str).and_then(timefmt::parse));
-            // Only alerts this connector raised for this tenant.
+        // V1 or V2 shape (`signl4.md` §2.3 / §2.4), only alerts this connector raised for this tenant.
+        let mut alerts: Vec<RestAlert> = Vec::new();
+        for a in items.iter().filter_map(RestAlert::from_json) {
+            out.newest = out.newest.max(a.last_modified);
             let ours =
-                rest_external_id(a).as_deref().and_then(ExternalId::parse).is_some_and(|e| e.tenant == rt.cfg.name);
-            if !ours {
-                continue;
+                a.external_id.as_deref().and_then(ExternalId::parse).is_some_and(|e| e.tenant == rt.cfg.name);
+            if ours {
+                alerts.push(a);
             }
-            let mut evs = events_from_rest_alert(a);
-            if let Some(id) = a.get("id").and_then(Value::as_str) {
-                evs.extend(events_from_rest_annotations(a, &api.annotations(id).await?));
-            }
+        }
+        // V2 names users by id only: resolve them to e-mail addresses (the `assignedTo` of a
+        // Graph alert), falling back to the id when SIGNL4 cannot tell.
+        let wanted: Vec<String> = alerts.iter().flat_map(RestAlert::unresolved_user_ids).collect();
+        let users = if alerts.is_empty() { Default::default() } else { api.users(&wanted).await };
+        for mut a in alerts {
+            a.resolve_users(&users);
+            let mut evs = events_from_rest_alert(&a);
+            evs.extend(events_from_rest_annotations(&a, &api.annotations(&a.id).await?, &users));
             for ev in evs {
                 if events::record(store, rt, &ev).await?.is_effect() {
                     out.queued += 1;

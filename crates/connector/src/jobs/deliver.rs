@@ -1,0 +1,126 @@
+//! Sending one page to SIGNL4 exactly once, as far as SIGNL4 lets us know.
+//!
+//! Every attempt is recorded before it sends (`Outbox::begin_attempt`, fenced by the job
+//! lease). A page job claimed with an attempt still recorded is *in doubt*: the process died
+//! (or the request timed out) between sending and committing, and SIGNL4 may have the alert.
+//! With the team's API key, the alert is looked up by its external id (`POST /v2/alerts/paged`
+//! with `externalId`, `signl4.md` §2.4) and, when found, the job completes with what was
+//! found instead of paging again. Without an API key the page is sent again, visibly marked
+//! as a possible repeat, so the responder knows.
+
+use std::time::Duration;
+
+use serde_json::{Map, Value};
+
+use crate::clock::now_ms;
+use crate::jobs::{JobContext, JobError, Outcome};
+use crate::telemetry;
+
+/// How long after an attempt began SIGNL4 is given to create the alert before we look for it
+/// (the webhook answers before the alert exists; processing is asynchronous, §2.4).
+const SETTLE: Duration = Duration::from_secs(5);
+
+/// Suffix of the title of a page sent again after an in-doubt attempt, without an API key.
+pub const REPEAT_SUFFIX: &str = " (possible repeat)";
+/// The parameter saying so.
+pub const REPEAT_PARAMETER: &str = "Possible repeat";
+
+/// What delivering a page did.
+pub enum Delivered {
+    /// SIGNL4 accepted the page now.
+    Sent {
+        event_id: Option<String>,
+        /// What resolved an in-doubt earlier attempt, if there was one.
+        in_doubt: Option<&'static str>,
+    },
+    /// An earlier, in-doubt attempt had reached SIGNL4: nothing was sent again.
+    Found { alert_id: String, event_id: Option<String> },
+}
+
+impl Delivered {
+    pub fn event_id(&self) -> Option<&str> {
+        match self {
+            Delivered::Sent { event_id, .. } | Delivered::Found { event_id, .. } => event_id.as_deref(),
+        }
+    }
+
+    /// The job's stored result.
+    pub fn result(&self) -> String {
+        match self {
+            Delivered::Sent { event_id, in_doubt } => {
+                let mut r = serde_json::json!({ "eventId": event_id });
+                if let Some(o) = in_doubt {
+                    r["inDoubt"] = Value::from(*o);
+                }
+                r.to_string()
+            }
+            Delivered::Found { alert_id, event_id } => {
+                serde_json::json!({ "eventId": event_id, "inDoubt": "found", "signl4AlertId": alert_id }).to_string()
+            }
+        }
+    }
+}
+
+fn in_doubt_metric(tenant: &str, outcome: &'static str) {
+    metrics::counter!(telemetry::IN_DOUBT_PAGES, "tenant" => tenant.to_string(), "outcome" => outcome).increment(1);
+}
+
+/// Delivers `body` (a SIGNL4 webhook payload with `X-S4-ExternalID`) for the running page job.
+/// `Err` is the job's outcome when nothing more is to be done now.
+pub async fn page(cx: &JobContext<'_>, mut body: Map<String, Value>) -> Result<Delivered, Outcome> {
+    let rt = cx.tenant;
+    let tenant = rt.cfg.name.as_str();
+    let external_id = body.get("X-S4-ExternalID").and_then(Value::as_str).unwrap_or("").to_string();
+    let mut in_doubt = None;
+    if let Some(earlier) = &cx.job.attempt {
+        match &rt.clients.signl4_api {
+            Some(api) if !external_id.is_empty() => {
+                let age = Duration::from_millis((now_ms() - earlier.started_ms).max(0) as u64);
+                if age < SETTLE {
+                    tokio::time::sleep(SETTLE - age).await;
+                }
+                let found = api.alerts_by_external_id(&external_id).await.map_err(Outcome::from)?;
+                if let Some(a) = found.into_iter().next() {
+                    in_doubt_metric(tenant, "found");
+                    tracing::warn!(tenant = %tenant, external_id = %external_id, signl4_alert = %a.id, "in-doubt page: SIGNL4 already has it; not paging again");
+                    return Ok(Delivered::Found { alert_id: a.id, event_id: a.event_id });
+                }
+                in_doubt_metric(tenant, "resent");
+                in_doubt = Some("resent");
+                tracing::info!(tenant = %tenant, external_id = %external_id, "in-doubt page: SIGNL4 does not have it; sending it");
+            }
+            _ => {
+                // No way to ask: send again, visibly, so the responder knows.
+                if let Some(Value::String(t)) = body.get_mut("Title") {
+                    if !t.ends_with(REPEAT_SUFFIX) {
+                        t.push_str(REPEAT_SUFFIX);
+                    }
+                }
+                body.insert(
+                    REPEAT_PARAMETER.into(),
+                    Value::from("yes: the connector stopped while sending this page and cannot check whether SIGNL4 received it (no SIGNL4 API key)"),
+                );
+                in_doubt_metric(tenant, "resent_marked");
+                in_doubt = Some("resent_marked");
+                tracing::warn!(tenant = %tenant, external_id = %external_id, "in-doubt page: sending it again marked as a possible repeat (configure signl4.api_key to check instead)");
+            }
+        }
+    }
+    rt.clients.signl4.reserve().await.map_err(Outcome::from)?;
+    let owner = cx.job.lease_owner.as_deref().unwrap_or("");
+    let attempt = format!("{owner}:{:016x}", rand::random::<u64>());
+    match cx.store.begin_attempt(cx.job.id, owner, &attempt, now_ms()).await {
+        Ok(true) => {}
+        Ok(false) => return Err(Outcome::Abandoned("the job lease expired before sending".into())),
+        Err(e) => return Err(Outcome::Failed(JobError::Store(e))),
+    }
+    match rt.clients.signl4.post(&body).await {
+        Ok(event_id) => Ok(Delivered::Sent { event_id, in_doubt }),
+        Err(e) => {
+            if e.certainly_not_delivered() {
+                let _ = cx.store.end_attempt(cx.job.id, owner, now_ms()).await;
+            }
+            Err(e.into())
+        }
+    }
+}
