@@ -14,7 +14,7 @@ use tokio::task::JoinHandle;
 use crate::http::metrics::metrics_handle;
 use crate::http::{ServerState, router};
 use crate::jobs::runner::Runner;
-use crate::jobs::{Registry, enrich, graph_sync, incident_sync, page, sentinel_page, sentinel_sync, signl4_status};
+use crate::jobs::{Registry, enrich, graph_sync, incident_sync, page, sentinel_page, sentinel_sync, signl4_status, verify};
 use crate::sources::driver::{Poller, Reports};
 use crate::sources::webhook::{self, WebhookState};
 use crate::sources::{PullSource, graph_alerts, graph_incidents, sentinel_incidents, signl4_rest};
@@ -31,6 +31,7 @@ fn registry() -> Registry {
         .with(sentinel_page::SentinelPage)
         .with(sentinel_sync::SentinelSync)
         .with(enrich::SentinelEnrich)
+        .with(verify::Verify)
 }
 
 /// The pollers of one tenant: Microsoft sources under one lease, the SIGNL4 REST fallback
@@ -64,7 +65,7 @@ fn pollers(t: &Arc<TenantContext>, store: &Arc<dyn Store>, wake: &Arc<Notify>) -
     let mut out =
         vec![poller(POLL_LEASE, t.cfg.poll_interval, t.cfg.min_poll_interval, budgets, Reports::Microsoft, microsoft)];
     if t.clients.signl4_api.is_some() && t.cfg.sync.enabled {
-        let rest: Vec<Box<dyn PullSource>> = vec![Box::new(signl4_rest::Signl4Rest(t.clone()))];
+        let rest: Vec<Box<dyn PullSource>> = vec![Box::new(signl4_rest::Signl4Rest::new(t.clone()))];
         let every = t.cfg.signl4.api_poll_interval;
         out.push(poller("signl4-rest", every, every, vec![t.sched.signl4_rest.clone()], Reports::Signl4Api, rest));
     }
@@ -77,6 +78,8 @@ pub struct App {
     pub tenants: Vec<Arc<TenantContext>>,
     shutdown: watch::Sender<bool>,
     tasks: Vec<JoinHandle<()>>,
+    held: Arc<std::sync::Mutex<std::collections::HashSet<i64>>>,
+    shutdown_timeout: std::time::Duration,
 }
 
 pub async fn open_store(cfg: &StorageConfig) -> anyhow::Result<Arc<dyn Store>> {
@@ -148,6 +151,7 @@ impl App {
                 .await;
         }));
 
+        let held = Arc::new(std::sync::Mutex::new(std::collections::HashSet::new()));
         let runner = Arc::new(Runner {
             store: store.clone(),
             tenants: tenants.iter().map(|t| (t.cfg.name.clone(), t.clone())).collect::<HashMap<_, _>>(),
@@ -155,6 +159,7 @@ impl App {
             cfg: cfg.delivery.clone(),
             wake: wake.clone(),
             owner,
+            held: held.clone(),
         });
         tasks.push(tokio::spawn(runner.run(rx.clone())));
         for t in &tenants {
@@ -163,14 +168,31 @@ impl App {
             }
         }
         tracing::info!(listen = %addr, tenants = tenants.len(), storage = store.backend(), "signl4-sentinel started");
-        Ok(App { addr, store, tenants, shutdown: tx, tasks })
+        let shutdown_timeout = cfg.delivery.shutdown_timeout;
+        Ok(App { addr, store, tenants, shutdown: tx, tasks, held, shutdown_timeout })
     }
 
-    /// Graceful stop: pollers stop, in-flight deliveries finish.
-    pub async fn stop(self) {
+    /// Graceful stop: nothing more is claimed or polled, the HTTP server stops accepting,
+    /// in-flight deliveries finish and commit — within `delivery.shutdown_timeout`. Returns
+    /// false when the deadline cut work short (those jobs are in doubt at the next start).
+    pub async fn stop(self) -> bool {
         let _ = self.shutdown.send(true);
-        for t in self.tasks {
-            let _ = t.await;
+        let all = async {
+            for t in self.tasks {
+                let _ = t.await;
+            }
+        };
+        match tokio::time::timeout(self.shutdown_timeout, all).await {
+            Ok(()) => true,
+            Err(_) => {
+                let n = Runner::in_flight(&self.held);
+                tracing::error!(
+                    in_flight = n,
+                    deadline_s = self.shutdown_timeout.as_secs_f64(),
+                    "stopping before in-flight work finished (delivery.shutdown_timeout); those deliveries are in doubt and are checked at the next start"
+                );
+                false
+            }
         }
     }
 }

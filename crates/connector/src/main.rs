@@ -139,9 +139,13 @@ fn main() -> ExitCode {
                     }
                 };
                 wait_for_signal().await;
-                tracing::info!("shutting down (finishing in-flight deliveries)");
-                app.stop().await;
-                ExitCode::SUCCESS
+                tracing::info!("shutting down: claiming nothing more, finishing in-flight deliveries");
+                if app.stop().await {
+                    tracing::info!("stopped cleanly");
+                    ExitCode::SUCCESS
+                } else {
+                    ExitCode::FAILURE
+                }
             }
             Command::Jobs { config, dead } => {
                 let cfg = match load_config(&config) {

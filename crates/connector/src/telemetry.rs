@@ -48,6 +48,9 @@ pub const PAGE_JOBS_CREATED: &str = "s4s_page_jobs_created_total";
 /// (SIGNL4 had it; not sent again), `resent` (SIGNL4 did not have it), `resent_marked` (no
 /// API key to ask: sent again marked as a possible repeat).
 pub const IN_DOUBT_PAGES: &str = "s4s_in_doubt_pages_total";
+/// Pages SIGNL4 accepted that reached nobody, by reason (`filtered`, `suppressed`,
+/// `discarded`, `no_rule_applied`, `nobody_on_duty`, `nobody_notified`, `error`).
+pub const PAGES_NOT_DELIVERED: &str = "s4s_pages_not_delivered_total";
 /// Pages SIGNL4 accepted.
 pub const PAGES_SENT: &str = "s4s_pages_sent_total";
 /// Failed poll cycles.

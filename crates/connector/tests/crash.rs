@@ -143,3 +143,54 @@ async fn sigkill_without_an_api_key_marks_every_repeat() {
     assert_eq!(r.unmarked_duplicates, 0, "every duplicate must be marked as a possible repeat");
     assert!(r.marked >= r.duplicates);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_during_a_burst_stops_within_the_deadline_with_nothing_in_doubt() {
+    let h = Harness::new().await;
+    h.fake.inject(s4s_fakecloud::Fault {
+        service: s4s_fakecloud::Service::Signl4,
+        kind: s4s_fakecloud::FaultKind::Latency { ms: 20 },
+        count: 1_000_000,
+    });
+    let n = 300usize;
+    let alerts = h.fake.add_alerts(TENANT, (0..n as u64).map(scenarios::synthetic));
+    // No API key: an in-doubt page would be sent again marked, so a clean stop shows as none.
+    let cfg_path = h.write_config(&h.config().concurrency(CONCURRENCY));
+    let log = h.dir.path().join("s4s.log");
+    let deadline = Duration::from_secs(20); // delivery.shutdown_timeout's default
+    for mark in [50usize, 150, 250] {
+        let mut child = spawn(&cfg_path, &log);
+        assert!(
+            holds_within(Duration::from_secs(90), POLL, async || h.pages().len() >= mark).await,
+            "{} of {n} paged before the stop at {mark}",
+            h.pages().len()
+        );
+        let pid = child.id().expect("running") as i32;
+        let asked = std::time::Instant::now();
+        let status = std::process::Command::new("kill").arg("-TERM").arg(pid.to_string()).status().expect("kill");
+        assert!(status.success());
+        let exit = tokio::time::timeout(deadline + Duration::from_secs(5), child.wait()).await;
+        let took = asked.elapsed();
+        let exit = exit.expect("exits within the shutdown deadline").expect("wait");
+        assert!(exit.success(), "a clean stop exits 0, got {exit:?}");
+        eprintln!("SIGTERM at {mark} pages: exited in {} ms", took.as_millis());
+        assert!(took < deadline, "took {took:?}");
+        // Nothing is in doubt after a graceful stop.
+        let store = s4s_store::SqliteStore::inspect(&h.db()).await.expect("database");
+        let pending = store.list_jobs(s4s_store::JobState::Pending, 100_000).await.expect("jobs");
+        let in_doubt: Vec<&str> = pending.iter().filter(|j| j.attempt.is_some()).map(|j| j.key.as_str()).collect();
+        assert!(in_doubt.is_empty(), "in doubt after a graceful stop: {in_doubt:?}");
+        assert!(pending.iter().all(|j| j.lease_owner.is_none()), "a graceful stop releases its leases");
+    }
+    let mut child = spawn(&cfg_path, &log);
+    assert!(holds_within(Duration::from_secs(120), POLL, async || h.pages().len() >= n).await);
+    child.kill().await.expect("SIGKILL");
+    assert_paged_exactly_once(&h, &alerts);
+    let marked = h
+        .fake
+        .received(TEAM)
+        .iter()
+        .filter(|e| e.body.get("Title").and_then(Value::as_str).is_some_and(|t| t.ends_with(" (possible repeat)")))
+        .count();
+    assert_eq!(marked, 0, "nothing was in doubt, so nothing is marked as a possible repeat");
+}

@@ -132,6 +132,14 @@ pub mod job_key {
     pub fn incident_tag(tenant: &str, incident: &str) -> String {
         format!("tag:{tenant}:{incident}")
     }
+    /// Following a page's SIGNL4 event until it settles (delivery verification).
+    pub fn verify(external_id: &str) -> String {
+        format!("verify:{external_id}")
+    }
+    /// The fallback page of a page that reached nobody.
+    pub fn fallback_page(external_id: &str) -> String {
+        format!("page-fallback:{external_id}")
+    }
     /// Late rule-query results of a Sentinel page.
     pub fn enrich(external_id: &str) -> String {
         format!("enrich:{external_id}")

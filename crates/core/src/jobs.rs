@@ -25,10 +25,12 @@ pub enum JobKind {
     SentinelSync,
     /// Add late rule-query results to a Sentinel incident as a comment ([`SentinelPageJob`]).
     SentinelEnrich,
+    /// Follow a page's SIGNL4 event until SIGNL4 says whether anybody was paged ([`VerifyJob`]).
+    Verify,
 }
 
 impl JobKind {
-    pub const ALL: [JobKind; 7] = [
+    pub const ALL: [JobKind; 8] = [
         JobKind::Page,
         JobKind::Signl4Status,
         JobKind::GraphSync,
@@ -36,6 +38,7 @@ impl JobKind {
         JobKind::SentinelPage,
         JobKind::SentinelSync,
         JobKind::SentinelEnrich,
+        JobKind::Verify,
     ];
 
     /// Its priority at the upstream's request budget (`budget.rs`): pages first, then
@@ -44,7 +47,7 @@ impl JobKind {
         use crate::budget::Priority;
         match self {
             JobKind::Page | JobKind::SentinelPage | JobKind::Signl4Status => Priority::Poll,
-            JobKind::GraphSync | JobKind::SentinelSync => Priority::WriteBack,
+            JobKind::GraphSync | JobKind::SentinelSync | JobKind::Verify => Priority::WriteBack,
             JobKind::IncidentSync | JobKind::SentinelEnrich => Priority::Housekeeping,
         }
     }
@@ -58,6 +61,7 @@ impl JobKind {
             JobKind::SentinelPage => "sentinel-page",
             JobKind::SentinelSync => "sentinel-sync",
             JobKind::SentinelEnrich => "sentinel-enrich",
+            JobKind::Verify => "verify",
         }
     }
 
@@ -80,6 +84,47 @@ pub struct SentinelPageJob {
     /// Per-alert mode: the alert this page is for.
     #[serde(default)]
     pub alert: Option<Value>,
+}
+
+/// Payload of a delivery verification: the page's event and what to send if it reached nobody.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct VerifyJob {
+    pub external_id: String,
+    pub event_id: String,
+    /// The page's SIGNL4 body (for a fallback page); absent for a fallback page itself.
+    #[serde(default)]
+    pub page: Option<Map<String, Value>>,
+    /// The page being verified was the fallback (no second fallback).
+    #[serde(default)]
+    pub fallback: bool,
+}
+
+/// The hidden field of a page body that sends it to the tenant's fallback team (removed
+/// before sending).
+pub const FALLBACK_TEAM_FIELD: &str = "__s4s_fallback_team";
+
+/// Follows a page's event (first look a few seconds after the page).
+pub fn verify(tenant: &str, payload: &VerifyJob) -> NewJob {
+    let key = if payload.fallback {
+        format!("{}:fallback", job_key::verify(&payload.external_id))
+    } else {
+        job_key::verify(&payload.external_id)
+    };
+    once(tenant, JobKind::Verify, key, json(payload))
+}
+
+/// The fallback page of a page that reached nobody: `body` with the emergency scenario, or
+/// marked for the fallback team.
+pub fn fallback_page(tenant: &str, external_id: &str, mut body: Map<String, Value>, to_other_team: bool, why: &str) -> NewJob {
+    if to_other_team {
+        body.insert(FALLBACK_TEAM_FIELD.into(), Value::Bool(true));
+    } else {
+        body.insert("X-S4-AlertingScenario".into(), Value::from("emergency"));
+    }
+    if let Some(Value::String(t)) = body.get_mut("Title") {
+        *t = format!("[not delivered: {why}] {t}");
+    }
+    once(tenant, JobKind::Page, job_key::fallback_page(external_id), Value::Object(body).to_string())
 }
 
 /// Payload of a Sentinel write-back.

@@ -45,6 +45,9 @@ impl Redactor {
             v.push(t.signl4.team_secret.expose_secret().to_string());
             v.extend(t.signl4.inbound_token.iter().map(|s| s.expose_secret().to_string()));
             v.extend(t.signl4.api_key.iter().map(|s| s.expose_secret().to_string()));
+            if let crate::config::Fallback::Team(s) = &t.signl4.fallback {
+                v.push(s.expose_secret().to_string());
+            }
         }
         Redactor::new(v)
     }

@@ -64,6 +64,8 @@ pub struct RestAlert {
     /// `alertDeliveryStatus.statusCode`: 30 nobody on duty, 31 nobody notified (§2.4).
     pub delivery_status: Option<i64>,
     pub last_modified: Option<OffsetDateTime>,
+    /// `history.created` (V2) / `created`.
+    pub created: Option<OffsetDateTime>,
 }
 
 /// The external id of a REST alert: `externalId`, `externalEventId`, or the `X-S4-ExternalID`
@@ -121,6 +123,7 @@ impl RestAlert {
             closed_by,
             delivery_status,
             last_modified: str_at(alert, &["lastModified", "modified"]).and_then(timefmt::parse),
+            created: str_at(history, &["created"]).or_else(|| str_at(alert, &["created"])).and_then(timefmt::parse),
         })
     }
 

@@ -67,14 +67,48 @@ fn in_doubt_metric(tenant: &str, outcome: &'static str) {
 
 /// Delivers `body` (a SIGNL4 webhook payload with `X-S4-ExternalID`) for the running page job.
 /// `Err` is the job's outcome when nothing more is to be done now.
+/// After a page that SIGNL4 accepted: the job that follows its event, when the team has an API
+/// key and verification is on (`signl4.verify`).
+pub fn verify_job(cx: &JobContext<'_>, external_id: &str, event_id: Option<&str>, body: &Map<String, Value>) -> Option<s4s_store::NewJob> {
+    let rt = cx.tenant;
+    let event_id = event_id?;
+    if !rt.cfg.signl4.verify || rt.clients.signl4_api.is_none() {
+        return None;
+    }
+    let fallback = cx.job.key.starts_with("page-fallback:");
+    if body.contains_key(s4s_core::jobs::FALLBACK_TEAM_FIELD) {
+        // The fallback team's events may not be visible with this team's API key.
+        return None;
+    }
+    let keep_body = !fallback && !matches!(rt.cfg.signl4.fallback, s4s_core::config::Fallback::None);
+    let mut page = body.clone();
+    page.remove(s4s_core::jobs::FALLBACK_TEAM_FIELD);
+    let payload = s4s_core::jobs::VerifyJob {
+        external_id: external_id.to_string(),
+        event_id: event_id.to_string(),
+        page: keep_body.then_some(page),
+        fallback,
+    };
+    Some(s4s_core::jobs::verify(&rt.cfg.name, &payload))
+}
+
 pub async fn page(cx: &JobContext<'_>, mut body: Map<String, Value>) -> Result<Delivered, Outcome> {
     let rt = cx.tenant;
     let tenant = rt.cfg.name.as_str();
     let external_id = body.get("X-S4-ExternalID").and_then(Value::as_str).unwrap_or("").to_string();
+    // A fallback page (`signl4.fallback`) for the fallback team carries a marker.
+    let to_fallback_team = body.remove(s4s_core::jobs::FALLBACK_TEAM_FIELD).is_some();
+    let client = match (to_fallback_team, &rt.clients.signl4_fallback) {
+        (false, _) => &rt.clients.signl4,
+        (true, Some(c)) => c,
+        (true, None) => return Err(Outcome::Broken("fallback page, but signl4.fallback is no longer \"team\"".into())),
+    };
+    // A fallback page shares its alert's external id: a lookup would find the first page.
+    let can_look_up = !external_id.is_empty() && !cx.job.key.starts_with("page-fallback:");
     let mut in_doubt = None;
     if let Some(earlier) = &cx.job.attempt {
         match &rt.clients.signl4_api {
-            Some(api) if !external_id.is_empty() => {
+            Some(api) if can_look_up => {
                 let age = Duration::from_millis((now_ms() - earlier.started_ms).max(0) as u64);
                 if age < SETTLE {
                     tokio::time::sleep(SETTLE - age).await;
@@ -106,7 +140,7 @@ pub async fn page(cx: &JobContext<'_>, mut body: Map<String, Value>) -> Result<D
             }
         }
     }
-    rt.clients.signl4.reserve().await.map_err(Outcome::from)?;
+    client.reserve().await.map_err(Outcome::from)?;
     let owner = cx.job.lease_owner.as_deref().unwrap_or("");
     let attempt = format!("{owner}:{:016x}", rand::random::<u64>());
     match cx.store.begin_attempt(cx.job.id, owner, &attempt, now_ms()).await {
@@ -114,7 +148,7 @@ pub async fn page(cx: &JobContext<'_>, mut body: Map<String, Value>) -> Result<D
         Ok(false) => return Err(Outcome::Abandoned("the job lease expired before sending".into())),
         Err(e) => return Err(Outcome::Failed(JobError::Store(e))),
     }
-    match rt.clients.signl4.post(&body).await {
+    match client.post(&body).await {
         Ok(event_id) => Ok(Delivered::Sent { event_id, in_doubt }),
         Err(e) => {
             if e.certainly_not_delivered() {

@@ -10,6 +10,7 @@ pub mod runner;
 pub mod sentinel_page;
 pub mod sentinel_sync;
 pub mod signl4_status;
+pub mod verify;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -60,6 +61,9 @@ pub enum Outcome {
     DoneWith(String, FollowUp),
     /// Not attempted now (local rate limit); try again after the delay.
     Defer(Duration),
+    /// Nothing went wrong, but the job has more to do later (e.g. an event still being
+    /// processed): run this job again after the delay, with no failure counted.
+    Later(Duration),
     Failed(JobError),
     /// Stored payload unusable: dead-letter it.
     Broken(String),

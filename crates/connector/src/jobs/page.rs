@@ -42,6 +42,7 @@ impl JobHandler for PageJob {
         let title = body.get("Title").and_then(|v| v.as_str()).unwrap_or("").to_string();
         let external_id = body.get("X-S4-ExternalID").and_then(|v| v.as_str()).unwrap_or("").to_string();
         let incident = body.get("Incident ID").and_then(|v| v.as_str()).map(str::to_string);
+        let original = body.clone();
         let done = match deliver::page(cx, body).await {
             Ok(d) => d,
             Err(outcome) => return outcome,
@@ -53,7 +54,10 @@ impl JobHandler for PageJob {
             metrics::histogram!(telemetry::SIGNL4_REQUEST_SECONDS).record(started.elapsed().as_secs_f64());
             tracing::info!(tenant = %tenant, title = %title, external_id = %external_id, event_id = event_id.as_deref().unwrap_or("-"), "paged");
         }
-        let follow = after_page(rt, &external_id, done.event_id(), incident.as_deref());
+        let mut follow = after_page(rt, &external_id, done.event_id(), incident.as_deref());
+        if let Delivered::Sent { event_id, .. } = &done {
+            follow.jobs.extend(deliver::verify_job(cx, &external_id, event_id.as_deref(), &original));
+        }
         Outcome::DoneWith(done.result(), follow)
     }
 }

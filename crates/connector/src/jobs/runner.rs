@@ -10,8 +10,8 @@
 //! For pages SIGNL4 then shows the alert twice; Graph writes are re-planned against the
 //! alert's current state, so a retry never adds a second comment.
 
-use std::collections::HashMap;
-use std::sync::Arc;
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use s4s_core::budget::Priority;
@@ -33,12 +33,54 @@ pub struct Runner {
     pub cfg: DeliveryConfig,
     pub wake: Arc<Notify>,
     pub owner: String,
+    /// Jobs this runner holds a lease on (claimed, running or waiting for a slot); their
+    /// leases are renewed every third of `delivery.lease` until they finish.
+    pub held: Arc<Mutex<HashSet<i64>>>,
 }
 
 impl Runner {
-    /// Runs until `shutdown`; in-flight jobs finish first.
+    /// How many jobs this runner holds now (in flight or about to be).
+    pub fn in_flight(held: &Mutex<HashSet<i64>>) -> usize {
+        held.lock().map(|h| h.len()).unwrap_or(0)
+    }
+
+    fn hold(&self, id: i64, on: bool) {
+        if let Ok(mut h) = self.held.lock() {
+            if on {
+                h.insert(id);
+            } else {
+                h.remove(&id);
+            }
+        }
+    }
+
+    /// Renews the leases of held jobs every third of the lease: a short lease (default 10 s)
+    /// means a replica that died holds its claimed pages only for seconds.
+    async fn keep_leases(self: Arc<Self>, mut stop: watch::Receiver<bool>) {
+        let lease = self.cfg.lease;
+        loop {
+            tokio::select! {
+                _ = tokio::time::sleep(lease / 3) => {}
+                _ = stop.changed() => {}
+            }
+            let ids: Vec<i64> = self.held.lock().map(|h| h.iter().copied().collect()).unwrap_or_default();
+            if !ids.is_empty() {
+                let until = now_ms() + lease.as_millis() as i64;
+                if let Err(e) = self.store.extend_leases(&ids, &self.owner, until, now_ms()).await {
+                    tracing::warn!(error = %e, "cannot renew job leases");
+                }
+            }
+        }
+    }
+}
+
+impl Runner {
+    /// Runs until `shutdown`: then claims nothing more, releases claimed jobs that have not
+    /// started, and returns when the running ones finished (the caller bounds that wait by
+    /// `delivery.shutdown_timeout`).
     pub async fn run(self: Arc<Self>, mut shutdown: watch::Receiver<bool>) {
         let permits = Arc::new(Semaphore::new(self.cfg.concurrency));
+        let renewer = tokio::spawn(self.clone().keep_leases(shutdown.clone()));
         let lease_ms = self.cfg.lease.as_millis() as i64;
         loop {
             if *shutdown.borrow() {
@@ -51,8 +93,7 @@ impl Runner {
             let free = permits.available_permits() as i64;
             let jobs = if free > 0 {
                 // Claim up to twice the free slots: under load this halves the claim
-                // transactions; the extra jobs wait at most one job's duration for a slot,
-                // well inside their lease (`delivery.lease` > 2 × `request_timeout`).
+                // transactions; the extra jobs wait for a slot with their leases renewed.
                 let want = (free * 2).min(self.cfg.concurrency as i64 * 2);
                 // With replicas, only jobs of tenants this replica polls: their request budgets
                 // live here. One process per SQLite file runs every tenant.
@@ -72,11 +113,28 @@ impl Runner {
                 Vec::new()
             };
             if !jobs.is_empty() {
-                for job in jobs {
-                    let Ok(permit) = permits.clone().acquire_owned().await else { return };
+                for job in &jobs {
+                    self.hold(job.id, true);
+                }
+                let mut jobs = jobs.into_iter();
+                while let Some(job) = jobs.next() {
+                    let permit = tokio::select! {
+                        p = permits.clone().acquire_owned() => p.ok(),
+                        _ = shutdown.changed() => None,
+                    };
+                    let Some(permit) = permit else {
+                        // Stopping: hand back what has not started.
+                        for j in std::iter::once(job).chain(jobs.by_ref()) {
+                            let _ = self.store.retry_job(j.id, &self.owner, now_ms(), j.last_error.as_deref().unwrap_or(""), now_ms()).await;
+                            self.hold(j.id, false);
+                        }
+                        break;
+                    };
                     let me = self.clone();
                     tokio::spawn(async move {
+                        let id = job.id;
                         me.execute(job).await;
+                        me.hold(id, false);
                         drop(permit);
                         me.wake.notify_one();
                     });
@@ -99,6 +157,7 @@ impl Runner {
         }
         // Wait for in-flight jobs.
         let _ = permits.acquire_many(self.cfg.concurrency as u32).await;
+        renewer.abort();
     }
 
     async fn execute(&self, job: Job) {
@@ -172,6 +231,12 @@ impl Runner {
                 }
                 metrics::counter!(crate::telemetry::JOBS_DONE, "tenant" => tenant, "kind" => job.kind.clone())
                     .increment(1);
+            }
+            Outcome::Later(delay) => {
+                let _ = self
+                    .store
+                    .retry_job(job.id, &self.owner, now_ms() + delay.as_millis() as i64, job.last_error.as_deref().unwrap_or(""), now_ms())
+                    .await;
             }
             Outcome::Abandoned(why) => {
                 tracing::warn!(tenant = %tenant, key = %job.key, reason = %why, "job abandoned by this worker; it runs again elsewhere or later");

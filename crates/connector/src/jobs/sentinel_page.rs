@@ -58,6 +58,9 @@ impl JobHandler for SentinelPage {
             let ext = ids::external_id(&rt.cfg.name, &model::source(&p.workspace), &inc.name);
             follow.jobs.push(jobs::sentinel_sync(&rt.cfg.name, &p.workspace, &ext, intent, true));
         }
+        if let Delivered::Sent { event_id, .. } = &done {
+            follow.jobs.extend(deliver::verify_job(cx, &page.external_id, event_id.as_deref(), &page.body));
+        }
         if enrichment == Enrichment::Pending {
             follow.jobs.push(jobs::sentinel_enrich(&rt.cfg.name, &page.external_id, &p));
         }

@@ -17,6 +17,10 @@ pub struct TenantStatus {
     pub signl4_api_error: Option<String>,
     /// Another replica holds the polling lease for this tenant; this one stands by.
     pub standby: bool,
+    /// Pages SIGNL4 accepted but that reached nobody (delivery verification, API key only).
+    pub pages_not_delivered: u64,
+    /// The last of them: external id and why.
+    pub last_not_delivered: Option<String>,
 }
 
 /// The mutable health record of one tenant.
@@ -66,6 +70,15 @@ impl Health {
             s.last_poll_error = Some(msg.to_string());
             new
         })
+    }
+
+    /// A verified page reached nobody (shown by `/readyz`; readiness is not affected: the
+    /// connector works, the team's duty plan does not).
+    pub fn page_not_delivered(&self, what: &str) {
+        self.with(|s| {
+            s.pages_not_delivered += 1;
+            s.last_not_delivered = Some(what.to_string());
+        });
     }
 
     pub fn set_signl4_api_error(&self, e: Option<String>) {

@@ -39,6 +39,8 @@ pub struct Schedulers {
     pub signl4: Arc<Scheduler>,
     /// SIGNL4 REST endpoints of the team.
     pub signl4_rest: Arc<Scheduler>,
+    /// Events to the fallback team (`signl4.fallback = "team"`), if any.
+    pub signl4_fallback: Option<Arc<Scheduler>>,
 }
 
 impl Schedulers {
@@ -74,6 +76,16 @@ impl Schedulers {
                 &cfg.name,
                 &BudgetSpec::signl4_rest(plan, share),
             ),
+            signl4_fallback: match &cfg.signl4.fallback {
+                s4s_core::config::Fallback::Team(secret) => Some(shared.signl4(
+                    "SIGNL4",
+                    cfg.endpoints.signl4_webhook.as_str(),
+                    secret.expose_secret(),
+                    &cfg.name,
+                    &BudgetSpec::signl4_events(plan, share),
+                )),
+                _ => None,
+            },
         }
     }
 }
@@ -85,6 +97,8 @@ pub struct Clients {
     pub signl4: Signl4Client,
     /// SIGNL4's REST API, when an API key is configured.
     pub signl4_api: Option<Signl4Api>,
+    /// The fallback team's webhook (`signl4.fallback = "team"`).
+    pub signl4_fallback: Option<Signl4Client>,
     /// Sentinel workspaces of this tenant.
     pub sentinel: Vec<Arc<SentinelClient>>,
 }
@@ -137,7 +151,13 @@ impl Clients {
                 ))
             })
             .collect();
-        Clients { tokens, graph, signl4, signl4_api, sentinel }
+        let signl4_fallback = match (&cfg.signl4.fallback, &sched.signl4_fallback) {
+            (s4s_core::config::Fallback::Team(secret), Some(sch)) => {
+                Some(Signl4Client::new(http.clone(), &cfg.endpoints.signl4_webhook, secret.clone(), sch.clone()))
+            }
+            _ => None,
+        };
+        Clients { tokens, graph, signl4, signl4_api, signl4_fallback, sentinel }
     }
 }
 

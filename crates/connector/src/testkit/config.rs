@@ -123,6 +123,11 @@ pub struct Signl4Spec {
     pub plan: Option<String>,
     /// `[tenant.signl4.scenario]`: severity → alerting scenario.
     pub scenario: BTreeMap<String, String>,
+    /// `verify` (delivery verification with an API key); `None` leaves it out (on).
+    pub verify: Option<bool>,
+    /// `fallback`: `none`, `emergency` or `team`; `fallback_team_secret`.
+    pub fallback: Option<String>,
+    pub fallback_team_secret: Option<String>,
 }
 
 /// `[tenant.sync]`.
@@ -250,6 +255,9 @@ impl TenantSpec {
                 team_id: None,
                 plan: None,
                 scenario: BTreeMap::from([("high".to_string(), "multi_ack".to_string())]),
+                verify: None,
+                fallback: None,
+                fallback_team_secret: None,
             },
             sync: SyncSpec {
                 enabled: true,
@@ -431,6 +439,9 @@ impl TenantSpec {
         opt(&mut signl4, "api_poll_interval", g.api_poll_interval.map(dur));
         opt(&mut signl4, "team_id", g.team_id.as_deref().map(s));
         opt(&mut signl4, "plan", g.plan.as_deref().map(s));
+        opt(&mut signl4, "verify", g.verify.map(Value::Boolean));
+        opt(&mut signl4, "fallback", g.fallback.as_deref().map(s));
+        opt(&mut signl4, "fallback_team_secret", g.fallback_team_secret.as_deref().map(s));
         signl4.insert("scenario".into(), map(&g.scenario).into());
         t.insert("signl4".into(), signl4.into());
         let y = &self.sync;

@@ -17,6 +17,7 @@ pub(super) struct RawDelivery {
     initial_backoff: Option<String>,
     max_backoff: Option<String>,
     request_timeout: Option<String>,
+    shutdown_timeout: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -25,11 +26,16 @@ pub struct DeliveryConfig {
     pub concurrency: usize,
     /// A job still failing this long after it was created moves to the dead-letter state.
     pub dead_letter_after: Duration,
-    /// How long a worker owns a claimed job before another may take it over.
+    /// How long a worker owns a claimed job before another may take it over. Renewed every
+    /// third of it while the job runs, so a job of a replica that died is retried within
+    /// about this long.
     pub lease: Duration,
     pub initial_backoff: Duration,
     pub max_backoff: Duration,
     pub request_timeout: Duration,
+    /// On SIGTERM / Ctrl-C: how long in-flight deliveries may take to finish and commit
+    /// before the process exits anyway (what is cut then is in doubt at the next start).
+    pub shutdown_timeout: Duration,
 }
 
 impl Default for DeliveryConfig {
@@ -37,10 +43,11 @@ impl Default for DeliveryConfig {
         DeliveryConfig {
             concurrency: 4,
             dead_letter_after: Duration::from_secs(24 * 3600),
-            lease: Duration::from_secs(60),
+            lease: Duration::from_secs(10),
             initial_backoff: Duration::from_secs(1),
             max_backoff: Duration::from_secs(300),
             request_timeout: Duration::from_secs(30),
+            shutdown_timeout: Duration::from_secs(20),
         }
     }
 }
@@ -81,6 +88,12 @@ impl DeliveryConfig {
                 rd.request_timeout.as_ref(),
                 d.request_timeout,
                 Duration::from_millis(100),
+            )?,
+            shutdown_timeout: duration(
+                "delivery.shutdown_timeout",
+                rd.shutdown_timeout.as_ref(),
+                d.shutdown_timeout,
+                Duration::from_millis(0),
             )?,
         };
         if delivery.max_backoff < delivery.initial_backoff {

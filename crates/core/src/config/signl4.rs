@@ -25,6 +25,21 @@ pub(super) struct RawSignl4 {
     api_poll_interval: Option<String>,
     team_id: Option<String>,
     plan: Option<String>,
+    verify: Option<bool>,
+    fallback: Option<String>,
+    fallback_team_secret: Option<String>,
+}
+
+/// What to do when SIGNL4 reports that a page reached nobody (`signl4.md` §2.4).
+#[derive(Debug, Clone, Default)]
+pub enum Fallback {
+    /// Only say so (metric, `/readyz`, a comment on the alert or incident).
+    #[default]
+    None,
+    /// Page the same team again with the emergency scenario (`X-S4-AlertingScenario`).
+    Emergency,
+    /// Page another SIGNL4 team (its team secret).
+    Team(SecretString),
 }
 
 /// SIGNL4 alerting scenario (`signl4.md` §1.4).
@@ -50,6 +65,11 @@ pub struct Signl4Options {
     pub team_id: Option<String>,
     /// SIGNL4's limits (`signl4.md` §1.7): commercial (default), free, or unlimited.
     pub plan: Signl4Plan,
+    /// With an API key: follow each page's event until SIGNL4 says whether anybody was
+    /// paged (`GET /v2/events/{id}`, default on).
+    pub verify: bool,
+    /// When a verified page reached nobody.
+    pub fallback: Fallback,
 }
 
 impl Signl4Options {
@@ -121,7 +141,35 @@ impl Signl4Options {
                 ));
             }
         };
+        let fallback = match s4.fallback.as_deref().unwrap_or("none") {
+            "none" => Fallback::None,
+            "emergency" => Fallback::Emergency,
+            "team" => Fallback::Team(resolve_secret(&k("signl4.fallback_team_secret"), s4.fallback_team_secret.as_ref(), env)?),
+            other => {
+                return Err(err(
+                    k("signl4.fallback"),
+                    format!("unknown fallback \"{other}\""),
+                    "use \"none\", \"emergency\" (page the same team again with the emergency scenario) or \"team\" (page the team of signl4.fallback_team_secret)",
+                ));
+            }
+        };
+        if !matches!(fallback, Fallback::None) && api_key.is_none() {
+            return Err(err(
+                k("signl4.fallback"),
+                "needs signl4.api_key: only the REST API tells whether a page reached anybody",
+                "add signl4.api_key (SIGNL4 → Integrations → API Keys) or remove signl4.fallback",
+            ));
+        }
+        if s4.fallback_team_secret.is_some() && !matches!(fallback, Fallback::Team(_)) {
+            return Err(err(
+                k("signl4.fallback_team_secret"),
+                "is set but signl4.fallback is not \"team\"",
+                "set signl4.fallback = \"team\" or remove fallback_team_secret",
+            ));
+        }
         Ok(Signl4Options {
+            verify: s4.verify.unwrap_or(true),
+            fallback,
             plan,
             team_secret,
             service: s4.service.filter(|s| !s.is_empty()),

@@ -1,0 +1,124 @@
+//! Job: follow a page's SIGNL4 event until SIGNL4 says whether anybody was paged.
+//!
+//! A `201` from the webhook only means SIGNL4 accepted the event (`signl4.md` §2.4): it can
+//! be filtered, suppressed, discarded, match no rule, or reach a team with nobody on duty.
+//! With the team's API key, `GET /v2/events/{eventId}` (and the target alert's
+//! `alertDeliveryStatus`) tells; a page that reached nobody becomes a metric, a `/readyz`
+//! detail, a comment on the Graph alert / Sentinel incident and, if configured, a fallback
+//! page (`signl4.fallback`).
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use s4s_core::config::Fallback;
+use s4s_core::ids::ExternalId;
+use s4s_core::jobs::{self, JobKind, VerifyJob};
+use s4s_core::sentinel::workspace_of;
+use s4s_core::signl4_rest::{NotDelivered, Verdict, alert_delivery, event_verdict};
+use s4s_core::sync::{AlertSync, SyncComment};
+use s4s_store::FollowUp;
+
+use crate::clock::now_ms;
+use crate::jobs::{JobContext, JobHandler, Outcome};
+use crate::telemetry;
+
+pub struct Verify;
+
+/// How often an unsettled event is looked at again, and when to stop looking.
+const EVERY: Duration = Duration::from_secs(5);
+const GIVE_UP: Duration = Duration::from_secs(15 * 60);
+
+fn done(verdict: &str) -> Outcome {
+    Outcome::Done(serde_json::json!({ "verdict": verdict }).to_string())
+}
+
+#[async_trait]
+impl JobHandler for Verify {
+    const KIND: JobKind = JobKind::Verify;
+    type Payload = VerifyJob;
+
+    async fn run(&self, cx: &JobContext<'_>, p: VerifyJob) -> Outcome {
+        let rt = cx.tenant;
+        let Some(api) = &rt.clients.signl4_api else { return done("not verified (no API key)") };
+        let age = Duration::from_millis((now_ms() - cx.job.created_ms).max(0) as u64);
+        let later = |why: &str| {
+            if age >= GIVE_UP { done(&format!("unsettled after {} min: {why}", GIVE_UP.as_secs() / 60)) } else { Outcome::Later(EVERY) }
+        };
+        let event = match api.event(&p.event_id).await {
+            Ok(Some(e)) => e,
+            // Unknown to this API key (another team?) or not visible yet: a minute at most.
+            Ok(None) if age >= Duration::from_secs(60) => return done("not verifiable: SIGNL4 does not show the event to this API key"),
+            Ok(None) => return later("SIGNL4 does not know the event yet"),
+            Err(e) => return e.into(),
+        };
+        let reason = match event_verdict(&event) {
+            Verdict::Pending => return later("still processing"),
+            Verdict::Delivered => return done("delivered"),
+            Verdict::Unknown(code) => {
+                tracing::info!(tenant = %rt.cfg.name, event_id = %p.event_id, code, "SIGNL4 event status unknown to this version; counted as delivered");
+                return done(&format!("delivered (status {code})"));
+            }
+            Verdict::NotDelivered(r) => r,
+            Verdict::Signled { alert_ids } => {
+                let mut reason = None;
+                for id in alert_ids.iter().take(3) {
+                    match api.alert(id).await {
+                        Ok(Some(a)) => match alert_delivery(&a) {
+                            Some(r) => reason = Some(r),
+                            None => return done("delivered"),
+                        },
+                        Ok(None) => {}
+                        Err(e) => return e.into(),
+                    }
+                }
+                match reason {
+                    Some(r) => r,
+                    None => return done("delivered"),
+                }
+            }
+        };
+        Outcome::DoneWith(
+            serde_json::json!({ "verdict": "not delivered", "reason": reason.as_str() }).to_string(),
+            not_delivered(cx, &p, reason),
+        )
+    }
+}
+
+/// Says loudly that a page reached nobody, and what follows from it.
+fn not_delivered(cx: &JobContext<'_>, p: &VerifyJob, reason: NotDelivered) -> FollowUp {
+    let rt = cx.tenant;
+    let tenant = rt.cfg.name.as_str();
+    metrics::counter!(telemetry::PAGES_NOT_DELIVERED, "tenant" => tenant.to_string(), "reason" => reason.as_str())
+        .increment(1);
+    rt.health.page_not_delivered(&format!("{}: {}", p.external_id, reason.describe()));
+    let fallback = match (&rt.cfg.signl4.fallback, &p.page, p.fallback) {
+        (Fallback::Emergency, Some(body), false) => {
+            Some((jobs::fallback_page(tenant, &p.external_id, body.clone(), false, reason.as_str()), "paged the same team again with the emergency scenario"))
+        }
+        (Fallback::Team(_), Some(body), false) => {
+            Some((jobs::fallback_page(tenant, &p.external_id, body.clone(), true, reason.as_str()), "paged the fallback team"))
+        }
+        _ => None,
+    };
+    tracing::error!(tenant = %tenant, external_id = %p.external_id, event_id = %p.event_id, reason = reason.describe(), fallback = fallback.as_ref().map(|f| f.1).unwrap_or("none"), "SIGNL4 ACCEPTED A PAGE THAT REACHED NOBODY");
+    let mut text = format!("SIGNL4: not delivered — {}.", reason.describe());
+    if let Some((_, what)) = &fallback {
+        text.push_str(&format!(" The connector {what}."));
+    }
+    let mut follow = FollowUp::default();
+    if rt.cfg.sync.enabled {
+        if let Some(ext) = ExternalId::parse(&p.external_id) {
+            let change = format!("undelivered:{}", p.event_id);
+            let intent =
+                AlertSync { alert_id: ext.id.clone(), comments: vec![SyncComment::new(&change, text)], ..Default::default() };
+            follow.jobs.push(match workspace_of(&ext.source) {
+                Some(ws) => jobs::sentinel_sync(tenant, ws, &p.external_id, intent, false),
+                None => jobs::graph_sync(tenant, &p.external_id, &intent),
+            });
+        }
+    }
+    if let Some((job, _)) = fallback {
+        follow.jobs.push(job);
+    }
+    follow
+}
