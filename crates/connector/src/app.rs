@@ -14,7 +14,9 @@ use tokio::task::JoinHandle;
 use crate::http::metrics::metrics_handle;
 use crate::http::{ServerState, router};
 use crate::jobs::runner::Runner;
-use crate::jobs::{Registry, enrich, graph_sync, incident_sync, page, sentinel_page, sentinel_sync, signl4_status, verify};
+use crate::jobs::{
+    Registry, enrich, graph_sync, incident_sync, page, sentinel_page, sentinel_sync, signl4_status, verify,
+};
 use crate::sources::driver::{Poller, Reports};
 use crate::sources::webhook::{self, WebhookState};
 use crate::sources::{PullSource, graph_alerts, graph_incidents, sentinel_incidents, signl4_rest};

@@ -88,7 +88,10 @@ async fn burst_with_kills(n: u32, kills: u32, api_key: bool) -> Run {
     // job finish (incident tags, housekeeping, may still wait for the Graph budget).
     let store = s4s_store::SqliteStore::inspect(&h.db()).await.expect("read the database");
     let pages_pending = async || {
-        store.list_jobs(s4s_store::JobState::Pending, 100_000).await.map(|j| j.iter().filter(|j| j.kind == "page").count())
+        store
+            .list_jobs(s4s_store::JobState::Pending, 100_000)
+            .await
+            .map(|j| j.iter().filter(|j| j.kind == "page").count())
     };
     if !holds_within(Duration::from_secs(60), POLL, async || pages_pending().await.is_ok_and(|n| n == 0)).await {
         fail(format!("page jobs still pending: {:?}", pages_pending().await));
@@ -106,7 +109,8 @@ async fn burst_with_kills(n: u32, kills: u32, api_key: bool) -> Run {
     }
     assert_eq!(pages.len(), n as usize, "pages for unknown alerts");
     let duplicates: usize = pages.values().map(|c| c - 1).sum();
-    let title = |e: &s4s_fakecloud::ReceivedEvent| e.body.get("Title").and_then(Value::as_str).unwrap_or("").to_string();
+    let title =
+        |e: &s4s_fakecloud::ReceivedEvent| e.body.get("Title").and_then(Value::as_str).unwrap_or("").to_string();
     let mut seen = std::collections::HashSet::new();
     let (mut unmarked_duplicates, mut marked) = (0, 0);
     for e in h.fake.received(TEAM).iter().filter(|e| e.status == "new") {

@@ -46,7 +46,9 @@ async fn rest_fallback_round_trip(shape: RestShape) {
     h.fake.configure(|s| s.rest_shape = shape);
     h.fake.add_api_key(TEAM, KEY);
     let poll = Duration::from_secs(1);
-    let app = h.start(&with_api_key(h.config(), poll)).await; // no outbound webhook
+    // Default polling (Graph every 2–10 s within its budget), not the 250 ms of other tests:
+    // the write-backs must fit beside polling in Graph's 150 requests per minute.
+    let app = h.start(&with_api_key(h.example(), poll)).await; // no outbound webhook
     let a = h.fake.add_alert(TENANT, scenarios::mde_malware("90"));
     wait_for("paged", T, async || h.pages().contains_key(&ext(&a))).await;
     let kim = Responder { username: "Kim".into(), mailaddress: "kim@contoso.com".into(), id: "kim-0001".into() };
@@ -58,7 +60,10 @@ async fn rest_fallback_round_trip(shape: RestShape) {
     eprintln!("{shape:?}: acknowledgement reached Graph in {} ms", t0.elapsed().as_millis());
     assert_eq!(alert(&h, &a)["assignedTo"], "kim@contoso.com", "{shape:?}: the user id must resolve to the e-mail");
 
-    h.fake.signl4_action(TEAM, &ext(&a), Action::Annotate(Some(kim.clone()), "isolated the host".into())).await.unwrap();
+    h.fake
+        .signl4_action(TEAM, &ext(&a), Action::Annotate(Some(kim.clone()), "isolated the host".into()))
+        .await
+        .unwrap();
     wait_for("note via REST polling", within, async || comments(&alert(&h, &a)).len() == 2).await;
     h.fake.signl4_action(TEAM, &ext(&a), Action::Close(Some(kim.clone()))).await.unwrap();
     wait_for("resolved via REST polling", within, async || alert(&h, &a)["status"] == "resolved").await;
@@ -106,7 +111,9 @@ async fn a_page_that_reached_nobody_is_reported_and_commented() {
     assert!(st["last_not_delivered"].as_str().unwrap().contains("nobody is on duty"), "{r}");
     let m = metrics(app.addr).await;
     assert!(
-        m.lines().any(|l| l.starts_with("s4s_pages_not_delivered_total") && l.contains("nobody_on_duty") && l.ends_with(" 1")),
+        m.lines().any(|l| l.starts_with("s4s_pages_not_delivered_total")
+            && l.contains("nobody_on_duty")
+            && l.ends_with(" 1")),
         "metric missing:\n{}",
         m.lines().filter(|l| l.contains("not_delivered")).collect::<Vec<_>>().join("\n")
     );
@@ -126,7 +133,8 @@ async fn a_filtered_page_falls_back_to_the_emergency_scenario_once() {
     let h = Harness::new().await;
     h.fake.add_api_key(TEAM, KEY);
     h.fake.set_delivery(TEAM, Delivery::Filtered);
-    let cfg = with_api_key(h.config(), Duration::from_secs(30)).tenant(|t| t.signl4.fallback = Some("emergency".into()));
+    let cfg =
+        with_api_key(h.config(), Duration::from_secs(30)).tenant(|t| t.signl4.fallback = Some("emergency".into()));
     let app = h.start(&cfg).await;
     let a = h.fake.add_alert(TENANT, scenarios::mde_malware("93"));
     wait_for("the fallback page", T, async || h.pages().get(&ext(&a)).copied() == Some(2)).await;

@@ -115,7 +115,13 @@ pub fn verify(tenant: &str, payload: &VerifyJob) -> NewJob {
 
 /// The fallback page of a page that reached nobody: `body` with the emergency scenario, or
 /// marked for the fallback team.
-pub fn fallback_page(tenant: &str, external_id: &str, mut body: Map<String, Value>, to_other_team: bool, why: &str) -> NewJob {
+pub fn fallback_page(
+    tenant: &str,
+    external_id: &str,
+    mut body: Map<String, Value>,
+    to_other_team: bool,
+    why: &str,
+) -> NewJob {
     if to_other_team {
         body.insert(FALLBACK_TEAM_FIELD.into(), Value::Bool(true));
     } else {

@@ -244,10 +244,10 @@ pub fn events_from_rest_annotations(
             let text = str_at(n, &["text", "message"])?;
             let id = str_at(n, &["id"])?;
             let mut user = signl4_rest::user_from(n.get("user")).or_else(|| signl4_rest::user_from(n.get("userId")));
-            if let Some(u) = user.as_mut().filter(|u| u.mailaddress.is_none()) {
-                if let Some(known) = u.id.as_ref().and_then(|i| users.get(i)) {
-                    u.mailaddress = known.mailaddress.clone();
-                }
+            if let Some(u) = user.as_mut().filter(|u| u.mailaddress.is_none())
+                && let Some(known) = u.id.as_ref().and_then(|i| users.get(i))
+            {
+                u.mailaddress = known.mailaddress.clone();
             }
             Some(Event {
                 id: format!("rest:{id}"),

@@ -131,11 +131,11 @@ impl RestAlert {
     /// first); an id without a match stays as it is (shown as the id).
     pub fn resolve_users(&mut self, users: &HashMap<String, User>) {
         for u in [&mut self.acknowledged_by, &mut self.closed_by].into_iter().flatten() {
-            if u.mailaddress.is_none() {
-                if let Some(known) = u.id.as_ref().and_then(|id| users.get(id)) {
-                    u.mailaddress = known.mailaddress.clone().or(u.mailaddress.take());
-                    u.username = u.username.take().or(known.username.clone());
-                }
+            if u.mailaddress.is_none()
+                && let Some(known) = u.id.as_ref().and_then(|id| users.get(id))
+            {
+                u.mailaddress = known.mailaddress.clone().or(u.mailaddress.take());
+                u.username = u.username.take().or(known.username.clone());
             }
         }
     }
@@ -228,7 +228,9 @@ pub enum Verdict {
     /// Not settled yet (0 none, 1 processing): look again later.
     Pending,
     /// Signled (2): the target alerts are to be checked for their delivery status.
-    Signled { alert_ids: Vec<String> },
+    Signled {
+        alert_ids: Vec<String>,
+    },
     /// Somebody got it (4 resolved, 6 acknowledged: a person acted).
     Delivered,
     NotDelivered(NotDelivered),
@@ -239,7 +241,8 @@ pub enum Verdict {
 /// `GET /v2/events/{eventId}` → what happened to the event. `eventStatus` may be a number, a
 /// string or `{statusCode}`; 9 (multiple target status) is read from `targets[]`.
 pub fn event_verdict(event: &Value) -> Verdict {
-    let targets: Vec<&Value> = event.get("targets").and_then(Value::as_array).map(|a| a.iter().collect()).unwrap_or_default();
+    let targets: Vec<&Value> =
+        event.get("targets").and_then(Value::as_array).map(|a| a.iter().collect()).unwrap_or_default();
     let alert_ids: Vec<String> =
         targets.iter().filter_map(|t| str_at(t, &["alertId", "id"]).map(str::to_string)).collect();
     let status = code(event.get("eventStatus").or_else(|| event.get("status")).or_else(|| event.get("statusCode")));
@@ -255,15 +258,18 @@ pub fn event_verdict(event: &Value) -> Verdict {
             // Several targets: delivered if any target got through.
             let each: Vec<Verdict> = targets
                 .iter()
-                .map(|t| match code(t.get("eventTargetStatus").or_else(|| t.get("eventStatus")).or_else(|| t.get("status"))) {
-                    Some(2) | Some(4) | Some(6) => Verdict::Delivered,
-                    Some(0) | Some(1) | None => Verdict::Pending,
-                    Some(c) => event_verdict(&serde_json::json!({ "eventStatus": c })),
+                .map(|t| {
+                    match code(t.get("eventTargetStatus").or_else(|| t.get("eventStatus")).or_else(|| t.get("status")))
+                    {
+                        Some(2) | Some(4) | Some(6) => Verdict::Delivered,
+                        Some(0) | Some(1) | None => Verdict::Pending,
+                        Some(c) => event_verdict(&serde_json::json!({ "eventStatus": c })),
+                    }
                 })
                 .collect();
-            if each.iter().any(|v| *v == Verdict::Delivered) {
+            if each.contains(&Verdict::Delivered) {
                 Verdict::Signled { alert_ids }
-            } else if each.iter().any(|v| *v == Verdict::Pending) {
+            } else if each.contains(&Verdict::Pending) {
                 Verdict::Pending
             } else {
                 each.into_iter().next().unwrap_or(Verdict::Pending)
@@ -371,7 +377,10 @@ mod tests {
         assert!(matches!(event_verdict(&multi), Verdict::Signled { .. }));
         let none = json!({"eventStatus": 9, "targets": [{"eventStatus": 3}, {"eventStatus": 7}]});
         assert_eq!(event_verdict(&none), Verdict::NotDelivered(NotDelivered::Filtered));
-        let mut a = RestAlert::from_json(&json!({"id": "a", "status": {"statusCode": 1, "alertDeliveryStatus": {"statusCode": 30}}})).unwrap();
+        let mut a = RestAlert::from_json(
+            &json!({"id": "a", "status": {"statusCode": 1, "alertDeliveryStatus": {"statusCode": 30}}}),
+        )
+        .unwrap();
         assert_eq!(alert_delivery(&a), Some(NotDelivered::NobodyOnDuty));
         a.delivery_status = Some(31);
         assert_eq!(alert_delivery(&a), Some(NotDelivered::NobodyNotified));

@@ -86,6 +86,8 @@ pub async fn fault(state: &Arc<State>, service: Service) -> Option<Response> {
             None
         }
         FaultKind::Drop => Some(dropped()),
+        // Applied by the front door (`take_echo`), never taken here.
+        FaultKind::Echo { .. } => None,
         FaultKind::Throttle { retry_after_secs } => Some(match service {
             Service::Signl4 => {
                 let mut r = json_response(
@@ -115,5 +117,27 @@ pub async fn fault(state: &Arc<State>, service: Service) -> Option<Response> {
                 }
             })
         }
+    }
+}
+
+/// [`crate::state::FaultKind::Echo`]: an error answer that repeats the whole request.
+pub async fn echo_response(service: Service, status: u16, req: axum::extract::Request) -> Response {
+    let mut dump = format!("{} {}", req.method(), req.uri());
+    for (k, v) in req.headers() {
+        dump.push_str(&format!("; {k}: {}", String::from_utf8_lossy(v.as_bytes())));
+    }
+    let body = axum::body::to_bytes(req.into_body(), 1 << 20).await.unwrap_or_default();
+    dump.push_str(&format!("; body: {}", String::from_utf8_lossy(&body)));
+    let code = StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST);
+    match service {
+        Service::Entra => json_response(
+            code,
+            json!({"error": "invalid_client", "error_description": format!("AADSTS7000215: Invalid client secret provided. Request was: {dump}"), "error_codes": [7000215]}),
+        ),
+        Service::Signl4 => json_response(
+            code,
+            json!({"code": status, "message": "Error.", "details": format!("Request was: {dump}"), "requestId": uuidish()}),
+        ),
+        _ => json_response(code, json!({"error": {"code": "BadRequest", "message": format!("Request was: {dump}")}})),
     }
 }

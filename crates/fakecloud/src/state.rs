@@ -39,6 +39,10 @@ pub enum FaultKind {
     Throttle { retry_after_secs: f64 },
     /// Send headers, then drop the connection mid-body.
     Drop,
+    /// Answer with this status and an error body (in the service's shape) that echoes the
+    /// whole request — method, URL, every header value, body — as a careless upstream or a
+    /// proxy might: whatever the client logs from it must be scrubbed of its secrets.
+    Echo { status: u16 },
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -539,8 +543,34 @@ impl State {
 
 impl Inner {
     /// Takes the first matching fault, if any.
+    /// Takes an [`FaultKind::Echo`] fault for `service` (applied before the handler, where
+    /// the request is known).
+    pub fn take_echo(&mut self, service: Service) -> Option<u16> {
+        let idx = self
+            .faults
+            .iter()
+            .position(|f| f.service == service && f.count > 0 && matches!(f.kind, FaultKind::Echo { .. }))?;
+        match self.take_fault_at(idx) {
+            FaultKind::Echo { status } => Some(status),
+            _ => None,
+        }
+    }
+
+    fn take_fault_at(&mut self, idx: usize) -> FaultKind {
+        let f = &mut self.faults[idx];
+        f.count -= 1;
+        let kind = f.kind.clone();
+        if f.count == 0 {
+            self.faults.remove(idx);
+        }
+        kind
+    }
+
     pub fn take_fault(&mut self, service: Service) -> Option<FaultKind> {
-        let idx = self.faults.iter().position(|f| f.service == service && f.count > 0)?;
+        let idx = self
+            .faults
+            .iter()
+            .position(|f| f.service == service && f.count > 0 && !matches!(f.kind, FaultKind::Echo { .. }))?;
         let f = &mut self.faults[idx];
         f.count -= 1;
         let kind = f.kind.clone();

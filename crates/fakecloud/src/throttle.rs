@@ -379,6 +379,17 @@ fn retry_after_of(r: &Response) -> Option<Duration> {
 pub async fn front_door(AxState(state): AxState<Arc<State>>, req: Request, next: Next) -> Response {
     let path = req.uri().path().to_string();
     let Some(api) = classify(&path) else { return next.run(req).await };
+    let service = match api {
+        Api::Entra => crate::state::Service::Entra,
+        Api::Graph => crate::state::Service::Graph,
+        Api::Arm => crate::state::Service::Arm,
+        Api::LogAnalytics => crate::state::Service::LogAnalytics,
+        Api::Signl4Webhook | Api::Signl4Rest => crate::state::Service::Signl4,
+    };
+    let echo = state.lock().take_echo(service);
+    if let Some(status) = echo {
+        return crate::common::echo_response(service, status, req).await;
+    }
     let shown_path = shown(api, req.uri());
     let method = req.method().clone();
     let (seq, arrived, who, verdict) = {

@@ -119,10 +119,10 @@ static REDACTOR: RwLock<Option<Redactor>> = RwLock::new(None);
 /// connectors, as in tests, add theirs).
 pub fn install_redactor(config: &s4s_core::config::Config) {
     let mut secrets: Vec<String> = Vec::new();
-    if let Ok(g) = REDACTOR.read() {
-        if let Some(r) = g.as_ref() {
-            secrets.extend(r.secrets().iter().cloned());
-        }
+    if let Ok(g) = REDACTOR.read()
+        && let Some(r) = g.as_ref()
+    {
+        secrets.extend(r.secrets().iter().cloned());
     }
     secrets.extend(Redactor::from_config(config).secrets().iter().cloned());
     if let Ok(mut g) = REDACTOR.write() {

@@ -69,7 +69,12 @@ fn in_doubt_metric(tenant: &str, outcome: &'static str) {
 /// `Err` is the job's outcome when nothing more is to be done now.
 /// After a page that SIGNL4 accepted: the job that follows its event, when the team has an API
 /// key and verification is on (`signl4.verify`).
-pub fn verify_job(cx: &JobContext<'_>, external_id: &str, event_id: Option<&str>, body: &Map<String, Value>) -> Option<s4s_store::NewJob> {
+pub fn verify_job(
+    cx: &JobContext<'_>,
+    external_id: &str,
+    event_id: Option<&str>,
+    body: &Map<String, Value>,
+) -> Option<s4s_store::NewJob> {
     let rt = cx.tenant;
     let event_id = event_id?;
     if !rt.cfg.signl4.verify || rt.clients.signl4_api.is_none() {
@@ -125,10 +130,10 @@ pub async fn page(cx: &JobContext<'_>, mut body: Map<String, Value>) -> Result<D
             }
             _ => {
                 // No way to ask: send again, visibly, so the responder knows.
-                if let Some(Value::String(t)) = body.get_mut("Title") {
-                    if !t.ends_with(REPEAT_SUFFIX) {
-                        t.push_str(REPEAT_SUFFIX);
-                    }
+                if let Some(Value::String(t)) = body.get_mut("Title")
+                    && !t.ends_with(REPEAT_SUFFIX)
+                {
+                    t.push_str(REPEAT_SUFFIX);
                 }
                 body.insert(
                     REPEAT_PARAMETER.into(),

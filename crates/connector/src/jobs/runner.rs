@@ -125,7 +125,10 @@ impl Runner {
                     let Some(permit) = permit else {
                         // Stopping: hand back what has not started.
                         for j in std::iter::once(job).chain(jobs.by_ref()) {
-                            let _ = self.store.retry_job(j.id, &self.owner, now_ms(), j.last_error.as_deref().unwrap_or(""), now_ms()).await;
+                            let _ = self
+                                .store
+                                .retry_job(j.id, &self.owner, now_ms(), j.last_error.as_deref().unwrap_or(""), now_ms())
+                                .await;
                             self.hold(j.id, false);
                         }
                         break;
@@ -235,7 +238,13 @@ impl Runner {
             Outcome::Later(delay) => {
                 let _ = self
                     .store
-                    .retry_job(job.id, &self.owner, now_ms() + delay.as_millis() as i64, job.last_error.as_deref().unwrap_or(""), now_ms())
+                    .retry_job(
+                        job.id,
+                        &self.owner,
+                        now_ms() + delay.as_millis() as i64,
+                        job.last_error.as_deref().unwrap_or(""),
+                        now_ms(),
+                    )
                     .await;
             }
             Outcome::Abandoned(why) => {

@@ -9,8 +9,8 @@ use s4s_core::{ids, signl4_payload};
 use s4s_store::FollowUp;
 
 use crate::clients::sentinel::enrich;
-use crate::jobs::page::remember_event_id;
 use crate::jobs::deliver::{self, Delivered};
+use crate::jobs::page::remember_event_id;
 use crate::jobs::{JobContext, JobHandler, Outcome};
 use crate::telemetry;
 

@@ -42,12 +42,18 @@ impl JobHandler for Verify {
         let Some(api) = &rt.clients.signl4_api else { return done("not verified (no API key)") };
         let age = Duration::from_millis((now_ms() - cx.job.created_ms).max(0) as u64);
         let later = |why: &str| {
-            if age >= GIVE_UP { done(&format!("unsettled after {} min: {why}", GIVE_UP.as_secs() / 60)) } else { Outcome::Later(EVERY) }
+            if age >= GIVE_UP {
+                done(&format!("unsettled after {} min: {why}", GIVE_UP.as_secs() / 60))
+            } else {
+                Outcome::Later(EVERY)
+            }
         };
         let event = match api.event(&p.event_id).await {
             Ok(Some(e)) => e,
             // Unknown to this API key (another team?) or not visible yet: a minute at most.
-            Ok(None) if age >= Duration::from_secs(60) => return done("not verifiable: SIGNL4 does not show the event to this API key"),
+            Ok(None) if age >= Duration::from_secs(60) => {
+                return done("not verifiable: SIGNL4 does not show the event to this API key");
+            }
             Ok(None) => return later("SIGNL4 does not know the event yet"),
             Err(e) => return e.into(),
         };
@@ -92,12 +98,14 @@ fn not_delivered(cx: &JobContext<'_>, p: &VerifyJob, reason: NotDelivered) -> Fo
         .increment(1);
     rt.health.page_not_delivered(&format!("{}: {}", p.external_id, reason.describe()));
     let fallback = match (&rt.cfg.signl4.fallback, &p.page, p.fallback) {
-        (Fallback::Emergency, Some(body), false) => {
-            Some((jobs::fallback_page(tenant, &p.external_id, body.clone(), false, reason.as_str()), "paged the same team again with the emergency scenario"))
-        }
-        (Fallback::Team(_), Some(body), false) => {
-            Some((jobs::fallback_page(tenant, &p.external_id, body.clone(), true, reason.as_str()), "paged the fallback team"))
-        }
+        (Fallback::Emergency, Some(body), false) => Some((
+            jobs::fallback_page(tenant, &p.external_id, body.clone(), false, reason.as_str()),
+            "paged the same team again with the emergency scenario",
+        )),
+        (Fallback::Team(_), Some(body), false) => Some((
+            jobs::fallback_page(tenant, &p.external_id, body.clone(), true, reason.as_str()),
+            "paged the fallback team",
+        )),
         _ => None,
     };
     tracing::error!(tenant = %tenant, external_id = %p.external_id, event_id = %p.event_id, reason = reason.describe(), fallback = fallback.as_ref().map(|f| f.1).unwrap_or("none"), "SIGNL4 ACCEPTED A PAGE THAT REACHED NOBODY");
@@ -106,16 +114,19 @@ fn not_delivered(cx: &JobContext<'_>, p: &VerifyJob, reason: NotDelivered) -> Fo
         text.push_str(&format!(" The connector {what}."));
     }
     let mut follow = FollowUp::default();
-    if rt.cfg.sync.enabled {
-        if let Some(ext) = ExternalId::parse(&p.external_id) {
-            let change = format!("undelivered:{}", p.event_id);
-            let intent =
-                AlertSync { alert_id: ext.id.clone(), comments: vec![SyncComment::new(&change, text)], ..Default::default() };
-            follow.jobs.push(match workspace_of(&ext.source) {
-                Some(ws) => jobs::sentinel_sync(tenant, ws, &p.external_id, intent, false),
-                None => jobs::graph_sync(tenant, &p.external_id, &intent),
-            });
-        }
+    if rt.cfg.sync.enabled
+        && let Some(ext) = ExternalId::parse(&p.external_id)
+    {
+        let change = format!("undelivered:{}", p.event_id);
+        let intent = AlertSync {
+            alert_id: ext.id.clone(),
+            comments: vec![SyncComment::new(&change, text)],
+            ..Default::default()
+        };
+        follow.jobs.push(match workspace_of(&ext.source) {
+            Some(ws) => jobs::sentinel_sync(tenant, ws, &p.external_id, intent, false),
+            None => jobs::graph_sync(tenant, &p.external_id, &intent),
+        });
     }
     if let Some((job, _)) = fallback {
         follow.jobs.push(job);

@@ -31,6 +31,10 @@ pub struct Signl4Rest {
     seen: Mutex<HashMap<String, OffsetDateTime>>,
 }
 
+/// `lastModified` may be coarse (whole seconds): a version modified this shortly before we
+/// handled it may hide a later change with the same timestamp, so it is read again.
+const SETTLED: time::Duration = time::Duration::seconds(2);
+
 impl Signl4Rest {
     pub fn new(tenant: Arc<TenantContext>) -> Signl4Rest {
         Signl4Rest { tenant, seen: Mutex::new(HashMap::new()) }
@@ -44,6 +48,9 @@ impl Signl4Rest {
 
     fn remember(&self, a: &RestAlert) {
         let Some(m) = a.last_modified else { return };
+        if m > OffsetDateTime::now_utc() - SETTLED {
+            return;
+        }
         if let Ok(mut s) = self.seen.lock() {
             s.insert(a.id.clone(), m);
             // Keep it bounded: forget versions older than a day (they are behind any cursor).
@@ -90,8 +97,7 @@ impl PullSource for Signl4Rest {
         let mut alerts: Vec<RestAlert> = Vec::new();
         for a in items.iter().filter_map(RestAlert::from_json) {
             out.newest = out.newest.max(a.last_modified);
-            let ours =
-                a.external_id.as_deref().and_then(ExternalId::parse).is_some_and(|e| e.tenant == rt.cfg.name);
+            let ours = a.external_id.as_deref().and_then(ExternalId::parse).is_some_and(|e| e.tenant == rt.cfg.name);
             if ours && !self.seen(&a) {
                 alerts.push(a);
             }

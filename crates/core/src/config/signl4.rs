@@ -144,7 +144,11 @@ impl Signl4Options {
         let fallback = match s4.fallback.as_deref().unwrap_or("none") {
             "none" => Fallback::None,
             "emergency" => Fallback::Emergency,
-            "team" => Fallback::Team(resolve_secret(&k("signl4.fallback_team_secret"), s4.fallback_team_secret.as_ref(), env)?),
+            "team" => Fallback::Team(resolve_secret(
+                &k("signl4.fallback_team_secret"),
+                s4.fallback_team_secret.as_ref(),
+                env,
+            )?),
             other => {
                 return Err(err(
                     k("signl4.fallback"),

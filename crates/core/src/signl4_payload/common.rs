@@ -107,6 +107,8 @@ pub(super) fn test_options() -> Signl4Options {
         api_poll_interval: std::time::Duration::from_secs(30),
         team_id: None,
         plan: crate::budget::Signl4Plan::Commercial,
+        verify: true,
+        fallback: Default::default(),
     }
 }
 

@@ -173,6 +173,8 @@ mod properties {
                     api_poll_interval: std::time::Duration::from_secs(30),
                     team_id: None,
                     plan: crate::budget::Signl4Plan::Commercial,
+                    verify: true,
+                    fallback: Default::default(),
                 };
                 let p = super::graph_alert_page("t", &a, &opts);
                 prop_assert_eq!(p.external_id, crate::ids::external_id("t", "graph-alert", &a.id));
