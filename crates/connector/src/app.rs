@@ -61,6 +61,7 @@ fn pollers(t: &Arc<TenantContext>, store: &Arc<dyn Store>, wake: &Arc<Notify>) -
         wake: wake.clone(),
         no_progress: Default::default(),
         last_reread: Default::default(),
+        fence: Default::default(),
     };
     let mut budgets = vec![t.sched.graph.clone()];
     budgets.extend(t.sched.arm.values().cloned());

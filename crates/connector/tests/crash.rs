@@ -94,7 +94,15 @@ async fn burst_with_kills(n: u32, kills: u32, api_key: bool) -> Run {
             .map(|j| j.iter().filter(|j| j.kind == "page").count())
     };
     if !holds_within(Duration::from_secs(60), POLL, async || pages_pending().await.is_ok_and(|n| n == 0)).await {
-        fail(format!("page jobs still pending: {:?}", pages_pending().await));
+        let left: Vec<String> = store
+            .list_jobs(s4s_store::JobState::Pending, 100_000)
+            .await
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|j| j.kind == "page")
+            .map(|j| format!("{} attempts={} next={} lease={:?} attempt={:?} error={:?}", j.key, j.attempts, j.next_attempt_ms, j.lease_until_ms, j.attempt, j.last_error))
+            .collect();
+        fail(format!("page jobs still pending: {left:#?}"));
     }
     child.kill().await.expect("SIGKILL");
     let done = store.list_jobs(s4s_store::JobState::Done, 100_000).await.expect("jobs");
@@ -143,7 +151,8 @@ async fn sigkill_without_an_api_key_marks_every_repeat() {
         "crash test (no API key): {} SIGKILLs, 300 alerts, {} duplicate page(s), {} page(s) marked as a possible repeat",
         r.kills, r.duplicates, r.marked
     );
-    assert_eq!(r.marked, r.resent, "the job results record each marked repeat");
+    // A page sent again marked can itself be cut by the next kill and be sent (marked) once more.
+    assert!(r.marked >= r.resent, "every job that resent marked shows it in SIGNL4");
     assert_eq!(r.unmarked_duplicates, 0, "every duplicate must be marked as a possible repeat");
     assert!(r.marked >= r.duplicates);
 }

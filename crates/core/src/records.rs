@@ -152,3 +152,13 @@ impl AlertUpdate {
         AlertUpdate { signl4_state: Some(state.as_str().to_string()), ..Default::default() }
     }
 }
+
+/// Proof that a writer still holds a lease: its name, owner and the generation it was granted
+/// at. A takeover increments the generation, so a writer that lost the lease (and even one that
+/// got it back since) cannot commit writes it prepared under the old one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fence {
+    pub lease: String,
+    pub owner: String,
+    pub generation: i64,
+}

@@ -31,7 +31,7 @@ pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
 pub use traits::{AlertStore, Coordination, Inspection, Outbox, Store};
 pub use types::{
-    AlertKey, AlertRecord, AlertUpdate, Attempt, FollowUp, InboundEvent, IngestItem, IngestOutcome, Job, JobCounts,
+    AlertKey, AlertRecord, AlertUpdate, Attempt, Fence, FollowUp, InboundEvent, IngestItem, IngestOutcome, Job, JobCounts,
     JobState, Merge, NewJob, Result, StoreError, StoredAlert,
 };
 

@@ -3,7 +3,7 @@
 use async_trait::async_trait;
 
 use crate::types::{
-    AlertKey, AlertUpdate, FollowUp, InboundEvent, IngestItem, IngestOutcome, Job, JobCounts, JobState, NewJob, Result,
+    AlertKey, AlertUpdate, Fence, FollowUp, InboundEvent, IngestItem, IngestOutcome, Job, JobCounts, JobState, NewJob, Result,
     StoredAlert,
 };
 
@@ -12,7 +12,12 @@ use crate::types::{
 pub trait AlertStore: Send + Sync + 'static {
     /// Stores alert versions and creates their page jobs, all in one transaction.
     /// Re-ingesting the same version is a no-op; a page job is created at most once per alert.
-    async fn ingest(&self, items: &[IngestItem], now_ms: i64) -> Result<IngestOutcome>;
+    async fn ingest(&self, items: &[IngestItem], now_ms: i64) -> Result<IngestOutcome> {
+        self.ingest_fenced(items, None, now_ms).await
+    }
+    /// [`AlertStore::ingest`], committed only if `fence` still holds (checked in the same
+    /// transaction; else [`StoreError::Fenced`](crate::StoreError::Fenced) and nothing is written).
+    async fn ingest_fenced(&self, items: &[IngestItem], fence: Option<&Fence>, now_ms: i64) -> Result<IngestOutcome>;
 
     async fn get_alert(&self, tenant: &str, source: &str, alert_id: &str) -> Result<Option<StoredAlert>>;
     /// Stored state of several alerts of one tenant and source (missing ones are absent). The
@@ -112,12 +117,28 @@ pub trait Outbox: Send + Sync + 'static {
 #[async_trait]
 pub trait Coordination: Send + Sync + 'static {
     async fn get_cursor(&self, tenant: &str, source: &str) -> Result<Option<String>>;
-    async fn set_cursor(&self, tenant: &str, source: &str, value: &str, now_ms: i64) -> Result<()>;
+    async fn set_cursor(&self, tenant: &str, source: &str, value: &str, now_ms: i64) -> Result<()> {
+        self.set_cursor_fenced(tenant, source, value, None, now_ms).await
+    }
+    /// [`Coordination::set_cursor`], only if `fence` still holds (same transaction).
+    async fn set_cursor_fenced(
+        &self,
+        tenant: &str,
+        source: &str,
+        value: &str,
+        fence: Option<&Fence>,
+        now_ms: i64,
+    ) -> Result<()>;
 
     /// Takes or renews the named lease (e.g. "who polls tenant T") for `owner` until
     /// `now + ttl`. Succeeds when the lease is free, expired, or already `owner`'s. Lets
     /// several replicas share a database while only one polls each source.
-    async fn try_lease(&self, name: &str, owner: &str, now_ms: i64, ttl_ms: i64) -> Result<bool>;
+    async fn try_lease(&self, name: &str, owner: &str, now_ms: i64, ttl_ms: i64) -> Result<bool> {
+        Ok(self.acquire_lease(name, owner, now_ms, ttl_ms).await?.is_some())
+    }
+    /// [`Coordination::try_lease`], returning the lease's generation when held: it changes
+    /// whenever the owner does, so writes fenced with it ([`Fence`]) fail after a takeover.
+    async fn acquire_lease(&self, name: &str, owner: &str, now_ms: i64, ttl_ms: i64) -> Result<Option<i64>>;
 
     /// True if only one process can use this store at a time (then start-up may release
     /// leases).

@@ -10,6 +10,9 @@ pub enum StoreError {
         "another process is using the SQLite database {0}; run one instance per SQLite file, or use PostgreSQL (storage.backend = \"postgres\") for several replicas"
     )]
     Locked(String),
+    /// A fenced write was refused: its lease was taken over (or expired) since it was granted.
+    #[error("lease {0} is no longer held by this replica (taken over or expired); the write was not committed")]
+    Fenced(String),
 }
 
 pub type Result<T> = std::result::Result<T, StoreError>;

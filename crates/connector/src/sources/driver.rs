@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use s4s_core::budget::{Priority, adaptive_interval};
 use s4s_core::timefmt;
-use s4s_store::Store;
+use s4s_store::{Fence, Store};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use tokio::sync::{Notify, watch};
@@ -64,9 +64,24 @@ pub struct Poller {
     pub no_progress: std::sync::Mutex<std::collections::HashSet<String>>,
     /// When each source last re-read its late window.
     pub last_reread: std::sync::Mutex<HashMap<String, tokio::time::Instant>>,
+    /// The polling lease's fence for this cycle's writes (None: single instance).
+    pub fence: std::sync::Mutex<Option<Fence>>,
 }
 
 impl Poller {
+    fn fence(&self) -> Option<Fence> {
+        self.fence.lock().map(|f| f.clone()).unwrap_or(None)
+    }
+
+    /// Takes or renews the lease and keeps its fence for this cycle's writes.
+    async fn hold(&self, ttl: Duration) -> bool {
+        let held = self.tenant.hold_lease(self.store.as_ref(), self.lease, ttl).await;
+        if let Ok(mut f) = self.fence.lock() {
+            *f = held.clone().flatten();
+        }
+        held.is_some()
+    }
+
     fn progress_key(name: &str) -> String {
         format!("{name}~sweep")
     }
@@ -127,7 +142,8 @@ impl Poller {
         let mut pages = 0usize;
         loop {
             pages += 1;
-            let o = src.store_page(self.store.as_ref(), std::mem::take(&mut page.items)).await?;
+            let fence = self.fence();
+            let o = src.store_page(self.store.as_ref(), fence.as_ref(), std::mem::take(&mut page.items)).await?;
             total.add(o);
             if o.queued > 0 {
                 self.wake.notify_one();
@@ -140,7 +156,9 @@ impl Poller {
                         next: next.clone(),
                         newest: total.newest.map(timefmt::odata),
                     };
-                    self.store.set_cursor(&t.name, &progress_key, &serde_json::to_string(&p)?, now_ms()).await?;
+                    self.store
+                        .set_cursor_fenced(&t.name, &progress_key, &serde_json::to_string(&p)?, self.fence().as_ref(), now_ms())
+                        .await?;
                     if let Ok(mut s) = self.no_progress.lock() {
                         s.remove(&name);
                     }
@@ -155,10 +173,10 @@ impl Poller {
         // Everything up to `newest` is stored: only now may the cursor move.
         let newest = total.newest.unwrap_or(cursor);
         if newest > cursor || first_run {
-            self.store.set_cursor(&t.name, &name, &timefmt::odata(newest), now_ms()).await?;
+            self.store.set_cursor_fenced(&t.name, &name, &timefmt::odata(newest), self.fence().as_ref(), now_ms()).await?;
         }
         if pages > 1 || resuming {
-            self.store.set_cursor(&t.name, &progress_key, "", now_ms()).await?;
+            self.store.set_cursor_fenced(&t.name, &progress_key, "", self.fence().as_ref(), now_ms()).await?;
         }
         if let Ok(mut s) = self.no_progress.lock() {
             s.insert(name.clone());
@@ -174,7 +192,7 @@ impl Poller {
             }
             let from = now - late - interval;
             if from < since {
-                let mut o = src.reread(self.store.as_ref(), from, since).await?;
+                let mut o = src.reread(self.store.as_ref(), self.fence().as_ref(), from, since).await?;
                 o.newest = None;
                 if o.queued > 0 {
                     metrics::counter!(telemetry::LATE_ALERTS, "tenant" => t.name.clone()).increment(o.new as u64);
@@ -229,6 +247,14 @@ impl Poller {
     fn report(&self, result: anyhow::Result<(Stored, bool)>, took: Duration) {
         let rt = &self.tenant;
         let t = &rt.cfg;
+        if let Err(e) = &result
+            && let Some(s4s_store::StoreError::Fenced(lease)) = e.downcast_ref::<s4s_store::StoreError>()
+        {
+            // Not a failure of the upstream: another replica took the lease over mid-cycle, and
+            // this replica's writes for it were refused (nothing half-written).
+            tracing::warn!(tenant = %t.name, lease = %lease, "lost the polling lease during a cycle; its writes were refused, the new holder polls");
+            return;
+        }
         match (self.reports, result) {
             (Reports::Microsoft, Ok((r, first_run))) => {
                 metrics::histogram!(telemetry::POLL_DURATION, "tenant" => t.name.clone()).record(took.as_secs_f64());
@@ -281,7 +307,7 @@ impl Poller {
     async fn keep_lease(&self, ttl: Duration) {
         loop {
             tokio::time::sleep(ttl / 3).await;
-            if !self.tenant.hold_lease(self.store.as_ref(), self.lease, ttl).await {
+            if !self.hold(ttl).await {
                 return;
             }
         }
@@ -296,7 +322,7 @@ impl Poller {
         loop {
             let started = tokio::time::Instant::now();
             // One replica polls each tenant; the others take over when its lease lapses.
-            if self.tenant.hold_lease(self.store.as_ref(), self.lease, ttl).await {
+            if self.hold(ttl).await {
                 let timer = std::time::Instant::now();
                 let result = tokio::select! {
                     r = self.cycle(&mut last, interval) => Some(r),

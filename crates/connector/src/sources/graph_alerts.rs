@@ -8,7 +8,7 @@ use async_trait::async_trait;
 use s4s_core::alert::GraphAlert;
 use s4s_core::ids::SOURCE_GRAPH_ALERT;
 use s4s_core::{ingest, timefmt};
-use s4s_store::{Store, StoredAlert};
+use s4s_store::{Fence, Store, StoredAlert};
 use serde_json::Value;
 use time::OffsetDateTime;
 
@@ -39,7 +39,13 @@ impl PullSource for GraphAlerts {
     /// Lists ids and versions changed in `[from, to)` (at most [`LATE_PAGES`] pages of 1,000),
     /// and fetches only the alerts whose version is not stored: during a burst the re-read
     /// costs a request or two and no write.
-    async fn reread(&self, store: &dyn Store, from: OffsetDateTime, to: OffsetDateTime) -> anyhow::Result<Stored> {
+    async fn reread(
+        &self,
+        store: &dyn Store,
+        fence: Option<&Fence>,
+        from: OffsetDateTime,
+        to: OffsetDateTime,
+    ) -> anyhow::Result<Stored> {
         let g = &self.0.clients.graph;
         let mut listed = Vec::new();
         let mut url = Some(g.alert_versions_url(from, to, 1000));
@@ -83,7 +89,7 @@ impl PullSource for GraphAlerts {
         if fresh.is_empty() {
             return Ok(Stored::default());
         }
-        self.store_page(store, fresh).await
+        self.store_page(store, fence, fresh).await
     }
 
     async fn first_page(&self, since: OffsetDateTime) -> anyhow::Result<Page> {
@@ -96,7 +102,7 @@ impl PullSource for GraphAlerts {
         Ok(Page { items: p.value, next: p.next_link })
     }
 
-    async fn store_page(&self, store: &dyn Store, items: Vec<Value>) -> anyhow::Result<Stored> {
+    async fn store_page(&self, store: &dyn Store, fence: Option<&Fence>, items: Vec<Value>) -> anyhow::Result<Stored> {
         let t = &self.0.cfg;
         let mut parsed = Vec::with_capacity(items.len());
         for raw in items {
@@ -132,7 +138,7 @@ impl PullSource for GraphAlerts {
         // Graph lists the most recent first; page the oldest of a batch first.
         batch.sort_by(|a, b| a.alert.version.cmp(&b.alert.version));
         out.read = batch.len();
-        let o = store.ingest(&batch, timefmt::millis(OffsetDateTime::now_utc())).await?;
+        let o = store.ingest_fenced(&batch, fence, timefmt::millis(OffsetDateTime::now_utc())).await?;
         for (result, n) in [("new", o.new), ("updated", o.updated), ("unchanged", o.unchanged)] {
             metrics::counter!(telemetry::ALERTS_INGESTED, "tenant" => t.name.clone(), "result" => result)
                 .increment(n as u64);

@@ -9,7 +9,7 @@ use async_trait::async_trait;
 use s4s_core::budget::Priority;
 use s4s_core::ids::SOURCE_GRAPH_INCIDENT;
 use s4s_core::{ingest, timefmt};
-use s4s_store::Store;
+use s4s_store::{Fence, Store};
 use serde_json::Value;
 use time::OffsetDateTime;
 
@@ -53,7 +53,7 @@ impl PullSource for GraphIncidents {
         })
     }
 
-    async fn store_page(&self, store: &dyn Store, items: Vec<Value>) -> anyhow::Result<Stored> {
+    async fn store_page(&self, store: &dyn Store, fence: Option<&Fence>, items: Vec<Value>) -> anyhow::Result<Stored> {
         let t = &self.0.cfg;
         let mut out = Stored::default();
         for inc in &items {
@@ -74,7 +74,7 @@ impl PullSource for GraphIncidents {
                 tracing::info!(tenant = %t.name, incident = %id, alert = %c.alert.alert_id, incident_status = %status, "incident closed in the portal: closing the SIGNL4 alert");
             }
             // Close job and state in one transaction.
-            store.ingest(&closes, timefmt::millis(OffsetDateTime::now_utc())).await?;
+            store.ingest_fenced(&closes, fence, timefmt::millis(OffsetDateTime::now_utc())).await?;
             out.queued += closes.len();
         }
         Ok(out)

@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use s4s_core::budget::Priority;
-use s4s_store::Store;
+use s4s_store::{Fence, Store};
 use serde_json::Value;
 use time::OffsetDateTime;
 
@@ -76,11 +76,19 @@ pub trait PullSource: Send + Sync {
     }
     /// Re-reads items changed in `[from, to)` by id and version only, fetching and storing the
     /// ones not stored yet (late-visible). Returns what storing them did.
-    async fn reread(&self, _store: &dyn Store, _from: OffsetDateTime, _to: OffsetDateTime) -> anyhow::Result<Stored> {
+    async fn reread(
+        &self,
+        _store: &dyn Store,
+        _fence: Option<&Fence>,
+        _from: OffsetDateTime,
+        _to: OffsetDateTime,
+    ) -> anyhow::Result<Stored> {
         Ok(Stored::default())
     }
     async fn first_page(&self, since: OffsetDateTime) -> anyhow::Result<Page>;
     async fn next_page(&self, next: &str) -> anyhow::Result<Page>;
-    /// Stores one page in the outbox (with the jobs it causes).
-    async fn store_page(&self, store: &dyn Store, items: Vec<Value>) -> anyhow::Result<Stored>;
+    /// Stores one page in the outbox (with the jobs it causes), fenced by the polling lease
+    /// (`fence`: None with one process per SQLite file): a replica that lost the lease
+    /// commits nothing.
+    async fn store_page(&self, store: &dyn Store, fence: Option<&Fence>, items: Vec<Value>) -> anyhow::Result<Stored>;
 }

@@ -8,7 +8,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use s4s_core::sentinel::{self as model, Incident};
 use s4s_core::{ingest, timefmt};
-use s4s_store::{Store, StoredAlert};
+use s4s_store::{Fence, Store, StoredAlert};
 use serde_json::Value;
 use time::OffsetDateTime;
 
@@ -45,7 +45,7 @@ impl PullSource for SentinelIncidents {
         })
     }
 
-    async fn store_page(&self, store: &dyn Store, items: Vec<Value>) -> anyhow::Result<Stored> {
+    async fn store_page(&self, store: &dyn Store, fence: Option<&Fence>, items: Vec<Value>) -> anyhow::Result<Stored> {
         let (t, ws) = (&self.tenant.cfg, &self.client.cfg);
         let source = self.cursor();
         let incidents: Vec<Incident> = items.into_iter().filter_map(Incident::from_json).collect();
@@ -72,7 +72,7 @@ impl PullSource for SentinelIncidents {
             batch.extend(ingest::sentinel_incident(t, ws, inc, p, alerts, &tracked));
         }
         out.queued = batch.iter().map(|i| i.jobs.len() + usize::from(i.page.is_some())).sum();
-        let o = store.ingest(&batch, timefmt::millis(OffsetDateTime::now_utc())).await?;
+        let o = store.ingest_fenced(&batch, fence, timefmt::millis(OffsetDateTime::now_utc())).await?;
         out.new = o.new;
         out.updated = o.updated;
         Ok(out)

@@ -15,7 +15,7 @@ use s4s_core::budget::Priority;
 use s4s_core::ids::{ExternalId, SOURCE_SIGNL4_REST};
 use s4s_core::signl4_event::{events_from_rest_alert, events_from_rest_annotations};
 use s4s_core::signl4_rest::RestAlert;
-use s4s_store::Store;
+use s4s_store::{Fence, Store};
 use serde_json::Value;
 use time::OffsetDateTime;
 
@@ -89,7 +89,7 @@ impl PullSource for Signl4Rest {
         Ok(Page { items: Vec::new(), next: None })
     }
 
-    async fn store_page(&self, store: &dyn Store, items: Vec<Value>) -> anyhow::Result<Stored> {
+    async fn store_page(&self, store: &dyn Store, _fence: Option<&Fence>, items: Vec<Value>) -> anyhow::Result<Stored> {
         let rt = &self.tenant;
         let Some(api) = &rt.clients.signl4_api else { return Ok(Stored::default()) };
         let mut out = Stored::default();

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use s4s_core::budget::BudgetSpec;
 use s4s_core::config::{DeliveryConfig, TenantConfig};
-use s4s_store::Store;
+use s4s_store::{Fence, Store};
 use secrecy::ExposeSecret;
 use time::OffsetDateTime;
 
@@ -202,24 +202,27 @@ impl TenantContext {
     }
 
     /// Takes or renews the named polling lease. With one process per SQLite file (its lock
-    /// file) there is nobody to share with: always held, no write. With replicas on
-    /// PostgreSQL exactly one replica polls each source.
-    pub async fn hold_lease(&self, store: &dyn Store, name: &str, ttl: Duration) -> bool {
+    /// file) there is nobody to share with: always held, no write, no fence. With replicas on
+    /// PostgreSQL exactly one replica polls each source. `None`: not held; `Some(fence)`: held,
+    /// and the cursor and ingest writes of this cycle are fenced with it.
+    pub async fn hold_lease(&self, store: &dyn Store, name: &str, ttl: Duration) -> Option<Option<Fence>> {
         if store.single_instance() {
-            return true;
+            return Some(None);
         }
         let now = s4s_core::timefmt::millis(OffsetDateTime::now_utc());
         let ttl = ttl.max(Duration::from_secs(2)).as_millis() as i64;
-        match store.try_lease(&format!("{name}:{}", self.cfg.name), &self.owner, now, ttl).await {
-            Ok(held) => {
+        let lease = format!("{name}:{}", self.cfg.name);
+        match store.acquire_lease(&lease, &self.owner, now, ttl).await {
+            Ok(generation) => {
+                let held = generation.is_some();
                 if self.health.set_standby(!held) {
                     tracing::info!(tenant = %self.cfg.name, lease = name, active = held, "polling lease {}", if held { "acquired: this replica polls" } else { "held by another replica: standing by" });
                 }
-                held
+                generation.map(|generation| Some(Fence { lease, owner: self.owner.clone(), generation }))
             }
             Err(e) => {
                 tracing::warn!(tenant = %self.cfg.name, error = %e, "cannot take the polling lease; skipping this cycle");
-                false
+                None
             }
         }
     }

@@ -43,3 +43,34 @@ pub async fn only_the_lease_holder_claims_a_tenants_jobs(s: Arc<dyn Store>) {
     assert!(s.claim_leased_jobs("r2", "poll:", 2100, 500, 10).await.unwrap().is_empty());
     assert_eq!(s.claim_leased_jobs("r1", "poll:", 2100, 500, 10).await.unwrap().len(), 1);
 }
+
+pub async fn writes_fenced_by_a_lease_fail_after_a_takeover_and_change_nothing(s: Arc<dyn Store>) {
+    use super::fixtures::item;
+    use crate::types::{Fence, StoreError};
+    let g1 = s.acquire_lease("poll:t1", "a", 1000, 500).await.unwrap().expect("a holds it");
+    assert_eq!(s.acquire_lease("poll:t1", "a", 1200, 500).await.unwrap(), Some(g1), "renewing keeps the generation");
+    let fa = Fence { lease: "poll:t1".into(), owner: "a".into(), generation: g1 };
+    s.ingest_fenced(&[item("x", "v1", true)], Some(&fa), 1300).await.unwrap();
+    s.set_cursor_fenced("t1", "graph-alert", "c1", Some(&fa), 1300).await.unwrap();
+    // a stalls; its lease expires and b takes over: a new generation.
+    let g2 = s.acquire_lease("poll:t1", "b", 1800, 500).await.unwrap().expect("b takes over");
+    assert_ne!(g2, g1);
+    let late = s.ingest_fenced(&[item("y", "v1", true)], Some(&fa), 1850).await;
+    assert!(matches!(late, Err(StoreError::Fenced(_))), "{late:?}");
+    let late = s.set_cursor_fenced("t1", "graph-alert", "stale", Some(&fa), 1850).await;
+    assert!(matches!(late, Err(StoreError::Fenced(_))), "{late:?}");
+    assert_eq!(s.get_cursor("t1", "graph-alert").await.unwrap().as_deref(), Some("c1"));
+    assert!(s.get_alert("t1", "graph-alert", "y").await.unwrap().is_none(), "nothing of a fenced ingest is written");
+    // The holder's writes go through.
+    let fb = Fence { lease: "poll:t1".into(), owner: "b".into(), generation: g2 };
+    s.set_cursor_fenced("t1", "graph-alert", "c2", Some(&fb), 1900).await.unwrap();
+    assert_eq!(s.get_cursor("t1", "graph-alert").await.unwrap().as_deref(), Some("c2"));
+    // Even if a wins the lease back later, its old generation stays refused.
+    assert!(s.acquire_lease("poll:t1", "a", 2400, 500).await.unwrap().is_some());
+    let stale = s.set_cursor_fenced("t1", "graph-alert", "stale", Some(&fa), 2450).await;
+    assert!(matches!(stale, Err(StoreError::Fenced(_))), "{stale:?}");
+    // An expired lease fences its owner too.
+    let g3 = s.acquire_lease("poll:t1", "a", 2500, 100).await.unwrap().unwrap();
+    let fa3 = Fence { lease: "poll:t1".into(), owner: "a".into(), generation: g3 };
+    assert!(matches!(s.set_cursor_fenced("t1", "graph-alert", "z", Some(&fa3), 2700).await, Err(StoreError::Fenced(_))));
+}

@@ -43,6 +43,7 @@ macro_rules! conformance_tests {
             sync_bookkeeping_and_lookups,
             follow_ups_commit_only_with_a_done_job,
             one_owner_holds_a_lease_until_it_expires,
+            writes_fenced_by_a_lease_fail_after_a_takeover_and_change_nothing,
             only_the_lease_holder_claims_a_tenants_jobs,
             an_attempt_begun_and_not_ended_makes_the_job_in_doubt,
             leases_of_running_jobs_are_extended_and_dead_ones_are_not_revived,

@@ -102,7 +102,8 @@ async fn insert_or_lock_alert(conn: &mut PgConnection, a: &AlertRecord, now_ms: 
 shared::helpers!(
     conn = PgConnection,
     row = PgRow,
-    job_for_merge = "SELECT id, state, payload FROM jobs WHERE key = $1 FOR UPDATE"
+    job_for_merge = "SELECT id, state, payload FROM jobs WHERE key = $1 FOR UPDATE",
+    fence_check = sql::FENCE_CHECK_FOR_SHARE
 );
 shared::alert_store!(PostgresStore);
 shared::outbox!(

@@ -6,9 +6,10 @@ macro_rules! alert_store {
     ($store:ty) => {
         #[async_trait::async_trait]
         impl $crate::traits::AlertStore for $store {
-            async fn ingest(
+            async fn ingest_fenced(
                 &self,
                 items: &[$crate::types::IngestItem],
+                fence: Option<&$crate::types::Fence>,
                 now_ms: i64,
             ) -> $crate::types::Result<$crate::types::IngestOutcome> {
                 use $crate::shared::sql;
@@ -17,6 +18,7 @@ macro_rules! alert_store {
                     return Ok(out);
                 }
                 let mut tx = self.begin_write().await?;
+                check_fence(&mut tx, fence, now_ms).await?;
                 for item in items {
                     let a = &item.alert;
                     let paged = match insert_or_lock_alert(&mut tx, a, now_ms).await? {

@@ -13,38 +13,41 @@ macro_rules! coordination {
                     .await?)
             }
 
-            async fn set_cursor(
+            async fn set_cursor_fenced(
                 &self,
                 tenant: &str,
                 source: &str,
                 value: &str,
+                fence: Option<&$crate::types::Fence>,
                 now_ms: i64,
             ) -> $crate::types::Result<()> {
+                let mut tx = self.begin_write().await?;
+                check_fence(&mut tx, fence, now_ms).await?;
                 sqlx::query($crate::shared::sql::CURSOR_SET)
                     .bind(tenant)
                     .bind(source)
                     .bind(value)
                     .bind(now_ms)
-                    .execute(&self.pool)
+                    .execute(&mut *tx)
                     .await?;
+                tx.commit().await?;
                 Ok(())
             }
 
-            async fn try_lease(
+            async fn acquire_lease(
                 &self,
                 name: &str,
                 owner: &str,
                 now_ms: i64,
                 ttl_ms: i64,
-            ) -> $crate::types::Result<bool> {
-                let r = sqlx::query($crate::shared::sql::LEASE_TRY)
+            ) -> $crate::types::Result<Option<i64>> {
+                Ok(sqlx::query_scalar($crate::shared::sql::LEASE_TRY)
                     .bind(name)
                     .bind(owner)
                     .bind(now_ms + ttl_ms)
                     .bind(now_ms)
-                    .execute(&self.pool)
-                    .await?;
-                Ok(r.rows_affected() == 1)
+                    .fetch_optional(&self.pool)
+                    .await?)
             }
 
             fn single_instance(&self) -> bool {

@@ -4,7 +4,27 @@
 /// `$conn` and row type `$row`. `job_for_merge` selects `(id, state, payload)` of the job with
 /// key `$1` (PostgreSQL locks the row).
 macro_rules! helpers {
-    (conn = $conn:ty, row = $row:ty, job_for_merge = $job_for_merge:expr) => {
+    (conn = $conn:ty, row = $row:ty, job_for_merge = $job_for_merge:expr, fence_check = $fence_check:expr) => {
+        /// Fails with [`StoreError::Fenced`] unless `fence` still holds.
+        async fn check_fence(
+            conn: &mut $conn,
+            fence: Option<&$crate::types::Fence>,
+            now_ms: i64,
+        ) -> $crate::types::Result<()> {
+            let Some(f) = fence else { return Ok(()) };
+            let held: Option<i64> = sqlx::query_scalar($fence_check)
+                .bind(&f.lease)
+                .bind(&f.owner)
+                .bind(f.generation)
+                .bind(now_ms)
+                .fetch_optional(&mut *conn)
+                .await?;
+            match held {
+                Some(_) => Ok(()),
+                None => Err($crate::types::StoreError::Fenced(f.lease.clone())),
+            }
+        }
+
         fn job_from_row(r: &$row) -> $crate::types::Result<$crate::types::Job> {
             use sqlx::Row;
             Ok($crate::types::Job {

@@ -109,9 +109,23 @@ pub(crate) fn job_claim(lock: &str, leased: bool) -> String {
 pub(crate) const CURSOR_GET: &str = "SELECT value FROM cursors WHERE tenant = $1 AND source = $2";
 pub(crate) const CURSOR_SET: &str = "INSERT INTO cursors (tenant, source, value, updated_ms) VALUES ($1, $2, $3, $4) \
      ON CONFLICT (tenant, source) DO UPDATE SET value = excluded.value, updated_ms = excluded.updated_ms";
-pub(crate) const LEASE_TRY: &str = "INSERT INTO leases (name, owner, until_ms) VALUES ($1, $2, $3) \
-     ON CONFLICT (name) DO UPDATE SET owner = excluded.owner, until_ms = excluded.until_ms \
-     WHERE leases.owner = excluded.owner OR leases.until_ms <= $4";
+/// Takes or renews a lease; a change of owner increments its generation. Returns the
+/// generation when held.
+pub(crate) const LEASE_TRY: &str = "INSERT INTO leases (name, owner, until_ms, generation) VALUES ($1, $2, $3, 1) \
+     ON CONFLICT (name) DO UPDATE SET owner = excluded.owner, until_ms = excluded.until_ms, \
+     generation = CASE WHEN leases.owner = excluded.owner THEN leases.generation ELSE leases.generation + 1 END \
+     WHERE leases.owner = excluded.owner OR leases.until_ms <= $4 \
+     RETURNING generation";
+/// The fence of a write: the lease still held by its owner at its generation (`$4` = now).
+macro_rules! fence_check {
+    () => {
+        "SELECT generation FROM leases WHERE name = $1 AND owner = $2 AND generation = $3 AND until_ms > $4"
+    };
+}
+pub(crate) const FENCE_CHECK: &str = fence_check!();
+/// [`FENCE_CHECK`], holding the lease row until commit so a takeover waits for this write
+/// (PostgreSQL).
+pub(crate) const FENCE_CHECK_FOR_SHARE: &str = concat!(fence_check!(), " FOR SHARE");
 pub(crate) const LEASES_DELETE_ALL: &str = "DELETE FROM leases";
 
 // Inspection.

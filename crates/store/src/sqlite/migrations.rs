@@ -73,4 +73,8 @@ ALTER TABLE jobs ADD COLUMN priority INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE jobs ADD COLUMN attempt_id TEXT;
 ALTER TABLE jobs ADD COLUMN attempt_ms INTEGER;
 "#,
+    // Issue 9: lease generations fence cursor and ingest writes of a replica that lost its lease.
+    r#"
+ALTER TABLE leases ADD COLUMN generation INTEGER NOT NULL DEFAULT 0;
+"#,
 ];

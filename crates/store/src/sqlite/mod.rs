@@ -144,7 +144,8 @@ async fn insert_or_lock_alert(
 shared::helpers!(
     conn = SqliteConnection,
     row = SqliteRow,
-    job_for_merge = "SELECT id, state, payload FROM jobs WHERE key = $1"
+    job_for_merge = "SELECT id, state, payload FROM jobs WHERE key = $1",
+    fence_check = sql::FENCE_CHECK
 );
 shared::alert_store!(SqliteStore);
 shared::outbox!(
