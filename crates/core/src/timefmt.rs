@@ -9,15 +9,18 @@ use time::format_description::well_known::Rfc3339;
 use time::{OffsetDateTime, UtcOffset};
 
 /// Parses an RFC 3339 / ISO 8601 timestamp with 0–9 fractional digits. A missing offset is
-/// taken as UTC (SIGNL4's `eventRaisedUtc` sometimes has no `Z`).
+/// taken as UTC (SIGNL4's `eventRaisedUtc` sometimes has no `Z`). Times that are not in years
+/// 1–9999 once in UTC are refused (None), never a panic: `9999-12-31T23:59:59-01:00` would
+/// be year 10000, which `time` cannot represent (found by fuzzing), and a year before 1
+/// would not format back into a timestamp this function reads ([`odata`]).
 pub fn parse(s: &str) -> Option<OffsetDateTime> {
     let s = s.trim();
-    if let Ok(t) = OffsetDateTime::parse(s, &Rfc3339) {
-        return Some(t.to_offset(UtcOffset::UTC));
-    }
-    // No offset: append Z and retry.
-    let with_z = format!("{s}Z");
-    OffsetDateTime::parse(&with_z, &Rfc3339).ok()
+    let t = match OffsetDateTime::parse(s, &Rfc3339) {
+        Ok(t) => t,
+        // No offset: append Z and retry.
+        Err(_) => OffsetDateTime::parse(&format!("{s}Z"), &Rfc3339).ok()?,
+    };
+    t.checked_to_offset(UtcOffset::UTC).filter(|u| (1..=9999).contains(&u.year()))
 }
 
 /// Formats a timestamp as an OData DateTimeOffset literal (unquoted in `$filter`), in UTC
@@ -49,6 +52,17 @@ pub fn from_millis(ms: i64) -> OffsetDateTime {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn times_outside_years_1_to_9999_in_utc_are_refused_not_a_panic() {
+        // Inputs found by fuzzing (fuzz/artifacts-found/).
+        assert_eq!(parse("9999-12-31T08:11:12-23:59"), None);
+        assert_eq!(parse("9999-12-31T23:59:59-01:00"), None);
+        assert_eq!(parse("0000-01-01T00:30:00+01:00"), None);
+        assert!(parse("9999-12-31T23:59:59Z").is_some());
+        let t = parse("0001-01-01T00:00:00Z").unwrap();
+        assert_eq!(parse(&odata(t)), Some(t), "round trip");
+    }
 
     #[test]
     fn parses_graph_and_signl4_precisions() {
