@@ -100,7 +100,12 @@ async fn burst_with_kills(n: u32, kills: u32, api_key: bool) -> Run {
             .unwrap_or_default()
             .into_iter()
             .filter(|j| j.kind == "page")
-            .map(|j| format!("{} attempts={} next={} lease={:?} attempt={:?} error={:?}", j.key, j.attempts, j.next_attempt_ms, j.lease_until_ms, j.attempt, j.last_error))
+            .map(|j| {
+                format!(
+                    "{} attempts={} next={} lease={:?} attempt={:?} error={:?}",
+                    j.key, j.attempts, j.next_attempt_ms, j.lease_until_ms, j.attempt, j.last_error
+                )
+            })
             .collect();
         fail(format!("page jobs still pending: {left:#?}"));
     }

@@ -47,8 +47,10 @@ impl JobKind {
         use crate::budget::Priority;
         match self {
             JobKind::Page | JobKind::SentinelPage | JobKind::Signl4Status => Priority::Poll,
-            JobKind::GraphSync | JobKind::SentinelSync | JobKind::Verify => Priority::WriteBack,
-            JobKind::IncidentSync | JobKind::SentinelEnrich => Priority::Housekeeping,
+            JobKind::GraphSync | JobKind::SentinelSync => Priority::WriteBack,
+            // Verification draws on SIGNL4's REST budget, which in-doubt pages' look-ups and
+            // the REST poller need first; during a storm it lags rather than crowds them out.
+            JobKind::IncidentSync | JobKind::SentinelEnrich | JobKind::Verify => Priority::Housekeeping,
         }
     }
 

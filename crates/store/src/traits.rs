@@ -3,8 +3,8 @@
 use async_trait::async_trait;
 
 use crate::types::{
-    AlertKey, AlertUpdate, Fence, FollowUp, InboundEvent, IngestItem, IngestOutcome, Job, JobCounts, JobState, NewJob, Result,
-    StoredAlert,
+    AlertKey, AlertUpdate, Fence, FollowUp, InboundEvent, IngestItem, IngestOutcome, Job, JobCounts, JobState, NewJob,
+    Result, StoredAlert,
 };
 
 /// Alerts and what happens to them: ingest, lookups, sync bookkeeping, inbound SIGNL4 events.

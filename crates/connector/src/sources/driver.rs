@@ -157,7 +157,13 @@ impl Poller {
                         newest: total.newest.map(timefmt::odata),
                     };
                     self.store
-                        .set_cursor_fenced(&t.name, &progress_key, &serde_json::to_string(&p)?, self.fence().as_ref(), now_ms())
+                        .set_cursor_fenced(
+                            &t.name,
+                            &progress_key,
+                            &serde_json::to_string(&p)?,
+                            self.fence().as_ref(),
+                            now_ms(),
+                        )
                         .await?;
                     if let Ok(mut s) = self.no_progress.lock() {
                         s.remove(&name);
@@ -173,7 +179,9 @@ impl Poller {
         // Everything up to `newest` is stored: only now may the cursor move.
         let newest = total.newest.unwrap_or(cursor);
         if newest > cursor || first_run {
-            self.store.set_cursor_fenced(&t.name, &name, &timefmt::odata(newest), self.fence().as_ref(), now_ms()).await?;
+            self.store
+                .set_cursor_fenced(&t.name, &name, &timefmt::odata(newest), self.fence().as_ref(), now_ms())
+                .await?;
         }
         if pages > 1 || resuming {
             self.store.set_cursor_fenced(&t.name, &progress_key, "", self.fence().as_ref(), now_ms()).await?;

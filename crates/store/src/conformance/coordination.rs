@@ -72,5 +72,8 @@ pub async fn writes_fenced_by_a_lease_fail_after_a_takeover_and_change_nothing(s
     // An expired lease fences its owner too.
     let g3 = s.acquire_lease("poll:t1", "a", 2500, 100).await.unwrap().unwrap();
     let fa3 = Fence { lease: "poll:t1".into(), owner: "a".into(), generation: g3 };
-    assert!(matches!(s.set_cursor_fenced("t1", "graph-alert", "z", Some(&fa3), 2700).await, Err(StoreError::Fenced(_))));
+    assert!(matches!(
+        s.set_cursor_fenced("t1", "graph-alert", "z", Some(&fa3), 2700).await,
+        Err(StoreError::Fenced(_))
+    ));
 }
