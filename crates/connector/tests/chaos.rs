@@ -322,3 +322,66 @@ async fn three_replicas_survive_kills_and_a_database_restart_during_a_storm() {
     assert!(worst <= 2 * ttl + Duration::from_secs(1), "takeover took {worst:?}: must come within two lease lifetimes");
     assert!(kills >= 20, "only {kills} kills");
 }
+
+/// PostgreSQL unreachable: `/readyz` answers 503, the webhook receiver answers 503 (SIGNL4
+/// delivers again) and never 2xx without having recorded the event; the process keeps
+/// running and resumes by itself when the database is back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn while_postgresql_is_down_nothing_is_acknowledged_and_everything_resumes() {
+    let pg = Cluster::start();
+    let h = Harness::new().await;
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let cfg = h.config().postgres(&pg.url()).listen(format!("127.0.0.1:{port}").parse().unwrap());
+    let cfg_path = h.write_config(&cfg);
+    let log = h.dir.path().join("s4s.log");
+    let file = std::fs::File::create(&log).unwrap();
+    let mut child = spawn_run(Path::new(env!("CARGO_BIN_EXE_signl4-sentinel")), &cfg_path, "info", Stdio::from(file));
+    let base = format!("http://127.0.0.1:{port}");
+    let http = reqwest::Client::new();
+    let readyz = async || http.get(format!("{base}/readyz")).send().await.map(|r| r.status().as_u16()).unwrap_or(0);
+    let a = h.fake.add_alert(TENANT, scenarios::mde_malware("95"));
+    wait_for("paged", Duration::from_secs(30), async || h.pages().contains_key(&ext(&a))).await;
+    wait_for("ready", Duration::from_secs(30), async || readyz().await == 200).await;
+    let ack = |id: &str| {
+        serde_json::json!({
+            "eventType": 201, "id": id, "eventRaisedUtc": "2026-12-02T10:00:00Z",
+            "user": {"username": "Kim", "mailaddress": "kim@contoso.com", "id": "kim-0001"},
+            "alert": {"statusCode": 2, "externalEventId": ext(&a), "id": "s4-alert-95", "eventId": "e95"}
+        })
+    };
+    let post = async |body: &Value| {
+        http.post(format!("{base}/signl4/{INBOUND_TOKEN}"))
+            .json(body)
+            .send()
+            .await
+            .map(|r| r.status().as_u16())
+            .unwrap_or(0)
+    };
+
+    pg.pg_ctl(&["stop", "-m", "immediate"]);
+    wait_for("/readyz says 503", Duration::from_secs(30), async || readyz().await == 503).await;
+    assert_eq!(post(&ack("delivery-1")).await, 503, "an event that cannot be recorded must not be acknowledged");
+    // Workers and pollers hit the outage and keep going (no exit, no crash loop).
+    wait_for("the outage is noticed by the workers", Duration::from_secs(30), async || {
+        std::fs::read_to_string(&log).unwrap_or_default().contains("cannot claim jobs from the database")
+    })
+    .await;
+    assert!(child.try_wait().unwrap().is_none(), "the process exited while the database was down");
+
+    pg.pg_ctl(&["start"]);
+    wait_for("ready again", Duration::from_secs(60), async || readyz().await == 200).await;
+    // SIGNL4 delivers the same event again: now it is recorded and written back, once.
+    wait_for("webhook accepts again", Duration::from_secs(30), async || post(&ack("delivery-1")).await == 200).await;
+    assert_eq!(post(&ack("delivery-2")).await, 200, "a repeat is acknowledged (and deduplicated)");
+    let comments = async || comments(&h.fake.alert(TENANT, a["id"].as_str().unwrap()).unwrap_or_default());
+    wait_for("written back", Duration::from_secs(60), async || {
+        h.fake.alert(TENANT, a["id"].as_str().unwrap()).is_some_and(|g| g["status"] == "inProgress")
+    })
+    .await;
+    wait_for("one comment", Duration::from_secs(30), async || comments().await.len() == 1).await;
+    let b = h.fake.add_alert(TENANT, scenarios::mde_malware("96"));
+    wait_for("paging resumed", Duration::from_secs(60), async || h.pages().contains_key(&ext(&b))).await;
+    h.polls(2).await;
+    assert_eq!(comments().await.len(), 1, "the repeated delivery had no second effect");
+    let _ = child.kill().await;
+}
