@@ -116,6 +116,15 @@ async fn lease_holder_pid(url: &str) -> Option<u32> {
     owner.split('-').next()?.parse().ok()
 }
 
+/// `S4S_SKIP_POSTGRES=1` skips the PostgreSQL tests (as everywhere in the suite).
+fn skipped() -> bool {
+    let skip = std::env::var("S4S_SKIP_POSTGRES").as_deref() == Ok("1");
+    if skip {
+        eprintln!("skipped: S4S_SKIP_POSTGRES=1");
+    }
+    skip
+}
+
 fn running_as_root() -> bool {
     std::process::Command::new("id").arg("-u").output().is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
 }
@@ -150,6 +159,9 @@ fn comments(v: &Value) -> Vec<String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn three_replicas_survive_kills_and_a_database_restart_during_a_storm() {
+    if skipped() {
+        return;
+    }
     let pg = Cluster::start();
     let h = Harness::new().await;
     h.fake.add_api_key(TEAM, KEY);
@@ -328,6 +340,9 @@ async fn three_replicas_survive_kills_and_a_database_restart_during_a_storm() {
 /// running and resumes by itself when the database is back.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn while_postgresql_is_down_nothing_is_acknowledged_and_everything_resumes() {
+    if skipped() {
+        return;
+    }
     let pg = Cluster::start();
     let h = Harness::new().await;
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
