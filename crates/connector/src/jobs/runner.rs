@@ -81,6 +81,7 @@ impl Runner {
     pub async fn run(self: Arc<Self>, mut shutdown: watch::Receiver<bool>) {
         let permits = Arc::new(Semaphore::new(self.cfg.concurrency));
         let renewer = tokio::spawn(self.clone().keep_leases(shutdown.clone()));
+        let mut db_failures: u32 = 0;
         let lease_ms = self.cfg.lease.as_millis() as i64;
         loop {
             if *shutdown.borrow() {
@@ -103,10 +104,27 @@ impl Runner {
                     self.store.claim_leased_jobs(&self.owner, POLL_LEASE_PREFIX, now_ms(), lease_ms, want).await
                 };
                 match claimed {
-                    Ok(j) => j,
+                    Ok(j) => {
+                        if db_failures > 0 {
+                            tracing::info!(after = db_failures, "the database answers again; claiming jobs");
+                            db_failures = 0;
+                        }
+                        j
+                    }
                     Err(e) => {
-                        tracing::error!(error = %e, "cannot claim jobs from the database");
-                        Vec::new()
+                        // Database unreachable (PostgreSQL restarting): back off, 0.5 s doubling
+                        // to 15 s, and say so once per outage, not once per attempt.
+                        if db_failures == 0 {
+                            tracing::error!(error = %e, "cannot claim jobs from the database; retrying with backoff");
+                        }
+                        db_failures += 1;
+                        let wait = Duration::from_millis(500u64.saturating_mul(1 << db_failures.min(5)))
+                            .min(Duration::from_secs(15));
+                        tokio::select! {
+                            _ = tokio::time::sleep(wait) => {}
+                            _ = shutdown.changed() => {}
+                        }
+                        continue;
                     }
                 }
             } else {
