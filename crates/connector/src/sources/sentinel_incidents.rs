@@ -48,7 +48,14 @@ impl PullSource for SentinelIncidents {
     async fn store_page(&self, store: &dyn Store, fence: Option<&Fence>, items: Vec<Value>) -> anyhow::Result<Stored> {
         let (t, ws) = (&self.tenant.cfg, &self.client.cfg);
         let source = self.cursor();
+        let total = items.len();
         let incidents: Vec<Incident> = items.into_iter().filter_map(Incident::from_json).collect();
+        if incidents.len() < total {
+            // Like malformed Graph alerts: counted and said, never silently dropped.
+            let skipped = (total - incidents.len()) as u64;
+            metrics::counter!(crate::telemetry::ALERTS_MALFORMED, "tenant" => t.name.clone()).increment(skipped);
+            tracing::warn!(tenant = %t.name, workspace = %ws.name, skipped, "skipping Sentinel incidents without name or a valid lastModifiedTimeUtc");
+        }
         let names: Vec<String> = incidents.iter().map(|i| i.name.clone()).collect();
         let prior: HashMap<String, StoredAlert> = store
             .get_alerts(&t.name, &source, &names)
