@@ -10,6 +10,14 @@ pub fn init(format: &str, default_level: &str) {
     let _ = if format == "json" { builder.json().try_init() } else { builder.with_target(false).try_init() };
 }
 
+/// The message of a caught panic (a poll cycle or a job attempt), for logs and health.
+pub fn panic_text(p: &Box<dyn std::any::Any + Send>) -> String {
+    p.downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| p.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "(no message)".into())
+}
+
 /// Standard error, with every configured secret scrubbed from each log line
 /// ([`crate::clients::http::redact`]) at every level, whatever a library logs.
 struct RedactingStderr;

@@ -14,6 +14,7 @@ use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use futures::FutureExt;
 use s4s_core::budget::Priority;
 use s4s_core::config::DeliveryConfig;
 use s4s_core::jobs::JobKind;
@@ -153,8 +154,15 @@ impl Runner {
                     };
                     let me = self.clone();
                     tokio::spawn(async move {
-                        let id = job.id;
-                        me.execute(job).await;
+                        let (id, key) = (job.id, job.key.clone());
+                        // A bug in a job must not keep its lease renewed forever: a panic is a
+                        // failed attempt, retried after its backoff like any other.
+                        let run = std::panic::AssertUnwindSafe(me.execute(job)).catch_unwind().await;
+                        if let Err(p) = run {
+                            let why = format!("internal error: the job panicked: {}", crate::telemetry::panic_text(&p));
+                            tracing::error!(key = %key, error = %why, "job attempt panicked; retrying later");
+                            let _ = me.store.retry_job(id, &me.owner, now_ms() + 60_000, &why, now_ms()).await;
+                        }
                         me.hold(id, false);
                         drop(permit);
                         me.wake.notify_one();

@@ -13,6 +13,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
+use futures::FutureExt;
 use s4s_core::budget::{Priority, adaptive_interval};
 use s4s_core::timefmt;
 use s4s_store::{Fence, Store};
@@ -333,7 +334,11 @@ impl Poller {
             if self.hold(ttl).await {
                 let timer = std::time::Instant::now();
                 let result = tokio::select! {
-                    r = self.cycle(&mut last, interval) => Some(r),
+                    // A bug in a source must not end this tenant's polling for good: a panic is
+                    // reported as a failed cycle and the next one runs.
+                    r = std::panic::AssertUnwindSafe(self.cycle(&mut last, interval)).catch_unwind() => {
+                        Some(r.unwrap_or_else(|p| Err(anyhow::anyhow!("internal error: the poll cycle panicked: {}", telemetry::panic_text(&p)))))
+                    }
                     _ = self.keep_lease(ttl) => None,
                     _ = shutdown.changed() => return,
                 };
