@@ -164,8 +164,13 @@ impl Runner {
                             let _ = me.store.retry_job(id, &me.owner, now_ms() + 60_000, &why, now_ms()).await;
                         }
                         me.hold(id, false);
+                        // Drop our handle on the runner (and its store) before freeing the
+                        // slot: a stop that waits for the slots then really holds the last one,
+                        // so the SQLite lock is free when `App::stop` returns.
+                        let wake = me.wake.clone();
+                        drop(me);
                         drop(permit);
-                        me.wake.notify_one();
+                        wake.notify_one();
                     });
                 }
                 continue;
@@ -187,6 +192,8 @@ impl Runner {
         // Wait for in-flight jobs.
         let _ = permits.acquire_many(self.cfg.concurrency as u32).await;
         renewer.abort();
+        // Wait until the aborted task is gone (it holds the runner and the store).
+        let _ = renewer.await;
     }
 
     async fn execute(&self, job: Job) {
