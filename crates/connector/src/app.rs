@@ -65,12 +65,23 @@ fn pollers(t: &Arc<TenantContext>, store: &Arc<dyn Store>, wake: &Arc<Notify>) -
     };
     let mut budgets = vec![t.sched.graph.clone()];
     budgets.extend(t.sched.arm.values().cloned());
-    let mut out =
-        vec![poller(POLL_LEASE, t.cfg.poll_interval, t.cfg.min_poll_interval, budgets, Reports::Microsoft, microsoft)];
-    if t.clients.signl4_api.is_some() && t.cfg.sync.enabled {
-        let rest: Vec<Box<dyn PullSource>> = vec![Box::new(signl4_rest::Signl4Rest::new(t.clone()))];
-        let every = t.cfg.signl4.api_poll_interval;
-        out.push(poller("signl4-rest", every, every, vec![t.sched.signl4_rest.clone()], Reports::Signl4Api, rest));
+    let mut out = vec![poller(
+        POLL_LEASE.to_string(),
+        t.cfg.poll_interval,
+        t.cfg.min_poll_interval,
+        budgets,
+        Reports::Microsoft,
+        microsoft,
+    )];
+    // One REST poller per team with an API key (the tenant's own and each route's own).
+    for (i, team) in t.clients.teams.iter().enumerate() {
+        if team.api.is_none() || !t.cfg.sync.enabled {
+            continue;
+        }
+        let rest: Vec<Box<dyn PullSource>> = vec![Box::new(signl4_rest::Signl4Rest::new(t.clone(), i))];
+        let every = team.opts.api_poll_interval;
+        let lease = if i == 0 { "signl4-rest".to_string() } else { format!("signl4-rest.{}", team.route) };
+        out.push(poller(lease, every, every, vec![team.rest_sched.clone()], Reports::Signl4Api, rest));
     }
     out
 }

@@ -21,6 +21,13 @@ pub enum Severity {
     Other(String),
 }
 
+impl Default for Severity {
+    /// Unknown (ranks as high: never filtered out by a minimum).
+    fn default() -> Severity {
+        Severity::Other(String::new())
+    }
+}
+
 impl Severity {
     pub fn parse(s: &str) -> Severity {
         match s.to_ascii_lowercase().as_str() {

@@ -4,22 +4,29 @@
 use serde_json::Value;
 
 use crate::alert::GraphAlert;
-use crate::config::{PagePer, SentinelConfig, TenantConfig};
+use crate::config::{PagePer, Route, SentinelConfig, TenantConfig};
 use crate::ids::{self, SOURCE_GRAPH_ALERT};
 use crate::jobs::{self, SentinelPageJob};
 use crate::records::{AlertRecord, AlertUpdate, IngestItem, StoredAlert};
+use crate::routing::{self, Facts};
 use crate::sentinel::{self as model, Incident, SentinelAlert};
 use crate::signl4_payload;
 use crate::sync::{self, PortalAction, Signl4State};
 
-/// A change made in the portal that must reach SIGNL4: the status job and the state to record.
-fn portal_item(item: &mut IngestItem, tenant: &str, external_id: &str, action: PortalAction) {
+/// A change made in the portal that must reach SIGNL4: the status jobs (one per team the
+/// alert paged, `routes`) and the state to record.
+fn portal_item(item: &mut IngestItem, tenant: &str, external_id: &str, routes: &[String], action: PortalAction) {
     let (status, new_state) = match action {
         PortalAction::Resolve => ("resolved", Signl4State::ClosedByPortal),
         PortalAction::Acknowledge => ("acknowledged", Signl4State::AcknowledgedByPortal),
     };
-    item.jobs.push(jobs::signl4_status(tenant, external_id, status));
+    item.jobs.extend(jobs::signl4_status_routes(tenant, external_id, status, routes));
     item.update.signl4_state = Some(new_state.as_str().into());
+}
+
+/// The route names to record with a page (`AlertUpdate::routes`).
+fn route_names(targets: &[&Route]) -> String {
+    targets.iter().map(|r| r.name.as_str()).collect::<Vec<_>>().join(",")
 }
 
 /// What to store for one Graph alert version, whether it pages, and — for an alert paged
@@ -37,11 +44,16 @@ pub fn graph_alert(tenant: &TenantConfig, alert: &GraphAlert, prior: Option<&Sto
         incident_id: alert.incident_id.clone(),
         raw: alert.raw.to_string(),
     };
-    let page = pages.then(|| {
-        let p = signl4_payload::graph_alert_page(&tenant.name, alert, &tenant.signl4);
-        jobs::page(&tenant.name, &p.external_id, p.body)
+    let targets = if pages { routing::select(tenant, &Facts::graph(alert)) } else { Vec::new() };
+    let mut pages = targets.iter().enumerate().map(|(i, r)| {
+        let p = signl4_payload::graph_alert_page(&tenant.name, alert, &r.signl4);
+        jobs::route_page(&tenant.name, &p.external_id, p.body, &r.name, i == 0)
     });
-    let mut item = IngestItem::new(record, page);
+    let mut item = IngestItem::new(record, pages.next());
+    item.more_pages.extend(pages);
+    if !targets.is_empty() {
+        item.update.routes = Some(route_names(&targets));
+    }
     if let Some(prior) = prior.filter(|p| p.paged && p.record.version != item.alert.version) {
         let action = sync::portal_change(
             prior.state(),
@@ -51,7 +63,7 @@ pub fn graph_alert(tenant: &TenantConfig, alert: &GraphAlert, prior: Option<&Sto
         );
         if let Some(action) = action {
             let ext = ids::external_id(&tenant.name, SOURCE_GRAPH_ALERT, &alert.id);
-            portal_item(&mut item, &tenant.name, &ext, action);
+            portal_item(&mut item, &tenant.name, &ext, &prior.routes, action);
         }
     }
     item
@@ -77,7 +89,7 @@ pub fn incident_closes(tenant: &str, status: &str, tracked: &[StoredAlert]) -> V
         .map(|a| {
             let ext = ids::external_id(tenant, &a.record.source, &a.record.alert_id);
             let mut it = IngestItem::new(a.record.clone(), None);
-            portal_item(&mut it, tenant, &ext, PortalAction::Resolve);
+            portal_item(&mut it, tenant, &ext, &a.routes, PortalAction::Resolve);
             it
         })
         .collect()
@@ -128,25 +140,36 @@ pub fn sentinel_incident(
     let mut item = IngestItem::new(record, None);
     let ext = ids::external_id(&tenant.name, &source, &inc.name);
     if let Some(alerts) = alerts.filter(|_| sentinel_needs_alerts(ws, inc, prior)) {
+        let parsed: Vec<SentinelAlert> = alerts.iter().cloned().filter_map(SentinelAlert::from_json).collect();
         match ws.page_per {
             PagePer::Incident => {
-                let job =
-                    SentinelPageJob { workspace: ws.name.clone(), incident: inc.raw.clone(), alerts, alert: None };
-                item.page = Some(jobs::sentinel_page(&tenant.name, &ext, &job));
-            }
-            PagePer::Alert => {
-                // The incident row is marked paged; each alert gets its own row and page.
-                item.update.paged = Some(true);
-                for a in &alerts {
-                    let Some(sa) = SentinelAlert::from_json(a.clone()) else { continue };
-                    let asrc = model::alert_source(&ws.name);
-                    let aext = ids::external_id(&tenant.name, &asrc, &sa.system_alert_id);
+                let targets = routing::select(tenant, &Facts::sentinel(&ws.name, inc, &parsed, None));
+                for (i, r) in targets.iter().enumerate() {
                     let job = SentinelPageJob {
                         workspace: ws.name.clone(),
                         incident: inc.raw.clone(),
                         alerts: alerts.clone(),
-                        alert: Some(a.clone()),
+                        alert: None,
+                        route: (!r.is_default()).then(|| r.name.clone()),
                     };
+                    let j = jobs::sentinel_page(&tenant.name, &ext, &job, i == 0);
+                    if i == 0 {
+                        item.page = Some(j);
+                    } else {
+                        item.more_pages.push(j);
+                    }
+                }
+                if !targets.is_empty() {
+                    item.update.routes = Some(route_names(&targets));
+                }
+            }
+            PagePer::Alert => {
+                // The incident row is marked paged; each alert gets its own row and page.
+                item.update.paged = Some(true);
+                for (a, sa) in alerts.iter().filter_map(|a| SentinelAlert::from_json(a.clone()).map(|sa| (a, sa))) {
+                    let asrc = model::alert_source(&ws.name);
+                    let aext = ids::external_id(&tenant.name, &asrc, &sa.system_alert_id);
+                    let targets = routing::select(tenant, &Facts::sentinel(&ws.name, inc, &parsed, Some(&sa)));
                     let rec = AlertRecord {
                         tenant: tenant.name.clone(),
                         source: asrc,
@@ -157,7 +180,22 @@ pub fn sentinel_incident(
                         incident_id: Some(inc.name.clone()),
                         raw: a.to_string(),
                     };
-                    items.push(IngestItem::new(rec, Some(jobs::sentinel_page(&tenant.name, &aext, &job))));
+                    let mut pages = targets.iter().enumerate().map(|(i, r)| {
+                        let job = SentinelPageJob {
+                            workspace: ws.name.clone(),
+                            incident: inc.raw.clone(),
+                            alerts: alerts.clone(),
+                            alert: Some(a.clone()),
+                            route: (!r.is_default()).then(|| r.name.clone()),
+                        };
+                        jobs::sentinel_page(&tenant.name, &aext, &job, i == 0)
+                    });
+                    let mut it = IngestItem::new(rec, pages.next());
+                    it.more_pages.extend(pages);
+                    if !targets.is_empty() {
+                        it.update.routes = Some(route_names(&targets));
+                    }
+                    items.push(it);
                 }
             }
         }
@@ -173,7 +211,7 @@ pub fn sentinel_incident(
                     tenant.sync.ack_on_in_progress,
                 );
                 if let Some(action) = action {
-                    portal_item(&mut item, &tenant.name, &ext, action);
+                    portal_item(&mut item, &tenant.name, &ext, &p.routes, action);
                 }
             }
             PagePer::Alert if inc.status == "Closed" => {
@@ -230,6 +268,9 @@ mod tests {
             signl4_state: state.into(),
             written_status: written.map(str::to_string),
             signl4_event_id: None,
+            routes: vec![],
+            episode: 0,
+            grouped_into: None,
         }
     }
 
@@ -294,5 +335,44 @@ mod tests {
         prior.record.version = inc.version();
         assert!(!sentinel_needs_alerts(&ws, &inc, Some(&prior)));
         assert!(sentinel_incident(&cfg, &ws, &inc, Some(&prior), None, &[]).is_empty());
+    }
+
+    #[test]
+    fn a_routed_alert_pages_each_team_once_and_a_portal_resolve_closes_it_in_each() {
+        let text = crate::config::example().replace(
+            "[tenant.sync]",
+            "[[tenant.route]]\nname = \"endpoint\"\nteam_secret = \"team-endpoint\"\ncontinue = true\n[tenant.route.match]\nproduct = [\"microsoftDefenderForEndpoint\"]\n\n[[tenant.route]]\nname = \"high\"\nteam_secret = \"team-high\"\n[tenant.route.match]\nmin_severity = \"high\"\n\n[tenant.sync]",
+        );
+        let t = load(&text, &ProcessEnv).unwrap().tenants.remove(0);
+        let a =
+            GraphAlert::from_json(json!({"id": "a1", "lastUpdateDateTime": "2026-11-28T10:00:00Z", "severity": "high",
+            "status": "new", "serviceSource": "microsoftDefenderForEndpoint"}))
+            .unwrap();
+        let item = graph_alert(&t, &a, None);
+        let page = item.page.as_ref().unwrap();
+        assert_eq!(page.key, "page:s4s:contoso:graph-alert:a1");
+        let body: serde_json::Value = serde_json::from_str(&page.payload).unwrap();
+        assert_eq!(body[jobs::ROUTE_FIELD], "endpoint");
+        assert_eq!(item.more_pages.len(), 1);
+        assert_eq!(item.more_pages[0].key, "page:s4s:contoso:graph-alert:a1@high");
+        assert_eq!(item.update.routes.as_deref(), Some("endpoint,high"));
+        // Resolved in the portal: both teams' SIGNL4 alerts close.
+        let resolved = GraphAlert::from_json(json!({"id": "a1", "lastUpdateDateTime": "2026-11-28T11:00:00Z",
+            "severity": "high", "status": "resolved", "serviceSource": "microsoftDefenderForEndpoint"}))
+        .unwrap();
+        let mut prior = stored("open", None);
+        prior.routes = vec!["endpoint".into(), "high".into()];
+        let item = graph_alert(&t, &resolved, Some(&prior));
+        let keys: Vec<&str> = item.jobs.iter().map(|j| j.key.as_str()).collect();
+        assert_eq!(
+            keys,
+            ["s4status:resolved:s4s:contoso:graph-alert:a1", "s4status:resolved:s4s:contoso:graph-alert:a1@high"]
+        );
+        let second: serde_json::Value = serde_json::from_str(&item.jobs[1].payload).unwrap();
+        assert_eq!(second[jobs::ROUTE_FIELD], "high");
+        // Paged before routes existed (no routes recorded): the tenant's own team, as before.
+        let item = graph_alert(&t, &resolved, Some(&stored("open", None)));
+        let body: serde_json::Value = serde_json::from_str(&item.jobs[0].payload).unwrap();
+        assert!(body.get(jobs::ROUTE_FIELD).is_none());
     }
 }

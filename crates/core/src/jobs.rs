@@ -6,6 +6,7 @@ use serde_json::{Map, Value};
 
 use crate::ids::job_key;
 use crate::records::NewJob;
+use crate::routing::DEFAULT_ROUTE;
 use crate::sync::{self, AlertSync, IncidentSync};
 
 /// Every kind of outbox job. The stored names never change (rows outlive versions).
@@ -86,6 +87,9 @@ pub struct SentinelPageJob {
     /// Per-alert mode: the alert this page is for.
     #[serde(default)]
     pub alert: Option<Value>,
+    /// The route it pages (`routing::select`); none = the default route.
+    #[serde(default)]
+    pub route: Option<String>,
 }
 
 /// Payload of a delivery verification: the page's event and what to send if it reached nobody.
@@ -99,6 +103,9 @@ pub struct VerifyJob {
     /// The page being verified was the fallback (no second fallback).
     #[serde(default)]
     pub fallback: bool,
+    /// The route (team) the page went to; none = the tenant's own team.
+    #[serde(default)]
+    pub route: Option<String>,
 }
 
 /// The hidden field of a page body that sends it to the tenant's fallback team (removed
@@ -107,11 +114,14 @@ pub const FALLBACK_TEAM_FIELD: &str = "__s4s_fallback_team";
 
 /// Follows a page's event (first look a few seconds after the page).
 pub fn verify(tenant: &str, payload: &VerifyJob) -> NewJob {
-    let key = if payload.fallback {
+    let mut key = if payload.fallback {
         format!("{}:fallback", job_key::verify(&payload.external_id))
     } else {
         job_key::verify(&payload.external_id)
     };
+    if let Some(r) = &payload.route {
+        key = format!("{key}@{r}");
+    }
     once(tenant, JobKind::Verify, key, json(payload))
 }
 
@@ -120,6 +130,7 @@ pub fn verify(tenant: &str, payload: &VerifyJob) -> NewJob {
 pub fn fallback_page(
     tenant: &str,
     external_id: &str,
+    route: Option<&str>,
     mut body: Map<String, Value>,
     to_other_team: bool,
     why: &str,
@@ -132,7 +143,11 @@ pub fn fallback_page(
     if let Some(Value::String(t)) = body.get_mut("Title") {
         *t = format!("[not delivered: {why}] {t}");
     }
-    once(tenant, JobKind::Page, job_key::fallback_page(external_id), Value::Object(body).to_string())
+    let key = match route {
+        Some(r) => format!("{}@{r}", job_key::fallback_page(external_id)),
+        None => job_key::fallback_page(external_id),
+    };
+    once(tenant, JobKind::Page, key, Value::Object(body).to_string())
 }
 
 /// Payload of a Sentinel write-back.
@@ -169,10 +184,57 @@ pub fn page(tenant: &str, external_id: &str, body: Map<String, Value>) -> NewJob
     once(tenant, JobKind::Page, job_key::page(external_id), Value::Object(body).to_string())
 }
 
+/// The hidden field of a SIGNL4 body naming the route (team) it goes to; removed before
+/// sending. Absent = the tenant's own team.
+pub const ROUTE_FIELD: &str = "__s4s_route";
+
+/// The route a stored SIGNL4 body goes to (taking the marker out).
+pub fn take_route(body: &mut Map<String, Value>) -> String {
+    match body.remove(ROUTE_FIELD) {
+        Some(Value::String(r)) if !r.is_empty() => r,
+        _ => DEFAULT_ROUTE.to_string(),
+    }
+}
+
+fn mark_route(body: &mut Map<String, Value>, route: &str) {
+    if route != DEFAULT_ROUTE {
+        body.insert(ROUTE_FIELD.into(), Value::from(route));
+    }
+}
+
+/// Job keys of an alert paged to several routes: the first route keeps the plain key (as
+/// before routes existed), the others get `@route`.
+fn route_key(key: String, route: &str, first: bool) -> String {
+    if first { key } else { format!("{key}@{route}") }
+}
+
+/// Pages `body` to `route`; `first`: the first (or only) route the alert pages.
+pub fn route_page(tenant: &str, external_id: &str, mut body: Map<String, Value>, route: &str, first: bool) -> NewJob {
+    mark_route(&mut body, route);
+    once(tenant, JobKind::Page, route_key(job_key::page(external_id), route, first), Value::Object(body).to_string())
+}
+
 /// Sets a SIGNL4 alert to `status` (`resolved` / `acknowledged`) by its external id.
 pub fn signl4_status(tenant: &str, external_id: &str, status: &str) -> NewJob {
     let body = crate::signl4_payload::status_payload(external_id, status);
     once(tenant, JobKind::Signl4Status, job_key::signl4_status(status, external_id), Value::Object(body).to_string())
+}
+
+/// The status change for every team the alert paged (`routes`, empty = the default route).
+pub fn signl4_status_routes(tenant: &str, external_id: &str, status: &str, routes: &[String]) -> Vec<NewJob> {
+    if routes.is_empty() {
+        return vec![signl4_status(tenant, external_id, status)];
+    }
+    routes
+        .iter()
+        .enumerate()
+        .map(|(i, r)| {
+            let mut body = crate::signl4_payload::status_payload(external_id, status);
+            mark_route(&mut body, r);
+            let key = route_key(job_key::signl4_status(status, external_id), r, i == 0);
+            once(tenant, JobKind::Signl4Status, key, Value::Object(body).to_string())
+        })
+        .collect()
 }
 
 /// Coalescing Graph alert write-back.
@@ -203,9 +265,11 @@ pub fn incident_tag(tenant: &str, incident: &str, tag: &str) -> NewJob {
     once(tenant, JobKind::IncidentSync, job_key::incident_tag(tenant, incident), json(&intent))
 }
 
-/// Pages a Sentinel incident (or one of its alerts).
-pub fn sentinel_page(tenant: &str, external_id: &str, payload: &SentinelPageJob) -> NewJob {
-    once(tenant, JobKind::SentinelPage, job_key::page(external_id), json(payload))
+/// Pages a Sentinel incident (or one of its alerts) to the payload's route; `first`: the
+/// first (or only) route it pages.
+pub fn sentinel_page(tenant: &str, external_id: &str, payload: &SentinelPageJob, first: bool) -> NewJob {
+    let route = payload.route.as_deref().unwrap_or(DEFAULT_ROUTE);
+    once(tenant, JobKind::SentinelPage, route_key(job_key::page(external_id), route, first), json(payload))
 }
 
 /// Adds late rule-query results to the incident of a Sentinel page.

@@ -15,6 +15,7 @@ pub mod jobs;
 pub mod records;
 pub mod redact;
 pub mod retry;
+pub mod routing;
 pub mod sentinel;
 pub mod signl4_event;
 pub mod signl4_payload;

@@ -67,6 +67,12 @@ pub struct AlertUpdate {
     /// Mark the alert as paged without a page job of its own (a Sentinel incident whose
     /// alerts are paged one by one).
     pub paged: Option<bool>,
+    /// The routes the alert paged, comma-separated (`routing::select`), recorded with its page.
+    pub routes: Option<String>,
+    /// A reopened alert's new episode (each episode pages once).
+    pub episode: Option<i64>,
+    /// The external id of the incident page this alert was grouped into (`group = "incident"`).
+    pub grouped_into: Option<String>,
 }
 
 /// What a finished job records and causes, committed together with its completion.
@@ -90,6 +96,9 @@ pub struct IngestItem {
     pub alert: AlertRecord,
     /// Created only if the alert has never been paged before (then `signl4_state` = open).
     pub page: Option<NewJob>,
+    /// Pages to further teams (routes with `continue`), created together with `page` and only
+    /// when it is.
+    pub more_pages: Vec<NewJob>,
     /// Further jobs this version causes (e.g. close the SIGNL4 alert), created in the same
     /// transaction.
     pub jobs: Vec<NewJob>,
@@ -99,7 +108,7 @@ pub struct IngestItem {
 
 impl IngestItem {
     pub fn new(alert: AlertRecord, page: Option<NewJob>) -> IngestItem {
-        IngestItem { alert, page, jobs: Vec::new(), update: AlertUpdate::default() }
+        IngestItem { alert, page, more_pages: Vec::new(), jobs: Vec::new(), update: AlertUpdate::default() }
     }
 }
 
@@ -128,6 +137,12 @@ pub struct StoredAlert {
     pub signl4_state: String,
     pub written_status: Option<String>,
     pub signl4_event_id: Option<String>,
+    /// The routes the alert paged (empty: the default route, or paged before routes existed).
+    pub routes: Vec<String>,
+    /// 0 until the alert is reopened after a resolve; each reopening pages once.
+    pub episode: i64,
+    /// The incident page this alert was grouped into, if any.
+    pub grouped_into: Option<String>,
 }
 
 impl StoredAlert {

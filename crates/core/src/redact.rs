@@ -42,11 +42,14 @@ impl Redactor {
         }
         for t in &config.tenants {
             v.push(t.client_secret.expose_secret().to_string());
-            v.push(t.signl4.team_secret.expose_secret().to_string());
-            v.extend(t.signl4.inbound_token.iter().map(|s| s.expose_secret().to_string()));
-            v.extend(t.signl4.api_key.iter().map(|s| s.expose_secret().to_string()));
-            if let crate::config::Fallback::Team(s) = &t.signl4.fallback {
-                v.push(s.expose_secret().to_string());
+            // The tenant's own team and every route's own team.
+            for s4 in std::iter::once(&t.signl4).chain(t.routes.iter().map(|r| &r.signl4)) {
+                v.push(s4.team_secret.expose_secret().to_string());
+                v.extend(s4.inbound_token.iter().map(|s| s.expose_secret().to_string()));
+                v.extend(s4.api_key.iter().map(|s| s.expose_secret().to_string()));
+                if let crate::config::Fallback::Team(s) = &s4.fallback {
+                    v.push(s.expose_secret().to_string());
+                }
             }
         }
         Redactor::new(v)

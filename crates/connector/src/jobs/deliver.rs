@@ -77,7 +77,12 @@ pub fn verify_job(
 ) -> Option<s4s_store::NewJob> {
     let rt = cx.tenant;
     let event_id = event_id?;
-    if !rt.cfg.signl4.verify || rt.clients.signl4_api.is_none() {
+    let route = match body.get(s4s_core::jobs::ROUTE_FIELD) {
+        Some(Value::String(r)) => r.clone(),
+        _ => s4s_core::routing::DEFAULT_ROUTE.to_string(),
+    };
+    let team = rt.team(&route);
+    if !team.opts.verify || team.api.is_none() {
         return None;
     }
     let fallback = cx.job.key.starts_with("page-fallback:");
@@ -85,7 +90,7 @@ pub fn verify_job(
         // The fallback team's events may not be visible with this team's API key.
         return None;
     }
-    let keep_body = !fallback && !matches!(rt.cfg.signl4.fallback, s4s_core::config::Fallback::None);
+    let keep_body = !fallback && !matches!(team.opts.fallback, s4s_core::config::Fallback::None);
     let mut page = body.clone();
     page.remove(s4s_core::jobs::FALLBACK_TEAM_FIELD);
     let payload = s4s_core::jobs::VerifyJob {
@@ -93,6 +98,7 @@ pub fn verify_job(
         event_id: event_id.to_string(),
         page: keep_body.then_some(page),
         fallback,
+        route: (route != s4s_core::routing::DEFAULT_ROUTE).then_some(route.clone()),
     };
     Some(s4s_core::jobs::verify(&rt.cfg.name, &payload))
 }
@@ -101,18 +107,22 @@ pub async fn page(cx: &JobContext<'_>, mut body: Map<String, Value>) -> Result<D
     let rt = cx.tenant;
     let tenant = rt.cfg.name.as_str();
     let external_id = body.get("X-S4-ExternalID").and_then(Value::as_str).unwrap_or("").to_string();
-    // A fallback page (`signl4.fallback`) for the fallback team carries a marker.
+    // The route (team) it goes to, and a fallback page (`fallback`) for the fallback team,
+    // carry markers.
+    let team = rt.team(&s4s_core::jobs::take_route(&mut body));
     let to_fallback_team = body.remove(s4s_core::jobs::FALLBACK_TEAM_FIELD).is_some();
-    let client = match (to_fallback_team, &rt.clients.signl4_fallback) {
-        (false, _) => &rt.clients.signl4,
+    let client = match (to_fallback_team, &team.fallback) {
+        (false, _) => &team.webhook,
         (true, Some(c)) => c,
-        (true, None) => return Err(Outcome::Broken("fallback page, but signl4.fallback is no longer \"team\"".into())),
+        (true, None) => {
+            return Err(Outcome::Broken("fallback page, but the team's fallback is no longer \"team\"".into()));
+        }
     };
     // A fallback page shares its alert's external id: a lookup would find the first page.
     let can_look_up = !external_id.is_empty() && !cx.job.key.starts_with("page-fallback:");
     let mut in_doubt = None;
     if let Some(earlier) = &cx.job.attempt {
-        match &rt.clients.signl4_api {
+        match &team.api {
             Some(api) if can_look_up => {
                 let age = Duration::from_millis((now_ms() - earlier.started_ms).max(0) as u64);
                 if age < SETTLE {

@@ -35,12 +35,16 @@ impl JobHandler for SentinelPage {
             None => alerts.clone(),
         };
         let enrichment = enrich(&client, &target, Some(client.cfg.enrichment_budget)).await;
-        let page = match &p.alert {
+        let route = rt.route(p.route.as_deref().unwrap_or(s4s_core::routing::DEFAULT_ROUTE));
+        let mut page = match &p.alert {
             Some(_) if !target.is_empty() => {
-                signl4_payload::alert_page(&rt.cfg.name, &client.cfg, &inc, &target[0], &enrichment, &rt.cfg.signl4)
+                signl4_payload::alert_page(&rt.cfg.name, &client.cfg, &inc, &target[0], &enrichment, &route.signl4)
             }
-            _ => signl4_payload::incident_page(&rt.cfg.name, &client.cfg, &inc, &alerts, &enrichment, &rt.cfg.signl4),
+            _ => signl4_payload::incident_page(&rt.cfg.name, &client.cfg, &inc, &alerts, &enrichment, &route.signl4),
         };
+        if !route.is_default() {
+            page.body.insert(jobs::ROUTE_FIELD.into(), route.name.clone().into());
+        }
         let title = page.body.get("Title").and_then(|v| v.as_str()).unwrap_or("").to_string();
         let done = match deliver::page(cx, page.body.clone()).await {
             Ok(d) => d,

@@ -14,9 +14,10 @@ impl JobHandler for Signl4StatusJob {
     const KIND: JobKind = JobKind::Signl4Status;
     type Payload = Map<String, Value>;
 
-    async fn run(&self, cx: &JobContext<'_>, body: Map<String, Value>) -> Outcome {
+    async fn run(&self, cx: &JobContext<'_>, mut body: Map<String, Value>) -> Outcome {
         let rt = cx.tenant;
-        match rt.clients.signl4.send(&body).await {
+        let team = rt.team(&s4s_core::jobs::take_route(&mut body));
+        match team.webhook.send(&body).await {
             Ok(event_id) => {
                 let status = body.get("X-S4-Status").and_then(|v| v.as_str()).unwrap_or("");
                 tracing::info!(tenant = %rt.cfg.name, status = %status, external_id = %body.get("X-S4-ExternalID").and_then(|v| v.as_str()).unwrap_or(""), "SIGNL4 alert updated after a change in the portal");

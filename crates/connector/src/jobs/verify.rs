@@ -39,7 +39,8 @@ impl JobHandler for Verify {
 
     async fn run(&self, cx: &JobContext<'_>, p: VerifyJob) -> Outcome {
         let rt = cx.tenant;
-        let Some(api) = &rt.clients.signl4_api else { return done("not verified (no API key)") };
+        let team = rt.team(p.route.as_deref().unwrap_or(s4s_core::routing::DEFAULT_ROUTE));
+        let Some(api) = &team.api else { return done("not verified (no API key)") };
         let age = Duration::from_millis((now_ms() - cx.job.created_ms).max(0) as u64);
         let later = |why: &str| {
             if age >= GIVE_UP {
@@ -97,13 +98,14 @@ fn not_delivered(cx: &JobContext<'_>, p: &VerifyJob, reason: NotDelivered) -> Fo
     metrics::counter!(telemetry::PAGES_NOT_DELIVERED, "tenant" => tenant.to_string(), "reason" => reason.as_str())
         .increment(1);
     rt.health.page_not_delivered(&format!("{}: {}", p.external_id, reason.describe()));
-    let fallback = match (&rt.cfg.signl4.fallback, &p.page, p.fallback) {
+    let team = rt.team(p.route.as_deref().unwrap_or(s4s_core::routing::DEFAULT_ROUTE));
+    let fallback = match (&team.opts.fallback, &p.page, p.fallback) {
         (Fallback::Emergency, Some(body), false) => Some((
-            jobs::fallback_page(tenant, &p.external_id, body.clone(), false, reason.as_str()),
+            jobs::fallback_page(tenant, &p.external_id, p.route.as_deref(), body.clone(), false, reason.as_str()),
             "paged the same team again with the emergency scenario",
         )),
         (Fallback::Team(_), Some(body), false) => Some((
-            jobs::fallback_page(tenant, &p.external_id, body.clone(), true, reason.as_str()),
+            jobs::fallback_page(tenant, &p.external_id, p.route.as_deref(), body.clone(), true, reason.as_str()),
             "paged the fallback team",
         )),
         _ => None,

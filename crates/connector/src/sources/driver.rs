@@ -48,7 +48,7 @@ struct SweepProgress {
 
 pub struct Poller {
     /// Lease name (one replica polls each tenant and lease).
-    pub lease: &'static str,
+    pub lease: String,
     /// The slowest interval (under load or throttling); also sets the lease's lifetime.
     pub interval: Duration,
     /// The fastest interval, while the budgets below are mostly free (= `interval`: fixed).
@@ -76,7 +76,7 @@ impl Poller {
 
     /// Takes or renews the lease and keeps its fence for this cycle's writes.
     async fn hold(&self, ttl: Duration) -> bool {
-        let held = self.tenant.hold_lease(self.store.as_ref(), self.lease, ttl).await;
+        let held = self.tenant.hold_lease(self.store.as_ref(), &self.lease, ttl).await;
         if let Ok(mut f) = self.fence.lock() {
             *f = held.clone().flatten();
         }
@@ -345,7 +345,7 @@ impl Poller {
                 match result {
                     Some(r) => self.report(r, timer.elapsed()),
                     None => {
-                        tracing::warn!(tenant = %self.tenant.cfg.name, lease = self.lease, "lost the polling lease during a sweep; its progress is kept for the next holder")
+                        tracing::warn!(tenant = %self.tenant.cfg.name, lease = %self.lease, "lost the polling lease during a sweep; its progress is kept for the next holder")
                     }
                 }
             }

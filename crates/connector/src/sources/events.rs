@@ -84,7 +84,7 @@ pub async fn record(store: &dyn Store, rt: &TenantContext, event: &Event) -> Res
     );
     let ext = ExternalId::new(&r.tenant, &r.source, &r.alert_id).to_string();
     let workspace = workspace_of(&r.source);
-    let jobs: Vec<NewJob> = decision
+    let mut jobs: Vec<NewJob> = decision
         .sync
         .iter()
         .map(|s| match workspace {
@@ -92,6 +92,11 @@ pub async fn record(store: &dyn Store, rt: &TenantContext, event: &Event) -> Res
             None => jobs::graph_sync(&rt.cfg.name, &ext, s),
         })
         .collect();
+    // Paged to several teams (`continue` routes) and closed in one: close it in the others
+    // too (a resolve of an alert already closed changes nothing in SIGNL4).
+    if decision.new_state == Some(sync::Signl4State::Closed) && alert.routes.len() > 1 {
+        jobs.extend(jobs::signl4_status_routes(&rt.cfg.name, &ext, "resolved", &alert.routes));
+    }
     let key = alert.key();
     let update = AlertUpdate { signl4_state: decision.new_state.map(|s| s.as_str().to_string()), ..Default::default() };
     let recorded = store

@@ -24,6 +24,8 @@ use crate::tenant::TenantContext;
 
 pub struct Signl4Rest {
     pub tenant: Arc<TenantContext>,
+    /// Which of the tenant's teams (`Clients::teams`) this poller reads.
+    team: usize,
     /// The `lastModified` of each alert already handled, so the overlap re-read behind the
     /// cursor does not fetch every recent alert's annotations again on every poll (one REST
     /// request per alert against 150 per 15 s, `signl4.md` §1.7). Lost on restart: then each
@@ -39,8 +41,18 @@ const SETTLED: time::Duration = time::Duration::seconds(2);
 const REST_OVERLAP: Duration = Duration::from_secs(5);
 
 impl Signl4Rest {
-    pub fn new(tenant: Arc<TenantContext>) -> Signl4Rest {
-        Signl4Rest { tenant, seen: Mutex::new(HashMap::new()) }
+    /// Polls the tenant's `team` (index into `Clients::teams`; 0 = the tenant's own).
+    pub fn new(tenant: Arc<TenantContext>, team: usize) -> Signl4Rest {
+        Signl4Rest { tenant, team, seen: Mutex::new(HashMap::new()) }
+    }
+
+    fn api(&self) -> Option<&crate::clients::signl4_api::Signl4Api> {
+        self.tenant.clients.teams.get(self.team).and_then(|t| t.api.as_ref())
+    }
+
+    /// The route of the team polled (`default` for the tenant's own).
+    fn route(&self) -> &str {
+        self.tenant.clients.teams.get(self.team).map(|t| t.route.as_str()).unwrap_or(s4s_core::routing::DEFAULT_ROUTE)
     }
 
     /// True when this version of the alert was handled already.
@@ -68,10 +80,16 @@ impl Signl4Rest {
 #[async_trait]
 impl PullSource for Signl4Rest {
     fn cursor(&self) -> String {
-        SOURCE_SIGNL4_REST.into()
+        match self.route() {
+            s4s_core::routing::DEFAULT_ROUTE => SOURCE_SIGNL4_REST.into(),
+            r => format!("{SOURCE_SIGNL4_REST}.{r}"),
+        }
     }
     fn describe(&self) -> String {
-        "the SIGNL4 REST API".into()
+        match self.route() {
+            s4s_core::routing::DEFAULT_ROUTE => "the SIGNL4 REST API".into(),
+            r => format!("the SIGNL4 REST API (team of route {r})"),
+        }
     }
     /// Below pages: an in-doubt page's lookup (same REST budget) must not wait behind a
     /// poll's annotation reads.
@@ -88,7 +106,7 @@ impl PullSource for Signl4Rest {
     }
 
     async fn first_page(&self, since: OffsetDateTime) -> anyhow::Result<Page> {
-        let Some(api) = &self.tenant.clients.signl4_api else { return Ok(Page { items: Vec::new(), next: None }) };
+        let Some(api) = self.api() else { return Ok(Page { items: Vec::new(), next: None }) };
         // The client follows `hasMore` / `continuationToken` itself.
         Ok(Page { items: api.alerts_modified_since(since).await?, next: None })
     }
@@ -99,7 +117,7 @@ impl PullSource for Signl4Rest {
 
     async fn store_page(&self, store: &dyn Store, _fence: Option<&Fence>, items: Vec<Value>) -> anyhow::Result<Stored> {
         let rt = &self.tenant;
-        let Some(api) = &rt.clients.signl4_api else { return Ok(Stored::default()) };
+        let Some(api) = self.api() else { return Ok(Stored::default()) };
         let mut out = Stored::default();
         // V1 or V2 shape (`signl4.md` §2.3 / §2.4), only alerts this connector raised for this tenant.
         let mut alerts: Vec<RestAlert> = Vec::new();

@@ -45,11 +45,14 @@ pub const MAX_BODY: usize = 64 * 1024;
 fn find_tenant<'a>(tenants: &'a [Arc<TenantContext>], token: &str) -> Option<&'a Arc<TenantContext>> {
     // Compare against every tenant (no early exit) so timing reveals nothing.
     let mut found = None;
+    // Each team has its own outbound webhook: the tenant's own and each route's own team.
     for t in tenants {
-        if let Some(secret) = &t.cfg.signl4.inbound_token
-            && bool::from(secret.expose_secret().as_bytes().ct_eq(token.as_bytes()))
-        {
-            found = Some(t);
+        for team in &t.clients.teams {
+            if let Some(secret) = &team.opts.inbound_token
+                && bool::from(secret.expose_secret().as_bytes().ct_eq(token.as_bytes()))
+            {
+                found = Some(t);
+            }
         }
     }
     found

@@ -10,7 +10,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use s4s_core::budget::BudgetSpec;
-use s4s_core::config::{DeliveryConfig, TenantConfig};
+use s4s_core::config::{DeliveryConfig, Route, Signl4Options, TenantConfig};
+use s4s_core::routing::DEFAULT_ROUTE;
 use s4s_store::{Fence, Store};
 use secrecy::ExposeSecret;
 use time::OffsetDateTime;
@@ -35,19 +36,16 @@ pub struct Schedulers {
     pub log_analytics: Arc<Scheduler>,
     /// Logs Ingestion (the `SIGNL4_CL` audit trail, §5.2), per data collection rule.
     pub logs_ingestion: Arc<Scheduler>,
-    /// SIGNL4 events of the tenant's team (shared with other tenants of the same team).
+    /// SIGNL4 events of the tenant's own team (shared with other tenants of the same team).
     pub signl4: Arc<Scheduler>,
-    /// SIGNL4 REST endpoints of the team.
+    /// SIGNL4 REST endpoints of the tenant's own team.
     pub signl4_rest: Arc<Scheduler>,
-    /// Events to the fallback team (`signl4.fallback = "team"`), if any.
-    pub signl4_fallback: Option<Arc<Scheduler>>,
 }
 
 impl Schedulers {
     fn new(cfg: &TenantConfig, shared: &SharedSchedulers) -> Schedulers {
         let share = cfg.limits.share;
-        let plan = cfg.signl4.plan;
-        let team = cfg.signl4.team_secret.expose_secret();
+        let (events, rest) = team_schedulers(cfg, &cfg.signl4, shared);
         Schedulers {
             graph: Scheduler::new("Graph", &cfg.name, &cfg.limits.graph()),
             arm: cfg
@@ -62,31 +60,80 @@ impl Schedulers {
                 .collect(),
             log_analytics: Scheduler::new("Log Analytics", &cfg.name, &BudgetSpec::log_analytics(share)),
             logs_ingestion: Scheduler::new("Logs Ingestion", &cfg.name, &BudgetSpec::logs_ingestion(share)),
-            signl4: shared.signl4(
-                "SIGNL4",
-                cfg.endpoints.signl4_webhook.as_str(),
-                team,
-                &cfg.name,
-                &BudgetSpec::signl4_events(plan, share),
-            ),
-            signl4_rest: shared.signl4(
-                "SIGNL4 API",
-                cfg.endpoints.signl4_api.as_str(),
-                cfg.signl4.api_key.as_ref().map(|k| k.expose_secret()).unwrap_or(team),
-                &cfg.name,
-                &BudgetSpec::signl4_rest(plan, share),
-            ),
-            signl4_fallback: match &cfg.signl4.fallback {
-                s4s_core::config::Fallback::Team(secret) => Some(shared.signl4(
+            signl4: events,
+            signl4_rest: rest,
+        }
+    }
+}
+
+/// A team's event and REST schedulers, shared by every tenant and route paging that team
+/// (keyed by its team secret / API key).
+fn team_schedulers(
+    cfg: &TenantConfig,
+    team: &Signl4Options,
+    shared: &SharedSchedulers,
+) -> (Arc<Scheduler>, Arc<Scheduler>) {
+    let (share, plan) = (cfg.limits.share, team.plan);
+    let secret = team.team_secret.expose_secret();
+    let events = shared.signl4(
+        "SIGNL4",
+        cfg.endpoints.signl4_webhook.as_str(),
+        secret,
+        &cfg.name,
+        &BudgetSpec::signl4_events(plan, share),
+    );
+    let rest = shared.signl4(
+        "SIGNL4 API",
+        cfg.endpoints.signl4_api.as_str(),
+        team.api_key.as_ref().map(|k| k.expose_secret()).unwrap_or(secret),
+        &cfg.name,
+        &BudgetSpec::signl4_rest(plan, share),
+    );
+    (events, rest)
+}
+
+/// One SIGNL4 team a tenant pages: the tenant's own (`[tenant.signl4]`) or a route's own
+/// (`[[tenant.route]]` with a `team_secret`), with its settings and clients.
+pub struct Team {
+    /// The route that names the team (`default` for the tenant's own).
+    pub route: String,
+    /// The team's settings (API key, verification, fallback, plan).
+    pub opts: Signl4Options,
+    pub webhook: Signl4Client,
+    /// SIGNL4's REST API, when the team has an API key.
+    pub api: Option<Signl4Api>,
+    /// The fallback team's webhook (`fallback = "team"`).
+    pub fallback: Option<Signl4Client>,
+    pub rest_sched: Arc<Scheduler>,
+}
+
+impl Team {
+    fn new(
+        cfg: &TenantConfig,
+        route: &str,
+        opts: &Signl4Options,
+        http: &reqwest::Client,
+        shared: &SharedSchedulers,
+    ) -> Team {
+        let (events, rest) = team_schedulers(cfg, opts, shared);
+        let webhook = Signl4Client::new(http.clone(), &cfg.endpoints.signl4_webhook, opts.team_secret.clone(), events);
+        let api = opts.api_key.as_ref().map(|key| {
+            Signl4Api::new(http.clone(), &cfg.endpoints.signl4_api, key.clone(), opts.team_id.clone(), rest.clone())
+        });
+        let fallback = match &opts.fallback {
+            s4s_core::config::Fallback::Team(secret) => {
+                let sch = shared.signl4(
                     "SIGNL4",
                     cfg.endpoints.signl4_webhook.as_str(),
                     secret.expose_secret(),
                     &cfg.name,
-                    &BudgetSpec::signl4_events(plan, share),
-                )),
-                _ => None,
-            },
-        }
+                    &BudgetSpec::signl4_events(opts.plan, cfg.limits.share),
+                );
+                Some(Signl4Client::new(http.clone(), &cfg.endpoints.signl4_webhook, secret.clone(), sch))
+            }
+            _ => None,
+        };
+        Team { route: route.to_string(), opts: opts.clone(), webhook, api, fallback, rest_sched: rest }
     }
 }
 
@@ -94,17 +141,19 @@ impl Schedulers {
 pub struct Clients {
     pub tokens: Arc<TokenProvider>,
     pub graph: GraphClient,
-    pub signl4: Signl4Client,
-    /// SIGNL4's REST API, when an API key is configured.
-    pub signl4_api: Option<Signl4Api>,
-    /// The fallback team's webhook (`signl4.fallback = "team"`).
-    pub signl4_fallback: Option<Signl4Client>,
+    /// The tenant's own team first, then each route's own team.
+    pub teams: Vec<Team>,
     /// Sentinel workspaces of this tenant.
     pub sentinel: Vec<Arc<SentinelClient>>,
 }
 
 impl Clients {
-    pub fn new(cfg: &TenantConfig, delivery: &DeliveryConfig, sched: &Schedulers) -> Clients {
+    pub fn new(
+        cfg: &TenantConfig,
+        delivery: &DeliveryConfig,
+        sched: &Schedulers,
+        shared: &SharedSchedulers,
+    ) -> Clients {
         let http = http_client(delivery.request_timeout);
         let tokens = Arc::new(TokenProvider::new(
             http.clone(),
@@ -120,21 +169,10 @@ impl Clients {
             tokens.clone(),
             sched.graph.clone(),
         );
-        let signl4 = Signl4Client::new(
-            http.clone(),
-            &cfg.endpoints.signl4_webhook,
-            cfg.signl4.team_secret.clone(),
-            sched.signl4.clone(),
-        );
-        let signl4_api = cfg.signl4.api_key.as_ref().map(|key| {
-            Signl4Api::new(
-                http.clone(),
-                &cfg.endpoints.signl4_api,
-                key.clone(),
-                cfg.signl4.team_id.clone(),
-                sched.signl4_rest.clone(),
-            )
-        });
+        let mut teams = vec![Team::new(cfg, DEFAULT_ROUTE, &cfg.signl4, &http, shared)];
+        for r in cfg.routes.iter().filter(|r| r.own_team) {
+            teams.push(Team::new(cfg, &r.name, &r.signl4, &http, shared));
+        }
         let sentinel = cfg
             .sentinel
             .iter()
@@ -151,13 +189,12 @@ impl Clients {
                 ))
             })
             .collect();
-        let signl4_fallback = match (&cfg.signl4.fallback, &sched.signl4_fallback) {
-            (s4s_core::config::Fallback::Team(secret), Some(sch)) => {
-                Some(Signl4Client::new(http.clone(), &cfg.endpoints.signl4_webhook, secret.clone(), sch.clone()))
-            }
-            _ => None,
-        };
-        Clients { tokens, graph, signl4, signl4_api, signl4_fallback, sentinel }
+        Clients { tokens, graph, teams, sentinel }
+    }
+
+    /// The tenant's own team (`[tenant.signl4]`).
+    pub fn default_team(&self) -> &Team {
+        &self.teams[0]
     }
 }
 
@@ -184,7 +221,7 @@ impl TenantContext {
         let sched = Schedulers::new(&cfg, shared);
         TenantContext {
             owner: owner.to_string(),
-            clients: Clients::new(&cfg, delivery, &sched),
+            clients: Clients::new(&cfg, delivery, &sched, shared),
             sched,
             health: Health::new(&cfg.name),
             breaker: Signl4Breaker::default(),
@@ -195,6 +232,20 @@ impl TenantContext {
 
     pub fn status(&self) -> TenantStatus {
         self.health.snapshot()
+    }
+
+    /// The route named `route` (`default` or unknown: the tenant's own route).
+    pub fn route(&self, route: &str) -> &Route {
+        self.cfg.routes.iter().find(|r| r.name == route).unwrap_or(&self.cfg.default_route)
+    }
+
+    /// The team a route pages: the route's own, or the tenant's own for a route without a
+    /// team secret, for `default`, and for a route no longer configured (logged).
+    pub fn team(&self, route: &str) -> &Team {
+        if route != DEFAULT_ROUTE && !self.cfg.routes.iter().any(|r| r.name == route) {
+            tracing::warn!(tenant = %self.cfg.name, route, "route no longer configured: using the tenant's own SIGNL4 team");
+        }
+        self.clients.teams.iter().find(|t| t.route == route).unwrap_or(self.clients.default_team())
     }
 
     pub fn workspace(&self, name: &str) -> Option<&Arc<SentinelClient>> {

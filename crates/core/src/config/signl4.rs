@@ -12,22 +12,24 @@ use super::values::{duration, resolve_secret};
 use crate::alert::Severity;
 use crate::budget::Signl4Plan;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RawSignl4 {
-    team_secret: Option<String>,
-    service: Option<String>,
-    source_system: Option<String>,
+    pub(super) team_secret: Option<String>,
+    pub(super) service: Option<String>,
+    pub(super) source_system: Option<String>,
     #[serde(default)]
-    scenario: BTreeMap<String, String>,
-    inbound_token: Option<String>,
-    api_key: Option<String>,
-    api_poll_interval: Option<String>,
-    team_id: Option<String>,
-    plan: Option<String>,
-    verify: Option<bool>,
-    fallback: Option<String>,
-    fallback_team_secret: Option<String>,
+    pub(super) scenario: BTreeMap<String, String>,
+    pub(super) inbound_token: Option<String>,
+    pub(super) api_key: Option<String>,
+    pub(super) api_poll_interval: Option<String>,
+    pub(super) team_id: Option<String>,
+    pub(super) plan: Option<String>,
+    pub(super) verify: Option<bool>,
+    pub(super) fallback: Option<String>,
+    pub(super) fallback_team_secret: Option<String>,
+    /// What happens to an alert no route matched: `page` (the default route) or `drop`.
+    pub(super) unrouted: Option<String>,
 }
 
 /// What to do when SIGNL4 reports that a page reached nobody (`signl4.md` §2.4).
@@ -79,55 +81,42 @@ impl Signl4Options {
 
     /// Validates `<prefix>.signl4` (`prefix` is the tenant's key, e.g. `tenant[0]`).
     pub(super) fn from_raw(prefix: &str, raw: Option<RawSignl4>, env: &dyn Env) -> Result<Signl4Options, ConfigError> {
-        let k = |field: &str| format!("{prefix}.{field}");
         let Some(s4) = raw else {
             return Err(err(
-                k("signl4"),
+                format!("{prefix}.signl4"),
                 "missing [tenant.signl4] section",
                 "add [tenant.signl4] with team_secret = \"env:SIGNL4_TEAM_SECRET\"",
             ));
         };
-        let team_secret = resolve_secret(&k("signl4.team_secret"), s4.team_secret.as_ref(), env)?;
-        for (sev, scen) in &s4.scenario {
-            if !["informational", "low", "medium", "high", "unknown"].contains(&sev.as_str()) {
-                return Err(err(
-                    k(&format!("signl4.scenario.{sev}")),
-                    "unknown severity",
-                    "use informational, low, medium, high or unknown as keys",
-                ));
-            }
-            if !SCENARIOS.contains(&scen.as_str()) {
-                return Err(err(
-                    k(&format!("signl4.scenario.{sev}")),
-                    format!("unknown scenario \"{scen}\""),
-                    "use single_ack, multi_ack or emergency",
-                ));
-            }
-        }
+        Signl4Options::parse_at(&format!("{prefix}.signl4"), s4, env)
+    }
+
+    /// Validates a team's settings whose keys are `<at>.team_secret`, `<at>.api_key`, … (a
+    /// tenant's `[tenant.signl4]` or a route with its own team).
+    pub(super) fn parse_at(at: &str, s4: RawSignl4, env: &dyn Env) -> Result<Signl4Options, ConfigError> {
+        let k = |field: &str| format!("{at}.{field}");
+        let team_secret = resolve_secret(&k("team_secret"), s4.team_secret.as_ref(), env)?;
+        check_scenarios(at, &s4.scenario)?;
         let inbound_token = match &s4.inbound_token {
             None => None,
             Some(_) => {
-                let tok = resolve_secret(&k("signl4.inbound_token"), s4.inbound_token.as_ref(), env)?;
+                let tok = resolve_secret(&k("inbound_token"), s4.inbound_token.as_ref(), env)?;
                 if tok.expose_secret().len() < 16 {
                     return Err(err(
-                        k("signl4.inbound_token"),
+                        k("inbound_token"),
                         "is shorter than 16 characters",
                         "use a long random value, e.g. `openssl rand -hex 24`",
                     ));
                 }
                 if !tok.expose_secret().chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
-                    return Err(err(
-                        k("signl4.inbound_token"),
-                        "must be URL-safe",
-                        "use letters, digits, '-' and '_' only",
-                    ));
+                    return Err(err(k("inbound_token"), "must be URL-safe", "use letters, digits, '-' and '_' only"));
                 }
                 Some(tok)
             }
         };
         let api_key = match &s4.api_key {
             None => None,
-            Some(_) => Some(resolve_secret(&k("signl4.api_key"), s4.api_key.as_ref(), env)?),
+            Some(_) => Some(resolve_secret(&k("api_key"), s4.api_key.as_ref(), env)?),
         };
         let plan = match s4.plan.as_deref().unwrap_or("commercial") {
             "commercial" => Signl4Plan::Commercial,
@@ -135,7 +124,7 @@ impl Signl4Options {
             "unlimited" => Signl4Plan::Unlimited,
             other => {
                 return Err(err(
-                    k("signl4.plan"),
+                    k("plan"),
                     format!("unknown plan \"{other}\""),
                     "use \"commercial\" (150 events per 15 s, 600 per minute) or \"free\" (10 per 15 s, 240 per minute); \"unlimited\" only for a SIGNL4 that does not limit (the emulator)",
                 ));
@@ -144,14 +133,12 @@ impl Signl4Options {
         let fallback = match s4.fallback.as_deref().unwrap_or("none") {
             "none" => Fallback::None,
             "emergency" => Fallback::Emergency,
-            "team" => Fallback::Team(resolve_secret(
-                &k("signl4.fallback_team_secret"),
-                s4.fallback_team_secret.as_ref(),
-                env,
-            )?),
+            "team" => {
+                Fallback::Team(resolve_secret(&k("fallback_team_secret"), s4.fallback_team_secret.as_ref(), env)?)
+            }
             other => {
                 return Err(err(
-                    k("signl4.fallback"),
+                    k("fallback"),
                     format!("unknown fallback \"{other}\""),
                     "use \"none\", \"emergency\" (page the same team again with the emergency scenario) or \"team\" (page the team of signl4.fallback_team_secret)",
                 ));
@@ -159,16 +146,16 @@ impl Signl4Options {
         };
         if !matches!(fallback, Fallback::None) && api_key.is_none() {
             return Err(err(
-                k("signl4.fallback"),
-                "needs signl4.api_key: only the REST API tells whether a page reached anybody",
-                "add signl4.api_key (SIGNL4 → Integrations → API Keys) or remove signl4.fallback",
+                k("fallback"),
+                format!("needs {}: only the REST API tells whether a page reached anybody", k("api_key")),
+                format!("add {} (SIGNL4 → Integrations → API Keys) or remove {}", k("api_key"), k("fallback")),
             ));
         }
         if s4.fallback_team_secret.is_some() && !matches!(fallback, Fallback::Team(_)) {
             return Err(err(
-                k("signl4.fallback_team_secret"),
-                "is set but signl4.fallback is not \"team\"",
-                "set signl4.fallback = \"team\" or remove fallback_team_secret",
+                k("fallback_team_secret"),
+                format!("is set but {} is not \"team\"", k("fallback")),
+                format!("set {} = \"team\" or remove fallback_team_secret", k("fallback")),
             ));
         }
         Ok(Signl4Options {
@@ -182,7 +169,7 @@ impl Signl4Options {
             inbound_token,
             api_key,
             api_poll_interval: duration(
-                &k("signl4.api_poll_interval"),
+                &k("api_poll_interval"),
                 s4.api_poll_interval.as_ref(),
                 Duration::from_secs(30),
                 Duration::from_millis(100),
@@ -190,4 +177,25 @@ impl Signl4Options {
             team_id: s4.team_id.filter(|s| !s.is_empty()),
         })
     }
+}
+
+/// Validates a scenario table `<at>.scenario` (severity key → SIGNL4 alerting scenario).
+pub(super) fn check_scenarios(at: &str, scenario: &BTreeMap<String, String>) -> Result<(), ConfigError> {
+    for (sev, scen) in scenario {
+        if !["informational", "low", "medium", "high", "unknown"].contains(&sev.as_str()) {
+            return Err(err(
+                format!("{at}.scenario.{sev}"),
+                "unknown severity",
+                "use informational, low, medium, high or unknown as keys",
+            ));
+        }
+        if !SCENARIOS.contains(&scen.as_str()) {
+            return Err(err(
+                format!("{at}.scenario.{sev}"),
+                format!("unknown scenario \"{scen}\""),
+                "use single_ack, multi_ack or emergency",
+            ));
+        }
+    }
+    Ok(())
 }

@@ -9,6 +9,7 @@ use super::endpoints::{self, Endpoints, RawEndpoints, Scopes};
 use super::env::Env;
 use super::error::{ConfigError, err};
 use super::limits::{LimitsConfig, RawLimits};
+use super::routes::{self, RawRoute, Route};
 use super::sentinel::{self, RawSentinel, SentinelConfig};
 use super::signl4::{RawSignl4, Signl4Options};
 use super::sync::{RawSync, SyncConfig};
@@ -39,6 +40,8 @@ pub(super) struct RawTenant {
     #[serde(default)]
     filter: RawFilter,
     signl4: Option<RawSignl4>,
+    #[serde(default)]
+    route: Vec<RawRoute>,
     #[serde(default)]
     sync: RawSync,
     #[serde(default)]
@@ -86,6 +89,13 @@ pub struct TenantConfig {
     pub page_size: u32,
     pub filter: AlertFilter,
     pub signl4: Signl4Options,
+    /// `[[tenant.route]]`, in order (`routing::select`).
+    pub routes: Vec<Route>,
+    /// The tenant's own team as a route: where alerts no route matched go.
+    pub default_route: Route,
+    /// Alerts no route matched page the default route (`signl4.unrouted = "page"`, the
+    /// default) or nothing (`"drop"`).
+    pub unrouted_pages: bool,
     pub sync: SyncConfig,
     pub limits: LimitsConfig,
     /// Read Graph Security alerts (default true).
@@ -131,7 +141,30 @@ impl TenantConfig {
         let (endpoints, scopes) = endpoints::resolve(prefix, t.cloud.as_ref(), &t.endpoints)?;
         let client_secret = resolve_secret(&k("client_secret"), t.client_secret.as_ref(), env)?;
         let mut filter = filter_from_raw(prefix, t.filter)?;
+        let unrouted = t.signl4.as_ref().and_then(|s| s.unrouted.clone());
         let signl4 = Signl4Options::from_raw(prefix, t.signl4, env)?;
+        let unrouted_pages = match unrouted.as_deref().unwrap_or("page") {
+            "page" => true,
+            "drop" => {
+                if t.route.is_empty() {
+                    return Err(err(
+                        k("signl4.unrouted"),
+                        "is \"drop\" but the tenant has no [[tenant.route]]: nothing would ever page",
+                        "add routes, or remove signl4.unrouted",
+                    ));
+                }
+                false
+            }
+            other => {
+                return Err(err(
+                    k("signl4.unrouted"),
+                    format!("unknown value \"{other}\""),
+                    "use \"page\" (alerts no route matched page this team) or \"drop\" (they are stored, not paged)",
+                ));
+            }
+        };
+        let routes = routes::from_raw(prefix, t.route, &signl4, env)?;
+        let default_route = Route::default_route(&signl4);
         let sync = SyncConfig::from_raw(prefix, t.sync)?;
         let sentinel = sentinel::from_raw(prefix, t.sentinel)?;
         let limits = LimitsConfig::from_raw(prefix, t.limits)?;
@@ -183,6 +216,9 @@ impl TenantConfig {
             page_size,
             filter,
             signl4,
+            routes,
+            default_route,
+            unrouted_pages,
             sync,
             limits,
             graph: graph_enabled,

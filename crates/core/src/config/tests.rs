@@ -271,3 +271,125 @@ fn request_budgets_and_adaptive_polling_have_documented_defaults_and_checked_val
     let e = load_err(&bad, &[("CONTOSO_SECRET", "x")]);
     assert_eq!(e.key, "tenant[0].signl4.plan");
 }
+
+const ROUTED: &str = r#"
+    [[tenant]]
+    name = "contoso"
+    tenant_id = "t1"
+    client_id = "c1"
+    client_secret = "x-secret"
+    [tenant.signl4]
+    team_secret = "team-default"
+    service = "Security"
+    scenario = { high = "emergency" }
+
+    [[tenant.route]]
+    name = "endpoint-high"
+    team_secret = "team-endpoint"
+    api_key = "key-endpoint"
+    service = "Endpoint"
+    [tenant.route.match]
+    min_severity = "high"
+    product = ["microsoftDefenderForEndpoint"]
+
+    [[tenant.route]]
+    name = "identity"
+    team_secret = "team-identity"
+    continue = true
+    [tenant.route.match]
+    product = ["microsoftDefenderForIdentity", "azureAdIdentityProtection"]
+
+    [[tenant.route]]
+    name = "identity-soc"
+    [tenant.route.match]
+    source = "graph"
+    title = "(?i)sign-in"
+"#;
+
+fn routed_alert(sev: &str, src: &str, title: &str) -> crate::alert::GraphAlert {
+    crate::alert::GraphAlert::from_json(serde_json::json!({"id": "a", "lastUpdateDateTime": "2026-01-01T00:00:00Z",
+        "severity": sev, "serviceSource": src, "title": title}))
+    .unwrap()
+}
+
+fn routes_of(t: &TenantConfig, a: &crate::alert::GraphAlert) -> Vec<String> {
+    crate::routing::select(t, &crate::routing::Facts::graph(a)).iter().map(|r| r.name.clone()).collect()
+}
+
+#[test]
+fn routes_send_alerts_to_their_teams_first_match_wins_unless_continue() {
+    let c = load(ROUTED, &env(&[])).unwrap();
+    let t = &c.tenants[0];
+    assert_eq!(t.routes.len(), 3);
+    let ep = &t.routes[0];
+    assert!(ep.own_team);
+    assert_eq!(ep.signl4.team_secret.expose_secret(), "team-endpoint");
+    assert_eq!(ep.signl4.service.as_deref(), Some("Endpoint"));
+    assert_eq!(ep.signl4.scenario.get("high").map(String::as_str), Some("emergency"), "inherited from the tenant");
+    // The third route has no team of its own: the tenant's team with the tenant's settings.
+    assert!(!t.routes[2].own_team);
+    assert_eq!(t.routes[2].signl4.team_secret.expose_secret(), "team-default");
+
+    assert_eq!(routes_of(t, &routed_alert("high", "microsoftDefenderForEndpoint", "x")), ["endpoint-high"]);
+    // Medium endpoint alert: no route → default.
+    assert_eq!(routes_of(t, &routed_alert("medium", "microsoftDefenderForEndpoint", "x")), ["default"]);
+    // `continue`: identity team, then the SOC route (the tenant's own team).
+    assert_eq!(
+        routes_of(t, &routed_alert("low", "azureAdIdentityProtection", "Unfamiliar sign-in properties")),
+        ["identity", "identity-soc"]
+    );
+    // Continue, but nothing else matches: only the identity team (not the default as well).
+    assert_eq!(routes_of(t, &routed_alert("low", "microsoftDefenderForIdentity", "x")), ["identity"]);
+}
+
+#[test]
+fn unrouted_alerts_can_be_dropped_and_routes_to_one_team_page_it_once() {
+    let text = ROUTED
+        .replace("scenario = { high = \"emergency\" }", "scenario = { high = \"emergency\" }\n    unrouted = \"drop\"");
+    let c = load(&text, &env(&[])).unwrap();
+    let t = &c.tenants[0];
+    assert!(routes_of(t, &routed_alert("medium", "microsoftDefenderForEndpoint", "x")).is_empty());
+    // Two continuing routes to the same team page it once.
+    let text =
+        ROUTED.replace("name = \"identity-soc\"", "name = \"identity-soc\"\n    team_secret = \"team-identity\"");
+    let c = load(&text, &env(&[])).unwrap();
+    assert_eq!(routes_of(&c.tenants[0], &routed_alert("low", "azureAdIdentityProtection", "sign-in")), ["identity"]);
+    // Without routes, "drop" would never page: refused.
+    let e = load(
+        &MINIMAL.replace("file:/run/secrets/team\"", "file:/run/secrets/team\"\n    unrouted = \"drop\""),
+        &env(&[("CONTOSO_SECRET", "s")]),
+    )
+    .unwrap_err();
+    assert_eq!(e.key, "tenant[0].signl4.unrouted");
+}
+
+#[test]
+fn invalid_routes_are_rejected_naming_the_rule_and_the_key() {
+    let cases: [(&str, &str, &str); 6] = [
+        ("title = \"(?i)sign-in\"", "title = \"(unclosed\"", "tenant[0].route[2].match.title"),
+        ("min_severity = \"high\"", "min_severity = \"critical\"", "tenant[0].route[0].match.min_severity"),
+        ("source = \"graph\"", "source = \"defender\"", "tenant[0].route[2].match.source"),
+        ("name = \"identity-soc\"", "name = \"identity\"", "tenant[0].route[2].name"),
+        ("name = \"identity-soc\"", "name = \"identity-soc\"\n    api_key = \"k\"", "tenant[0].route[2].api_key"),
+        ("name = \"endpoint-high\"", "name = \"default\"", "tenant[0].route[0].name"),
+    ];
+    for (from, to, key) in cases {
+        let e = load(&ROUTED.replace(from, to), &env(&[])).unwrap_err();
+        assert_eq!(e.key, key, "{e}");
+        assert!(!e.fix.is_empty(), "{e}");
+    }
+    let e = load(&ROUTED.replace("product = [\"microsoftDefenderForEndpoint\"]", "colour = \"red\""), &env(&[]))
+        .unwrap_err();
+    assert!(e.to_string().contains("colour"), "{e}");
+    let e = load(&ROUTED.replace("service = \"Endpoint\"", "scenario = { high = \"loud\" }"), &env(&[])).unwrap_err();
+    assert_eq!(e.key, "tenant[0].route[0].scenario.high");
+}
+
+#[test]
+fn route_secrets_are_redacted() {
+    let c = load(ROUTED, &env(&[])).unwrap();
+    let r = crate::redact::Redactor::from_config(&c);
+    let text = r.scrub("team-endpoint key-endpoint team-identity team-default");
+    assert!(!text.contains("team-") && !text.contains("key-endpoint"), "{text}");
+    assert!(debug_is_redacted(&c));
+}

@@ -119,3 +119,32 @@ pub async fn sync_bookkeeping_and_lookups(s: Arc<dyn Store>) {
     assert!(s.list_jobs(JobState::Pending, 10).await.unwrap().iter().any(|j| j.key == "resolve:a"));
     assert_eq!(s.get_alert("t1", "graph-alert", "a").await.unwrap().unwrap().signl4_state, "closed_by_portal");
 }
+
+pub async fn routes_episodes_and_grouping_are_kept_and_more_pages_come_only_with_the_page(s: Arc<dyn Store>) {
+    let mut first = item("a", "v1", true);
+    first.more_pages.push(NewJob::once("t1", "page", "page:a@team-b".into(), "{}".into()));
+    first.update.routes = Some("team-a,team-b".into());
+    let o = s.ingest(&[first], 1000).await.unwrap();
+    assert_eq!(o.jobs_created, 2, "the page and the page to the second team");
+    let a = s.get_alert("t1", "graph-alert", "a").await.unwrap().unwrap();
+    assert_eq!(a.routes, vec!["team-a", "team-b"]);
+    assert_eq!((a.episode, a.grouped_into.as_deref()), (0, None));
+    // A later version that would page again (it cannot: paged) adds no further page either.
+    let mut again = item("a", "v2", true);
+    again.more_pages.push(NewJob::once("t1", "page", "page:a@team-c".into(), "{}".into()));
+    assert_eq!(s.ingest(&[again], 1100).await.unwrap().jobs_created, 0);
+    s.update_alert(
+        &key("a"),
+        &AlertUpdate { episode: Some(2), grouped_into: Some("s4s:t1:graph-incident:9".into()), ..Default::default() },
+        1200,
+    )
+    .await
+    .unwrap();
+    let a = s.get_alert("t1", "graph-alert", "a").await.unwrap().unwrap();
+    assert_eq!((a.episode, a.grouped_into.as_deref()), (2, Some("s4s:t1:graph-incident:9")));
+    assert_eq!(a.routes, vec!["team-a", "team-b"], "untouched by an update that does not name them");
+    let b = s.ingest(&[item("b", "v1", false)], 1300).await.unwrap();
+    assert_eq!(b.new, 1);
+    let b = s.get_alert("t1", "graph-alert", "b").await.unwrap().unwrap();
+    assert!(b.routes.is_empty() && b.episode == 0);
+}

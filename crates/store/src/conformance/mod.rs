@@ -41,6 +41,7 @@ macro_rules! conformance_tests {
             completing_a_stale_revision_releases_the_job_to_run_again,
             inbound_events_are_recorded_once_with_their_effects,
             sync_bookkeeping_and_lookups,
+            routes_episodes_and_grouping_are_kept_and_more_pages_come_only_with_the_page,
             follow_ups_commit_only_with_a_done_job,
             one_owner_holds_a_lease_until_it_expires,
             writes_fenced_by_a_lease_fail_after_a_takeover_and_change_nothing,

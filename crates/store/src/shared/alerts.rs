@@ -49,6 +49,9 @@ macro_rules! alert_store {
                     };
                     if let (Some(job), false) = (&item.page, paged) {
                         out.jobs_created += insert_job(&mut tx, job, now_ms).await?;
+                        for more in &item.more_pages {
+                            out.jobs_created += insert_job(&mut tx, more, now_ms).await?;
+                        }
                         // Fair order (issue 8): a storm inside one incident must not hold back
                         // the first page of a new incident.
                         if let Some(incident) = &a.incident_id {

@@ -67,6 +67,12 @@ macro_rules! helpers {
                 signl4_state: r.try_get("signl4_state")?,
                 written_status: r.try_get("written_status")?,
                 signl4_event_id: r.try_get("signl4_event_id")?,
+                routes: r
+                    .try_get::<Option<String>, _>("routes")?
+                    .map(|s| s.split(',').filter(|x| !x.is_empty()).map(str::to_string).collect())
+                    .unwrap_or_default(),
+                episode: r.try_get::<i64, _>("episode")?,
+                grouped_into: r.try_get("grouped_into")?,
             })
         }
 
@@ -154,6 +160,9 @@ macro_rules! helpers {
                 .bind(&u.written_status)
                 .bind(&u.signl4_event_id)
                 .bind(u.paged.map(i64::from))
+                .bind(&u.routes)
+                .bind(u.episode)
+                .bind(&u.grouped_into)
                 .bind(now_ms)
                 .bind(&key.tenant)
                 .bind(&key.source)

@@ -1,9 +1,9 @@
 //! SQL statement texts both backends run unchanged (`$N` parameters work in SQLite and PostgreSQL).
 
 pub(crate) const JOB_COLUMNS: &str = "id, tenant, kind, key, payload, state, attempts, created_ms, next_attempt_ms, lease_owner, lease_until_ms, last_error, result, paused, rev, attempt_id, attempt_ms";
-pub(crate) const ALERT_COLUMNS: &str = "tenant, source, alert_id, version, status, severity, incident_id, raw, paged, signl4_state, written_status, signl4_event_id";
+pub(crate) const ALERT_COLUMNS: &str = "tenant, source, alert_id, version, status, severity, incident_id, raw, paged, signl4_state, written_status, signl4_event_id, routes, episode, grouped_into";
 /// Without the raw JSON: for bulk state lookups (the poller re-reads many alerts per second).
-pub(crate) const ALERT_STATE_COLUMNS: &str = "tenant, source, alert_id, version, status, severity, incident_id, '' AS raw, paged, signl4_state, written_status, signl4_event_id";
+pub(crate) const ALERT_STATE_COLUMNS: &str = "tenant, source, alert_id, version, status, severity, incident_id, '' AS raw, paged, signl4_state, written_status, signl4_event_id, routes, episode, grouped_into";
 
 // Migrations bookkeeping.
 pub(crate) const SCHEMA_VERSION_MAX: &str = "SELECT MAX(version) FROM schema_version";
@@ -39,7 +39,8 @@ pub(crate) const JOB_DEPRIORITIZE: &str = "UPDATE jobs SET priority = 1 WHERE ke
 pub(crate) const ALERT_MARK_PAGED: &str = "UPDATE alerts SET paged = 1, signl4_state = CASE WHEN signl4_state = 'none' THEN 'open' ELSE signl4_state END \
      WHERE tenant = $1 AND source = $2 AND alert_id = $3";
 pub(crate) const ALERT_APPLY_UPDATE: &str = "UPDATE alerts SET signl4_state = COALESCE($1, signl4_state), written_status = COALESCE($2, written_status), \
-     signl4_event_id = COALESCE($3, signl4_event_id), paged = COALESCE($4, paged), updated_ms = $5 WHERE tenant = $6 AND source = $7 AND alert_id = $8";
+     signl4_event_id = COALESCE($3, signl4_event_id), paged = COALESCE($4, paged), routes = COALESCE($5, routes), \
+     episode = COALESCE($6, episode), grouped_into = COALESCE($7, grouped_into), updated_ms = $8 WHERE tenant = $9 AND source = $10 AND alert_id = $11";
 pub(crate) const INBOUND_INSERT: &str = "INSERT INTO inbound_events (event_id, tenant, meaning, received_ms) VALUES ($1, $2, $3, $4) ON CONFLICT (event_id) DO NOTHING";
 
 pub(crate) fn alert_get() -> String {

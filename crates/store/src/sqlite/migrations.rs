@@ -77,4 +77,12 @@ ALTER TABLE jobs ADD COLUMN attempt_ms INTEGER;
     r#"
 ALTER TABLE leases ADD COLUMN generation INTEGER NOT NULL DEFAULT 0;
 "#,
+    // Issue 10: the routes an alert paged (status changes go to every team it paged), the
+    // episode (reopened alerts page again, once per reopening), the incident page an alert
+    // was grouped into.
+    r#"
+ALTER TABLE alerts ADD COLUMN routes TEXT;
+ALTER TABLE alerts ADD COLUMN episode INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE alerts ADD COLUMN grouped_into TEXT;
+"#,
 ];

@@ -1,0 +1,293 @@
+//! Routing: which SIGNL4 team(s) an alert or incident pages. Pure; the facts of an alert are
+//! matched against the tenant's ordered routes (`[[tenant.route]]`), first match wins unless a
+//! route says `continue`; nothing matched → the tenant's own team (`[tenant.signl4]`, the
+//! default route) unless `signl4.unrouted = "drop"`.
+
+use regex::Regex;
+use serde_json::Value;
+
+use crate::alert::{GraphAlert, Severity};
+use crate::config::{Route, TenantConfig};
+use crate::sentinel::{Incident, SentinelAlert};
+
+/// Name of the default route (the tenant's `[tenant.signl4]` team).
+pub const DEFAULT_ROUTE: &str = "default";
+
+/// Where an alert came from (`match.source`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SourceKind {
+    Graph,
+    Sentinel,
+}
+
+impl SourceKind {
+    pub fn parse(s: &str) -> Option<SourceKind> {
+        match s {
+            "graph" => Some(SourceKind::Graph),
+            "sentinel" => Some(SourceKind::Sentinel),
+            _ => None,
+        }
+    }
+}
+
+/// What a route can match on, taken from a Graph alert or a Sentinel incident.
+#[derive(Debug, Clone, Default)]
+pub struct Facts {
+    pub source: Option<SourceKind>,
+    pub workspace: Option<String>,
+    pub severity: Severity,
+    /// `serviceSource` and `productName` (Graph); the alerts' product names (Sentinel).
+    pub products: Vec<String>,
+    pub detection_sources: Vec<String>,
+    /// Graph `category`; Sentinel tactics.
+    pub categories: Vec<String>,
+    pub techniques: Vec<String>,
+    /// Graph `systemTags` / `customTags`; Sentinel labels.
+    pub tags: Vec<String>,
+    pub title: String,
+    pub devices: Vec<String>,
+    pub users: Vec<String>,
+    pub ips: Vec<String>,
+}
+
+fn strings(v: Option<&Value>) -> Vec<String> {
+    match v {
+        Some(Value::Array(a)) => a.iter().filter_map(|x| x.as_str().map(str::to_string)).collect(),
+        _ => Vec::new(),
+    }
+}
+
+impl Facts {
+    pub fn graph(a: &GraphAlert) -> Facts {
+        let mut products = vec![a.service_source.clone()];
+        products.extend(a.product_name.clone());
+        let mut tags = strings(a.raw.get("systemTags"));
+        tags.extend(strings(a.raw.get("customTags")));
+        tags.extend(strings(a.raw.get("tags")));
+        Facts {
+            source: Some(SourceKind::Graph),
+            workspace: None,
+            severity: a.severity.clone(),
+            products,
+            detection_sources: vec![a.detection_source.clone()],
+            categories: a.category.clone().into_iter().collect(),
+            techniques: a.mitre_techniques.clone(),
+            tags,
+            title: a.title.clone(),
+            devices: a.evidence.devices.clone(),
+            users: a.evidence.users.clone(),
+            ips: a.evidence.ips.clone(),
+        }
+    }
+
+    /// A Sentinel incident with its alerts (`alert`: per-alert paging, the alert paged).
+    pub fn sentinel(workspace: &str, inc: &Incident, alerts: &[SentinelAlert], alert: Option<&SentinelAlert>) -> Facts {
+        let p = inc.raw.get("properties");
+        let add = p.and_then(|p| p.get("additionalData"));
+        let scope: Vec<&SentinelAlert> = match alert {
+            Some(a) => vec![a],
+            None => alerts.iter().collect(),
+        };
+        let mut products = if alert.is_none() { strings(add.and_then(|a| a.get("alertProductNames"))) } else { vec![] };
+        let mut categories = if alert.is_none() { strings(add.and_then(|a| a.get("tactics"))) } else { vec![] };
+        let mut techniques = if alert.is_none() { strings(add.and_then(|a| a.get("techniques"))) } else { vec![] };
+        let mut entities = Vec::new();
+        for a in &scope {
+            products.push(a.product.clone());
+            categories.extend(a.tactics.iter().cloned());
+            techniques.extend(a.techniques.iter().cloned());
+            entities.extend(a.compromised_entity.clone());
+        }
+        let tags = p
+            .and_then(|p| p.get("labels"))
+            .and_then(Value::as_array)
+            .map(|l| l.iter().filter_map(|x| x.get("labelName").and_then(Value::as_str).map(str::to_string)).collect())
+            .unwrap_or_default();
+        let (severity, title) = match alert {
+            Some(a) => (a.severity.clone(), a.name.clone()),
+            None => (inc.severity.clone(), inc.title.clone()),
+        };
+        Facts {
+            source: Some(SourceKind::Sentinel),
+            workspace: Some(workspace.to_string()),
+            severity,
+            products,
+            detection_sources: Vec::new(),
+            categories,
+            techniques,
+            tags,
+            title,
+            // A compromised entity is a host or an account: it may match either.
+            devices: entities.clone(),
+            users: entities,
+            ips: Vec::new(),
+        }
+    }
+}
+
+/// A `*` wildcard pattern, matched case-insensitively against the whole value.
+#[derive(Debug, Clone)]
+pub struct Glob(Vec<String>);
+
+impl Glob {
+    pub fn new(pattern: &str) -> Glob {
+        Glob(pattern.to_lowercase().split('*').map(str::to_string).collect())
+    }
+
+    pub fn matches(&self, value: &str) -> bool {
+        let v = value.to_lowercase();
+        let parts = &self.0;
+        if parts.len() == 1 {
+            return v == parts[0];
+        }
+        let (first, last) = (&parts[0], &parts[parts.len() - 1]);
+        if !v.starts_with(first.as_str()) || v.len() < first.len() + last.len() || !v.ends_with(last.as_str()) {
+            return false;
+        }
+        let mut rest = &v[first.len()..v.len() - last.len()];
+        for mid in &parts[1..parts.len() - 1] {
+            match rest.find(mid.as_str()) {
+                Some(i) => rest = &rest[i + mid.len()..],
+                None => return false,
+            }
+        }
+        true
+    }
+}
+
+/// A route's conditions: every condition given must hold (any value of a list may match);
+/// no conditions = matches everything.
+#[derive(Debug, Clone, Default)]
+pub struct RouteMatch {
+    pub source: Option<SourceKind>,
+    pub workspaces: Vec<String>,
+    pub min_severity: Option<Severity>,
+    pub severities: Vec<Severity>,
+    pub products: Vec<String>,
+    pub detection_sources: Vec<String>,
+    pub categories: Vec<String>,
+    /// Technique ids; `T1003` also matches its sub-techniques (`T1003.001`).
+    pub techniques: Vec<String>,
+    pub tags: Vec<String>,
+    pub title: Option<Regex>,
+    pub devices: Vec<Glob>,
+    pub users: Vec<Glob>,
+    pub ips: Vec<Glob>,
+}
+
+fn any_eq(wanted: &[String], have: &[String]) -> bool {
+    wanted.is_empty() || wanted.iter().any(|w| have.iter().any(|h| h.eq_ignore_ascii_case(w)))
+}
+
+fn any_glob(wanted: &[Glob], have: &[String]) -> bool {
+    wanted.is_empty() || wanted.iter().any(|g| have.iter().any(|h| g.matches(h)))
+}
+
+impl RouteMatch {
+    pub fn matches(&self, f: &Facts) -> bool {
+        if self.source.is_some_and(|s| f.source != Some(s)) {
+            return false;
+        }
+        if !self.workspaces.is_empty()
+            && !f.workspace.as_deref().is_some_and(|w| self.workspaces.iter().any(|x| x.eq_ignore_ascii_case(w)))
+        {
+            return false;
+        }
+        // An unknown (future) severity passes a minimum, as in the tenant filter.
+        if self.min_severity.as_ref().is_some_and(|m| f.severity.rank() < m.rank()) {
+            return false;
+        }
+        if !self.severities.is_empty() && !self.severities.iter().any(|s| s.key() == f.severity.key()) {
+            return false;
+        }
+        let techniques = self.techniques.is_empty()
+            || self.techniques.iter().any(|w| {
+                f.techniques.iter().any(|t| {
+                    t.eq_ignore_ascii_case(w)
+                        || (t.len() > w.len() && t[..w.len()].eq_ignore_ascii_case(w) && t.as_bytes()[w.len()] == b'.')
+                })
+            });
+        techniques
+            && any_eq(&self.products, &f.products)
+            && any_eq(&self.detection_sources, &f.detection_sources)
+            && any_eq(&self.categories, &f.categories)
+            && any_eq(&self.tags, &f.tags)
+            && self.title.as_ref().is_none_or(|r| r.is_match(&f.title))
+            && any_glob(&self.devices, &f.devices)
+            && any_glob(&self.users, &f.users)
+            && any_glob(&self.ips, &f.ips)
+    }
+}
+
+/// The routes an alert with `facts` pages, in order: the first matching route, and the
+/// following ones while a matched route says `continue`; routes to a team already chosen are
+/// skipped (one page per team). Nothing matched → the default route, or nothing when the
+/// tenant drops unrouted alerts.
+pub fn select<'a>(tenant: &'a TenantConfig, facts: &Facts) -> Vec<&'a Route> {
+    let mut out: Vec<&Route> = Vec::new();
+    for r in &tenant.routes {
+        if !r.matcher.matches(facts) {
+            continue;
+        }
+        if !out.iter().any(|o| o.same_team(r)) {
+            out.push(r);
+        }
+        if !r.cont {
+            return out;
+        }
+    }
+    if out.is_empty() && tenant.unrouted_pages {
+        out.push(&tenant.default_route);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn globs() {
+        assert!(Glob::new("ws-*").matches("WS-042"));
+        assert!(Glob::new("*@contoso.com").matches("jdoe@Contoso.com"));
+        assert!(!Glob::new("*@contoso.com").matches("jdoe@fabrikam.com"));
+        assert!(Glob::new("10.*.*.1").matches("10.0.0.1"));
+        assert!(!Glob::new("10.*.*.1").matches("10.0.0.2"));
+        assert!(Glob::new("exact").matches("EXACT"));
+        assert!(!Glob::new("exact").matches("exactly"));
+        assert!(Glob::new("a*a").matches("aa"));
+        assert!(!Glob::new("ab*ba").matches("aba"));
+        assert!(Glob::new("*").matches(""));
+    }
+
+    #[test]
+    fn conditions_all_hold_and_techniques_match_sub_techniques() {
+        let f = Facts {
+            source: Some(SourceKind::Graph),
+            severity: Severity::High,
+            products: vec!["microsoftDefenderForEndpoint".into()],
+            techniques: vec!["T1003.001".into()],
+            title: "Mimikatz detected".into(),
+            devices: vec!["ws-042".into()],
+            ..Default::default()
+        };
+        let m = RouteMatch {
+            min_severity: Some(Severity::Medium),
+            products: vec!["MicrosoftDefenderForEndpoint".into()],
+            techniques: vec!["T1003".into()],
+            title: Some(Regex::new("(?i)mimikatz").unwrap()),
+            devices: vec![Glob::new("ws-*")],
+            ..Default::default()
+        };
+        assert!(m.matches(&f));
+        assert!(!RouteMatch { techniques: vec!["T100".into()], ..Default::default() }.matches(&f));
+        assert!(!RouteMatch { source: Some(SourceKind::Sentinel), ..Default::default() }.matches(&f));
+        assert!(!RouteMatch { severities: vec![Severity::Low], ..Default::default() }.matches(&f));
+        assert!(
+            !RouteMatch { min_severity: Some(Severity::High), ..m.clone() }
+                .matches(&Facts { severity: Severity::Medium, ..f.clone() })
+        );
+        assert!(!RouteMatch { workspaces: vec!["soc".into()], ..Default::default() }.matches(&f));
+        assert!(RouteMatch::default().matches(&Facts::default()));
+    }
+}
