@@ -86,6 +86,22 @@ fn config_errors_name_the_key_exit_2_and_hide_secrets() {
         "{err}"
     );
 
+    // An invalid route is refused naming the rule and the key.
+    std::fs::write(
+        &f,
+        example_with(|t| {
+            let route: Table =
+                toml::from_str("name = \"identity\"\nteam_secret = \"x-team\"\n[match]\nmin_severity = \"urgent\"")
+                    .unwrap();
+            tenant(t).insert("route".into(), Value::Array(vec![Value::Table(route)]));
+        }),
+    )
+    .unwrap();
+    let out = bin().args(["config", "check"]).arg(&f).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("tenant[0].route[0].match.min_severity") && err.contains("urgent"), "{err}");
+
     let out = bin().args(["config", "check", "/nonexistent/s4s.toml"]).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
 }

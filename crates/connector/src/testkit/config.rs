@@ -78,6 +78,9 @@ pub struct TenantSpec {
     pub signl4: Signl4Spec,
     pub sync: SyncSpec,
     pub sentinel: Vec<SentinelSpec>,
+    /// `[[tenant.route]]`, each as the TOML table a file would hold (`name`, `team_secret`,
+    /// `continue`, `match = { … }`, …).
+    pub routes: Vec<Table>,
 }
 
 /// `[tenant.limits]`.
@@ -268,6 +271,7 @@ impl TenantSpec {
                 user_map: BTreeMap::new(),
             },
             sentinel: vec![SentinelSpec::example()],
+            routes: Vec::new(),
         }
     }
 }
@@ -456,6 +460,9 @@ impl TenantSpec {
         t.insert("sync".into(), sync.into());
         if !self.sentinel.is_empty() {
             t.insert("sentinel".into(), Value::Array(self.sentinel.iter().map(|w| w.table().into()).collect()));
+        }
+        if !self.routes.is_empty() {
+            t.insert("route".into(), Value::Array(self.routes.iter().cloned().map(Value::Table).collect()));
         }
         t
     }
