@@ -70,6 +70,38 @@ impl Incident {
         })
     }
 
+    /// The link a responder should open: the Defender portal when the incident is there
+    /// (`additionalData.providerIncidentUrl`, or a Defender XDR incident id with
+    /// `providerName` "Microsoft XDR" / "Microsoft 365 Defender"), else `incidentUrl`. The
+    /// Azure portal experience of Sentinel retires on 2027-03-31 (`microsoft-apis.md` §8a).
+    pub fn portal_link(&self) -> Option<String> {
+        let p = self.raw.get("properties");
+        if let Some(u) = p.and_then(|p| s(p, "/additionalData/providerIncidentUrl")) {
+            return Some(u);
+        }
+        if let Some(u) = self.url.as_ref().filter(|u| u.contains("security.microsoft.")) {
+            return Some(u.clone());
+        }
+        let provider = p.and_then(|p| s(p, "/providerName")).unwrap_or_default().to_ascii_lowercase();
+        if (provider.contains("xdr") || provider.contains("365 defender"))
+            && let Some(id) = p.and_then(|p| s(p, "/providerIncidentId"))
+        {
+            // National clouds have their own Defender host: keep theirs when the URL shows it.
+            let host = match self.url.as_deref() {
+                Some(u) if u.contains("portal.azure.us") => "security.microsoft.us",
+                _ => "security.microsoft.com",
+            };
+            return Some(format!("https://{host}/incidents/{id}"));
+        }
+        self.url.clone()
+    }
+
+    /// The Azure portal link when the page links to the Defender portal instead (until the
+    /// Azure portal experience retires).
+    pub fn azure_portal_link(&self) -> Option<String> {
+        self.url.clone().filter(|u| self.portal_link().as_deref() != Some(u.as_str()))
+    }
+
     /// The incident status in Graph-alert terms, for the shared portal-change decision.
     pub fn as_alert_status(&self) -> AlertStatus {
         sentinel_status(&self.status)

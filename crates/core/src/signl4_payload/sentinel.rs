@@ -50,7 +50,7 @@ pub fn incident_page(
         Enrichment::Failed(e) => msg.push_str(&format!("\nRule query results unavailable: {e}\n")),
         Enrichment::None => {}
     }
-    if let Some(u) = &inc.url {
+    if let Some(u) = inc.portal_link() {
         msg.push_str(&format!("\nIncident: {u}\n"));
     }
     let mut p = Params::page(&external_id, &inc.severity, &format!("{number}{}", inc.title), &msg, opts);
@@ -60,7 +60,8 @@ pub fn incident_page(
     p.put("Workspace", ws.workspace_name.clone());
     p.put("Tenant", tenant.to_string());
     p.put("Alerts", alerts.len().to_string());
-    p.put("Incident link", inc.url.clone().unwrap_or_default());
+    p.put("Incident link", inc.portal_link().unwrap_or_default());
+    p.put("Azure portal link", inc.azure_portal_link().unwrap_or_default());
     p.into_page(external_id)
 }
 
@@ -130,6 +131,27 @@ mod tests {
         ] {
             assert!(m.contains(needle), "missing {needle:?} in {m}");
         }
+    }
+
+    #[test]
+    fn onboarded_incidents_link_to_the_defender_portal() {
+        let mut raw: Value = serde_json::from_str(INCIDENT).unwrap();
+        raw["properties"]["providerName"] = json!("Microsoft XDR");
+        raw["properties"]["providerIncidentId"] = json!("4711");
+        let inc = Incident::from_json(raw.clone()).unwrap();
+        let p = incident_page("contoso", &ws(), &inc, &[], &Enrichment::None, &test_options());
+        assert_eq!(p.body["Incident link"], "https://security.microsoft.com/incidents/4711");
+        assert!(p.body["Azure portal link"].as_str().unwrap().starts_with("https://portal.azure.com"));
+        assert!(p.body["Message"].as_str().unwrap().contains("Incident: https://security.microsoft.com/incidents/4711"));
+        // The service's own Defender link wins.
+        raw["properties"]["additionalData"]["providerIncidentUrl"] =
+            json!("https://security.microsoft.com/incidents/4711?tid=t1");
+        let inc = Incident::from_json(raw).unwrap();
+        assert_eq!(inc.portal_link().as_deref(), Some("https://security.microsoft.com/incidents/4711?tid=t1"));
+        // Not onboarded: the incident's own link, no second one.
+        let p = incident_page("contoso", &ws(), &new_incident(), &[], &Enrichment::None, &test_options());
+        assert!(p.body["Incident link"].as_str().unwrap().starts_with("https://portal.azure.com"));
+        assert!(!p.body.contains_key("Azure portal link"));
     }
 
     #[test]
