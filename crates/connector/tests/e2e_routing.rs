@@ -137,3 +137,37 @@ async fn an_invalid_route_is_refused_at_start_naming_the_rule() {
     assert_eq!(e.key, "tenant[0].route[0].match.title");
     assert!(e.to_string().contains("regular expression"), "{e}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reopened_alert_pages_again_once_marked_reopened() {
+    let h = Harness::new().await;
+    let app = h.start_connected(&h.config(), 0.0, None).await;
+    let a = h.fake.add_alert(TENANT, scenarios::mde_malware("5"));
+    let id = a["id"].as_str().unwrap().to_string();
+    wait_for("paged", T, async || h.pages().contains_key(&ext(&a))).await;
+    // Closed by a responder in SIGNL4 → resolved in Graph.
+    h.fake.signl4_action(TEAM, &ext(&a), Action::Close(Some(Responder::default()))).await.unwrap();
+    wait_for("resolved in Graph", T, async || h.fake.alert(TENANT, &id).unwrap()["status"] == "resolved").await;
+    h.polls(2).await;
+    // An analyst sets it back to new in the portal.
+    h.fake.update_alert(TENANT, &id, json!({"status": "new"}));
+    let reopened = format!("{}~reopen1", ext(&a));
+    wait_for("paged again", T, async || h.pages().contains_key(&reopened)).await;
+    h.polls(3).await;
+    let pages = h.pages();
+    assert_eq!(pages.get(&ext(&a)), Some(&1), "the first page is not repeated");
+    assert_eq!(pages.get(&reopened), Some(&1), "reopened once, paged once: {pages:?}");
+    let e = h.fake.received(TEAM).into_iter().find(|e| e.external_id.as_deref() == Some(&reopened)).unwrap();
+    assert!(e.body["Title"].as_str().unwrap().starts_with("[Reopened] "), "{}", e.body["Title"]);
+    // Resolved in the portal now: the new SIGNL4 alert closes.
+    // Its incident was resolved with the first close; that older resolution does not close
+    // the reopened alert.
+    let open = h.fake.signl4_alerts(TEAM).get(&reopened).is_some_and(|x| x.status != "resolved");
+    assert!(open, "the reopened SIGNL4 alert was closed by the incident's earlier resolution");
+    h.fake.update_alert(TENANT, &id, json!({"status": "resolved"}));
+    wait_for("reopened SIGNL4 alert closed", T, async || {
+        h.fake.signl4_alerts(TEAM).get(&reopened).is_some_and(|x| x.status == "resolved")
+    })
+    .await;
+    app.stop().await;
+}

@@ -65,29 +65,57 @@ impl fmt::Display for SourceId {
     }
 }
 
-/// `X-S4-ExternalID`: `s4s:{tenant}:{source}:{id}`. Ids may contain `:`.
+/// `X-S4-ExternalID`: `s4s:{tenant}:{source}:{id}`, and `~reopen{n}` for the n-th reopening
+/// of an alert (each a new SIGNL4 alert). Ids may contain `:`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct ExternalId {
     pub tenant: String,
     /// The stored source name (see [`SourceId`]).
     pub source: String,
     pub id: String,
+    /// 0, or the reopening this SIGNL4 alert is for.
+    pub episode: i64,
 }
+
+/// The suffix of a reopened alert's external id.
+pub const REOPEN_SUFFIX: &str = "~reopen";
 
 impl ExternalId {
     pub fn new(tenant: &str, source: &str, id: &str) -> ExternalId {
-        ExternalId { tenant: tenant.into(), source: source.into(), id: id.into() }
+        ExternalId { tenant: tenant.into(), source: source.into(), id: id.into(), episode: 0 }
+    }
+
+    pub fn with_episode(mut self, episode: i64) -> ExternalId {
+        self.episode = episode.max(0);
+        self
     }
 
     pub fn parse(s: &str) -> Option<ExternalId> {
-        parse_external_id(s).map(|(t, s, i)| ExternalId::new(t, s, i))
+        let (t, src, i) = parse_external_id(s)?;
+        if let Some((id, n)) = i.rsplit_once(REOPEN_SUFFIX)
+            && let Ok(n) = n.parse::<i64>()
+            && n > 0
+            && !id.is_empty()
+        {
+            return Some(ExternalId::new(t, src, id).with_episode(n));
+        }
+        Some(ExternalId::new(t, src, i))
     }
 }
 
 impl fmt::Display for ExternalId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "s4s:{}:{}:{}", self.tenant, self.source, self.id)
+        write!(f, "s4s:{}:{}:{}", self.tenant, self.source, self.id)?;
+        if self.episode > 0 {
+            write!(f, "{REOPEN_SUFFIX}{}", self.episode)?;
+        }
+        Ok(())
     }
+}
+
+/// The external id of an alert's `episode` (0 = its first page; n = its n-th reopening).
+pub fn episode_external_id(tenant: &str, source: &str, alert_id: &str, episode: i64) -> String {
+    ExternalId::new(tenant, source, alert_id).with_episode(episode).to_string()
 }
 
 /// `X-S4-ExternalID` as a string: `s4s:{tenant}:{source}:{alert id}`.

@@ -3,8 +3,9 @@
 
 use serde_json::Value;
 
-use crate::alert::GraphAlert;
+use crate::alert::{AlertStatus, GraphAlert};
 use crate::config::{PagePer, Route, SentinelConfig, TenantConfig};
+use crate::filter::Skip;
 use crate::ids::{self, SOURCE_GRAPH_ALERT};
 use crate::jobs::{self, SentinelPageJob};
 use crate::records::{AlertRecord, AlertUpdate, IngestItem, StoredAlert};
@@ -55,6 +56,22 @@ pub fn graph_alert(tenant: &TenantConfig, alert: &GraphAlert, prior: Option<&Sto
         item.update.routes = Some(route_names(&targets));
     }
     if let Some(prior) = prior.filter(|p| p.paged && p.record.version != item.alert.version) {
+        let was = AlertStatus::parse(&prior.record.status);
+        // Reopened: paged again, once per reopening, as a new SIGNL4 alert — if it would page
+        // now (its status aside: a reopened alert may be set to in progress).
+        let would_page = !matches!(tenant.filter.check(alert), Err(Skip::Severity | Skip::ServiceSource));
+        if would_page && sync::reopened(&was, &alert.status, prior.written_status.as_deref()) {
+            let episode = prior.episode + 1;
+            let targets = routing::select(tenant, &Facts::graph(alert));
+            for (i, r) in targets.iter().enumerate() {
+                let p = signl4_payload::graph_alert_page(&tenant.name, alert, &r.signl4).reopened(episode);
+                item.jobs.push(jobs::route_page(&tenant.name, &p.external_id, p.body, &r.name, i == 0));
+            }
+            if !targets.is_empty() {
+                reopen_item(&mut item, episode, &targets);
+            }
+            return item;
+        }
         let action = sync::portal_change(
             prior.state(),
             prior.written_status.as_deref(),
@@ -62,11 +79,21 @@ pub fn graph_alert(tenant: &TenantConfig, alert: &GraphAlert, prior: Option<&Sto
             tenant.sync.ack_on_in_progress,
         );
         if let Some(action) = action {
-            let ext = ids::external_id(&tenant.name, SOURCE_GRAPH_ALERT, &alert.id);
+            let ext = ids::episode_external_id(&tenant.name, SOURCE_GRAPH_ALERT, &alert.id, prior.episode);
             portal_item(&mut item, &tenant.name, &ext, &prior.routes, action);
         }
     }
     item
+}
+
+/// Bookkeeping of a reopening: the new episode, its routes, the SIGNL4 alert open again.
+fn reopen_item(item: &mut IngestItem, episode: i64, targets: &[&Route]) {
+    item.update.episode = Some(episode);
+    item.update.routes = Some(route_names(targets));
+    item.update.signl4_state = Some(Signl4State::Open.as_str().into());
+    // What we wrote before the reopening is history: a later resolve in the portal is not an
+    // echo of it (the store keeps a written status once set, so this marks "nothing since").
+    item.update.written_status = Some("reopened".into());
 }
 
 /// True when `item` would change nothing in the store: same version, nothing to page that
@@ -86,8 +113,11 @@ pub fn incident_closes(tenant: &str, status: &str, tracked: &[StoredAlert]) -> V
     tracked
         .iter()
         .filter(|a| sync::incident_closes_alert(status, a.state(), a.written_status.as_deref()))
+        // A reopened alert still open in the portal: the incident's resolution is older than
+        // the reopening (the alert's own resolve, when it comes, closes it).
+        .filter(|a| !(a.episode > 0 && matches!(a.record.status.as_str(), "new" | "inProgress")))
         .map(|a| {
-            let ext = ids::external_id(tenant, &a.record.source, &a.record.alert_id);
+            let ext = ids::episode_external_id(tenant, &a.record.source, &a.record.alert_id, a.episode);
             let mut it = IngestItem::new(a.record.clone(), None);
             portal_item(&mut it, tenant, &ext, &a.routes, PortalAction::Resolve);
             it
@@ -102,7 +132,23 @@ pub fn incident_pages(ws: &SentinelConfig, inc: &Incident) -> bool {
 
 /// Before planning a Sentinel incident: does the plan need the incident's alerts from ARM?
 pub fn sentinel_needs_alerts(ws: &SentinelConfig, inc: &Incident, prior: Option<&StoredAlert>) -> bool {
-    !prior.is_some_and(|p| p.paged) && incident_pages(ws, inc)
+    (!prior.is_some_and(|p| p.paged) && incident_pages(ws, inc)) || sentinel_reopened(ws, inc, prior)
+}
+
+/// A paged incident (per-incident mode) closed earlier and now open again, set so by someone
+/// else, at a severity that pages: it pages again, once per reopening.
+pub fn sentinel_reopened(ws: &SentinelConfig, inc: &Incident, prior: Option<&StoredAlert>) -> bool {
+    prior.is_some_and(|p| {
+        p.paged
+            && p.record.version != inc.version()
+            && ws.page_per == PagePer::Incident
+            && inc.severity.rank() >= ws.min_severity.rank()
+            && sync::reopened(
+                &model::sentinel_status(&p.record.status),
+                &inc.as_alert_status(),
+                p.written_status.as_deref(),
+            )
+    })
 }
 
 /// Before planning: does the plan need the alerts tracked for this incident (per-alert mode,
@@ -139,7 +185,8 @@ pub fn sentinel_incident(
     let mut items = Vec::new();
     let mut item = IngestItem::new(record, None);
     let ext = ids::external_id(&tenant.name, &source, &inc.name);
-    if let Some(alerts) = alerts.filter(|_| sentinel_needs_alerts(ws, inc, prior)) {
+    let reopen_alerts = alerts.clone().filter(|_| sentinel_reopened(ws, inc, prior));
+    if let Some(alerts) = alerts.filter(|_| !prior.is_some_and(|p| p.paged) && incident_pages(ws, inc)) {
         let parsed: Vec<SentinelAlert> = alerts.iter().cloned().filter_map(SentinelAlert::from_json).collect();
         match ws.page_per {
             PagePer::Incident => {
@@ -151,6 +198,7 @@ pub fn sentinel_incident(
                         alerts: alerts.clone(),
                         alert: None,
                         route: (!r.is_default()).then(|| r.name.clone()),
+                        episode: 0,
                     };
                     let j = jobs::sentinel_page(&tenant.name, &ext, &job, i == 0);
                     if i == 0 {
@@ -187,6 +235,7 @@ pub fn sentinel_incident(
                             alerts: alerts.clone(),
                             alert: Some(a.clone()),
                             route: (!r.is_default()).then(|| r.name.clone()),
+                            episode: 0,
                         };
                         jobs::sentinel_page(&tenant.name, &aext, &job, i == 0)
                     });
@@ -202,6 +251,30 @@ pub fn sentinel_incident(
     }
     // Closed in the portal (not by us) → close in SIGNL4.
     if let Some(p) = prior.filter(|p| p.paged && p.record.version != inc.version()) {
+        if let Some(alerts) = reopen_alerts {
+            // Reopened: paged again once per reopening, marked, as a new SIGNL4 alert.
+            let parsed: Vec<SentinelAlert> = alerts.iter().cloned().filter_map(SentinelAlert::from_json).collect();
+            let episode = p.episode + 1;
+            let targets = routing::select(tenant, &Facts::sentinel(&ws.name, inc, &parsed, None));
+            let eext = ids::episode_external_id(&tenant.name, &source, &inc.name, episode);
+            for (i, r) in targets.iter().enumerate() {
+                let job = SentinelPageJob {
+                    workspace: ws.name.clone(),
+                    incident: inc.raw.clone(),
+                    alerts: alerts.clone(),
+                    alert: None,
+                    route: (!r.is_default()).then(|| r.name.clone()),
+                    episode,
+                };
+                item.jobs.push(jobs::sentinel_page(&tenant.name, &eext, &job, i == 0));
+            }
+            if !targets.is_empty() {
+                reopen_item(&mut item, episode, &targets);
+            }
+            items.push(item);
+            return items;
+        }
+        let ext = ids::episode_external_id(&tenant.name, &source, &inc.name, p.episode);
         match ws.page_per {
             PagePer::Incident => {
                 let action = sync::portal_change(
@@ -374,5 +447,42 @@ mod tests {
         let item = graph_alert(&t, &resolved, Some(&stored("open", None)));
         let body: serde_json::Value = serde_json::from_str(&item.jobs[0].payload).unwrap();
         assert!(body.get(jobs::ROUTE_FIELD).is_none());
+    }
+
+    #[test]
+    fn a_reopened_alert_pages_once_more_marked_and_its_next_resolve_closes_the_new_signl4_alert() {
+        let t = tenant();
+        let v = |at: &str, status: &str| {
+            GraphAlert::from_json(json!({"id": "a1", "lastUpdateDateTime": at, "severity": "high", "status": status}))
+                .unwrap()
+        };
+        // Closed in SIGNL4, written back as resolved; now set back to new in the portal.
+        let mut prior = stored("closed", Some("resolved"));
+        prior.record.status = "resolved".into();
+        let item = graph_alert(&t, &v("2026-11-28T12:00:00Z", "new"), Some(&prior));
+        assert!(item.page.is_none(), "not the first page");
+        assert_eq!(item.jobs.len(), 1);
+        assert_eq!(item.jobs[0].key, "page:s4s:contoso:graph-alert:a1~reopen1");
+        let body: serde_json::Value = serde_json::from_str(&item.jobs[0].payload).unwrap();
+        assert_eq!(body["X-S4-ExternalID"], "s4s:contoso:graph-alert:a1~reopen1");
+        assert!(body["Title"].as_str().unwrap().starts_with("[Reopened] "));
+        assert!(body["Reopened"].as_str().unwrap().contains("reopened once"));
+        assert_eq!(item.update.episode, Some(1));
+        assert_eq!(item.update.signl4_state.as_deref(), Some("open"));
+        // The reopened version seen again: nothing (its stored status is open now).
+        let mut now = stored("open", Some("reopened"));
+        now.record.status = "new".into();
+        now.episode = 1;
+        assert!(graph_alert(&t, &v("2026-11-28T12:00:00Z", "new"), Some(&now)).jobs.is_empty());
+        // Resolved in the portal again: the reopened SIGNL4 alert closes.
+        let item = graph_alert(&t, &v("2026-11-28T13:00:00Z", "resolved"), Some(&now));
+        assert_eq!(item.jobs[0].key, "s4status:resolved:s4s:contoso:graph-alert:a1~reopen1");
+        // Our own write coming back is not a reopening.
+        let mut ours = stored("acknowledged", Some("inProgress"));
+        ours.record.status = "resolved".into();
+        assert!(graph_alert(&t, &v("2026-11-28T14:00:00Z", "inProgress"), Some(&ours)).jobs.is_empty());
+        // External ids of episodes parse back to the alert.
+        let e = crate::ids::ExternalId::parse("s4s:contoso:graph-alert:a1~reopen1").unwrap();
+        assert_eq!((e.id.as_str(), e.episode), ("a1", 1));
     }
 }

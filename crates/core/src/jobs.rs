@@ -90,6 +90,9 @@ pub struct SentinelPageJob {
     /// The route it pages (`routing::select`); none = the default route.
     #[serde(default)]
     pub route: Option<String>,
+    /// 0, or the reopening this page is for (a new SIGNL4 alert, marked reopened).
+    #[serde(default)]
+    pub episode: i64,
 }
 
 /// Payload of a delivery verification: the page's event and what to send if it reached nobody.

@@ -42,6 +42,7 @@ impl JobHandler for SentinelPage {
             }
             _ => signl4_payload::incident_page(&rt.cfg.name, &client.cfg, &inc, &alerts, &enrichment, &route.signl4),
         };
+        page = page.reopened(p.episode);
         if !route.is_default() {
             page.body.insert(jobs::ROUTE_FIELD.into(), route.name.clone().into());
         }

@@ -95,6 +95,7 @@ pub async fn record(store: &dyn Store, rt: &TenantContext, event: &Event) -> Res
     // Paged to several teams (`continue` routes) and closed in one: close it in the others
     // too (a resolve of an alert already closed changes nothing in SIGNL4).
     if decision.new_state == Some(sync::Signl4State::Closed) && alert.routes.len() > 1 {
+        let ext = ExternalId::new(&r.tenant, &r.source, &r.alert_id).with_episode(alert.episode).to_string();
         jobs.extend(jobs::signl4_status_routes(&rt.cfg.name, &ext, "resolved", &alert.routes));
     }
     let key = alert.key();

@@ -20,6 +20,31 @@ pub struct Page {
     pub body: Map<String, Value>,
 }
 
+impl Page {
+    /// Marks the page of a reopened alert: its own external id (a new SIGNL4 alert), "[Reopened]"
+    /// in the title and a `Reopened` parameter.
+    pub fn reopened(mut self, episode: i64) -> Page {
+        if episode <= 0 {
+            return self;
+        }
+        let ext = match crate::ids::ExternalId::parse(&self.external_id) {
+            Some(e) => e.with_episode(episode).to_string(),
+            None => return self,
+        };
+        self.body.insert("X-S4-ExternalID".into(), Value::from(ext.clone()));
+        if let Some(Value::String(t)) = self.body.get_mut("Title") {
+            *t = format!("[Reopened] {t}");
+        }
+        let n = if episode == 1 { "once".to_string() } else { format!("{episode} times") };
+        self.body.insert(
+            "Reopened".into(),
+            Value::from(format!("yes: resolved earlier and set back to open in the portal (reopened {n})")),
+        );
+        self.external_id = ext;
+        self
+    }
+}
+
 pub use crate::text::truncate;
 
 /// The first [`MAX_LIST`] items, comma-separated, with "(+N more)" for the rest.

@@ -142,7 +142,9 @@ mod tests {
         let p = incident_page("contoso", &ws(), &inc, &[], &Enrichment::None, &test_options());
         assert_eq!(p.body["Incident link"], "https://security.microsoft.com/incidents/4711");
         assert!(p.body["Azure portal link"].as_str().unwrap().starts_with("https://portal.azure.com"));
-        assert!(p.body["Message"].as_str().unwrap().contains("Incident: https://security.microsoft.com/incidents/4711"));
+        assert!(
+            p.body["Message"].as_str().unwrap().contains("Incident: https://security.microsoft.com/incidents/4711")
+        );
         // The service's own Defender link wins.
         raw["properties"]["additionalData"]["providerIncidentUrl"] =
             json!("https://security.microsoft.com/incidents/4711?tid=t1");

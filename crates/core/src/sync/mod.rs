@@ -23,6 +23,6 @@ mod writeback;
 pub use coalesce::{Coalesce, merge_alert_sync_json, merge_incident_sync_json, merge_json};
 pub use inbound::{InboundDecision, SyncOptions, on_event};
 pub use intent::{AlertSync, IncidentSync, SyncComment};
-pub use portal::{PortalAction, incident_closes_alert, portal_change};
+pub use portal::{PortalAction, incident_closes_alert, portal_change, reopened};
 pub use state::Signl4State;
 pub use writeback::{AlertPlan, alert_plan, incident_plan, incident_rollup};

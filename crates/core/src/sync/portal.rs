@@ -32,6 +32,15 @@ pub fn portal_change(
     }
 }
 
+/// A paged alert or incident that was resolved (in SIGNL4, in the portal or by Microsoft's
+/// automatic resolution, `microsoft-apis.md` §8a) and is now open again — set back to new /
+/// in progress by someone else (not the echo of a status the connector wrote).
+pub fn reopened(previous: &AlertStatus, now: &AlertStatus, written: Option<&str>) -> bool {
+    *previous == AlertStatus::Resolved
+        && matches!(now, AlertStatus::New | AlertStatus::InProgress)
+        && written != Some(now.as_str())
+}
+
 /// An incident resolved or redirected (merged into another) by someone else closes the
 /// SIGNL4 alerts of its tracked alerts that are still open — unless we resolved it ourselves.
 pub fn incident_closes_alert(incident_status: &str, state: Signl4State, written: Option<&str>) -> bool {
@@ -70,6 +79,11 @@ mod tests {
     #[test]
     fn incidents_closed_or_redirected_elsewhere_close_open_signl4_alerts() {
         assert!(incident_closes_alert("redirected", Signl4State::Open, None));
+        assert!(reopened(&AlertStatus::Resolved, &AlertStatus::New, Some("resolved")));
+        assert!(reopened(&AlertStatus::Resolved, &AlertStatus::InProgress, None));
+        assert!(!reopened(&AlertStatus::Resolved, &AlertStatus::InProgress, Some("inProgress")), "our own write");
+        assert!(!reopened(&AlertStatus::New, &AlertStatus::New, None));
+        assert!(!reopened(&AlertStatus::Resolved, &AlertStatus::Resolved, None));
         assert!(incident_closes_alert("resolved", Signl4State::Acknowledged, Some("inProgress")));
         assert!(!incident_closes_alert("resolved", Signl4State::Closed, Some("resolved")));
         assert!(!incident_closes_alert("active", Signl4State::Open, None));
