@@ -15,7 +15,7 @@ use crate::http::metrics::metrics_handle;
 use crate::http::{ServerState, router};
 use crate::jobs::runner::Runner;
 use crate::jobs::{
-    Registry, enrich, graph_sync, incident_sync, page, sentinel_page, sentinel_sync, signl4_status, verify,
+    Registry, enrich, graph_sync, incident_sync, page, sentinel_page, sentinel_sync, signl4_status, summary, verify,
 };
 use crate::sources::driver::{Poller, Reports};
 use crate::sources::webhook::{self, WebhookState};
@@ -34,6 +34,7 @@ fn registry() -> Registry {
         .with(sentinel_sync::SentinelSync)
         .with(enrich::SentinelEnrich)
         .with(verify::Verify)
+        .with(summary::SummaryJob)
 }
 
 /// The pollers of one tenant: Microsoft sources under one lease, the SIGNL4 REST fallback

@@ -99,3 +99,9 @@ pub const BUDGET_USE: &str = "s4s_budget_use_ratio";
 pub const POLL_INTERVAL: &str = "s4s_poll_interval_seconds";
 /// Late-visible alerts found by the re-read behind the cursor, by tenant.
 pub const LATE_ALERTS: &str = "s4s_late_alerts_total";
+/// Pages held back by a team's storm budget (counted into a summary page), by tenant and team.
+pub const PAGES_HELD: &str = "s4s_pages_held_total";
+/// Pages sent through the high-severity lane after the storm budget was spent, by tenant and team.
+pub const PAGES_HIGH_LANE: &str = "s4s_pages_high_lane_total";
+/// Storm summary pages sent, by tenant and team.
+pub const STORM_SUMMARIES: &str = "s4s_storm_summaries_total";

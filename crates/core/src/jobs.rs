@@ -28,10 +28,13 @@ pub enum JobKind {
     SentinelEnrich,
     /// Follow a page's SIGNL4 event until SIGNL4 says whether anybody was paged ([`VerifyJob`]).
     Verify,
+    /// Page the summary of a team's alerts held back by its storm budget in one window,
+    /// when the window ends ([`crate::storm::StormSummary`]).
+    Summary,
 }
 
 impl JobKind {
-    pub const ALL: [JobKind; 8] = [
+    pub const ALL: [JobKind; 9] = [
         JobKind::Page,
         JobKind::Signl4Status,
         JobKind::GraphSync,
@@ -40,6 +43,7 @@ impl JobKind {
         JobKind::SentinelSync,
         JobKind::SentinelEnrich,
         JobKind::Verify,
+        JobKind::Summary,
     ];
 
     /// Its priority at the upstream's request budget (`budget.rs`): pages first, then
@@ -47,7 +51,7 @@ impl JobKind {
     pub fn priority(self) -> crate::budget::Priority {
         use crate::budget::Priority;
         match self {
-            JobKind::Page | JobKind::SentinelPage | JobKind::Signl4Status => Priority::Poll,
+            JobKind::Page | JobKind::SentinelPage | JobKind::Signl4Status | JobKind::Summary => Priority::Poll,
             JobKind::GraphSync | JobKind::SentinelSync => Priority::WriteBack,
             // Verification draws on SIGNL4's REST budget, which in-doubt pages' look-ups and
             // the REST poller need first; during a storm it lags rather than crowds them out.
@@ -65,6 +69,7 @@ impl JobKind {
             JobKind::SentinelSync => "sentinel-sync",
             JobKind::SentinelEnrich => "sentinel-enrich",
             JobKind::Verify => "verify",
+            JobKind::Summary => "summary",
         }
     }
 
@@ -74,7 +79,7 @@ impl JobKind {
 
     /// Jobs that POST to the SIGNL4 webhook (parked together when SIGNL4 rejects the team secret).
     pub fn sends_to_signl4(self) -> bool {
-        matches!(self, JobKind::Page | JobKind::Signl4Status | JobKind::SentinelPage)
+        matches!(self, JobKind::Page | JobKind::Signl4Status | JobKind::SentinelPage | JobKind::Summary)
     }
 }
 

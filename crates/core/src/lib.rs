@@ -20,6 +20,7 @@ pub mod sentinel;
 pub mod signl4_event;
 pub mod signl4_payload;
 pub mod signl4_rest;
+pub mod storm;
 pub mod sync;
 pub mod text;
 pub mod timefmt;

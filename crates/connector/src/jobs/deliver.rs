@@ -65,6 +65,45 @@ fn in_doubt_metric(tenant: &str, outcome: &'static str) {
     metrics::counter!(telemetry::IN_DOUBT_PAGES, "tenant" => tenant.to_string(), "outcome" => outcome).increment(1);
 }
 
+/// Asks the team's storm budget about one page. `Some`: held back — the job is done with the
+/// alert marked held and counted into the window's summary job.
+fn storm_check(
+    cx: &JobContext<'_>,
+    team: &crate::tenant::Team,
+    external_id: &str,
+    body: &Map<String, Value>,
+) -> Option<Outcome> {
+    use s4s_core::storm::{self, Admit};
+    let tenant = cx.tenant.cfg.name.as_str();
+    let severity = s4s_core::alert::Severity::parse(body.get("Severity").and_then(Value::as_str).unwrap_or(""));
+    let admit = team.storm.lock().unwrap_or_else(|p| p.into_inner()).admit(now_ms(), &severity);
+    let labels = [("tenant", tenant.to_string()), ("team", team.route.clone())];
+    match admit {
+        Admit::Page => None,
+        Admit::HighLane => {
+            metrics::counter!(telemetry::PAGES_HIGH_LANE, &labels).increment(1);
+            tracing::info!(tenant, team = %team.route, external_id, "storm budget spent: paging through the high-severity lane");
+            None
+        }
+        Admit::Hold { start_ms, end_ms } => {
+            metrics::counter!(telemetry::PAGES_HELD, &labels).increment(1);
+            let title = body.get("Title").and_then(Value::as_str).unwrap_or("");
+            let job = storm::summary_job(tenant, &team.route, (start_ms, end_ms), title, external_id);
+            tracing::warn!(tenant, team = %team.route, external_id, title, summary = %job.key, "storm budget spent: alert held back, counted into the summary page");
+            let update = s4s_core::ids::ExternalId::parse(external_id).map(|e| {
+                let key = s4s_store::AlertKey { tenant: e.tenant, source: e.source, alert_id: e.id };
+                let held = s4s_store::AlertUpdate {
+                    signl4_state: Some(s4s_core::sync::Signl4State::Held.as_str().into()),
+                    ..Default::default()
+                };
+                (key, held)
+            });
+            let result = serde_json::json!({ "held": "storm budget", "summary": job.key }).to_string();
+            Some(Outcome::DoneWith(result, s4s_store::FollowUp { update, jobs: vec![job] }))
+        }
+    }
+}
+
 /// Delivers `body` (a SIGNL4 webhook payload with `X-S4-ExternalID`) for the running page job.
 /// `Err` is the job's outcome when nothing more is to be done now.
 /// After a page that SIGNL4 accepted: the job that follows its event, when the team has an API
@@ -154,6 +193,15 @@ pub async fn page(cx: &JobContext<'_>, mut body: Map<String, Value>) -> Result<D
                 tracing::warn!(tenant = %tenant, external_id = %external_id, "in-doubt page: sending it again marked as a possible repeat (configure signl4.api_key to check instead)");
             }
         }
+    }
+    // The team's storm budget: a page held back is counted into the window's summary instead
+    // (a fallback page, a summary and an in-doubt repeat already count).
+    if cx.job.attempt.is_none()
+        && !to_fallback_team
+        && cx.job.kind != s4s_core::jobs::JobKind::Summary.as_str()
+        && let Some(held) = storm_check(cx, team, &external_id, &body)
+    {
+        return Err(held);
     }
     client.reserve().await.map_err(Outcome::from)?;
     let owner = cx.job.lease_owner.as_deref().unwrap_or("");

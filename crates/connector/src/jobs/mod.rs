@@ -10,6 +10,7 @@ pub mod runner;
 pub mod sentinel_page;
 pub mod sentinel_sync;
 pub mod signl4_status;
+pub mod summary;
 pub mod verify;
 
 use std::collections::HashMap;

@@ -105,6 +105,9 @@ pub struct Team {
     /// The fallback team's webhook (`fallback = "team"`).
     pub fallback: Option<Signl4Client>,
     pub rest_sched: Arc<Scheduler>,
+    /// Pages sent in the current storm window (`s4s_core::storm`). In memory: after a restart
+    /// a team may get up to one more budget's worth of pages in that window.
+    pub storm: std::sync::Mutex<s4s_core::storm::StormBudget>,
 }
 
 impl Team {
@@ -133,7 +136,8 @@ impl Team {
             }
             _ => None,
         };
-        Team { route: route.to_string(), opts: opts.clone(), webhook, api, fallback, rest_sched: rest }
+        let storm = std::sync::Mutex::new(s4s_core::storm::StormBudget::new(opts.storm.clone()));
+        Team { route: route.to_string(), opts: opts.clone(), webhook, api, fallback, rest_sched: rest, storm }
     }
 }
 

@@ -131,6 +131,9 @@ pub struct Signl4Spec {
     /// `fallback`: `none`, `emergency` or `team`; `fallback_team_secret`.
     pub fallback: Option<String>,
     pub fallback_team_secret: Option<String>,
+    /// `[tenant.signl4.storm]`. Tests turn the storm budget off (`budget = 0`) unless they test
+    /// it, so bursts page alert by alert; `None` leaves the section out (20 pages per 5 min).
+    pub storm: Option<Table>,
 }
 
 /// `[tenant.sync]`.
@@ -261,6 +264,7 @@ impl TenantSpec {
                 verify: None,
                 fallback: None,
                 fallback_team_secret: None,
+                storm: Some(table([("budget", Value::Integer(0))])),
             },
             sync: SyncSpec {
                 enabled: true,
@@ -447,6 +451,7 @@ impl TenantSpec {
         opt(&mut signl4, "fallback", g.fallback.as_deref().map(s));
         opt(&mut signl4, "fallback_team_secret", g.fallback_team_secret.as_deref().map(s));
         signl4.insert("scenario".into(), map(&g.scenario).into());
+        opt(&mut signl4, "storm", g.storm.clone().map(Value::Table));
         t.insert("signl4".into(), signl4.into());
         let y = &self.sync;
         let mut sync = table([
@@ -538,7 +543,8 @@ mod tests {
     use super::*;
 
     /// The builder's defaults are the example file with only what `ConfigBuilder::new`
-    /// documents changed: endpoints, storage path and listen address.
+    /// documents changed: endpoints, storage path and listen address — and the storm budget,
+    /// which tests turn off unless they test it.
     #[test]
     fn defaults_are_the_example_pointed_at_the_fake_cloud() {
         let fake = "http://127.0.0.1:4999";
@@ -550,7 +556,9 @@ mod tests {
         for (_, url) in tenant["endpoints"].as_table_mut().unwrap().iter_mut() {
             *url = s(url.as_str().unwrap().replacen("http://127.0.0.1:4010", fake, 1));
         }
-        assert_eq!(ConfigBuilder::new(fake, db).table(), example);
+        let mut built = ConfigBuilder::new(fake, db);
+        built.tenants[0].signl4.storm = None;
+        assert_eq!(built.table(), example);
     }
 
     #[test]

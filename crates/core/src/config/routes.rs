@@ -10,7 +10,7 @@ use serde::Deserialize;
 
 use super::env::Env;
 use super::error::{ConfigError, err};
-use super::signl4::{RawSignl4, Signl4Options, check_scenarios};
+use super::signl4::{RawSignl4, RawStorm, Signl4Options, check_scenarios};
 use super::values::{check_name, opt_bool, opt_list};
 use crate::alert::Severity;
 use crate::routing::{DEFAULT_ROUTE, Glob, RouteMatch, SourceKind};
@@ -27,6 +27,7 @@ pub(super) struct RawRoute {
     verify: Option<bool>,
     fallback: Option<String>,
     fallback_team_secret: Option<String>,
+    storm: Option<RawStorm>,
     service: Option<String>,
     source_system: Option<String>,
     #[serde(default)]
@@ -186,6 +187,7 @@ pub(super) fn from_raw(
                 verify: r.verify,
                 fallback: r.fallback,
                 fallback_team_secret: r.fallback_team_secret,
+                storm: r.storm,
                 ..Default::default()
             };
             let mut s = Signl4Options::parse_at(&rp, raw, env)?;
@@ -203,6 +205,7 @@ pub(super) fn from_raw(
                 ("verify", r.verify.is_some()),
                 ("fallback", r.fallback.is_some()),
                 ("fallback_team_secret", r.fallback_team_secret.is_some()),
+                ("storm", r.storm.is_some()),
             ] {
                 if set {
                     return Err(err(

@@ -11,6 +11,7 @@ use super::error::{ConfigError, err};
 use super::values::{duration, resolve_secret};
 use crate::alert::Severity;
 use crate::budget::Signl4Plan;
+use crate::storm::StormPolicy;
 
 #[derive(Debug, Deserialize, Default)]
 #[serde(deny_unknown_fields)]
@@ -30,6 +31,41 @@ pub(super) struct RawSignl4 {
     pub(super) fallback_team_secret: Option<String>,
     /// What happens to an alert no route matched: `page` (the default route) or `drop`.
     pub(super) unrouted: Option<String>,
+    pub(super) storm: Option<RawStorm>,
+}
+
+/// `[tenant.signl4.storm]` (or a route's own team's `[tenant.route.storm]`).
+#[derive(Debug, Deserialize, Default, Clone)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawStorm {
+    budget: Option<u32>,
+    window: Option<String>,
+    high_lane: Option<u32>,
+    high_severity: Option<String>,
+}
+
+impl RawStorm {
+    pub(super) fn parse_at(at: &str, raw: Option<RawStorm>) -> Result<StormPolicy, ConfigError> {
+        let d = StormPolicy::default();
+        let Some(raw) = raw else { return Ok(d) };
+        let high_severity = match raw.high_severity.as_deref() {
+            None => d.high_severity,
+            Some(s @ ("informational" | "low" | "medium" | "high")) => Severity::parse(s),
+            Some(other) => {
+                return Err(err(
+                    format!("{at}.storm.high_severity"),
+                    format!("unknown severity \"{other}\""),
+                    "use informational, low, medium or high",
+                ));
+            }
+        };
+        Ok(StormPolicy {
+            budget: raw.budget.unwrap_or(d.budget),
+            window: duration(&format!("{at}.storm.window"), raw.window.as_ref(), d.window, Duration::from_secs(1))?,
+            high_lane: raw.high_lane.unwrap_or(d.high_lane),
+            high_severity,
+        })
+    }
 }
 
 /// What to do when SIGNL4 reports that a page reached nobody (`signl4.md` §2.4).
@@ -72,6 +108,8 @@ pub struct Signl4Options {
     pub verify: bool,
     /// When a verified page reached nobody.
     pub fallback: Fallback,
+    /// The team's storm budget (`[tenant.signl4.storm]`, default 20 pages per 5 minutes).
+    pub storm: StormPolicy,
 }
 
 impl Signl4Options {
@@ -158,7 +196,9 @@ impl Signl4Options {
                 format!("set {} = \"team\" or remove fallback_team_secret", k("fallback")),
             ));
         }
+        let storm = RawStorm::parse_at(at, s4.storm)?;
         Ok(Signl4Options {
+            storm,
             verify: s4.verify.unwrap_or(true),
             fallback,
             plan,

@@ -393,3 +393,49 @@ fn route_secrets_are_redacted() {
     assert!(!text.contains("team-") && !text.contains("key-endpoint"), "{text}");
     assert!(debug_is_redacted(&c));
 }
+
+#[test]
+fn storm_budget_has_documented_defaults_and_checked_values() {
+    let vars = [("CONTOSO_SECRET", "x")];
+    let c = load(MINIMAL, &env(&vars)).unwrap();
+    let d = &c.tenants[0].signl4.storm;
+    assert_eq!((d.budget, d.window, d.high_lane), (20, Duration::from_secs(300), 5));
+    assert_eq!(d.high_severity, crate::alert::Severity::High);
+    let with = |s: &str| {
+        MINIMAL.replace(
+            "team_secret = \"file:/run/secrets/team\"",
+            &format!("team_secret = \"file:/run/secrets/team\"\n    [tenant.signl4.storm]\n    {s}"),
+        )
+    };
+    let c = load(&with("budget = 0"), &env(&vars)).unwrap();
+    assert_eq!(c.tenants[0].signl4.storm.budget, 0, "0 turns the budget off");
+    let c = load(
+        &with("budget = 50\n    window = \"10m\"\n    high_lane = 0\n    high_severity = \"medium\""),
+        &env(&vars),
+    )
+    .unwrap();
+    let s = &c.tenants[0].signl4.storm;
+    assert_eq!((s.budget, s.window, s.high_lane), (50, Duration::from_secs(600), 0));
+    for (bad, key) in [
+        ("window = \"soon\"", "tenant[0].signl4.storm.window"),
+        ("high_severity = \"critical\"", "tenant[0].signl4.storm.high_severity"),
+    ] {
+        let e = load_err(&with(bad), &vars);
+        assert_eq!(e.key, key, "{e}");
+        assert!(!e.fix.is_empty());
+    }
+    assert!(load_err(&with("budgett = 3"), &vars).to_string().contains("budgett"));
+    // A route paging the tenant's own team shares its budget; only a route's own team has one.
+    let e = load(
+        &ROUTED.replace("name = \"identity-soc\"", "name = \"identity-soc\"\n    storm = { budget = 3 }"),
+        &env(&[]),
+    )
+    .unwrap_err();
+    assert_eq!(e.key, "tenant[0].route[2].storm", "{e}");
+    let c = load(
+        &ROUTED.replace("name = \"endpoint-high\"", "name = \"endpoint-high\"\n    storm = { budget = 3 }"),
+        &env(&[]),
+    )
+    .unwrap();
+    assert_eq!(c.tenants[0].routes[0].signl4.storm.budget, 3);
+}

@@ -119,7 +119,7 @@ impl Params {
 
 /// The SIGNL4 options the page tests share.
 #[cfg(test)]
-pub(super) fn test_options() -> Signl4Options {
+pub(crate) fn test_options() -> Signl4Options {
     let mut scenario = std::collections::BTreeMap::new();
     scenario.insert("high".to_string(), "emergency".to_string());
     Signl4Options {
@@ -132,6 +132,7 @@ pub(super) fn test_options() -> Signl4Options {
         api_poll_interval: std::time::Duration::from_secs(30),
         team_id: None,
         plan: crate::budget::Signl4Plan::Commercial,
+        storm: crate::storm::StormPolicy::default(),
         verify: true,
         fallback: Default::default(),
     }

@@ -173,6 +173,7 @@ mod properties {
                     api_poll_interval: std::time::Duration::from_secs(30),
                     team_id: None,
                     plan: crate::budget::Signl4Plan::Commercial,
+                    storm: crate::storm::StormPolicy::default(),
                     verify: true,
                     fallback: Default::default(),
                 };

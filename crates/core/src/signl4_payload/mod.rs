@@ -15,6 +15,8 @@ pub(crate) mod common;
 mod graph;
 mod sentinel;
 
+#[cfg(test)]
+pub(crate) use common::test_options;
 pub use common::{MAX_LIST, MAX_MESSAGE_CHARS, Page, resolve_payload, status_payload, truncate};
 pub use graph::graph_alert_page;
 pub use sentinel::{alert_page, incident_page};

@@ -12,6 +12,8 @@ pub enum Signl4State {
     AcknowledgedByPortal,
     /// We closed it in SIGNL4 because the portal resolved the alert.
     ClosedByPortal,
+    /// Never sent: held back by the team's storm budget and counted into a summary page.
+    Held,
 }
 
 impl Signl4State {
@@ -23,6 +25,7 @@ impl Signl4State {
             Signl4State::Closed => "closed",
             Signl4State::AcknowledgedByPortal => "acknowledged_by_portal",
             Signl4State::ClosedByPortal => "closed_by_portal",
+            Signl4State::Held => "held",
         }
     }
 
@@ -33,6 +36,7 @@ impl Signl4State {
             "closed" => Signl4State::Closed,
             "acknowledged_by_portal" => Signl4State::AcknowledgedByPortal,
             "closed_by_portal" => Signl4State::ClosedByPortal,
+            "held" => Signl4State::Held,
             _ => Signl4State::None,
         }
     }
@@ -42,6 +46,6 @@ impl Signl4State {
     }
 
     pub fn is_acknowledged_or_closed(self) -> bool {
-        !matches!(self, Signl4State::None | Signl4State::Open)
+        !matches!(self, Signl4State::None | Signl4State::Open | Signl4State::Held)
     }
 }

@@ -1,0 +1,42 @@
+//! Job: page the summary of the alerts a team's storm budget held back in one window, once the
+//! window has ended ("37 more alerts in the last 5 min: 30 × Suspicious sign-in, …").
+
+use async_trait::async_trait;
+use s4s_core::jobs::JobKind;
+use s4s_core::routing::DEFAULT_ROUTE;
+use s4s_core::storm::{self, StormSummary};
+
+use crate::clock::now_ms;
+use crate::jobs::deliver::{self, Delivered};
+use crate::jobs::{JobContext, JobHandler, Outcome};
+use crate::telemetry;
+
+pub struct SummaryJob;
+
+#[async_trait]
+impl JobHandler for SummaryJob {
+    const KIND: JobKind = JobKind::Summary;
+    type Payload = StormSummary;
+
+    async fn run(&self, cx: &JobContext<'_>, s: StormSummary) -> Outcome {
+        let now = now_ms();
+        if now < s.end_ms {
+            // Alerts held later in the window are merged into this job meanwhile.
+            return Outcome::Later(std::time::Duration::from_millis((s.end_ms - now) as u64));
+        }
+        let rt = cx.tenant;
+        let route = s.route.clone().unwrap_or_else(|| DEFAULT_ROUTE.to_string());
+        let body = storm::summary_page(&rt.cfg.name, &s, &rt.team(&route).opts);
+        match deliver::page(cx, body).await {
+            Ok(done) => {
+                if let Delivered::Sent { .. } = &done {
+                    metrics::counter!(telemetry::STORM_SUMMARIES, "tenant" => rt.cfg.name.clone(), "team" => route.clone())
+                        .increment(1);
+                    tracing::info!(tenant = %rt.cfg.name, team = %route, held = s.count, "storm summary paged");
+                }
+                Outcome::Done(done.result())
+            }
+            Err(outcome) => outcome,
+        }
+    }
+}
