@@ -15,7 +15,8 @@ use crate::http::metrics::metrics_handle;
 use crate::http::{ServerState, router};
 use crate::jobs::runner::Runner;
 use crate::jobs::{
-    Registry, enrich, graph_sync, incident_sync, page, sentinel_page, sentinel_sync, signl4_status, summary, verify,
+    Registry, annotate, enrich, graph_sync, incident_sync, page, sentinel_page, sentinel_sync, signl4_status, summary,
+    verify,
 };
 use crate::sources::driver::{Poller, Reports};
 use crate::sources::webhook::{self, WebhookState};
@@ -35,6 +36,7 @@ fn registry() -> Registry {
         .with(enrich::SentinelEnrich)
         .with(verify::Verify)
         .with(summary::SummaryJob)
+        .with(annotate::Annotate)
 }
 
 /// The pollers of one tenant: Microsoft sources under one lease, the SIGNL4 REST fallback

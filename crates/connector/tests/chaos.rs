@@ -21,6 +21,8 @@ use common::*;
 use s4s_fakecloud::{Action, Outbound, Responder, scenarios};
 use serde_json::Value;
 
+/// SIGKILLs the run must survive.
+const MIN_KILLS: usize = 20;
 const REPLICAS: usize = 3;
 const ALERTS: u64 = 1000;
 const KEY: &str = "chaos-api-key";
@@ -224,7 +226,9 @@ async fn three_replicas_survive_kills_and_a_database_restart_during_a_storm() {
     let mut takeovers: Vec<Duration> = Vec::new();
     let mut db_restarted: Option<(Instant, Instant)> = None;
     let mut next_kill = Instant::now() + Duration::from_secs(3);
-    while h.pages().len() < ALERTS as usize || !pending_actions.is_empty() {
+    // Killing goes on until MIN_KILLS even if the storm is paged sooner (a slow machine takes
+    // longer per restart): the write-backs still in flight are what the later kills hit.
+    while h.pages().len() < ALERTS as usize || !pending_actions.is_empty() || kills < MIN_KILLS {
         assert!(started.elapsed() < Duration::from_secs(420), "storm not done: {} paged", h.pages().len());
         // Act on paged alerts.
         let pages = h.pages();
@@ -337,7 +341,7 @@ async fn three_replicas_survive_kills_and_a_database_restart_during_a_storm() {
         ttl.as_millis()
     );
     assert!(worst <= 2 * ttl + Duration::from_secs(1), "takeover took {worst:?}: must come within two lease lifetimes");
-    assert!(kills >= 20, "only {kills} kills");
+    assert!(kills >= MIN_KILLS, "only {kills} kills");
 }
 
 /// PostgreSQL unreachable: `/readyz` answers 503, the webhook receiver answers 503 (SIGNL4

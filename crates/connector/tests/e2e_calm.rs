@@ -6,7 +6,7 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::*;
-use s4s_fakecloud::scenarios;
+use s4s_fakecloud::{Action, Responder, scenarios};
 use serde_json::{Value, json};
 
 const T: Duration = Duration::from_secs(30);
@@ -91,5 +91,97 @@ async fn a_misfiring_rule_pages_the_budget_then_one_summary_and_high_severity_st
     assert!(msg.contains("more alerts in the last 10 s: "), "{msg}");
     assert!(msg.contains("× Suspicious sign-in") && msg.contains("× Mass download"), "{msg}");
     assert!(first["Title"].as_str().unwrap().starts_with("[Storm] "), "{first}");
+    app.stop().await;
+}
+
+fn incident_alert(i: u64, severity: &str) -> Value {
+    let mut a = scenarios::synthetic(i);
+    a["incidentId"] = json!("4711");
+    a["severity"] = json!(severity);
+    a["title"] = json!(format!("Lateral movement step {i}"));
+    a
+}
+
+fn grouped(api_key: bool) -> impl FnOnce(&mut TenantSpec) {
+    move |t| {
+        t.signl4.group = Some("incident".into());
+        if api_key {
+            t.signl4.api_key = Some("test-api-key".into());
+            t.signl4.api_poll_interval = Some(Duration::from_millis(200));
+        }
+    }
+}
+
+fn graph_alert(h: &Harness, a: &Value) -> Value {
+    h.fake.alert(TENANT, a["id"].as_str().unwrap()).unwrap()
+}
+
+/// One incident whose 40 alerts arrive in waves → one SIGNL4 alert with the other 39 as
+/// annotations; acknowledging and closing it acts on all 40 in Graph; our annotations are not
+/// echoed back as notes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_incident_with_40_alerts_pages_once_and_its_ack_and_close_act_on_all_40() {
+    // Graph's 150 requests a minute would make 80 write-backs (3 requests each) take over two
+    // minutes: this test is about the fan-out, `e2e_limits` about the budget.
+    let h = Harness::launch(|s| s.graph_requests_per_minute = 3000).await.unwrap();
+    h.fake.add_api_key(TEAM, "test-api-key");
+    let cfg = h.config().tenant(grouped(true)).tenant(|t| t.limits.graph_requests_per_minute = Some(3000));
+    let app = h.start_connected(&cfg, 0.0, None).await;
+    let mut alerts = h.fake.add_alerts(TENANT, (0..10).map(|i| incident_alert(i, "medium")));
+    wait_for("the incident paged", T, async || !h.pages().is_empty()).await;
+    for wave in 1..4u64 {
+        alerts.extend(h.fake.add_alerts(TENANT, (wave * 10..wave * 10 + 10).map(|i| incident_alert(i, "medium"))));
+        h.polls(1).await;
+    }
+    let leader = {
+        let pages = h.pages();
+        assert_eq!(pages.len(), 1, "one page for the incident: {pages:?}");
+        pages.keys().next().unwrap().clone()
+    };
+    let own = |n: &s4s_fakecloud::Note| n.text.starts_with("[signl4-sentinel] Also in incident 4711: ");
+    wait_for("39 annotations", T, async || {
+        h.fake.signl4_alerts(TEAM).get(&leader).is_some_and(|a| a.notes.iter().filter(|n| own(n)).count() == 39)
+    })
+    .await;
+
+    h.fake.signl4_action(TEAM, &leader, Action::Acknowledge(Some(Responder::default()))).await.unwrap();
+    wait_for("all 40 in progress in Graph", T, async || {
+        alerts.iter().all(|a| graph_alert(&h, a)["status"] == "inProgress")
+    })
+    .await;
+    h.fake.signl4_action(TEAM, &leader, Action::Close(Some(Responder::default()))).await.unwrap();
+    wait_for("all 40 resolved in Graph", T, async || alerts.iter().all(|a| graph_alert(&h, a)["status"] == "resolved"))
+        .await;
+    h.polls(3).await;
+    let notes = &h.fake.signl4_alerts(TEAM)[&leader].notes;
+    assert_eq!(notes.iter().filter(|n| own(n)).count(), 39, "each grouped alert annotated once");
+    for a in &alerts {
+        let g = graph_alert(&h, a);
+        let comments: Vec<&str> =
+            g["comments"].as_array().unwrap().iter().filter_map(|c| c["comment"].as_str()).collect();
+        assert!(!comments.iter().any(|c| c.contains("Also in incident")), "our annotation echoed: {comments:?}");
+        assert_eq!(comments.iter().filter(|c| c.starts_with("Acknowledged in SIGNL4")).count(), 1, "{comments:?}");
+    }
+    assert_eq!(h.pages().len(), 1);
+    app.stop().await;
+}
+
+/// Without an API key: later alerts of the incident do not page — except one that raises the
+/// incident's severity, once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_an_api_key_only_a_rise_in_severity_pages_again() {
+    let h = Harness::new().await;
+    let app = h.start(&h.config().tenant(grouped(false))).await;
+    let first = h.fake.add_alerts(TENANT, (0..5).map(|i| incident_alert(i, "medium")));
+    wait_for("the incident paged", T, async || h.pages().len() == 1).await;
+    let worse = h.fake.add_alert(TENANT, incident_alert(5, "high"));
+    wait_for("the rise paged", T, async || h.pages().contains_key(&ext(&worse))).await;
+    h.fake.add_alerts(TENANT, (6..9).map(|i| incident_alert(i, "high")));
+    h.polls(3).await;
+    let pages = h.pages();
+    assert_eq!(pages.len(), 2, "{pages:?}");
+    let rise = h.fake.received(TEAM).into_iter().find(|e| e.external_id.as_deref() == Some(&ext(&worse))).unwrap();
+    assert!(rise.body["Incident severity rose"].as_str().unwrap().starts_with("to High"), "{}", rise.body);
+    assert!(pages.contains_key(&ext(&first[0])));
     app.stop().await;
 }

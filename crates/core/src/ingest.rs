@@ -4,12 +4,15 @@
 use serde_json::Value;
 
 use crate::alert::{AlertStatus, GraphAlert};
-use crate::config::{PagePer, Route, SentinelConfig, TenantConfig};
+use std::collections::HashMap;
+
+use crate::alert::Severity;
+use crate::config::{GroupBy, PagePer, Route, SentinelConfig, TenantConfig};
 use crate::filter::Skip;
 use crate::ids::{self, SOURCE_GRAPH_ALERT};
 use crate::jobs::{self, SentinelPageJob};
 use crate::records::{AlertRecord, AlertUpdate, IngestItem, StoredAlert};
-use crate::routing::{self, Facts};
+use crate::routing::{self, DEFAULT_ROUTE, Facts};
 use crate::sentinel::{self as model, Incident, SentinelAlert};
 use crate::signl4_payload;
 use crate::sync::{self, PortalAction, Signl4State};
@@ -30,9 +33,100 @@ fn route_names(targets: &[&Route]) -> String {
     targets.iter().map(|r| r.name.as_str()).collect::<Vec<_>>().join(",")
 }
 
+/// The incident pages already made (stored, or planned earlier in the same batch), per Graph
+/// incident and route: the external id of the alert that paged for the incident (its leader)
+/// and the highest severity paged in it so far (`group = "incident"`).
+#[derive(Debug, Default, Clone)]
+pub struct GroupBook {
+    groups: HashMap<(String, String), Group>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Group {
+    pub leader: String,
+    pub max_rank: u8,
+}
+
+impl GroupBook {
+    /// Learns the groups of stored alerts (a store's `incident_alerts`): a leader is grouped
+    /// into its own page; every paged alert of the incident counts for its severity.
+    pub fn add_stored(&mut self, tenant: &str, alerts: &[StoredAlert]) {
+        let rank = |a: &StoredAlert| Severity::parse(&a.record.severity).rank();
+        for a in alerts {
+            let (Some(leader), Some(inc)) = (&a.grouped_into, &a.record.incident_id) else { continue };
+            if *leader != ids::external_id(tenant, &a.record.source, &a.record.alert_id) {
+                continue;
+            }
+            let routes = if a.routes.is_empty() { vec![DEFAULT_ROUTE.to_string()] } else { a.routes.clone() };
+            for r in routes {
+                let g = self.groups.entry((inc.clone(), r)).or_insert(Group { leader: leader.clone(), max_rank: 0 });
+                g.max_rank = g.max_rank.max(rank(a));
+            }
+        }
+        // The incident's severity so far: the highest of its alerts that paged or were grouped.
+        for a in alerts.iter().filter(|a| a.paged) {
+            let Some(inc) = &a.record.incident_id else { continue };
+            for ((i, _), g) in self.groups.iter_mut() {
+                if i == inc {
+                    g.max_rank = g.max_rank.max(rank(a));
+                }
+            }
+        }
+    }
+
+    pub fn get(&self, incident: &str, route: &str) -> Option<&Group> {
+        self.groups.get(&(incident.to_string(), route.to_string()))
+    }
+}
+
+/// Whether any route of the tenant (its own team included) pages once per incident.
+pub fn groups_incidents(tenant: &TenantConfig) -> bool {
+    tenant.default_route.signl4.group == GroupBy::Incident
+        || tenant.routes.iter().any(|r| r.signl4.group == GroupBy::Incident)
+}
+
+/// The annotation that adds a grouped alert to its incident's page.
+pub fn grouped_annotation(alert: &GraphAlert, incident: &str, rose: bool) -> String {
+    let mut t = format!(
+        "{}Also in incident {incident}: [{}] {}",
+        crate::signl4_event::OWN_ANNOTATION,
+        alert.severity.label(),
+        alert.title
+    );
+    let product = alert.product_name.clone().unwrap_or_else(|| alert.service_source.clone());
+    if !product.is_empty() {
+        t.push_str(&format!(" ({product})"));
+    }
+    let ev = &alert.evidence;
+    let entities: Vec<&String> = ev.devices.iter().chain(&ev.users).chain(&ev.ips).take(3).collect();
+    if !entities.is_empty() {
+        t.push_str(&format!(" on {}", entities.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")));
+    }
+    if rose {
+        t.push_str(&format!(" — the incident's severity rose to {}", alert.severity.label()));
+    }
+    if let Some(u) = &alert.alert_web_url {
+        t.push_str(&format!(". {u}"));
+    }
+    t
+}
+
 /// What to store for one Graph alert version, whether it pages, and — for an alert paged
 /// before (`prior`) — whether a change made in the portal must reach SIGNL4.
 pub fn graph_alert(tenant: &TenantConfig, alert: &GraphAlert, prior: Option<&StoredAlert>) -> IngestItem {
+    graph_alert_grouped(tenant, alert, prior, &mut GroupBook::default())
+}
+
+/// [`graph_alert`] for routes that page once per incident (`group = "incident"`): the first
+/// alert of an incident pages and becomes its group's leader (in `groups`); a later one is
+/// added to the leader's page — an annotation when the team has an API key, else a page of its
+/// own only when it raises the incident's severity — and is marked grouped.
+pub fn graph_alert_grouped(
+    tenant: &TenantConfig,
+    alert: &GraphAlert,
+    prior: Option<&StoredAlert>,
+    groups: &mut GroupBook,
+) -> IngestItem {
     // Already paged: never again (and no need to build the page).
     let pages = !prior.is_some_and(|p| p.paged) && tenant.filter.check(alert).is_ok();
     let record = AlertRecord {
@@ -46,15 +140,71 @@ pub fn graph_alert(tenant: &TenantConfig, alert: &GraphAlert, prior: Option<&Sto
         raw: alert.raw.to_string(),
     };
     let targets = if pages { routing::select(tenant, &Facts::graph(alert)) } else { Vec::new() };
-    let mut pages = targets.iter().enumerate().map(|(i, r)| {
-        let p = signl4_payload::graph_alert_page(&tenant.name, alert, &r.signl4);
-        jobs::route_page(&tenant.name, &p.external_id, p.body, &r.name, i == 0)
-    });
+    let own_ext = ids::external_id(&tenant.name, SOURCE_GRAPH_ALERT, &alert.id);
+    let rank = alert.severity.rank();
+    let mut paged_on: Vec<&Route> = Vec::new();
+    let mut grouped_on: Vec<&Route> = Vec::new();
+    let mut page_jobs = Vec::new();
+    let mut annotations = Vec::new();
+    let mut grouped_into = None;
+    for r in &targets {
+        let mut p = signl4_payload::graph_alert_page(&tenant.name, alert, &r.signl4);
+        if let (GroupBy::Incident, Some(inc)) = (r.signl4.group, alert.incident_id.as_deref()) {
+            let key = (inc.to_string(), r.name.clone());
+            match groups.groups.get_mut(&key) {
+                Some(g) => {
+                    let rose = rank > g.max_rank;
+                    g.max_rank = g.max_rank.max(rank);
+                    if r.signl4.api_key.is_some() {
+                        let text = grouped_annotation(alert, inc, rose);
+                        annotations.push(jobs::annotate(&tenant.name, &g.leader, &r.name, &alert.id, text));
+                    } else if rose {
+                        // No API key to add it to the incident's page: the incident got worse,
+                        // so this alert pages on its own, once.
+                        p.body.insert(
+                            "Incident severity rose".into(),
+                            Value::from(format!(
+                                "to {}: earlier alerts of incident {inc} were paged as one",
+                                alert.severity.label()
+                            )),
+                        );
+                        page_jobs.push((p, *r));
+                        paged_on.push(*r);
+                        continue;
+                    }
+                    grouped_into.get_or_insert_with(|| g.leader.clone());
+                    grouped_on.push(*r);
+                    continue;
+                }
+                None => {
+                    groups.groups.insert(key, Group { leader: own_ext.clone(), max_rank: rank });
+                    grouped_into = Some(own_ext.clone());
+                    p.body.insert(
+                        "Grouping".into(),
+                        Value::from(format!("one page for incident {inc}: its later alerts are added to this alert")),
+                    );
+                }
+            }
+        }
+        page_jobs.push((p, *r));
+        paged_on.push(*r);
+    }
+    let mut pages = page_jobs
+        .into_iter()
+        .enumerate()
+        .map(|(i, (p, r))| jobs::route_page(&tenant.name, &p.external_id, p.body, &r.name, i == 0));
     let mut item = IngestItem::new(record, pages.next());
     item.more_pages.extend(pages);
-    if !targets.is_empty() {
-        item.update.routes = Some(route_names(&targets));
+    item.jobs.extend(annotations);
+    if !paged_on.is_empty() {
+        item.update.routes = Some(route_names(&paged_on));
+    } else if !grouped_on.is_empty() {
+        // Not paged on its own anywhere: it stands in its incident's page.
+        item.update.routes = Some(route_names(&grouped_on));
+        item.update.paged = Some(true);
+        item.update.signl4_state = Some(Signl4State::Grouped.as_str().into());
     }
+    item.update.grouped_into = grouped_into;
     if let Some(prior) = prior.filter(|p| p.paged && p.record.version != item.alert.version) {
         let was = AlertStatus::parse(&prior.record.status);
         // Reopened: paged again, once per reopening, as a new SIGNL4 alert — if it would page
@@ -484,5 +634,84 @@ mod tests {
         // External ids of episodes parse back to the alert.
         let e = crate::ids::ExternalId::parse("s4s:contoso:graph-alert:a1~reopen1").unwrap();
         assert_eq!((e.id.as_str(), e.episode), ("a1", 1));
+    }
+
+    fn incident_alert(id: &str, sev: &str) -> GraphAlert {
+        GraphAlert::from_json(json!({"id": id, "lastUpdateDateTime": "2026-11-28T10:00:00Z", "severity": sev,
+            "status": "new", "incidentId": "77", "title": format!("Alert {id}"), "serviceSource": "microsoftDefenderForEndpoint",
+            "evidence": [{"@odata.type": "#microsoft.graph.security.deviceEvidence", "deviceDnsName": "ws-1"}]}))
+        .unwrap()
+    }
+
+    /// As the store would return the row after ingesting `item`.
+    fn as_stored(item: &IngestItem) -> StoredAlert {
+        let mut s = stored(item.update.signl4_state.as_deref().unwrap_or("open"), None);
+        s.record = item.alert.clone();
+        s.routes = item.update.routes.clone().map(|r| r.split(',').map(str::to_string).collect()).unwrap_or_default();
+        s.grouped_into = item.update.grouped_into.clone();
+        s
+    }
+
+    #[test]
+    fn one_page_per_incident_the_rest_annotated_or_paged_when_severity_rises() {
+        let mut t = tenant();
+        t.default_route.signl4.group = GroupBy::Incident;
+        t.signl4.group = GroupBy::Incident;
+        // Without an API key: the first alert pages, a later one of lower or equal severity is
+        // grouped, one that raises the severity pages on its own.
+        let mut book = GroupBook::default();
+        let first = graph_alert_grouped(&t, &incident_alert("a1", "medium"), None, &mut book);
+        let body: Value = serde_json::from_str(&first.page.as_ref().unwrap().payload).unwrap();
+        assert_eq!(body["X-S4-ExternalID"], "s4s:contoso:graph-alert:a1");
+        assert!(body["Grouping"].as_str().unwrap().contains("incident 77"));
+        assert_eq!(first.update.grouped_into.as_deref(), Some("s4s:contoso:graph-alert:a1"));
+        let second = graph_alert_grouped(&t, &incident_alert("a2", "low"), None, &mut book);
+        assert!(second.page.is_none() && second.jobs.is_empty());
+        assert_eq!(second.update.paged, Some(true));
+        assert_eq!(second.update.signl4_state.as_deref(), Some("grouped"));
+        assert_eq!(second.update.grouped_into.as_deref(), Some("s4s:contoso:graph-alert:a1"));
+        let worse = graph_alert_grouped(&t, &incident_alert("a3", "high"), None, &mut book);
+        let body: Value = serde_json::from_str(&worse.page.as_ref().unwrap().payload).unwrap();
+        assert_eq!(body["X-S4-ExternalID"], "s4s:contoso:graph-alert:a3");
+        assert!(body["Incident severity rose"].as_str().unwrap().starts_with("to High"));
+        let again = graph_alert_grouped(&t, &incident_alert("a4", "high"), None, &mut book);
+        assert!(again.page.is_none(), "the severity rises once per level");
+
+        // What the store knows after a restart gives the same answer.
+        let mut fresh = GroupBook::default();
+        fresh.add_stored("contoso", &[as_stored(&first), as_stored(&second), as_stored(&worse)]);
+        assert_eq!(
+            fresh.get("77", DEFAULT_ROUTE).map(|g| (g.leader.as_str(), g.max_rank)),
+            Some(("s4s:contoso:graph-alert:a1", 3))
+        );
+        assert!(graph_alert_grouped(&t, &incident_alert("a5", "high"), None, &mut fresh).page.is_none());
+
+        // Another incident, or an alert without one, pages as always.
+        let mut other = incident_alert("b1", "low");
+        other.incident_id = Some("78".into());
+        assert!(graph_alert_grouped(&t, &other, None, &mut book).page.is_some());
+        let mut lone = incident_alert("c1", "low");
+        lone.incident_id = None;
+        assert!(graph_alert_grouped(&t, &lone, None, &mut book).page.is_some());
+
+        // With an API key: later alerts become annotations on the first alert's page, once each.
+        t.default_route.signl4.api_key = Some(secrecy::SecretString::from("k"));
+        let mut book = GroupBook::default();
+        let _ = graph_alert_grouped(&t, &incident_alert("a1", "medium"), None, &mut book);
+        let added = graph_alert_grouped(&t, &incident_alert("a2", "high"), None, &mut book);
+        assert!(added.page.is_none());
+        let job = &added.jobs[0];
+        assert_eq!(job.kind, "annotate");
+        assert_eq!(job.key, "annotate:s4s:contoso:graph-alert:a1:a2@default");
+        let a: crate::jobs::AnnotateJob = serde_json::from_str(&job.payload).unwrap();
+        assert_eq!(a.external_id, "s4s:contoso:graph-alert:a1");
+        assert!(
+            a.text.starts_with(
+                "[signl4-sentinel] Also in incident 77: [High] Alert a2 (microsoftDefenderForEndpoint) on ws-1"
+            ),
+            "{}",
+            a.text
+        );
+        assert!(a.text.contains("severity rose to High"));
     }
 }

@@ -31,10 +31,13 @@ pub enum JobKind {
     /// Page the summary of a team's alerts held back by its storm budget in one window,
     /// when the window ends ([`crate::storm::StormSummary`]).
     Summary,
+    /// Add a text to a SIGNL4 alert through the REST API ([`AnnotateJob`]): an alert grouped
+    /// into the page of its incident.
+    Annotate,
 }
 
 impl JobKind {
-    pub const ALL: [JobKind; 9] = [
+    pub const ALL: [JobKind; 10] = [
         JobKind::Page,
         JobKind::Signl4Status,
         JobKind::GraphSync,
@@ -44,6 +47,7 @@ impl JobKind {
         JobKind::SentinelEnrich,
         JobKind::Verify,
         JobKind::Summary,
+        JobKind::Annotate,
     ];
 
     /// Its priority at the upstream's request budget (`budget.rs`): pages first, then
@@ -52,7 +56,7 @@ impl JobKind {
         use crate::budget::Priority;
         match self {
             JobKind::Page | JobKind::SentinelPage | JobKind::Signl4Status | JobKind::Summary => Priority::Poll,
-            JobKind::GraphSync | JobKind::SentinelSync => Priority::WriteBack,
+            JobKind::GraphSync | JobKind::SentinelSync | JobKind::Annotate => Priority::WriteBack,
             // Verification draws on SIGNL4's REST budget, which in-doubt pages' look-ups and
             // the REST poller need first; during a storm it lags rather than crowds them out.
             JobKind::IncidentSync | JobKind::SentinelEnrich | JobKind::Verify => Priority::Housekeeping,
@@ -70,6 +74,7 @@ impl JobKind {
             JobKind::SentinelEnrich => "sentinel-enrich",
             JobKind::Verify => "verify",
             JobKind::Summary => "summary",
+            JobKind::Annotate => "annotate",
         }
     }
 
@@ -98,6 +103,26 @@ pub struct SentinelPageJob {
     /// 0, or the reopening this page is for (a new SIGNL4 alert, marked reopened).
     #[serde(default)]
     pub episode: i64,
+}
+
+/// Payload of an annotation: `text` added to the SIGNL4 alert paged as `external_id` in the
+/// team of `route`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AnnotateJob {
+    pub external_id: String,
+    #[serde(default)]
+    pub route: Option<String>,
+    pub text: String,
+}
+
+/// Adds `text` to the SIGNL4 alert of `external_id`, once per `what` (e.g. the grouped alert's id).
+pub fn annotate(tenant: &str, external_id: &str, route: &str, what: &str, text: String) -> NewJob {
+    let payload = AnnotateJob {
+        external_id: external_id.to_string(),
+        route: (route != DEFAULT_ROUTE).then(|| route.to_string()),
+        text,
+    };
+    once(tenant, JobKind::Annotate, format!("annotate:{external_id}:{what}@{route}"), json(&payload))
 }
 
 /// Payload of a delivery verification: the page's event and what to send if it reached nobody.

@@ -124,6 +124,10 @@ pub fn parse(body: &[u8]) -> Result<Event, EventError> {
     })
 }
 
+/// How every annotation the connector itself adds to a SIGNL4 alert starts, so that its echo
+/// (an outbound `203`, or the REST poller) is not written back as a responder's note.
+pub const OWN_ANNOTATION: &str = "[signl4-sentinel] ";
+
 /// What an event means for us.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Meaning {
@@ -146,6 +150,10 @@ impl Event {
             },
             202 => Meaning::Escalated,
             203 => match self.annotation.as_ref().and_then(|a| a.message.clone()).filter(|m| !m.trim().is_empty()) {
+                // Our own annotation (a grouped alert added to its incident's page) coming back.
+                Some(m) if m.trim_start().starts_with(OWN_ANNOTATION.trim_end()) => {
+                    Meaning::Ignore("the connector's own annotation")
+                }
                 Some(m) => Meaning::Annotated(m),
                 None => Meaning::Ignore("annotation without text"),
             },

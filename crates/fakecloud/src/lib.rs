@@ -56,8 +56,8 @@ pub use outbound::Action;
 pub use reqlog::{Api, RequestRecord};
 use state::State;
 pub use state::{
-    Delivery, EventStatus, Fault, FaultKind, Outbound, ReceivedEvent, Responder, ResponderPlan, RestShape, Service,
-    Settings, Signl4Alert, Signl4Event,
+    Delivery, EventStatus, Fault, FaultKind, Note, Outbound, ReceivedEvent, Responder, ResponderPlan, RestShape,
+    Service, Settings, Signl4Alert, Signl4Event,
 };
 
 /// The emulator's default port (what the example configuration (`crates/core/example.toml`) points at).
@@ -96,6 +96,7 @@ pub fn router(state: Arc<State>) -> Router {
         .route("/signl4/api/v2/alerts/paged", post(rest::alerts_paged))
         .route("/signl4/api/v2/alerts/{id}", get(rest::get_alert))
         .route("/signl4/api/v2/alerts/{id}/annotations", get(rest::annotations))
+        .route("/signl4/api/v2/alerts/{id}/annotate", post(rest::annotate))
         .route("/signl4/api/v2/users", get(rest::users))
         .route("/signl4/api/v2/users/{id}", get(rest::user))
         .route("/signl4/api/v2/events/{id}", get(rest::event))

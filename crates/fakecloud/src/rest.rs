@@ -8,6 +8,7 @@
 //! | `POST /api/v2/alerts/paged?maxResults=` | `{results, hasMore, continuationToken}`, 204 when none (§2.2–§2.4) |
 //! | `GET /api/v2/alerts/{alertId}`          | one alert, 404                                               |
 //! | `GET /api/v2/alerts/{id}/annotations`   | `[{id, text, user, userId, timestamp}]`                      |
+//! | `POST /api/v2/alerts/{id}/annotate`     | `{text, type, userId}` → 200 `{id, teamId, text, type, timestamp}`; 400 without text; emits outbound 203 (§2.4; whether the real service emits it for API annotations is not documented, so the connector must ignore its own) |
 //! | `GET /api/v2/users`                     | `[V2.UserDetails]`: `{id, mail, name, dutyInfos[{teamId, userId, dutyMode}]}` (§2.2) |
 //! | `GET /api/v2/users/{userId}`            | one user (by id or mail address), 404                        |
 //! | `GET /api/v2/events/{eventId}`          | `V2.EventDetails` `{id, eventStatus, targets[{alertId, teamId}], creationTime, …}`, 404 (§2.4) |
@@ -306,6 +307,52 @@ pub async fn annotations(
         .map(|n| json!({"id": n.id, "text": n.text, "user": user_json(&n.user), "userId": n.user.as_ref().map(|u| u.id.clone()), "timestamp": iso(n.unix_ms)}))
         .collect();
     json_response(StatusCode::OK, Value::Array(list))
+}
+
+/// `POST /api/v2/alerts/{id}/annotate` (`signl4.md` §2.4): adds a text annotation.
+pub async fn annotate(
+    AxState(state): AxState<Arc<State>>,
+    headers: HeaderMap,
+    Path(alert_id): Path<String>,
+    body: Option<axum::Json<Value>>,
+) -> Response {
+    state.lock().count("signl4.rest.annotate");
+    if let Some(r) = fault(&state, Service::Signl4).await {
+        return r;
+    }
+    let text = body.and_then(|axum::Json(b)| b.get("text").and_then(Value::as_str).map(str::to_string));
+    let Some(text) = text.filter(|t| !t.trim().is_empty()) else {
+        return json_response(
+            StatusCode::BAD_REQUEST,
+            json!({"code": 400, "message": "text is required", "requestId": uuidish()}),
+        );
+    };
+    let (secret, external_id, team_id) = {
+        let st = state.lock();
+        let Some((secret, team)) = authorized(&st, &headers) else { return unauthorized() };
+        let Some(a) = team.alert_by_id(&alert_id) else {
+            return not_found("Alert not found");
+        };
+        (secret.clone(), a.external_id.clone(), team.team_id.clone())
+    };
+    if crate::outbound::apply(&state, &secret, &external_id, crate::outbound::Action::Annotate(None, text.clone()))
+        .await
+        .is_none()
+    {
+        return not_found("Alert not found");
+    }
+    let note_id = {
+        let st = state.lock();
+        st.teams
+            .get(&secret)
+            .and_then(|t| t.alerts.get(&external_id))
+            .and_then(|a| a.notes.last())
+            .map(|n| n.id.clone())
+    };
+    json_response(
+        StatusCode::OK,
+        json!({"id": note_id, "teamId": team_id, "text": text, "type": 1, "timestamp": iso(crate::common::now().unix_timestamp() * 1000)}),
+    )
 }
 
 /// `GET /api/v2/users`: every user of the API key's team.

@@ -183,4 +183,16 @@ impl Signl4Api {
             .push("annotations");
         Ok(self.send(self.http.get(u)).await?.unwrap_or(Value::Array(Vec::new())))
     }
+
+    /// `POST /v2/alerts/{alertId}/annotate` with a text annotation (`signl4.md` §2.4).
+    pub async fn annotate(&self, alert_id: &str, text: &str) -> Result<(), UpstreamError> {
+        let mut u = Url::parse(&format!("{}/v2/alerts", self.base))
+            .map_err(|e| UpstreamError::Invalid { service: "SIGNL4 API", message: e.to_string() })?;
+        u.path_segments_mut()
+            .map_err(|_| UpstreamError::Invalid { service: "SIGNL4 API", message: "bad base URL".into() })?
+            .push(alert_id)
+            .push("annotate");
+        self.send(self.http.post(u).json(&json!({"text": text, "type": 1}))).await?;
+        Ok(())
+    }
 }

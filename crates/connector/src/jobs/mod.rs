@@ -1,6 +1,7 @@
 //! Outbox jobs: the job trait (kind, typed payload, `run` → outcome), the registry and one
 //! file per kind; [`runner`] claims, runs and finishes them.
 
+pub mod annotate;
 pub mod deliver;
 pub mod enrich;
 pub mod graph_sync;

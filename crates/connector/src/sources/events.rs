@@ -92,6 +92,29 @@ pub async fn record(store: &dyn Store, rt: &TenantContext, event: &Event) -> Res
             None => jobs::graph_sync(&rt.cfg.name, &ext, s),
         })
         .collect();
+    // The page of an incident (`group = "incident"`): the response acts on every alert that
+    // was grouped into it, as if each had been paged and answered on its own.
+    if let (Some(leader), Some(inc)) = (alert.grouped_into.as_deref(), r.incident_id.as_deref())
+        && leader == ext
+        && workspace.is_none()
+    {
+        for member in store.incident_alerts(&rt.cfg.name, inc).await? {
+            if member.grouped_into.as_deref() != Some(leader) || member.record.alert_id == r.alert_id {
+                continue;
+            }
+            let d = sync::on_event(
+                &meaning,
+                event.who(),
+                &change,
+                state,
+                &member.record.alert_id,
+                Some(inc),
+                &rt.cfg.sync.options,
+            );
+            let member_ext = ExternalId::new(&r.tenant, &member.record.source, &member.record.alert_id).to_string();
+            jobs.extend(d.sync.iter().map(|s| jobs::graph_sync(&rt.cfg.name, &member_ext, s)));
+        }
+    }
     // Paged to several teams (`continue` routes) and closed in one: close it in the others
     // too (a resolve of an alert already closed changes nothing in SIGNL4).
     if decision.new_state == Some(sync::Signl4State::Closed) && alert.routes.len() > 1 {

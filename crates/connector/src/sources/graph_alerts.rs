@@ -122,12 +122,28 @@ impl PullSource for GraphAlerts {
             .into_iter()
             .map(|a| (a.record.alert_id.clone(), a))
             .collect();
+        // Routes paging once per incident: what the store knows of these incidents' pages
+        // (alerts not paged yet only; the batch adds to it in order).
+        let mut groups = ingest::GroupBook::default();
+        if ingest::groups_incidents(t) {
+            let mut incidents: Vec<&str> = parsed
+                .iter()
+                .filter(|a| !prior.get(&a.id).is_some_and(|p| p.paged))
+                .filter_map(|a| a.incident_id.as_deref())
+                .collect();
+            incidents.sort_unstable();
+            incidents.dedup();
+            for inc in incidents {
+                groups.add_stored(&t.name, &store.incident_alerts(&t.name, inc).await?);
+            }
+        }
+        parsed.sort_by_key(|a| a.last_update);
         let mut out = Stored::default();
         let mut batch = Vec::with_capacity(parsed.len());
         for a in &parsed {
             out.newest = out.newest.max(Some(a.last_update));
             let p = prior.get(&a.id);
-            let item = ingest::graph_alert(t, a, p);
+            let item = ingest::graph_alert_grouped(t, a, p, &mut groups);
             // A version we already stored that asks for nothing new (the overlap re-read)
             // needs no write transaction at all.
             if ingest::unchanged(p, &item) {

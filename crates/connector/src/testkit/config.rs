@@ -134,6 +134,8 @@ pub struct Signl4Spec {
     /// `[tenant.signl4.storm]`. Tests turn the storm budget off (`budget = 0`) unless they test
     /// it, so bursts page alert by alert; `None` leaves the section out (20 pages per 5 min).
     pub storm: Option<Table>,
+    /// `group`: `alert` or `incident`; `None` leaves it out (one page per alert).
+    pub group: Option<String>,
 }
 
 /// `[tenant.sync]`.
@@ -265,6 +267,7 @@ impl TenantSpec {
                 fallback: None,
                 fallback_team_secret: None,
                 storm: Some(table([("budget", Value::Integer(0))])),
+                group: None,
             },
             sync: SyncSpec {
                 enabled: true,
@@ -452,6 +455,7 @@ impl TenantSpec {
         opt(&mut signl4, "fallback_team_secret", g.fallback_team_secret.as_deref().map(s));
         signl4.insert("scenario".into(), map(&g.scenario).into());
         opt(&mut signl4, "storm", g.storm.clone().map(Value::Table));
+        opt(&mut signl4, "group", g.group.as_deref().map(s));
         t.insert("signl4".into(), signl4.into());
         let y = &self.sync;
         let mut sync = table([

@@ -37,7 +37,7 @@ pub use limits::LimitsConfig;
 pub use routes::Route;
 pub use sentinel::{CLASSIFICATION_REASONS, PagePer, SentinelConfig, check_classification};
 pub use server::ServerConfig;
-pub use signl4::{Fallback, SCENARIOS, Signl4Options};
+pub use signl4::{Fallback, GroupBy, SCENARIOS, Signl4Options};
 pub use storage::StorageConfig;
 pub use sync::{CLASSIFICATIONS, DETERMINATIONS, SyncConfig};
 pub use tenant::TenantConfig;

@@ -10,7 +10,7 @@ use serde::Deserialize;
 
 use super::env::Env;
 use super::error::{ConfigError, err};
-use super::signl4::{RawSignl4, RawStorm, Signl4Options, check_scenarios};
+use super::signl4::{GroupBy, RawSignl4, RawStorm, Signl4Options, check_scenarios};
 use super::values::{check_name, opt_bool, opt_list};
 use crate::alert::Severity;
 use crate::routing::{DEFAULT_ROUTE, Glob, RouteMatch, SourceKind};
@@ -28,6 +28,7 @@ pub(super) struct RawRoute {
     fallback: Option<String>,
     fallback_team_secret: Option<String>,
     storm: Option<RawStorm>,
+    group: Option<String>,
     service: Option<String>,
     source_system: Option<String>,
     #[serde(default)]
@@ -222,6 +223,7 @@ pub(super) fn from_raw(
         signl4.service = r.service.filter(|s| !s.is_empty()).or_else(|| default.service.clone());
         signl4.source_system = r.source_system.unwrap_or_else(|| default.source_system.clone());
         signl4.scenario = if r.scenario.is_empty() { default.scenario.clone() } else { r.scenario };
+        signl4.group = GroupBy::parse_at(&k("group"), r.group.as_deref(), default.group)?;
         let route =
             Route { matcher: matcher(&rp, r.matcher)?, cont: r.cont.unwrap_or(false), signl4, own_team, name: r.name };
         routes.push(route);

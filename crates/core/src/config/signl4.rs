@@ -32,6 +32,34 @@ pub(super) struct RawSignl4 {
     /// What happens to an alert no route matched: `page` (the default route) or `drop`.
     pub(super) unrouted: Option<String>,
     pub(super) storm: Option<RawStorm>,
+    /// `alert` (one page per alert) or `incident` (one page per Graph incident).
+    pub(super) group: Option<String>,
+}
+
+/// How a route pages the alerts of one Graph incident.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum GroupBy {
+    /// One page per alert (the default).
+    #[default]
+    Alert,
+    /// The first alert of an incident pages; later ones are added to that page (annotations
+    /// with an API key, else a follow-up page only when the incident's severity rises).
+    Incident,
+}
+
+impl GroupBy {
+    pub(super) fn parse_at(key: &str, v: Option<&str>, default: GroupBy) -> Result<GroupBy, ConfigError> {
+        match v {
+            None => Ok(default),
+            Some("alert") => Ok(GroupBy::Alert),
+            Some("incident") => Ok(GroupBy::Incident),
+            Some(other) => Err(err(
+                key,
+                format!("unknown grouping \"{other}\""),
+                "use \"alert\" (one page per alert) or \"incident\" (one page per Graph incident; later alerts are added to it)",
+            )),
+        }
+    }
 }
 
 /// `[tenant.signl4.storm]` (or a route's own team's `[tenant.route.storm]`).
@@ -110,6 +138,8 @@ pub struct Signl4Options {
     pub fallback: Fallback,
     /// The team's storm budget (`[tenant.signl4.storm]`, default 20 pages per 5 minutes).
     pub storm: StormPolicy,
+    /// One page per alert or per Graph incident (`group`; routes inherit the tenant's).
+    pub group: GroupBy,
 }
 
 impl Signl4Options {
@@ -197,8 +227,10 @@ impl Signl4Options {
             ));
         }
         let storm = RawStorm::parse_at(at, s4.storm)?;
+        let group = GroupBy::parse_at(&k("group"), s4.group.as_deref(), GroupBy::Alert)?;
         Ok(Signl4Options {
             storm,
+            group,
             verify: s4.verify.unwrap_or(true),
             fallback,
             plan,

@@ -133,6 +133,7 @@ pub(crate) fn test_options() -> Signl4Options {
         team_id: None,
         plan: crate::budget::Signl4Plan::Commercial,
         storm: crate::storm::StormPolicy::default(),
+        group: crate::config::GroupBy::Alert,
         verify: true,
         fallback: Default::default(),
     }

@@ -174,6 +174,7 @@ mod properties {
                     team_id: None,
                     plan: crate::budget::Signl4Plan::Commercial,
                     storm: crate::storm::StormPolicy::default(),
+                    group: crate::config::GroupBy::Alert,
                     verify: true,
                     fallback: Default::default(),
                 };

@@ -18,7 +18,7 @@ pub fn portal_change(
     new_status: &AlertStatus,
     ack_on_in_progress: bool,
 ) -> Option<PortalAction> {
-    if matches!(state, Signl4State::None | Signl4State::Held) || state.is_closed() {
+    if matches!(state, Signl4State::None | Signl4State::Held | Signl4State::Grouped) || state.is_closed() {
         return None;
     }
     match new_status {
@@ -45,7 +45,7 @@ pub fn reopened(previous: &AlertStatus, now: &AlertStatus, written: Option<&str>
 /// SIGNL4 alerts of its tracked alerts that are still open — unless we resolved it ourselves.
 pub fn incident_closes_alert(incident_status: &str, state: Signl4State, written: Option<&str>) -> bool {
     matches!(incident_status, "resolved" | "redirected")
-        && !matches!(state, Signl4State::None | Signl4State::Held)
+        && !matches!(state, Signl4State::None | Signl4State::Held | Signl4State::Grouped)
         && !state.is_closed()
         && written != Some("resolved")
 }

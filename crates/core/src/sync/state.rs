@@ -14,6 +14,9 @@ pub enum Signl4State {
     ClosedByPortal,
     /// Never sent: held back by the team's storm budget and counted into a summary page.
     Held,
+    /// Not paged on its own: added to the page of the first alert of its incident
+    /// (`group = "incident"`), whose SIGNL4 alert stands for it.
+    Grouped,
 }
 
 impl Signl4State {
@@ -26,6 +29,7 @@ impl Signl4State {
             Signl4State::AcknowledgedByPortal => "acknowledged_by_portal",
             Signl4State::ClosedByPortal => "closed_by_portal",
             Signl4State::Held => "held",
+            Signl4State::Grouped => "grouped",
         }
     }
 
@@ -37,6 +41,7 @@ impl Signl4State {
             "acknowledged_by_portal" => Signl4State::AcknowledgedByPortal,
             "closed_by_portal" => Signl4State::ClosedByPortal,
             "held" => Signl4State::Held,
+            "grouped" => Signl4State::Grouped,
             _ => Signl4State::None,
         }
     }
@@ -46,6 +51,6 @@ impl Signl4State {
     }
 
     pub fn is_acknowledged_or_closed(self) -> bool {
-        !matches!(self, Signl4State::None | Signl4State::Open | Signl4State::Held)
+        !matches!(self, Signl4State::None | Signl4State::Open | Signl4State::Held | Signl4State::Grouped)
     }
 }

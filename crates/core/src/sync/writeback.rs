@@ -77,10 +77,11 @@ pub fn alert_plan(sync: &AlertSync, current: &Value) -> AlertPlan {
 
 /// The status an incident should follow, given the SIGNL4 states of all its tracked (paged)
 /// alerts: `resolved` when all are closed, `inProgress` when all are at least acknowledged.
-/// Alerts held back by a storm budget were never paged, so nobody can act on them: they do
-/// not hold the incident back.
+/// Alerts held back by a storm budget were never paged, so nobody can act on them, and an
+/// alert grouped into its incident's page follows that page: neither holds the incident back.
 pub fn incident_rollup(states: &[Signl4State]) -> Option<&'static str> {
-    let states: Vec<Signl4State> = states.iter().copied().filter(|s| *s != Signl4State::Held).collect();
+    let states: Vec<Signl4State> =
+        states.iter().copied().filter(|s| !matches!(s, Signl4State::Held | Signl4State::Grouped)).collect();
     if states.is_empty() {
         return None;
     }
