@@ -105,3 +105,5 @@ pub const PAGES_HELD: &str = "s4s_pages_held_total";
 pub const PAGES_HIGH_LANE: &str = "s4s_pages_high_lane_total";
 /// Storm summary pages sent, by tenant and team.
 pub const STORM_SUMMARIES: &str = "s4s_storm_summaries_total";
+/// Pages held by a route's quiet hours or maintenance window (listed in its digest), by tenant and route.
+pub const PAGES_QUIET: &str = "s4s_pages_quiet_held_total";

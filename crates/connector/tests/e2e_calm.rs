@@ -185,3 +185,48 @@ async fn without_an_api_key_only_a_rise_in_severity_pages_again() {
     assert!(pages.contains_key(&ext(&first[0])));
     app.stop().await;
 }
+
+/// A maintenance window (the same path as quiet hours): alerts in it are recorded and not
+/// paged, a high-severity alert pages through, and when the window ends one digest lists what
+/// was held.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_maintenance_window_holds_alerts_then_one_digest_and_high_severity_pages_through() {
+    let h = Harness::new().await;
+    let now = time::OffsetDateTime::now_utc();
+    let fmt = |t: time::OffsetDateTime| t.format(&time::format_description::well_known::Rfc3339).unwrap();
+    let mut window = toml::Table::new();
+    window.insert("start".into(), toml::Value::String(fmt(now - time::Duration::minutes(1))));
+    window.insert("end".into(), toml::Value::String(fmt(now + time::Duration::seconds(8))));
+    window.insert("reason".into(), toml::Value::String("firewall upgrade".into()));
+    let mut quiet = toml::Table::new();
+    quiet.insert("maintenance".into(), toml::Value::Array(vec![toml::Value::Table(window)]));
+    let app = h.start(&h.config().tenant(|t| t.signl4.quiet = Some(quiet))).await;
+    let held = h.fake.add_alerts(TENANT, (0..5).map(misfire));
+    let mut high = scenarios::mde_malware("urgent");
+    high["severity"] = json!("high");
+    let high = h.fake.add_alert(TENANT, high);
+    wait_for("the high-severity alert paged", T, async || h.pages().contains_key(&ext(&high))).await;
+    let digest = || {
+        h.fake
+            .received(TEAM)
+            .into_iter()
+            .find(|e| e.external_id.as_deref().is_some_and(|x| x.contains(":quiet-digest:")))
+    };
+    wait_for("the digest when the window ends", T, async || digest().is_some()).await;
+    h.polls(2).await;
+    let d = digest().unwrap();
+    assert_eq!(d.body["Held alerts"], "5", "{}", d.body);
+    assert!(
+        d.body["Title"]
+            .as_str()
+            .unwrap()
+            .starts_with("[Quiet hours] 5 alerts held during maintenance: firewall upgrade"),
+        "{}",
+        d.body
+    );
+    assert!(d.body["Message"].as_str().unwrap().contains("4 × Suspicious sign-in, 1 × Mass download"), "{}", d.body);
+    let pages = h.pages();
+    assert!(held.iter().all(|a| !pages.contains_key(&ext(a))), "held alerts did not page");
+    assert_eq!(pages.len(), 2, "the high-severity alert and the digest: {pages:?}");
+    app.stop().await;
+}

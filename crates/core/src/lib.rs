@@ -12,6 +12,7 @@ pub mod filter;
 pub mod ids;
 pub mod ingest;
 pub mod jobs;
+pub mod quiet;
 pub mod records;
 pub mod redact;
 pub mod retry;

@@ -117,6 +117,9 @@ pub struct StormSummary {
     #[serde(default)]
     pub held: Vec<String>,
     pub count: u64,
+    /// Set for a quiet-hours digest: the window's description ("quiet hours 22:00-06:00 …").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quiet: Option<String>,
 }
 
 /// How many held external ids a summary keeps (the count is always exact).
@@ -150,6 +153,36 @@ pub fn summary_job(tenant: &str, route: &str, window: (i64, i64), title: &str, e
     NewJob::coalescing(tenant, crate::jobs::JobKind::Summary.as_str(), summary_key(route, window.0), payload, merge)
 }
 
+/// The coalescing digest job of a route's quiet window ending at `end_ms`, for one held page.
+pub fn digest_job(
+    tenant: &str,
+    route: &str,
+    now_ms: i64,
+    end_ms: i64,
+    label: &str,
+    title: &str,
+    external_id: &str,
+) -> NewJob {
+    let mut s = StormSummary {
+        route: (route != crate::routing::DEFAULT_ROUTE).then(|| route.to_string()),
+        start_ms: now_ms,
+        end_ms,
+        count: 1,
+        quiet: Some(label.to_string()),
+        ..Default::default()
+    };
+    s.titles.insert(plain_title(title).to_string(), 1);
+    s.held.push(external_id.to_string());
+    let payload = serde_json::to_string(&s).unwrap_or_default();
+    NewJob::coalescing(
+        tenant,
+        crate::jobs::JobKind::Summary.as_str(),
+        format!("digest:{route}:{end_ms}"),
+        payload,
+        merge,
+    )
+}
+
 /// Coalesces two summaries of the same window: counts add up.
 pub fn merge(old: &str, new: &str) -> String {
     let (Ok(mut a), Ok(b)) = (serde_json::from_str::<StormSummary>(old), serde_json::from_str::<StormSummary>(new))
@@ -157,6 +190,7 @@ pub fn merge(old: &str, new: &str) -> String {
         return new.to_string();
     };
     a.count += b.count;
+    a.start_ms = a.start_ms.min(b.start_ms);
     for (t, n) in b.titles {
         *a.titles.entry(t).or_insert(0) += n;
     }
@@ -179,12 +213,36 @@ fn minutes(ms: i64) -> String {
 /// the portal". One per team and window; its external id names the window.
 pub fn summary_page(tenant: &str, s: &StormSummary, opts: &Signl4Options) -> Map<String, Value> {
     let route = s.route.as_deref().unwrap_or(crate::routing::DEFAULT_ROUTE);
-    let external_id = format!("s4s:{tenant}:storm-summary:{route}@{}", s.start_ms);
     let mut by_count: Vec<(&String, &u64)> = s.titles.iter().collect();
     by_count.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
     let shown: Vec<String> = by_count.iter().take(5).map(|(t, n)| format!("{n} × {t}")).collect();
     let more = if by_count.len() > 5 { ", …" } else { "" };
     let noun = if s.count == 1 { "alert" } else { "alerts" };
+    let (external_id, title, message) = match &s.quiet {
+        Some(label) => (
+            format!("s4s:{tenant}:quiet-digest:{route}@{}", s.end_ms),
+            format!("[Quiet hours] {} {noun} held during {label}", s.count),
+            format!(
+                "{} {noun} arrived during {label} and were not paged: {}{more}; see the portal.",
+                s.count,
+                shown.join(", ")
+            ),
+        ),
+        None => storm_text(tenant, route, s, noun, &shown, more, opts),
+    };
+    page_body(external_id, title, message, s, opts)
+}
+
+fn storm_text(
+    tenant: &str,
+    route: &str,
+    s: &StormSummary,
+    noun: &str,
+    shown: &[String],
+    more: &str,
+    opts: &Signl4Options,
+) -> (String, String, String) {
+    let external_id = format!("s4s:{tenant}:storm-summary:{route}@{}", s.start_ms);
     let window = minutes(s.end_ms - s.start_ms);
     let message = format!(
         "{} more {noun} in the last {window}: {}{more}; see the portal. These alerts were held back by the storm budget \
@@ -193,10 +251,20 @@ pub fn summary_page(tenant: &str, s: &StormSummary, opts: &Signl4Options) -> Map
         shown.join(", "),
         opts.storm.budget,
     );
+    (external_id, format!("[Storm] {} more {noun} in the last {window}", s.count), message)
+}
+
+fn page_body(
+    external_id: String,
+    title: String,
+    message: String,
+    s: &StormSummary,
+    opts: &Signl4Options,
+) -> Map<String, Value> {
     let mut m = Map::new();
     m.insert("X-S4-ExternalID".into(), Value::from(external_id));
     m.insert("X-S4-Status".into(), Value::from("new"));
-    m.insert("Title".into(), Value::from(format!("[Storm] {} more {noun} in the last {window}", s.count)));
+    m.insert("Title".into(), Value::from(title));
     m.insert("Message".into(), Value::from(crate::text::truncate(&message, 2000)));
     m.insert("X-S4-SourceSystem".into(), Value::from(opts.source_system.clone()));
     if let Some(svc) = &opts.service {

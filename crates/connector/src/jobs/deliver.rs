@@ -65,6 +65,45 @@ fn in_doubt_metric(tenant: &str, outcome: &'static str) {
     metrics::counter!(telemetry::IN_DOUBT_PAGES, "tenant" => tenant.to_string(), "outcome" => outcome).increment(1);
 }
 
+/// Asks the route's quiet hours and maintenance windows about one page. `Some`: held until the
+/// window ends — done, marked held, counted into the window's digest job. A lowered page
+/// gets the quiet scenario in `body`.
+fn quiet_check(cx: &JobContext<'_>, route: &str, external_id: &str, body: &mut Map<String, Value>) -> Option<Outcome> {
+    use s4s_core::quiet::Quiet;
+    let quiet = cx.tenant.route(route).signl4.quiet.as_ref()?;
+    let tenant = cx.tenant.cfg.name.as_str();
+    let severity = s4s_core::alert::Severity::parse(body.get("Severity").and_then(Value::as_str).unwrap_or(""));
+    match quiet.check(now_ms(), &severity) {
+        Quiet::Page => None,
+        Quiet::Lower(scenario) => {
+            tracing::info!(tenant, route, external_id, scenario = %scenario, "quiet hours: paging with the lower scenario");
+            body.insert("X-S4-AlertingScenario".into(), Value::from(scenario));
+            None
+        }
+        Quiet::Hold { end_ms, label } => {
+            metrics::counter!(telemetry::PAGES_QUIET, "tenant" => tenant.to_string(), "route" => route.to_string())
+                .increment(1);
+            let title = body.get("Title").and_then(Value::as_str).unwrap_or("");
+            let job = s4s_core::storm::digest_job(tenant, route, now_ms(), end_ms, &label, title, external_id);
+            tracing::info!(tenant, route, external_id, window = %label, digest = %job.key, "quiet hours: alert held for the digest");
+            let result = serde_json::json!({ "held": label, "digest": job.key }).to_string();
+            Some(Outcome::DoneWith(result, s4s_store::FollowUp { update: held_update(external_id), jobs: vec![job] }))
+        }
+    }
+}
+
+/// The alert row of a held page, marked held.
+fn held_update(external_id: &str) -> Option<(s4s_store::AlertKey, s4s_store::AlertUpdate)> {
+    s4s_core::ids::ExternalId::parse(external_id).map(|e| {
+        let key = s4s_store::AlertKey { tenant: e.tenant, source: e.source, alert_id: e.id };
+        let held = s4s_store::AlertUpdate {
+            signl4_state: Some(s4s_core::sync::Signl4State::Held.as_str().into()),
+            ..Default::default()
+        };
+        (key, held)
+    })
+}
+
 /// Asks the team's storm budget about one page. `Some`: held back — the job is done with the
 /// alert marked held and counted into the window's summary job.
 fn storm_check(
@@ -90,14 +129,7 @@ fn storm_check(
             let title = body.get("Title").and_then(Value::as_str).unwrap_or("");
             let job = storm::summary_job(tenant, &team.route, (start_ms, end_ms), title, external_id);
             tracing::warn!(tenant, team = %team.route, external_id, title, summary = %job.key, "storm budget spent: alert held back, counted into the summary page");
-            let update = s4s_core::ids::ExternalId::parse(external_id).map(|e| {
-                let key = s4s_store::AlertKey { tenant: e.tenant, source: e.source, alert_id: e.id };
-                let held = s4s_store::AlertUpdate {
-                    signl4_state: Some(s4s_core::sync::Signl4State::Held.as_str().into()),
-                    ..Default::default()
-                };
-                (key, held)
-            });
+            let update = held_update(external_id);
             let result = serde_json::json!({ "held": "storm budget", "summary": job.key }).to_string();
             Some(Outcome::DoneWith(result, s4s_store::FollowUp { update, jobs: vec![job] }))
         }
@@ -148,7 +180,8 @@ pub async fn page(cx: &JobContext<'_>, mut body: Map<String, Value>) -> Result<D
     let external_id = body.get("X-S4-ExternalID").and_then(Value::as_str).unwrap_or("").to_string();
     // The route (team) it goes to, and a fallback page (`fallback`) for the fallback team,
     // carry markers.
-    let team = rt.team(&s4s_core::jobs::take_route(&mut body));
+    let route = s4s_core::jobs::take_route(&mut body);
+    let team = rt.team(&route);
     let to_fallback_team = body.remove(s4s_core::jobs::FALLBACK_TEAM_FIELD).is_some();
     let client = match (to_fallback_team, &team.fallback) {
         (false, _) => &team.webhook,
@@ -196,12 +229,13 @@ pub async fn page(cx: &JobContext<'_>, mut body: Map<String, Value>) -> Result<D
     }
     // The team's storm budget: a page held back is counted into the window's summary instead
     // (a fallback page, a summary and an in-doubt repeat already count).
-    if cx.job.attempt.is_none()
-        && !to_fallback_team
-        && cx.job.kind != s4s_core::jobs::JobKind::Summary.as_str()
-        && let Some(held) = storm_check(cx, team, &external_id, &body)
-    {
-        return Err(held);
+    if cx.job.attempt.is_none() && !to_fallback_team && cx.job.kind != s4s_core::jobs::JobKind::Summary.as_str() {
+        if let Some(held) = quiet_check(cx, &route, &external_id, &mut body) {
+            return Err(held);
+        }
+        if let Some(held) = storm_check(cx, team, &external_id, &body) {
+            return Err(held);
+        }
     }
     client.reserve().await.map_err(Outcome::from)?;
     let owner = cx.job.lease_owner.as_deref().unwrap_or("");

@@ -1,5 +1,6 @@
 //! Job: page the summary of the alerts a team's storm budget held back in one window, once the
-//! window has ended ("37 more alerts in the last 5 min: 30 × Suspicious sign-in, …").
+//! window has ended ("37 more alerts in the last 5 min: 30 × Suspicious sign-in, …") — or the
+//! digest of a route's quiet hours / maintenance window when it ends.
 
 use async_trait::async_trait;
 use s4s_core::jobs::JobKind;
@@ -30,9 +31,11 @@ impl JobHandler for SummaryJob {
         match deliver::page(cx, body).await {
             Ok(done) => {
                 if let Delivered::Sent { .. } = &done {
-                    metrics::counter!(telemetry::STORM_SUMMARIES, "tenant" => rt.cfg.name.clone(), "team" => route.clone())
-                        .increment(1);
-                    tracing::info!(tenant = %rt.cfg.name, team = %route, held = s.count, "storm summary paged");
+                    if s.quiet.is_none() {
+                        metrics::counter!(telemetry::STORM_SUMMARIES, "tenant" => rt.cfg.name.clone(), "team" => route.clone())
+                            .increment(1);
+                    }
+                    tracing::info!(tenant = %rt.cfg.name, route = %route, held = s.count, quiet = s.quiet.as_deref().unwrap_or("-"), "summary of held alerts paged");
                 }
                 Outcome::Done(done.result())
             }

@@ -136,6 +136,8 @@ pub struct Signl4Spec {
     pub storm: Option<Table>,
     /// `group`: `alert` or `incident`; `None` leaves it out (one page per alert).
     pub group: Option<String>,
+    /// `[tenant.signl4.quiet]`; `None` leaves it out (no quiet hours).
+    pub quiet: Option<Table>,
 }
 
 /// `[tenant.sync]`.
@@ -268,6 +270,7 @@ impl TenantSpec {
                 fallback_team_secret: None,
                 storm: Some(table([("budget", Value::Integer(0))])),
                 group: None,
+                quiet: None,
             },
             sync: SyncSpec {
                 enabled: true,
@@ -456,6 +459,7 @@ impl TenantSpec {
         signl4.insert("scenario".into(), map(&g.scenario).into());
         opt(&mut signl4, "storm", g.storm.clone().map(Value::Table));
         opt(&mut signl4, "group", g.group.as_deref().map(s));
+        opt(&mut signl4, "quiet", g.quiet.clone().map(Value::Table));
         t.insert("signl4".into(), signl4.into());
         let y = &self.sync;
         let mut sync = table([

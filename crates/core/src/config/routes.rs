@@ -10,7 +10,7 @@ use serde::Deserialize;
 
 use super::env::Env;
 use super::error::{ConfigError, err};
-use super::signl4::{GroupBy, RawSignl4, RawStorm, Signl4Options, check_scenarios};
+use super::signl4::{GroupBy, RawQuiet, RawSignl4, RawStorm, Signl4Options, check_scenarios};
 use super::values::{check_name, opt_bool, opt_list};
 use crate::alert::Severity;
 use crate::routing::{DEFAULT_ROUTE, Glob, RouteMatch, SourceKind};
@@ -29,6 +29,7 @@ pub(super) struct RawRoute {
     fallback_team_secret: Option<String>,
     storm: Option<RawStorm>,
     group: Option<String>,
+    quiet: Option<RawQuiet>,
     service: Option<String>,
     source_system: Option<String>,
     #[serde(default)]
@@ -224,6 +225,10 @@ pub(super) fn from_raw(
         signl4.source_system = r.source_system.unwrap_or_else(|| default.source_system.clone());
         signl4.scenario = if r.scenario.is_empty() { default.scenario.clone() } else { r.scenario };
         signl4.group = GroupBy::parse_at(&k("group"), r.group.as_deref(), default.group)?;
+        signl4.quiet = match r.quiet {
+            Some(q) => Some(RawQuiet::parse_at(&rp, q)?),
+            None => default.quiet.clone(),
+        };
         let route =
             Route { matcher: matcher(&rp, r.matcher)?, cont: r.cont.unwrap_or(false), signl4, own_team, name: r.name };
         routes.push(route);

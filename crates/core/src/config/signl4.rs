@@ -11,6 +11,7 @@ use super::error::{ConfigError, err};
 use super::values::{duration, resolve_secret};
 use crate::alert::Severity;
 use crate::budget::Signl4Plan;
+use crate::quiet::QuietHours;
 use crate::storm::StormPolicy;
 
 #[derive(Debug, Deserialize, Default)]
@@ -34,6 +35,144 @@ pub(super) struct RawSignl4 {
     pub(super) storm: Option<RawStorm>,
     /// `alert` (one page per alert) or `incident` (one page per Graph incident).
     pub(super) group: Option<String>,
+    pub(super) quiet: Option<RawQuiet>,
+}
+
+/// `[tenant.signl4.quiet]` (or a route's `[tenant.route.quiet]`).
+#[derive(Debug, Deserialize, Default, Clone)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawQuiet {
+    time_zone: Option<String>,
+    #[serde(default)]
+    hours: Vec<String>,
+    #[serde(default)]
+    days: Vec<String>,
+    #[serde(default)]
+    maintenance: Vec<RawMaintenance>,
+    action: Option<String>,
+    lower_scenario: Option<String>,
+    high_severity_pages: Option<bool>,
+    high_severity: Option<String>,
+}
+
+#[derive(Debug, Deserialize, Clone)]
+#[serde(deny_unknown_fields)]
+struct RawMaintenance {
+    start: String,
+    end: String,
+    reason: Option<String>,
+}
+
+impl RawQuiet {
+    pub(super) fn parse_at(at: &str, raw: RawQuiet) -> Result<QuietHours, ConfigError> {
+        use crate::quiet::{QuietAction, Window, parse_range, parse_weekday};
+        let k = |f: &str| format!("{at}.quiet.{f}");
+        let tz_name = raw.time_zone.unwrap_or_else(|| "UTC".into());
+        let tz = jiff::tz::TimeZone::get(&tz_name).map_err(|_| {
+            err(
+                k("time_zone"),
+                format!("unknown time zone \"{tz_name}\""),
+                "use an IANA name such as \"Europe/Berlin\", \"America/New_York\" or \"UTC\"",
+            )
+        })?;
+        let mut days = Vec::new();
+        for d in &raw.days {
+            days.push(parse_weekday(d).ok_or_else(|| {
+                err(k("days"), format!("unknown day \"{d}\""), "use mon, tue, wed, thu, fri, sat, sun")
+            })?);
+        }
+        let mut windows = Vec::new();
+        for h in &raw.hours {
+            let (from, to) = parse_range(h).ok_or_else(|| {
+                err(
+                    k("hours"),
+                    format!("invalid range \"{h}\""),
+                    "use \"HH:MM-HH:MM\" in the time zone, e.g. \"22:00-06:00\" (across midnight is fine)",
+                )
+            })?;
+            let on = if raw.days.is_empty() { String::new() } else { format!(" on {}", raw.days.join(", ")) };
+            windows.push(Window::Daily {
+                days: days.clone(),
+                from,
+                to,
+                tz: tz.clone(),
+                label: format!("quiet hours {h} {tz_name}{on}"),
+            });
+        }
+        if !raw.days.is_empty() && raw.hours.is_empty() {
+            return Err(err(k("days"), "is set without hours", "add hours = [\"22:00-06:00\"] or remove days"));
+        }
+        for (i, m) in raw.maintenance.iter().enumerate() {
+            let key = format!("{at}.quiet.maintenance[{i}]");
+            let ts = |f: &str, v: &str| {
+                v.parse::<jiff::Timestamp>().map(|t| t.as_millisecond()).map_err(|_| {
+                    err(
+                        format!("{key}.{f}"),
+                        format!("invalid time \"{v}\""),
+                        "use RFC 3339 with an offset, e.g. \"2026-12-24T18:00:00+01:00\"",
+                    )
+                })
+            };
+            let (start_ms, end_ms) = (ts("start", &m.start)?, ts("end", &m.end)?);
+            if end_ms <= start_ms {
+                return Err(err(format!("{key}.end"), "is not after start", "set end later than start"));
+            }
+            let label =
+                m.reason.clone().map(|r| format!("maintenance: {r}")).unwrap_or_else(|| "maintenance window".into());
+            windows.push(Window::Once { start_ms, end_ms, label });
+        }
+        let action = match (raw.action.as_deref().unwrap_or("hold"), raw.lower_scenario) {
+            ("hold", None) => QuietAction::Hold,
+            ("lower", Some(s)) if SCENARIOS.contains(&s.as_str()) => QuietAction::Lower(s),
+            ("lower", Some(s)) => {
+                return Err(err(
+                    k("lower_scenario"),
+                    format!("unknown scenario \"{s}\""),
+                    "use single_ack, multi_ack or emergency",
+                ));
+            }
+            ("lower", None) => {
+                return Err(err(
+                    k("lower_scenario"),
+                    "is required with action = \"lower\"",
+                    "add lower_scenario = \"single_ack\"",
+                ));
+            }
+            ("hold", Some(_)) => {
+                return Err(err(
+                    k("lower_scenario"),
+                    "is only used with action = \"lower\"",
+                    "set action = \"lower\" or remove lower_scenario",
+                ));
+            }
+            (other, _) => {
+                return Err(err(
+                    k("action"),
+                    format!("unknown action \"{other}\""),
+                    "use \"hold\" (record, digest at the end) or \"lower\" (page with lower_scenario)",
+                ));
+            }
+        };
+        let high_severity = match raw.high_severity.as_deref() {
+            None => Severity::High,
+            Some(s @ ("informational" | "low" | "medium" | "high")) => Severity::parse(s),
+            Some(other) => {
+                return Err(err(
+                    k("high_severity"),
+                    format!("unknown severity \"{other}\""),
+                    "use informational, low, medium or high",
+                ));
+            }
+        };
+        if windows.is_empty() {
+            return Err(err(
+                k("hours"),
+                "no window: neither hours nor maintenance is set",
+                "add hours = [\"22:00-06:00\"] or a [[...quiet.maintenance]] window",
+            ));
+        }
+        Ok(QuietHours { windows, action, high_pages: raw.high_severity_pages.unwrap_or(true), high_severity })
+    }
 }
 
 /// How a route pages the alerts of one Graph incident.
@@ -140,6 +279,8 @@ pub struct Signl4Options {
     pub storm: StormPolicy,
     /// One page per alert or per Graph incident (`group`; routes inherit the tenant's).
     pub group: GroupBy,
+    /// Quiet hours and maintenance windows (`quiet`; routes inherit the tenant's).
+    pub quiet: Option<QuietHours>,
 }
 
 impl Signl4Options {
@@ -228,7 +369,9 @@ impl Signl4Options {
         }
         let storm = RawStorm::parse_at(at, s4.storm)?;
         let group = GroupBy::parse_at(&k("group"), s4.group.as_deref(), GroupBy::Alert)?;
+        let quiet = s4.quiet.map(|q| RawQuiet::parse_at(at, q)).transpose()?;
         Ok(Signl4Options {
+            quiet,
             storm,
             group,
             verify: s4.verify.unwrap_or(true),

@@ -439,3 +439,41 @@ fn storm_budget_has_documented_defaults_and_checked_values() {
     .unwrap();
     assert_eq!(c.tenants[0].routes[0].signl4.storm.budget, 3);
 }
+
+#[test]
+fn quiet_hours_load_and_bad_ones_name_the_key() {
+    let vars = [("CONTOSO_SECRET", "x")];
+    let with = |s: &str| {
+        MINIMAL.replace(
+            "team_secret = \"file:/run/secrets/team\"",
+            &format!("team_secret = \"file:/run/secrets/team\"\n    [tenant.signl4.quiet]\n    {s}"),
+        )
+    };
+    let ok = "time_zone = \"Europe/Berlin\"\n    hours = [\"22:00-06:00\"]\n    days = [\"fri\", \"sat\"]\n    maintenance = [{ start = \"2026-12-24T18:00:00+01:00\", end = \"2026-12-27T08:00:00+01:00\", reason = \"freeze\" }]";
+    let c = load(&with(ok), &env(&vars)).unwrap();
+    let q = c.tenants[0].signl4.quiet.as_ref().unwrap();
+    assert_eq!(q.windows.len(), 2);
+    assert!(q.high_pages);
+    assert_eq!(q.action, crate::quiet::QuietAction::Hold);
+    for (bad, key) in [
+        ("time_zone = \"Mars/Olympus\"\n    hours = [\"22:00-06:00\"]", "tenant[0].signl4.quiet.time_zone"),
+        ("hours = [\"22-6\"]", "tenant[0].signl4.quiet.hours"),
+        ("hours = [\"22:00-06:00\"]\n    days = [\"someday\"]", "tenant[0].signl4.quiet.days"),
+        ("hours = [\"22:00-06:00\"]\n    action = \"lower\"", "tenant[0].signl4.quiet.lower_scenario"),
+        ("hours = [\"22:00-06:00\"]\n    action = \"snooze\"", "tenant[0].signl4.quiet.action"),
+        ("maintenance = [{ start = \"tomorrow\", end = \"2026-12-27T08:00:00Z\" }]", "tenant[0].signl4.quiet.maintenance[0].start"),
+        ("maintenance = [{ start = \"2026-12-27T08:00:00Z\", end = \"2026-12-26T08:00:00Z\" }]", "tenant[0].signl4.quiet.maintenance[0].end"),
+        ("action = \"hold\"", "tenant[0].signl4.quiet.hours"),
+    ] {
+        let e = load_err(&with(bad), &vars);
+        assert_eq!(e.key, key, "{e}");
+        assert!(!e.fix.is_empty());
+    }
+    // Routes inherit the tenant's quiet hours unless they set their own.
+    let routed = ROUTED.replace(
+        "scenario = { high = \"emergency\" }\n",
+        "scenario = { high = \"emergency\" }\n    quiet = { hours = [\"22:00-06:00\"], action = \"lower\", lower_scenario = \"single_ack\" }\n",
+    );
+    let c = load(&routed, &env(&[])).unwrap();
+    assert!(c.tenants[0].routes.iter().all(|r| r.signl4.quiet.is_some()));
+}

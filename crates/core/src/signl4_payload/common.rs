@@ -134,6 +134,7 @@ pub(crate) fn test_options() -> Signl4Options {
         plan: crate::budget::Signl4Plan::Commercial,
         storm: crate::storm::StormPolicy::default(),
         group: crate::config::GroupBy::Alert,
+        quiet: None,
         verify: true,
         fallback: Default::default(),
     }

@@ -175,6 +175,7 @@ mod properties {
                     plan: crate::budget::Signl4Plan::Commercial,
                     storm: crate::storm::StormPolicy::default(),
                     group: crate::config::GroupBy::Alert,
+                    quiet: None,
                     verify: true,
                     fallback: Default::default(),
                 };
