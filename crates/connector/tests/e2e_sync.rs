@@ -356,3 +356,39 @@ async fn in_progress_in_the_portal_acknowledges_in_signl4_when_enabled() {
     wait_for("resolved", T, async || alert(&h, &a)["status"] == "resolved").await;
     app.stop().await;
 }
+
+/// An analyst's comment in the portal reaches the phone as one annotation (team with an API
+/// key) and is not echoed back to Graph as a SIGNL4 note.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_portal_comment_becomes_one_annotation_and_is_not_echoed() {
+    let h = Harness::new().await;
+    h.fake.add_api_key(TEAM, "test-api-key");
+    let app = h.start_connected(&with_api_key(h.config()), 0.3, None).await;
+    let a = h.fake.add_alert(TENANT, scenarios::mde_malware("91"));
+    wait_for("paged", T, async || h.pages().contains_key(&ext(&a))).await;
+    let mut comments_now = alert(&h, &a)["comments"].as_array().cloned().unwrap_or_default();
+    comments_now.push(json!({
+        "comment": "Isolated the device, waiting for forensics",
+        "createdByDisplayName": "Megan Bowen",
+        "createdDateTime": s4s_core::timefmt::odata(time::OffsetDateTime::now_utc()),
+    }));
+    h.fake.update_alert(TENANT, a["id"].as_str().unwrap(), json!({"comments": comments_now}));
+    let ours = |h: &Harness| {
+        h.fake.signl4_alerts(TEAM)[&ext(&a)]
+            .notes
+            .iter()
+            .filter(|n| {
+                n.text == "[signl4-sentinel] Portal comment by Megan Bowen: Isolated the device, waiting for forensics"
+            })
+            .count()
+    };
+    wait_for("the annotation", T, async || ours(&h) == 1).await;
+    // Another portal edit later: the same comment is not annotated again; the annotation's
+    // outbound 203 and the REST poller's view of it are not written back as notes.
+    h.fake.update_alert(TENANT, a["id"].as_str().unwrap(), json!({"status": "inProgress"}));
+    h.polls(3).await;
+    assert_eq!(ours(&h), 1);
+    let c = comments(&alert(&h, &a));
+    assert!(!c.iter().any(|t| t.contains("SIGNL4 note from")), "echo: {c:?}");
+    app.stop().await;
+}

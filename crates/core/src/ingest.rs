@@ -206,6 +206,7 @@ pub fn graph_alert_grouped(
     }
     item.update.grouped_into = grouped_into;
     if let Some(prior) = prior.filter(|p| p.paged && p.record.version != item.alert.version) {
+        item.jobs.extend(portal_comments(tenant, alert, prior));
         let was = AlertStatus::parse(&prior.record.status);
         // Reopened: paged again, once per reopening, as a new SIGNL4 alert — if it would page
         // now (its status aside: a reopened alert may be set to in progress).
@@ -234,6 +235,40 @@ pub fn graph_alert_grouped(
         }
     }
     item
+}
+
+/// Comments added in the portal since the version stored before (`prior`) become annotations
+/// on the alert's SIGNL4 alert — in each team it paged that has an API key, once per comment;
+/// a grouped alert's go to its incident's page.
+fn portal_comments(tenant: &TenantConfig, alert: &GraphAlert, prior: &StoredAlert) -> Vec<crate::records::NewJob> {
+    let state = prior.state();
+    if matches!(state, Signl4State::Held | Signl4State::None) {
+        return Vec::new();
+    }
+    let Some(since) = crate::timefmt::parse(&prior.record.version).map(crate::timefmt::millis) else {
+        return Vec::new();
+    };
+    let new = crate::comments::new_comments(&alert.raw, since);
+    if new.is_empty() {
+        return Vec::new();
+    }
+    let ext = match (state, &prior.grouped_into) {
+        (Signl4State::Grouped, Some(leader)) => leader.clone(),
+        _ => ids::episode_external_id(&tenant.name, SOURCE_GRAPH_ALERT, &alert.id, prior.episode),
+    };
+    let routes = if prior.routes.is_empty() { vec![DEFAULT_ROUTE.to_string()] } else { prior.routes.clone() };
+    let mut jobs = Vec::new();
+    for r in &routes {
+        let route = tenant.routes.iter().find(|x| x.name == *r).unwrap_or(&tenant.default_route);
+        if route.signl4.api_key.is_none() {
+            continue;
+        }
+        for c in &new {
+            let what = format!("{}:{}", alert.id, crate::comments::key(c));
+            jobs.push(jobs::annotate(&tenant.name, &ext, r, &what, crate::comments::annotation(c)));
+        }
+    }
+    jobs
 }
 
 /// Bookkeeping of a reopening: the new episode, its routes, the SIGNL4 alert open again.
@@ -650,6 +685,47 @@ mod tests {
         s.routes = item.update.routes.clone().map(|r| r.split(',').map(str::to_string).collect()).unwrap_or_default();
         s.grouped_into = item.update.grouped_into.clone();
         s
+    }
+
+    #[test]
+    fn a_portal_comment_becomes_one_annotation_in_each_team_with_an_api_key() {
+        let mut t = tenant();
+        let mut prior = stored("open", None);
+        prior.record.version = "2026-12-01T10:00:00.0000000Z".into();
+        let a = |comments: Value| {
+            GraphAlert::from_json(json!({"id": "a1", "lastUpdateDateTime": "2026-12-01T10:05:00Z", "severity": "high",
+                "status": "new", "comments": comments}))
+            .unwrap()
+        };
+        let human = json!([{"comment": "Isolated the device", "createdByDisplayName": "Megan Bowen", "createdDateTime": "2026-12-01T10:04:00Z"},
+            {"comment": "Acknowledged in SIGNL4 by rene. [SIGNL4 ack:1]", "createdDateTime": "2026-12-01T10:03:00Z"}]);
+        assert!(
+            graph_alert(&t, &a(human.clone()), Some(&prior)).jobs.is_empty(),
+            "no API key: nothing to annotate with"
+        );
+        t.default_route.signl4.api_key = Some(secrecy::SecretString::from("k"));
+        let item = graph_alert(&t, &a(human.clone()), Some(&prior));
+        assert_eq!(item.jobs.len(), 1, "{:?}", item.jobs);
+        let job: crate::jobs::AnnotateJob = serde_json::from_str(&item.jobs[0].payload).unwrap();
+        assert_eq!(job.external_id, "s4s:contoso:graph-alert:a1");
+        assert_eq!(job.text, "[signl4-sentinel] Portal comment by Megan Bowen: Isolated the device");
+        // Read again (a later version, same comment): the same job key, so it is created once.
+        let mut later = a(human);
+        later.last_update += time::Duration::minutes(1);
+        assert_eq!(graph_alert(&t, &later, Some(&prior)).jobs[0].key, item.jobs[0].key);
+        // A grouped alert's comment goes to its incident's page; a held alert's nowhere.
+        prior.signl4_state = "grouped".into();
+        prior.grouped_into = Some("s4s:contoso:graph-alert:leader".into());
+        let item =
+            graph_alert(&t, &a(json!([{"comment": "x", "createdDateTime": "2026-12-01T10:04:00Z"}])), Some(&prior));
+        let job: crate::jobs::AnnotateJob = serde_json::from_str(&item.jobs[0].payload).unwrap();
+        assert_eq!(job.external_id, "s4s:contoso:graph-alert:leader");
+        prior.signl4_state = "held".into();
+        assert!(
+            graph_alert(&t, &a(json!([{"comment": "x", "createdDateTime": "2026-12-01T10:04:00Z"}])), Some(&prior))
+                .jobs
+                .is_empty()
+        );
     }
 
     #[test]

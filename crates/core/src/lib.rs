@@ -7,6 +7,7 @@
 
 pub mod alert;
 pub mod budget;
+pub mod comments;
 pub mod config;
 pub mod filter;
 pub mod ids;

@@ -461,8 +461,14 @@ fn quiet_hours_load_and_bad_ones_name_the_key() {
         ("hours = [\"22:00-06:00\"]\n    days = [\"someday\"]", "tenant[0].signl4.quiet.days"),
         ("hours = [\"22:00-06:00\"]\n    action = \"lower\"", "tenant[0].signl4.quiet.lower_scenario"),
         ("hours = [\"22:00-06:00\"]\n    action = \"snooze\"", "tenant[0].signl4.quiet.action"),
-        ("maintenance = [{ start = \"tomorrow\", end = \"2026-12-27T08:00:00Z\" }]", "tenant[0].signl4.quiet.maintenance[0].start"),
-        ("maintenance = [{ start = \"2026-12-27T08:00:00Z\", end = \"2026-12-26T08:00:00Z\" }]", "tenant[0].signl4.quiet.maintenance[0].end"),
+        (
+            "maintenance = [{ start = \"tomorrow\", end = \"2026-12-27T08:00:00Z\" }]",
+            "tenant[0].signl4.quiet.maintenance[0].start",
+        ),
+        (
+            "maintenance = [{ start = \"2026-12-27T08:00:00Z\", end = \"2026-12-26T08:00:00Z\" }]",
+            "tenant[0].signl4.quiet.maintenance[0].end",
+        ),
         ("action = \"hold\"", "tenant[0].signl4.quiet.hours"),
     ] {
         let e = load_err(&with(bad), &vars);
