@@ -36,6 +36,19 @@ pub fn schedule(state: Arc<State>, team: String, external_id: String, action: Ac
     });
 }
 
+/// Performs `actions` (each after its delay from now) on one alert in order, in one task: a
+/// responder cannot close before acknowledging, however late a loaded machine wakes the timers.
+pub fn schedule_in_order(state: Arc<State>, team: String, external_id: String, mut actions: Vec<(u64, Action)>) {
+    actions.sort_by_key(|(ms, _)| *ms);
+    tokio::spawn(async move {
+        let start = tokio::time::Instant::now();
+        for (ms, action) in actions {
+            tokio::time::sleep_until(start + Duration::from_millis(ms)).await;
+            apply(&state, &team, &external_id, action).await;
+        }
+    });
+}
+
 /// The SIGNL4 subscription of every fake team (`subscription.id`, `subscriptionId`).
 pub(crate) const SUBSCRIPTION: &str = "0acf8014-22f2-4503-88d7-f7d05b46744f";
 

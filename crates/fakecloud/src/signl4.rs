@@ -142,9 +142,7 @@ fn process(team: &mut Team, p: PendingEvent) -> FollowUp {
 
 fn run_follow_up(state: &Arc<State>, secret: &str, f: FollowUp) {
     if let Some((key, actions)) = f {
-        for (ms, action) in actions {
-            crate::outbound::schedule(state.clone(), secret.to_string(), key.clone(), action, ms);
-        }
+        crate::outbound::schedule_in_order(state.clone(), secret.to_string(), key, actions);
     }
 }
 
