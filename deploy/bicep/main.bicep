@@ -8,6 +8,7 @@
 //    actions) on the workspace, Monitoring Metrics Publisher on the rule; the identity is a
 //    user-assigned managed identity made here or an existing service principal (the app
 //    registration of deploy/Register-Signl4Sentinel.ps1 or deploy/register-app.sh),
+//  - the Sentinel workbook "SIGNL4 paging and response" (deploy/workbook),
 //  - optionally the connector itself on Azure Container Apps, with that identity.
 //
 //   az deployment group create -g <workspace rg> -f deploy/bicep/main.bicep \
@@ -56,6 +57,9 @@ param aksOidcIssuer string = ''
 
 @description('The Kubernetes service account of the federated credential (deploy/kubernetes/serviceaccount.yaml).')
 param kubernetesServiceAccount string = 'system:serviceaccount:signl4:signl4-sentinel'
+
+@description('Add the workbook "SIGNL4 paging and response" (deploy/workbook/signl4-sentinel.workbook.json) to Sentinel\'s workbooks.')
+param deployWorkbook bool = true
 
 @description('Also run the connector on Azure Container Apps (needs image, configToml and databaseUrl).')
 param deployContainerApp bool = false
@@ -278,6 +282,19 @@ resource publisherAssignment 'Microsoft.Authorization/roleAssignments@2022-04-01
     roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roleMonitoringMetricsPublisher)
     principalId: useIdentity ? identity!.properties.principalId : servicePrincipalObjectId
     principalType: 'ServicePrincipal'
+  }
+}
+
+resource workbook 'Microsoft.Insights/workbooks@2023-06-01' = if (inputsValid && deployWorkbook) {
+  name: guid(workspace.id, 'signl4-sentinel workbook')
+  location: location
+  tags: tags
+  kind: 'shared'
+  properties: {
+    displayName: 'SIGNL4 paging and response'
+    category: 'sentinel'
+    sourceId: workspace.id
+    serializedData: loadTextContent('../workbook/signl4-sentinel.workbook.json')
   }
 }
 
