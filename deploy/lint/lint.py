@@ -1,0 +1,246 @@
+#!/usr/bin/env python3
+"""Checks for deploy/ that need more than bash -n, shellcheck, yamllint and a JSON parser.
+
+    lint.py powershell FILE...   PowerShell syntax (tree-sitter-powershell)
+    lint.py bicep FILE...        Bicep syntax (tree-sitter-bicep) and undeclared symbols
+    lint.py params BICEP JSON    every parameter of the parameters file is declared in the template
+    lint.py columns BICEP        the SIGNL4_CL columns in the template are the documented ones
+    lint.py schema BICEP         print the SIGNL4_CL schema "(Name:type, ...)" (for kql.js)
+    lint.py workbook FILE        workbook structure: items, parameters the queries refer to
+    lint.py template TEMPLATE SCRIPT...  both scripts fill every @@KEY@@ and ##if NAME of the
+                                 configuration template
+    lint.py configmap FILE OUT   write the configuration inside a ConfigMap to OUT
+
+The tree-sitter grammars check syntax only; they are not the PowerShell or Bicep compilers (see
+the README, "What could not be verified here"). Exit code 1 on findings, 3 when a needed Python
+module is missing (check.sh reports that check as skipped).
+"""
+
+import json
+import re
+import sys
+
+# The SIGNL4_CL columns and their types (the connector's audit rows, README "Audit trail").
+COLUMNS = [
+    ("TimeGenerated", "datetime"), ("Tenant", "string"), ("Source", "string"), ("AlertId", "string"),
+    ("IncidentId", "string"), ("Title", "string"), ("Severity", "string"), ("Team", "string"),
+    ("Signl4AlertId", "string"), ("Signl4EventId", "string"), ("Action", "string"), ("Actor", "string"),
+    ("Status", "string"), ("LatencyMs", "long"), ("RecordId", "string"), ("Details", "dynamic"),
+]
+
+# Bicep functions and namespaces; the grammar sometimes parses `f()` on its own line in an
+# array as an identifier followed by parentheses.
+BICEP_BUILTINS = {
+    "az", "sys", "resourceGroup", "subscription", "tenant", "managementGroup", "deployment",
+    "environment", "true", "false", "null", "string", "int", "bool", "object", "array",
+}
+
+
+def grammar(name):
+    try:
+        from tree_sitter import Language, Parser
+        if name == "powershell":
+            import tree_sitter_powershell as mod
+        else:
+            import tree_sitter_bicep as mod
+    except ImportError as e:
+        print(f"skipped: {e} (deploy/check.sh --install sets it up)")
+        sys.exit(3)
+    return Parser(Language(mod.language()))
+
+
+def syntax_errors(parser, path):
+    src = open(path, "rb").read()
+    tree = parser.parse(src)
+    lines = src.split(b"\n")
+    found = []
+    stack = [tree.root_node]
+    while stack:
+        n = stack.pop()
+        if n.type == "ERROR" or n.is_missing:
+            row, col = n.start_point
+            what = f"missing {n.type}" if n.is_missing else "syntax error"
+            found.append(f"{path}:{row + 1}:{col + 1}: {what}: {lines[row].decode(errors='replace').strip()[:100]}")
+            continue
+        stack.extend(reversed(n.children))
+    return tree, found
+
+
+def cmd_powershell(paths):
+    parser = grammar("powershell")
+    problems = []
+    for p in paths:
+        problems += syntax_errors(parser, p)[1]
+    return problems
+
+
+DECLARATIONS = {"parameter_declaration", "variable_declaration", "resource_declaration",
+                "output_declaration", "module_declaration", "type_declaration"}
+
+
+def cmd_bicep(paths):
+    parser = grammar("bicep")
+    problems = []
+    for p in paths:
+        tree, found = syntax_errors(parser, p)
+        problems += found
+        declared, refs = set(BICEP_BUILTINS), []
+
+        def first_identifier(node):
+            return next((c for c in node.children if c.type == "identifier"), None)
+
+        def walk(n, parent):
+            if n.type in DECLARATIONS or n.type == "lambda_expression":
+                ident = first_identifier(n)
+                if ident is not None:
+                    declared.add(ident.text.decode())
+            if n.type == "for_statement":
+                ini = n.child_by_field_name("initializer")
+                if ini is not None:
+                    for c in [ini, *ini.children]:
+                        if c.type == "identifier":
+                            declared.add(c.text.decode())
+            if n.type == "identifier" and parent is not None:
+                own_name = parent.type in DECLARATIONS and first_identifier(parent) == n
+                key = parent.type == "object_property" and parent.children[0] == n
+                func = parent.type == "call_expression" and parent.child_by_field_name("function") == n
+                if not (own_name or key or func or parent.type in ("type", "decorator")):
+                    refs.append(n)
+            for c in n.children:
+                walk(c, n)
+
+        walk(tree.root_node, None)
+        for r in refs:
+            if r.text.decode() not in declared:
+                problems.append(f"{p}:{r.start_point[0] + 1}: undeclared symbol {r.text.decode()}")
+    return problems
+
+
+def bicep_columns(path):
+    text = open(path, encoding="utf-8").read()
+    m = re.search(r"^var columns = \[\n(.*?)^\]", text, re.S | re.M)
+    if not m:
+        return None
+    return re.findall(r"\{ name: '(\w+)', type: '(\w+)'", m.group(1))
+
+
+def cmd_columns(paths):
+    cols = bicep_columns(paths[0])
+    if cols is None:
+        return [f"{paths[0]}: no `var columns = [...]` found"]
+    if cols != COLUMNS:
+        return [f"{paths[0]}: SIGNL4_CL columns {cols} differ from the documented {COLUMNS}"]
+    return []
+
+
+def cmd_params(paths):
+    text = open(paths[0], encoding="utf-8").read()
+    declared = set(re.findall(r"^param (\w+) ", text, re.M))
+    given = json.load(open(paths[1], encoding="utf-8")).get("parameters", {})
+    return [f"{paths[1]}: parameter {k} is not declared in {paths[0]}" for k in given if k not in declared]
+
+
+def cmd_schema(paths):
+    cols = bicep_columns(paths[0]) or []
+    print("(" + ", ".join(f"{n}:{t}" for n, t in cols) + ")")
+    return [] if cols else [f"{paths[0]}: no columns"]
+
+
+def cmd_workbook(paths):
+    problems = []
+    path = paths[0]
+    wb = json.load(open(path, encoding="utf-8"))
+    if wb.get("version") != "Notebook/1.0":
+        problems.append(f"{path}: version must be Notebook/1.0")
+    params, names = set(), set()
+    for i, item in enumerate(wb.get("items", [])):
+        where = f"{path}: items[{i}]"
+        if item.get("type") not in (1, 3, 9, 10, 11, 12):
+            problems.append(f"{where}: unknown item type {item.get('type')}")
+        name = item.get("name")
+        if not name or name in names:
+            problems.append(f"{where}: missing or duplicate name {name!r}")
+        names.add(name)
+        content = item.get("content", {})
+        if item.get("type") == 9:
+            for prm in content.get("parameters", []):
+                params.add(prm["name"])
+                for key in ("id", "version", "name", "type"):
+                    if key not in prm:
+                        problems.append(f"{where}: parameter without {key}")
+        if item.get("type") == 3:
+            for key in ("version", "query", "queryType", "resourceType"):
+                if key not in content:
+                    problems.append(f"{where}: query item without {key}")
+            for ref in re.findall(r"\{(\w+)(?::\w+)?\}", content.get("query", "")):
+                if ref not in params:
+                    problems.append(f"{where}: query uses {{{ref}}}, which no parameter above defines")
+            tp = content.get("timeContextFromParameter")
+            if tp and tp not in params:
+                problems.append(f"{where}: timeContextFromParameter {tp} is not a parameter")
+    return problems
+
+
+def cmd_template(paths):
+    template, scripts = paths[0], paths[1:]
+    text = "\n".join(line for line in open(template, encoding="utf-8").read().split("\n") if not line.startswith("#="))
+    keys = set(re.findall(r"@@([A-Z_]+)@@", text))
+    flags = set(re.findall(r"^##if !?([A-Z_]+)", text, re.M))
+    depth = 0
+    problems = []
+    for n, line in enumerate(text.split("\n"), 1):
+        if line.startswith("##if "):
+            depth += 1
+        elif line.startswith("##endif"):
+            depth -= 1
+            if depth < 0:
+                problems.append(f"{template}:{n}: ##endif without ##if")
+    if depth:
+        problems.append(f"{template}: unbalanced ##if")
+    for script in scripts:
+        src = open(script, encoding="utf-8").read()
+        if script.endswith(".ps1"):
+            have_keys = set(re.findall(r"^\s+([A-Z_]+)\s+=", src, re.M))
+            have_flags = have_keys
+        else:
+            have_keys = {k for k in re.findall(r"S4S_([A-Z_]+)=", src) if not k.startswith("IF_")}
+            have_flags = set(re.findall(r"S4S_IF_([A-Z_]+)=", src))
+        for k in sorted(keys - have_keys):
+            problems.append(f"{script}: gives no value for @@{k}@@ of {template}")
+        for f in sorted(flags - have_flags):
+            problems.append(f"{script}: gives no value for ##if {f} of {template}")
+    return problems
+
+
+def cmd_configmap(paths):
+    try:
+        import yaml
+    except ImportError as e:
+        print(f"skipped: {e}")
+        sys.exit(3)
+    doc = yaml.safe_load(open(paths[0], encoding="utf-8"))
+    data = doc.get("data", {})
+    if len(data) != 1:
+        return [f"{paths[0]}: expected one configuration file in data"]
+    open(paths[1], "w", encoding="utf-8").write(next(iter(data.values())))
+    return []
+
+
+def main():
+    if len(sys.argv) < 3:
+        print(__doc__)
+        return 2
+    cmd = {"powershell": cmd_powershell, "bicep": cmd_bicep, "columns": cmd_columns,
+           "schema": cmd_schema, "params": cmd_params, "workbook": cmd_workbook, "template": cmd_template,
+           "configmap": cmd_configmap}.get(sys.argv[1])
+    if cmd is None:
+        print(__doc__)
+        return 2
+    problems = cmd(sys.argv[2:])
+    for p in problems:
+        print(p, file=sys.stderr)
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
