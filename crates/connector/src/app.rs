@@ -123,6 +123,7 @@ impl App {
     pub async fn start(cfg: Config) -> anyhow::Result<App> {
         let _ = metrics_handle();
         crate::clients::http::install_redactor(&cfg);
+        crate::clients::entra::check_credentials(&cfg).map_err(|e| anyhow::anyhow!("configuration: {e}"))?;
         let store = open_store(&cfg.storage).await?;
         let now = s4s_core::timefmt::millis(time::OffsetDateTime::now_utc());
         if store.single_instance() {

@@ -95,6 +95,11 @@ fn load_config(path: &PathBuf) -> Result<config::Config, ExitCode> {
     })?;
     // From here on, no configured secret reaches a log line, an error or a page.
     clients::http::install_redactor(&cfg);
+    // Certificate files are read now: a bad one is a configuration error (exit 2).
+    clients::entra::check_credentials(&cfg).map_err(|e| {
+        eprintln!("error: invalid configuration in {}: {e}", path.display());
+        ExitCode::from(2)
+    })?;
     Ok(cfg)
 }
 

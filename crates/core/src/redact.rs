@@ -29,7 +29,8 @@ impl Redactor {
         Redactor { secrets: all }
     }
 
-    /// Every configured secret of `config`: client secrets, team secrets, API keys, inbound
+    /// Every configured secret of `config`: client secrets (and PFX passwords, identity
+    /// headers), team secrets, API keys, inbound
     /// tokens and the password of the storage URL.
     pub fn from_config(config: &crate::config::Config) -> Redactor {
         use secrecy::ExposeSecret;
@@ -41,7 +42,8 @@ impl Redactor {
             v.push(url.expose_secret().to_string());
         }
         for t in &config.tenants {
-            v.push(t.client_secret.expose_secret().to_string());
+            // The client secret, a PFX password, an App Service identity header.
+            v.extend(t.credential.secrets().into_iter().map(str::to_string));
             // The tenant's own team and every route's own team.
             for s4 in std::iter::once(&t.signl4).chain(t.routes.iter().map(|r| &r.signl4)) {
                 v.push(s4.team_secret.expose_secret().to_string());

@@ -8,7 +8,9 @@
 //!
 //! | prefix            | fake of                                   |
 //! |-------------------|-------------------------------------------|
-//! | `/entra`          | `https://login.microsoftonline.com`       |
+//! | `/entra`          | `https://login.microsoftonline.com`: secrets, certificate assertions (signatures checked), federated assertions; tokens are JWTs with the app's `roles` |
+//! | `/imds`           | `http://169.254.169.254` (IMDS managed identity, `Metadata: true`) |
+//! | `/msi/token`      | App Service / Container Apps `IDENTITY_ENDPOINT` (`X-IDENTITY-HEADER`) |
 //! | `/graph`          | `https://graph.microsoft.com`             |
 //! | `/signl4/webhook` | `https://connect.signl4.com/webhook` (§1; events with a status, §2.4) |
 //! | `/signl4/api`     | `https://connect.signl4.com/api`: V2 alerts (paged, by external id, by id) in the V2 or V1 shape, users, events (§2.2–§2.4) |
@@ -38,7 +40,7 @@ use tokio::sync::oneshot;
 
 mod common;
 pub mod control;
-mod entra;
+pub mod entra;
 pub mod graph;
 pub mod limits;
 pub mod odata;
@@ -51,6 +53,7 @@ mod signl4;
 pub mod state;
 pub mod throttle;
 
+pub use entra::{AcceptedAssertion, FederatedCredential, IssuedToken, TOKEN_EXCHANGE_AUDIENCE};
 pub use limits::{ArmLimits, Bucket, Limits, Window};
 pub use outbound::Action;
 pub use reqlog::{Api, RequestRecord};
@@ -86,6 +89,8 @@ const ARM_INCIDENTS: &str = "/arm/subscriptions/{sub}/resourceGroups/{rg}/provid
 pub fn router(state: Arc<State>) -> Router {
     Router::new()
         .route("/entra/{tenant}/oauth2/v2.0/token", post(entra::token))
+        .route("/imds/metadata/identity/oauth2/token", get(entra::imds))
+        .route("/msi/token", get(entra::app_service))
         .route("/graph/v1.0/security/alerts_v2", get(graph::list_alerts))
         .route("/graph/v1.0/security/alerts_v2/{id}", get(graph::get_alert).patch(graph::patch_alert))
         .route("/graph/v1.0/security/alerts_v2/{id}/comments", post(graph::post_comment))
@@ -221,6 +226,59 @@ impl FakeCloud {
                 roles: None,
             },
         );
+    }
+
+    /// Registers a certificate (DER) on app `client_id`: certificate assertions it signs are
+    /// accepted in every tenant the app is in (one registration, many consenting tenants).
+    pub fn add_app_certificate(&self, client_id: &str, cert_der: &[u8]) {
+        self.state.lock().entra.add_certificate(client_id, cert_der);
+    }
+
+    /// Adds a federated identity credential to app `client_id` (audience
+    /// `api://AzureADTokenExchange`), as for AKS workload identity.
+    pub fn add_federated_credential(&self, client_id: &str, issuer: &str, subject: &str) {
+        self.state.lock().entra.add_federated(
+            client_id,
+            FederatedCredential {
+                issuer: issuer.into(),
+                subject: subject.into(),
+                audience: TOKEN_EXCHANGE_AUDIENCE.into(),
+            },
+        );
+    }
+
+    /// A projected service-account token from the fake cluster issuer `issuer` for
+    /// `subject` (`system:serviceaccount:NS:NAME`), valid for `lifetime`.
+    pub fn federated_token(&self, issuer: &str, subject: &str, lifetime: Duration) -> String {
+        self.state.lock().entra.federated_token(issuer, subject, lifetime)
+    }
+
+    /// Refuses a federated token from now on (as if it had expired).
+    pub fn revoke_federated_token(&self, token: &str) {
+        self.state.lock().entra.revoke(token);
+    }
+
+    /// Creates managed identity `client_id` in `tenant` (an app without a secret, with the
+    /// default Graph roles) and attaches it to the fake host that IMDS and the App Service
+    /// endpoint serve: `system_assigned` answers requests without a `client_id`.
+    pub fn add_managed_identity(&self, tenant: &str, client_id: &str, system_assigned: bool) {
+        self.add_tenant(tenant, client_id, "");
+        self.state.lock().entra.attach_identity(tenant, client_id, system_assigned);
+    }
+
+    /// The `IDENTITY_HEADER` value the fake App Service identity endpoint expects.
+    pub fn identity_header(&self) -> String {
+        self.state.lock().entra.identity_header()
+    }
+
+    /// Client assertions the token endpoint accepted, oldest first.
+    pub fn accepted_assertions(&self) -> Vec<AcceptedAssertion> {
+        self.state.lock().entra.accepted.clone()
+    }
+
+    /// Every access token issued, oldest first: to whom, how, for what, with which roles.
+    pub fn issued_tokens(&self) -> Vec<IssuedToken> {
+        self.state.lock().entra.issued.clone()
     }
 
     /// Replaces an app's granted roles (to test missing consent).

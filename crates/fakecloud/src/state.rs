@@ -526,6 +526,8 @@ pub struct Inner {
     pub event_seq: u64,
     /// Sentinel workspaces by ARM name.
     pub workspaces: HashMap<String, Workspace>,
+    /// Certificates, federated credentials, managed identities, issued tokens (`entra.rs`).
+    pub entra: crate::entra::EntraState,
 }
 
 #[derive(Debug, Default)]

@@ -1,20 +1,49 @@
-//! Microsoft Entra ID client-credentials tokens (`microsoft-apis.md` §1).
+//! Microsoft Entra ID tokens for a tenant's credential (`microsoft-apis.md` §1): app secret,
+//! certificate (a signed client assertion), managed identity (IMDS, App Service) and
+//! workload identity (a federated token file, re-read at every refresh).
 //!
 //! One token per resource scope, cached and refreshed before expiry; however many tasks ask
 //! at once, only one refresh per scope is in flight (a per-scope async mutex). Entra error
-//! bodies (AADSTS codes) become messages that say what to fix.
+//! bodies (AADSTS codes) become messages that say what to fix. Secrets, PFX passwords,
+//! assertions and identity headers never reach a log line or an error.
+//!
+//! Why not the official `azure_identity` crate: it refuses non-HTTPS authority hosts (so it
+//! cannot be pointed at the fake cloud over loopback), its certificate credential needs
+//! OpenSSL and sends only RS256 with a SHA-1 `x5t`, and its own cache would replace the one
+//! here (one refresh in flight, AADSTS instructions, redaction). The wire protocol of each
+//! kind is a few lines (§1.1, §1.5, §1.6); the crypto comes from `aws-lc-rs` (rustls's
+//! provider, already in the tree), PEM and X.509 from the rustls project's crates, PFX from
+//! `p12-keystore` (pure Rust).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use aws_lc_rs::digest;
+use aws_lc_rs::signature::RsaKeyPair;
 use backon::{ExponentialBuilder, Retryable};
+use base64::Engine;
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use rustls_pki_types::pem::PemObject;
+use rustls_pki_types::{CertificateDer, PrivateKeyDer};
+use s4s_core::config::{
+    AssertionAlgorithm, CertificateCredential, Config, ConfigError, Credential, ManagedIdentitySource, TenantConfig,
+};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
+use serde_json::json;
 use tokio::time::Instant;
 use url::Url;
 
 use crate::clients::http::{UpstreamError, summarize_body};
+
+/// `client_assertion_type` of certificate and federated assertions (§1.1).
+const JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
+/// How long a certificate assertion is valid: short, within the documented 5–10 minutes (§1.1).
+const ASSERTION_LIFETIME_SECS: i64 = 600;
+/// IMDS: the documented version (§1.5); App Service: the one whose answer has Unix `expires_on`.
+const IMDS_API_VERSION: &str = "2018-02-01";
+const APP_SERVICE_API_VERSION: &str = "2019-08-01";
 
 #[derive(Clone)]
 struct Cached {
@@ -22,13 +51,223 @@ struct Cached {
     refresh_at: Instant,
 }
 
-/// Issues access tokens for one app registration in one tenant.
+/// A loaded certificate credential: the RSA key, the certificate's thumbprints and chain.
+pub struct ClientCertificate {
+    key: RsaKeyPair,
+    /// base64url SHA-256 of the DER certificate (`x5t#S256`).
+    x5t_s256: String,
+    /// base64url SHA-1 (`x5t`, sent with RS256 for older Entra behaviour).
+    x5t: String,
+    /// SHA-1 in upper-case hex: what the portal shows as the thumbprint.
+    thumbprint: String,
+    /// The chain as standard base64 DER, leaf first (`x5c`).
+    chain: Vec<String>,
+    algorithm: AssertionAlgorithm,
+    send_chain: bool,
+    path: String,
+}
+
+impl std::fmt::Debug for ClientCertificate {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClientCertificate")
+            .field("path", &self.path)
+            .field("thumbprint", &self.thumbprint)
+            .field("algorithm", &self.algorithm)
+            .finish_non_exhaustive()
+    }
+}
+
+fn hex_upper(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02X}")).collect()
+}
+
+fn unix_now() -> i64 {
+    time::OffsetDateTime::now_utc().unix_timestamp()
+}
+
+/// A random (version 4) UUID, for `jti`.
+fn uuid_v4() -> String {
+    let mut b: [u8; 16] = rand::random();
+    b[6] = (b[6] & 0x0f) | 0x40;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    let h = hex_upper(&b).to_ascii_lowercase();
+    format!("{}-{}-{}-{}-{}", &h[0..8], &h[8..12], &h[12..16], &h[16..20], &h[20..32])
+}
+
+impl ClientCertificate {
+    /// Reads and checks the certificate file of a tenant (at start-up); errors name the key
+    /// and the path.
+    pub fn load(c: &CertificateCredential) -> Result<ClientCertificate, ConfigError> {
+        let bytes = std::fs::read(&c.path).map_err(|e| ConfigError {
+            key: c.key.clone(),
+            problem: format!("cannot read the certificate file {}: {e}", c.path),
+            fix: "check the path and that the connector's user may read it".into(),
+        })?;
+        let password = c.password.as_ref().map(|p| p.expose_secret());
+        ClientCertificate::from_bytes(&bytes, password, c.algorithm, c.send_chain, &c.path).map_err(|problem| {
+            ConfigError {
+                key: c.key.clone(),
+                problem: format!("certificate file {}: {problem}", c.path),
+                fix: "use a PEM file holding the certificate and its unencrypted RSA private key, or a PFX file \
+                      (with certificate_password if it has one)"
+                    .into(),
+            }
+        })
+    }
+
+    /// A certificate credential from a PEM (certificate(s) and private key, any order) or
+    /// PKCS#12 (PFX) file's bytes. The leaf is the certificate whose public key matches the
+    /// private key; the others follow it in the chain.
+    pub fn from_bytes(
+        bytes: &[u8],
+        password: Option<&str>,
+        algorithm: AssertionAlgorithm,
+        send_chain: bool,
+        path: &str,
+    ) -> Result<ClientCertificate, String> {
+        let (key, certs) = if bytes.windows(10).any(|w| w == b"-----BEGIN") {
+            if bytes.windows(21).any(|w| w == b"ENCRYPTED PRIVATE KEY") {
+                return Err("the private key is encrypted: convert the file to a PFX and set certificate_password, \
+                            or decrypt the key (openssl pkey -in key.pem -out key-plain.pem)"
+                    .into());
+            }
+            let certs: Vec<Vec<u8>> = CertificateDer::pem_slice_iter(bytes)
+                .map(|c| c.map(|c| c.as_ref().to_vec()))
+                .collect::<Result<_, _>>()
+                .map_err(|e| format!("invalid PEM: {e}"))?;
+            let key = PrivateKeyDer::from_pem_slice(bytes).map_err(|e| match e {
+                rustls_pki_types::pem::Error::NoItemsFound => {
+                    "no private key found: put the certificate and its private key in one PEM file".to_string()
+                }
+                other => format!("invalid PEM private key: {other}"),
+            })?;
+            let key = match &key {
+                PrivateKeyDer::Pkcs8(k) => RsaKeyPair::from_pkcs8(k.secret_pkcs8_der()),
+                PrivateKeyDer::Pkcs1(k) => RsaKeyPair::from_der(k.secret_pkcs1_der()),
+                _ => return Err("the private key is not an RSA key: Entra ID accepts RSA certificates".into()),
+            }
+            .map_err(|e| format!("the private key is not a usable RSA key (2048 bits or more): {e}"))?;
+            (key, certs)
+        } else {
+            let store =
+                p12_keystore::KeyStore::from_pkcs12(bytes, password.unwrap_or(""), p12_keystore::Pkcs12ImportPolicy::Strict)
+                    .map_err(|e| match e {
+                        p12_keystore::error::Error::MacError(_) => {
+                            "cannot open the PFX file: wrong password (certificate_password / AZURE_CLIENT_CERTIFICATE_PASSWORD)"
+                                .to_string()
+                        }
+                        other => format!("neither PEM nor a readable PFX file ({other}); a wrong password also gives this"),
+                    })?;
+            let (_, chain) =
+                store.private_key_chain().ok_or("the PFX file holds no private key with its certificate")?;
+            let key = RsaKeyPair::from_pkcs8(chain.key().as_der())
+                .map_err(|e| format!("the private key is not a usable RSA key (2048 bits or more): {e}"))?;
+            (key, chain.certs().iter().map(|c| c.as_der().to_vec()).collect())
+        };
+        if certs.is_empty() {
+            return Err("no certificate found next to the private key".into());
+        }
+        // The leaf: the certificate that verifies a signature made with the key.
+        let probe = b"signl4-sentinel certificate check";
+        let mut sig = vec![0u8; key.public_modulus_len()];
+        key.sign(&aws_lc_rs::signature::RSA_PSS_SHA256, &aws_lc_rs::rand::SystemRandom::new(), probe, &mut sig)
+            .map_err(|_| "the private key cannot sign".to_string())?;
+        let leaf = certs
+            .iter()
+            .position(|der| {
+                let der = CertificateDer::from(der.as_slice());
+                webpki::EndEntityCert::try_from(&der).is_ok_and(|ee| {
+                    ee.verify_signature(webpki::aws_lc_rs::RSA_PSS_2048_8192_SHA256_LEGACY_KEY, probe, &sig).is_ok()
+                })
+            })
+            .ok_or("no certificate in the file matches the private key")?;
+        let mut ordered = vec![certs[leaf].clone()];
+        ordered.extend(certs.iter().enumerate().filter(|(i, _)| *i != leaf).map(|(_, c)| c.clone()));
+        let der = &ordered[0];
+        let sha1 = digest::digest(&digest::SHA1_FOR_LEGACY_USE_ONLY, der);
+        Ok(ClientCertificate {
+            key,
+            x5t_s256: URL_SAFE_NO_PAD.encode(digest::digest(&digest::SHA256, der)),
+            x5t: URL_SAFE_NO_PAD.encode(sha1),
+            thumbprint: hex_upper(sha1.as_ref()),
+            chain: ordered.iter().map(|c| STANDARD.encode(c)).collect(),
+            algorithm,
+            send_chain,
+            path: path.to_string(),
+        })
+    }
+
+    /// The SHA-1 thumbprint in upper-case hex, as the Entra portal shows it.
+    pub fn thumbprint(&self) -> &str {
+        &self.thumbprint
+    }
+
+    /// A client assertion for `client_id` at the token endpoint `audience` (§1.1): header
+    /// `alg` (PS256 or RS256), `typ`, `x5t#S256` (and `x5t` with RS256, `x5c` if asked);
+    /// claims `aud`, `iss` = `sub` = client id, a fresh `jti`, `nbf`/`iat` now, `exp` in 10
+    /// minutes.
+    pub fn assertion(&self, client_id: &str, audience: &str) -> Result<String, String> {
+        let now = unix_now();
+        let mut header = json!({"alg": self.algorithm.as_str(), "typ": "JWT", "x5t#S256": self.x5t_s256});
+        if self.algorithm == AssertionAlgorithm::Rs256 {
+            header["x5t"] = json!(self.x5t);
+        }
+        if self.send_chain {
+            header["x5c"] = json!(self.chain);
+        }
+        let claims = json!({
+            "aud": audience, "iss": client_id, "sub": client_id, "jti": uuid_v4(),
+            "nbf": now, "iat": now, "exp": now + ASSERTION_LIFETIME_SECS,
+        });
+        let b64 = |v: &serde_json::Value| URL_SAFE_NO_PAD.encode(serde_json::to_vec(v).unwrap_or_default());
+        let input = format!("{}.{}", b64(&header), b64(&claims));
+        let padding: &'static dyn aws_lc_rs::signature::RsaEncoding = match self.algorithm {
+            AssertionAlgorithm::Ps256 => &aws_lc_rs::signature::RSA_PSS_SHA256,
+            AssertionAlgorithm::Rs256 => &aws_lc_rs::signature::RSA_PKCS1_SHA256,
+        };
+        let mut sig = vec![0u8; self.key.public_modulus_len()];
+        self.key
+            .sign(padding, &aws_lc_rs::rand::SystemRandom::new(), input.as_bytes(), &mut sig)
+            .map_err(|_| "signing the client assertion failed".to_string())?;
+        Ok(format!("{input}.{}", URL_SAFE_NO_PAD.encode(sig)))
+    }
+}
+
+/// What a provider presents to Entra.
+enum Source {
+    Secret(SecretString),
+    Certificate(ClientCertificate),
+    /// AKS workload identity: the file is read at every token request (it rotates).
+    Federated {
+        token_file: String,
+    },
+    ManagedIdentity {
+        client_id: Option<String>,
+        endpoint: ManagedIdentitySource,
+    },
+    /// The credential did not load (see [`check_credentials`], which reports it before start).
+    Broken(String),
+}
+
+/// Loads every tenant's credential as the connector will at start: certificate files are
+/// read and checked (`config check` and `run` report a bad one, naming the key and path).
+pub fn check_credentials(config: &Config) -> Result<(), ConfigError> {
+    for t in &config.tenants {
+        if let Credential::Certificate(c) = &t.credential {
+            ClientCertificate::load(c)?;
+        }
+    }
+    Ok(())
+}
+
+/// Issues access tokens for one tenant's credential.
 pub struct TokenProvider {
     http: reqwest::Client,
+    /// The v2 token endpoint (and the `aud` of certificate assertions).
     endpoint: String,
     tenant_id: String,
     client_id: String,
-    secret: SecretString,
+    source: Source,
     slots: Mutex<HashMap<String, Arc<tokio::sync::Mutex<Option<Cached>>>>>,
 }
 
@@ -47,11 +286,37 @@ fn de_secs<'de, D: serde::Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
     }
 }
 
+/// A number or numeric string; anything else (an old App Service date string) is `None`.
+fn de_opt_secs<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
+    Ok(match Option::<serde_json::Value>::deserialize(d)? {
+        Some(serde_json::Value::Number(n)) => n.as_f64().filter(|n| *n >= 0.0).map(|n| n as u64),
+        Some(serde_json::Value::String(s)) => s.trim().parse().ok(),
+        _ => None,
+    })
+}
+
 #[derive(Deserialize)]
 pub struct TokenResponse {
     pub access_token: String,
     #[serde(deserialize_with = "de_secs")]
     pub expires_in: u64,
+}
+
+/// A managed-identity answer: IMDS sends `expires_in` and `expires_on` (strings), App Service
+/// only `expires_on` (Unix seconds) (§1.5).
+#[derive(Deserialize)]
+struct ManagedIdentityToken {
+    access_token: String,
+    #[serde(default, deserialize_with = "de_opt_secs")]
+    expires_in: Option<u64>,
+    #[serde(default, deserialize_with = "de_opt_secs")]
+    expires_on: Option<u64>,
+}
+
+impl ManagedIdentityToken {
+    fn lifetime(&self) -> Option<u64> {
+        self.expires_in.or_else(|| self.expires_on.map(|on| on.saturating_sub(unix_now().max(0) as u64)))
+    }
 }
 
 /// When to refresh a token that lives `lifetime`: 5 minutes early, or after 80 % of a
@@ -61,8 +326,28 @@ pub fn refresh_after(lifetime: Duration) -> Duration {
     if lifetime > early * 2 { lifetime - early } else { lifetime.mul_f64(0.8) }
 }
 
+/// What the provider knows about its credential, to make an Entra error an instruction.
+#[derive(Debug, Clone, Copy, Default)]
+pub enum Hint<'a> {
+    #[default]
+    None,
+    Certificate {
+        path: &'a str,
+        thumbprint: &'a str,
+    },
+    Federated {
+        token_file: &'a str,
+    },
+}
+
 /// Turns an Entra error into an instruction (codes: `microsoft-apis.md` §1.3).
 pub fn explain_aadsts(body: &str, tenant: &str, client_id: &str) -> String {
+    explain_aadsts_for(body, tenant, client_id, Hint::None)
+}
+
+/// [`explain_aadsts`] with what the provider knows about its credential (the certificate's
+/// path and thumbprint, the federated token file).
+pub fn explain_aadsts_for(body: &str, tenant: &str, client_id: &str, hint: Hint<'_>) -> String {
     let code = body
         .split("AADSTS")
         .nth(1)
@@ -86,13 +371,65 @@ pub fn explain_aadsts(body: &str, tenant: &str, client_id: &str) -> String {
         }
         "65001" => "admin consent is missing: an administrator must grant consent for the app's API permissions".into(),
         "70011" | "1002012" => "the token scope was rejected: check the cloud / endpoints settings".into(),
+        "700027" => match hint {
+            Hint::Certificate { path, thumbprint } => format!(
+                "app {client_id} does not accept the certificate {path} (thumbprint {thumbprint}): upload that certificate \
+                 (its public part: a .cer, .crt or .pem file without the private key) under App registrations → {client_id} → \
+                 Certificates & secrets → Certificates, in the app's home tenant, and check the portal then lists thumbprint {thumbprint}"
+            ),
+            _ => format!(
+                "app {client_id} does not accept the client assertion's signing key: upload the certificate under App registrations → Certificates & secrets → Certificates"
+            ),
+        },
+        "50013" => "Entra ID cannot verify the federated token's signature: the federated credential's issuer must be the \
+                    cluster's OIDC issuer URL (az aks show --query oidcIssuerProfile.issuerUrl) and the cluster must have \
+                    the OIDC issuer enabled"
+            .into(),
+        "700024" => match hint {
+            Hint::Federated { token_file } => format!(
+                "the federated token in {token_file} has expired or is not yet valid: the kubelet rotates it; check that the \
+                 projected service account token volume is mounted and refreshed, and this machine's clock"
+            ),
+            _ => "the client assertion is outside its valid time range: check this machine's clock (NTP)".into(),
+        },
+        "700021" => format!("the client assertion names another app than client_id {client_id}: check client_id"),
+        "700023" => "the client assertion's audience is not this tenant's token endpoint: check tenant_id and the `cloud` / endpoints.authority settings".into(),
+        "70021" | "700211" | "700212" | "700213" => {
+            let file = match hint {
+                Hint::Federated { token_file } => format!(" from {token_file}"),
+                _ => String::new(),
+            };
+            format!(
+                "no federated identity credential of app {client_id} matches the token{file}: add one under App registrations → \
+                 {client_id} → Certificates & secrets → Federated credentials (scenario: Kubernetes) with the cluster's OIDC \
+                 issuer URL, the namespace and the service account — the issuer and subject Entra ID saw are below"
+            )
+        }
+        "7000218" => "the token request carried neither a client secret nor an assertion: configure a credential (README → Credentials)".into(),
         "50196" | "" => return format!("Entra ID: {}", summarize_body(body)),
         other => format!("Entra ID refused the token request (AADSTS{other})"),
     };
     format!("{hint} [{}]", summarize_body(body))
 }
 
+/// Turns a managed-identity endpoint's error into an instruction.
+fn explain_managed_identity(body: &str, client_id: Option<&str>) -> String {
+    let summary = summarize_body(body);
+    if body.contains("Identity not found") {
+        let which = match client_id {
+            Some(c) => format!("the user-assigned identity {c}"),
+            None => "a system-assigned identity".into(),
+        };
+        return format!(
+            "{which} is not attached to this Azure resource: enable the system-assigned identity (Identity → System assigned → On), \
+             or attach the user-assigned identity and set client_id to its client id [{summary}]"
+        );
+    }
+    format!("managed identity endpoint: {summary}")
+}
+
 impl TokenProvider {
+    /// A provider for an app secret.
     pub fn new(
         http: reqwest::Client,
         authority: &Url,
@@ -100,13 +437,54 @@ impl TokenProvider {
         client_id: &str,
         secret: SecretString,
     ) -> TokenProvider {
+        TokenProvider::with_source(http, authority, tenant_id, client_id, Source::Secret(secret))
+    }
+
+    /// A provider for a certificate credential.
+    pub fn with_certificate(
+        http: reqwest::Client,
+        authority: &Url,
+        tenant_id: &str,
+        client_id: &str,
+        certificate: ClientCertificate,
+    ) -> TokenProvider {
+        TokenProvider::with_source(http, authority, tenant_id, client_id, Source::Certificate(certificate))
+    }
+
+    /// The provider of a tenant's configured credential. A certificate that no longer loads
+    /// ([`check_credentials`] checked it before) makes every request fail with the reason.
+    pub fn for_tenant(http: reqwest::Client, cfg: &TenantConfig) -> TokenProvider {
+        let source = match &cfg.credential {
+            Credential::Secret { client_secret } => Source::Secret(client_secret.clone()),
+            Credential::Certificate(c) => match ClientCertificate::load(c) {
+                Ok(cert) => {
+                    tracing::info!(tenant = %cfg.name, thumbprint = %cert.thumbprint(), algorithm = c.algorithm.as_str(), "credential: certificate");
+                    Source::Certificate(cert)
+                }
+                Err(e) => Source::Broken(e.to_string()),
+            },
+            Credential::WorkloadIdentity { token_file } => Source::Federated { token_file: token_file.clone() },
+            Credential::ManagedIdentity(m) => {
+                Source::ManagedIdentity { client_id: m.client_id.clone(), endpoint: m.source.clone() }
+            }
+        };
+        TokenProvider::with_source(http, &cfg.endpoints.authority, &cfg.tenant_id, &cfg.client_id, source)
+    }
+
+    fn with_source(
+        http: reqwest::Client,
+        authority: &Url,
+        tenant_id: &str,
+        client_id: &str,
+        source: Source,
+    ) -> TokenProvider {
         let base = authority.as_str().trim_end_matches('/');
         TokenProvider {
             http,
             endpoint: format!("{base}/{tenant_id}/oauth2/v2.0/token"),
             tenant_id: tenant_id.into(),
             client_id: client_id.into(),
-            secret,
+            source,
             slots: Mutex::new(HashMap::new()),
         }
     }
@@ -125,7 +503,7 @@ impl TokenProvider {
         {
             return Ok(c.token.clone());
         }
-        let resp = (|| self.fetch(scope))
+        let (access_token, lifetime) = (|| self.fetch(scope))
             .retry(
                 ExponentialBuilder::default()
                     .with_min_delay(Duration::from_millis(200))
@@ -136,10 +514,9 @@ impl TokenProvider {
             .when(UpstreamError::is_transient)
             .adjust(|e, d| e.retry_after().or(d))
             .await?;
-        let lifetime = Duration::from_secs(resp.expires_in);
         let cached = Cached {
-            token: Arc::new(SecretString::from(resp.access_token)),
-            refresh_at: Instant::now() + refresh_after(lifetime),
+            token: Arc::new(SecretString::from(access_token)),
+            refresh_at: Instant::now() + refresh_after(Duration::from_secs(lifetime)),
         };
         *guard = Some(cached.clone());
         Ok(cached.token)
@@ -154,18 +531,66 @@ impl TokenProvider {
         }
     }
 
-    async fn fetch(&self, scope: &str) -> Result<TokenResponse, UpstreamError> {
+    /// One token request: the access token and its lifetime in seconds.
+    async fn fetch(&self, scope: &str) -> Result<(String, u64), UpstreamError> {
         metrics::counter!(crate::telemetry::TOKEN_REQUESTS).increment(1);
-        let form = [
-            ("client_id", self.client_id.as_str()),
-            ("scope", scope),
-            ("client_secret", self.secret.expose_secret()),
-            ("grant_type", "client_credentials"),
-        ];
+        let credential_error = |message: String| UpstreamError::Credential { service: "Entra ID", message };
+        match &self.source {
+            Source::Secret(secret) => {
+                let form = [
+                    ("client_id", self.client_id.as_str()),
+                    ("scope", scope),
+                    ("client_secret", secret.expose_secret()),
+                    ("grant_type", "client_credentials"),
+                ];
+                self.post(&form, secret.expose_secret(), Hint::None).await
+            }
+            Source::Certificate(cert) => {
+                let assertion = cert.assertion(&self.client_id, &self.endpoint).map_err(credential_error)?;
+                let form = [
+                    ("client_id", self.client_id.as_str()),
+                    ("scope", scope),
+                    ("client_assertion_type", JWT_BEARER),
+                    ("client_assertion", assertion.as_str()),
+                    ("grant_type", "client_credentials"),
+                ];
+                let hint = Hint::Certificate { path: &cert.path, thumbprint: &cert.thumbprint };
+                self.post(&form, &assertion, hint).await
+            }
+            Source::Federated { token_file } => {
+                // Re-read at every request: the kubelet rotates the projected token (§1.6).
+                let assertion = tokio::fs::read_to_string(token_file).await.map_err(|e| {
+                    credential_error(format!(
+                        "cannot read the federated token file {token_file}: {e} (check the projected service account token volume)"
+                    ))
+                })?;
+                let assertion = assertion.trim();
+                if assertion.is_empty() {
+                    return Err(credential_error(format!("the federated token file {token_file} is empty")));
+                }
+                let form = [
+                    ("client_id", self.client_id.as_str()),
+                    ("scope", scope),
+                    ("client_assertion_type", JWT_BEARER),
+                    ("client_assertion", assertion),
+                    ("grant_type", "client_credentials"),
+                ];
+                self.post(&form, assertion, Hint::Federated { token_file }).await
+            }
+            Source::ManagedIdentity { client_id, endpoint } => {
+                self.managed_identity(scope, client_id.as_deref(), endpoint).await
+            }
+            Source::Broken(message) => Err(credential_error(message.clone())),
+        }
+    }
+
+    /// POSTs a token request to the v2 endpoint; `secret` (the client secret or assertion) is
+    /// scrubbed from any error body that echoes it.
+    async fn post(&self, form: &[(&str, &str)], secret: &str, hint: Hint<'_>) -> Result<(String, u64), UpstreamError> {
         let resp = self
             .http
             .post(&self.endpoint)
-            .form(&form)
+            .form(form)
             .send()
             .await
             .map_err(|e| UpstreamError::network("Entra ID", e))?;
@@ -174,12 +599,72 @@ impl TokenProvider {
         let body = resp.text().await.map_err(|e| UpstreamError::network("Entra ID", e))?;
         if !(200..300).contains(&status) {
             // A failing token endpoint may echo what it was sent: scrub the secret first.
-            let body = s4s_core::redact::scrub(&body, &[self.secret.expose_secret()]);
-            let msg = explain_aadsts(&body, &self.tenant_id, &self.client_id);
+            let body = s4s_core::redact::scrub(&body, &[secret]);
+            let msg = explain_aadsts_for(&body, &self.tenant_id, &self.client_id, hint);
             return Err(UpstreamError::from_response("Entra ID", status, &headers, msg));
         }
-        serde_json::from_str(&body)
-            .map_err(|e| UpstreamError::Invalid { service: "Entra ID", message: format!("token response: {e}") })
+        let r: TokenResponse = serde_json::from_str(&body)
+            .map_err(|e| UpstreamError::Invalid { service: "Entra ID", message: format!("token response: {e}") })?;
+        Ok((r.access_token, r.expires_in))
+    }
+
+    /// A managed-identity token for the resource of `scope` (the scope without `/.default`):
+    /// IMDS (`Metadata: true`) or the App Service endpoint (`X-IDENTITY-HEADER`) (§1.5).
+    async fn managed_identity(
+        &self,
+        scope: &str,
+        client_id: Option<&str>,
+        endpoint: &ManagedIdentitySource,
+    ) -> Result<(String, u64), UpstreamError> {
+        const SERVICE: &str = "managed identity";
+        let resource = scope.strip_suffix("/.default").unwrap_or(scope);
+        let mut query: Vec<(&str, &str)> = vec![("resource", resource)];
+        if let Some(c) = client_id {
+            query.push(("client_id", c));
+        }
+        let (request, header) = match endpoint {
+            ManagedIdentitySource::Imds { endpoint } => {
+                let url = format!("{}/metadata/identity/oauth2/token", endpoint.as_str().trim_end_matches('/'));
+                query.push(("api-version", IMDS_API_VERSION));
+                (self.http.get(url).header("Metadata", "true"), None)
+            }
+            ManagedIdentitySource::AppService { endpoint, header } => {
+                query.push(("api-version", APP_SERVICE_API_VERSION));
+                (self.http.get(endpoint.as_str()).header("X-IDENTITY-HEADER", header.expose_secret()), Some(header))
+            }
+        };
+        let resp = request.query(&query).send().await.map_err(|e| {
+            let mut err = UpstreamError::network(SERVICE, e);
+            if let UpstreamError::Network { message, .. } = &mut err {
+                message.push_str(
+                    " (is this running on Azure with a managed identity? IMDS answers only on Azure VMs, scale sets and AKS nodes)",
+                );
+            }
+            err
+        })?;
+        let status = resp.status().as_u16();
+        let headers = resp.headers().clone();
+        let body = resp.text().await.map_err(|e| UpstreamError::network(SERVICE, e))?;
+        if !(200..300).contains(&status) {
+            let secrets: Vec<&str> = header.iter().map(|h| h.expose_secret()).collect();
+            let body = s4s_core::redact::scrub(&body, &secrets);
+            let mut err =
+                UpstreamError::from_response(SERVICE, status, &headers, explain_managed_identity(&body, client_id));
+            // IMDS asks for retries on 404 and 410 (it is being updated) too (§1.5).
+            if let UpstreamError::Http { permanent, .. } = &mut err
+                && matches!(status, 404 | 410)
+            {
+                *permanent = false;
+            }
+            return Err(err);
+        }
+        let r: ManagedIdentityToken = serde_json::from_str(&body)
+            .map_err(|e| UpstreamError::Invalid { service: SERVICE, message: format!("token response: {e}") })?;
+        let lifetime = r.lifetime().ok_or_else(|| UpstreamError::Invalid {
+            service: SERVICE,
+            message: "token response has neither expires_in nor expires_on".into(),
+        })?;
+        Ok((r.access_token, lifetime))
     }
 }
 
@@ -200,9 +685,37 @@ mod tests {
     }
 
     #[test]
+    fn managed_identity_answers_with_expires_in_or_only_expires_on() {
+        let imds: ManagedIdentityToken = serde_json::from_str(
+            r#"{"access_token":"a","refresh_token":"","expires_in":"3599","expires_on":"1506484173","not_before":"1506480273","resource":"https://management.azure.com/","token_type":"Bearer"}"#,
+        )
+        .unwrap();
+        assert_eq!(imds.lifetime(), Some(3599));
+        let on = unix_now() + 3000;
+        let app_service: ManagedIdentityToken = serde_json::from_str(&format!(
+            r#"{{"access_token":"a","expires_on":"{on}","resource":"r","token_type":"Bearer"}}"#
+        ))
+        .unwrap();
+        assert!((2990..=3000).contains(&app_service.lifetime().unwrap()));
+        // An old App Service date string is not a number: no lifetime rather than a wrong one.
+        let old: ManagedIdentityToken =
+            serde_json::from_str(r#"{"access_token":"a","expires_on":"09/14/2017 00:00:00 PM +00:00"}"#).unwrap();
+        assert_eq!(old.lifetime(), None);
+    }
+
+    #[test]
     fn refresh_timing() {
         assert_eq!(refresh_after(Duration::from_secs(3599)), Duration::from_secs(3299));
         assert_eq!(refresh_after(Duration::from_secs(100)), Duration::from_secs(80));
+    }
+
+    #[test]
+    fn uuids_are_version_4() {
+        let u = uuid_v4();
+        assert_eq!(u.len(), 36);
+        assert_eq!(&u[14..15], "4");
+        assert!(matches!(&u[19..20], "8" | "9" | "a" | "b"), "{u}");
+        assert_ne!(uuid_v4(), u);
     }
 
     #[test]
@@ -231,5 +744,23 @@ mod tests {
                 .contains("admin consent")
         );
         assert!(explain_aadsts("garbage", "t", "c").starts_with("Entra ID: garbage"));
+    }
+
+    #[test]
+    fn certificate_and_federated_errors_say_what_to_upload_or_add() {
+        let body = "{\"error\":\"invalid_client\",\"error_description\":\"AADSTS700027: The certificate with identifier used to sign the client assertion is not registered on application.\"}";
+        let m = explain_aadsts_for(body, "t", "c", Hint::Certificate { path: "/etc/s4s/app.pem", thumbprint: "AB12" });
+        assert!(m.contains("/etc/s4s/app.pem") && m.contains("thumbprint AB12") && m.contains("Certificates"), "{m}");
+        let body = "{\"error\":\"invalid_client\",\"error_description\":\"AADSTS70021: No matching federated identity record found for presented assertion.\"}";
+        let m = explain_aadsts_for(body, "t", "c", Hint::Federated { token_file: "/var/run/token" });
+        assert!(m.contains("Federated credentials") && m.contains("/var/run/token"), "{m}");
+        let body = "{\"error\":\"invalid_client\",\"error_description\":\"AADSTS700024: Client assertion is not within its valid time range.\"}";
+        assert!(explain_aadsts_for(body, "t", "c", Hint::Federated { token_file: "/f" }).contains("kubelet rotates"));
+        assert!(explain_aadsts(body, "t", "c").contains("clock"));
+        let m = explain_managed_identity(
+            "{\"error\":\"invalid_request\",\"error_description\":\"Identity not found\"}",
+            Some("u1"),
+        );
+        assert!(m.contains("user-assigned identity u1 is not attached"), "{m}");
     }
 }

@@ -25,6 +25,10 @@ pub enum UpstreamError {
     Http { service: &'static str, status: u16, message: String, retry_after: Option<Duration>, permanent: bool },
     #[error("{service}: unexpected response: {message}")]
     Invalid { service: &'static str, message: String },
+    /// Nothing was sent: our own credential could not be used (an unreadable federated token
+    /// file, a certificate that does not load). Permanent until the operator fixes it.
+    #[error("{service}: {message}")]
+    Credential { service: &'static str, message: String },
     /// Not sent: the tenant's request budget for this upstream (or a server's `Retry-After`)
     /// allows the next request only after `wait`.
     #[error("{service}: held by the request budget for {}ms", wait.as_millis())]
@@ -40,6 +44,7 @@ impl UpstreamError {
             // A truncated or garbled body is most likely a dropped connection.
             UpstreamError::Invalid { .. } => true,
             UpstreamError::Held { .. } => true,
+            UpstreamError::Credential { .. } => false,
         }
     }
 
@@ -78,6 +83,7 @@ impl UpstreamError {
             UpstreamError::Http { status, .. } => *status < 500,
             UpstreamError::Invalid { .. } => false,
             UpstreamError::Held { .. } => true,
+            UpstreamError::Credential { .. } => true,
         }
     }
 

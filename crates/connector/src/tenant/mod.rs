@@ -159,13 +159,7 @@ impl Clients {
         shared: &SharedSchedulers,
     ) -> Clients {
         let http = http_client(delivery.request_timeout);
-        let tokens = Arc::new(TokenProvider::new(
-            http.clone(),
-            &cfg.endpoints.authority,
-            &cfg.tenant_id,
-            &cfg.client_id,
-            cfg.client_secret.clone(),
-        ));
+        let tokens = Arc::new(TokenProvider::for_tenant(http.clone(), cfg));
         let graph = GraphClient::new(
             http.clone(),
             &cfg.endpoints.graph,

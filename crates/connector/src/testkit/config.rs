@@ -54,7 +54,9 @@ pub struct DeliverySpec {
 pub struct TenantSpec {
     pub name: String,
     pub tenant_id: String,
+    /// Empty: the key is left out (a system-assigned managed identity).
     pub client_id: String,
+    /// Empty: the key is left out (a certificate, managed or workload identity in `extra`).
     pub client_secret: String,
     pub enabled: Option<bool>,
     /// `public`, `usgov` or `china`.
@@ -81,6 +83,9 @@ pub struct TenantSpec {
     /// `[[tenant.route]]`, each as the TOML table a file would hold (`name`, `team_secret`,
     /// `continue`, `match = { … }`, …).
     pub routes: Vec<Table>,
+    /// Further keys as a file would hold them (`credential`, `certificate_path`, …); a table
+    /// value is merged into the table of that name (`endpoints = { imds = … }`).
+    pub extra: Table,
 }
 
 /// `[tenant.limits]`.
@@ -282,6 +287,7 @@ impl TenantSpec {
             },
             sentinel: vec![SentinelSpec::example()],
             routes: Vec::new(),
+            extra: Table::new(),
         }
     }
 }
@@ -399,14 +405,14 @@ impl TenantSpec {
         let mut t = table([
             ("name", s(&self.name)),
             ("tenant_id", s(&self.tenant_id)),
-            ("client_id", s(&self.client_id)),
-            ("client_secret", s(&self.client_secret)),
             ("cloud", s(&self.cloud)),
             ("poll_interval", dur(self.poll_interval)),
             ("lookback", dur(self.lookback)),
             ("overlap", dur(self.overlap)),
             ("overlap_interval", dur(self.overlap_interval)),
         ]);
+        opt(&mut t, "client_id", Some(&self.client_id).filter(|c| !c.is_empty()).map(s));
+        opt(&mut t, "client_secret", Some(&self.client_secret).filter(|c| !c.is_empty()).map(s));
         opt(&mut t, "enabled", self.enabled.map(Value::Boolean));
         opt(&mut t, "graph", self.graph.map(Value::Boolean));
         opt(&mut t, "page_size", self.page_size.map(|n| Value::Integer(n.into())));
@@ -476,6 +482,14 @@ impl TenantSpec {
         }
         if !self.routes.is_empty() {
             t.insert("route".into(), Value::Array(self.routes.iter().cloned().map(Value::Table).collect()));
+        }
+        for (k, v) in &self.extra {
+            match (t.get_mut(k), v) {
+                (Some(Value::Table(have)), Value::Table(more)) => have.extend(more.clone()),
+                _ => {
+                    t.insert(k.clone(), v.clone());
+                }
+            }
         }
         t
     }

@@ -9,13 +9,18 @@ use super::values::url;
 #[derive(Debug, Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RawEndpoints {
-    authority: Option<String>,
+    /// Default: `AZURE_AUTHORITY_HOST`, then the cloud's preset (set in `tenant.rs`).
+    pub(super) authority: Option<String>,
     graph: Option<String>,
     arm: Option<String>,
     log_analytics: Option<String>,
     logs_ingestion: Option<String>,
     signl4_webhook: Option<String>,
     signl4_api: Option<String>,
+    /// Managed identity: the IMDS base URL and the App Service identity endpoint; validated
+    /// with the credential (`credential.rs`), not part of [`Endpoints`].
+    pub(super) imds: Option<String>,
+    pub(super) identity: Option<String>,
 }
 
 /// Base URLs of every upstream service. Overridable one by one: that is how national clouds,

@@ -10,6 +10,7 @@
 //! `signl4`, `sync` and `sentinel`); below them `values` (durations, secrets, URLs), `env`
 //! (environment and overrides) and `error`. Everything public is re-exported here.
 
+mod credential;
 mod delivery;
 mod endpoints;
 mod env;
@@ -29,6 +30,10 @@ mod values;
 use secrecy::ExposeSecret;
 use serde::Deserialize;
 
+pub use credential::{
+    AssertionAlgorithm, CertificateCredential, Credential, IMDS_DEFAULT, ManagedIdentity, ManagedIdentitySource,
+    env_names,
+};
 pub use delivery::DeliveryConfig;
 pub use endpoints::{Cloud, Endpoints, Scopes};
 pub use env::{ENV_PREFIX, Env, ProcessEnv};
@@ -102,9 +107,9 @@ fn validate(raw: RawConfig, env: &dyn Env) -> Result<Config, ConfigError> {
 /// Checks that secrets never leak through `Debug`.
 pub fn debug_is_redacted(c: &Config) -> bool {
     let dbg = format!("{c:?}");
-    c.tenants
-        .iter()
-        .all(|t| !dbg.contains(t.client_secret.expose_secret()) && !dbg.contains(t.signl4.team_secret.expose_secret()))
+    c.tenants.iter().all(|t| {
+        t.credential.secrets().iter().all(|s| !dbg.contains(s)) && !dbg.contains(t.signl4.team_secret.expose_secret())
+    })
 }
 
 /// A commented example configuration that works against `signl4-sentinel emulator` on its

@@ -5,6 +5,7 @@ use std::time::Duration;
 use secrecy::SecretString;
 use serde::Deserialize;
 
+use super::credential::{self, Credential, RawCredential, env_names};
 use super::endpoints::{self, Endpoints, RawEndpoints, Scopes};
 use super::env::Env;
 use super::error::{ConfigError, err};
@@ -13,7 +14,7 @@ use super::routes::{self, RawRoute, Route};
 use super::sentinel::{self, RawSentinel, SentinelConfig};
 use super::signl4::{RawSignl4, Signl4Options};
 use super::sync::{RawSync, SyncConfig};
-use super::values::{check_name, duration, opt_bool, opt_list, opt_u64, resolve_secret};
+use super::values::{check_name, duration, opt_bool, opt_list, opt_u64};
 use crate::alert::Severity;
 use crate::filter::AlertFilter;
 
@@ -21,9 +22,21 @@ use crate::filter::AlertFilter;
 #[serde(deny_unknown_fields)]
 pub(super) struct RawTenant {
     name: String,
-    tenant_id: String,
-    client_id: String,
+    /// Default: `AZURE_TENANT_ID`.
+    tenant_id: Option<String>,
+    /// Default: `AZURE_CLIENT_ID`; optional for a system-assigned managed identity.
+    client_id: Option<String>,
+    /// `secret` | `certificate` | `managed_identity` | `workload_identity`; default: the kind
+    /// whose keys are set (`credential.rs`).
+    credential: Option<String>,
     client_secret: Option<String>,
+    certificate_path: Option<String>,
+    certificate_password: Option<String>,
+    certificate_algorithm: Option<String>,
+    #[serde(default, deserialize_with = "opt_bool")]
+    send_certificate_chain: Option<bool>,
+    federated_token_file: Option<String>,
+    identity_header: Option<String>,
     #[serde(default, deserialize_with = "opt_bool")]
     enabled: Option<bool>,
     cloud: Option<String>,
@@ -69,8 +82,11 @@ pub struct TenantConfig {
     /// Short name used in logs, metrics and dedup keys.
     pub name: String,
     pub tenant_id: String,
+    /// The app's (or user-assigned managed identity's) client id; empty for a
+    /// system-assigned managed identity.
     pub client_id: String,
-    pub client_secret: SecretString,
+    /// How tokens are obtained (`credential`).
+    pub credential: Credential,
     pub enabled: bool,
     pub endpoints: Endpoints,
     pub scopes: Scopes,
@@ -122,24 +138,55 @@ pub(super) fn from_raw(raw: Vec<RawTenant>, env: &dyn Env) -> Result<Vec<TenantC
 }
 
 impl TenantConfig {
+    /// The app secret, when the tenant uses one (`credential = "secret"`).
+    pub fn client_secret(&self) -> Option<&SecretString> {
+        match &self.credential {
+            Credential::Secret { client_secret } => Some(client_secret),
+            _ => None,
+        }
+    }
+
     /// Validates one tenant, `prefix` being its key (`tenant[0]`); `earlier` are the tenants
     /// before it, whose names it must not repeat.
     fn from_raw(
         prefix: &str,
-        t: RawTenant,
+        mut t: RawTenant,
         earlier: &[TenantConfig],
         env: &dyn Env,
     ) -> Result<TenantConfig, ConfigError> {
         let k = |field: &str| format!("{prefix}.{field}");
         check_name(k("name"), &t.name, "tenant", earlier.iter().any(|x| x.name == t.name))?;
-        if t.tenant_id.trim().is_empty() {
+        let Some(tenant_id) = t.tenant_id.or_else(|| env.var(env_names::TENANT_ID)) else {
+            return Err(err(
+                k("tenant_id"),
+                "is missing",
+                "set tenant_id to the Directory (tenant) ID from Entra ID → Overview, or export AZURE_TENANT_ID",
+            ));
+        };
+        if tenant_id.trim().is_empty() {
             return Err(err(k("tenant_id"), "is empty", "use the Directory (tenant) ID from Entra ID → Overview"));
         }
-        if t.client_id.trim().is_empty() {
+        let client_id = t.client_id.or_else(|| env.var(env_names::CLIENT_ID).filter(|c| !c.trim().is_empty()));
+        if client_id.as_deref().is_some_and(|c| c.trim().is_empty()) {
             return Err(err(k("client_id"), "is empty", "use the Application (client) ID of the app registration"));
         }
+        if t.endpoints.authority.is_none() {
+            t.endpoints.authority = env.var(env_names::AUTHORITY_HOST).filter(|a| !a.trim().is_empty());
+        }
         let (endpoints, scopes) = endpoints::resolve(prefix, t.cloud.as_ref(), &t.endpoints)?;
-        let client_secret = resolve_secret(&k("client_secret"), t.client_secret.as_ref(), env)?;
+        let raw_credential = RawCredential {
+            credential: t.credential.take(),
+            client_secret: t.client_secret.take(),
+            certificate_path: t.certificate_path.take(),
+            certificate_password: t.certificate_password.take(),
+            certificate_algorithm: t.certificate_algorithm.take(),
+            send_certificate_chain: t.send_certificate_chain,
+            federated_token_file: t.federated_token_file.take(),
+            identity_header: t.identity_header.take(),
+            imds: t.endpoints.imds.take(),
+            identity: t.endpoints.identity.take(),
+        };
+        let credential = credential::resolve(prefix, raw_credential, client_id.as_deref(), env)?;
         let mut filter = filter_from_raw(prefix, t.filter)?;
         let unrouted = t.signl4.as_ref().and_then(|s| s.unrouted.clone());
         let signl4 = Signl4Options::from_raw(prefix, t.signl4, env)?;
@@ -196,9 +243,9 @@ impl TenantConfig {
         .min(poll_interval);
         Ok(TenantConfig {
             name: t.name,
-            tenant_id: t.tenant_id,
-            client_id: t.client_id,
-            client_secret,
+            tenant_id,
+            client_id: client_id.unwrap_or_default(),
+            credential,
             enabled: t.enabled.unwrap_or(true),
             endpoints,
             scopes,
