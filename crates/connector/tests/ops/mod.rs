@@ -1,8 +1,7 @@
 //! Operating the connector: `jobs show` / `jobs retry` against a running service (SQLite and
 //! PostgreSQL), JSON logs with stable fields, and the Grafana dashboard and Prometheus rules
 //! in `deploy/` using only metrics a running connector exports (and the README listing them).
-
-mod common;
+//! A module of the `cli` test binary (one binary less to build).
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -10,7 +9,7 @@ use std::process::{Output, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use common::*;
+use crate::common::*;
 use s4s_fakecloud::{Action, Fault, FaultKind, Service, scenarios};
 use s4s_store::prelude::*;
 use serde_json::Value;
