@@ -149,6 +149,7 @@ impl App {
             .filter(|t| t.enabled)
             .map(|t| Arc::new(TenantContext::new(t.clone(), &cfg.delivery, &owner, &shared)))
             .collect();
+        crate::http::metrics::init_series(&tenants);
         let listener = tokio::net::TcpListener::bind(cfg.server.listen)
             .await
             .with_context(|| format!("cannot listen on {} (server.listen)", cfg.server.listen))?;

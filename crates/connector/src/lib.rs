@@ -6,6 +6,7 @@
 //! - [`clients`] talk HTTP to Microsoft and SIGNL4;
 //! - [`tenant`] holds a tenant's clients, health and limiters;
 //! - [`http`] serves health and metrics; [`telemetry`] names logs and metrics;
+//! - [`ops`] runs the operator's `jobs` commands (list, show, retry) beside the service;
 //! - [`demo`] runs the connector against the built-in fake cloud, set up by [`testkit`]
 //!   (also used by the end-to-end tests and benches).
 
@@ -15,6 +16,7 @@ pub mod clock;
 pub mod demo;
 pub mod http;
 pub mod jobs;
+pub mod ops;
 pub mod sources;
 pub mod telemetry;
 pub mod tenant;

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use s4s_core::config::{self, ProcessEnv};
-use signl4_sentinel::{app, clients, demo, telemetry};
+use signl4_sentinel::{app, clients, demo, ops, telemetry};
 
 #[derive(Parser)]
 #[command(
@@ -23,7 +23,8 @@ Run it for real: `signl4-sentinel config example > s4s.toml`, edit it, check it 
 README.md explains the Entra app registration, the roles and the SIGNL4 settings."
 )]
 struct Cli {
-    /// Log format: text or json.
+    /// Log format: `text` (for people) or `json` (one object per line for log pipelines, with
+    /// the stable fields tenant, source, alert_id, job_key, external_id, event_id).
     #[arg(long, global = true, default_value = "text", value_parser = ["text", "json"], env = "SIGNL4_SENTINEL_LOG_FORMAT")]
     log_format: String,
     #[command(subcommand)]
@@ -63,13 +64,51 @@ enum Command {
         #[command(subcommand)]
         command: ConfigCommand,
     },
-    /// Show outbox job counts and dead letters.
+    /// Inspect and redrive the outbox (pages and write-backs): counts, dead letters, one job,
+    /// retry. Safe while the service runs, on SQLite and PostgreSQL; secrets are never shown.
+    #[command(
+        after_help = "Examples:\n  signl4-sentinel jobs --config s4s.toml --dead        counts and dead letters with their keys\n  \
+signl4-sentinel jobs --config s4s.toml show KEY      one job: state, attempts, last error, payload\n  \
+signl4-sentinel jobs --config s4s.toml retry KEY     send a dead letter again\n  \
+signl4-sentinel jobs --config s4s.toml retry --dead  send every dead letter again"
+    )]
     Jobs {
-        #[arg(long, short, env = "SIGNL4_SENTINEL_CONFIG")]
-        config: PathBuf,
-        /// List dead-lettered jobs with their last error.
+        /// Configuration file (TOML): the database to use.
+        #[arg(long, short, global = true, env = "SIGNL4_SENTINEL_CONFIG")]
+        config: Option<PathBuf>,
+        /// List dead-lettered jobs with their key and last error.
         #[arg(long)]
         dead: bool,
+        #[command(subcommand)]
+        command: Option<JobsCommand>,
+    },
+}
+
+#[derive(Subcommand)]
+enum JobsCommand {
+    /// One job by key: state (pending, running, parked, done, dead), attempts, whether its last
+    /// attempt is in doubt, last error, result and payload. Secrets (team secrets, API keys,
+    /// tokens) are redacted.
+    Show {
+        /// The job's key, as `jobs --dead` lists it (e.g. page:s4s:contoso:graph-alert:da63…).
+        key: String,
+        /// Print one JSON object instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Send a dead letter again: back to pending, due now, attempts reset and its dead-letter
+    /// horizon counted from now. Only dead jobs change: a job that is pending or running is
+    /// refused (it runs by itself), a parked one resumes at the service's restart.
+    Retry {
+        /// The dead job's key.
+        #[arg(required_unless_present = "dead", conflicts_with = "dead")]
+        key: Option<String>,
+        /// Every dead job instead of one.
+        #[arg(long)]
+        dead: bool,
+        /// With --dead: only this tenant's dead jobs.
+        #[arg(long, requires = "dead")]
+        tenant: Option<String>,
     },
 }
 
@@ -152,15 +191,22 @@ fn main() -> ExitCode {
                     ExitCode::FAILURE
                 }
             }
-            Command::Jobs { config, dead } => {
+            Command::Jobs { config, dead, command } => {
+                let Some(config) = config else {
+                    eprintln!("error: --config FILE is required (or set SIGNL4_SENTINEL_CONFIG)");
+                    return ExitCode::from(2);
+                };
                 let cfg = match load_config(&config) {
                     Ok(c) => c,
                     Err(code) => return code,
                 };
-                match jobs(&cfg, dead).await {
-                    Ok(()) => ExitCode::SUCCESS,
+                match jobs(&cfg, dead, command).await {
+                    Ok(text) => {
+                        print!("{text}");
+                        ExitCode::SUCCESS
+                    }
                     Err(e) => {
-                        eprintln!("error: {e:#}");
+                        eprintln!("error: {}", clients::http::redact(&format!("{e:#}")));
                         ExitCode::FAILURE
                     }
                 }
@@ -190,27 +236,16 @@ fn main() -> ExitCode {
     })
 }
 
-async fn jobs(cfg: &config::Config, dead: bool) -> anyhow::Result<()> {
-    // SQLite: read-only, so this works while the service holds the database.
-    let store: std::sync::Arc<dyn s4s_store::Store> = match &cfg.storage {
-        config::StorageConfig::Sqlite { path } => std::sync::Arc::new(s4s_store::SqliteStore::inspect(path).await?),
-        other => app::open_store(other).await?,
-    };
-    let c = store.job_counts().await?;
-    println!("pending: {}  parked: {}  done: {}  dead: {}", c.pending, c.paused, c.done, c.dead);
-    if dead {
-        for j in store.list_jobs(s4s_store::JobState::Dead, 1000).await? {
-            println!(
-                "#{} {} {} attempts={} error={}",
-                j.id,
-                j.tenant,
-                j.key,
-                j.attempts,
-                clients::http::redact(&j.last_error.unwrap_or_default())
-            );
-        }
+async fn jobs(cfg: &config::Config, dead: bool, command: Option<JobsCommand>) -> anyhow::Result<String> {
+    let redactor = s4s_core::redact::Redactor::from_config(cfg);
+    let write = matches!(command, Some(JobsCommand::Retry { .. }));
+    let store = ops::open(cfg, write).await?;
+    match command {
+        None => ops::list(&*store, &redactor, dead).await,
+        Some(JobsCommand::Show { key, json }) => ops::show(&*store, &redactor, &key, json).await,
+        Some(JobsCommand::Retry { key: Some(key), .. }) => ops::retry(&*store, &key).await,
+        Some(JobsCommand::Retry { key: None, tenant, .. }) => ops::retry_dead(&*store, cfg, tenant.as_deref()).await,
     }
-    Ok(())
 }
 
 async fn wait_for_signal() {

@@ -3,12 +3,26 @@
 use tracing_subscriber::EnvFilter;
 
 /// `format`: "text" or "json". `RUST_LOG` overrides `default_level`.
+///
+/// JSON: one object per line with `timestamp` (RFC 3339, UTC), `level`, `target`, `message`
+/// and the event's fields at the top level, for log pipelines. The fields that identify what a
+/// line is about always have these names ([`LOG_FIELDS`]).
 pub fn init(format: &str, default_level: &str) {
     let filter = EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| EnvFilter::new(format!("{default_level},sqlx=warn,hyper=warn,reqwest=warn")));
     let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(|| RedactingStderr);
-    let _ = if format == "json" { builder.json().try_init() } else { builder.with_target(false).try_init() };
+    let _ = if format == "json" {
+        builder.json().flatten_event(true).with_current_span(false).with_span_list(false).try_init()
+    } else {
+        builder.with_target(false).try_init()
+    };
 }
+
+/// The stable field names of log lines, for log pipelines (README "Logs"): `tenant` (the
+/// configured `tenant.name`), `source` (`graph-alert`, `sentinel.<workspace>`, …), `alert_id`
+/// (the Graph alert or Sentinel incident id), `job_key` (the outbox job, as `jobs show` takes
+/// it), `external_id` (`X-S4-ExternalID` of the SIGNL4 alert) and `event_id` (SIGNL4's).
+pub const LOG_FIELDS: [&str; 6] = ["tenant", "source", "alert_id", "job_key", "external_id", "event_id"];
 
 /// The message of a caught panic (a poll cycle or a job attempt), for logs and health.
 pub fn panic_text(p: &Box<dyn std::any::Any + Send>) -> String {
@@ -107,3 +121,216 @@ pub const PAGES_HIGH_LANE: &str = "s4s_pages_high_lane_total";
 pub const STORM_SUMMARIES: &str = "s4s_storm_summaries_total";
 /// Pages held by a route's quiet hours or maintenance window (listed in its digest), by tenant and route.
 pub const PAGES_QUIET: &str = "s4s_pages_quiet_held_total";
+/// Time from storing an alert's page job to SIGNL4 accepting the page, by tenant and job kind
+/// (`page`, `sentinel-page`); a redriven job counts from its redrive.
+pub const TIME_TO_PAGE: &str = "s4s_time_to_page_seconds";
+/// Time from SIGNL4 accepting a page to the connector seeing its first acknowledgement, by tenant.
+pub const TIME_TO_ACK: &str = "s4s_time_to_acknowledge_seconds";
+/// Age of the oldest pending job of each kind (0 when none waits).
+pub const QUEUE_AGE: &str = "s4s_queue_age_seconds";
+
+/// Bucket bounds (seconds) of [`TIME_TO_PAGE`]: seconds are normal, minutes mean trouble.
+pub const TIME_TO_PAGE_BUCKETS: &[f64] = &[0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 900.0, 3600.0];
+/// Bucket bounds (seconds) of [`TIME_TO_ACK`]: people take minutes.
+pub const TIME_TO_ACK_BUCKETS: &[f64] =
+    &[15.0, 30.0, 60.0, 120.0, 300.0, 600.0, 900.0, 1800.0, 3600.0, 7200.0, 14400.0, 43200.0];
+
+/// How a metric is exported.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MetricType {
+    Counter,
+    Gauge,
+    /// With buckets (`_bucket{le}`, `_sum`, `_count`): aggregates across replicas.
+    Histogram,
+    /// Quantiles of this process (`{quantile}`, `_sum`, `_count`).
+    Summary,
+}
+
+impl MetricType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MetricType::Counter => "counter",
+            MetricType::Gauge => "gauge",
+            MetricType::Histogram => "histogram",
+            MetricType::Summary => "summary",
+        }
+    }
+}
+
+/// One exported metric: name, type, labels and meaning (the `# HELP` text and the README's
+/// table, which a test keeps in step with this list).
+#[derive(Debug, Clone, Copy)]
+pub struct Metric {
+    pub name: &'static str,
+    pub kind: MetricType,
+    pub labels: &'static [&'static str],
+    pub help: &'static str,
+}
+
+const fn m(name: &'static str, kind: MetricType, labels: &'static [&'static str], help: &'static str) -> Metric {
+    Metric { name, kind, labels, help }
+}
+
+/// Every metric the connector exports. Labels are bounded: tenants, job kinds, services,
+/// fixed reasons — never alert ids.
+pub const METRICS: &[Metric] = {
+    use MetricType::*;
+    &[
+        m(
+            ALERTS_INGESTED,
+            Counter,
+            &["tenant", "result"],
+            "Graph alert versions stored, by result (new, updated, unchanged).",
+        ),
+        m(
+            ALERTS_MALFORMED,
+            Counter,
+            &["tenant"],
+            "Alerts or incidents skipped because they lack an id or a valid change time.",
+        ),
+        m(PAGE_JOBS_CREATED, Counter, &["tenant"], "Page jobs queued for Graph alerts."),
+        m(PAGES_SENT, Counter, &["tenant"], "Pages SIGNL4 accepted (Graph and Sentinel)."),
+        m(
+            TIME_TO_PAGE,
+            Histogram,
+            &["tenant", "kind"],
+            "Seconds from storing an alert's page job to SIGNL4 accepting the page.",
+        ),
+        m(
+            TIME_TO_ACK,
+            Histogram,
+            &["tenant"],
+            "Seconds from SIGNL4 accepting a page to its first acknowledgement seen by the connector.",
+        ),
+        m(SIGNL4_REQUEST_SECONDS, Summary, &[], "Seconds of one SIGNL4 page job (budget wait and webhook request)."),
+        m(
+            IN_DOUBT_PAGES,
+            Counter,
+            &["tenant", "outcome"],
+            "Pages found in doubt after a crash or timeout, by outcome (found, resent, resent_marked).",
+        ),
+        m(PAGES_NOT_DELIVERED, Counter, &["tenant", "reason"], "Pages SIGNL4 accepted that reached nobody, by reason."),
+        m(
+            DELIVERY_FAILURES,
+            Counter,
+            &["tenant", "kind"],
+            "Failed job attempts, by kind (transient, permanent, rejected).",
+        ),
+        m(JOBS_DONE, Counter, &["tenant", "kind"], "Jobs completed, by job kind."),
+        m(JOBS_DEAD, Counter, &["tenant"], "Jobs moved to dead letters."),
+        m(JOB_SECONDS, Summary, &["kind"], "Seconds of one job attempt, by job kind."),
+        m(JOBS, Gauge, &["state"], "Outbox jobs in the database, by state (pending, paused, dead)."),
+        m(
+            QUEUE_AGE,
+            Gauge,
+            &["kind"],
+            "Seconds since the oldest pending job of each kind was queued (0 when none waits).",
+        ),
+        m(POLL_DURATION, Summary, &["tenant"], "Seconds of one successful poll cycle."),
+        m(POLL_ERRORS, Counter, &["tenant"], "Failed poll cycles (Graph, Sentinel)."),
+        m(POLL_INTERVAL, Gauge, &["tenant"], "The poll interval adaptive polling chose, in seconds."),
+        m(
+            LAST_SUCCESSFUL_POLL,
+            Gauge,
+            &["tenant"],
+            "Unix time of the tenant's last successful poll (0: none since the start).",
+        ),
+        m(LATE_ALERTS, Counter, &["tenant"], "Late-visible alerts found by the re-read behind the cursor."),
+        m(SIGNL4_REST_ERRORS, Counter, &["tenant"], "Failed SIGNL4 REST polls."),
+        m(
+            SIGNL4_TEAM_REJECTED,
+            Gauge,
+            &["tenant"],
+            "1 while SIGNL4 rejects the tenant's team secret (its pages are parked).",
+        ),
+        m(INBOUND_EVENTS, Counter, &["tenant", "result"], "SIGNL4 events received (webhook or REST), by result."),
+        m(INBOUND_REJECTED, Counter, &["reason"], "SIGNL4 webhook requests rejected, by reason (token, malformed)."),
+        m(
+            GRAPH_WRITES,
+            Counter,
+            &["tenant", "what"],
+            "PATCHes and comments written to Graph, by object (alert, incident).",
+        ),
+        m(SENTINEL_WRITES, Counter, &["tenant"], "Sentinel incident updates and comments written."),
+        m(SENTINEL_CONFLICTS, Counter, &[], "Sentinel incident PUTs answered 409 (re-read and re-applied)."),
+        m(
+            SIGNL4_STATUS_SENT,
+            Counter,
+            &["tenant", "status"],
+            "SIGNL4 alerts closed or acknowledged after a change in the portal.",
+        ),
+        m(TOKEN_REQUESTS, Counter, &[], "Entra ID token requests."),
+        m(UPSTREAM_REQUESTS, Counter, &["service"], "Requests to Microsoft APIs, by service."),
+        m(
+            UPSTREAM_THROTTLED,
+            Counter,
+            &["service"],
+            "429 answers from upstreams (Microsoft APIs and SIGNL4), by service.",
+        ),
+        m(
+            BUDGET_USE,
+            Gauge,
+            &["service", "tenant"],
+            "Use of the request budget's share (0-1), by service and tenant (or SIGNL4 team).",
+        ),
+        m(
+            BUDGET_WAIT_SECONDS,
+            Summary,
+            &["service", "priority"],
+            "Seconds a request waited for its request budget, by service and priority.",
+        ),
+        m(
+            PAGES_HELD,
+            Counter,
+            &["tenant", "team"],
+            "Pages held back by a team's storm budget (counted into the window's summary page).",
+        ),
+        m(
+            PAGES_HIGH_LANE,
+            Counter,
+            &["tenant", "team"],
+            "High-severity pages sent through their own lane after the storm budget was spent.",
+        ),
+        m(STORM_SUMMARIES, Counter, &["tenant", "team"], "Storm summary pages sent (one per team and window)."),
+        m(
+            PAGES_QUIET,
+            Counter,
+            &["tenant", "route"],
+            "Pages held by a route's quiet hours or maintenance window (listed in its digest page).",
+        ),
+        m(
+            BUDGET_DEFERRALS,
+            Counter,
+            &["service", "priority"],
+            "Job attempts rescheduled because the request budget allowed them only later.",
+        ),
+    ]
+};
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_metric_name_is_in_the_catalog_once() {
+        let declared: Vec<&str> = include_str!("telemetry.rs")
+            .lines()
+            .filter_map(|l| l.trim().strip_prefix("pub const ")?.split_once(": &str = \"s4s_").map(|(_, r)| r))
+            .filter_map(|r| r.split('"').next())
+            .collect();
+        assert_eq!(declared.len(), METRICS.len(), "every metric constant has a METRICS entry");
+        for d in declared {
+            let name = format!("s4s_{d}");
+            assert_eq!(METRICS.iter().filter(|m| m.name == name).count(), 1, "{name}");
+        }
+        for m in METRICS {
+            assert!(!m.labels.contains(&"alert_id") && !m.help.is_empty(), "{}", m.name);
+            let suffix_ok = match m.kind {
+                MetricType::Counter => m.name.ends_with("_total"),
+                MetricType::Histogram | MetricType::Summary => m.name.ends_with("_seconds"),
+                MetricType::Gauge => !m.name.ends_with("_total"),
+            };
+            assert!(suffix_ok, "{} is named like its type ({:?})", m.name, m.kind);
+        }
+    }
+}

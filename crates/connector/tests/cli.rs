@@ -1,4 +1,8 @@
-//! The binary's command line: help, configuration checks and the demo.
+//! The binary's command line: help, configuration checks and the demo; operating it
+//! (`jobs show / retry`, JSON logs, dashboards and alert rules) in [`ops`].
+
+mod common;
+mod ops;
 
 use std::path::Path;
 use std::process::{Command, Stdio};

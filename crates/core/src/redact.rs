@@ -21,6 +21,11 @@ impl Redactor {
             if encoded != s {
                 all.push(encoded);
             }
+            // As a JSON string shows it (JSON log lines, `jobs show`): `"` and `\` escaped.
+            let escaped = json_escape(&s);
+            if escaped != s {
+                all.push(escaped);
+            }
             all.push(s);
         }
         // Longest first, so a secret that contains another is replaced whole.
@@ -81,6 +86,12 @@ fn url_password(url: &str) -> Option<String> {
     (!pw.is_empty()).then(|| pw.to_string())
 }
 
+/// `s` as serde_json writes it inside a JSON string (what JSON log lines contain).
+fn json_escape(s: &str) -> String {
+    let quoted = serde_json::to_string(s).unwrap_or_default();
+    quoted.get(1..quoted.len().saturating_sub(1)).unwrap_or(s).to_string()
+}
+
 fn url_encode(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for b in s.bytes() {
@@ -139,6 +150,14 @@ fn scrub_tokens(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn secrets_are_scrubbed_from_json_text_too() {
+        let r = Redactor::new([r#"pa"ss\word"#]);
+        let line = serde_json::json!({ "message": r#"url postgres://u:pa"ss\word@h/db"# }).to_string();
+        assert!(!r.scrub(&line).contains("word"), "{line} → {}", r.scrub(&line));
+        assert_eq!(r.scrub(r#"x pa"ss\word y"#), "x [redacted] y");
+    }
 
     #[test]
     fn configured_secrets_and_tokens_are_scrubbed() {

@@ -111,6 +111,15 @@ pub trait Outbox: Send + Sync + 'static {
     async fn release_leases(&self, now_ms: i64) -> Result<u64>;
     /// When the next pending, unpaused job becomes due (to sleep until then).
     async fn next_due_ms(&self) -> Result<Option<i64>>;
+
+    /// Redrives the dead job with `key` (`signl4-sentinel jobs retry KEY`): back to pending,
+    /// due at `now_ms`, attempts reset, its dead-letter horizon counted from now. Only a dead
+    /// job changes — safe while runners work, since a pending (or leased, or parked) job and
+    /// a done one are never touched. Its last error and any in-doubt attempt are kept.
+    /// Returns false (nothing changed) when no dead job has that key.
+    async fn redrive_job(&self, key: &str, now_ms: i64) -> Result<bool>;
+    /// [`Outbox::redrive_job`] for every dead job, or only those of `tenant`. Returns how many.
+    async fn redrive_dead(&self, tenant: Option<&str>, now_ms: i64) -> Result<u64>;
 }
 
 /// Coordination between processes: poll cursors and named leases.
@@ -156,6 +165,12 @@ pub trait Inspection: Send + Sync + 'static {
 
     async fn job_counts(&self) -> Result<JobCounts>;
     async fn list_jobs(&self, state: JobState, limit: i64) -> Result<Vec<Job>>;
+
+    /// The job with `key`, in any state (`signl4-sentinel jobs show KEY`).
+    async fn get_job(&self, key: &str) -> Result<Option<Job>>;
+    /// `(kind, created_ms)` of the oldest pending job of each kind that has one (parked
+    /// ones included), by kind: the queue-age gauge.
+    async fn oldest_pending_jobs(&self) -> Result<Vec<(String, i64)>>;
 }
 
 /// The whole storage contract; every backend passes the conformance suite. Implemented for

@@ -69,6 +69,8 @@ pub struct Job {
     /// carries one, the previous attempt's outcome is unknown (the process died, or the
     /// request timed out after it was sent) — the job is *in doubt*.
     pub attempt: Option<Attempt>,
+    /// When the row last changed (for a done job: when it was completed).
+    pub updated_ms: i64,
 }
 
 /// A recorded delivery attempt ([`Outbox::begin_attempt`](crate::traits::Outbox::begin_attempt)).

@@ -246,7 +246,12 @@ pub async fn page(cx: &JobContext<'_>, mut body: Map<String, Value>) -> Result<D
         Err(e) => return Err(Outcome::Failed(JobError::Store(e))),
     }
     match client.post(&body).await {
-        Ok(event_id) => Ok(Delivered::Sent { event_id, in_doubt }),
+        Ok(event_id) => {
+            let queued_for = (now_ms() - cx.job.created_ms).max(0) as f64 / 1000.0;
+            metrics::histogram!(telemetry::TIME_TO_PAGE, "tenant" => tenant.to_string(), "kind" => cx.job.kind.clone())
+                .record(queued_for);
+            Ok(Delivered::Sent { event_id, in_doubt })
+        }
         Err(e) => {
             if e.certainly_not_delivered() {
                 let _ = cx.store.end_attempt(cx.job.id, owner, now_ms()).await;

@@ -52,7 +52,7 @@ impl JobHandler for GraphSyncJob {
         }
         metrics::counter!(telemetry::GRAPH_WRITES, "tenant" => rt.cfg.name.clone(), "what" => "alert")
             .increment(u64::from(plan.patch.is_some()) + plan.comments.len() as u64);
-        tracing::info!(tenant = %rt.cfg.name, alert = %intent.alert_id, status = intent.status.as_deref().unwrap_or("-"), patched = plan.patch.is_some(), comments = plan.comments.len(), "SIGNL4 response written to the Graph alert");
+        tracing::info!(tenant = %rt.cfg.name, alert_id = %intent.alert_id, job_key = %cx.job.key, status = intent.status.as_deref().unwrap_or("-"), patched = plan.patch.is_some(), comments = plan.comments.len(), "SIGNL4 response written to the Graph alert");
         // Notes do not change states: only status changes can move the incident. The roll-up
         // job is committed with this job's completion.
         let mut follow = FollowUp::default();

@@ -52,7 +52,17 @@ impl JobHandler for PageJob {
             rt.breaker.page_sent(&rt.health, &rt.cfg.name);
             metrics::counter!(telemetry::PAGES_SENT, "tenant" => tenant.clone()).increment(1);
             metrics::histogram!(telemetry::SIGNL4_REQUEST_SECONDS).record(started.elapsed().as_secs_f64());
-            tracing::info!(tenant = %tenant, title = %title, external_id = %external_id, event_id = event_id.as_deref().unwrap_or("-"), "paged");
+            let ext = ExternalId::parse(&external_id);
+            tracing::info!(
+                tenant = %tenant,
+                source = ext.as_ref().map(|e| e.source.as_str()).unwrap_or("-"),
+                alert_id = ext.as_ref().map(|e| e.id.as_str()).unwrap_or("-"),
+                external_id = %external_id,
+                job_key = %cx.job.key,
+                event_id = event_id.as_deref().unwrap_or("-"),
+                title = %title,
+                "paged"
+            );
         }
         let mut follow = after_page(rt, &external_id, done.event_id(), incident.as_deref());
         if let Delivered::Sent { event_id, .. } = &done {

@@ -160,7 +160,7 @@ impl Runner {
                         let run = std::panic::AssertUnwindSafe(me.execute(job)).catch_unwind().await;
                         if let Err(p) = run {
                             let why = format!("internal error: the job panicked: {}", crate::telemetry::panic_text(&p));
-                            tracing::error!(key = %key, error = %why, "job attempt panicked; retrying later");
+                            tracing::error!(job_key = %key, error = %why, "job attempt panicked; retrying later");
                             let _ = me.store.retry_job(id, &me.owner, now_ms() + 60_000, &why, now_ms()).await;
                         }
                         me.hold(id, false);
@@ -199,7 +199,7 @@ impl Runner {
     async fn execute(&self, job: Job) {
         let Some(rt) = self.tenants.get(&job.tenant).cloned() else {
             // The tenant was removed from the configuration; keep the job for a later config.
-            tracing::warn!(tenant = %job.tenant, key = %job.key, "job for a tenant that is not configured; retrying in 1 h");
+            tracing::warn!(tenant = %job.tenant, job_key = %job.key, "job for a tenant that is not configured; retrying in 1 h");
             let _ = self
                 .store
                 .retry_job(job.id, &self.owner, now_ms() + 3_600_000, "tenant not configured", now_ms())
@@ -229,7 +229,7 @@ impl Runner {
         let tenant = rt.cfg.name.clone();
         match outcome {
             Outcome::Defer(delay) => {
-                tracing::debug!(tenant = %tenant, key = %job.key, delay_ms = delay.as_millis() as u64, "job deferred by the request budget");
+                tracing::debug!(tenant = %tenant, job_key = %job.key, delay_ms = delay.as_millis() as u64, "job deferred by the request budget");
                 // Every job of this kind draws on the same budget: they all wait, instead of
                 // each being claimed and deferred in turn (a 2,500-job tag backlog did that
                 // hundreds of times a second and crowded pages out of the claims).
@@ -256,10 +256,10 @@ impl Runner {
                 match self.store.complete_job_with(job.id, &self.owner, job.rev, &result, &follow, now_ms()).await {
                     Ok(true) => {}
                     Ok(false) => {
-                        tracing::debug!(tenant = %tenant, key = %job.key, "job changed while running (coalesced) or lease lost; it runs again")
+                        tracing::debug!(tenant = %tenant, job_key = %job.key, "job changed while running (coalesced) or lease lost; it runs again")
                     }
                     Err(e) => {
-                        tracing::error!(tenant = %tenant, key = %job.key, error = %e, "done, but could not record it; it may run again")
+                        tracing::error!(tenant = %tenant, job_key = %job.key, error = %e, "done, but could not record it; it may run again")
                     }
                 }
                 if had_jobs {
@@ -281,10 +281,10 @@ impl Runner {
                     .await;
             }
             Outcome::Abandoned(why) => {
-                tracing::warn!(tenant = %tenant, key = %job.key, reason = %why, "job abandoned by this worker; it runs again elsewhere or later");
+                tracing::warn!(tenant = %tenant, job_key = %job.key, reason = %why, "job abandoned by this worker; it runs again elsewhere or later");
             }
             Outcome::Broken(why) => {
-                tracing::error!(tenant = %tenant, key = %job.key, error = %why, "job moved to dead letters");
+                tracing::error!(tenant = %tenant, job_key = %job.key, error = %why, "job moved to dead letters");
                 metrics::counter!(crate::telemetry::JOBS_DEAD, "tenant" => tenant).increment(1);
                 let _ = self.store.bury_job(job.id, &self.owner, &why, now_ms()).await;
             }
@@ -310,7 +310,7 @@ impl Runner {
                     } else {
                         format!("rejected: {e}")
                     };
-                    tracing::error!(tenant = %tenant, key = %job.key, error = %why, "job moved to dead letters; see `signl4-sentinel jobs --dead`");
+                    tracing::error!(tenant = %tenant, job_key = %job.key, error = %why, "job moved to dead letters; see `signl4-sentinel jobs --dead`");
                     metrics::counter!(crate::telemetry::JOBS_DEAD, "tenant" => tenant.clone()).increment(1);
                     let _ = self.store.bury_job(job.id, &self.owner, &why, now_ms()).await;
                     return;
@@ -322,7 +322,7 @@ impl Runner {
                     self.cfg.max_backoff,
                     rand::random::<f64>(),
                 );
-                tracing::warn!(tenant = %tenant, key = %job.key, attempt = job.attempts, retry_in_ms = delay.as_millis() as u64, error = %e, "job failed; will retry");
+                tracing::warn!(tenant = %tenant, job_key = %job.key, attempt = job.attempts, retry_in_ms = delay.as_millis() as u64, error = %e, "job failed; will retry");
                 let _ = self
                     .store
                     .retry_job(job.id, &self.owner, now_ms() + delay.as_millis() as i64, &e.to_string(), now_ms())

@@ -54,7 +54,18 @@ impl JobHandler for SentinelPage {
         if let Delivered::Sent { .. } = &done {
             rt.breaker.page_sent(&rt.health, &rt.cfg.name);
             metrics::counter!(telemetry::PAGES_SENT, "tenant" => rt.cfg.name.clone()).increment(1);
-            tracing::info!(tenant = %rt.cfg.name, workspace = %p.workspace, title = %title, enrichment = ?std::mem::discriminant(&enrichment), "paged (Sentinel)");
+            tracing::info!(
+                tenant = %rt.cfg.name,
+                source = %model::source(&p.workspace),
+                alert_id = %inc.name,
+                external_id = %page.external_id,
+                job_key = %cx.job.key,
+                event_id = done.event_id().unwrap_or("-"),
+                workspace = %p.workspace,
+                title = %title,
+                enrichment = ?std::mem::discriminant(&enrichment),
+                "paged (Sentinel)"
+            );
         }
         let mut follow =
             FollowUp { update: remember_event_id(&page.external_id, done.event_id()), ..Default::default() };

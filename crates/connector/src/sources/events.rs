@@ -139,6 +139,24 @@ pub async fn record(store: &dyn Store, rt: &TenantContext, event: &Event) -> Res
         tracing::debug!(tenant = %rt.cfg.name, event_id = %event.id, "repeated SIGNL4 delivery ignored");
         return Ok(Recorded::Duplicate);
     }
-    tracing::info!(tenant = %rt.cfg.name, alert = %r.alert_id, what = decision.note, by = event.who().unwrap_or("-"), "SIGNL4 event recorded");
+    let paged_ext = ExternalId::new(&r.tenant, &r.source, &r.alert_id).with_episode(alert.episode).to_string();
+    if state == sync::Signl4State::Open && decision.new_state == Some(sync::Signl4State::Acknowledged) {
+        time_to_acknowledge(store, rt, &paged_ext, event).await;
+    }
+    tracing::info!(tenant = %rt.cfg.name, source = %r.source, alert_id = %r.alert_id, external_id = %paged_ext, event_id = %event.id, what = decision.note, by = event.who().unwrap_or("-"), "SIGNL4 event recorded");
     Ok(Recorded::Effect(decision.note))
+}
+
+/// [`telemetry::TIME_TO_ACK`](crate::telemetry::TIME_TO_ACK) of the first acknowledgement of
+/// a page: from the page job's completion (SIGNL4 accepted it) to the acknowledgement — as
+/// SIGNL4 dates it (`eventRaisedUtc`), or when it was seen here when that is missing or off.
+async fn time_to_acknowledge(store: &dyn Store, rt: &TenantContext, paged_ext: &str, event: &Event) {
+    let Ok(Some(page)) = store.get_job(&s4s_core::ids::job_key::page(paged_ext)).await else { return };
+    if page.state != s4s_store::JobState::Done {
+        return;
+    }
+    let seen = now_ms();
+    let acked = event.raised.map(s4s_core::timefmt::millis).filter(|t| (page.updated_ms..=seen).contains(t));
+    let secs = (acked.unwrap_or(seen) - page.updated_ms).max(0) as f64 / 1000.0;
+    metrics::histogram!(crate::telemetry::TIME_TO_ACK, "tenant" => rt.cfg.name.clone()).record(secs);
 }

@@ -71,7 +71,7 @@ impl PullSource for GraphIncidents {
                 continue;
             }
             for c in &closes {
-                tracing::info!(tenant = %t.name, incident = %id, alert = %c.alert.alert_id, incident_status = %status, "incident closed in the portal: closing the SIGNL4 alert");
+                tracing::info!(tenant = %t.name, incident = %id, alert_id = %c.alert.alert_id, incident_status = %status, "incident closed in the portal: closing the SIGNL4 alert");
             }
             // Close job and state in one transaction.
             store.ingest_fenced(&closes, fence, timefmt::millis(OffsetDateTime::now_utc())).await?;

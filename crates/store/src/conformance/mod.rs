@@ -48,7 +48,9 @@ macro_rules! conformance_tests {
             only_the_lease_holder_claims_a_tenants_jobs,
             an_attempt_begun_and_not_ended_makes_the_job_in_doubt,
             leases_of_running_jobs_are_extended_and_dead_ones_are_not_revived,
-            ping_works
+            ping_works,
+            only_dead_jobs_are_redriven_and_running_ones_keep_their_lease,
+            jobs_are_found_by_key_and_the_oldest_pending_job_of_each_kind_is_known
         );
     };
     (@cases $make:expr; $($case:ident),*) => {

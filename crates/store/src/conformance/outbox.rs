@@ -260,3 +260,55 @@ pub async fn leases_of_running_jobs_are_extended_and_dead_ones_are_not_revived(s
     assert_eq!(s.extend_leases(&ids, "w1", 3000, 2100).await.unwrap(), 0);
     assert_eq!(s.claim_jobs("w2", 2100, 500, 10).await.unwrap().len(), 2);
 }
+
+pub async fn only_dead_jobs_are_redriven_and_running_ones_keep_their_lease(s: Arc<dyn Store>) {
+    s.ingest(&[item("a", "v1", true), item("b", "v1", true), item("c", "v1", true)], 1000).await.unwrap();
+    let js = s.claim_jobs("w1", 1000, 10_000, 3).await.unwrap();
+    let id = |k: &str| js.iter().find(|j| j.key == k).unwrap().clone();
+    let (a, b, c) = (id("page:a"), id("page:b"), id("page:c"));
+    // `a` began sending (in doubt) and was then given up; `b` is still running; `c` is done.
+    assert!(s.begin_attempt(a.id, "w1", "att-1", 1050).await.unwrap());
+    assert!(s.bury_job(a.id, "w1", "gave up after 86400s: timeout", 1100).await.unwrap());
+    assert!(s.complete_job(c.id, "w1", c.rev, "{}", 1100).await.unwrap());
+
+    // Pending (leased), done and unknown jobs are refused and unchanged.
+    assert!(!s.redrive_job("page:b", 2000).await.unwrap());
+    assert!(!s.redrive_job("page:c", 2000).await.unwrap());
+    assert!(!s.redrive_job("page:nope", 2000).await.unwrap());
+    let b_now = s.get_job("page:b").await.unwrap().unwrap();
+    assert_eq!((b_now.lease_owner.as_deref(), b_now.lease_until_ms, b_now.attempts), (Some("w1"), Some(11_000), 1));
+    assert_eq!(s.get_job("page:c").await.unwrap().unwrap().state, JobState::Done);
+
+    // The dead one: pending, due now, attempts and dead-letter horizon afresh, its last error
+    // and in-doubt attempt kept.
+    assert!(s.redrive_job("page:a", 2000).await.unwrap());
+    let r = s.get_job("page:a").await.unwrap().unwrap();
+    assert_eq!(r.state, JobState::Pending);
+    assert_eq!((r.attempts, r.created_ms, r.next_attempt_ms, r.updated_ms), (0, 2000, 2000, 2000));
+    assert_eq!((r.lease_owner, r.lease_until_ms, r.paused), (None, None, false));
+    assert_eq!(r.last_error.as_deref(), Some("gave up after 86400s: timeout"));
+    assert_eq!(r.attempt.as_ref().map(|a| a.id.as_str()), Some("att-1"));
+    assert_eq!(r.payload, a.payload);
+    assert!(!s.redrive_job("page:a", 2001).await.unwrap(), "a second redrive changes nothing");
+    assert_eq!(s.next_due_ms().await.unwrap(), Some(2000));
+
+    // Another worker claims it at once (in doubt); `b`'s lease was never touched.
+    let again = s.claim_jobs("w2", 2000, 10_000, 10).await.unwrap();
+    assert_eq!(again.iter().map(|j| j.key.as_str()).collect::<Vec<_>>(), vec!["page:a"]);
+    assert_eq!(again[0].attempts, 1);
+    assert!(again[0].attempt.is_some());
+    assert!(s.complete_job(b.id, "w1", b.rev, "{}", 2100).await.unwrap());
+
+    // All dead jobs at once, or one tenant's.
+    assert!(s.bury_job(again[0].id, "w2", "rejected: HTTP 400", 2200).await.unwrap());
+    s.enqueue(&[NewJob::once("t2", "page", "page:t2-x".into(), "{}".into())], 2200).await.unwrap();
+    let t2 = s.claim_jobs("w2", 2200, 10_000, 10).await.unwrap().remove(0);
+    assert!(s.bury_job(t2.id, "w2", "rejected: HTTP 400", 2300).await.unwrap());
+    assert_eq!(s.job_counts().await.unwrap().dead, 2);
+    assert_eq!(s.redrive_dead(Some("t1"), 3000).await.unwrap(), 1);
+    assert_eq!(s.get_job("page:t2-x").await.unwrap().unwrap().state, JobState::Dead);
+    assert_eq!(s.redrive_dead(None, 3000).await.unwrap(), 1);
+    assert_eq!(s.redrive_dead(None, 3000).await.unwrap(), 0);
+    let c = s.job_counts().await.unwrap();
+    assert_eq!((c.pending, c.dead, c.done), (2, 0, 2));
+}

@@ -38,6 +38,30 @@ impl PostgresStore {
         Ok(store)
     }
 
+    /// Connects for an operator's commands (`signl4-sentinel jobs …`) beside running replicas:
+    /// without migrating (a newer CLI must not change the schema under older replicas), and
+    /// refusing a database whose schema is not this binary's.
+    pub async fn attach(url: &secrecy::SecretString) -> Result<PostgresStore> {
+        use secrecy::ExposeSecret;
+        let opts = PgConnectOptions::from_str(url.expose_secret())
+            .map_err(|_| StoreError::Corrupt("storage.url is not a valid postgres:// URL".into()))?;
+        let pool =
+            PgPoolOptions::new().max_connections(2).acquire_timeout(Duration::from_secs(10)).connect_with(opts).await?;
+        let version: Option<i64> =
+            sqlx::query_scalar(sql::SCHEMA_VERSION_MAX).fetch_one(&pool).await.map_err(|_| {
+                StoreError::Corrupt("the database has no signl4-sentinel schema (has the service run yet?)".into())
+            })?;
+        let version = version.unwrap_or(0);
+        if version != MIGRATIONS.len() as i64 {
+            return Err(StoreError::Corrupt(format!(
+                "the database has schema version {version}, this binary expects {}: use the signl4-sentinel binary \
+                 that matches the running service",
+                MIGRATIONS.len()
+            )));
+        }
+        Ok(PostgresStore { pool })
+    }
+
     async fn migrate(&self) -> Result<()> {
         let mut tx = self.begin_write().await?;
         // Replicas starting together migrate one at a time.

@@ -47,6 +47,7 @@ macro_rules! helpers {
                     (Some(id), Some(started_ms)) => Some($crate::types::Attempt { id, started_ms }),
                     _ => None,
                 },
+                updated_ms: r.try_get("updated_ms")?,
             })
         }
 

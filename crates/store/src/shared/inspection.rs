@@ -1,4 +1,4 @@
-//! The `inspection!` macro: the `Inspection` impl (name, ping, job counts and lists) both backends share.
+//! The `inspection!` macro: the `Inspection` impl (name, ping, job counts, lists and look-ups) both backends share.
 
 /// Implements [`Inspection`](crate::traits::Inspection) for `$store`, named `$name`.
 macro_rules! inspection {
@@ -43,6 +43,18 @@ macro_rules! inspection {
                     .fetch_all(&self.pool)
                     .await?;
                 rows.iter().map(job_from_row).collect()
+            }
+
+            async fn get_job(&self, key: &str) -> $crate::types::Result<Option<$crate::types::Job>> {
+                let row = sqlx::query(sqlx::AssertSqlSafe($crate::shared::sql::job_get()))
+                    .bind(key)
+                    .fetch_optional(&self.pool)
+                    .await?;
+                row.as_ref().map(job_from_row).transpose()
+            }
+
+            async fn oldest_pending_jobs(&self) -> $crate::types::Result<Vec<(String, i64)>> {
+                Ok(sqlx::query_as($crate::shared::sql::JOB_OLDEST_PENDING).fetch_all(&self.pool).await?)
             }
         }
     };

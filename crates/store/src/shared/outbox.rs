@@ -222,6 +222,21 @@ macro_rules! outbox {
             async fn next_due_ms(&self) -> $crate::types::Result<Option<i64>> {
                 Ok(sqlx::query_scalar($next_due).fetch_one(&self.pool).await?)
             }
+
+            async fn redrive_job(&self, key: &str, now_ms: i64) -> $crate::types::Result<bool> {
+                let r =
+                    sqlx::query($crate::shared::sql::JOB_REDRIVE).bind(now_ms).bind(key).execute(&self.pool).await?;
+                Ok(r.rows_affected() == 1)
+            }
+
+            async fn redrive_dead(&self, tenant: Option<&str>, now_ms: i64) -> $crate::types::Result<u64> {
+                let r = sqlx::query($crate::shared::sql::JOB_REDRIVE_DEAD)
+                    .bind(now_ms)
+                    .bind(tenant)
+                    .execute(&self.pool)
+                    .await?;
+                Ok(r.rows_affected())
+            }
         }
     };
 }

@@ -1,6 +1,6 @@
 //! SQL statement texts both backends run unchanged (`$N` parameters work in SQLite and PostgreSQL).
 
-pub(crate) const JOB_COLUMNS: &str = "id, tenant, kind, key, payload, state, attempts, created_ms, next_attempt_ms, lease_owner, lease_until_ms, last_error, result, paused, rev, attempt_id, attempt_ms";
+pub(crate) const JOB_COLUMNS: &str = "id, tenant, kind, key, payload, state, attempts, created_ms, next_attempt_ms, lease_owner, lease_until_ms, last_error, result, paused, rev, attempt_id, attempt_ms, updated_ms";
 pub(crate) const ALERT_COLUMNS: &str = "tenant, source, alert_id, version, status, severity, incident_id, raw, paged, signl4_state, written_status, signl4_event_id, routes, episode, grouped_into";
 /// Without the raw JSON: for bulk state lookups (the poller re-reads many alerts per second).
 pub(crate) const ALERT_STATE_COLUMNS: &str = "tenant, source, alert_id, version, status, severity, incident_id, '' AS raw, paged, signl4_state, written_status, signl4_event_id, routes, episode, grouped_into";
@@ -135,4 +135,28 @@ pub(crate) const JOB_COUNTS: &str = "SELECT state, paused, COUNT(*) FROM jobs GR
 
 pub(crate) fn job_list() -> String {
     format!("SELECT {JOB_COLUMNS} FROM jobs WHERE state = $1 ORDER BY id LIMIT $2")
+}
+
+// Operations (`signl4-sentinel jobs show / retry`, the queue-age gauge).
+/// A dead job back to pending, due now (`$1`), its attempt count and dead-letter horizon
+/// (`created_ms`) started afresh. Only `state = 'dead'` changes: a pending job (due, leased
+/// by a runner, or parked) and a done one are never touched, so this cannot race a runner's
+/// lease. The last error and any in-doubt attempt (`attempt_id`) are kept: a page whose last
+/// attempt may have reached SIGNL4 is looked up (API key) or marked before it is sent again.
+macro_rules! job_redrive {
+    () => {
+        "UPDATE jobs SET state = 'pending', attempts = 0, created_ms = $1, next_attempt_ms = $1, lease_owner = NULL, \
+         lease_until_ms = NULL, paused = 0, result = NULL, updated_ms = $1 WHERE state = 'dead'"
+    };
+}
+/// [`job_redrive!`] for the job with key `$2`.
+pub(crate) const JOB_REDRIVE: &str = concat!(job_redrive!(), " AND key = $2");
+/// [`job_redrive!`] for every dead job, or those of tenant `$2` when it is not NULL.
+pub(crate) const JOB_REDRIVE_DEAD: &str = concat!(job_redrive!(), " AND tenant = COALESCE($2, tenant)");
+/// When the oldest pending job of each kind was queued (parked ones included: they wait too).
+pub(crate) const JOB_OLDEST_PENDING: &str =
+    "SELECT kind, MIN(created_ms) FROM jobs WHERE state = 'pending' GROUP BY kind ORDER BY kind";
+
+pub(crate) fn job_get() -> String {
+    format!("SELECT {JOB_COLUMNS} FROM jobs WHERE key = $1")
 }

@@ -66,6 +66,36 @@ impl SqliteStore {
         Ok(SqliteStore { pool, _lock: lock })
     }
 
+    /// Opens an existing database for an operator's small writes while the service may hold
+    /// it (`signl4-sentinel jobs retry`): without the process lock and without migrating.
+    /// SQLite serialises this handle's writes with the service's (`BEGIN IMMEDIATE` and the
+    /// busy timeout); use it only for statements that are safe beside running workers
+    /// ([`Outbox::redrive_job`](crate::traits::Outbox::redrive_job) changes dead jobs only).
+    /// Refuses a database whose schema is not this binary's (run the matching version).
+    pub async fn attach(path: &Path) -> Result<SqliteStore> {
+        if !path.exists() {
+            return Err(StoreError::Corrupt(format!("{} does not exist (has the service run yet?)", path.display())));
+        }
+        let opts = SqliteConnectOptions::from_str("sqlite://")?
+            .filename(path)
+            .busy_timeout(Duration::from_secs(10))
+            .foreign_keys(true);
+        let pool = SqlitePoolOptions::new().max_connections(1).connect_with(opts).await?;
+        let version: Option<i64> = sqlx::query_scalar(sql::SCHEMA_VERSION_MAX).fetch_one(&pool).await?;
+        let version = version.unwrap_or(0);
+        if version != MIGRATIONS.len() as i64 {
+            return Err(StoreError::Corrupt(format!(
+                "{} has schema version {version}, this binary expects {}: start the service of this version once \
+                 (it migrates), or use the signl4-sentinel binary that matches the running service",
+                path.display(),
+                MIGRATIONS.len()
+            )));
+        }
+        // Not locked: the service keeps its lock; this handle only makes fenced, small writes.
+        let lock = std::fs::File::open(path).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        Ok(SqliteStore { pool, _lock: lock })
+    }
+
     async fn migrate(&self) -> Result<()> {
         let mut tx = self.begin_write().await?;
         sqlx::query("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)").execute(&mut *tx).await?;
