@@ -100,7 +100,8 @@ pub fn init_series(tenants: &[Arc<TenantContext>]) {
         }
         let routes = std::iter::once(&t.cfg.default_route).chain(&t.cfg.routes);
         for r in routes {
-            metrics::counter!(telemetry::PAGES_QUIET, "tenant" => tenant.clone(), "route" => r.name.clone()).increment(0);
+            metrics::counter!(telemetry::PAGES_QUIET, "tenant" => tenant.clone(), "route" => r.name.clone())
+                .increment(0);
         }
         for status in ["resolved", "acknowledged"] {
             metrics::counter!(telemetry::SIGNL4_STATUS_SENT, "tenant" => tenant.clone(), "status" => status)
