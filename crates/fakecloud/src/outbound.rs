@@ -43,7 +43,9 @@ pub fn schedule_in_order(state: Arc<State>, team: String, external_id: String, m
     tokio::spawn(async move {
         let start = tokio::time::Instant::now();
         for (ms, action) in actions {
-            tokio::time::sleep_until(start + Duration::from_millis(ms)).await;
+            if ms > 0 {
+                tokio::time::sleep_until(start + Duration::from_millis(ms)).await;
+            }
             apply(&state, &team, &external_id, action).await;
         }
     });
