@@ -12,6 +12,9 @@ use crate::jobs::deliver::{self, Delivered};
 use crate::jobs::{JobContext, JobHandler, Outcome};
 use crate::telemetry;
 
+/// How long after its window a summary waits for holds still being committed.
+const GRACE_MS: i64 = 3_000;
+
 pub struct SummaryJob;
 
 #[async_trait]
@@ -21,9 +24,12 @@ impl JobHandler for SummaryJob {
 
     async fn run(&self, cx: &JobContext<'_>, s: StormSummary) -> Outcome {
         let now = now_ms();
-        if now < s.end_ms {
-            // Alerts held later in the window are merged into this job meanwhile.
-            return Outcome::Later(std::time::Duration::from_millis((s.end_ms - now) as u64));
+        let due = s.end_ms + GRACE_MS;
+        if now < due {
+            // Alerts held later in the window are merged into this job meanwhile; the grace
+            // lets holds decided just before the end commit first (a hold merged while this job
+            // runs would make it run again with the whole window, counting it twice).
+            return Outcome::Later(std::time::Duration::from_millis((due - now) as u64));
         }
         let rt = cx.tenant;
         let route = s.route.clone().unwrap_or_else(|| DEFAULT_ROUTE.to_string());
