@@ -68,12 +68,17 @@ fn in_doubt_metric(tenant: &str, outcome: &'static str) {
 /// Asks the route's quiet hours and maintenance windows about one page. `Some`: held until the
 /// window ends — done, marked held, counted into the window's digest job. A lowered page
 /// gets the quiet scenario in `body`.
-fn quiet_check(cx: &JobContext<'_>, route: &str, external_id: &str, body: &mut Map<String, Value>) -> Option<Outcome> {
+fn quiet_check(
+    cx: &JobContext<'_>,
+    route: &str,
+    external_id: &str,
+    severity: &s4s_core::alert::Severity,
+    body: &mut Map<String, Value>,
+) -> Option<Outcome> {
     use s4s_core::quiet::Quiet;
     let quiet = cx.tenant.route(route).signl4.quiet.as_ref()?;
     let tenant = cx.tenant.cfg.name.as_str();
-    let severity = s4s_core::alert::Severity::parse(body.get("Severity").and_then(Value::as_str).unwrap_or(""));
-    match quiet.check(now_ms(), &severity) {
+    match quiet.check(now_ms(), severity) {
         Quiet::Page => None,
         Quiet::Lower(scenario) => {
             tracing::info!(tenant, route, external_id, scenario = %scenario, "quiet hours: paging with the lower scenario");
@@ -94,14 +99,11 @@ fn quiet_check(cx: &JobContext<'_>, route: &str, external_id: &str, body: &mut M
 
 /// The alert row of a held page, marked held.
 fn held_update(external_id: &str) -> Option<(s4s_store::AlertKey, s4s_store::AlertUpdate)> {
-    s4s_core::ids::ExternalId::parse(external_id).map(|e| {
-        let key = s4s_store::AlertKey { tenant: e.tenant, source: e.source, alert_id: e.id };
-        let held = s4s_store::AlertUpdate {
-            signl4_state: Some(s4s_core::sync::Signl4State::Held.as_str().into()),
-            ..Default::default()
-        };
-        (key, held)
-    })
+    let held = s4s_store::AlertUpdate {
+        signl4_state: Some(s4s_core::sync::Signl4State::Held.as_str().into()),
+        ..Default::default()
+    };
+    crate::jobs::page::alert_key(external_id).map(|key| (key, held))
 }
 
 /// Asks the team's storm budget about one page. `Some`: held back — the job is done with the
@@ -110,12 +112,12 @@ fn storm_check(
     cx: &JobContext<'_>,
     team: &crate::tenant::Team,
     external_id: &str,
+    severity: &s4s_core::alert::Severity,
     body: &Map<String, Value>,
 ) -> Option<Outcome> {
     use s4s_core::storm::{self, Admit};
     let tenant = cx.tenant.cfg.name.as_str();
-    let severity = s4s_core::alert::Severity::parse(body.get("Severity").and_then(Value::as_str).unwrap_or(""));
-    let admit = team.storm.lock().unwrap_or_else(|p| p.into_inner()).admit(now_ms(), &severity);
+    let admit = team.storm.lock().unwrap_or_else(|p| p.into_inner()).admit(now_ms(), severity);
     let labels = [("tenant", tenant.to_string()), ("team", team.route.clone())];
     match admit {
         Admit::Page => None,
@@ -230,10 +232,11 @@ pub async fn page(cx: &JobContext<'_>, mut body: Map<String, Value>) -> Result<D
     // The team's storm budget: a page held back is counted into the window's summary instead
     // (a fallback page, a summary and an in-doubt repeat already count).
     if cx.job.attempt.is_none() && !to_fallback_team && cx.job.kind != s4s_core::jobs::JobKind::Summary.as_str() {
-        if let Some(held) = quiet_check(cx, &route, &external_id, &mut body) {
+        let severity = s4s_core::alert::Severity::parse(body.get("Severity").and_then(Value::as_str).unwrap_or(""));
+        if let Some(held) = quiet_check(cx, &route, &external_id, &severity, &mut body) {
             return Err(held);
         }
-        if let Some(held) = storm_check(cx, team, &external_id, &body) {
+        if let Some(held) = storm_check(cx, team, &external_id, &severity, &body) {
             return Err(held);
         }
     }

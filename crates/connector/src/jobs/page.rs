@@ -14,10 +14,15 @@ use crate::tenant::TenantContext;
 
 pub struct PageJob;
 
+/// The alert row a page's external id names.
+pub fn alert_key(external_id: &str) -> Option<AlertKey> {
+    let ext = ExternalId::parse(external_id)?;
+    Some(AlertKey { tenant: ext.tenant, source: ext.source, alert_id: ext.id })
+}
+
 /// SIGNL4's event id of a page, recorded on its alert row (fallback correlation).
 pub fn remember_event_id(external_id: &str, event_id: Option<&str>) -> Option<(AlertKey, AlertUpdate)> {
-    let (ext, ev) = (ExternalId::parse(external_id)?, event_id?);
-    let key = AlertKey { tenant: ext.tenant, source: ext.source, alert_id: ext.id };
+    let (key, ev) = (alert_key(external_id)?, event_id?);
     Some((key, AlertUpdate { signl4_event_id: Some(ev.into()), ..Default::default() }))
 }
 
