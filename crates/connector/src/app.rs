@@ -160,7 +160,9 @@ impl App {
 
         let receiver =
             webhook::routes(WebhookState { store: store.clone(), tenants: tenants.clone(), wake: wake.clone() });
-        let app = router(ServerState { store: store.clone(), tenants: tenants.clone() }, receiver);
+        let auth = Arc::new(crate::http::status::StatusAuth::new(cfg.server.admin_token.clone()));
+        let app =
+            router(ServerState { store: store.clone(), tenants: tenants.clone(), auth, wake: wake.clone() }, receiver);
         let mut srx = rx.clone();
         tasks.push(tokio::spawn(async move {
             let _ = axum::serve(listener, app)

@@ -529,6 +529,8 @@ mod tests {
             routes: vec![],
             episode: 0,
             grouped_into: None,
+            acknowledged_by: None,
+            acknowledged_ms: None,
         }
     }
 

@@ -22,6 +22,7 @@ pub mod sentinel;
 pub mod signl4_event;
 pub mod signl4_payload;
 pub mod signl4_rest;
+pub mod status;
 pub mod storm;
 pub mod sync;
 pub mod text;

@@ -73,6 +73,11 @@ pub struct AlertUpdate {
     pub episode: Option<i64>,
     /// The external id of the incident page this alert was grouped into (`group = "incident"`).
     pub grouped_into: Option<String>,
+    /// Who acknowledged the page in SIGNL4 (e-mail or name as SIGNL4 sends it). Only the
+    /// first acknowledgement is kept: later ones leave it unchanged.
+    pub acknowledged_by: Option<String>,
+    /// When that first acknowledgement happened (Unix ms).
+    pub acknowledged_ms: Option<i64>,
 }
 
 /// What a finished job records and causes, committed together with its completion.
@@ -143,6 +148,9 @@ pub struct StoredAlert {
     pub episode: i64,
     /// The incident page this alert was grouped into, if any.
     pub grouped_into: Option<String>,
+    /// Who first acknowledged its page in SIGNL4, and when (Unix ms).
+    pub acknowledged_by: Option<String>,
+    pub acknowledged_ms: Option<i64>,
 }
 
 impl StoredAlert {

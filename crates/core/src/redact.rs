@@ -36,10 +36,11 @@ impl Redactor {
 
     /// Every configured secret of `config`: client secrets (and PFX passwords, identity
     /// headers), team secrets, API keys, inbound
-    /// tokens and the password of the storage URL.
+    /// tokens, the status page's admin token and the password of the storage URL.
     pub fn from_config(config: &crate::config::Config) -> Redactor {
         use secrecy::ExposeSecret;
         let mut v: Vec<String> = Vec::new();
+        v.extend(config.server.admin_token.iter().map(|t| t.expose_secret().to_string()));
         if let crate::config::StorageConfig::Postgres { url } = &config.storage {
             if let Some(pw) = url_password(url.expose_secret()) {
                 v.push(pw);

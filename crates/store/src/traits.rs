@@ -3,8 +3,8 @@
 use async_trait::async_trait;
 
 use crate::types::{
-    AlertKey, AlertUpdate, Fence, FollowUp, InboundEvent, IngestItem, IngestOutcome, Job, JobCounts, JobState, NewJob,
-    Result, StoredAlert,
+    AlertKey, AlertUpdate, CursorRow, Fence, FollowUp, InboundEvent, IngestItem, IngestOutcome, Job, JobCounts,
+    JobState, KindQueue, NewJob, Result, StoredAlert,
 };
 
 /// Alerts and what happens to them: ingest, lookups, sync bookkeeping, inbound SIGNL4 events.
@@ -171,6 +171,13 @@ pub trait Inspection: Send + Sync + 'static {
     /// `(kind, created_ms)` of the oldest pending job of each kind that has one (parked
     /// ones included), by kind: the queue-age gauge.
     async fn oldest_pending_jobs(&self) -> Result<Vec<(String, i64)>>;
+    /// Up to `limit` jobs of `kind` in any state, newest (by `created_ms`) first: the status
+    /// page's recent pages.
+    async fn recent_jobs(&self, kind: &str, limit: i64) -> Result<Vec<Job>>;
+    /// The queue by kind (jobs not done), by kind: pending, parked, dead, oldest pending.
+    async fn queue_by_kind(&self) -> Result<Vec<KindQueue>>;
+    /// Every stored poll cursor, by tenant and source.
+    async fn list_cursors(&self) -> Result<Vec<CursorRow>>;
 }
 
 /// The whole storage contract; every backend passes the conformance suite. Implemented for

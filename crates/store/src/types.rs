@@ -87,3 +87,25 @@ pub struct JobCounts {
     pub done: i64,
     pub dead: i64,
 }
+
+/// The jobs of one kind that are not done ([`Inspection::queue_by_kind`](crate::traits::Inspection::queue_by_kind)).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KindQueue {
+    pub kind: String,
+    /// Waiting to run, due or not, running ones (leased) included.
+    pub pending: i64,
+    /// Parked (SIGNL4 rejected the team secret).
+    pub parked: i64,
+    pub dead: i64,
+    /// When the oldest pending or parked job was queued; `None` when there is none.
+    pub oldest_pending_ms: Option<i64>,
+}
+
+/// A stored poll cursor.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CursorRow {
+    pub tenant: String,
+    pub source: String,
+    pub value: String,
+    pub updated_ms: i64,
+}

@@ -49,6 +49,8 @@ const APP_SERVICE_API_VERSION: &str = "2019-08-01";
 struct Cached {
     token: Arc<SecretString>,
     refresh_at: Instant,
+    /// When the token expires (Unix ms), for the status page.
+    expires_ms: i64,
 }
 
 /// A loaded certificate credential: the RSA key, the certificate's thumbprints and chain.
@@ -517,9 +519,33 @@ impl TokenProvider {
         let cached = Cached {
             token: Arc::new(SecretString::from(access_token)),
             refresh_at: Instant::now() + refresh_after(Duration::from_secs(lifetime)),
+            expires_ms: crate::clock::now_ms().saturating_add((lifetime as i64).saturating_mul(1000)),
         };
         *guard = Some(cached.clone());
         Ok(cached.token)
+    }
+
+    /// The cached tokens' expiry times (Unix ms), by scope, soonest first (the status page).
+    /// A slot whose token is being fetched right now is left out rather than waited for.
+    pub fn token_expiries(&self) -> Vec<(String, i64)> {
+        let slots: Vec<(String, Arc<tokio::sync::Mutex<Option<Cached>>>)> = {
+            let slots = self.slots.lock().unwrap_or_else(|e| e.into_inner());
+            slots.iter().map(|(k, v)| (k.clone(), v.clone())).collect()
+        };
+        let mut out: Vec<(String, i64)> = slots
+            .into_iter()
+            .filter_map(|(scope, slot)| slot.try_lock().ok().and_then(|g| g.as_ref().map(|c| (scope, c.expires_ms))))
+            .collect();
+        out.sort_by_key(|(_, ms)| *ms);
+        out
+    }
+
+    /// The certificate's SHA-1 thumbprint (as the portal shows it), for a certificate credential.
+    pub fn certificate_thumbprint(&self) -> Option<&str> {
+        match &self.source {
+            Source::Certificate(c) => Some(c.thumbprint()),
+            _ => None,
+        }
     }
 
     /// Drops a cached token the API rejected (401), so the next call fetches a new one.

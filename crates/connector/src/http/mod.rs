@@ -1,14 +1,17 @@
 //! The connector's HTTP server: `/healthz`, `/readyz` ([`health`]), `/metrics` ([`metrics`]),
-//! plus the routes that sources bring (the SIGNL4 webhook receiver), merged by `app.rs`.
+//! the operator's status page `/` ([`status`]), plus the routes that sources bring (the SIGNL4
+//! webhook receiver), merged by `app.rs`.
 
 pub mod health;
 pub mod metrics;
+pub mod status;
 
 use std::sync::Arc;
 
 use axum::Router;
 use axum::routing::get;
 use s4s_store::Store;
+use tokio::sync::Notify;
 
 use crate::tenant::TenantContext;
 
@@ -16,6 +19,10 @@ use crate::tenant::TenantContext;
 pub struct ServerState {
     pub store: Arc<dyn Store>,
     pub tenants: Vec<Arc<TenantContext>>,
+    /// The status page's admin token, session and CSRF token.
+    pub auth: Arc<status::StatusAuth>,
+    /// Wakes the job runner (a dead letter redriven from the status page goes at once).
+    pub wake: Arc<Notify>,
 }
 
 /// The operator routes; `extra` are routes of push sources.
@@ -24,6 +31,7 @@ pub fn router(state: ServerState, extra: Router) -> Router {
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(metrics::metrics))
+        .merge(status::routes())
         .with_state(state)
         .merge(extra)
 }

@@ -350,6 +350,10 @@ impl Poller {
                 }
             }
             interval = self.next_interval().max(Duration::from_millis(50));
+            if self.reports == Reports::Microsoft {
+                let left = (started + interval).saturating_duration_since(tokio::time::Instant::now());
+                self.tenant.health.set_next_poll(now_ms() + left.as_millis() as i64, interval);
+            }
             tokio::select! {
                 _ = tokio::time::sleep_until(started + interval) => {}
                 _ = shutdown.changed() => return,

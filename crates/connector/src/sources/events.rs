@@ -122,7 +122,17 @@ pub async fn record(store: &dyn Store, rt: &TenantContext, event: &Event) -> Res
         jobs.extend(jobs::signl4_status_routes(&rt.cfg.name, &ext, "resolved", &alert.routes));
     }
     let key = alert.key();
-    let update = AlertUpdate { signl4_state: decision.new_state.map(|s| s.as_str().to_string()), ..Default::default() };
+    let mut update =
+        AlertUpdate { signl4_state: decision.new_state.map(|s| s.as_str().to_string()), ..Default::default() };
+    // Who acknowledged and when, for the status page (the store keeps the first one): as
+    // SIGNL4 dates it (`eventRaisedUtc`), or when it was seen here when that is missing or
+    // in the future.
+    if decision.new_state == Some(sync::Signl4State::Acknowledged) {
+        let seen = now_ms();
+        update.acknowledged_by = Some(event.who().unwrap_or("a responder").to_string());
+        update.acknowledged_ms =
+            Some(event.raised.map(s4s_core::timefmt::millis).filter(|t| *t <= seen).unwrap_or(seen));
+    }
     let recorded = store
         .record_inbound(
             &InboundEvent {

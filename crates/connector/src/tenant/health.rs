@@ -21,6 +21,15 @@ pub struct TenantStatus {
     pub pages_not_delivered: u64,
     /// The last of them: external id and why.
     pub last_not_delivered: Option<String>,
+    /// The last successful poll (Unix ms), for the status page's lag.
+    #[serde(skip)]
+    pub last_poll_ok_ms: Option<i64>,
+    /// When the next poll of Microsoft Graph / Sentinel starts (Unix ms), and the interval it
+    /// waits (adaptive: faster while the budget is mostly free).
+    #[serde(skip)]
+    pub next_poll_ms: Option<i64>,
+    #[serde(skip)]
+    pub poll_interval_ms: Option<i64>,
 }
 
 /// The mutable health record of one tenant.
@@ -55,6 +64,7 @@ impl Health {
                 tracing::info!(tenant = %self.tenant, "polling Microsoft Graph works again");
             }
             s.last_poll_ok = Some(now);
+            s.last_poll_ok_ms = Some(crate::clock::now_ms());
             s.last_poll_error = None;
             s.consecutive_poll_failures = 0;
         });
@@ -78,6 +88,14 @@ impl Health {
         self.with(|s| {
             s.pages_not_delivered += 1;
             s.last_not_delivered = Some(what.to_string());
+        });
+    }
+
+    /// The poller waits `interval` and polls next at `at_ms` (Unix ms).
+    pub fn set_next_poll(&self, at_ms: i64, interval: std::time::Duration) {
+        self.with(|s| {
+            s.next_poll_ms = Some(at_ms);
+            s.poll_interval_ms = Some(interval.as_millis() as i64);
         });
     }
 

@@ -25,6 +25,8 @@ pub const INBOUND_TOKEN: &str = "emulator-inbound-token-0123456789";
 pub struct ConfigBuilder {
     /// `server.listen`; the default `127.0.0.1:0` picks a free port.
     pub listen: SocketAddr,
+    /// `server.admin_token` (or `env:NAME` / `file:PATH`); `None` leaves it out.
+    pub admin_token: Option<String>,
     pub storage: Storage,
     pub delivery: DeliverySpec,
     pub tenants: Vec<TenantSpec>,
@@ -298,6 +300,7 @@ impl ConfigBuilder {
     pub fn new(fake_url: &str, db: &Path) -> ConfigBuilder {
         ConfigBuilder {
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            admin_token: None,
             storage: Storage::Sqlite(db.to_path_buf()),
             delivery: DeliverySpec::default(),
             tenants: vec![TenantSpec::example(fake_url)],
@@ -306,6 +309,12 @@ impl ConfigBuilder {
 
     pub fn listen(mut self, addr: SocketAddr) -> Self {
         self.listen = addr;
+        self
+    }
+
+    /// `server.admin_token` (the status page's; required when `listen` is not loopback).
+    pub fn admin_token(mut self, token: &str) -> Self {
+        self.admin_token = Some(token.to_string());
         self
     }
 
@@ -359,7 +368,9 @@ impl ConfigBuilder {
     /// The configuration as a TOML table.
     pub fn table(&self) -> Table {
         let mut root = Table::new();
-        root.insert("server".into(), table([("listen", s(self.listen.to_string()))]).into());
+        let mut server = table([("listen", s(self.listen.to_string()))]);
+        opt(&mut server, "admin_token", self.admin_token.as_deref().map(s));
+        root.insert("server".into(), server.into());
         root.insert(
             "storage".into(),
             match &self.storage {

@@ -41,7 +41,7 @@ pub use error::ConfigError;
 pub use limits::LimitsConfig;
 pub use routes::Route;
 pub use sentinel::{CLASSIFICATION_REASONS, PagePer, SentinelConfig, check_classification};
-pub use server::ServerConfig;
+pub use server::{ADMIN_TOKEN_MIN_LEN, ServerConfig};
 pub use signl4::{Fallback, GroupBy, SCENARIOS, Signl4Options};
 pub use storage::StorageConfig;
 pub use sync::{CLASSIFICATIONS, DETERMINATIONS, SyncConfig};
@@ -97,7 +97,7 @@ pub fn load(text: &str, env: &dyn Env) -> Result<Config, ConfigError> {
 /// Validates the sections in the order server, storage, delivery, tenants; the first error wins.
 fn validate(raw: RawConfig, env: &dyn Env) -> Result<Config, ConfigError> {
     Ok(Config {
-        server: ServerConfig::from_raw(raw.server)?,
+        server: ServerConfig::from_raw(raw.server, env)?,
         storage: StorageConfig::from_raw(raw.storage, env)?,
         delivery: DeliveryConfig::from_raw(raw.delivery)?,
         tenants: tenant::from_raw(raw.tenants, env)?,

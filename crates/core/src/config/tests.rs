@@ -647,3 +647,32 @@ fn a_kind_missing_what_it_needs_names_the_key_and_the_fix() {
     let e = load_err(&with_keys("certificate_path = \"\""), &[]);
     assert_eq!(e.key, "tenant[0].certificate_path");
 }
+
+#[test]
+fn a_listener_beyond_loopback_needs_an_admin_token() {
+    let open = MINIMAL.replace("[[tenant]]", "[server]\nlisten = \"0.0.0.0:8080\"\n\n[[tenant]]");
+    let e = load_err(&open, &[("CONTOSO_SECRET", "x")]);
+    assert_eq!(e.key, "server.admin_token");
+    assert!(e.problem.contains("0.0.0.0:8080") && e.problem.contains("not a loopback"), "{e}");
+    assert!(e.fix.contains("openssl rand") && e.fix.contains("127.0.0.1"), "{e}");
+
+    let with = open.replace("listen = \"0.0.0.0:8080\"", "listen = \"0.0.0.0:8080\"\nadmin_token = \"env:S4S_ADMIN\"");
+    let c = load(&with, &env(&[("CONTOSO_SECRET", "x"), ("S4S_ADMIN", "admin-token-0123456789")])).unwrap();
+    assert_eq!(c.server.admin_token.as_ref().map(|t| t.expose_secret()), Some("admin-token-0123456789"));
+    assert!(c.server.requires_login());
+    assert!(!format!("{c:?}").contains("admin-token-0123456789"), "Debug shows no admin token");
+    assert!(crate::redact::Redactor::from_config(&c).scrub("x admin-token-0123456789 y").contains("[redacted]"));
+
+    let short = with.replace("env:S4S_ADMIN", "short");
+    let e = load_err(&short, &[("CONTOSO_SECRET", "x")]);
+    assert_eq!(e.key, "server.admin_token");
+    assert!(!e.to_string().contains("short\""), "the secret is not echoed: {e}");
+
+    // Loopback (the default, IPv6 too) needs none; an environment override can open it up.
+    let c = load(MINIMAL, &env(&[("CONTOSO_SECRET", "x")])).unwrap();
+    assert!(c.server.admin_token.is_none() && !c.server.requires_login());
+    let v6 = MINIMAL.replace("[[tenant]]", "[server]\nlisten = \"[::1]:8080\"\n\n[[tenant]]");
+    assert!(load(&v6, &env(&[("CONTOSO_SECRET", "x")])).is_ok());
+    let e = load_err(MINIMAL, &[("CONTOSO_SECRET", "x"), ("SIGNL4_SENTINEL__SERVER__LISTEN", "10.0.0.5:8080")]);
+    assert_eq!(e.key, "server.admin_token");
+}

@@ -148,3 +148,31 @@ pub async fn routes_episodes_and_grouping_are_kept_and_more_pages_come_only_with
     let b = s.get_alert("t1", "graph-alert", "b").await.unwrap().unwrap();
     assert!(b.routes.is_empty() && b.episode == 0);
 }
+
+pub async fn the_first_acknowledgement_is_kept_with_its_time(s: Arc<dyn Store>) {
+    s.ingest(&[item("a", "v1", true)], 1000).await.unwrap();
+    let a = s.get_alert("t1", "graph-alert", "a").await.unwrap().unwrap();
+    assert_eq!((a.acknowledged_by.as_deref(), a.acknowledged_ms), (None, None));
+    let ack = |who: &str, at: i64| AlertUpdate {
+        signl4_state: Some("acknowledged".into()),
+        acknowledged_by: Some(who.into()),
+        acknowledged_ms: Some(at),
+        ..Default::default()
+    };
+    let ev = InboundEvent { event_id: "ack-1".into(), tenant: "t1".into(), meaning: "acknowledged".into() };
+    assert!(s.record_inbound(&ev, Some((&key("a"), &ack("rene@example.com", 1500))), &[], 1600).await.unwrap());
+    // A second responder acknowledging (multi_ack) does not replace the first.
+    s.update_alert(&key("a"), &ack("jane@example.com", 1700), 1700).await.unwrap();
+    // Other bookkeeping leaves it alone too.
+    s.update_alert(&key("a"), &AlertUpdate { signl4_state: Some("closed".into()), ..Default::default() }, 1800)
+        .await
+        .unwrap();
+    let a = s.get_alert("t1", "graph-alert", "a").await.unwrap().unwrap();
+    assert_eq!(
+        (a.signl4_state.as_str(), a.acknowledged_by.as_deref(), a.acknowledged_ms),
+        ("closed", Some("rene@example.com"), Some(1500))
+    );
+    // The bulk state lookup carries it as well.
+    let many = s.get_alerts("t1", "graph-alert", &["a".into()]).await.unwrap();
+    assert_eq!(many[0].acknowledged_by.as_deref(), Some("rene@example.com"));
+}

@@ -50,7 +50,9 @@ macro_rules! conformance_tests {
             leases_of_running_jobs_are_extended_and_dead_ones_are_not_revived,
             ping_works,
             only_dead_jobs_are_redriven_and_running_ones_keep_their_lease,
-            jobs_are_found_by_key_and_the_oldest_pending_job_of_each_kind_is_known
+            jobs_are_found_by_key_and_the_oldest_pending_job_of_each_kind_is_known,
+            the_first_acknowledgement_is_kept_with_its_time,
+            recent_jobs_the_queue_by_kind_and_the_cursors_are_listed
         );
     };
     (@cases $make:expr; $($case:ident),*) => {

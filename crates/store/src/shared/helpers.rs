@@ -74,6 +74,8 @@ macro_rules! helpers {
                     .unwrap_or_default(),
                 episode: r.try_get::<i64, _>("episode")?,
                 grouped_into: r.try_get("grouped_into")?,
+                acknowledged_by: r.try_get("acked_by")?,
+                acknowledged_ms: r.try_get("acked_ms")?,
             })
         }
 
@@ -168,6 +170,8 @@ macro_rules! helpers {
                 .bind(&key.tenant)
                 .bind(&key.source)
                 .bind(&key.alert_id)
+                .bind(&u.acknowledged_by)
+                .bind(u.acknowledged_ms)
                 .execute(&mut *conn)
                 .await?;
             Ok(())

@@ -56,6 +56,44 @@ macro_rules! inspection {
             async fn oldest_pending_jobs(&self) -> $crate::types::Result<Vec<(String, i64)>> {
                 Ok(sqlx::query_as($crate::shared::sql::JOB_OLDEST_PENDING).fetch_all(&self.pool).await?)
             }
+
+            async fn recent_jobs(&self, kind: &str, limit: i64) -> $crate::types::Result<Vec<$crate::types::Job>> {
+                let rows = sqlx::query(sqlx::AssertSqlSafe($crate::shared::sql::job_recent()))
+                    .bind(kind)
+                    .bind(limit)
+                    .fetch_all(&self.pool)
+                    .await?;
+                rows.iter().map(job_from_row).collect()
+            }
+
+            async fn queue_by_kind(&self) -> $crate::types::Result<Vec<$crate::types::KindQueue>> {
+                let rows: Vec<(String, i64, i64, i64, Option<i64>)> =
+                    sqlx::query_as($crate::shared::sql::JOB_QUEUE_BY_KIND).fetch_all(&self.pool).await?;
+                Ok(rows
+                    .into_iter()
+                    .map(|(kind, pending, parked, dead, oldest_pending_ms)| $crate::types::KindQueue {
+                        kind,
+                        pending,
+                        parked,
+                        dead,
+                        oldest_pending_ms,
+                    })
+                    .collect())
+            }
+
+            async fn list_cursors(&self) -> $crate::types::Result<Vec<$crate::types::CursorRow>> {
+                let rows: Vec<(String, String, String, i64)> =
+                    sqlx::query_as($crate::shared::sql::CURSOR_LIST).fetch_all(&self.pool).await?;
+                Ok(rows
+                    .into_iter()
+                    .map(|(tenant, source, value, updated_ms)| $crate::types::CursorRow {
+                        tenant,
+                        source,
+                        value,
+                        updated_ms,
+                    })
+                    .collect())
+            }
         }
     };
 }

@@ -1,9 +1,9 @@
 //! SQL statement texts both backends run unchanged (`$N` parameters work in SQLite and PostgreSQL).
 
 pub(crate) const JOB_COLUMNS: &str = "id, tenant, kind, key, payload, state, attempts, created_ms, next_attempt_ms, lease_owner, lease_until_ms, last_error, result, paused, rev, attempt_id, attempt_ms, updated_ms";
-pub(crate) const ALERT_COLUMNS: &str = "tenant, source, alert_id, version, status, severity, incident_id, raw, paged, signl4_state, written_status, signl4_event_id, routes, episode, grouped_into";
+pub(crate) const ALERT_COLUMNS: &str = "tenant, source, alert_id, version, status, severity, incident_id, raw, paged, signl4_state, written_status, signl4_event_id, routes, episode, grouped_into, acked_by, acked_ms";
 /// Without the raw JSON: for bulk state lookups (the poller re-reads many alerts per second).
-pub(crate) const ALERT_STATE_COLUMNS: &str = "tenant, source, alert_id, version, status, severity, incident_id, '' AS raw, paged, signl4_state, written_status, signl4_event_id, routes, episode, grouped_into";
+pub(crate) const ALERT_STATE_COLUMNS: &str = "tenant, source, alert_id, version, status, severity, incident_id, '' AS raw, paged, signl4_state, written_status, signl4_event_id, routes, episode, grouped_into, acked_by, acked_ms";
 
 // Migrations bookkeeping.
 pub(crate) const SCHEMA_VERSION_MAX: &str = "SELECT MAX(version) FROM schema_version";
@@ -40,7 +40,8 @@ pub(crate) const ALERT_MARK_PAGED: &str = "UPDATE alerts SET paged = 1, signl4_s
      WHERE tenant = $1 AND source = $2 AND alert_id = $3";
 pub(crate) const ALERT_APPLY_UPDATE: &str = "UPDATE alerts SET signl4_state = COALESCE($1, signl4_state), written_status = COALESCE($2, written_status), \
      signl4_event_id = COALESCE($3, signl4_event_id), paged = COALESCE($4, paged), routes = COALESCE($5, routes), \
-     episode = COALESCE($6, episode), grouped_into = COALESCE($7, grouped_into), updated_ms = $8 WHERE tenant = $9 AND source = $10 AND alert_id = $11";
+     episode = COALESCE($6, episode), grouped_into = COALESCE($7, grouped_into), updated_ms = $8, \
+     acked_by = COALESCE(acked_by, $12), acked_ms = COALESCE(acked_ms, $13) WHERE tenant = $9 AND source = $10 AND alert_id = $11";
 pub(crate) const INBOUND_INSERT: &str = "INSERT INTO inbound_events (event_id, tenant, meaning, received_ms) VALUES ($1, $2, $3, $4) ON CONFLICT (event_id) DO NOTHING";
 
 pub(crate) fn alert_get() -> String {
@@ -156,6 +157,20 @@ pub(crate) const JOB_REDRIVE_DEAD: &str = concat!(job_redrive!(), " AND tenant =
 /// When the oldest pending job of each kind was queued (parked ones included: they wait too).
 pub(crate) const JOB_OLDEST_PENDING: &str =
     "SELECT kind, MIN(created_ms) FROM jobs WHERE state = 'pending' GROUP BY kind ORDER BY kind";
+
+/// Jobs of one kind, newest first (the status page's recent pages).
+pub(crate) fn job_recent() -> String {
+    format!("SELECT {JOB_COLUMNS} FROM jobs WHERE kind = $1 ORDER BY created_ms DESC, id DESC LIMIT $2")
+}
+/// Per kind, of the jobs not done: waiting (due or leased), parked, dead, and when the oldest
+/// waiting or parked one was queued. `COUNT` is a BIGINT in both dialects (`SUM` is not).
+pub(crate) const JOB_QUEUE_BY_KIND: &str = "SELECT kind, \
+     COUNT(CASE WHEN state = 'pending' AND paused = 0 THEN 1 END), \
+     COUNT(CASE WHEN state = 'pending' AND paused <> 0 THEN 1 END), \
+     COUNT(CASE WHEN state = 'dead' THEN 1 END), \
+     MIN(CASE WHEN state = 'pending' THEN created_ms END) \
+     FROM jobs WHERE state <> 'done' GROUP BY kind ORDER BY kind";
+pub(crate) const CURSOR_LIST: &str = "SELECT tenant, source, value, updated_ms FROM cursors ORDER BY tenant, source";
 
 pub(crate) fn job_get() -> String {
     format!("SELECT {JOB_COLUMNS} FROM jobs WHERE key = $1")

@@ -85,4 +85,9 @@ ALTER TABLE alerts ADD COLUMN routes TEXT;
 ALTER TABLE alerts ADD COLUMN episode INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE alerts ADD COLUMN grouped_into TEXT;
 "#,
+    // Issue 12: who acknowledged a page and when (the status page's "acknowledged by X after 3m").
+    r#"
+ALTER TABLE alerts ADD COLUMN acked_by TEXT;
+ALTER TABLE alerts ADD COLUMN acked_ms INTEGER;
+"#,
 ];
