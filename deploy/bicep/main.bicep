@@ -74,7 +74,7 @@ param registryServer string = ''
 @secure()
 param configToml string = ''
 
-@description('The secrets the configuration refers to as env:NAME, as an object NAME → value, e.g. {"CONTOSO_CLIENT_SECRET": "…", "SIGNL4_TEAM_SECRET": "…"}. Stored as Container Apps secrets.')
+@description('The secrets the configuration refers to as env:NAME, as an object NAME → value, e.g. {"CONTOSO_CLIENT_SECRET": "…", "SIGNL4_TEAM_SECRET": "…", "S4S_ADMIN_TOKEN": "…"}. Stored as Container Apps secrets. The app listens on 0.0.0.0:8080, so the configuration needs server.admin_token (e.g. "env:S4S_ADMIN_TOKEN").')
 @secure()
 param secrets object = {}
 

@@ -78,14 +78,32 @@ async fn wait_until(deadline: Duration, cond: impl AsyncFnMut() -> bool) -> bool
 pub async fn run(once: bool, every: u64) -> anyhow::Result<bool> {
     // The fake cloud with its real throttles, and the example configuration pointed at it.
     let h = Harness::launch(|_| {}).await?;
-    let cfg =
+    let mut cfg =
         h.example().poll_interval(Duration::from_secs(1)).delivery(|d| d.initial_backoff = Duration::from_millis(200));
+    // `SIGNL4_SENTINEL__SERVER__LISTEN` beyond loopback (the container image sets 0.0.0.0:8080)
+    // needs an admin token for the status page: the demo makes one up for this run.
+    let opened = std::env::var(format!("{}SERVER__LISTEN", s4s_core::config::ENV_PREFIX))
+        .ok()
+        .and_then(|l| l.parse::<std::net::SocketAddr>().ok())
+        .is_some_and(|a| !a.ip().is_loopback());
+    let token_set = std::env::var(format!("{}SERVER__ADMIN_TOKEN", s4s_core::config::ENV_PREFIX)).is_ok();
+    let demo_token = (opened && !token_set).then(|| {
+        let b: [u8; 16] = rand::random();
+        b.iter().map(|x| format!("{x:02x}")).collect::<String>()
+    });
+    if let Some(t) = &demo_token {
+        cfg = cfg.admin_token(t);
+    }
     let fc = &h.fake;
     println!("signl4-sentinel demo");
     println!("  fake cloud (Entra ID, Graph Security, Sentinel, Log Analytics, SIGNL4) on {}", fc.url());
     println!("  state in {}", h.db().display());
     let app = h.try_start(&cfg).await?;
     println!("  connector health on http://{}/readyz, metrics on /metrics", app.addr);
+    match &demo_token {
+        Some(t) => println!("  status page on http://{}/ (admin token for this demo run: {t})", app.addr),
+        None => println!("  status page on http://{}/", app.addr),
+    }
     // The fake SIGNL4 posts its outbound webhooks to the connector; virtual responders
     // acknowledge, annotate and close every alert, and some deliveries are repeated.
     let (ack, note, close) = if once { (300, 500, 800) } else { (2000, 3500, 5000) };

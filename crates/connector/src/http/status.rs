@@ -619,7 +619,7 @@ mod tests {
     #[test]
     fn cross_site_requests_are_told_apart() {
         let host = (header::HOST, "127.0.0.1:8080");
-        assert!(same_origin(&headers(&[host.clone()])), "neither Origin nor Referer: the token decides");
+        assert!(same_origin(&headers(std::slice::from_ref(&host))), "neither Origin nor Referer: the token decides");
         assert!(same_origin(&headers(&[host.clone(), (header::ORIGIN, "http://127.0.0.1:8080")])));
         assert!(same_origin(&headers(&[host.clone(), (header::REFERER, "http://127.0.0.1:8080/?x=1")])));
         assert!(!same_origin(&headers(&[host.clone(), (header::ORIGIN, "https://evil.example")])));

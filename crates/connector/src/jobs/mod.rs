@@ -57,6 +57,10 @@ impl JobError {
 }
 
 /// How a job attempt ended.
+#[allow(
+    clippy::large_enum_variant,
+    reason = "one value per job attempt, moved once to the runner; boxing the follow-up would touch every job kind"
+)]
 pub enum Outcome {
     Done(String),
     /// Done, with bookkeeping and follow-up jobs committed together with the completion.
