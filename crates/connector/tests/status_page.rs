@@ -63,7 +63,7 @@ fn free_port() -> u16 {
 struct Browser {
     http: reqwest::Client,
     base: String,
-    _driver: tokio::process::Child,
+    driver: tokio::process::Child,
     session: String,
 }
 
@@ -72,10 +72,12 @@ const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
 impl Browser {
     async fn start(chromium: &Path, driver: &Path, profile: &Path) -> Browser {
         let port = free_port();
+        // Its own process group, so that the browser it starts goes with it (see `Drop`).
         let child = tokio::process::Command::new(driver)
             .arg(format!("--port={port}"))
             .stdout(Stdio::null())
             .stderr(Stdio::null())
+            .process_group(0)
             .kill_on_drop(true)
             .spawn()
             .expect("chromedriver starts");
@@ -98,7 +100,7 @@ impl Browser {
         let r: Value = http.post(format!("{base}/session")).json(&caps).send().await.unwrap().json().await.unwrap();
         let session =
             r["value"]["sessionId"].as_str().unwrap_or_else(|| panic!("no WebDriver session: {r}")).to_string();
-        Browser { http, base, _driver: child, session }
+        Browser { http, base, driver: child, session }
     }
 
     async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
@@ -154,6 +156,19 @@ impl Browser {
 
     async fn quit(self) {
         let _ = self.http.delete(format!("{}/session/{}", self.base, self.session)).send().await;
+    }
+}
+
+impl Drop for Browser {
+    /// Also when the test fails half-way: chromedriver and the Chromium it started (same
+    /// process group) are killed, nothing is left running.
+    fn drop(&mut self) {
+        if let Some(pid) = self.driver.id() {
+            let _ = std::process::Command::new("kill")
+                .args(["-KILL", "--", &format!("-{pid}")])
+                .stderr(Stdio::null())
+                .status();
+        }
     }
 }
 

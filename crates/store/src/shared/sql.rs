@@ -169,7 +169,7 @@ pub(crate) const JOB_QUEUE_BY_KIND: &str = "SELECT kind, \
      COUNT(CASE WHEN state = 'pending' AND paused <> 0 THEN 1 END), \
      COUNT(CASE WHEN state = 'dead' THEN 1 END), \
      MIN(CASE WHEN state = 'pending' THEN created_ms END) \
-     FROM jobs WHERE state <> 'done' GROUP BY kind ORDER BY kind";
+     FROM jobs WHERE state IN ('pending', 'dead') GROUP BY kind ORDER BY kind";
 pub(crate) const CURSOR_LIST: &str = "SELECT tenant, source, value, updated_ms FROM cursors ORDER BY tenant, source";
 
 pub(crate) fn job_get() -> String {

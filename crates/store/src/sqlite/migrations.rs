@@ -85,9 +85,11 @@ ALTER TABLE alerts ADD COLUMN routes TEXT;
 ALTER TABLE alerts ADD COLUMN episode INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE alerts ADD COLUMN grouped_into TEXT;
 "#,
-    // Issue 12: who acknowledged a page and when (the status page's "acknowledged by X after 3m").
+    // Issue 12: who acknowledged a page and when (the status page's "acknowledged by X after 3m");
+    // the status page's recent pages by kind, newest first.
     r#"
 ALTER TABLE alerts ADD COLUMN acked_by TEXT;
 ALTER TABLE alerts ADD COLUMN acked_ms INTEGER;
+CREATE INDEX jobs_kind_created ON jobs (kind, created_ms);
 "#,
 ];
