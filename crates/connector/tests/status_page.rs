@@ -277,6 +277,18 @@ async fn the_status_page_in_a_browser_shows_tenants_pages_and_redrives_a_dead_le
     let r = http.get(format!("{base}/")).send().await.unwrap();
     assert_eq!(r.status(), 401, "a non-loopback listener answers 401 without the admin token");
     assert!(r.text().await.unwrap().contains("name=\"token\""), "with the login form");
+    let login = |token: &'static str| http.post(format!("{base}/login")).form(&[("token", token)]).send();
+    let wrong = login("not-the-admin-token-at-all").await.unwrap();
+    assert_eq!(wrong.status(), 401, "a wrong token signs nobody in");
+    assert!(wrong.headers().get("set-cookie").is_none());
+    let right = login(ADMIN_TOKEN).await.unwrap();
+    assert_eq!(right.status(), 303);
+    let cookie = right.headers()["set-cookie"].to_str().unwrap().to_string();
+    assert!(cookie.starts_with("s4s_session=") && cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"));
+    assert!(!cookie.contains(ADMIN_TOKEN), "the cookie is a session, not the token");
+    let session = cookie.split(';').next().unwrap().to_string();
+    let r = http.get(format!("{base}/")).header("cookie", &session).send().await.unwrap();
+    assert_eq!(r.status(), 200, "the session cookie lets one in");
     let bearer = format!("Bearer {ADMIN_TOKEN}");
     let html =
         http.get(format!("{base}/")).header("authorization", &bearer).send().await.unwrap().text().await.unwrap();

@@ -306,7 +306,7 @@ async fn render(s: &ServerState, redriven: Option<&str>) -> String {
             t(key)
         );
     }
-    errors(&mut h, s, db.err().map(|e| e.to_string()));
+    errors(&mut h, &s.tenants, db.err().map(|e| e.to_string()));
     tenants(&mut h, s, now).await;
     recent(&mut h, s, now).await;
     queue(&mut h, s, now).await;
@@ -319,12 +319,12 @@ async fn render(s: &ServerState, redriven: Option<&str>) -> String {
 }
 
 /// Every current problem with its fix, first on the page.
-fn errors(h: &mut String, s: &ServerState, db_error: Option<String>) {
+fn errors(h: &mut String, tenants: &[std::sync::Arc<TenantContext>], db_error: Option<String>) {
     let mut list: Vec<(String, String, String)> = Vec::new();
     if let Some(e) = db_error {
         list.push(("database".into(), "The database does not answer".into(), e));
     }
-    for tc in &s.tenants {
+    for tc in tenants {
         let st = tc.status();
         let name = tc.cfg.name.clone();
         if let Some(e) = &st.signl4_rejected {
@@ -614,6 +614,36 @@ mod tests {
         assert!(!a.allows(&headers(&[(header::COOKIE, &format!("{SESSION_COOKIE}=guess"))])));
         assert_ne!(a.csrf, a.session);
         assert_ne!(StatusAuth::new(None).csrf, a.csrf, "new at every start");
+    }
+
+    #[test]
+    fn errors_are_shown_with_their_fix_redacted_and_escaped() {
+        let cfg = crate::testkit::ConfigBuilder::new("http://127.0.0.1:9", std::path::Path::new("/nonexistent/s4s.db"))
+            .build();
+        let secret = cfg.tenants[0].signl4.team_secret.expose_secret().to_string();
+        crate::clients::http::install_redactor(&cfg);
+        let tc = std::sync::Arc::new(TenantContext::new(
+            cfg.tenants[0].clone(),
+            &cfg.delivery,
+            "test",
+            &crate::tenant::scheduler::SharedSchedulers::default(),
+        ));
+        let mut h = String::new();
+        errors(&mut h, std::slice::from_ref(&tc), None);
+        assert!(h.contains("id=\"no-errors\""), "{h}");
+        tc.health.with(|s| {
+            s.signl4_rejected = Some(format!("SIGNL4: HTTP 404: no team with secret {secret}"));
+            s.consecutive_poll_failures = 3;
+            s.last_poll_error = Some("Graph: HTTP 403: <script>x</script> Forbidden".into());
+        });
+        let mut h = String::new();
+        errors(&mut h, &[tc], Some("database error: connection refused".into()));
+        assert!(h.contains("SIGNL4 rejected the team secret: check tenant.signl4.team_secret"), "{h}");
+        assert!(h.contains("Polling fails (3 in a row): Microsoft Graph refused access: grant the app"), "{h}");
+        assert!(h.contains("The database does not answer"), "{h}");
+        assert!(!h.contains(&secret), "the team secret is redacted: {h}");
+        assert!(h.contains("[redacted]"));
+        assert!(h.contains("&lt;script&gt;x&lt;/script&gt;") && !h.contains("<script>"), "{h}");
     }
 
     #[test]
