@@ -339,6 +339,8 @@ async fn a_pfx_loads_only_with_its_password_and_tokens_carry_roles() {
 
     let cert = ClientCertificate::load(&spec(Some(PFX_PASSWORD))).unwrap();
     assert_eq!(cert.thumbprint(), sha1_hex(&c.registered_der));
+    // rcgen's default validity ends in 4096: read from the leaf for the status page.
+    assert_eq!(cert.not_after(), Some(67_090_118_400), "notAfter 4096-01-01T00:00:00Z");
     h.fake.add_tenant(TENANT, CERT_APP, "");
     h.fake.add_app_certificate(CERT_APP, &c.registered_der);
     h.fake.set_roles(TENANT, CERT_APP, &["SecurityAlert.Read.All"]);
@@ -361,6 +363,11 @@ async fn a_pfx_loads_only_with_its_password_and_tokens_carry_roles() {
     // One request for two calls; a second resource gets its own.
     p.token("https://management.azure.com/.default").await.unwrap();
     assert_eq!(h.requests("entra.token"), 2);
+    // The status page's view of the cached tokens: both, each expiring in about an hour.
+    let expiries = p.token_expiries();
+    assert_eq!(expiries.len(), 2, "{expiries:?}");
+    let now = signl4_sentinel::clock::now_ms();
+    assert!(expiries.iter().all(|(_, ms)| *ms > now + 50 * 60_000 && *ms <= now + 3_700_000), "{expiries:?}");
 }
 
 #[test]

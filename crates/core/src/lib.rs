@@ -27,3 +27,4 @@ pub mod storm;
 pub mod sync;
 pub mod text;
 pub mod timefmt;
+pub mod x509;

@@ -64,6 +64,8 @@ pub struct ClientCertificate {
     thumbprint: String,
     /// The chain as standard base64 DER, leaf first (`x5c`).
     chain: Vec<String>,
+    /// The leaf's `notAfter` (Unix seconds), for the status page.
+    not_after: Option<i64>,
     algorithm: AssertionAlgorithm,
     send_chain: bool,
     path: String,
@@ -193,6 +195,7 @@ impl ClientCertificate {
             x5t: URL_SAFE_NO_PAD.encode(sha1),
             thumbprint: hex_upper(sha1.as_ref()),
             chain: ordered.iter().map(|c| STANDARD.encode(c)).collect(),
+            not_after: s4s_core::x509::not_after(der),
             algorithm,
             send_chain,
             path: path.to_string(),
@@ -202,6 +205,11 @@ impl ClientCertificate {
     /// The SHA-1 thumbprint in upper-case hex, as the Entra portal shows it.
     pub fn thumbprint(&self) -> &str {
         &self.thumbprint
+    }
+
+    /// When the certificate expires (its `notAfter`, Unix seconds).
+    pub fn not_after(&self) -> Option<i64> {
+        self.not_after
     }
 
     /// A client assertion for `client_id` at the token endpoint `audience` (§1.1): header
@@ -540,10 +548,10 @@ impl TokenProvider {
         out
     }
 
-    /// The certificate's SHA-1 thumbprint (as the portal shows it), for a certificate credential.
-    pub fn certificate_thumbprint(&self) -> Option<&str> {
+    /// The certificate of a certificate credential (thumbprint, expiry).
+    pub fn certificate(&self) -> Option<&ClientCertificate> {
         match &self.source {
-            Source::Certificate(c) => Some(c.thumbprint()),
+            Source::Certificate(c) => Some(c),
             _ => None,
         }
     }

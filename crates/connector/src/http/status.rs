@@ -456,8 +456,20 @@ fn tenant_cursors(cursors: &[s4s_store::CursorRow], tenant: &str, now: i64) -> S
 
 fn credential(tc: &TenantContext, now: i64) -> String {
     let mut out = t(tc.cfg.credential.kind());
-    if let Some(th) = tc.clients.tokens.certificate_thumbprint() {
-        let _ = write!(out, " <span class=\"muted\">thumbprint {}</span>", t(th));
+    if let Some(cert) = tc.clients.tokens.certificate() {
+        let _ = write!(out, " <span class=\"muted\">thumbprint {}</span>", t(cert.thumbprint()));
+        if let Some(secs) = cert.not_after() {
+            let ms = secs.saturating_mul(1000);
+            // Entra refuses an expired certificate (AADSTS700027); say so well before.
+            let (class, when) = match ms - now {
+                left if left <= 0 => ("bad", format!("expired {}", words::utc(ms))),
+                left if left < 30 * 86_400_000 => {
+                    ("warn", format!("expires {} ({})", words::ago(ms, now), words::utc(ms)))
+                }
+                _ => ("muted", format!("valid until {}", words::utc(ms))),
+            };
+            let _ = write!(out, "<br><span class=\"{class}\">certificate {}</span>", t(&when));
+        }
     }
     let tokens = tc.clients.tokens.token_expiries();
     if tokens.is_empty() {
