@@ -302,3 +302,69 @@ async fn a_backlog_of_incidents_is_read_across_next_links() {
     assert!(incs.iter().all(|i| h.pages().get(&sext(i)) == Some(&1)));
     app.stop().await;
 }
+
+/// A workspace onboarded to the Defender portal: its incidents are Defender XDR incidents that
+/// Graph reports too (`providerName` "Microsoft XDR", `providerIncidentId` = the Graph
+/// incident id). Whichever source sees an incident first pages it; the other joins that page
+/// (an annotation), and acknowledging it acts on both the Graph alert and the Sentinel incident.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_defender_incident_seen_through_graph_and_sentinel_pages_once() {
+    let h = Harness::new().await;
+    h.fake.add_api_key(TEAM, "test-api-key");
+    let cfg = h.config().tenant(|t| {
+        t.signl4.api_key = Some("test-api-key".into());
+        t.signl4.api_poll_interval = Some(Duration::from_millis(200));
+    });
+    let app = h.start_connected(&cfg, 0.0, None).await;
+    let graph_alert = |xdr: &str| {
+        let (_, make) = scenarios::catalogue()[0];
+        let mut a = make(&format!("twin-{xdr}"));
+        a["incidentId"] = json!(xdr);
+        a["serviceSource"] = json!("microsoftDefenderForEndpoint");
+        a
+    };
+    let xdr_incident = |xdr: &str| {
+        let (mut i, a) = scenarios::sentinel_incident(&format!(" (XDR {xdr})"));
+        i["properties"]["providerName"] = json!("Microsoft XDR");
+        i["properties"]["providerIncidentId"] = json!(xdr);
+        i["properties"]["additionalData"] =
+            json!({"providerIncidentUrl": format!("https://security.microsoft.com/incidents/{xdr}")});
+        (i, a)
+    };
+    // Graph first.
+    let a1 = h.fake.add_alert(TENANT, graph_alert("2972"));
+    wait_for("the Graph alert paged", T, async || h.pages().contains_key(&ext(&a1))).await;
+    let (i, a) = xdr_incident("2972");
+    let s1 = h.fake.add_sentinel_incident(WS, i, a);
+    let joined = |leader: &str, what: &str| {
+        h.fake.signl4_alerts(TEAM).get(leader).is_some_and(|x| x.notes.iter().any(|n| n.text.contains(what)))
+    };
+    wait_for("the Sentinel incident joined the Graph page", T, async || {
+        joined(&ext(&a1), "Also in Microsoft Sentinel (soc) as incident")
+    })
+    .await;
+    // Sentinel first.
+    let (i, a) = xdr_incident("3001");
+    let s2 = h.fake.add_sentinel_incident(WS, i, a);
+    wait_for("the Sentinel incident paged", T, async || h.pages().contains_key(&sext(&s2))).await;
+    let a2 = h.fake.add_alert(TENANT, graph_alert("3001"));
+    wait_for("the Graph alert joined the Sentinel page", T, async || joined(&sext(&s2), "Also in incident 3001")).await;
+    h.polls(3).await;
+    let pages = h.pages();
+    assert_eq!(pages.len(), 2, "one page per incident: {pages:?}");
+    assert!(!pages.contains_key(&sext(&s1)) && !pages.contains_key(&ext(&a2)), "{pages:?}");
+
+    // One acknowledgement acts on both views of each incident.
+    for leader in [ext(&a1), sext(&s2)] {
+        h.fake.signl4_action(TEAM, &leader, Action::Acknowledge(rene())).await.unwrap();
+    }
+    wait_for("both Graph alerts in progress", T, async || {
+        [&a1, &a2].iter().all(|a| h.fake.alert(TENANT, a["id"].as_str().unwrap()).unwrap()["status"] == "inProgress")
+    })
+    .await;
+    wait_for("both Sentinel incidents active", T, async || {
+        [&s1, &s2].iter().all(|s| incident(&h, s)["properties"]["status"] == "Active")
+    })
+    .await;
+    app.stop().await;
+}

@@ -101,7 +101,8 @@ pub fn insert_incident(
     }
     p.insert("lastModifiedTimeUtc".into(), json!(ts));
     p.insert("incidentNumber".into(), json!(number));
-    p.insert("providerIncidentId".into(), json!(number.to_string()));
+    // A Defender-synced incident carries its XDR id here (and providerName "Microsoft XDR").
+    p.entry("providerIncidentId".to_string()).or_insert(json!(number.to_string()));
     let id = format!("{}/incidents/{name}", base_id(ws));
     p.insert(
         "incidentUrl".into(),

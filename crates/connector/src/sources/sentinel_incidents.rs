@@ -76,7 +76,12 @@ impl PullSource for SentinelIncidents {
                 true => store.incident_alerts(&t.name, &inc.name).await?,
                 false => Vec::new(),
             };
-            batch.extend(ingest::sentinel_incident(t, ws, inc, p, alerts, &tracked));
+            // The same Defender incident already paged through Graph: it joins that page.
+            let twin = match ingest::sentinel_twin_of(t, ws, inc, p) {
+                Some(xdr) => ingest::Twin::find(&t.name, &source, &store.incident_alerts(&t.name, xdr).await?),
+                None => None,
+            };
+            batch.extend(ingest::sentinel_incident(t, ws, inc, p, alerts, &tracked, twin.as_ref()));
         }
         out.queued = batch.iter().map(|i| i.jobs.len() + usize::from(i.page.is_some())).sum();
         let o = store.ingest_fenced(&batch, fence, timefmt::millis(OffsetDateTime::now_utc())).await?;
