@@ -83,10 +83,10 @@ impl Incident {
     pub fn xdr_incident_id(raw: &Value) -> Option<String> {
         let p = raw.get("properties")?;
         let provider = s(p, "/providerName").unwrap_or_default().to_ascii_lowercase();
-        if provider.contains("xdr") || provider.contains("defender") {
-            if let Some(id) = s(p, "/providerIncidentId").filter(|i| !i.trim().is_empty()) {
-                return Some(id.trim().to_string());
-            }
+        if (provider.contains("xdr") || provider.contains("defender"))
+            && let Some(id) = s(p, "/providerIncidentId").filter(|i| !i.trim().is_empty())
+        {
+            return Some(id.trim().to_string());
         }
         let url = s(p, "/additionalData/providerIncidentUrl")?;
         let u = url::Url::parse(&url).ok()?;
