@@ -234,6 +234,25 @@ async fn per_alert_mode_pages_each_alert_and_the_incident_follows_the_last() {
     wait_for("Closed", T, async || incident(&h, &inc)["properties"]["status"] == "Closed").await;
     h.polls(2).await;
     assert_eq!(h.pages().len(), 2);
+    // An analyst reopens the incident: it pages once more, as one page marked reopened.
+    let name = inc["name"].as_str().unwrap();
+    h.fake.update_sentinel_incident(WS, name, json!({"status": "Active"}));
+    let reopened = format!("{}~reopen1", sext(&inc));
+    wait_for("paged again", T, async || h.pages().contains_key(&reopened)).await;
+    h.polls(3).await;
+    assert_eq!(h.pages().len(), 3, "one page for the reopening: {:?}", h.pages());
+    let e = h.fake.received(TEAM).into_iter().find(|e| e.external_id.as_deref() == Some(&reopened)).unwrap();
+    assert!(e.body["Title"].as_str().unwrap().starts_with("[Reopened] "), "{}", e.body["Title"]);
+    // Closed in the portal again: that SIGNL4 alert closes.
+    h.fake.update_sentinel_incident(
+        WS,
+        name,
+        json!({"status": "Closed", "classification": "FalsePositive", "classificationReason": "InaccurateData"}),
+    );
+    wait_for("reopened SIGNL4 alert closed", T, async || {
+        h.fake.signl4_alerts(TEAM).get(&reopened).is_some_and(|x| x.status == "resolved")
+    })
+    .await;
     app.stop().await;
 }
 
@@ -366,5 +385,39 @@ async fn a_defender_incident_seen_through_graph_and_sentinel_pages_once() {
         [&s1, &s2].iter().all(|s| incident(&h, s)["properties"]["status"] == "Active")
     })
     .await;
+    app.stop().await;
+}
+
+/// An analyst's comment on a paged incident reaches the phone once, as an annotation; the
+/// connector's own comments (the acknowledgement written back) do not, and the annotation is
+/// not echoed back as a comment.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_portal_comment_on_an_incident_becomes_one_annotation() {
+    let h = Harness::new().await;
+    h.fake.add_api_key(TEAM, "test-api-key");
+    let cfg = h.config().tenant(|t| {
+        t.signl4.api_key = Some("test-api-key".into());
+        t.signl4.api_poll_interval = Some(Duration::from_millis(200));
+    });
+    let app = h.start_connected(&cfg, 0.0, None).await;
+    let (i, a) = scenarios::sentinel_incident("");
+    let inc = h.fake.add_sentinel_incident(WS, i, a);
+    let name = inc["name"].as_str().unwrap();
+    wait_for("paged", T, async || h.pages().contains_key(&sext(&inc))).await;
+    h.fake.signl4_action(TEAM, &sext(&inc), Action::Acknowledge(rene())).await.unwrap();
+    wait_for("ack written back", T, async || !h.fake.sentinel_comments(WS, name).is_empty()).await;
+    h.fake.add_sentinel_portal_comment(WS, name, "Megan Bowen", "Blocked 203.0.113.77 at the firewall").unwrap();
+    let notes = || h.fake.signl4_alerts(TEAM).get(&sext(&inc)).map(|x| x.notes.clone()).unwrap_or_default();
+    wait_for("annotation", T, async || {
+        notes().iter().any(|n| n.text.contains("Portal comment by Megan Bowen: Blocked"))
+    })
+    .await;
+    h.polls(3).await;
+    let ours: Vec<String> =
+        notes().iter().filter(|n| n.text.starts_with("[signl4-sentinel]")).map(|n| n.text.clone()).collect();
+    assert_eq!(ours.len(), 1, "one annotation, none for our own comments: {ours:?}");
+    let comments = h.fake.sentinel_comments(WS, name);
+    let texts: Vec<&str> = comments.iter().filter_map(|c| c["properties"]["message"].as_str()).collect();
+    assert!(!texts.iter().any(|t| t.contains("Portal comment by")), "annotation echoed: {texts:?}");
     app.stop().await;
 }

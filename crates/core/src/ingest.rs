@@ -409,13 +409,15 @@ pub fn sentinel_needs_alerts(ws: &SentinelConfig, inc: &Incident, prior: Option<
     (!prior.is_some_and(|p| p.paged) && incident_pages(ws, inc)) || sentinel_reopened(ws, inc, prior)
 }
 
-/// A paged incident (per-incident mode) closed earlier and now open again, set so by someone
-/// else, at a severity that pages: it pages again, once per reopening.
+/// A paged incident closed earlier and now open again, set so by someone else, at a severity
+/// that pages: it pages again, once per reopening — as one page for the incident in per-alert
+/// mode too (its alerts were answered; the incident is what came back). An incident that
+/// joined its Graph twin's page leaves reopening to the Graph alerts.
 pub fn sentinel_reopened(ws: &SentinelConfig, inc: &Incident, prior: Option<&StoredAlert>) -> bool {
     prior.is_some_and(|p| {
         p.paged
             && p.record.version != inc.version()
-            && ws.page_per == PagePer::Incident
+            && p.state() != Signl4State::Grouped
             && inc.severity.rank() >= ws.min_severity.rank()
             && sync::reopened(
                 &model::sentinel_status(&p.record.status),
@@ -431,6 +433,63 @@ pub fn sentinel_needs_tracked(ws: &SentinelConfig, inc: &Incident, prior: Option
     ws.page_per == PagePer::Alert
         && inc.status == "Closed"
         && prior.is_some_and(|p| p.paged && p.record.version != inc.version())
+}
+
+/// Before planning: may a paged incident have gained comments since the stored version (a new
+/// version that has comments), so that its comments must be read ([`sentinel_portal_comments`]
+/// keeps those created after the stored version)? The stored row's raw JSON is not read back
+/// in bulk, so the count is not compared; an absent count is read as "maybe".
+pub fn sentinel_comments_changed(inc: &Incident, prior: Option<&StoredAlert>) -> bool {
+    let count = inc.raw.pointer("/properties/additionalData/commentsCount").map(|c| c.as_i64().unwrap_or(1));
+    prior.is_some_and(|p| {
+        p.paged
+            && p.record.version != inc.version()
+            && !matches!(p.state(), Signl4State::Held | Signl4State::None)
+            && count.is_none_or(|c| c > 0)
+    })
+}
+
+/// Comments added in the portal to a paged Sentinel incident since the stored version become
+/// annotations on its SIGNL4 alert — in each team it paged that has an API key, once per
+/// comment: the incident's page (or the page it joined), or in per-alert mode each alert's
+/// page (`members`: the incident's stored alert rows).
+pub fn sentinel_portal_comments(
+    tenant: &TenantConfig,
+    ws: &SentinelConfig,
+    inc: &Incident,
+    prior: &StoredAlert,
+    comments: &[Value],
+    members: &[StoredAlert],
+) -> Vec<crate::records::NewJob> {
+    let Some(since) = crate::timefmt::parse(&prior.record.version).map(crate::timefmt::millis) else {
+        return Vec::new();
+    };
+    let new = crate::comments::new_sentinel_comments(comments, since);
+    let source = model::source(&ws.name);
+    // (external id of the page, its routes)
+    let mut pages: Vec<(String, Vec<String>)> = Vec::new();
+    match (prior.state(), &prior.grouped_into) {
+        (Signl4State::Grouped, Some(leader)) => pages.push((leader.clone(), prior.routes.clone())),
+        _ if ws.page_per == PagePer::Alert && prior.episode == 0 => {
+            for m in members.iter().filter(|m| m.paged && !matches!(m.state(), Signl4State::Held | Signl4State::None)) {
+                let ext = ids::episode_external_id(&tenant.name, &m.record.source, &m.record.alert_id, m.episode);
+                pages.push((ext, m.routes.clone()));
+            }
+        }
+        _ => pages
+            .push((ids::episode_external_id(&tenant.name, &source, &inc.name, prior.episode), prior.routes.clone())),
+    }
+    let mut jobs = Vec::new();
+    for (ext, routes) in pages {
+        let routes = if routes.is_empty() { vec![DEFAULT_ROUTE.to_string()] } else { routes };
+        for r in routes.iter().filter(|r| route_named(tenant, r).signl4.api_key.is_some()) {
+            for c in &new {
+                let what = format!("{}:{}", inc.name, crate::comments::key(c));
+                jobs.push(jobs::annotate(&tenant.name, &ext, r, &what, crate::comments::annotation(c)));
+            }
+        }
+    }
+    jobs
 }
 
 /// Before planning: the Defender XDR incident whose stored Graph rows may hold this incident's
@@ -615,10 +674,23 @@ pub fn sentinel_incident(
                     portal_item(&mut item, &tenant.name, &ext, &p.routes, action);
                 }
             }
-            PagePer::Alert if inc.status == "Closed" => {
-                items.extend(incident_closes(&tenant.name, "resolved", tracked));
+            PagePer::Alert => {
+                // Reopened before: the incident's own page follows the portal like per-incident.
+                if p.episode > 0 {
+                    let action = sync::portal_change(
+                        p.state(),
+                        p.written_status.as_deref(),
+                        &inc.as_alert_status(),
+                        tenant.sync.ack_on_in_progress,
+                    );
+                    if let Some(action) = action {
+                        portal_item(&mut item, &tenant.name, &ext, &p.routes, action);
+                    }
+                }
+                if inc.status == "Closed" {
+                    items.extend(incident_closes(&tenant.name, "resolved", tracked));
+                }
             }
-            PagePer::Alert => {}
         }
     }
     if !unchanged(prior, &item) {
