@@ -83,6 +83,7 @@ pub fn init_series(tenants: &[Arc<TenantContext>]) {
         let tenant = t.cfg.name.clone();
         for name in [
             telemetry::PAGES_SENT,
+            telemetry::ALERTS_GROUPED,
             telemetry::JOBS_DEAD,
             telemetry::POLL_ERRORS,
             telemetry::SIGNL4_REST_ERRORS,

@@ -164,6 +164,8 @@ impl PullSource for GraphAlerts {
                 .increment(n as u64);
         }
         metrics::counter!(telemetry::PAGE_JOBS_CREATED, "tenant" => t.name.clone()).increment(o.jobs_created as u64);
+        let grouped = batch.iter().filter(|i| i.update.signl4_state.as_deref() == Some("grouped")).count();
+        metrics::counter!(crate::telemetry::ALERTS_GROUPED, "tenant" => t.name.clone()).increment(grouped as u64);
         out.new = o.new;
         out.updated = o.updated;
         out.queued = o.jobs_created + batch.iter().map(|i| i.jobs.len()).sum::<usize>();

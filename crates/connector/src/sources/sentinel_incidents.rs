@@ -103,6 +103,8 @@ impl PullSource for SentinelIncidents {
         }
         out.queued = batch.iter().map(|i| i.jobs.len() + usize::from(i.page.is_some())).sum();
         let o = store.ingest_fenced(&batch, fence, timefmt::millis(OffsetDateTime::now_utc())).await?;
+        let grouped = batch.iter().filter(|i| i.update.signl4_state.as_deref() == Some("grouped")).count();
+        metrics::counter!(crate::telemetry::ALERTS_GROUPED, "tenant" => t.name.clone()).increment(grouped as u64);
         out.new = o.new;
         out.updated = o.updated;
         Ok(out)
