@@ -160,9 +160,20 @@ impl App {
 
         let receiver =
             webhook::routes(WebhookState { store: store.clone(), tenants: tenants.clone(), wake: wake.clone() });
+        let monitor =
+            Arc::new(crate::selfmon::SelfMonitor::new(cfg.ops.clone(), tenants.clone(), store.clone(), &owner));
         let auth = Arc::new(crate::http::status::StatusAuth::new(cfg.server.admin_token.clone()));
-        let app =
-            router(ServerState { store: store.clone(), tenants: tenants.clone(), auth, wake: wake.clone() }, receiver);
+        let app = router(
+            ServerState {
+                store: store.clone(),
+                tenants: tenants.clone(),
+                conditions: monitor.board.clone(),
+                auth,
+                wake: wake.clone(),
+            },
+            receiver,
+        );
+        tasks.push(tokio::spawn(monitor.run(rx.clone())));
         let mut srx = rx.clone();
         tasks.push(tokio::spawn(async move {
             let _ = axum::serve(listener, app)

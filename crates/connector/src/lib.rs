@@ -17,6 +17,7 @@ pub mod demo;
 pub mod http;
 pub mod jobs;
 pub mod ops;
+pub mod selfmon;
 pub mod sources;
 pub mod telemetry;
 pub mod tenant;

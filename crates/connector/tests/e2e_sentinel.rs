@@ -234,6 +234,25 @@ async fn per_alert_mode_pages_each_alert_and_the_incident_follows_the_last() {
     wait_for("Closed", T, async || incident(&h, &inc)["properties"]["status"] == "Closed").await;
     h.polls(2).await;
     assert_eq!(h.pages().len(), 2);
+    // An analyst reopens the incident: it pages once more, as one page marked reopened.
+    let name = inc["name"].as_str().unwrap();
+    h.fake.update_sentinel_incident(WS, name, json!({"status": "Active"}));
+    let reopened = format!("{}~reopen1", sext(&inc));
+    wait_for("paged again", T, async || h.pages().contains_key(&reopened)).await;
+    h.polls(3).await;
+    assert_eq!(h.pages().len(), 3, "one page for the reopening: {:?}", h.pages());
+    let e = h.fake.received(TEAM).into_iter().find(|e| e.external_id.as_deref() == Some(&reopened)).unwrap();
+    assert!(e.body["Title"].as_str().unwrap().starts_with("[Reopened] "), "{}", e.body["Title"]);
+    // Closed in the portal again: that SIGNL4 alert closes.
+    h.fake.update_sentinel_incident(
+        WS,
+        name,
+        json!({"status": "Closed", "classification": "FalsePositive", "classificationReason": "InaccurateData"}),
+    );
+    wait_for("reopened SIGNL4 alert closed", T, async || {
+        h.fake.signl4_alerts(TEAM).get(&reopened).is_some_and(|x| x.status == "resolved")
+    })
+    .await;
     app.stop().await;
 }
 
@@ -300,5 +319,105 @@ async fn a_backlog_of_incidents_is_read_across_next_links() {
     assert!(h.fake.requests().get("arm.incidents.list").copied().unwrap_or(0) >= 3, "followed nextLink");
     h.polls(2).await;
     assert!(incs.iter().all(|i| h.pages().get(&sext(i)) == Some(&1)));
+    app.stop().await;
+}
+
+/// A workspace onboarded to the Defender portal: its incidents are Defender XDR incidents that
+/// Graph reports too (`providerName` "Microsoft XDR", `providerIncidentId` = the Graph
+/// incident id). Whichever source sees an incident first pages it; the other joins that page
+/// (an annotation), and acknowledging it acts on both the Graph alert and the Sentinel incident.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_defender_incident_seen_through_graph_and_sentinel_pages_once() {
+    let h = Harness::new().await;
+    h.fake.add_api_key(TEAM, "test-api-key");
+    let cfg = h.config().tenant(|t| {
+        t.signl4.api_key = Some("test-api-key".into());
+        t.signl4.api_poll_interval = Some(Duration::from_millis(200));
+    });
+    let app = h.start_connected(&cfg, 0.0, None).await;
+    let graph_alert = |xdr: &str| {
+        let (_, make) = scenarios::catalogue()[0];
+        let mut a = make(&format!("twin-{xdr}"));
+        a["incidentId"] = json!(xdr);
+        a["serviceSource"] = json!("microsoftDefenderForEndpoint");
+        a
+    };
+    let xdr_incident = |xdr: &str| {
+        let (mut i, a) = scenarios::sentinel_incident(&format!(" (XDR {xdr})"));
+        i["properties"]["providerName"] = json!("Microsoft XDR");
+        i["properties"]["providerIncidentId"] = json!(xdr);
+        i["properties"]["additionalData"] =
+            json!({"providerIncidentUrl": format!("https://security.microsoft.com/incidents/{xdr}")});
+        (i, a)
+    };
+    // Graph first.
+    let a1 = h.fake.add_alert(TENANT, graph_alert("2972"));
+    wait_for("the Graph alert paged", T, async || h.pages().contains_key(&ext(&a1))).await;
+    let (i, a) = xdr_incident("2972");
+    let s1 = h.fake.add_sentinel_incident(WS, i, a);
+    let joined = |leader: &str, what: &str| {
+        h.fake.signl4_alerts(TEAM).get(leader).is_some_and(|x| x.notes.iter().any(|n| n.text.contains(what)))
+    };
+    wait_for("the Sentinel incident joined the Graph page", T, async || {
+        joined(&ext(&a1), "Also in Microsoft Sentinel (soc) as incident")
+    })
+    .await;
+    // Sentinel first.
+    let (i, a) = xdr_incident("3001");
+    let s2 = h.fake.add_sentinel_incident(WS, i, a);
+    wait_for("the Sentinel incident paged", T, async || h.pages().contains_key(&sext(&s2))).await;
+    let a2 = h.fake.add_alert(TENANT, graph_alert("3001"));
+    wait_for("the Graph alert joined the Sentinel page", T, async || joined(&sext(&s2), "Also in incident 3001")).await;
+    h.polls(3).await;
+    let pages = h.pages();
+    assert_eq!(pages.len(), 2, "one page per incident: {pages:?}");
+    assert!(!pages.contains_key(&sext(&s1)) && !pages.contains_key(&ext(&a2)), "{pages:?}");
+
+    // One acknowledgement acts on both views of each incident.
+    for leader in [ext(&a1), sext(&s2)] {
+        h.fake.signl4_action(TEAM, &leader, Action::Acknowledge(rene())).await.unwrap();
+    }
+    wait_for("both Graph alerts in progress", T, async || {
+        [&a1, &a2].iter().all(|a| h.fake.alert(TENANT, a["id"].as_str().unwrap()).unwrap()["status"] == "inProgress")
+    })
+    .await;
+    wait_for("both Sentinel incidents active", T, async || {
+        [&s1, &s2].iter().all(|s| incident(&h, s)["properties"]["status"] == "Active")
+    })
+    .await;
+    app.stop().await;
+}
+
+/// An analyst's comment on a paged incident reaches the phone once, as an annotation; the
+/// connector's own comments (the acknowledgement written back) do not, and the annotation is
+/// not echoed back as a comment.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_portal_comment_on_an_incident_becomes_one_annotation() {
+    let h = Harness::new().await;
+    h.fake.add_api_key(TEAM, "test-api-key");
+    let cfg = h.config().tenant(|t| {
+        t.signl4.api_key = Some("test-api-key".into());
+        t.signl4.api_poll_interval = Some(Duration::from_millis(200));
+    });
+    let app = h.start_connected(&cfg, 0.0, None).await;
+    let (i, a) = scenarios::sentinel_incident("");
+    let inc = h.fake.add_sentinel_incident(WS, i, a);
+    let name = inc["name"].as_str().unwrap();
+    wait_for("paged", T, async || h.pages().contains_key(&sext(&inc))).await;
+    h.fake.signl4_action(TEAM, &sext(&inc), Action::Acknowledge(rene())).await.unwrap();
+    wait_for("ack written back", T, async || !h.fake.sentinel_comments(WS, name).is_empty()).await;
+    h.fake.add_sentinel_portal_comment(WS, name, "Megan Bowen", "Blocked 203.0.113.77 at the firewall").unwrap();
+    let notes = || h.fake.signl4_alerts(TEAM).get(&sext(&inc)).map(|x| x.notes.clone()).unwrap_or_default();
+    wait_for("annotation", T, async || {
+        notes().iter().any(|n| n.text.contains("Portal comment by Megan Bowen: Blocked"))
+    })
+    .await;
+    h.polls(3).await;
+    let ours: Vec<String> =
+        notes().iter().filter(|n| n.text.starts_with("[signl4-sentinel]")).map(|n| n.text.clone()).collect();
+    assert_eq!(ours.len(), 1, "one annotation, none for our own comments: {ours:?}");
+    let comments = h.fake.sentinel_comments(WS, name);
+    let texts: Vec<&str> = comments.iter().filter_map(|c| c["properties"]["message"].as_str()).collect();
+    assert!(!texts.iter().any(|t| t.contains("Portal comment by")), "annotation echoed: {texts:?}");
     app.stop().await;
 }

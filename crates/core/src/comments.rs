@@ -46,6 +46,29 @@ pub fn new_comments(raw: &Value, since_ms: i64) -> Vec<PortalComment> {
     out
 }
 
+/// Comments of a Sentinel incident (`GET …/comments`: `properties.message`, `createdTimeUtc`,
+/// `author`, `microsoft-apis.md` §3.2) created after `since_ms` by someone else than the
+/// connector, oldest first.
+pub fn new_sentinel_comments(list: &[Value], since_ms: i64) -> Vec<PortalComment> {
+    let mut out: Vec<PortalComment> = list
+        .iter()
+        .filter_map(|c| {
+            let p = c.get("properties")?;
+            let text = p.get("message")?.as_str()?.trim().to_string();
+            let at_ms = timefmt::millis(timefmt::parse(p.get("createdTimeUtc")?.as_str()?)?);
+            let a = p.get("author");
+            let by = ["name", "userPrincipalName", "email"]
+                .iter()
+                .find_map(|k| a.and_then(|a| a.get(*k)).and_then(Value::as_str).filter(|s| !s.is_empty()))
+                .unwrap_or("someone")
+                .to_string();
+            (at_ms > since_ms && !text.is_empty() && !is_ours(&text)).then_some(PortalComment { by, at_ms, text })
+        })
+        .collect();
+    out.sort_by_key(|c| c.at_ms);
+    out
+}
+
 /// The annotation text of a portal comment (starts with [`OWN_ANNOTATION`], so that its echo
 /// is not written back as a responder's note).
 pub fn annotation(c: &PortalComment) -> String {
@@ -67,6 +90,26 @@ pub fn key(c: &PortalComment) -> String {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn sentinel_comments_by_people_since_the_stored_version_count() {
+        let c = |msg: &str, at: &str, author: Value| json!({"properties": {"message": msg, "createdTimeUtc": at, "author": author}});
+        let list = vec![
+            c(
+                "Acknowledged in SIGNL4 by rene@signl4.com. [SIGNL4 ack:1]",
+                "2026-12-01T10:00:05Z",
+                json!({"name": "signl4-sentinel"}),
+            ),
+            c("Old remark", "2026-12-01T09:00:00Z", json!({"name": "Megan Bowen"})),
+            c("Blocked the IP", "2026-12-01T10:00:07Z", json!({"name": null, "email": "megan@contoso.com"})),
+            json!({"properties": {"message": "no time"}}),
+            json!("garbage"),
+        ];
+        let since = timefmt::millis(timefmt::parse("2026-12-01T10:00:00Z").unwrap());
+        let new = new_sentinel_comments(&list, since);
+        assert_eq!(new.len(), 1);
+        assert_eq!((new[0].by.as_str(), new[0].text.as_str()), ("megan@contoso.com", "Blocked the IP"));
+    }
 
     #[test]
     fn only_new_comments_by_people_count() {

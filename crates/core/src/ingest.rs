@@ -39,6 +39,51 @@ fn route_names(targets: &[&Route]) -> String {
 #[derive(Debug, Default, Clone)]
 pub struct GroupBook {
     groups: HashMap<(String, String), Group>,
+    twins: HashMap<String, Twin>,
+}
+
+/// The page the *other* source made for the same Defender XDR incident: a Sentinel incident
+/// of a workspace onboarded to the Defender portal and its Graph security incident are one
+/// incident seen twice, and page once (whichever source sees it first). `leader`: the external
+/// id of that page; `routes`: the teams it went to; `max_rank`: the highest severity paged.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Twin {
+    pub leader: String,
+    pub routes: Vec<String>,
+    pub max_rank: u8,
+}
+
+impl Twin {
+    /// The twin page among the stored rows of one XDR incident (`incident_alerts`), as seen
+    /// by a source reading `from_source`: a paged row of the other kind of source — Graph
+    /// alerts for a Sentinel incident, a Sentinel incident for a Graph alert. A row held back
+    /// or grouped into another page does not lead; a grouped Graph alert points at its leader.
+    pub fn find(tenant: &str, from_source: &str, stored: &[StoredAlert]) -> Option<Twin> {
+        let from_sentinel = from_source.starts_with("sentinel");
+        let mut twin: Option<Twin> = None;
+        for a in stored.iter().filter(|a| a.paged) {
+            let other = match from_sentinel {
+                true => a.record.source == SOURCE_GRAPH_ALERT,
+                false => a.record.source.starts_with("sentinel.") && a.record.source != from_source,
+            };
+            let state = a.state();
+            if !other || matches!(state, Signl4State::Held | Signl4State::None) {
+                continue;
+            }
+            let leader = match (&a.grouped_into, state) {
+                (Some(l), _) => l.clone(),
+                (None, Signl4State::Grouped) => continue,
+                (None, _) => ids::external_id(tenant, &a.record.source, &a.record.alert_id),
+            };
+            let rank = Severity::parse(&a.record.severity).rank();
+            let routes = if a.routes.is_empty() { vec![DEFAULT_ROUTE.to_string()] } else { a.routes.clone() };
+            match &mut twin {
+                Some(t) => t.max_rank = t.max_rank.max(rank),
+                None => twin = Some(Twin { leader, routes, max_rank: rank }),
+            }
+        }
+        twin
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -77,6 +122,27 @@ impl GroupBook {
     pub fn get(&self, incident: &str, route: &str) -> Option<&Group> {
         self.groups.get(&(incident.to_string(), route.to_string()))
     }
+
+    /// Learns the Sentinel twin page of a Graph incident from its stored rows.
+    pub fn add_twin(&mut self, tenant: &str, incident: &str, stored: &[StoredAlert]) {
+        if let Some(t) = Twin::find(tenant, SOURCE_GRAPH_ALERT, stored) {
+            self.twins.insert(incident.to_string(), t);
+        }
+    }
+
+    pub fn twin(&self, incident: &str) -> Option<&Twin> {
+        self.twins.get(incident)
+    }
+}
+
+/// Whether the tenant's Graph alerts can have a Sentinel twin (a workspace is configured).
+pub fn may_have_twins(tenant: &TenantConfig) -> bool {
+    tenant.graph && !tenant.sentinel.is_empty()
+}
+
+/// The route named `name` (the default route for any name it does not know).
+fn route_named<'a>(tenant: &'a TenantConfig, name: &str) -> &'a Route {
+    tenant.routes.iter().find(|x| x.name == name).unwrap_or(&tenant.default_route)
 }
 
 /// Whether any route of the tenant (its own team included) pages once per incident.
@@ -142,6 +208,29 @@ pub fn graph_alert_grouped(
     let targets = if pages { routing::select(tenant, &Facts::graph(alert)) } else { Vec::new() };
     let own_ext = ids::external_id(&tenant.name, SOURCE_GRAPH_ALERT, &alert.id);
     let rank = alert.severity.rank();
+    // The same incident already paged through its Sentinel twin: this alert joins that page.
+    if pages
+        && let Some(inc) = alert.incident_id.as_deref()
+        && let Some(tw) = groups.twins.get_mut(inc)
+    {
+        let rose = rank > tw.max_rank;
+        let annotated: Vec<&String> =
+            tw.routes.iter().filter(|r| route_named(tenant, r).signl4.api_key.is_some()).collect();
+        // Without an API key it can only page on its own, and does so when the incident got worse.
+        if !(annotated.is_empty() && rose) {
+            tw.max_rank = tw.max_rank.max(rank);
+            let mut item = IngestItem::new(record, None);
+            let text = grouped_annotation(alert, inc, rose);
+            item.jobs
+                .extend(annotated.iter().map(|r| jobs::annotate(&tenant.name, &tw.leader, r, &alert.id, text.clone())));
+            item.update.routes = Some(tw.routes.join(","));
+            item.update.paged = Some(true);
+            item.update.signl4_state = Some(Signl4State::Grouped.as_str().into());
+            item.update.grouped_into = Some(tw.leader.clone());
+            return item;
+        }
+        tw.max_rank = rank;
+    }
     let mut paged_on: Vec<&Route> = Vec::new();
     let mut grouped_on: Vec<&Route> = Vec::new();
     let mut page_jobs = Vec::new();
@@ -320,13 +409,15 @@ pub fn sentinel_needs_alerts(ws: &SentinelConfig, inc: &Incident, prior: Option<
     (!prior.is_some_and(|p| p.paged) && incident_pages(ws, inc)) || sentinel_reopened(ws, inc, prior)
 }
 
-/// A paged incident (per-incident mode) closed earlier and now open again, set so by someone
-/// else, at a severity that pages: it pages again, once per reopening.
+/// A paged incident closed earlier and now open again, set so by someone else, at a severity
+/// that pages: it pages again, once per reopening — as one page for the incident in per-alert
+/// mode too (its alerts were answered; the incident is what came back). An incident that
+/// joined its Graph twin's page leaves reopening to the Graph alerts.
 pub fn sentinel_reopened(ws: &SentinelConfig, inc: &Incident, prior: Option<&StoredAlert>) -> bool {
     prior.is_some_and(|p| {
         p.paged
             && p.record.version != inc.version()
-            && ws.page_per == PagePer::Incident
+            && p.state() != Signl4State::Grouped
             && inc.severity.rank() >= ws.min_severity.rank()
             && sync::reopened(
                 &model::sentinel_status(&p.record.status),
@@ -344,10 +435,97 @@ pub fn sentinel_needs_tracked(ws: &SentinelConfig, inc: &Incident, prior: Option
         && prior.is_some_and(|p| p.paged && p.record.version != inc.version())
 }
 
+/// Before planning: may a paged incident have gained comments since the stored version (a new
+/// version that has comments), so that its comments must be read ([`sentinel_portal_comments`]
+/// keeps those created after the stored version)? The stored row's raw JSON is not read back
+/// in bulk, so the count is not compared; an absent count is read as "maybe".
+pub fn sentinel_comments_changed(inc: &Incident, prior: Option<&StoredAlert>) -> bool {
+    let count = inc.raw.pointer("/properties/additionalData/commentsCount").map(|c| c.as_i64().unwrap_or(1));
+    prior.is_some_and(|p| {
+        p.paged
+            && p.record.version != inc.version()
+            && !matches!(p.state(), Signl4State::Held | Signl4State::None)
+            && count.is_none_or(|c| c > 0)
+    })
+}
+
+/// Comments added in the portal to a paged Sentinel incident since the stored version become
+/// annotations on its SIGNL4 alert — in each team it paged that has an API key, once per
+/// comment: the incident's page (or the page it joined), or in per-alert mode each alert's
+/// page (`members`: the incident's stored alert rows).
+pub fn sentinel_portal_comments(
+    tenant: &TenantConfig,
+    ws: &SentinelConfig,
+    inc: &Incident,
+    prior: &StoredAlert,
+    comments: &[Value],
+    members: &[StoredAlert],
+) -> Vec<crate::records::NewJob> {
+    let Some(since) = crate::timefmt::parse(&prior.record.version).map(crate::timefmt::millis) else {
+        return Vec::new();
+    };
+    let new = crate::comments::new_sentinel_comments(comments, since);
+    let source = model::source(&ws.name);
+    // (external id of the page, its routes)
+    let mut pages: Vec<(String, Vec<String>)> = Vec::new();
+    match (prior.state(), &prior.grouped_into) {
+        (Signl4State::Grouped, Some(leader)) => pages.push((leader.clone(), prior.routes.clone())),
+        _ if ws.page_per == PagePer::Alert && prior.episode == 0 => {
+            for m in members.iter().filter(|m| m.paged && !matches!(m.state(), Signl4State::Held | Signl4State::None)) {
+                let ext = ids::episode_external_id(&tenant.name, &m.record.source, &m.record.alert_id, m.episode);
+                pages.push((ext, m.routes.clone()));
+            }
+        }
+        _ => pages
+            .push((ids::episode_external_id(&tenant.name, &source, &inc.name, prior.episode), prior.routes.clone())),
+    }
+    let mut jobs = Vec::new();
+    for (ext, routes) in pages {
+        let routes = if routes.is_empty() { vec![DEFAULT_ROUTE.to_string()] } else { routes };
+        for r in routes.iter().filter(|r| route_named(tenant, r).signl4.api_key.is_some()) {
+            for c in &new {
+                let what = format!("{}:{}", inc.name, crate::comments::key(c));
+                jobs.push(jobs::annotate(&tenant.name, &ext, r, &what, crate::comments::annotation(c)));
+            }
+        }
+    }
+    jobs
+}
+
+/// Before planning: the Defender XDR incident whose stored Graph rows may hold this incident's
+/// twin page ([`Twin::find`]), when the incident would page now.
+pub fn sentinel_twin_of<'a>(
+    tenant: &TenantConfig,
+    ws: &SentinelConfig,
+    inc: &'a Incident,
+    prior: Option<&StoredAlert>,
+) -> Option<&'a str> {
+    let first = !prior.is_some_and(|p| p.paged) && incident_pages(ws, inc);
+    inc.xdr_id.as_deref().filter(|_| tenant.graph && first)
+}
+
+/// The annotation that adds a Sentinel incident to the page its Graph twin made.
+pub fn twin_annotation(ws: &SentinelConfig, inc: &Incident) -> String {
+    let number = inc.number.as_deref().map(|n| format!(" #{n}")).unwrap_or_default();
+    let mut t = format!(
+        "{}Also in Microsoft Sentinel ({}) as incident{number}: [{}] {}",
+        crate::signl4_event::OWN_ANNOTATION,
+        ws.name,
+        inc.severity.label(),
+        inc.title
+    );
+    if let Some(u) = inc.portal_link() {
+        t.push_str(&format!(". {u}"));
+    }
+    t
+}
+
 /// What to store for one Sentinel incident version: its row, its page (per incident) or its
 /// alerts' rows and pages (per alert), and SIGNL4 closes for a close made in the portal.
 /// `alerts`: the incident's alerts when [`sentinel_needs_alerts`]; `tracked`: the stored
-/// alerts of the incident when [`sentinel_needs_tracked`]. Items that change nothing are left out.
+/// alerts of the incident when [`sentinel_needs_tracked`]; `twin`: the page its Graph twin
+/// made ([`sentinel_twin_of`], [`Twin::find`]) — then it does not page again but joins that
+/// page. Items that change nothing are left out.
 pub fn sentinel_incident(
     tenant: &TenantConfig,
     ws: &SentinelConfig,
@@ -355,6 +533,7 @@ pub fn sentinel_incident(
     prior: Option<&StoredAlert>,
     alerts: Option<Vec<Value>>,
     tracked: &[StoredAlert],
+    twin: Option<&Twin>,
 ) -> Vec<IngestItem> {
     let source = model::source(&ws.name);
     let record = AlertRecord {
@@ -364,14 +543,37 @@ pub fn sentinel_incident(
         version: inc.version(),
         status: inc.status.clone(),
         severity: inc.severity.key().to_string(),
-        incident_id: None,
+        // A Defender-synced incident is stored under its XDR id, so the Graph alerts of the
+        // same incident find it (and it finds them): one page for both.
+        incident_id: inc.xdr_id.clone(),
         raw: inc.raw.to_string(),
     };
     let mut items = Vec::new();
     let mut item = IngestItem::new(record, None);
     let ext = ids::external_id(&tenant.name, &source, &inc.name);
     let reopen_alerts = alerts.clone().filter(|_| sentinel_reopened(ws, inc, prior));
-    if let Some(alerts) = alerts.filter(|_| !prior.is_some_and(|p| p.paged) && incident_pages(ws, inc)) {
+    let first = !prior.is_some_and(|p| p.paged) && incident_pages(ws, inc);
+    if let Some(tw) = twin.filter(|_| first) {
+        // Already paged through Graph: joins that page (an annotation where the team has an
+        // API key); acknowledging or closing it there acts on this incident too.
+        let text = twin_annotation(ws, inc);
+        for r in tw.routes.iter().filter(|r| route_named(tenant, r).signl4.api_key.is_some()) {
+            item.jobs.push(jobs::annotate(
+                &tenant.name,
+                &tw.leader,
+                r,
+                &format!("sentinel:{}", inc.name),
+                text.clone(),
+            ));
+        }
+        item.update.paged = Some(true);
+        item.update.routes = Some(tw.routes.join(","));
+        item.update.signl4_state = Some(Signl4State::Grouped.as_str().into());
+        item.update.grouped_into = Some(tw.leader.clone());
+        items.push(item);
+        return items;
+    }
+    if let Some(alerts) = alerts.filter(|_| first) {
         let parsed: Vec<SentinelAlert> = alerts.iter().cloned().filter_map(SentinelAlert::from_json).collect();
         match ws.page_per {
             PagePer::Incident => {
@@ -472,10 +674,23 @@ pub fn sentinel_incident(
                     portal_item(&mut item, &tenant.name, &ext, &p.routes, action);
                 }
             }
-            PagePer::Alert if inc.status == "Closed" => {
-                items.extend(incident_closes(&tenant.name, "resolved", tracked));
+            PagePer::Alert => {
+                // Reopened before: the incident's own page follows the portal like per-incident.
+                if p.episode > 0 {
+                    let action = sync::portal_change(
+                        p.state(),
+                        p.written_status.as_deref(),
+                        &inc.as_alert_status(),
+                        tenant.sync.ack_on_in_progress,
+                    );
+                    if let Some(action) = action {
+                        portal_item(&mut item, &tenant.name, &ext, &p.routes, action);
+                    }
+                }
+                if inc.status == "Closed" {
+                    items.extend(incident_closes(&tenant.name, "resolved", tracked));
+                }
             }
-            PagePer::Alert => {}
         }
     }
     if !unchanged(prior, &item) {
@@ -588,13 +803,92 @@ mod tests {
         }))
         .unwrap();
         assert!(sentinel_needs_alerts(&ws, &inc, None));
-        let items = sentinel_incident(&cfg, &ws, &inc, None, Some(vec![]), &[]);
+        let items = sentinel_incident(&cfg, &ws, &inc, None, Some(vec![]), &[], None);
         assert_eq!(items.len(), 1);
         assert!(items[0].page.as_ref().unwrap().key.starts_with("page:s4s:contoso:sentinel."));
         let mut prior = stored("open", None);
         prior.record.version = inc.version();
         assert!(!sentinel_needs_alerts(&ws, &inc, Some(&prior)));
-        assert!(sentinel_incident(&cfg, &ws, &inc, Some(&prior), None, &[]).is_empty());
+        assert!(sentinel_incident(&cfg, &ws, &inc, Some(&prior), None, &[], None).is_empty());
+    }
+
+    fn xdr_incident(name: &str, xdr: &str) -> Incident {
+        Incident::from_json(json!({
+            "name": name,
+            "properties": {"title": "Multi-stage incident", "severity": "High", "status": "New", "incidentNumber": 9,
+                           "providerName": "Microsoft XDR", "providerIncidentId": xdr,
+                           "lastModifiedTimeUtc": "2026-11-28T10:00:00Z"}
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn the_xdr_id_of_a_sentinel_incident_is_read_from_the_provider_or_its_defender_link() {
+        let p = |props: Value| Incident::xdr_incident_id(&json!({"properties": props}));
+        assert_eq!(p(json!({"providerName": "Microsoft XDR", "providerIncidentId": "2972"})).as_deref(), Some("2972"));
+        assert_eq!(
+            p(json!({"providerName": "Microsoft 365 Defender", "providerIncidentId": "15"})).as_deref(),
+            Some("15")
+        );
+        // Sentinel's own incidents number themselves: not a Graph incident id.
+        assert_eq!(p(json!({"providerName": "Azure Sentinel", "providerIncidentId": "3177"})), None);
+        let url = json!({"providerName": "Azure Sentinel", "additionalData":
+            {"providerIncidentUrl": "https://security.microsoft.com/incidents/88?tid=72f988bf"}});
+        assert_eq!(p(url).as_deref(), Some("88"));
+        let elsewhere = json!({"additionalData": {"providerIncidentUrl": "https://example.com/incidents/88"}});
+        assert_eq!(p(elsewhere), None);
+    }
+
+    #[test]
+    fn a_defender_incident_seen_through_graph_and_sentinel_pages_once_whichever_comes_first() {
+        let mut t = tenant();
+        t.default_route.signl4.api_key = Some(secrecy::SecretString::from("key-0123456789"));
+        let ws = t.sentinel[0].clone();
+        let alert = |id: &str, sev: &str| {
+            GraphAlert::from_json(json!({"id": id, "lastUpdateDateTime": "2026-11-28T10:00:00Z", "severity": sev,
+                "status": "new", "incidentId": "2972", "title": "Suspicious sign-in"}))
+            .unwrap()
+        };
+        // Graph first: its alert paged; the Sentinel incident finds that page and joins it.
+        let mut graph_row = stored("open", None);
+        graph_row.record.incident_id = Some("2972".into());
+        let twin = Twin::find("contoso", &model::source(&ws.name), &[graph_row]).unwrap();
+        assert_eq!(twin.leader, "s4s:contoso:graph-alert:a1");
+        let inc = xdr_incident("inc-1", "2972");
+        assert_eq!(sentinel_twin_of(&t, &ws, &inc, None), Some("2972"));
+        let items = sentinel_incident(&t, &ws, &inc, None, Some(vec![]), &[], Some(&twin));
+        assert_eq!(items.len(), 1);
+        let it = &items[0];
+        assert!(it.page.is_none() && it.more_pages.is_empty(), "no second page");
+        assert_eq!(it.alert.incident_id.as_deref(), Some("2972"));
+        assert_eq!(it.update.signl4_state.as_deref(), Some("grouped"));
+        assert_eq!(it.update.grouped_into.as_deref(), Some("s4s:contoso:graph-alert:a1"));
+        assert_eq!(it.jobs.len(), 1, "an annotation on the Graph page");
+        let note: Value = serde_json::from_str(&it.jobs[0].payload).unwrap();
+        assert!(note["text"].as_str().unwrap().contains("Also in Microsoft Sentinel (soc) as incident #9"), "{note}");
+        // Sentinel first: its incident row (stored under the XDR id) is the twin of the alerts.
+        let mut sentinel_row = stored("open", None);
+        sentinel_row.record.source = model::source(&ws.name);
+        sentinel_row.record.alert_id = "inc-1".into();
+        sentinel_row.record.incident_id = Some("2972".into());
+        let mut book = GroupBook::default();
+        book.add_twin("contoso", "2972", &[sentinel_row]);
+        let item = graph_alert_grouped(&t, &alert("a1", "high"), None, &mut book);
+        assert!(item.page.is_none(), "the incident already paged through Sentinel");
+        assert_eq!(item.update.grouped_into.as_deref(), Some("s4s:contoso:sentinel.soc:inc-1"));
+        assert_eq!(item.update.paged, Some(true));
+        assert_eq!(item.jobs[0].key, "annotate:s4s:contoso:sentinel.soc:inc-1:a1@default");
+        // An alert of another incident pages as always.
+        let other = GraphAlert::from_json(json!({"id": "a9", "lastUpdateDateTime": "2026-11-28T10:00:00Z",
+            "severity": "high", "status": "new", "incidentId": "1"}))
+        .unwrap();
+        assert!(graph_alert_grouped(&t, &other, None, &mut book).page.is_some());
+        // A Sentinel-native incident has no twin to look for.
+        let native = Incident::from_json(json!({"name": "inc-2", "properties": {"title": "t", "severity": "High",
+            "status": "New", "providerName": "Azure Sentinel", "providerIncidentId": "4",
+            "lastModifiedTimeUtc": "2026-11-28T10:00:00Z"}}))
+        .unwrap();
+        assert_eq!(sentinel_twin_of(&t, &ws, &native, None), None);
     }
 
     #[test]

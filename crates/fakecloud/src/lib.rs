@@ -371,6 +371,17 @@ impl FakeCloud {
     }
 
     /// Comments of a Sentinel incident, oldest first.
+    /// An analyst comments on the incident in the portal ([`sentinel::add_portal_comment`]).
+    pub fn add_sentinel_portal_comment(
+        &self,
+        workspace: &str,
+        name: &str,
+        author: &str,
+        message: &str,
+    ) -> Option<Value> {
+        sentinel::add_portal_comment(&mut self.state.lock(), workspace, name, author, message)
+    }
+
     pub fn sentinel_comments(&self, workspace: &str, name: &str) -> Vec<Value> {
         let st = self.state.lock();
         let mut v: Vec<Value> = st

@@ -101,7 +101,8 @@ pub fn insert_incident(
     }
     p.insert("lastModifiedTimeUtc".into(), json!(ts));
     p.insert("incidentNumber".into(), json!(number));
-    p.insert("providerIncidentId".into(), json!(number.to_string()));
+    // A Defender-synced incident carries its XDR id here (and providerName "Microsoft XDR").
+    p.entry("providerIncidentId".to_string()).or_insert(json!(number.to_string()));
     let id = format!("{}/incidents/{name}", base_id(ws));
     p.insert(
         "incidentUrl".into(),
@@ -153,6 +154,40 @@ pub fn modify_incident(inner: &mut Inner, workspace: &str, name: &str, changes: 
     }
     inc["etag"] = json!(new_etag());
     Some(inc.clone())
+}
+
+/// An analyst comments on an incident in the portal: a comment by a person (not the app),
+/// `commentsCount` raised. Whether the service bumps the incident's `lastModifiedTimeUtc` for a
+/// comment is not documented (`microsoft-apis.md` §3.3 lists it read-only); the fake does, as
+/// a Defender-portal incident update would, so a poller by `lastModifiedTimeUtc` sees it.
+pub fn add_portal_comment(
+    inner: &mut Inner,
+    workspace: &str,
+    name: &str,
+    author: &str,
+    message: &str,
+) -> Option<Value> {
+    let ws = inner.workspaces.get_mut(workspace)?;
+    if !ws.incidents.contains_key(name) {
+        return None;
+    }
+    let ts = arm_ts(next_ts(ws));
+    let base = base_id(ws);
+    let cid = uuidish();
+    let c = json!({
+        "id": format!("{base}/incidents/{name}/comments/{cid}"), "name": cid, "type": "Microsoft.SecurityInsights/incidents/comments",
+        "etag": uuidish(),
+        "properties": {"message": message, "createdTimeUtc": ts, "lastModifiedTimeUtc": ts,
+                       "author": {"objectId": "00000000-0000-0000-0000-00000000b0b0", "name": author, "userPrincipalName": null, "email": null}},
+    });
+    let list = ws.comments.entry(name.to_string()).or_default();
+    list.insert(cid, c.clone());
+    let n = list.len();
+    let inc = ws.incidents.get_mut(name)?;
+    inc["properties"]["additionalData"]["commentsCount"] = json!(n);
+    inc["properties"]["lastModifiedTimeUtc"] = json!(ts);
+    inc["etag"] = json!(new_etag());
+    Some(c)
 }
 
 struct ArmCaller;

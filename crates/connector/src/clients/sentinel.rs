@@ -131,6 +131,21 @@ impl SentinelClient {
         Ok(v.get("value").and_then(Value::as_array).cloned().unwrap_or_default())
     }
 
+    /// `GET …/incidents/{id}/comments` (pageable, §3.2): up to 5 pages of comments.
+    pub async fn comments(&self, name: &str) -> Result<Vec<Value>, UpstreamError> {
+        let mut url = self.url(&format!("/incidents/{name}/comments"), &[]);
+        let mut out = Vec::new();
+        for _ in 0..5 {
+            let v = self.arm.call(reqwest::Method::GET, &url, None, true, Duration::from_secs(60)).await?;
+            out.extend(v.get("value").and_then(Value::as_array).cloned().unwrap_or_default());
+            match v.get("nextLink").and_then(Value::as_str) {
+                Some(next) if !next.is_empty() => url = next.to_string(),
+                _ => break,
+            }
+        }
+        Ok(out)
+    }
+
     /// Comments have client-chosen ids: a retried PUT updates instead of duplicating.
     pub async fn put_comment(&self, incident: &str, id: &str, message: &str) -> Result<Value, UpstreamError> {
         let body = json!({"properties": {"message": message}});

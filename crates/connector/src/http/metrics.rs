@@ -76,6 +76,10 @@ fn not_delivered_reasons() -> [NotDelivered; 7] {
 pub fn init_series(tenants: &[Arc<TenantContext>]) {
     use s4s_core::budget::Priority;
     metrics::counter!(telemetry::SENTINEL_CONFLICTS).increment(0);
+    for what in ["raised", "cleared"] {
+        metrics::counter!(telemetry::OPS_PAGES, "what" => what).increment(0);
+    }
+    metrics::gauge!(telemetry::OPS_CONDITIONS).set(0.0);
     for reason in ["token", "malformed"] {
         metrics::counter!(telemetry::INBOUND_REJECTED, "reason" => reason).increment(0);
     }
@@ -83,6 +87,7 @@ pub fn init_series(tenants: &[Arc<TenantContext>]) {
         let tenant = t.cfg.name.clone();
         for name in [
             telemetry::PAGES_SENT,
+            telemetry::ALERTS_GROUPED,
             telemetry::JOBS_DEAD,
             telemetry::POLL_ERRORS,
             telemetry::SIGNL4_REST_ERRORS,

@@ -19,6 +19,8 @@ use crate::tenant::TenantContext;
 pub struct ServerState {
     pub store: Arc<dyn Store>,
     pub tenants: Vec<Arc<TenantContext>>,
+    /// Self-monitoring conditions present now.
+    pub conditions: Arc<crate::selfmon::Board>,
     /// The status page's admin token, session and CSRF token.
     pub auth: Arc<status::StatusAuth>,
     /// Wakes the job runner (a dead letter redriven from the status page goes at once).

@@ -306,7 +306,7 @@ async fn render(s: &ServerState, redriven: Option<&str>) -> String {
             t(key)
         );
     }
-    errors(&mut h, &s.tenants, db.err().map(|e| e.to_string()));
+    errors(&mut h, &s.tenants, &s.conditions.conditions(), db.err().map(|e| e.to_string()));
     tenants(&mut h, s, now).await;
     recent(&mut h, s, now).await;
     queue(&mut h, s, now).await;
@@ -319,10 +319,21 @@ async fn render(s: &ServerState, redriven: Option<&str>) -> String {
 }
 
 /// Every current problem with its fix, first on the page.
-fn errors(h: &mut String, tenants: &[std::sync::Arc<TenantContext>], db_error: Option<String>) {
+fn errors(
+    h: &mut String,
+    tenants: &[std::sync::Arc<TenantContext>],
+    conditions: &[s4s_core::selfmon::Condition],
+    db_error: Option<String>,
+) {
     let mut list: Vec<(String, String, String)> = Vec::new();
     if let Some(e) = db_error {
         list.push(("database".into(), "The database does not answer".into(), e));
+    }
+    // Self-monitoring's conditions (`selfmon.rs`) the rest of the page does not show already:
+    // a refused credential, a secret or certificate about to expire.
+    for c in conditions.iter().filter(|c| c.key.starts_with("credentials:") || c.key.starts_with("expiry:")) {
+        let who = c.tenant.clone().unwrap_or_else(|| "connector".into());
+        list.push((who, format!("{}: {}", c.title, c.fix), c.detail.clone()));
     }
     for tc in tenants {
         let st = tc.status();
@@ -454,20 +465,26 @@ fn tenant_cursors(cursors: &[s4s_store::CursorRow], tenant: &str, now: i64) -> S
     if mine.is_empty() { "<span class=\"muted\">none yet</span>".into() } else { mine.join("<br>") }
 }
 
+/// A secret's or certificate's expiry (Unix ms) in words, and its CSS class: Entra refuses an
+/// expired one (AADSTS7000222 / AADSTS700027), so the last 30 days are flagged.
+fn expiry_words(ms: i64, now: i64) -> (&'static str, String) {
+    match ms - now {
+        left if left <= 0 => ("bad", format!("expired {}", words::utc(ms))),
+        left if left < 30 * 86_400_000 => ("warn", format!("expires {} ({})", words::ago(ms, now), words::utc(ms))),
+        _ => ("muted", format!("valid until {}", words::utc(ms))),
+    }
+}
+
 fn credential(tc: &TenantContext, now: i64) -> String {
     let mut out = t(tc.cfg.credential.kind());
+    if let Some(exp) = tc.cfg.client_secret_expires.filter(|_| tc.cfg.credential.kind() == "secret") {
+        let (class, when) = expiry_words(exp.unix_timestamp().saturating_mul(1000), now);
+        let _ = write!(out, "<br><span class=\"{class}\">client secret {}</span>", t(&when));
+    }
     if let Some(cert) = tc.clients.tokens.certificate() {
         let _ = write!(out, " <span class=\"muted\">thumbprint {}</span>", t(cert.thumbprint()));
         if let Some(secs) = cert.not_after() {
-            let ms = secs.saturating_mul(1000);
-            // Entra refuses an expired certificate (AADSTS700027); say so well before.
-            let (class, when) = match ms - now {
-                left if left <= 0 => ("bad", format!("expired {}", words::utc(ms))),
-                left if left < 30 * 86_400_000 => {
-                    ("warn", format!("expires {} ({})", words::ago(ms, now), words::utc(ms)))
-                }
-                _ => ("muted", format!("valid until {}", words::utc(ms))),
-            };
+            let (class, when) = expiry_words(secs.saturating_mul(1000), now);
             let _ = write!(out, "<br><span class=\"{class}\">certificate {}</span>", t(&when));
         }
     }
@@ -641,15 +658,23 @@ mod tests {
             &crate::tenant::scheduler::SharedSchedulers::default(),
         ));
         let mut h = String::new();
-        errors(&mut h, std::slice::from_ref(&tc), None);
+        errors(&mut h, std::slice::from_ref(&tc), &[], None);
         assert!(h.contains("id=\"no-errors\""), "{h}");
         tc.health.with(|s| {
             s.signl4_rejected = Some(format!("SIGNL4: HTTP 404: no team with secret {secret}"));
             s.consecutive_poll_failures = 3;
             s.last_poll_error = Some("Graph: HTTP 403: <script>x</script> Forbidden".into());
         });
+        let expiring = s4s_core::selfmon::Condition {
+            key: "expiry:contoso".into(),
+            tenant: Some("contoso".into()),
+            title: "The client secret of contoso expires in 5 days".into(),
+            detail: "client_secret_expires = 2027-06-30".into(),
+            fix: "create a new secret".into(),
+        };
         let mut h = String::new();
-        errors(&mut h, &[tc], Some("database error: connection refused".into()));
+        errors(&mut h, &[tc], &[expiring], Some("database error: connection refused".into()));
+        assert!(h.contains("The client secret of contoso expires in 5 days: create a new secret"), "{h}");
         assert!(h.contains("SIGNL4 rejected the team secret: check tenant.signl4.team_secret"), "{h}");
         assert!(h.contains("Polling fails (3 in a row): Microsoft Graph refused access: grant the app"), "{h}");
         assert!(h.contains("The database does not answer"), "{h}");

@@ -55,6 +55,13 @@ async fn correlate(store: &dyn Store, rt: &TenantContext, event: &Event) -> Resu
     }
 }
 
+/// The incident a write-back moves with its alert: a Graph alert's incident, a Sentinel
+/// alert's (per-alert mode); none for a Sentinel incident itself (its `incident_id` is the
+/// Defender XDR incident it mirrors, which its own write-back does not touch).
+fn sync_incident<'a>(source: &str, incident: Option<&'a str>) -> Option<&'a str> {
+    incident.filter(|_| !source.starts_with("sentinel."))
+}
+
 /// Records one event and its effects; 2xx may be answered only after this returned `Ok`.
 pub async fn record(store: &dyn Store, rt: &TenantContext, event: &Event) -> Result<Recorded, StoreError> {
     let meaning = event.meaning();
@@ -79,7 +86,7 @@ pub async fn record(store: &dyn Store, rt: &TenantContext, event: &Event) -> Res
         &change,
         state,
         &r.alert_id,
-        r.incident_id.as_deref(),
+        sync_incident(&r.source, r.incident_id.as_deref()),
         &rt.cfg.sync.options,
     );
     let ext = ExternalId::new(&r.tenant, &r.source, &r.alert_id).to_string();
@@ -92,27 +99,30 @@ pub async fn record(store: &dyn Store, rt: &TenantContext, event: &Event) -> Res
             None => jobs::graph_sync(&rt.cfg.name, &ext, s),
         })
         .collect();
-    // The page of an incident (`group = "incident"`): the response acts on every alert that
-    // was grouped into it, as if each had been paged and answered on its own.
-    if let (Some(leader), Some(inc)) = (alert.grouped_into.as_deref(), r.incident_id.as_deref())
-        && leader == ext
-        && workspace.is_none()
-    {
+    // The page of an incident (`group = "incident"`, or the page of a Defender incident that
+    // its Sentinel twin joined): the response acts on every alert that was grouped into it,
+    // as if each had been paged and answered on its own.
+    if let Some(inc) = r.incident_id.as_deref() {
         for member in store.incident_alerts(&rt.cfg.name, inc).await? {
-            if member.grouped_into.as_deref() != Some(leader) || member.record.alert_id == r.alert_id {
+            let is_self = member.record.source == r.source && member.record.alert_id == r.alert_id;
+            if member.grouped_into.as_deref() != Some(ext.as_str()) || is_self {
                 continue;
             }
+            let m = &member.record;
             let d = sync::on_event(
                 &meaning,
                 event.who(),
                 &change,
                 state,
-                &member.record.alert_id,
-                Some(inc),
+                &m.alert_id,
+                sync_incident(&m.source, Some(inc)),
                 &rt.cfg.sync.options,
             );
-            let member_ext = ExternalId::new(&r.tenant, &member.record.source, &member.record.alert_id).to_string();
-            jobs.extend(d.sync.iter().map(|s| jobs::graph_sync(&rt.cfg.name, &member_ext, s)));
+            let member_ext = ExternalId::new(&r.tenant, &m.source, &m.alert_id).to_string();
+            jobs.extend(d.sync.iter().map(|s| match workspace_of(&m.source) {
+                Some(ws) => jobs::sentinel_sync(&rt.cfg.name, ws, &member_ext, s.clone(), false),
+                None => jobs::graph_sync(&rt.cfg.name, &member_ext, s),
+            }));
         }
     }
     // Paged to several teams (`continue` routes) and closed in one: close it in the others

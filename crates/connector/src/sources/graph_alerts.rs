@@ -124,8 +124,10 @@ impl PullSource for GraphAlerts {
             .collect();
         // Routes paging once per incident: what the store knows of these incidents' pages
         // (alerts not paged yet only; the batch adds to it in order).
+        // A Sentinel workspace onboarded to Defender sees the same incidents: their pages
+        // (twins) are in the same rows, under the XDR incident id.
         let mut groups = ingest::GroupBook::default();
-        if ingest::groups_incidents(t) {
+        if ingest::groups_incidents(t) || ingest::may_have_twins(t) {
             let mut incidents: Vec<&str> = parsed
                 .iter()
                 .filter(|a| !prior.get(&a.id).is_some_and(|p| p.paged))
@@ -134,7 +136,9 @@ impl PullSource for GraphAlerts {
             incidents.sort_unstable();
             incidents.dedup();
             for inc in incidents {
-                groups.add_stored(&t.name, &store.incident_alerts(&t.name, inc).await?);
+                let stored = store.incident_alerts(&t.name, inc).await?;
+                groups.add_stored(&t.name, &stored);
+                groups.add_twin(&t.name, inc, &stored);
             }
         }
         parsed.sort_by_key(|a| a.last_update);
@@ -160,6 +164,8 @@ impl PullSource for GraphAlerts {
                 .increment(n as u64);
         }
         metrics::counter!(telemetry::PAGE_JOBS_CREATED, "tenant" => t.name.clone()).increment(o.jobs_created as u64);
+        let grouped = batch.iter().filter(|i| i.update.signl4_state.as_deref() == Some("grouped")).count();
+        metrics::counter!(crate::telemetry::ALERTS_GROUPED, "tenant" => t.name.clone()).increment(grouped as u64);
         out.new = o.new;
         out.updated = o.updated;
         out.queued = o.jobs_created + batch.iter().map(|i| i.jobs.len()).sum::<usize>();

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
+use s4s_core::config::PagePer;
 use s4s_core::sentinel::{self as model, Incident};
 use s4s_core::{ingest, timefmt};
 use s4s_store::{Fence, Store, StoredAlert};
@@ -76,10 +77,34 @@ impl PullSource for SentinelIncidents {
                 true => store.incident_alerts(&t.name, &inc.name).await?,
                 false => Vec::new(),
             };
-            batch.extend(ingest::sentinel_incident(t, ws, inc, p, alerts, &tracked));
+            // The same Defender incident already paged through Graph: it joins that page.
+            let twin = match ingest::sentinel_twin_of(t, ws, inc, p) {
+                Some(xdr) => ingest::Twin::find(&t.name, &source, &store.incident_alerts(&t.name, xdr).await?),
+                None => None,
+            };
+            let mut items = ingest::sentinel_incident(t, ws, inc, p, alerts, &tracked, twin.as_ref());
+            // Comments added in the portal reach the phone as annotations.
+            if let Some(prior) = p.filter(|_| ingest::sentinel_comments_changed(inc, p)) {
+                let comments = self.client.comments(&inc.name).await?;
+                let members = match ws.page_per {
+                    PagePer::Alert => store.incident_alerts(&t.name, &inc.name).await?,
+                    PagePer::Incident => Vec::new(),
+                };
+                let jobs = ingest::sentinel_portal_comments(t, ws, inc, prior, &comments, &members);
+                match items.iter_mut().find(|i| i.alert.source == source && i.alert.alert_id == inc.name) {
+                    Some(item) => item.jobs.extend(jobs),
+                    None if jobs.is_empty() => {}
+                    None => {
+                        tracing::warn!(tenant = %t.name, workspace = %ws.name, incident = %inc.name, "portal comments without an incident version to record them with; skipped")
+                    }
+                }
+            }
+            batch.extend(items);
         }
         out.queued = batch.iter().map(|i| i.jobs.len() + usize::from(i.page.is_some())).sum();
         let o = store.ingest_fenced(&batch, fence, timefmt::millis(OffsetDateTime::now_utc())).await?;
+        let grouped = batch.iter().filter(|i| i.update.signl4_state.as_deref() == Some("grouped")).count();
+        metrics::counter!(crate::telemetry::ALERTS_GROUPED, "tenant" => t.name.clone()).increment(grouped as u64);
         out.new = o.new;
         out.updated = o.updated;
         Ok(out)

@@ -46,6 +46,9 @@ pub struct Incident {
     pub status: String,
     pub owner: Option<String>,
     pub url: Option<String>,
+    /// The Defender XDR (= Graph security) incident this Sentinel incident mirrors, for a
+    /// workspace onboarded to the Defender portal: [`Incident::xdr_incident_id`].
+    pub xdr_id: Option<String>,
     pub last_modified: OffsetDateTime,
     pub raw: Value,
 }
@@ -64,10 +67,36 @@ impl Incident {
                 .or_else(|| s(&raw, "/properties/owner/email"))
                 .or_else(|| s(&raw, "/properties/owner/userPrincipalName")),
             url: s(&raw, "/properties/incidentUrl"),
+            xdr_id: Incident::xdr_incident_id(&raw),
             name,
             last_modified,
             raw,
         })
+    }
+
+    /// The Graph / Defender XDR incident id of a Defender-synced Sentinel incident:
+    /// `providerIncidentId` when `providerName` names Defender ("Microsoft XDR", "Microsoft 365
+    /// Defender", `microsoft-apis.md` §3.3), else the id in a Defender-portal
+    /// `additionalData.providerIncidentUrl` (`…/incidents/{id}`). The exact mapping is an open
+    /// point (§8), so both readings are accepted; a Sentinel-native incident ("Azure Sentinel",
+    /// whose `providerIncidentId` is its own number) has none.
+    pub fn xdr_incident_id(raw: &Value) -> Option<String> {
+        let p = raw.get("properties")?;
+        let provider = s(p, "/providerName").unwrap_or_default().to_ascii_lowercase();
+        if (provider.contains("xdr") || provider.contains("defender"))
+            && let Some(id) = s(p, "/providerIncidentId").filter(|i| !i.trim().is_empty())
+        {
+            return Some(id.trim().to_string());
+        }
+        let url = s(p, "/additionalData/providerIncidentUrl")?;
+        let u = url::Url::parse(&url).ok()?;
+        if !u.host_str().is_some_and(|h| h.starts_with("security.microsoft.")) {
+            return None;
+        }
+        let mut seg = u.path_segments()?.skip_while(|x| !x.eq_ignore_ascii_case("incidents")).skip(1);
+        seg.next()
+            .filter(|id| !id.is_empty() && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'))
+            .map(str::to_string)
     }
 
     /// The link a responder should open: the Defender portal when the incident is there
