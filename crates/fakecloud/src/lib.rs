@@ -13,8 +13,8 @@
 //! | `/msi/token`      | App Service / Container Apps `IDENTITY_ENDPOINT` (`X-IDENTITY-HEADER`) |
 //! | `/graph`          | `https://graph.microsoft.com`             |
 //! | `/signl4/webhook` | `https://connect.signl4.com/webhook` (§1; events with a status, §2.4) |
-//! | `/signl4/api`     | `https://connect.signl4.com/api`: V2 alerts (paged, by external id, by id) in the V2 or V1 shape, users, events (§2.2–§2.4) |
-//! | `/arm`            | `https://management.azure.com` (Sentinel) |
+//! | `/signl4/api`     | `https://connect.signl4.com/api`: V2 alerts (paged, by external id, by id) in the V2 or V1 shape, users, events (§2.2–§2.4), the V1 outbound-webhook listing (§2.3) |
+//! | `/arm`            | `https://management.azure.com` (Sentinel; role assignments per app: [`FakeCloud::set_workspace_roles`]) |
 //! | `/loganalytics`   | `https://api.loganalytics.io`             |
 //! | `/_control`       | test control API (alerts, faults, settings, SIGNL4 delivery outcomes, stats) |
 //!
