@@ -5,7 +5,7 @@
 
 use serde::Serialize;
 
-use crate::config::{SentinelConfig, TenantConfig};
+use crate::config::{Credential, SentinelConfig, TenantConfig};
 
 /// The outcome of one check.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -158,6 +158,17 @@ pub fn graph_needs(t: &TenantConfig) -> Vec<GraphNeed> {
 /// How to grant Graph application permissions (portal, `az`, or the deployment kit).
 pub fn graph_permission_fix(cx: &Ctx<'_>, roles: &[&str]) -> String {
     let app = cx.app();
+    if matches!(cx.tenant.credential, Credential::ManagedIdentity(_)) {
+        // A managed identity has no API permissions page: its Graph app roles are assigned
+        // to its service principal (what the deployment kit does).
+        return format!(
+            "assign the Microsoft Graph app role{} {} to {app}'s service principal: deploy/register-app.sh \
+             --managed-identity <its object id> (or Register-Signl4Sentinel.ps1), or POST \
+             /servicePrincipals/<its object id>/appRoleAssignments in Microsoft Graph",
+            if roles.len() == 1 { "" } else { "s" },
+            roles.join(", ")
+        );
+    }
     let mut fix = format!(
         "grant {app} the Microsoft Graph application permission{} {} with admin consent: Entra ID → App registrations → \
          {app} → API permissions → Add a permission → Microsoft Graph → Application permissions, then \"Grant admin \
@@ -332,7 +343,7 @@ pub fn failure_verdict(cx: &Ctx<'_>, probe: Probe<'_>, f: Failure<'_>) -> Verdic
                     k("workspace_name")
                 ),
                 Some(400) if has("ApiVersion") => format!("use a supported {}, e.g. \"2025-12-01\"", k("api_version")),
-                _ => format!("check [{}] ({})", k("*").trim_end_matches(".*"), ws.workspace_name),
+                _ => format!("check the keys of {}.sentinel[{index}] (workspace {})", cx.prefix, ws.workspace_name),
             }
         }
         Probe::LogAnalytics { ws, index } => {
@@ -616,6 +627,16 @@ mod tests {
         mi.client_id.clear();
         let c = Ctx { tenant: &mi, prefix: "tenant[0]", object_id: Some("oid-1") };
         assert!(az_role_assignment(&c, "Reader", "/s").contains("--assignee-object-id oid-1"));
+        // … and gets its Graph app roles on its service principal, not through API permissions.
+        mi.credential = Credential::ManagedIdentity(crate::config::ManagedIdentity {
+            client_id: None,
+            source: crate::config::ManagedIdentitySource::Imds {
+                endpoint: url::Url::parse("http://169.254.169.254").unwrap(),
+            },
+        });
+        let c = Ctx { tenant: &mi, prefix: "tenant[0]", object_id: Some("oid-1") };
+        let fix = graph_permission_fix(&c, &["SecurityIncident.ReadWrite.All"]);
+        assert!(fix.contains("--managed-identity") && !fix.contains("az ad app permission"), "{fix}");
     }
 
     #[test]
