@@ -136,3 +136,54 @@ async fn doctor_passes_against_the_full_fake_and_pages_nobody() {
     let out = doctor(Path::new("/nonexistent/s4s.toml"), &[]).await;
     assert_eq!(out.status.code(), Some(2));
 }
+
+/// The Logs Ingestion dry call (`dcr_check`, for `[tenant.audit]`): an empty array to the rule's
+/// stream through the tenant's scheduler; 204 → ok, 403 → *Monitoring Metrics Publisher*, 404 →
+/// the rule id. Against a stand-in endpoint answering as `microsoft-apis.md` §5.2 documents.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_dcr_dry_call_needs_the_publisher_role() {
+    use axum::extract::Path as P;
+    use axum::http::StatusCode;
+    use axum::response::IntoResponse;
+
+    async fn upload(P((dcr, stream)): P<(String, String)>, body: String) -> axum::response::Response {
+        let err = |status: StatusCode, code: &str| {
+            (
+                status,
+                [("x-ms-error-code", code.to_string())],
+                format!(r#"{{"error":{{"code":"{code}","message":"…"}}}}"#),
+            )
+                .into_response()
+        };
+        match (dcr.as_str(), stream.as_str(), body.as_str()) {
+            ("dcr-ok", "Custom-SIGNL4_CL", "[]") => StatusCode::NO_CONTENT.into_response(),
+            ("dcr-denied", _, _) => err(StatusCode::FORBIDDEN, "OperationFailed"),
+            _ => err(StatusCode::NOT_FOUND, "NotFound"),
+        }
+    }
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let endpoint = format!("http://{}", listener.local_addr().unwrap());
+    let app = axum::Router::new().route("/dataCollectionRules/{dcr}/streams/{stream}", axum::routing::post(upload));
+    tokio::spawn(async move { axum::serve(listener, app).await });
+
+    let h = Harness::new().await;
+    let cfg = h.config().build();
+    let t = signl4_sentinel::tenant::TenantContext::new(
+        cfg.tenants[0].clone(),
+        &cfg.delivery,
+        "doctor",
+        &Default::default(),
+    );
+    let cx = s4s_core::doctor::Ctx { tenant: &t.cfg, prefix: "tenant[0]", object_id: None };
+    let check = |dcr: &'static str| {
+        let (t, cx, endpoint) = (&t, &cx, endpoint.clone());
+        async move { signl4_sentinel::doctor::dcr_check(t, cx, &endpoint, dcr, "Custom-SIGNL4_CL").await }
+    };
+    let ok = check("dcr-ok").await;
+    assert_eq!(ok.status, s4s_core::doctor::Status::Ok, "{ok:?}");
+    let denied = check("dcr-denied").await;
+    assert_eq!(denied.status, s4s_core::doctor::Status::Failed);
+    assert!(denied.fix.unwrap().contains("\"Monitoring Metrics Publisher\""));
+    let unknown = check("dcr-nope").await;
+    assert!(unknown.fix.unwrap().contains("tenant[0].audit.dcr_immutable_id"));
+}
