@@ -160,7 +160,13 @@ impl App {
 
         let receiver =
             webhook::routes(WebhookState { store: store.clone(), tenants: tenants.clone(), wake: wake.clone() });
-        let app = router(ServerState { store: store.clone(), tenants: tenants.clone() }, receiver);
+        let monitor =
+            Arc::new(crate::selfmon::SelfMonitor::new(cfg.ops.clone(), tenants.clone(), store.clone(), &owner));
+        let app = router(
+            ServerState { store: store.clone(), tenants: tenants.clone(), conditions: monitor.board.clone() },
+            receiver,
+        );
+        tasks.push(tokio::spawn(monitor.run(rx.clone())));
         let mut srx = rx.clone();
         tasks.push(tokio::spawn(async move {
             let _ = axum::serve(listener, app)

@@ -19,6 +19,7 @@ pub mod doctor;
 pub mod http;
 pub mod jobs;
 pub mod ops;
+pub mod selfmon;
 pub mod sources;
 pub mod telemetry;
 pub mod tenant;

@@ -115,6 +115,10 @@ pub const POLL_INTERVAL: &str = "s4s_poll_interval_seconds";
 pub const LATE_ALERTS: &str = "s4s_late_alerts_total";
 /// Pages held back by a team's storm budget (counted into a summary page), by tenant and team.
 pub const PAGES_HELD: &str = "s4s_pages_held_total";
+/// Self-monitoring pages to the `[ops]` team, by what they did (raised, cleared).
+pub const OPS_PAGES: &str = "s4s_ops_pages_total";
+/// Self-monitoring conditions present now.
+pub const OPS_CONDITIONS: &str = "s4s_ops_conditions";
 /// Alerts added to their incident's page instead of paging, by tenant.
 pub const ALERTS_GROUPED: &str = "s4s_alerts_grouped_total";
 /// Pages sent through the high-severity lane after the storm budget was spent, by tenant and team.
@@ -192,6 +196,13 @@ pub const METRICS: &[Metric] = {
         ),
         m(PAGE_JOBS_CREATED, Counter, &["tenant"], "Page jobs queued for Graph alerts."),
         m(PAGES_SENT, Counter, &["tenant"], "Pages SIGNL4 accepted (Graph and Sentinel)."),
+        m(
+            OPS_PAGES,
+            Counter,
+            &["what"],
+            "Self-monitoring conditions raised and cleared (paged to the [ops] team when it is configured).",
+        ),
+        m(OPS_CONDITIONS, Gauge, &[], "Self-monitoring conditions present now (see /readyz)."),
         m(
             ALERTS_GROUPED,
             Counter,

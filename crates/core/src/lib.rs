@@ -19,6 +19,7 @@ pub mod records;
 pub mod redact;
 pub mod retry;
 pub mod routing;
+pub mod selfmon;
 pub mod sentinel;
 pub mod signl4_event;
 pub mod signl4_payload;

@@ -59,6 +59,7 @@ impl Redactor {
                 }
             }
         }
+        v.extend(config.ops.team_secret.iter().map(|s| s.expose_secret().to_string()));
         Redactor::new(v)
     }
 

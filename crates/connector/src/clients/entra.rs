@@ -65,6 +65,8 @@ pub struct ClientCertificate {
     algorithm: AssertionAlgorithm,
     send_chain: bool,
     path: String,
+    /// The leaf's `notAfter` (seconds since the epoch), for self-monitoring.
+    not_after: Option<i64>,
 }
 
 impl std::fmt::Debug for ClientCertificate {
@@ -194,6 +196,7 @@ impl ClientCertificate {
             algorithm,
             send_chain,
             path: path.to_string(),
+            not_after: s4s_core::selfmon::certificate_not_after(der),
         })
     }
 
@@ -269,6 +272,8 @@ pub struct TokenProvider {
     client_id: String,
     source: Source,
     slots: Mutex<HashMap<String, Arc<tokio::sync::Mutex<Option<Cached>>>>>,
+    /// Why Entra ID refused the last token request (cleared by the next token): self-monitoring.
+    rejected: Mutex<Option<String>>,
 }
 
 /// `expires_in` comes as a number from the v2 endpoint and as a string from v1 / IMDS.
@@ -486,6 +491,21 @@ impl TokenProvider {
             client_id: client_id.into(),
             source,
             slots: Mutex::new(HashMap::new()),
+            rejected: Mutex::new(None),
+        }
+    }
+
+    /// Why Entra ID refused this tenant's credential, while it does (the instruction made of
+    /// its AADSTS error); `None` once a token was issued again.
+    pub fn credential_error(&self) -> Option<String> {
+        self.rejected.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// The certificate's expiry (seconds since the epoch), for a certificate credential.
+    pub fn certificate_not_after(&self) -> Option<i64> {
+        match &self.source {
+            Source::Certificate(c) => c.not_after,
+            _ => None,
         }
     }
 
@@ -503,7 +523,7 @@ impl TokenProvider {
         {
             return Ok(c.token.clone());
         }
-        let (access_token, lifetime) = (|| self.fetch(scope))
+        let r = (|| self.fetch(scope))
             .retry(
                 ExponentialBuilder::default()
                     .with_min_delay(Duration::from_millis(200))
@@ -513,7 +533,17 @@ impl TokenProvider {
             )
             .when(UpstreamError::is_transient)
             .adjust(|e, d| e.retry_after().or(d))
-            .await?;
+            .await;
+        let (access_token, lifetime) = match r {
+            Ok(v) => v,
+            Err(e) => {
+                if !e.is_transient() {
+                    *self.rejected.lock().unwrap_or_else(|p| p.into_inner()) = Some(e.to_string());
+                }
+                return Err(e);
+            }
+        };
+        *self.rejected.lock().unwrap_or_else(|p| p.into_inner()) = None;
         let cached = Cached {
             token: Arc::new(SecretString::from(access_token)),
             refresh_at: Instant::now() + refresh_after(Duration::from_secs(lifetime)),
@@ -671,6 +701,25 @@ impl TokenProvider {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_certificate_expiry_is_read_from_the_certificate() {
+        let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).unwrap();
+        for (y, m, d) in [(2027, 6, 30), (2049, 12, 31), (2051, 1, 1)] {
+            let mut p = rcgen::CertificateParams::new(vec!["signl4-sentinel.test".into()]).unwrap();
+            p.not_after = rcgen::date_time_ymd(y, m, d);
+            let der = p.self_signed(&key).unwrap().der().to_vec();
+            let expect = time::Date::from_calendar_date(y, time::Month::try_from(m).unwrap(), d)
+                .unwrap()
+                .midnight()
+                .assume_utc()
+                .unix_timestamp();
+            // ≥ 2050 is written as GeneralizedTime, earlier as UTCTime (RFC 5280 §4.1.2.5).
+            assert_eq!(s4s_core::selfmon::certificate_not_after(&der), Some(expect), "{y}-{m}-{d}");
+        }
+        assert_eq!(s4s_core::selfmon::certificate_not_after(b"not a certificate"), None);
+        assert_eq!(s4s_core::selfmon::certificate_not_after(&[0x30, 0x84, 0xff]), None);
+    }
 
     #[test]
     fn expires_in_as_number_or_string() {

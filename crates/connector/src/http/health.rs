@@ -33,6 +33,10 @@ pub async fn readyz(State(s): State<ServerState>) -> Response {
         "database": {"backend": s.store.backend(), "ok": db.is_ok(), "error": db.err().map(|e| e.to_string())},
         "jobs": counts.map(|c| json!({"pending": c.pending, "paused": c.paused, "done": c.done, "dead": c.dead})),
         "tenants": tenants,
+        // What needs an admin (self-monitoring): each with what to do.
+        "conditions": s.conditions.conditions().iter().map(|c| json!({
+            "condition": c.key, "tenant": c.tenant, "title": c.title, "detail": c.detail, "fix": c.fix,
+        })).collect::<Vec<_>>(),
     });
     (if ready { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE }, axum::Json(body)).into_response()
 }

@@ -76,6 +76,10 @@ fn not_delivered_reasons() -> [NotDelivered; 7] {
 pub fn init_series(tenants: &[Arc<TenantContext>]) {
     use s4s_core::budget::Priority;
     metrics::counter!(telemetry::SENTINEL_CONFLICTS).increment(0);
+    for what in ["raised", "cleared"] {
+        metrics::counter!(telemetry::OPS_PAGES, "what" => what).increment(0);
+    }
+    metrics::gauge!(telemetry::OPS_CONDITIONS).set(0.0);
     for reason in ["token", "malformed"] {
         metrics::counter!(telemetry::INBOUND_REJECTED, "reason" => reason).increment(0);
     }

@@ -16,6 +16,8 @@ use crate::tenant::TenantContext;
 pub struct ServerState {
     pub store: Arc<dyn Store>,
     pub tenants: Vec<Arc<TenantContext>>,
+    /// Self-monitoring conditions present now.
+    pub conditions: Arc<crate::selfmon::Board>,
 }
 
 /// The operator routes; `extra` are routes of push sources.

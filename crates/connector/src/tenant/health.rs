@@ -10,11 +10,15 @@ pub struct TenantStatus {
     pub last_poll_ok: Option<String>,
     pub last_poll_error: Option<String>,
     pub consecutive_poll_failures: u32,
+    /// Since when polling has been failing (ms since the epoch; none while it works).
+    pub failing_since_ms: Option<i64>,
     /// Set when SIGNL4 rejected the team secret: pages are parked until a restart.
     pub signl4_rejected: Option<String>,
     pub pages_sent: u64,
     /// Last error of the SIGNL4 REST polling fallback, if it is failing.
     pub signl4_api_error: Option<String>,
+    /// Since when the SIGNL4 REST fallback has been failing (ms since the epoch).
+    pub signl4_api_failing_since_ms: Option<i64>,
     /// Another replica holds the polling lease for this tenant; this one stands by.
     pub standby: bool,
     /// Pages SIGNL4 accepted but that reached nobody (delivery verification, API key only).
@@ -57,6 +61,7 @@ impl Health {
             s.last_poll_ok = Some(now);
             s.last_poll_error = None;
             s.consecutive_poll_failures = 0;
+            s.failing_since_ms = None;
         });
         metrics::gauge!(crate::telemetry::LAST_SUCCESSFUL_POLL, "tenant" => self.tenant.clone())
             .set(OffsetDateTime::now_utc().unix_timestamp() as f64);
@@ -66,6 +71,7 @@ impl Health {
     pub fn poll_failed(&self, msg: &str) -> bool {
         self.with(|s| {
             s.consecutive_poll_failures += 1;
+            s.failing_since_ms.get_or_insert_with(crate::clock::now_ms);
             let new = s.last_poll_error.as_deref() != Some(msg);
             s.last_poll_error = Some(msg.to_string());
             new
@@ -82,7 +88,13 @@ impl Health {
     }
 
     pub fn set_signl4_api_error(&self, e: Option<String>) {
-        self.with(|s| s.signl4_api_error = e);
+        self.with(|s| {
+            match e.is_some() {
+                true => _ = s.signl4_api_failing_since_ms.get_or_insert_with(crate::clock::now_ms),
+                false => s.signl4_api_failing_since_ms = None,
+            }
+            s.signl4_api_error = e;
+        });
     }
 
     /// Records whether this replica polls; returns true when that changed.

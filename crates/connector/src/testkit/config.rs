@@ -28,6 +28,8 @@ pub struct ConfigBuilder {
     pub storage: Storage,
     pub delivery: DeliverySpec,
     pub tenants: Vec<TenantSpec>,
+    /// `[ops]` as written (none: no section).
+    pub ops: Option<Table>,
 }
 
 /// `[storage]`.
@@ -301,11 +303,18 @@ impl ConfigBuilder {
             storage: Storage::Sqlite(db.to_path_buf()),
             delivery: DeliverySpec::default(),
             tenants: vec![TenantSpec::example(fake_url)],
+            ops: None,
         }
     }
 
     pub fn listen(mut self, addr: SocketAddr) -> Self {
         self.listen = addr;
+        self
+    }
+
+    /// `[ops]` (self-monitoring) with these keys, e.g. `team_secret`, `webhook`, `check_interval`.
+    pub fn ops<'a>(mut self, keys: impl IntoIterator<Item = (&'a str, &'a str)>) -> Self {
+        self.ops = Some(keys.into_iter().map(|(k, v)| (k.to_string(), Value::String(v.to_string()))).collect());
         self
     }
 
@@ -379,6 +388,9 @@ impl ConfigBuilder {
         opt(&mut delivery, "lease", d.lease.map(dur));
         root.insert("delivery".into(), delivery.into());
         root.insert("tenant".into(), Value::Array(self.tenants.iter().map(|t| t.table().into()).collect()));
+        if let Some(ops) = &self.ops {
+            root.insert("ops".into(), ops.clone().into());
+        }
         root
     }
 

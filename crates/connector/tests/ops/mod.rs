@@ -383,3 +383,4 @@ fn jobs_help_explains_show_and_retry() {
     let help = String::from_utf8_lossy(&out.stdout).split_whitespace().collect::<Vec<_>>().join(" ");
     assert!(help.contains("a job that is pending or running is refused"), "{help}");
 }
+mod selfmon;

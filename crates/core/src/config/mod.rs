@@ -16,6 +16,7 @@ mod endpoints;
 mod env;
 mod error;
 mod limits;
+mod ops;
 mod routes;
 mod sentinel;
 mod server;
@@ -39,6 +40,7 @@ pub use endpoints::{Cloud, Endpoints, Scopes};
 pub use env::{ENV_PREFIX, Env, ProcessEnv};
 pub use error::ConfigError;
 pub use limits::LimitsConfig;
+pub use ops::OpsConfig;
 pub use routes::Route;
 pub use sentinel::{CLASSIFICATION_REASONS, PagePer, SentinelConfig, check_classification};
 pub use server::ServerConfig;
@@ -63,6 +65,7 @@ struct RawConfig {
     delivery: delivery::RawDelivery,
     #[serde(default, rename = "tenant")]
     tenants: Vec<tenant::RawTenant>,
+    ops: Option<ops::RawOps>,
 }
 
 /// The validated configuration.
@@ -72,6 +75,8 @@ pub struct Config {
     pub storage: StorageConfig,
     pub delivery: DeliveryConfig,
     pub tenants: Vec<TenantConfig>,
+    /// Self-monitoring (`[ops]`).
+    pub ops: OpsConfig,
 }
 
 /// Parses and validates a configuration file's text.
@@ -94,13 +99,14 @@ pub fn load(text: &str, env: &dyn Env) -> Result<Config, ConfigError> {
     validate(raw, env)
 }
 
-/// Validates the sections in the order server, storage, delivery, tenants; the first error wins.
+/// Validates the sections in the order server, storage, delivery, tenants, ops; the first error wins.
 fn validate(raw: RawConfig, env: &dyn Env) -> Result<Config, ConfigError> {
     Ok(Config {
         server: ServerConfig::from_raw(raw.server)?,
         storage: StorageConfig::from_raw(raw.storage, env)?,
         delivery: DeliveryConfig::from_raw(raw.delivery)?,
         tenants: tenant::from_raw(raw.tenants, env)?,
+        ops: OpsConfig::from_raw(raw.ops, env)?,
     })
 }
 

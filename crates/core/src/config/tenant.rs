@@ -30,6 +30,8 @@ pub(super) struct RawTenant {
     /// whose keys are set (`credential.rs`).
     credential: Option<String>,
     client_secret: Option<String>,
+    /// When the client secret expires (the portal shows it): self-monitoring warns before.
+    client_secret_expires: Option<String>,
     certificate_path: Option<String>,
     certificate_password: Option<String>,
     certificate_algorithm: Option<String>,
@@ -87,6 +89,8 @@ pub struct TenantConfig {
     pub client_id: String,
     /// How tokens are obtained (`credential`).
     pub credential: Credential,
+    /// `client_secret_expires`: the secret's expiry (self-monitoring warns before it).
+    pub client_secret_expires: Option<time::OffsetDateTime>,
     pub enabled: bool,
     pub endpoints: Endpoints,
     pub scopes: Scopes,
@@ -187,6 +191,16 @@ impl TenantConfig {
             identity: t.endpoints.identity.take(),
         };
         let credential = credential::resolve(prefix, raw_credential, client_id.as_deref(), env)?;
+        let client_secret_expires = match t.client_secret_expires.as_deref() {
+            None => None,
+            Some(v) => Some(expiry_date(v).ok_or_else(|| {
+                err(
+                    k("client_secret_expires"),
+                    format!("\"{v}\" is not a date"),
+                    "use the date the portal shows under Certificates & secrets → Expires, e.g. \"2027-03-31\"",
+                )
+            })?),
+        };
         let mut filter = filter_from_raw(prefix, t.filter)?;
         let unrouted = t.signl4.as_ref().and_then(|s| s.unrouted.clone());
         let signl4 = Signl4Options::from_raw(prefix, t.signl4, env)?;
@@ -246,6 +260,7 @@ impl TenantConfig {
             tenant_id,
             client_id: client_id.unwrap_or_default(),
             credential,
+            client_secret_expires,
             enabled: t.enabled.unwrap_or(true),
             endpoints,
             scopes,
@@ -303,4 +318,10 @@ fn filter_from_raw(prefix: &str, f: RawFilter) -> Result<AlertFilter, ConfigErro
         exclude_service_sources: f.exclude_service_sources.unwrap_or_default(),
         statuses,
     })
+}
+
+/// A date (`2027-03-31`, midnight UTC) or a timestamp (RFC 3339).
+fn expiry_date(v: &str) -> Option<time::OffsetDateTime> {
+    let d = time::Date::parse(v.trim(), time::macros::format_description!("[year]-[month]-[day]")).ok();
+    d.map(|d| d.midnight().assume_utc()).or_else(|| crate::timefmt::parse(v))
 }

@@ -647,3 +647,24 @@ fn a_kind_missing_what_it_needs_names_the_key_and_the_fix() {
     let e = load_err(&with_keys("certificate_path = \"\""), &[]);
     assert_eq!(e.key, "tenant[0].certificate_path");
 }
+
+#[test]
+fn ops_and_secret_expiry_are_validated_with_the_key_named() {
+    let ex = example();
+    let ok = load(&format!("{ex}\n[ops]\nteam_secret = \"ops-secret\"\nfailing_after = \"5m\"\n"), &env(&[])).unwrap();
+    assert_eq!(ok.ops.failing_after, Duration::from_secs(300));
+    assert_eq!(ok.ops.team_secret.as_ref().map(|s| s.expose_secret().to_string()).as_deref(), Some("ops-secret"));
+    assert!(!format!("{:?}", ok.ops).contains("ops-secret"));
+    assert!(load(ex, &env(&[])).unwrap().ops.team_secret.is_none(), "no [ops]: log and /readyz only");
+    let e = load_err(&format!("{ex}\n[ops]\nfailing_after = \"soon\"\n"), &[]);
+    assert_eq!(e.key, "ops.failing_after");
+    let e = load_err(&format!("{ex}\n[ops]\nteam_secret = \"env:NOPE_OPS\"\n"), &[]);
+    assert_eq!(e.key, "ops.team_secret");
+    let text = ex.replace("# client_secret_expires = \"2027-06-30\"", "client_secret_expires = \"2027-06-30\"");
+    let t = load(&text, &env(&[])).unwrap().tenants.remove(0);
+    assert_eq!(t.client_secret_expires.map(|d| d.unix_timestamp()), Some(1_814_313_600));
+    let bad = ex.replace("# client_secret_expires = \"2027-06-30\"", "client_secret_expires = \"next june\"");
+    let e = load_err(&bad, &[]);
+    assert_eq!(e.key, "tenant[0].client_secret_expires");
+    assert!(e.to_string().contains("Certificates & secrets"), "{e}");
+}
