@@ -2,17 +2,20 @@
 //! through its schedulers): a token per resource and the Graph token's `roles`, Graph alert
 //! and incident reads, per Sentinel workspace an incident read and a Log Analytics query, the
 //! Logs Ingestion dry call, and per SIGNL4 team the secret (without paging anybody), the API
-//! key and the outbound webhook. The verdicts and fixes are `s4s_core::doctor`.
+//! key and the outbound webhook; the `[ops]` team's secret. The verdicts and fixes are
+//! `s4s_core::doctor`.
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use s4s_core::budget::{BudgetSpec, Signl4Plan};
 use s4s_core::config::Config;
 use s4s_core::doctor::{self, Check, Ctx, Failure, Probe, Verdict};
 use s4s_core::routing::DEFAULT_ROUTE;
-use secrecy::ExposeSecret;
-use serde_json::{Value, json};
+use secrecy::{ExposeSecret, SecretString};
+use serde_json::{Map, Value, json};
 
 use crate::clients::http::{UpstreamError, http_client, redact};
+use crate::clients::signl4::Signl4Client;
 use crate::tenant::scheduler::SharedSchedulers;
 use crate::tenant::{Team, TenantContext};
 
@@ -29,11 +32,52 @@ pub async fn run(cfg: &Config) -> Vec<Check> {
         let ctx = TenantContext::new(t.clone(), &cfg.delivery, "doctor", &shared);
         out.extend(tenant(&ctx, &format!("tenant[{i}]")).await);
     }
+    if let Some(secret) = &cfg.ops.team_secret {
+        out.push(Check::new("[ops]", "SIGNL4 team secret (self-monitoring)", ops_team(cfg, secret, &shared).await));
+    }
     for c in &mut out {
         c.detail = redact(&c.detail);
         c.fix = c.fix.as_deref().map(redact);
     }
     out
+}
+
+/// The `[ops]` team's secret, checked like a tenant's team (a `resolved` event for an external
+/// id that never paged), through that team's SIGNL4 scheduler.
+async fn ops_team(cfg: &Config, secret: &SecretString, shared: &SharedSchedulers) -> Verdict {
+    let webhook = &cfg.ops.webhook;
+    let share = cfg.tenants.first().map(|t| t.limits.share).unwrap_or(0.8);
+    let sched = shared.signl4(
+        "SIGNL4",
+        webhook.as_str(),
+        secret.expose_secret(),
+        "ops",
+        &BudgetSpec::signl4_events(Signl4Plan::Commercial, share),
+    );
+    let client = Signl4Client::new(http_client(cfg.delivery.request_timeout), webhook, secret.clone(), sched);
+    match client.send(&harmless_event("ops")).await {
+        Ok(_) => Verdict::ok(SECRET_OK),
+        Err(e) => {
+            let (status, message) = failure_parts(&e);
+            doctor::ops_secret_verdict(Failure { status, message: &message })
+        }
+    }
+}
+
+const SECRET_OK: &str =
+    "SIGNL4 knows the secret (a \"resolved\" event for an external id that never paged: nobody paged)";
+
+/// A `resolved` event for an external id that never paged. SIGNL4 resolves only alerts
+/// triggered with that external id (`signl4.md` §1.4), so it creates no alert; an unknown
+/// secret is 404 (§1.6). (A malformed body would tell the two apart only if SIGNL4 checked the
+/// secret before the body, which the notes do not say.)
+fn harmless_event(who: &str) -> Map<String, Value> {
+    let mut m = Map::new();
+    m.insert("Title".into(), json!("signl4-sentinel doctor"));
+    m.insert("Message".into(), json!("Permission check: resolves an external id that never paged (pages nobody)."));
+    m.insert("X-S4-ExternalID".into(), json!(format!("s4s-doctor:{who}:{:016x}", rand::random::<u64>())));
+    m.insert("X-S4-Status".into(), json!("resolved"));
+    m
 }
 
 /// A token's claims (the JWT payload), or Null when it is not a JWT.
@@ -216,21 +260,10 @@ async fn signl4_team(t: &TenantContext, cx: &Ctx<'_>, team: &Team) -> Vec<(Strin
     let which = if team.route == DEFAULT_ROUTE { String::new() } else { format!(" (route {})", team.route) };
     let mut out = Vec::new();
 
-    // The team secret, without paging anybody: a `resolved` event for an external id that
-    // never paged. SIGNL4 resolves only alerts triggered with that external id (§1.4), so it
-    // creates no alert; an unknown secret is 404 (§1.6). (A malformed body would tell them
-    // apart only if SIGNL4 checked the secret before the body, which the notes do not say.)
-    let body = json!({
-        "Title": "signl4-sentinel doctor",
-        "Message": "Permission check: resolves an external id that never paged (pages nobody).",
-        "X-S4-ExternalID": format!("s4s-doctor:{}:{:016x}", t.cfg.name, rand::random::<u64>()),
-        "X-S4-Status": "resolved",
-    });
+    // The team secret, without paging anybody.
     let secret_key = format!("{key}.team_secret");
-    let v = match team.webhook.send(body.as_object().expect("an object")).await {
-        Ok(_) => Verdict::ok(
-            "SIGNL4 knows the secret (a \"resolved\" event for an external id that never paged: nobody paged)",
-        ),
+    let v = match team.webhook.send(&harmless_event(&t.cfg.name)).await {
+        Ok(_) => Verdict::ok(SECRET_OK),
         Err(e) => verdict_of(cx, Probe::TeamSecret { key: &secret_key }, &e),
     };
     out.push((format!("SIGNL4 team secret{which}"), v));

@@ -75,7 +75,8 @@ SecurityIncident.ReadWrite.All with two-way sync, with the `az ad app permission
 command) and a Log Analytics query (when enrichment uses it);\n\
   - the Logs Ingestion data collection rule of the audit trail (a dry call), when configured;\n\
   - per SIGNL4 team: the team secret (a \"resolved\" event for an external id that never paged: nobody \
-is paged), the API key, and whether an outbound webhook points at this connector (…/signl4/<inbound_token>).\n\n\
+is paged), the API key, and whether an outbound webhook points at this connector (…/signl4/<inbound_token>);\n\
+  - the `[ops]` self-monitoring team's secret, when set.\n\n\
 Nothing is written to Defender, Sentinel or the database; each SIGNL4 team gets one event that changes nothing. Secrets are never shown.\n\n\
 Exit code: 0 when everything the configuration uses works, 1 when a check failed, 2 for an invalid configuration.",
         after_help = "Examples:\n  signl4-sentinel doctor --config s4s.toml\n  signl4-sentinel doctor --config s4s.toml --json | jq '.[] | select(.status == \"failed\")'"

@@ -396,6 +396,21 @@ pub fn failure_verdict(cx: &Ctx<'_>, probe: Probe<'_>, f: Failure<'_>) -> Verdic
     Verdict::failed(detail, fix)
 }
 
+/// The `[ops]` team's secret (self-monitoring pages go straight to its webhook) failed.
+pub fn ops_secret_verdict(f: Failure<'_>) -> Verdict {
+    let detail = format!("{}{}", f.status.map(|s| format!("HTTP {s}: ")).unwrap_or_default(), f.message);
+    if let Some(fix) = transient(&f) {
+        return Verdict::failed(detail, fix);
+    }
+    let fix = match f.status {
+        Some(404) => "SIGNL4 does not know this team secret: set ops.team_secret to the secret of the team that \
+                      should hear about the connector itself (SIGNL4 → Teams → that team → Secret)"
+            .to_string(),
+        _ => "check ops.team_secret and ops.webhook".to_string(),
+    };
+    Verdict::failed(detail, fix)
+}
+
 /// Entra ID refused a token: the fix by AADSTS code (`microsoft-apis.md` §1.3).
 fn token_fix(cx: &Ctx<'_>, resource: &str, scope: &str, msg: &str) -> String {
     let code: String =
@@ -675,6 +690,10 @@ mod tests {
         );
         assert!(fix(Probe::GraphAlerts, Some(429), "TooManyRequests").contains("again"));
         assert!(fix(Probe::GraphAlerts, None, "network error").contains("firewall"));
+        assert!(
+            ops_secret_verdict(Failure { status: Some(404), message: "x" }).fix.unwrap().contains("ops.team_secret")
+        );
+        assert!(ops_secret_verdict(Failure { status: None, message: "x" }).fix.unwrap().contains("firewall"));
         let token = Probe::Token { resource: "Microsoft Graph", scope: "https://graph.microsoft.com/.default" };
         assert!(
             fix(token, Some(401), "invalid_client: AADSTS7000215: Invalid client secret provided.")

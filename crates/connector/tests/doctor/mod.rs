@@ -98,7 +98,12 @@ async fn doctor_passes_against_the_full_fake_and_pages_nobody() {
             duplicate_probability: 0.0,
         }),
     );
-    let f = h.write_config(&h.config().tenant(|t| t.signl4.api_key = Some(API_KEY.into())));
+    let ops_webhook = format!("{}/signl4/webhook", h.fake.url());
+    let f = h.write_config(
+        &h.config()
+            .tenant(|t| t.signl4.api_key = Some(API_KEY.into()))
+            .ops([("team_secret", TEAM), ("webhook", ops_webhook.as_str())]),
+    );
 
     let out = doctor(&f, &[]).await;
     let text = stdout(&out);
@@ -111,17 +116,19 @@ async fn doctor_passes_against_the_full_fake_and_pages_nobody() {
         "✔ SIGNL4 team secret",
         "✔ SIGNL4 API key",
         "✔ SIGNL4 outbound webhook",
+        "tenant [ops]\n  ✔ SIGNL4 team secret (self-monitoring)",
         "– Logs Ingestion (audit DCR): not configured",
         "everything this configuration uses works",
     ] {
         assert!(text.contains(line), "{line}: {text}");
     }
     assert_no_secret(&text);
-    // The secret check paged nobody: one `resolved` event, no SIGNL4 alert.
+    // The secret checks (the tenant's team, and the same team as [ops]) paged nobody: only
+    // `resolved` events, no SIGNL4 alert.
     assert!(h.fake.signl4_alerts(TEAM).is_empty(), "doctor created a SIGNL4 alert");
     let received = h.fake.received(TEAM);
-    assert_eq!(received.len(), 1);
-    assert_eq!(received[0].status, "resolved");
+    assert_eq!(received.len(), 2);
+    assert!(received.iter().all(|e| e.status == "resolved"), "{received:?}");
 
     // Without the registration the webhook check fails and says how to register it.
     h.fake.set_outbound(TEAM, None);
