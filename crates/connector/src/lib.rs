@@ -7,6 +7,7 @@
 //! - [`tenant`] holds a tenant's clients, health and limiters;
 //! - [`http`] serves health and metrics; [`telemetry`] names logs and metrics;
 //! - [`ops`] runs the operator's `jobs` commands (list, show, retry) beside the service;
+//! - [`doctor`] runs the live permission checks of `signl4-sentinel doctor`;
 //! - [`demo`] runs the connector against the built-in fake cloud, set up by [`testkit`]
 //!   (also used by the end-to-end tests and benches).
 
@@ -14,6 +15,7 @@ pub mod app;
 pub mod clients;
 pub mod clock;
 pub mod demo;
+pub mod doctor;
 pub mod http;
 pub mod jobs;
 pub mod ops;

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use s4s_core::config::{self, ProcessEnv};
-use signl4_sentinel::{app, clients, demo, ops, telemetry};
+use signl4_sentinel::{app, clients, demo, doctor, ops, telemetry};
 
 #[derive(Parser)]
 #[command(
@@ -19,7 +19,8 @@ the Azure REST API, pages the team on duty through SIGNL4 exactly once per alert
 acknowledgements, notes and closes back to Defender and Sentinel. State lives in SQLite (default) or PostgreSQL.\n\n\
 Try it without any cloud account: `signl4-sentinel demo` (or `demo --once` for a self-checking run).\n\n\
 Run it for real: `signl4-sentinel config example > s4s.toml`, edit it, check it with \
-`signl4-sentinel config check s4s.toml`, then start `signl4-sentinel run --config s4s.toml`. \
+`signl4-sentinel config check s4s.toml`, check its permissions live with `signl4-sentinel doctor --config s4s.toml`, \
+then start `signl4-sentinel run --config s4s.toml`. \
 README.md explains the Entra app registration, the roles and the SIGNL4 settings."
 )]
 struct Cli {
@@ -58,6 +59,35 @@ enum Command {
         /// Alerts to create at start (realistic Defender / Entra / Sentinel alerts, rotating).
         #[arg(long, default_value_t = 5)]
         alerts: usize,
+    },
+    /// Check live, per tenant, that every permission the configuration uses works, and say how
+    /// to fix what does not. Exit 0: everything used works; 1: something failed; 2: invalid
+    /// configuration.
+    #[command(
+        long_about = "Check live, per tenant, that every permission and secret the configuration uses works, \
+with one line per check (✔ ok, ✘ failed with the fix below it, – not used or not checkable):\n\n\
+  - an Entra ID token for each resource used (Microsoft Graph, Azure Resource Manager, Log Analytics);\n\
+  - the Microsoft Graph application roles the token carries (its `roles` claim) against what the \
+configuration needs: SecurityAlert.Read.All to read only, SecurityAlert.ReadWrite.All and \
+SecurityIncident.ReadWrite.All with two-way sync, with the `az ad app permission` commands;\n\
+  - a Graph alerts read and an incidents read;\n\
+  - per Sentinel workspace an incidents read (403: the missing role and the `az role assignment create` \
+command) and a Log Analytics query (when enrichment uses it);\n\
+  - the Logs Ingestion data collection rule of the audit trail (a dry call), when configured;\n\
+  - per SIGNL4 team: the team secret (a \"resolved\" event for an external id that never paged: nobody \
+is paged), the API key, and whether an outbound webhook points at this connector (…/signl4/<inbound_token>);\n\
+  - the `[ops]` self-monitoring team's secret, when set.\n\n\
+Nothing is written to Defender, Sentinel or the database; each SIGNL4 team gets one event that changes nothing. Secrets are never shown.\n\n\
+Exit code: 0 when everything the configuration uses works, 1 when a check failed, 2 for an invalid configuration.",
+        after_help = "Examples:\n  signl4-sentinel doctor --config s4s.toml\n  signl4-sentinel doctor --config s4s.toml --json | jq '.[] | select(.status == \"failed\")'"
+    )]
+    Doctor {
+        /// Configuration file (TOML).
+        #[arg(long, short, env = "SIGNL4_SENTINEL_CONFIG")]
+        config: PathBuf,
+        /// Print a JSON array of {tenant, check, status, detail, fix} instead of text.
+        #[arg(long)]
+        json: bool,
     },
     /// Validate or print configuration.
     Config {
@@ -190,6 +220,19 @@ fn main() -> ExitCode {
                 } else {
                     ExitCode::FAILURE
                 }
+            }
+            Command::Doctor { config, json } => {
+                let cfg = match load_config(&config) {
+                    Ok(c) => c,
+                    Err(code) => return code,
+                };
+                let checks = doctor::run(&cfg).await;
+                if json {
+                    println!("{}", s4s_core::doctor::render_json(&checks));
+                } else {
+                    print!("{}", s4s_core::doctor::render_text(&checks));
+                }
+                ExitCode::from(s4s_core::doctor::exit_code(&checks))
             }
             Command::Jobs { config, dead, command } => {
                 let Some(config) = config else {

@@ -1,7 +1,8 @@
-//! The binary's command line: help, configuration checks and the demo; operating it
+//! The binary's command line: help, configuration checks and the demo; `doctor` in [`doctor`]; operating it
 //! (`jobs show / retry`, JSON logs, dashboards and alert rules) in [`ops`].
 
 mod common;
+mod doctor;
 mod ops;
 
 use std::path::Path;
@@ -37,7 +38,7 @@ fn help_explains_every_command() {
     let out = bin().arg("--help").output().unwrap();
     assert!(out.status.success());
     let text = String::from_utf8_lossy(&out.stdout);
-    for cmd in ["run", "demo", "emulator", "config", "jobs"] {
+    for cmd in ["run", "demo", "emulator", "config", "doctor", "jobs"] {
         assert!(text.contains(cmd), "--help lacks {cmd}: {text}");
     }
 }

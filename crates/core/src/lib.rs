@@ -9,6 +9,7 @@ pub mod alert;
 pub mod budget;
 pub mod comments;
 pub mod config;
+pub mod doctor;
 pub mod filter;
 pub mod ids;
 pub mod ingest;

@@ -13,8 +13,8 @@
 //! | `/msi/token`      | App Service / Container Apps `IDENTITY_ENDPOINT` (`X-IDENTITY-HEADER`) |
 //! | `/graph`          | `https://graph.microsoft.com`             |
 //! | `/signl4/webhook` | `https://connect.signl4.com/webhook` (§1; events with a status, §2.4) |
-//! | `/signl4/api`     | `https://connect.signl4.com/api`: V2 alerts (paged, by external id, by id) in the V2 or V1 shape, users, events (§2.2–§2.4) |
-//! | `/arm`            | `https://management.azure.com` (Sentinel) |
+//! | `/signl4/api`     | `https://connect.signl4.com/api`: V2 alerts (paged, by external id, by id) in the V2 or V1 shape, users, events (§2.2–§2.4), the V1 outbound-webhook listing (§2.3) |
+//! | `/arm`            | `https://management.azure.com` (Sentinel; role assignments per app: [`FakeCloud::set_workspace_roles`]) |
 //! | `/loganalytics`   | `https://api.loganalytics.io`             |
 //! | `/_control`       | test control API (alerts, faults, settings, SIGNL4 delivery outcomes, stats) |
 //!
@@ -105,6 +105,7 @@ pub fn router(state: Arc<State>) -> Router {
         .route("/signl4/api/v2/users", get(rest::users))
         .route("/signl4/api/v2/users/{id}", get(rest::user))
         .route("/signl4/api/v2/events/{id}", get(rest::event))
+        .route("/signl4/api/webhooks", get(rest::webhooks))
         .route(ARM_INCIDENTS, get(sentinel::list_incidents))
         .route(&format!("{ARM_INCIDENTS}/{{id}}"), get(sentinel::get_incident).put(sentinel::put_incident))
         .route(&format!("{ARM_INCIDENTS}/{{id}}/alerts"), post(sentinel::list_alerts))
@@ -341,6 +342,15 @@ impl FakeCloud {
                 ..Default::default()
             },
         );
+    }
+
+    /// Replaces the Azure roles app `client_id` holds on a workspace (default: *Microsoft
+    /// Sentinel Responder* and *Log Analytics Reader*); `&[]`: no role assignment, so ARM
+    /// answers 403 `AuthorizationFailed` and Log Analytics 403 `InsufficientAccessError`.
+    pub fn set_workspace_roles(&self, workspace: &str, client_id: &str, roles: &[&str]) {
+        if let Some(ws) = self.state.lock().workspaces.get_mut(workspace) {
+            ws.role_assignments.insert(client_id.to_ascii_lowercase(), roles.iter().map(|s| s.to_string()).collect());
+        }
     }
 
     /// Creates a Sentinel incident with its alerts (as an analytics rule would).

@@ -11,6 +11,7 @@
 //! | `POST /api/v2/alerts/{id}/annotate`     | `{text, type, userId}` → 200 `{id, teamId, text, type, timestamp}`; 400 without text; emits outbound 203 (§2.4; whether the real service emits it for API annotations is not documented, so the connector must ignore its own) |
 //! | `GET /api/v2/users`                     | `[V2.UserDetails]`: `{id, mail, name, dutyInfos[{teamId, userId, dutyMode}]}` (§2.2) |
 //! | `GET /api/v2/users/{userId}`            | one user (by id or mail address), 404                        |
+//! | `GET /api/webhooks?teamId=`             | V1 `[WebhookInfo]`: the team's outbound webhook registration, if any (§2.3) |
 //! | `GET /api/v2/events/{eventId}`          | `V2.EventDetails` `{id, eventStatus, targets[{alertId, teamId}], creationTime, …}`, 404 (§2.4) |
 //!
 //! Alerts come in the shape [`crate::Settings::rest_shape`] chooses:
@@ -364,6 +365,35 @@ pub async fn users(AxState(state): AxState<Arc<State>>, headers: HeaderMap) -> R
     let st = state.lock();
     let Some((_, team)) = authorized(&st, &headers) else { return unauthorized() };
     let list: Vec<Value> = team.all_users().iter().map(|u| user_v2(team, u)).collect();
+    json_response(StatusCode::OK, Value::Array(list))
+}
+
+/// `GET /api/webhooks?teamId=`: the team's outbound webhooks as the V1 swagger lists them
+/// (§2.3, `WebhookInfo {id, name, externalAddress, enabled, teamId, subscriptionId}`; the
+/// notes document no V2 listing). The registration is what [`crate::FakeCloud::set_outbound`]
+/// set; `teamId` other than the key's team lists nothing.
+pub async fn webhooks(AxState(state): AxState<Arc<State>>, headers: HeaderMap, RawQuery(q): RawQuery) -> Response {
+    state.lock().count("signl4.rest.webhooks");
+    if let Some(r) = fault(&state, Service::Signl4).await {
+        return r;
+    }
+    let st = state.lock();
+    let Some((_, team)) = authorized(&st, &headers) else { return unauthorized() };
+    let wanted = url::form_urlencoded::parse(q.unwrap_or_default().as_bytes())
+        .find(|(k, _)| k.eq_ignore_ascii_case("teamId"))
+        .map(|(_, v)| v.into_owned());
+    let list: Vec<Value> = match (&team.outbound, wanted) {
+        (Some(_), Some(t)) if t != team.team_id => Vec::new(),
+        (Some(o), _) => vec![json!({
+            "id": format!("wh-{}", team.team_id),
+            "name": "signl4-sentinel",
+            "externalAddress": o.url,
+            "enabled": true,
+            "teamId": team.team_id,
+            "subscriptionId": SUBSCRIPTION,
+        })],
+        (None, _) => Vec::new(),
+    };
     json_response(StatusCode::OK, Value::Array(list))
 }
 

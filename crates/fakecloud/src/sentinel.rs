@@ -8,7 +8,15 @@
 //! of resource … exists"), new etag and `lastModifiedTimeUtc` on every write; POST
 //! `…/alerts` (no paging); comments with client-chosen ids (PUT 201, then 200).
 //! Log Analytics: `POST /v1/workspaces/{id}/query`, canned tables keyed by query text,
-//! `SecurityAlert` lookups by SystemAlertId, `PartialError`, 400 `BadArgumentError`, 204.
+//! `SecurityAlert` lookups by SystemAlertId, `print` queries, `PartialError`, 400
+//! `BadArgumentError`, 204.
+//!
+//! Role assignments (§3.6 RBAC): each app holds roles on the workspace
+//! ([`Workspace::roles_of`]; by default *Microsoft Sentinel Responder* and *Log Analytics
+//! Reader*, what `deploy/register-app.sh` assigns; [`crate::FakeCloud::set_workspace_roles`]
+//! replaces them). Reads need a reader role, incident and comment PUTs a responder role, a
+//! query a role that may read the workspace's data; otherwise ARM answers 403
+//! `AuthorizationFailed` and Log Analytics 403 `InsufficientAccessError` (§4.5).
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -190,7 +198,77 @@ pub fn add_portal_comment(
     Some(c)
 }
 
-struct ArmCaller;
+struct ArmCaller {
+    client_id: String,
+}
+
+/// Roles that may read incidents, comments and alerts (`Microsoft.SecurityInsights/*/read`).
+const READ_ROLES: &[&str] = &[
+    "Microsoft Sentinel Reader",
+    "Microsoft Sentinel Responder",
+    "Microsoft Sentinel Contributor",
+    "Log Analytics Reader",
+    "Log Analytics Contributor",
+    "Reader",
+    "Contributor",
+    "Owner",
+];
+/// Roles that may update incidents and write comments (§3.6: Responder or Contributor).
+const WRITE_ROLES: &[&str] =
+    &["Microsoft Sentinel Responder", "Microsoft Sentinel Contributor", "Contributor", "Owner"];
+
+/// What a request does, for the role check.
+#[derive(Clone, Copy)]
+enum Access {
+    Read,
+    Write,
+}
+
+impl Access {
+    fn of_route(route: &str) -> Access {
+        if route.ends_with(".put") { Access::Write } else { Access::Read }
+    }
+
+    fn action(self) -> &'static str {
+        match self {
+            Access::Read => "Microsoft.SecurityInsights/incidents/read",
+            Access::Write => "Microsoft.SecurityInsights/incidents/write",
+        }
+    }
+
+    fn roles(self) -> &'static [&'static str] {
+        match self {
+            Access::Read => READ_ROLES,
+            Access::Write => WRITE_ROLES,
+        }
+    }
+}
+
+/// 403 `AuthorizationFailed` (CloudError, §3.6) unless the app holds a role for `access`. The
+/// message is worded as ARM words it (the notes name only the code): client, action, scope.
+fn check_role(ws: &Workspace, client_id: &str, access: Access) -> Result<(), Response> {
+    let held = ws.roles_of(client_id);
+    if held.iter().any(|r| access.roles().contains(&r.as_str())) {
+        return Ok(());
+    }
+    Err(cloud_error(
+        StatusCode::FORBIDDEN,
+        "AuthorizationFailed",
+        &format!(
+            "The client '{client_id}' with object id '{client_id}' does not have authorization to perform action '{}' over scope '{}/providers/Microsoft.SecurityInsights' or the scope is invalid. If access was recently granted, please refresh your credentials.",
+            access.action(),
+            workspace_resource_id(ws)
+        ),
+    ))
+}
+
+/// `/subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.OperationalInsights/workspaces/{name}`.
+fn workspace_resource_id(ws: &Workspace) -> String {
+    format!(
+        "/subscriptions/{}/resourceGroups/{}/providers/Microsoft.OperationalInsights/workspaces/{}",
+        ws.subscription, ws.resource_group, ws.name
+    )
+}
 
 /// Checks the bearer token; the caller holds the state lock (`st`).
 fn authorize(st: &Inner, headers: &HeaderMap, ws: &Workspace, audience: &str) -> Result<ArmCaller, Response> {
@@ -228,7 +306,7 @@ fn authorize(st: &Inner, headers: &HeaderMap, ws: &Workspace, audience: &str) ->
             "The access token is from the wrong issuer.",
         ));
     }
-    Ok(ArmCaller)
+    Ok(ArmCaller { client_id: info.client_id })
 }
 
 fn params(q: Option<String>) -> Vec<(String, String)> {
@@ -279,7 +357,8 @@ async fn prologue(
             .values()
             .find(|w| w.subscription.eq_ignore_ascii_case(sub) && w.resource_group.eq_ignore_ascii_case(rg) && w.name.eq_ignore_ascii_case(name))
             .ok_or_else(|| cloud_error(StatusCode::NOT_FOUND, "ResourceNotFound", &format!("The Resource 'Microsoft.OperationalInsights/workspaces/{name}' under resource group '{rg}' was not found.")))?;
-        let _ = authorize(&st, headers, ws, "management")?;
+        let caller = authorize(&st, headers, ws, "management")?;
+        check_role(ws, &caller.client_id, Access::of_route(route))?;
         ws.name.clone()
     };
     Ok(key)
@@ -616,8 +695,17 @@ pub async fn la_query(
                 &format!("The requested path does not exist: workspace {wsid}"),
             );
         };
-        if let Err(r) = authorize(&st, &headers, ws, "loganalytics") {
-            return r;
+        let caller = match authorize(&st, &headers, ws, "loganalytics") {
+            Ok(c) => c,
+            Err(r) => return r,
+        };
+        if !ws.roles_of(&caller.client_id).iter().any(|r| READ_ROLES.contains(&r.as_str())) {
+            // §4.5, verbatim message.
+            return cloud_error(
+                StatusCode::FORBIDDEN,
+                "InsufficientAccessError",
+                "The provided credentials have insufficient access to perform the requested operation",
+            );
         }
         ws.name.clone()
     };
@@ -636,6 +724,14 @@ pub async fn la_query(
     };
     let st = state.lock();
     let Some(ws) = st.workspaces.get(&key) else { return StatusCode::NOT_FOUND.into_response() };
+    if let Some(rest) = query.trim_start().strip_prefix("print ") {
+        // `print name = value`: one row, whatever the workspace holds (a cheap access test).
+        let (name, value) = rest.split_once('=').map(|(n, v)| (n.trim(), v.trim())).unwrap_or(("print_0", rest.trim()));
+        return json_response(
+            StatusCode::OK,
+            json!({"tables": [{"name": "PrimaryResult", "columns": [{"name": name, "type": "string"}], "rows": [[value]]}]}),
+        );
+    }
     if query.trim_start().starts_with("SecurityAlert") {
         let rows: Vec<Value> = ws
             .security_alerts

@@ -507,6 +507,23 @@ pub struct Workspace {
     /// `SecurityAlert.ExtendedProperties` by SystemAlertId.
     pub security_alerts: HashMap<String, String>,
     pub last_ts: Option<OffsetDateTime>,
+    /// Azure role assignments on the workspace by client id (lower case), replacing
+    /// [`DEFAULT_WORKSPACE_ROLES`] for that app (`crate::FakeCloud::set_workspace_roles`).
+    pub role_assignments: HashMap<String, Vec<String>>,
+}
+
+/// The roles every app holds on a workspace unless set otherwise: what
+/// `deploy/register-app.sh` assigns (`microsoft-apis.md` §3.6).
+pub const DEFAULT_WORKSPACE_ROLES: &[&str] = &["Microsoft Sentinel Responder", "Log Analytics Reader"];
+
+impl Workspace {
+    /// The roles app `client_id` holds on this workspace.
+    pub fn roles_of(&self, client_id: &str) -> Vec<String> {
+        match self.role_assignments.get(&client_id.to_ascii_lowercase()) {
+            Some(r) => r.clone(),
+            None => DEFAULT_WORKSPACE_ROLES.iter().map(|s| s.to_string()).collect(),
+        }
+    }
 }
 
 #[derive(Debug, Default)]

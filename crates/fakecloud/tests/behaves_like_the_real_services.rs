@@ -624,3 +624,92 @@ async fn control_api_for_incidents_outbound_and_responders() {
     let r = c.post(format!("{}/_control/teams/{DEFAULT_TEAM_SECRET}/alerts/e1/dance", f.url())).send().await.unwrap();
     assert_eq!(r.status(), 400);
 }
+
+/// Azure role assignments on a workspace (`microsoft-apis.md` §3.6, §4.5): an app without one
+/// is refused with ARM's `AuthorizationFailed` and Log Analytics' `InsufficientAccessError`;
+/// a Reader may read but not write back.
+#[tokio::test]
+async fn workspace_roles_decide_arm_and_log_analytics_access() {
+    let f = fake().await;
+    let (i, a) = scenarios::sentinel_incident("");
+    let inc = f.add_sentinel_incident(DEFAULT_WORKSPACE, i, a);
+    let name = inc["name"].as_str().unwrap();
+    let (arm, c) = (arm_token(&f).await, reqwest::Client::new());
+    let v: Value = token(&f, "https://api.loganalytics.io/.default").await.json().await.unwrap();
+    let la = v["access_token"].as_str().unwrap().to_string();
+    let scope = format!(
+        "/subscriptions/{DEFAULT_SUBSCRIPTION}/resourceGroups/{DEFAULT_RESOURCE_GROUP}/providers/Microsoft.OperationalInsights/workspaces/{DEFAULT_WORKSPACE}"
+    );
+    let list = format!("{}/arm{scope}/providers/Microsoft.SecurityInsights/incidents?api-version=2025-12-01", f.url());
+    let query = format!("{}/loganalytics/v1/workspaces/{DEFAULT_WORKSPACE_ID}/query", f.url());
+    let print = json!({"query": "print doctor = 1"});
+    // By default the app holds Responder and Log Analytics Reader.
+    assert_eq!(c.get(&list).bearer_auth(&arm).send().await.unwrap().status(), 200);
+    let r: Value = c.post(&query).bearer_auth(&la).json(&print).send().await.unwrap().json().await.unwrap();
+    assert_eq!(r["tables"][0]["columns"][0]["name"], "doctor");
+
+    f.set_workspace_roles(DEFAULT_WORKSPACE, DEFAULT_CLIENT_ID, &[]);
+    let r = c.get(&list).bearer_auth(&arm).send().await.unwrap();
+    assert_eq!(r.status(), 403);
+    let e: Value = r.json().await.unwrap();
+    assert_eq!(e["error"]["code"], "AuthorizationFailed");
+    let msg = e["error"]["message"].as_str().unwrap();
+    assert!(
+        msg.contains(DEFAULT_CLIENT_ID)
+            && msg.contains("Microsoft.SecurityInsights/incidents/read")
+            && msg.contains(&scope),
+        "{msg}"
+    );
+    let r = c.post(&query).bearer_auth(&la).json(&print).send().await.unwrap();
+    assert_eq!(r.status(), 403);
+    assert_eq!(r.json::<Value>().await.unwrap()["error"]["code"], "InsufficientAccessError");
+
+    f.set_workspace_roles(DEFAULT_WORKSPACE, DEFAULT_CLIENT_ID, &["Microsoft Sentinel Reader"]);
+    let url =
+        format!("{}/arm{scope}/providers/Microsoft.SecurityInsights/incidents/{name}?api-version=2025-12-01", f.url());
+    let cur: Value = c.get(&url).bearer_auth(&arm).send().await.unwrap().json().await.unwrap();
+    let body = json!({"etag": cur["etag"], "properties": cur["properties"]});
+    let r = c.put(&url).bearer_auth(&arm).json(&body).send().await.unwrap();
+    assert_eq!(r.status(), 403, "a Reader cannot write incidents back");
+    assert!(r.text().await.unwrap().contains("Microsoft.SecurityInsights/incidents/write"));
+}
+
+/// The V1 listing of outbound webhooks (`signl4.md` §2.3): `GET /webhooks?teamId=` with the
+/// API key → `[WebhookInfo {id, name, externalAddress, enabled, teamId, subscriptionId}]`.
+#[tokio::test]
+async fn signl4_lists_the_teams_outbound_webhooks() {
+    let f = fake().await;
+    f.add_api_key(DEFAULT_TEAM_SECRET, "key-1234");
+    let c = reqwest::Client::new();
+    let url = format!("{}/signl4/api/webhooks", f.url());
+    assert_eq!(c.get(&url).send().await.unwrap().status(), 401, "the API key is required");
+    let list: Value = c.get(&url).header("X-S4-Api-Key", "key-1234").send().await.unwrap().json().await.unwrap();
+    assert_eq!(list, json!([]));
+    f.set_outbound(
+        DEFAULT_TEAM_SECRET,
+        Some(Outbound { url: "https://s4s.example/signl4/tok".into(), responders: None, duplicate_probability: 0.0 }),
+    );
+    let team = f.team_id(DEFAULT_TEAM_SECRET).unwrap();
+    let list: Value = c
+        .get(format!("{url}?teamId={team}"))
+        .header("X-S4-Api-Key", "key-1234")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(list[0]["externalAddress"], "https://s4s.example/signl4/tok");
+    assert_eq!(list[0]["enabled"], true);
+    assert_eq!(list[0]["teamId"], team.as_str());
+    let other: Value = c
+        .get(format!("{url}?teamId=another-team"))
+        .header("X-S4-Api-Key", "key-1234")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(other, json!([]));
+}

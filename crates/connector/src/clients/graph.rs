@@ -173,6 +173,13 @@ impl GraphClient {
         .await
     }
 
+    /// `GET /security/{collection}?$top=1` with a short retry budget: can the app read it?
+    /// (`doctor`)
+    pub async fn probe(&self, collection: &str) -> Result<Value, UpstreamError> {
+        let url = format!("{}/security/{collection}?$top=1", self.base);
+        self.call(reqwest::Method::GET, &url, None, true, JOB_RETRY_BUDGET).await
+    }
+
     /// Incidents changed since `since` (first page URL).
     pub fn incidents_since_url(&self, since: OffsetDateTime, top: u32) -> String {
         self.since_url("incidents", since, top)

@@ -160,6 +160,19 @@ impl SentinelClient {
             .await
     }
 
+    /// `GET …/incidents?$top=1` with a short retry budget: may the app read incidents?
+    /// (`doctor`)
+    pub async fn probe_incidents(&self) -> Result<Value, UpstreamError> {
+        let url = self.url("/incidents", &[("$top", "1".to_string())]);
+        self.arm.call(reqwest::Method::GET, &url, None, true, JOB_RETRY_BUDGET).await
+    }
+
+    /// A query that reads no table (`print`), so it works in any workspace: may the app
+    /// query it? (`doctor`)
+    pub async fn probe_query(&self) -> Result<Value, UpstreamError> {
+        self.query(&RuleQuery { query: "print doctor = 1".into(), timespan: None, overall_count: None }).await
+    }
+
     fn query_url(&self) -> Option<String> {
         self.cfg.workspace_id.as_ref().map(|id| format!("{}/v1/workspaces/{id}/query", self.la_base))
     }

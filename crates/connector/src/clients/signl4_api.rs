@@ -138,6 +138,24 @@ impl Signl4Api {
         }
     }
 
+    /// `GET /v2/users`, errors returned (`doctor`: does the key work?). The number of users.
+    pub async fn probe_users(&self) -> Result<usize, UpstreamError> {
+        let url = format!("{}/v2/users", self.base);
+        let body = self.send(self.http.get(&url)).await?;
+        Ok(body.as_ref().and_then(Value::as_array).map(Vec::len).unwrap_or(0))
+    }
+
+    /// The team's outbound webhooks: `GET /webhooks?teamId=` of the V1 API (`signl4.md` §2.3;
+    /// the notes document no V2 listing). None: 204.
+    pub async fn outbound_webhooks(&self) -> Result<Option<Value>, UpstreamError> {
+        let mut u = Url::parse(&format!("{}/webhooks", self.base))
+            .map_err(|e| UpstreamError::Invalid { service: "SIGNL4 API", message: e.to_string() })?;
+        if let Some(t) = &self.team_id {
+            u.query_pairs_mut().append_pair("teamId", t);
+        }
+        self.send(self.http.get(u)).await
+    }
+
     /// SIGNL4 alerts whose external id is exactly `external_id` (`POST /v2/alerts/paged` with
     /// `externalId`, `signl4.md` §2.4; the filter may match prefixes, so results are compared
     /// here).
