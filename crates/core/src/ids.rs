@@ -168,6 +168,11 @@ pub mod job_key {
     pub fn fallback_page(external_id: &str) -> String {
         format!("page-fallback:{external_id}")
     }
+    /// The tenant's `SIGNL4_CL` upload (`jobs::audit_upload`).
+    pub fn audit(tenant: &str) -> String {
+        format!("audit:{tenant}")
+    }
+
     /// Late rule-query results of a Sentinel page.
     pub fn enrich(external_id: &str) -> String {
         format!("enrich:{external_id}")

@@ -34,10 +34,13 @@ pub enum JobKind {
     /// Add a text to a SIGNL4 alert through the REST API ([`AnnotateJob`]): an alert grouped
     /// into the page of its incident.
     Annotate,
+    /// Upload the tenant's unsent `SIGNL4_CL` audit records (`crate::audit`) through the
+    /// Logs Ingestion API: one coalescing job per tenant, armed with every record.
+    Audit,
 }
 
 impl JobKind {
-    pub const ALL: [JobKind; 10] = [
+    pub const ALL: [JobKind; 11] = [
         JobKind::Page,
         JobKind::Signl4Status,
         JobKind::GraphSync,
@@ -48,6 +51,7 @@ impl JobKind {
         JobKind::Verify,
         JobKind::Summary,
         JobKind::Annotate,
+        JobKind::Audit,
     ];
 
     /// Its priority at the upstream's request budget (`budget.rs`): pages first, then
@@ -59,7 +63,9 @@ impl JobKind {
             JobKind::GraphSync | JobKind::SentinelSync | JobKind::Annotate => Priority::WriteBack,
             // Verification draws on SIGNL4's REST budget, which in-doubt pages' look-ups and
             // the REST poller need first; during a storm it lags rather than crowds them out.
-            JobKind::IncidentSync | JobKind::SentinelEnrich | JobKind::Verify => Priority::Housekeeping,
+            JobKind::IncidentSync | JobKind::SentinelEnrich | JobKind::Verify | JobKind::Audit => {
+                Priority::Housekeeping
+            }
         }
     }
 
@@ -75,6 +81,7 @@ impl JobKind {
             JobKind::Verify => "verify",
             JobKind::Summary => "summary",
             JobKind::Annotate => "annotate",
+            JobKind::Audit => "audit",
         }
     }
 
@@ -268,6 +275,12 @@ pub fn signl4_status_routes(tenant: &str, external_id: &str, status: &str, route
             once(tenant, JobKind::Signl4Status, key, Value::Object(body).to_string())
         })
         .collect()
+}
+
+/// The tenant's audit upload (`audit:{tenant}`): coalescing, so records added while it runs
+/// make it run again; its payload carries nothing (the records are in their own table).
+pub fn audit_upload(tenant: &str) -> NewJob {
+    NewJob::coalescing(tenant, JobKind::Audit.as_str(), job_key::audit(tenant), "{}".into(), |_, _| "{}".into())
 }
 
 /// Coalescing Graph alert write-back.

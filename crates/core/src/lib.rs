@@ -6,6 +6,7 @@
 //! server) live in `s4s-store` and `signl4-sentinel`.
 
 pub mod alert;
+pub mod audit;
 pub mod budget;
 pub mod comments;
 pub mod config;

@@ -3,6 +3,7 @@
 //! They live in the pure core so that decisions (what to ingest, which jobs a change causes)
 //! are computed and unit-tested without a database; `s4s-store` persists them.
 
+pub use crate::audit::AuditRecord;
 use crate::sync::Signl4State;
 
 /// One version of an alert as read from the source.
@@ -85,6 +86,9 @@ pub struct AlertUpdate {
 pub struct FollowUp {
     pub update: Option<(AlertKey, AlertUpdate)>,
     pub jobs: Vec<NewJob>,
+    /// `SIGNL4_CL` records of what the job did (each once, by its id), committed with the
+    /// completion; they arm their tenant's upload job (`jobs::audit_upload`).
+    pub audit: Vec<AuditRecord>,
 }
 
 /// A SIGNL4 outbound-webhook event, recorded once by its id.
@@ -93,6 +97,8 @@ pub struct InboundEvent {
     pub event_id: String,
     pub tenant: String,
     pub meaning: String,
+    /// `SIGNL4_CL` records of the event, stored with it (only when it is not a repeat).
+    pub audit: Vec<AuditRecord>,
 }
 
 /// An alert version and, if it should page, the page job.
@@ -109,11 +115,21 @@ pub struct IngestItem {
     pub jobs: Vec<NewJob>,
     /// Sync bookkeeping to apply in the same transaction.
     pub update: AlertUpdate,
+    /// `SIGNL4_CL` records of the routing decision, stored only together with `page` (when
+    /// the page job is created).
+    pub audit: Vec<AuditRecord>,
 }
 
 impl IngestItem {
     pub fn new(alert: AlertRecord, page: Option<NewJob>) -> IngestItem {
-        IngestItem { alert, page, more_pages: Vec::new(), jobs: Vec::new(), update: AlertUpdate::default() }
+        IngestItem {
+            alert,
+            page,
+            more_pages: Vec::new(),
+            jobs: Vec::new(),
+            update: AlertUpdate::default(),
+            audit: Vec::new(),
+        }
     }
 }
 

@@ -89,6 +89,17 @@ pub async fn fault(state: &Arc<State>, service: Service) -> Option<Response> {
         // Applied by the front door (`take_echo`), never taken here.
         FaultKind::Echo { .. } => None,
         FaultKind::Throttle { retry_after_secs } => Some(match service {
+            Service::LogsIngestion => {
+                let mut r = crate::ingestion::ingestion_error(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "TooManyRequests",
+                    "Too many requests. Retry after the time in Retry-After.",
+                );
+                if let Ok(v) = HeaderValue::from_str(&format!("{retry_after_secs}")) {
+                    r.headers_mut().insert("retry-after", v);
+                }
+                r
+            }
             Service::Signl4 => {
                 let mut r = json_response(
                     StatusCode::TOO_MANY_REQUESTS,
@@ -114,6 +125,9 @@ pub async fn fault(state: &Arc<State>, service: Service) -> Option<Response> {
                 ),
                 Service::Graph | Service::Arm | Service::LogAnalytics => {
                     graph_error(code, "ServiceUnavailable", "fault injection")
+                }
+                Service::LogsIngestion => {
+                    crate::ingestion::ingestion_error(code, "ServiceUnavailable", "fault injection")
                 }
             })
         }

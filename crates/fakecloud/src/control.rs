@@ -149,6 +149,19 @@ pub async fn get_stats(AxState(state): AxState<Arc<State>>) -> Response {
     json_response(StatusCode::OK, serde_json::to_value(&state.lock().requests).unwrap_or(Value::Null))
 }
 
+/// `GET /_control/dcrs/{dcr}/streams/{stream}`: the rows the stream received, in order.
+pub async fn get_ingested_rows(
+    AxState(state): AxState<Arc<State>>,
+    Path((dcr, stream)): Path<(String, String)>,
+) -> Response {
+    let st = state.lock();
+    let Some(d) = st.dcrs.get(&dcr) else {
+        return json_response(StatusCode::NOT_FOUND, json!({"error": format!("unknown data collection rule {dcr}")}));
+    };
+    let rows: Vec<Value> = d.rows.iter().filter(|(s, _)| *s == stream).map(|(_, r)| r.clone()).collect();
+    json_response(StatusCode::OK, json!({"rows": rows}))
+}
+
 pub async fn expire_tokens(AxState(state): AxState<Arc<State>>) -> Response {
     crate::expire_all_tokens(&state);
     json_response(StatusCode::OK, json!({"ok": true}))

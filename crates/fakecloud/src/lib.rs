@@ -16,6 +16,7 @@
 //! | `/signl4/api`     | `https://connect.signl4.com/api`: V2 alerts (paged, by external id, by id) in the V2 or V1 shape, users, events (§2.2–§2.4), the V1 outbound-webhook listing (§2.3) |
 //! | `/arm`            | `https://management.azure.com` (Sentinel; role assignments per app: [`FakeCloud::set_workspace_roles`]) |
 //! | `/loganalytics`   | `https://api.loganalytics.io`             |
+//! | `/logsingestion`  | a data collection endpoint's logs ingestion URI (`SIGNL4_CL`, `ingestion.rs`) |
 //! | `/_control`       | test control API (alerts, faults, settings, SIGNL4 delivery outcomes, stats) |
 //!
 //! SIGNL4 specifics for tests: [`Settings::rest_shape`] ([`RestShape::V2`] by default, or
@@ -42,6 +43,7 @@ mod common;
 pub mod control;
 pub mod entra;
 pub mod graph;
+pub mod ingestion;
 pub mod limits;
 pub mod odata;
 pub mod outbound;
@@ -76,6 +78,10 @@ pub const DEFAULT_SUBSCRIPTION: &str = "d0cfe6b2-9ac0-4464-9919-dccaee2e48c0";
 pub const DEFAULT_RESOURCE_GROUP: &str = "soc-rg";
 pub const DEFAULT_WORKSPACE: &str = "soc-workspace";
 pub const DEFAULT_WORKSPACE_ID: &str = "c8c99641-985d-4e4e-8e91-fb3466cd0e5b";
+/// The data collection rule [`FakeCloud::seed_defaults`] creates (stream `Custom-SIGNL4_CL`,
+/// the default app holds *Monitoring Metrics Publisher* on it).
+pub const DEFAULT_DCR: &str = "dcr-5ca1ab1e0000400080000000000000a1";
+pub const DEFAULT_STREAM: &str = "Custom-SIGNL4_CL";
 
 pub(crate) fn expire_all_tokens(state: &State) {
     let now = Instant::now();
@@ -112,6 +118,8 @@ pub fn router(state: Arc<State>) -> Router {
         .route(&format!("{ARM_INCIDENTS}/{{id}}/comments"), get(sentinel::list_comments))
         .route(&format!("{ARM_INCIDENTS}/{{id}}/comments/{{cid}}"), axum::routing::put(sentinel::put_comment))
         .route("/loganalytics/v1/workspaces/{wsid}/query", post(sentinel::la_query))
+        .route("/logsingestion/dataCollectionRules/{dcr}/streams/{stream}", post(ingestion::upload))
+        .route("/_control/dcrs/{dcr}/streams/{stream}", get(control::get_ingested_rows))
         .route("/_control/tenants", post(control::post_tenant))
         .route("/_control/tenants/{tenant}/alerts", post(control::post_alerts).get(control::get_alerts))
         .route("/_control/tenants/{tenant}/alerts/{id}", axum::routing::patch(control::patch_alert))
@@ -215,6 +223,39 @@ impl FakeCloud {
             DEFAULT_WORKSPACE_ID,
         );
         self.add_query_result(DEFAULT_WORKSPACE, "SigninLogs", scenarios::brute_force_results());
+        self.add_dcr(DEFAULT_DCR, &[DEFAULT_STREAM], &[DEFAULT_CLIENT_ID]);
+    }
+
+    /// Creates a data collection rule with `streams`, on which the apps `publishers` hold
+    /// *Monitoring Metrics Publisher* (replaces one with the same id).
+    pub fn add_dcr(&self, immutable_id: &str, streams: &[&str], publishers: &[&str]) {
+        self.state.lock().dcrs.insert(
+            immutable_id.to_string(),
+            ingestion::Dcr {
+                streams: streams.iter().map(|s| s.to_string()).collect(),
+                publishers: publishers.iter().map(|s| s.to_string()).collect(),
+                rows: Vec::new(),
+            },
+        );
+    }
+
+    /// Replaces the apps holding *Monitoring Metrics Publisher* on a rule (none: every upload
+    /// is answered 403, as before a role assignment has propagated).
+    pub fn set_dcr_publishers(&self, immutable_id: &str, publishers: &[&str]) {
+        if let Some(d) = self.state.lock().dcrs.get_mut(immutable_id) {
+            d.publishers = publishers.iter().map(|s| s.to_string()).collect();
+        }
+    }
+
+    /// The rows a rule's stream received, in arrival order (repeats included: the service
+    /// does not deduplicate).
+    pub fn ingested_rows(&self, immutable_id: &str, stream: &str) -> Vec<Value> {
+        self.state
+            .lock()
+            .dcrs
+            .get(immutable_id)
+            .map(|d| d.rows.iter().filter(|(s, _)| s == stream).map(|(_, r)| r.clone()).collect())
+            .unwrap_or_default()
     }
 
     pub fn add_tenant(&self, tenant_id: &str, client_id: &str, client_secret: &str) {

@@ -66,6 +66,10 @@ pub struct Limits {
     pub arm: Option<ArmLimits>,
     /// Log Analytics query API per Entra principal (§4.4: 200 requests per 30 s).
     pub log_analytics: Vec<Window>,
+    /// Logs Ingestion API per data collection rule (§5.2: 12,000 requests per minute).
+    pub logs_ingestion: Vec<Window>,
+    /// Logs Ingestion: largest request body, compressed or uncompressed (§5.2: 1 MB per call).
+    pub logs_ingestion_max_bytes: Option<usize>,
 }
 
 impl Default for Limits {
@@ -95,6 +99,8 @@ impl Limits {
                 subscription_factor: 15.0,
             }),
             log_analytics: vec![w(200, 30)],
+            logs_ingestion: vec![w(12_000, 60)],
+            logs_ingestion_max_bytes: Some(1024 * 1024),
         }
     }
 
@@ -118,6 +124,8 @@ impl Limits {
             signl4_rest: Vec::new(),
             arm: None,
             log_analytics: Vec::new(),
+            logs_ingestion: Vec::new(),
+            logs_ingestion_max_bytes: None,
         }
     }
 

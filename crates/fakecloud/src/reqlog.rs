@@ -16,6 +16,8 @@ pub enum Api {
     LogAnalytics,
     Signl4Webhook,
     Signl4Rest,
+    /// Azure Monitor Logs Ingestion (`SIGNL4_CL`).
+    LogsIngestion,
 }
 
 impl Api {
@@ -29,6 +31,7 @@ impl Api {
             "log_analytics" | "loganalytics" => Api::LogAnalytics,
             "signl4_webhook" | "signl4" | "webhook" => Api::Signl4Webhook,
             "signl4_rest" | "rest" => Api::Signl4Rest,
+            "logs_ingestion" | "logsingestion" | "ingestion" => Api::LogsIngestion,
             _ => return None,
         })
     }

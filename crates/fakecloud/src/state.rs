@@ -25,6 +25,8 @@ pub enum Service {
     Arm,
     /// Log Analytics query API.
     LogAnalytics,
+    /// Azure Monitor Logs Ingestion API (`SIGNL4_CL`, `ingestion.rs`).
+    LogsIngestion,
 }
 
 /// An injected fault.
@@ -545,6 +547,8 @@ pub struct Inner {
     pub workspaces: HashMap<String, Workspace>,
     /// Certificates, federated credentials, managed identities, issued tokens (`entra.rs`).
     pub entra: crate::entra::EntraState,
+    /// Data collection rules by immutable id (`ingestion.rs`).
+    pub dcrs: HashMap<String, crate::ingestion::Dcr>,
 }
 
 #[derive(Debug, Default)]

@@ -35,6 +35,8 @@ pub struct Limiter {
     pub arm_subscription: HashMap<(String, ArmKind), BucketState>,
     /// Log Analytics per (tenant, client id).
     pub log_analytics: HashMap<(String, String), Hits>,
+    /// Logs Ingestion per data collection rule.
+    pub logs_ingestion: HashMap<String, Hits>,
 }
 
 /// ARM operation types with separate buckets (`microsoft-apis.md` §3.6).
@@ -73,6 +75,7 @@ fn classify(path: &str) -> Option<Api> {
         "graph" => Api::Graph,
         "arm" => Api::Arm,
         "loganalytics" => Api::LogAnalytics,
+        "logsingestion" => Api::LogsIngestion,
         "signl4" if path.starts_with("/signl4/webhook") => Api::Signl4Webhook,
         "signl4" => Api::Signl4Rest,
         _ => return None,
@@ -113,7 +116,7 @@ fn identify(st: &Inner, api: Api, path: &str, headers: &HeaderMap) -> Who {
     let mut who = Who::default();
     match api {
         Api::Entra => who.tenant = segment(path, 1).map(str::to_string),
-        Api::Graph | Api::Arm | Api::LogAnalytics => {
+        Api::Graph | Api::Arm | Api::LogAnalytics | Api::LogsIngestion => {
             let token = headers
                 .get("authorization")
                 .and_then(|v| v.to_str().ok())
@@ -126,6 +129,7 @@ fn identify(st: &Inner, api: Api, path: &str, headers: &HeaderMap) -> Who {
                 let audience_ok = match api {
                     Api::Graph => aud.contains("graph.microsoft") || aud.contains("microsoftgraph"),
                     Api::Arm => aud.contains("management"),
+                    Api::LogsIngestion => crate::ingestion::is_monitor_audience(&aud),
                     _ => aud.contains("loganalytics"),
                 };
                 who.valid = audience_ok && std::time::Instant::now() < info.expires;
@@ -298,6 +302,24 @@ fn admit(st: &mut Inner, api: Api, who: &Who, path: &str, method: &Method, now: 
                 v.by = Some(format!("signl4 rest blocked ({limit} per window exceeded)"));
             }
         }
+        Api::LogsIngestion => {
+            // Per rule (§5.2: 12,000 requests per minute per DCR, 429 with Retry-After).
+            let dcr = segment(path, 2).unwrap_or("").to_string();
+            if let Err((at, w)) = lim.logs_ingestion.entry(dcr).or_default().admit(now, &limits.logs_ingestion) {
+                let secs = at.saturating_duration_since(now).as_secs_f64().ceil().max(1.0) as u64;
+                let mut r = crate::ingestion::ingestion_error(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "TooManyRequests",
+                    &format!(
+                        "Limit of {} requests per {} seconds exceeded for the data collection rule.",
+                        w.requests, w.per_secs
+                    ),
+                );
+                r.headers_mut().insert("retry-after", HeaderValue::from(secs));
+                v.refused = Some(r);
+                v.by = Some(format!("logs ingestion {}", label(&w)));
+            }
+        }
         Api::Graph | Api::LogAnalytics => {}
     }
     v
@@ -384,6 +406,7 @@ pub async fn front_door(AxState(state): AxState<Arc<State>>, req: Request, next:
         Api::Graph => crate::state::Service::Graph,
         Api::Arm => crate::state::Service::Arm,
         Api::LogAnalytics => crate::state::Service::LogAnalytics,
+        Api::LogsIngestion => crate::state::Service::LogsIngestion,
         Api::Signl4Webhook | Api::Signl4Rest => crate::state::Service::Signl4,
     };
     let echo = state.lock().take_echo(service);
@@ -411,6 +434,7 @@ pub async fn front_door(AxState(state): AxState<Arc<State>>, req: Request, next:
                 Api::Graph => "graph.throttled",
                 Api::Arm => "arm.throttled",
                 Api::LogAnalytics => "loganalytics.throttled",
+                Api::LogsIngestion => "logsingestion.throttled",
                 Api::Signl4Webhook => {
                     // This counter has always counted every webhook request.
                     st.count("signl4.webhook");

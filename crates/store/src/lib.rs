@@ -31,8 +31,8 @@ pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
 pub use traits::{AlertStore, Coordination, Inspection, Outbox, Store};
 pub use types::{
-    AlertKey, AlertRecord, AlertUpdate, Attempt, CursorRow, Fence, FollowUp, InboundEvent, IngestItem, IngestOutcome,
-    Job, JobCounts, JobState, KindQueue, Merge, NewJob, Result, StoreError, StoredAlert,
+    AlertKey, AlertRecord, AlertUpdate, Attempt, AuditRecord, CursorRow, Fence, FollowUp, InboundEvent, IngestItem,
+    IngestOutcome, Job, JobCounts, JobState, KindQueue, Merge, NewJob, Result, StoreError, StoredAlert, StoredAudit,
 };
 
 /// The store traits, for `use s4s_store::prelude::*;`.

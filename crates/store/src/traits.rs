@@ -3,8 +3,8 @@
 use async_trait::async_trait;
 
 use crate::types::{
-    AlertKey, AlertUpdate, CursorRow, Fence, FollowUp, InboundEvent, IngestItem, IngestOutcome, Job, JobCounts,
-    JobState, KindQueue, NewJob, Result, StoredAlert,
+    AlertKey, AlertUpdate, AuditRecord, CursorRow, Fence, FollowUp, InboundEvent, IngestItem, IngestOutcome, Job,
+    JobCounts, JobState, KindQueue, NewJob, Result, StoredAlert, StoredAudit,
 };
 
 /// Alerts and what happens to them: ingest, lookups, sync bookkeeping, inbound SIGNL4 events.
@@ -120,6 +120,20 @@ pub trait Outbox: Send + Sync + 'static {
     async fn redrive_job(&self, key: &str, now_ms: i64) -> Result<bool>;
     /// [`Outbox::redrive_job`] for every dead job, or only those of `tenant`. Returns how many.
     async fn redrive_dead(&self, tenant: Option<&str>, now_ms: i64) -> Result<u64>;
+
+    /// Stores `SIGNL4_CL` records, each once (a record id already stored is skipped), and arms
+    /// the upload job (`s4s_core::jobs::audit_upload`) of each tenant that got a new one, in
+    /// one transaction. [`AlertStore::ingest`], [`AlertStore::record_inbound`] and
+    /// [`Outbox::complete_job_with`] do the same with the records they carry. Returns how many
+    /// were new.
+    async fn record_audit(&self, records: &[AuditRecord], now_ms: i64) -> Result<usize>;
+    /// Up to `limit` unsent records of `tenant`, oldest first.
+    async fn unsent_audit(&self, tenant: &str, limit: i64) -> Result<Vec<StoredAudit>>;
+    /// How many records of `tenant` are unsent.
+    async fn unsent_audit_count(&self, tenant: &str) -> Result<i64>;
+    /// Marks records sent (after the service answered 204), and forgets records sent before
+    /// `forget_before_ms`. Returns how many were marked.
+    async fn mark_audit_sent(&self, ids: &[i64], now_ms: i64, forget_before_ms: i64) -> Result<u64>;
 }
 
 /// Coordination between processes: poll cursors and named leases.

@@ -45,6 +45,18 @@ impl JobState {
     }
 }
 
+/// A `SIGNL4_CL` record waiting for its upload (`Outbox::unsent_audit`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredAudit {
+    /// Insertion order.
+    pub id: i64,
+    pub tenant: String,
+    pub record_id: String,
+    /// The row as the stream takes it (`AuditRecord::row_text`).
+    pub row: String,
+    pub created_ms: i64,
+}
+
 /// A job as stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Job {

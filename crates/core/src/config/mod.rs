@@ -10,6 +10,7 @@
 //! `signl4`, `sync` and `sentinel`); below them `values` (durations, secrets, URLs), `env`
 //! (environment and overrides) and `error`. Everything public is re-exported here.
 
+mod audit;
 mod credential;
 mod delivery;
 mod endpoints;
@@ -31,6 +32,7 @@ mod values;
 use secrecy::ExposeSecret;
 use serde::Deserialize;
 
+pub use audit::AuditConfig;
 pub use credential::{
     AssertionAlgorithm, CertificateCredential, Credential, IMDS_DEFAULT, ManagedIdentity, ManagedIdentitySource,
     env_names,

@@ -5,6 +5,7 @@ use std::time::Duration;
 use secrecy::SecretString;
 use serde::Deserialize;
 
+use super::audit::{self, AuditConfig, RawAudit};
 use super::credential::{self, Credential, RawCredential, env_names};
 use super::endpoints::{self, Endpoints, RawEndpoints, Scopes};
 use super::env::Env;
@@ -65,6 +66,7 @@ pub(super) struct RawTenant {
     graph: Option<bool>,
     #[serde(default)]
     sentinel: Vec<RawSentinel>,
+    audit: Option<RawAudit>,
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -122,6 +124,8 @@ pub struct TenantConfig {
     pub graph: bool,
     /// Sentinel workspaces read through the Azure REST API.
     pub sentinel: Vec<SentinelConfig>,
+    /// `[tenant.audit]`: the `SIGNL4_CL` audit trail; `None`: none is written.
+    pub audit: Option<AuditConfig>,
 }
 
 /// Validates the `[[tenant]]` sections: at least one, each with a unique name.
@@ -178,6 +182,10 @@ impl TenantConfig {
             t.endpoints.authority = env.var(env_names::AUTHORITY_HOST).filter(|a| !a.trim().is_empty());
         }
         let (endpoints, scopes) = endpoints::resolve(prefix, t.cloud.as_ref(), &t.endpoints)?;
+        let preset_ingestion = endpoints::Cloud::parse(t.cloud.as_deref().unwrap_or("public"))
+            .map(|c| c.preset().0.logs_ingestion)
+            .unwrap_or_else(|| endpoints.logs_ingestion.clone());
+        let audit = audit::from_raw(prefix, t.audit.take(), &endpoints, &preset_ingestion)?;
         let raw_credential = RawCredential {
             credential: t.credential.take(),
             client_secret: t.client_secret.take(),
@@ -285,6 +293,7 @@ impl TenantConfig {
             limits,
             graph: graph_enabled,
             sentinel,
+            audit,
         })
     }
 }

@@ -697,3 +697,51 @@ fn ops_and_secret_expiry_are_validated_with_the_key_named() {
     assert_eq!(e.key, "tenant[0].client_secret_expires");
     assert!(e.to_string().contains("Certificates & secrets"), "{e}");
 }
+
+#[test]
+fn the_audit_trail_is_off_unless_configured_and_its_keys_are_checked() {
+    let e = [("CONTOSO_SECRET", "x")];
+    let c = load(MINIMAL, &env(&e)).unwrap();
+    assert!(c.tenants[0].audit.is_none());
+    let with = |section: &str| format!("{MINIMAL}\n[tenant.audit]\n{section}");
+    let c = load(
+        &with(
+            "endpoint = \"https://dce-1.westeurope-1.ingest.monitor.azure.com/\"\ndcr_immutable_id = \"dcr-0123abcd\"",
+        ),
+        &env(&e),
+    )
+    .unwrap();
+    let a = c.tenants[0].audit.as_ref().unwrap();
+    assert_eq!(a.stream, "Custom-SIGNL4_CL");
+    assert_eq!((a.batch, a.interval, a.max_request_bytes), (500, Duration::from_secs(5), 1_000_000));
+    assert_eq!(
+        a.upload_url(),
+        "https://dce-1.westeurope-1.ingest.monitor.azure.com/dataCollectionRules/dcr-0123abcd/streams/Custom-SIGNL4_CL?api-version=2023-01-01"
+    );
+    // The endpoint can come from [tenant.endpoints] logs_ingestion, but not the cloud's audience.
+    let missing = load_err(&with("dcr_immutable_id = \"dcr-1\""), &e);
+    assert_eq!(missing.key, "tenant[0].audit.endpoint");
+    assert!(missing.fix.contains("logsIngestionEndpoint"), "{missing}");
+    let from_endpoints = MINIMAL.replace(
+        "client_secret = \"env:CONTOSO_SECRET\"",
+        "client_secret = \"env:CONTOSO_SECRET\"\n[tenant.endpoints]\nlogs_ingestion = \"http://127.0.0.1:4010/logsingestion\"",
+    );
+    let c = load(&format!("{from_endpoints}\n[tenant.audit]\ndcr_immutable_id = \"dcr-1\""), &env(&e)).unwrap();
+    assert_eq!(c.tenants[0].audit.as_ref().unwrap().endpoint.as_str(), "http://127.0.0.1:4010/logsingestion");
+    for (section, key) in [
+        ("endpoint = \"https://x\"", "tenant[0].audit.dcr_immutable_id"),
+        ("endpoint = \"https://x\"\ndcr_immutable_id = \"dcr 1\"", "tenant[0].audit.dcr_immutable_id"),
+        ("endpoint = \"ftp://x\"\ndcr_immutable_id = \"dcr-1\"", "tenant[0].audit.endpoint"),
+        ("endpoint = \"https://x\"\ndcr_immutable_id = \"dcr-1\"\nstream = \"SIGNL4_CL\"", "tenant[0].audit.stream"),
+        ("endpoint = \"https://x\"\ndcr_immutable_id = \"dcr-1\"\nbatch = 0", "tenant[0].audit.batch"),
+        (
+            "endpoint = \"https://x\"\ndcr_immutable_id = \"dcr-1\"\nmax_request_bytes = 2000000",
+            "tenant[0].audit.max_request_bytes",
+        ),
+        ("endpoint = \"https://x\"\ndcr_immutable_id = \"dcr-1\"\ninterval = \"soon\"", "tenant[0].audit.interval"),
+    ] {
+        assert_eq!(load_err(&with(section), &e).key, key, "{section}");
+    }
+    let off = load(&with("enabled = false\nendpoint = \"https://x\""), &env(&e)).unwrap();
+    assert!(off.tenants[0].audit.is_none());
+}

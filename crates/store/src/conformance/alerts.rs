@@ -59,7 +59,12 @@ pub async fn idempotency_keys_are_unique(s: Arc<dyn Store>) {
 
 pub async fn inbound_events_are_recorded_once_with_their_effects(s: Arc<dyn Store>) {
     s.ingest(&[item("a", "v1", true)], 1000).await.unwrap();
-    let ev = InboundEvent { event_id: "ev-1".into(), tenant: "t1".into(), meaning: "acknowledged".into() };
+    let ev = InboundEvent {
+        event_id: "ev-1".into(),
+        tenant: "t1".into(),
+        meaning: "acknowledged".into(),
+        audit: Vec::new(),
+    };
     let upd = AlertUpdate { signl4_state: Some("acknowledged".into()), ..Default::default() };
     let job = NewJob::coalescing("t1", "graph-sync", "sync:a".into(), "ack".into(), join);
     assert!(s.record_inbound(&ev, Some((&key("a"), &upd)), std::slice::from_ref(&job), 1100).await.unwrap());

@@ -4,12 +4,14 @@
 //! when the whole suite passes.
 
 mod alerts;
+mod audit;
 mod coordination;
 mod fixtures;
 mod inspection;
 mod outbox;
 
 pub use alerts::*;
+pub use audit::*;
 pub use coordination::*;
 pub use inspection::*;
 pub use outbox::*;
@@ -52,7 +54,9 @@ macro_rules! conformance_tests {
             only_dead_jobs_are_redriven_and_running_ones_keep_their_lease,
             jobs_are_found_by_key_and_the_oldest_pending_job_of_each_kind_is_known,
             the_first_acknowledgement_is_kept_with_its_time,
-            recent_jobs_the_queue_by_kind_and_the_cursors_are_listed
+            recent_jobs_the_queue_by_kind_and_the_cursors_are_listed,
+            audit_records_are_stored_once_with_what_they_record_and_arm_one_upload_job,
+            audit_records_come_oldest_first_until_marked_sent
         );
     };
     (@cases $make:expr; $($case:ident),*) => {

@@ -160,6 +160,7 @@ pub async fn follow_ups_commit_only_with_a_done_job(s: Arc<dyn Store>) {
     let follow = FollowUp {
         update: Some((key("a"), AlertUpdate { signl4_event_id: Some("ev-1".into()), ..Default::default() })),
         jobs: vec![NewJob::once("t1", "incident-sync", "incident:t1:inc-1".into(), "{}".into())],
+        ..Default::default()
     };
     // Lease lost: nothing of the follow-up is written.
     assert!(!s.complete_job_with(j.id, "other", j.rev, "{}", &follow, 1001).await.unwrap());

@@ -52,6 +52,7 @@ macro_rules! alert_store {
                         for more in &item.more_pages {
                             out.jobs_created += insert_job(&mut tx, more, now_ms).await?;
                         }
+                        insert_audit(&mut tx, &item.audit, now_ms).await?;
                         // Fair order (issue 8): a storm inside one incident must not hold back
                         // the first page of a new incident.
                         if let Some(incident) = &a.incident_id {
@@ -173,6 +174,7 @@ macro_rules! alert_store {
                 for job in jobs {
                     insert_job(&mut tx, job, now_ms).await?;
                 }
+                insert_audit(&mut tx, &event.audit, now_ms).await?;
                 tx.commit().await?;
                 Ok(true)
             }

@@ -126,6 +126,37 @@ macro_rules! helpers {
             }
         }
 
+        /// Inserts audit records once each (by record id) and arms the upload job of every
+        /// tenant that got a new one; returns how many were new.
+        async fn insert_audit(
+            conn: &mut $conn,
+            records: &[$crate::types::AuditRecord],
+            now_ms: i64,
+        ) -> $crate::types::Result<usize> {
+            let mut new = 0;
+            let mut armed: Vec<&str> = Vec::new();
+            for r in records {
+                let n = sqlx::query($crate::shared::sql::AUDIT_INSERT)
+                    .bind(&r.tenant)
+                    .bind(&r.record_id)
+                    .bind(r.row_text())
+                    .bind(now_ms)
+                    .execute(&mut *conn)
+                    .await?
+                    .rows_affected();
+                if n == 1 {
+                    new += 1;
+                    if !armed.contains(&r.tenant.as_str()) {
+                        armed.push(&r.tenant);
+                    }
+                }
+            }
+            for tenant in armed {
+                insert_job(conn, &s4s_core::jobs::audit_upload(tenant), now_ms).await?;
+            }
+            Ok(new)
+        }
+
         /// Inserts an alert row with `insert` ([`sql::ALERT_INSERT`](crate::shared::sql::ALERT_INSERT)
         /// or its `IF_ABSENT` variant); returns the number of rows inserted.
         async fn insert_alert(

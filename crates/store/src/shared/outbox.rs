@@ -90,6 +90,7 @@ macro_rules! outbox {
                     for job in &follow.jobs {
                         insert_job(&mut tx, job, now_ms).await?;
                     }
+                    insert_audit(&mut tx, &follow.audit, now_ms).await?;
                 }
                 tx.commit().await?;
                 Ok(r.rows_affected() == 1)
@@ -227,6 +228,72 @@ macro_rules! outbox {
                 let r =
                     sqlx::query($crate::shared::sql::JOB_REDRIVE).bind(now_ms).bind(key).execute(&self.pool).await?;
                 Ok(r.rows_affected() == 1)
+            }
+
+            async fn record_audit(
+                &self,
+                records: &[$crate::types::AuditRecord],
+                now_ms: i64,
+            ) -> $crate::types::Result<usize> {
+                if records.is_empty() {
+                    return Ok(0);
+                }
+                let mut tx = self.begin_write().await?;
+                let n = insert_audit(&mut tx, records, now_ms).await?;
+                tx.commit().await?;
+                Ok(n)
+            }
+
+            async fn unsent_audit(
+                &self,
+                tenant: &str,
+                limit: i64,
+            ) -> $crate::types::Result<Vec<$crate::types::StoredAudit>> {
+                use sqlx::Row;
+                let rows = sqlx::query($crate::shared::sql::AUDIT_UNSENT)
+                    .bind(tenant)
+                    .bind(limit)
+                    .fetch_all(&self.pool)
+                    .await?;
+                rows.iter()
+                    .map(|r| {
+                        Ok($crate::types::StoredAudit {
+                            id: r.try_get("id")?,
+                            tenant: r.try_get("tenant")?,
+                            record_id: r.try_get("record_id")?,
+                            row: r.try_get("row_json")?,
+                            created_ms: r.try_get("created_ms")?,
+                        })
+                    })
+                    .collect()
+            }
+
+            async fn unsent_audit_count(&self, tenant: &str) -> $crate::types::Result<i64> {
+                Ok(sqlx::query_scalar($crate::shared::sql::AUDIT_UNSENT_COUNT)
+                    .bind(tenant)
+                    .fetch_one(&self.pool)
+                    .await?)
+            }
+
+            async fn mark_audit_sent(
+                &self,
+                ids: &[i64],
+                now_ms: i64,
+                forget_before_ms: i64,
+            ) -> $crate::types::Result<u64> {
+                let mut tx = self.begin_write().await?;
+                let mut n = 0;
+                // A few hundred ids per statement at most.
+                for chunk in ids.chunks(500) {
+                    n += sqlx::query(sqlx::AssertSqlSafe($crate::shared::sql::audit_mark_sent(chunk)))
+                        .bind(now_ms)
+                        .execute(&mut *tx)
+                        .await?
+                        .rows_affected();
+                }
+                sqlx::query($crate::shared::sql::AUDIT_FORGET_SENT).bind(forget_before_ms).execute(&mut *tx).await?;
+                tx.commit().await?;
+                Ok(n)
             }
 
             async fn redrive_dead(&self, tenant: Option<&str>, now_ms: i64) -> $crate::types::Result<u64> {

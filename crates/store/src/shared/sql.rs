@@ -130,6 +130,20 @@ pub(crate) const FENCE_CHECK: &str = fence_check!();
 pub(crate) const FENCE_CHECK_FOR_SHARE: &str = concat!(fence_check!(), " FOR SHARE");
 pub(crate) const LEASES_DELETE_ALL: &str = "DELETE FROM leases";
 
+// The audit trail (SIGNL4_CL).
+pub(crate) const AUDIT_INSERT: &str = "INSERT INTO audit_records (tenant, record_id, row_json, created_ms) VALUES ($1, $2, $3, $4) \
+     ON CONFLICT (record_id) DO NOTHING";
+pub(crate) const AUDIT_UNSENT: &str = "SELECT id, tenant, record_id, row_json, created_ms FROM audit_records \
+     WHERE tenant = $1 AND sent_ms IS NULL ORDER BY id LIMIT $2";
+/// Marks the listed ids sent (`$1` the time); the id list is made of integers only.
+pub(crate) fn audit_mark_sent(ids: &[i64]) -> String {
+    let list = ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
+    format!("UPDATE audit_records SET sent_ms = $1 WHERE sent_ms IS NULL AND id IN ({list})")
+}
+/// Sent records are kept a week (a redo of what they record is seconds away, not days).
+pub(crate) const AUDIT_FORGET_SENT: &str = "DELETE FROM audit_records WHERE sent_ms IS NOT NULL AND sent_ms < $1";
+pub(crate) const AUDIT_UNSENT_COUNT: &str = "SELECT COUNT(*) FROM audit_records WHERE tenant = $1 AND sent_ms IS NULL";
+
 // Inspection.
 pub(crate) const PING: &str = "SELECT 1";
 pub(crate) const JOB_COUNTS: &str = "SELECT state, paused, COUNT(*) FROM jobs GROUP BY state, paused";

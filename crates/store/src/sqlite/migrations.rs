@@ -92,4 +92,17 @@ ALTER TABLE alerts ADD COLUMN acked_by TEXT;
 ALTER TABLE alerts ADD COLUMN acked_ms INTEGER;
 CREATE INDEX jobs_kind_created ON jobs (kind, created_ms);
 "#,
+    // Issue 11: the SIGNL4_CL audit trail, written with what it records and uploaded by the
+    // tenant's `audit` job; `record_id` (deterministic) keeps a redo from adding a second row.
+    r#"
+CREATE TABLE audit_records (
+    id          INTEGER PRIMARY KEY AUTOINCREMENT,
+    tenant      TEXT NOT NULL,
+    record_id   TEXT NOT NULL UNIQUE,
+    row_json    TEXT NOT NULL,
+    created_ms  INTEGER NOT NULL,
+    sent_ms     INTEGER
+);
+CREATE INDEX audit_records_unsent ON audit_records (tenant, id) WHERE sent_ms IS NULL;
+"#,
 ];
