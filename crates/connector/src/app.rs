@@ -15,8 +15,8 @@ use crate::http::metrics::metrics_handle;
 use crate::http::{ServerState, router};
 use crate::jobs::runner::Runner;
 use crate::jobs::{
-    Registry, annotate, enrich, graph_sync, incident_sync, page, sentinel_page, sentinel_sync, signl4_status, summary,
-    verify,
+    Registry, annotate, audit, enrich, graph_sync, incident_sync, page, sentinel_page, sentinel_sync, signl4_status,
+    summary, verify,
 };
 use crate::sources::driver::{Poller, Reports};
 use crate::sources::webhook::{self, WebhookState};
@@ -37,6 +37,7 @@ fn registry() -> Registry {
         .with(verify::Verify)
         .with(summary::SummaryJob)
         .with(annotate::Annotate)
+        .with(audit::AuditJob)
 }
 
 /// The pollers of one tenant: Microsoft sources under one lease, the SIGNL4 REST fallback

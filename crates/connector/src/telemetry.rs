@@ -48,6 +48,8 @@ impl std::io::Write for RedactingStderr {
     }
 }
 
+/// `SIGNL4_CL` audit records uploaded (sent) or refused for good (dropped).
+pub const AUDIT_RECORDS: &str = "s4s_audit_records_total";
 /// Alert versions stored, by result (new / updated / unchanged).
 pub const ALERTS_INGESTED: &str = "s4s_alerts_ingested_total";
 /// Alerts Graph returned without id or lastUpdateDateTime.
@@ -322,6 +324,12 @@ pub const METRICS: &[Metric] = {
             Counter,
             &["service", "priority"],
             "Job attempts rescheduled because the request budget allowed them only later.",
+        ),
+        m(
+            AUDIT_RECORDS,
+            Counter,
+            &["tenant", "status"],
+            "SIGNL4_CL audit records uploaded through the Logs Ingestion API (sent), or refused as too large (dropped).",
         ),
     ]
 };

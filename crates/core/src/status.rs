@@ -152,6 +152,7 @@ pub fn kind_words(kind: &str) -> String {
         Some(JobKind::Verify) => "delivery checks (was anybody paged?)",
         Some(JobKind::Summary) => "storm summaries",
         Some(JobKind::Annotate) => "notes added to SIGNL4 incident pages",
+        Some(JobKind::Audit) => "SIGNL4_CL audit uploads to Log Analytics",
         None => return kind.to_string(),
     };
     words.to_string()

@@ -92,9 +92,31 @@ fn quiet_check(
             let job = s4s_core::storm::digest_job(tenant, route, now_ms(), end_ms, &label, title, external_id);
             tracing::info!(tenant, route, external_id, window = %label, digest = %job.key, "quiet hours: alert held for the digest");
             let result = serde_json::json!({ "held": label, "digest": job.key }).to_string();
-            Some(Outcome::DoneWith(result, s4s_store::FollowUp { update: held_update(external_id), jobs: vec![job] }))
+            Some(Outcome::DoneWith(
+                result,
+                s4s_store::FollowUp { update: held_update(external_id), jobs: vec![job], ..Default::default() },
+            ))
         }
     }
+}
+
+/// A held page's outcome with its `held_back` record (`[tenant.audit]` only).
+async fn held_back(cx: &JobContext<'_>, held: Outcome, external_id: &str, route: &str, why: &str) -> Outcome {
+    let Outcome::DoneWith(result, mut follow) = held else { return held };
+    let details = serde_json::json!({"reason": why, "externalId": external_id, "then": follow.jobs.first().map(|j| j.key.clone())});
+    let store = cx.store.as_ref();
+    let rec = crate::tenant::audit::of_job(
+        cx.tenant,
+        store,
+        cx.job,
+        s4s_core::audit::Action::HeldBack,
+        external_id,
+        Some(route),
+        "held",
+        details,
+    );
+    follow.audit.extend(rec.await);
+    Outcome::DoneWith(result, follow)
 }
 
 /// The alert row of a held page, marked held.
@@ -133,7 +155,7 @@ fn storm_check(
             tracing::warn!(tenant, team = %team.route, external_id, title, summary = %job.key, "storm budget spent: alert held back, counted into the summary page");
             let update = held_update(external_id);
             let result = serde_json::json!({ "held": "storm budget", "summary": job.key }).to_string();
-            Some(Outcome::DoneWith(result, s4s_store::FollowUp { update, jobs: vec![job] }))
+            Some(Outcome::DoneWith(result, s4s_store::FollowUp { update, jobs: vec![job], ..Default::default() }))
         }
     }
 }
@@ -234,10 +256,10 @@ pub async fn page(cx: &JobContext<'_>, mut body: Map<String, Value>) -> Result<D
     if cx.job.attempt.is_none() && !to_fallback_team && cx.job.kind != s4s_core::jobs::JobKind::Summary.as_str() {
         let severity = s4s_core::alert::Severity::parse(body.get("Severity").and_then(Value::as_str).unwrap_or(""));
         if let Some(held) = quiet_check(cx, &route, &external_id, &severity, &mut body) {
-            return Err(held);
+            return Err(held_back(cx, held, &external_id, &route, "quiet hours").await);
         }
         if let Some(held) = storm_check(cx, team, &external_id, &severity, &body) {
-            return Err(held);
+            return Err(held_back(cx, held, &external_id, &route, "storm budget").await);
         }
     }
     client.reserve().await.map_err(Outcome::from)?;

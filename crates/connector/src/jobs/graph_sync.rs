@@ -11,6 +11,8 @@ use serde_json::Value;
 use crate::clock::now_ms;
 use crate::jobs::{JobContext, JobHandler, Outcome};
 use crate::telemetry;
+use crate::tenant::audit;
+use s4s_core::audit::Action;
 
 pub struct GraphSyncJob;
 
@@ -22,9 +24,10 @@ impl JobHandler for GraphSyncJob {
     async fn run(&self, cx: &JobContext<'_>, intent: AlertSync) -> Outcome {
         let rt = cx.tenant;
         let graph = &rt.clients.graph;
+        let ext = s4s_core::ids::external_id(&rt.cfg.name, SOURCE_GRAPH_ALERT, &intent.alert_id);
         let current = match graph.get_alert(&intent.alert_id).await {
             Ok(v) => v,
-            Err(e) => return e.into(),
+            Err(e) => return failed(cx, &ext, &intent, e.into()).await,
         };
         let plan = sync::alert_plan(&intent, &current);
         let key = AlertKey {
@@ -42,12 +45,12 @@ impl JobHandler for GraphSyncJob {
                 }
             }
             if let Err(e) = graph.patch_alert(&intent.alert_id, patch).await {
-                return e.into();
+                return failed(cx, &ext, &intent, e.into()).await;
             }
         }
         for c in &plan.comments {
             if let Err(e) = graph.post_alert_comment(&intent.alert_id, c).await {
-                return e.into();
+                return failed(cx, &ext, &intent, e.into()).await;
             }
         }
         metrics::counter!(telemetry::GRAPH_WRITES, "tenant" => rt.cfg.name.clone(), "what" => "alert")
@@ -59,11 +62,38 @@ impl JobHandler for GraphSyncJob {
         if let (Some(incident), Some(_)) = (&intent.incident_id, &intent.status) {
             follow.jobs.extend(roll_up(cx, incident, &intent).await);
         }
+        if intent.status.is_some() || !intent.comments.is_empty() {
+            let details = serde_json::json!({"target": "graph alert", "patched": plan.patch.is_some(), "comments": plan.comments.len(), "assignedTo": intent.assigned_to});
+            let status = intent.status.as_deref().unwrap_or("comment");
+            let store = cx.store.as_ref();
+            follow
+                .audit
+                .extend(audit::of_job(rt, store, cx.job, Action::WrittenBack, &ext, None, status, details).await);
+        }
         Outcome::DoneWith(
             serde_json::json!({"patched": plan.patch.is_some(), "comments": plan.comments.len()}).to_string(),
             follow,
         )
     }
+}
+
+/// A failed attempt; a permanent failure (the job goes to the dead letters) is recorded as
+/// `write_back_failed` first.
+async fn failed(cx: &JobContext<'_>, ext: &str, intent: &AlertSync, outcome: Outcome) -> Outcome {
+    if let Outcome::Failed(e) = &outcome
+        && !e.is_transient()
+    {
+        let details = serde_json::json!({"target": "graph alert", "error": e.to_string()});
+        let status = intent.status.as_deref().unwrap_or("comment");
+        let rec =
+            audit::of_job(cx.tenant, cx.store.as_ref(), cx.job, Action::WriteBackFailed, ext, None, status, details);
+        if let Some(r) = rec.await
+            && let Err(e) = cx.store.record_audit(&[r], now_ms()).await
+        {
+            tracing::warn!(error = %e, "cannot record the failed write-back in the audit trail");
+        }
+    }
+    outcome
 }
 
 /// The incident follows when all its tracked alerts are acknowledged or closed: the job that

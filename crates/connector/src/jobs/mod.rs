@@ -2,6 +2,7 @@
 //! file per kind; [`runner`] claims, runs and finishes them.
 
 pub mod annotate;
+pub mod audit;
 pub mod deliver;
 pub mod enrich;
 pub mod graph_sync;

@@ -10,7 +10,7 @@ use serde_json::{Map, Value};
 use crate::jobs::deliver::{self, Delivered};
 use crate::jobs::{JobContext, JobHandler, Outcome};
 use crate::telemetry;
-use crate::tenant::TenantContext;
+use crate::tenant::{TenantContext, audit};
 
 pub struct PageJob;
 
@@ -73,6 +73,14 @@ impl JobHandler for PageJob {
         if let Delivered::Sent { event_id, .. } = &done {
             follow.jobs.extend(deliver::verify_job(cx, &external_id, event_id.as_deref(), &original));
         }
+        let route = original.get(jobs::ROUTE_FIELD).and_then(Value::as_str).unwrap_or(s4s_core::routing::DEFAULT_ROUTE);
+        let found = match &done {
+            Delivered::Found { alert_id, .. } => Some(alert_id.as_str()),
+            Delivered::Sent { .. } => None,
+        };
+        follow
+            .audit
+            .extend(audit::paged(rt, cx.store.as_ref(), cx.job, &external_id, route, done.event_id(), found).await);
         Outcome::DoneWith(done.result(), follow)
     }
 }

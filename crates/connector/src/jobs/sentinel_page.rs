@@ -13,6 +13,7 @@ use crate::jobs::deliver::{self, Delivered};
 use crate::jobs::page::remember_event_id;
 use crate::jobs::{JobContext, JobHandler, Outcome};
 use crate::telemetry;
+use crate::tenant::audit;
 
 pub struct SentinelPage;
 
@@ -77,6 +78,13 @@ impl JobHandler for SentinelPage {
         if let Delivered::Sent { event_id, .. } = &done {
             follow.jobs.extend(deliver::verify_job(cx, &page.external_id, event_id.as_deref(), &page.body));
         }
+        let found = match &done {
+            Delivered::Found { alert_id, .. } => Some(alert_id.as_str()),
+            Delivered::Sent { .. } => None,
+        };
+        follow.audit.extend(
+            audit::paged(rt, cx.store.as_ref(), cx.job, &page.external_id, &route.name, done.event_id(), found).await,
+        );
         if enrichment == Enrichment::Pending {
             follow.jobs.push(jobs::sentinel_enrich(&rt.cfg.name, &page.external_id, &p));
         }

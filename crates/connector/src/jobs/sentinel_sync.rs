@@ -9,12 +9,15 @@ use s4s_core::jobs::{JobKind, SentinelSyncJob};
 use s4s_core::sentinel as model;
 use s4s_core::sync::{self, AlertSync};
 use s4s_core::timefmt;
-use s4s_store::{AlertKey, AlertUpdate, Store};
+use s4s_store::{AlertKey, AlertUpdate, FollowUp, Store};
 use time::OffsetDateTime;
 
 use crate::clients::sentinel::SentinelClient;
+use crate::clock::now_ms;
 use crate::jobs::{JobContext, JobError, JobHandler, Outcome};
 use crate::telemetry;
+use crate::tenant::audit;
+use s4s_core::audit::Action;
 
 pub struct SentinelSync;
 
@@ -50,14 +53,38 @@ impl JobHandler for SentinelSync {
             ),
         };
         let label = p.label || intent.status.is_some();
+        let ext = s4s_core::ids::external_id(&key.tenant, &key.source, &key.alert_id);
+        let status = intent.status.clone().unwrap_or_else(|| "comment".into());
+        let responded = p.sync.status.is_some() || !intent.comments.is_empty();
         match write_back(&client, cx.store, &key, &incident, &intent, label).await {
             Ok((wrote, comments)) => {
                 metrics::counter!(telemetry::SENTINEL_WRITES, "tenant" => rt.cfg.name.clone())
                     .increment(u64::from(wrote) + comments as u64);
                 tracing::info!(tenant = %rt.cfg.name, incident = %incident, status = intent.status.as_deref().unwrap_or("-"), updated = wrote, comments, "Sentinel incident updated");
-                Outcome::Done(serde_json::json!({"updated": wrote, "comments": comments}).to_string())
+                let result = serde_json::json!({"updated": wrote, "comments": comments}).to_string();
+                let mut follow = FollowUp::default();
+                if responded {
+                    let details = serde_json::json!({"target": "sentinel incident", "incident": incident, "updated": wrote, "comments": comments});
+                    let store = cx.store.as_ref();
+                    follow.audit.extend(
+                        audit::of_job(rt, store, cx.job, Action::WrittenBack, &ext, None, &status, details).await,
+                    );
+                }
+                Outcome::DoneWith(result, follow)
             }
-            Err(e) => Outcome::Failed(e),
+            Err(e) => {
+                if responded && !e.is_transient() {
+                    let details = serde_json::json!({"target": "sentinel incident", "incident": incident, "error": e.to_string()});
+                    let store = cx.store.as_ref();
+                    let rec = audit::of_job(rt, store, cx.job, Action::WriteBackFailed, &ext, None, &status, details);
+                    if let Some(r) = rec.await
+                        && let Err(e) = cx.store.record_audit(&[r], now_ms()).await
+                    {
+                        tracing::warn!(error = %e, "cannot record the failed write-back in the audit trail");
+                    }
+                }
+                Outcome::Failed(e)
+            }
         }
     }
 }

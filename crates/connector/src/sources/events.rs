@@ -10,7 +10,8 @@ use s4s_core::sync;
 use s4s_store::{AlertUpdate, InboundEvent, NewJob, Store, StoreError, StoredAlert};
 
 use crate::clock::now_ms;
-use crate::tenant::TenantContext;
+use crate::tenant::{TenantContext, audit};
+use s4s_core::audit::{Action, AuditRecord};
 
 /// What recording an event did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -143,12 +144,15 @@ pub async fn record(store: &dyn Store, rt: &TenantContext, event: &Event) -> Res
         update.acknowledged_ms =
             Some(event.raised.map(s4s_core::timefmt::millis).filter(|t| *t <= seen).unwrap_or(seen));
     }
+    let event_key = format!("{}:{change}", rt.cfg.name);
+    let audit = audit_record(rt, &alert, event, &event_key, &meaning, decision.new_state.unwrap_or(state));
     let recorded = store
         .record_inbound(
             &InboundEvent {
-                event_id: format!("{}:{change}", rt.cfg.name),
+                event_id: event_key.clone(),
                 tenant: rt.cfg.name.clone(),
                 meaning: decision.note.to_string(),
+                audit: audit.into_iter().collect(),
             },
             Some((&key, &update)),
             &jobs,
@@ -165,6 +169,39 @@ pub async fn record(store: &dyn Store, rt: &TenantContext, event: &Event) -> Res
     }
     tracing::info!(tenant = %rt.cfg.name, source = %r.source, alert_id = %r.alert_id, external_id = %paged_ext, event_id = %event.id, what = decision.note, by = event.who().unwrap_or("-"), "SIGNL4 event recorded");
     Ok(Recorded::Effect(decision.note))
+}
+
+/// The `SIGNL4_CL` record of a recorded event (`[tenant.audit]` only), keyed by its change
+/// key: acknowledged, closed, escalated or annotated, by the SIGNL4 user.
+fn audit_record(
+    rt: &TenantContext,
+    alert: &StoredAlert,
+    event: &Event,
+    event_key: &str,
+    meaning: &Meaning,
+    state_after: sync::Signl4State,
+) -> Option<AuditRecord> {
+    rt.cfg.audit.as_ref()?;
+    let action = match meaning {
+        Meaning::Acknowledged => Action::Acknowledged,
+        Meaning::Closed => Action::Closed,
+        Meaning::Escalated => Action::Escalated,
+        Meaning::Annotated(_) => Action::Annotated,
+        Meaning::Ignore(_) => return None,
+    };
+    let time = event.raised.map(s4s_core::timefmt::millis).unwrap_or_else(now_ms);
+    let mut r = AuditRecord::new(&rt.cfg.name, action, event_key, time, &audit::facts_of(alert));
+    r.team = audit::team_of(alert);
+    r.actor = event.who().unwrap_or_default().to_string();
+    r.signl4_alert_id = event.alert.as_ref().and_then(|a| a.id.clone()).unwrap_or_default();
+    r.signl4_event_id = event.signl4_event_id().unwrap_or_default().to_string();
+    r.status = state_after.as_str().to_string();
+    let mut details = serde_json::json!({"eventType": event.event_type, "eventId": event.id});
+    if let Meaning::Annotated(text) = meaning {
+        details["text"] = serde_json::Value::from(text.as_str());
+    }
+    r.details = details;
+    Some(r)
 }
 
 /// [`telemetry::TIME_TO_ACK`](crate::telemetry::TIME_TO_ACK) of the first acknowledgement of

@@ -34,6 +34,9 @@ pub struct TenantStatus {
     pub next_poll_ms: Option<i64>,
     #[serde(skip)]
     pub poll_interval_ms: Option<i64>,
+    /// The `SIGNL4_CL` audit upload is failing (e.g. the app lacks *Monitoring Metrics
+    /// Publisher* on the DCR); records wait in the store. Readiness is not affected.
+    pub audit_error: Option<String>,
 }
 
 /// The mutable health record of one tenant.
@@ -103,6 +106,18 @@ impl Health {
             s.next_poll_ms = Some(at_ms);
             s.poll_interval_ms = Some(interval.as_millis() as i64);
         });
+    }
+
+    /// Records the audit upload's state; returns true when the error is new (worth an error log).
+    pub fn set_audit_error(&self, e: Option<String>) -> bool {
+        self.with(|s| {
+            let new = e.is_some() && s.audit_error != e;
+            if e.is_none() && s.audit_error.is_some() {
+                tracing::info!(tenant = %self.tenant, "the SIGNL4_CL audit upload works again");
+            }
+            s.audit_error = e;
+            new
+        })
     }
 
     pub fn set_signl4_api_error(&self, e: Option<String>) {

@@ -1,6 +1,7 @@
 //! A tenant's context: its configuration, its clients by name, its health, and its small
 //! limiters (request schedulers per upstream, SIGNL4 breaker, overlap timer) as separate types.
 
+pub mod audit;
 pub mod health;
 pub mod limits;
 pub mod scheduler;
@@ -19,6 +20,7 @@ use time::OffsetDateTime;
 use crate::clients::entra::TokenProvider;
 use crate::clients::graph::GraphClient;
 use crate::clients::http::http_client;
+use crate::clients::logs_ingestion::LogsIngestionClient;
 use crate::clients::sentinel::SentinelClient;
 use crate::clients::signl4::Signl4Client;
 use crate::clients::signl4_api::Signl4Api;
@@ -149,6 +151,8 @@ pub struct Clients {
     pub teams: Vec<Team>,
     /// Sentinel workspaces of this tenant.
     pub sentinel: Vec<Arc<SentinelClient>>,
+    /// The `SIGNL4_CL` audit trail (`[tenant.audit]`), if configured.
+    pub audit: Option<LogsIngestionClient>,
 }
 
 impl Clients {
@@ -187,7 +191,16 @@ impl Clients {
                 ))
             })
             .collect();
-        Clients { tokens, graph, teams, sentinel }
+        let audit = cfg.audit.as_ref().map(|a| {
+            LogsIngestionClient::new(
+                http.clone(),
+                a,
+                &cfg.scopes.logs_ingestion,
+                tokens.clone(),
+                sched.logs_ingestion.clone(),
+            )
+        });
+        Clients { tokens, graph, teams, sentinel, audit }
     }
 
     /// The tenant's own team (`[tenant.signl4]`).
