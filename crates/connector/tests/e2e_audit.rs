@@ -160,3 +160,34 @@ async fn without_monitoring_metrics_publisher_readyz_says_so_and_records_wait_fo
     assert_each_record_once(&h);
     app.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_routed_page_is_recorded_as_routed_paged_and_delivered_to_its_team() {
+    const KEY: &str = "audit-api-key";
+    let h = Harness::new().await;
+    h.fake.add_api_key(TEAM, KEY);
+    let route: Table = toml::from_str("name = \"soc-high\"\n[match]\nmin_severity = \"high\"").unwrap();
+    let cfg = with_audit(&h, "0s").tenant(|t| {
+        t.routes = vec![route];
+        t.signl4.api_key = Some(KEY.into());
+        t.signl4.api_poll_interval = Some(Duration::from_secs(30));
+    });
+    let app = h.start(&cfg).await;
+    let a = h.fake.add_alert(TENANT, scenarios::mde_malware("303"));
+    assert_eq!(a["severity"], "high");
+    let id = a["id"].as_str().unwrap().to_string();
+    wait_for("routed, paged and delivered", T, async || {
+        let m = actions(&h, &id);
+        ["routed", "paged", "delivered"].iter().all(|a| m.contains_key(*a))
+    })
+    .await;
+    let m = actions(&h, &id);
+    for action in ["routed", "paged", "delivered"] {
+        assert_eq!(m[action].len(), 1, "{action}: {:?}", m[action]);
+        assert_eq!(m[action][0]["Team"], "soc-high", "{action}");
+    }
+    assert_eq!(m["delivered"][0]["Status"], "delivered");
+    assert_eq!(m["delivered"][0]["Signl4EventId"], m["paged"][0]["Signl4EventId"]);
+    assert_each_record_once(&h);
+    app.stop().await;
+}

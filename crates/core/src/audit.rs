@@ -247,6 +247,32 @@ impl AuditRecord {
     }
 }
 
+/// The `routed` records of an ingested alert: one per page job it carries (its first team and
+/// each `continue` route's), keyed by the page job, stored only together with the pages
+/// (`IngestItem::audit`). The route is read from the job: a Graph page body's hidden route
+/// field or a Sentinel page's `route`.
+pub fn routed(item: &crate::records::IngestItem, now_ms: i64) -> Vec<AuditRecord> {
+    let a = &item.alert;
+    let facts = AlertFacts::from_stored(&a.source, &a.alert_id, a.incident_id.as_deref(), &a.severity, &a.raw);
+    let pages = item.page.iter().chain(&item.more_pages);
+    let count = item.more_pages.len() + usize::from(item.page.is_some());
+    pages
+        .map(|job| {
+            let payload: Value = serde_json::from_str(&job.payload).unwrap_or(Value::Null);
+            let route = payload
+                .get(crate::jobs::ROUTE_FIELD)
+                .or_else(|| payload.get("route"))
+                .and_then(Value::as_str)
+                .unwrap_or(crate::routing::DEFAULT_ROUTE);
+            let mut r = AuditRecord::new(&a.tenant, Action::Routed, &job.key, now_ms, &facts);
+            r.team = route.to_string();
+            r.status = "queued".into();
+            r.details = json!({"route": route, "teams": count, "job": job.key});
+            r
+        })
+        .collect()
+}
+
 /// `TimeGenerated`: ISO 8601 UTC with milliseconds.
 fn time_generated(ms: i64) -> String {
     let t = time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
@@ -414,6 +440,33 @@ mod tests {
         assert_eq!(f.title, "Brute force");
         let f = AlertFacts::from_stored("graph-alert", "a", None, "low", "not json");
         assert_eq!((f.title.as_str(), f.incident_id.as_str()), ("", ""));
+    }
+
+    #[test]
+    fn an_alert_is_routed_to_each_team_it_pages() {
+        use crate::records::{AlertRecord, IngestItem, NewJob};
+        let alert = AlertRecord {
+            tenant: "contoso".into(),
+            source: "graph-alert".into(),
+            alert_id: "a1".into(),
+            version: "v1".into(),
+            status: "new".into(),
+            severity: "high".into(),
+            incident_id: Some("42".into()),
+            raw: r#"{"title":"Ransomware"}"#.into(),
+        };
+        let first = NewJob::once("contoso", "page", "page:x".into(), r#"{"Title":"t"}"#.into());
+        let mut item = IngestItem::new(alert, Some(first));
+        let more = format!(r#"{{"Title":"t","{}":"soc-high"}}"#, crate::jobs::ROUTE_FIELD);
+        item.more_pages.push(NewJob::once("contoso", "page", "page:x@soc-high".into(), more));
+        let r = routed(&item, 5);
+        assert_eq!(r.len(), 2);
+        assert_eq!((r[0].team.as_str(), r[1].team.as_str()), ("default", "soc-high"));
+        assert_eq!(r[1].record_id, "routed:page:x@soc-high");
+        assert_eq!(r[0].to_row()["Title"], "Ransomware");
+        item.page = None;
+        item.more_pages.clear();
+        assert!(routed(&item, 5).is_empty());
     }
 
     #[test]

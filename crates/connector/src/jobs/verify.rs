@@ -21,6 +21,8 @@ use s4s_store::FollowUp;
 use crate::clock::now_ms;
 use crate::jobs::{JobContext, JobHandler, Outcome};
 use crate::telemetry;
+use crate::tenant::audit;
+use s4s_core::audit::Action;
 
 pub struct Verify;
 
@@ -38,57 +40,85 @@ impl JobHandler for Verify {
     type Payload = VerifyJob;
 
     async fn run(&self, cx: &JobContext<'_>, p: VerifyJob) -> Outcome {
-        let rt = cx.tenant;
-        let team = rt.team(p.route.as_deref().unwrap_or(s4s_core::routing::DEFAULT_ROUTE));
-        let Some(api) = &team.api else { return done("not verified (no API key)") };
-        let age = Duration::from_millis((now_ms() - cx.job.created_ms).max(0) as u64);
-        let later = |why: &str| {
-            if age >= GIVE_UP {
-                done(&format!("unsettled after {} min: {why}", GIVE_UP.as_secs() / 60))
-            } else {
-                Outcome::Later(EVERY)
-            }
+        let (result, mut follow) = match check(cx, &p).await {
+            Outcome::Done(r) => (r, FollowUp::default()),
+            Outcome::DoneWith(r, f) => (r, f),
+            other => return other,
         };
-        let event = match api.event(&p.event_id).await {
-            Ok(Some(e)) => e,
-            // Unknown to this API key (another team?) or not visible yet: a minute at most.
-            Ok(None) if age >= Duration::from_secs(60) => {
-                return done("not verifiable: SIGNL4 does not show the event to this API key");
-            }
-            Ok(None) => return later("SIGNL4 does not know the event yet"),
-            Err(e) => return e.into(),
-        };
-        let reason = match event_verdict(&event) {
-            Verdict::Pending => return later("still processing"),
-            Verdict::Delivered => return done("delivered"),
-            Verdict::Unknown(code) => {
-                tracing::info!(tenant = %rt.cfg.name, event_id = %p.event_id, code, "SIGNL4 event status unknown to this version; counted as delivered");
-                return done(&format!("delivered (status {code})"));
-            }
-            Verdict::NotDelivered(r) => r,
-            Verdict::Signled { alert_ids } => {
-                let mut reason = None;
-                for id in alert_ids.iter().take(3) {
-                    match api.alert(id).await {
-                        Ok(Some(a)) => match alert_delivery(&a) {
-                            Some(r) => reason = Some(r),
-                            None => return done("delivered"),
-                        },
-                        Ok(None) => {}
-                        Err(e) => return e.into(),
-                    }
-                }
-                match reason {
-                    Some(r) => r,
-                    None => return done("delivered"),
-                }
-            }
-        };
-        Outcome::DoneWith(
-            serde_json::json!({ "verdict": "not delivered", "reason": reason.as_str() }).to_string(),
-            not_delivered(cx, &p, reason),
-        )
+        // The verdict is the `delivered` record of the audit trail (`[tenant.audit]`).
+        let details: serde_json::Value = serde_json::from_str(&result).unwrap_or_default();
+        let status = details["verdict"].as_str().unwrap_or("").to_string();
+        let route = p.route.as_deref().unwrap_or(s4s_core::routing::DEFAULT_ROUTE);
+        let rec = audit::of_job(
+            cx.tenant,
+            cx.store.as_ref(),
+            cx.job,
+            Action::Delivered,
+            &p.external_id,
+            Some(route),
+            &status,
+            details,
+        );
+        if let Some(mut r) = rec.await {
+            r.signl4_event_id = p.event_id.clone();
+            follow.audit.push(r);
+        }
+        Outcome::DoneWith(result, follow)
     }
+}
+
+/// Asks SIGNL4 about the page's event: done with a verdict, or later.
+async fn check(cx: &JobContext<'_>, p: &VerifyJob) -> Outcome {
+    let rt = cx.tenant;
+    let team = rt.team(p.route.as_deref().unwrap_or(s4s_core::routing::DEFAULT_ROUTE));
+    let Some(api) = &team.api else { return done("not verified (no API key)") };
+    let age = Duration::from_millis((now_ms() - cx.job.created_ms).max(0) as u64);
+    let later = |why: &str| {
+        if age >= GIVE_UP {
+            done(&format!("unsettled after {} min: {why}", GIVE_UP.as_secs() / 60))
+        } else {
+            Outcome::Later(EVERY)
+        }
+    };
+    let event = match api.event(&p.event_id).await {
+        Ok(Some(e)) => e,
+        // Unknown to this API key (another team?) or not visible yet: a minute at most.
+        Ok(None) if age >= Duration::from_secs(60) => {
+            return done("not verifiable: SIGNL4 does not show the event to this API key");
+        }
+        Ok(None) => return later("SIGNL4 does not know the event yet"),
+        Err(e) => return e.into(),
+    };
+    let reason = match event_verdict(&event) {
+        Verdict::Pending => return later("still processing"),
+        Verdict::Delivered => return done("delivered"),
+        Verdict::Unknown(code) => {
+            tracing::info!(tenant = %rt.cfg.name, event_id = %p.event_id, code, "SIGNL4 event status unknown to this version; counted as delivered");
+            return done(&format!("delivered (status {code})"));
+        }
+        Verdict::NotDelivered(r) => r,
+        Verdict::Signled { alert_ids } => {
+            let mut reason = None;
+            for id in alert_ids.iter().take(3) {
+                match api.alert(id).await {
+                    Ok(Some(a)) => match alert_delivery(&a) {
+                        Some(r) => reason = Some(r),
+                        None => return done("delivered"),
+                    },
+                    Ok(None) => {}
+                    Err(e) => return e.into(),
+                }
+            }
+            match reason {
+                Some(r) => r,
+                None => return done("delivered"),
+            }
+        }
+    };
+    Outcome::DoneWith(
+        serde_json::json!({ "verdict": "not delivered", "reason": reason.as_str() }).to_string(),
+        not_delivered(cx, p, reason),
+    )
 }
 
 /// Says loudly that a page reached nobody, and what follows from it.

@@ -158,7 +158,14 @@ impl PullSource for GraphAlerts {
         // Graph lists the most recent first; page the oldest of a batch first.
         batch.sort_by(|a, b| a.alert.version.cmp(&b.alert.version));
         out.read = batch.len();
-        let o = store.ingest_fenced(&batch, fence, timefmt::millis(OffsetDateTime::now_utc())).await?;
+        let now = timefmt::millis(OffsetDateTime::now_utc());
+        if t.audit.is_some() && !t.routes.is_empty() {
+            // With routes, which team(s) each new page goes to is part of the audit trail.
+            for item in &mut batch {
+                item.audit = s4s_core::audit::routed(item, now);
+            }
+        }
+        let o = store.ingest_fenced(&batch, fence, now).await?;
         for (result, n) in [("new", o.new), ("updated", o.updated), ("unchanged", o.unchanged)] {
             metrics::counter!(telemetry::ALERTS_INGESTED, "tenant" => t.name.clone(), "result" => result)
                 .increment(n as u64);

@@ -102,7 +102,13 @@ impl PullSource for SentinelIncidents {
             batch.extend(items);
         }
         out.queued = batch.iter().map(|i| i.jobs.len() + usize::from(i.page.is_some())).sum();
-        let o = store.ingest_fenced(&batch, fence, timefmt::millis(OffsetDateTime::now_utc())).await?;
+        let now = timefmt::millis(OffsetDateTime::now_utc());
+        if t.audit.is_some() && !t.routes.is_empty() {
+            for item in &mut batch {
+                item.audit = s4s_core::audit::routed(item, now);
+            }
+        }
+        let o = store.ingest_fenced(&batch, fence, now).await?;
         let grouped = batch.iter().filter(|i| i.update.signl4_state.as_deref() == Some("grouped")).count();
         metrics::counter!(crate::telemetry::ALERTS_GROUPED, "tenant" => t.name.clone()).increment(grouped as u64);
         out.new = o.new;
