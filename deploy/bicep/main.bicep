@@ -481,7 +481,7 @@ output identityClientId string = useIdentity ? identity!.properties.clientId : '
 output identityPrincipalId string = useIdentity ? identity!.properties.principalId : ''
 output containerAppUrl string = containerApp ? 'https://${app!.properties.configuration.ingress.fqdn}' : ''
 output sentinelConfig string = '[[tenant.sentinel]]\nname = "${workspaceName}"\nsubscription_id = "${subscription().subscriptionId}"\nresource_group = "${resourceGroup().name}"\nworkspace_name = "${workspaceName}"\nworkspace_id = "${workspace.properties.customerId}"\n'
-output auditConfig string = '# (audit trail: coming in a later release)\n# [tenant.audit]\n# endpoint = "${dce!.properties.logsIngestion.endpoint}"\n# dcr_immutable_id = "${dcr!.properties.immutableId}"\n# stream = "${streamName}"\n'
+output auditConfig string = '[tenant.audit]\nendpoint = "${dce!.properties.logsIngestion.endpoint}"\ndcr_immutable_id = "${dcr!.properties.immutableId}"\nstream = "${streamName}"\n'
 output nextStep string = useIdentity
   ? 'Grant the Microsoft Graph permissions to the identity: deploy/Register-Signl4Sentinel.ps1 -TenantId ${tenant().tenantId} -ManagedIdentityObjectId ${identity!.properties.principalId} (or deploy/register-app.sh --managed-identity ...).'
   : 'Graph permissions: deploy/Register-Signl4Sentinel.ps1 -TenantId ${tenant().tenantId} (or deploy/register-app.sh).'

@@ -63,8 +63,8 @@ grep -q '^CONTOSO_CLIENT_SECRET=fake~secret~' "$WORK/s4s.env" || fail "the new s
 [ "$(stat -c %a "$WORK/s4s.env" 2>/dev/null || stat -f %Lp "$WORK/s4s.env")" = 600 ] || fail "the env file is not mode 0600"
 grep -q 'fake~secret' "$WORK/first.toml" && fail "the secret is in the printed configuration"
 grep -q '^workspace_id = "c8c99641-985d-4e4e-8e91-fb3466cd0e5b"' "$WORK/first.toml" || fail "no workspace_id in the configuration"
-grep -q '^# endpoint = "https://signl4-dce-abcd' "$WORK/first.toml" || fail "no audit endpoint in the configuration"
-grep -q '^# dcr_immutable_id = "dcr-0123456789abcdef' "$WORK/first.toml" || fail "no DCR immutable id in the configuration"
+grep -q '^endpoint = "https://signl4-dce-abcd' "$WORK/first.toml" || fail "no audit endpoint in the configuration"
+grep -q '^dcr_immutable_id = "dcr-0123456789abcdef' "$WORK/first.toml" || fail "no DCR immutable id in the configuration"
 check_config first
 
 # --- second run: nothing changes, same configuration ------------------------------------------

@@ -745,3 +745,21 @@ fn the_audit_trail_is_off_unless_configured_and_its_keys_are_checked() {
     let off = load(&with("enabled = false\nendpoint = \"https://x\""), &env(&e)).unwrap();
     assert!(off.tenants[0].audit.is_none());
 }
+
+#[test]
+fn the_examples_audit_section_is_valid_once_uncommented() {
+    let mut on = false;
+    let text: String = example()
+        .lines()
+        .map(|l| {
+            on = (on || l == "# [tenant.audit]") && !l.is_empty();
+            if on { l.strip_prefix("# ").unwrap_or(l).to_string() } else { l.to_string() }
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    let c = load(&text, &env(&[])).unwrap();
+    let a = c.tenants[0].audit.as_ref().expect("the audit section");
+    assert_eq!(a.stream, "Custom-SIGNL4_CL");
+    assert_eq!((a.batch, a.interval), (500, Duration::from_secs(5)));
+    assert!(a.dcr_immutable_id.starts_with("dcr-"));
+}
