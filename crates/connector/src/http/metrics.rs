@@ -112,11 +112,8 @@ pub fn init_series(tenants: &[Arc<TenantContext>]) {
             metrics::counter!(telemetry::SIGNL4_STATUS_SENT, "tenant" => tenant.clone(), "status" => status)
                 .increment(0);
         }
-        if t.cfg.audit.is_some() {
-            for status in ["sent", "dropped"] {
-                metrics::counter!(telemetry::AUDIT_RECORDS, "tenant" => tenant.clone(), "status" => status)
-                    .increment(0);
-            }
+        for status in ["sent", "dropped"] {
+            metrics::counter!(telemetry::AUDIT_RECORDS, "tenant" => tenant.clone(), "status" => status).increment(0);
         }
         for kind in ["transient", "permanent", "rejected"] {
             metrics::counter!(telemetry::DELIVERY_FAILURES, "tenant" => tenant.clone(), "kind" => kind).increment(0);

@@ -104,5 +104,6 @@ CREATE TABLE audit_records (
     sent_ms     BIGINT
 );
 CREATE INDEX audit_records_unsent ON audit_records (tenant, id) WHERE sent_ms IS NULL;
+CREATE INDEX audit_records_sent ON audit_records (sent_ms) WHERE sent_ms IS NOT NULL;
 "#,
 ];
