@@ -191,3 +191,23 @@ async fn a_routed_page_is_recorded_as_routed_paged_and_delivered_to_its_team() {
     assert_each_record_once(&h);
     app.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_page_the_storm_budget_holds_back_is_recorded_as_held_back() {
+    let h = Harness::new().await;
+    let storm: Table = toml::from_str("budget = 1\nwindow = \"10m\"\nhigh_lane = 0").unwrap();
+    let app = h.start(&with_audit(&h, "0s").tenant(|t| t.signl4.storm = Some(storm))).await;
+    let first = h.fake.add_alert(TENANT, scenarios::mde_malware("304"));
+    wait_for("the first alert paged", T, async || h.pages().contains_key(&ext(&first))).await;
+    let second = h.fake.add_alert(TENANT, scenarios::mde_malware("305"));
+    let id = second["id"].as_str().unwrap().to_string();
+    wait_for("the second alert held back", T, async || actions(&h, &id).contains_key("held_back")).await;
+    let held = &actions(&h, &id)["held_back"][0];
+    assert_eq!(held["Status"], "held");
+    assert_eq!(held["Details"]["reason"], "storm budget");
+    assert!(held["Details"]["then"].as_str().is_some_and(|j| j.starts_with("summary:")), "{held}");
+    assert!(!actions(&h, &id).contains_key("paged"));
+    assert!(!h.pages().contains_key(&ext(&second)));
+    assert_each_record_once(&h);
+    app.stop().await;
+}
