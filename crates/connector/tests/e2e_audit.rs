@@ -211,3 +211,39 @@ async fn a_page_the_storm_budget_holds_back_is_recorded_as_held_back() {
     assert_each_record_once(&h);
     app.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sentinel_incident_page_and_its_acknowledgement_name_the_incident() {
+    let h = Harness::new().await;
+    let app = h.start_connected(&with_audit(&h, "0s"), 0.0, None).await;
+    let (i, alerts) = scenarios::sentinel_incident("");
+    let inc = h.fake.add_sentinel_incident(s4s_fakecloud::DEFAULT_WORKSPACE, i, alerts);
+    let name = inc["name"].as_str().unwrap().to_string();
+    let sext = s4s_core::ids::external_id("contoso", "sentinel.soc", &name);
+    wait_for("paged", T, async || h.pages().contains_key(&sext)).await;
+    h.fake.signl4_action(TEAM, &sext, Action::Acknowledge(Some(Responder::default()))).await.unwrap();
+    let of_incident = |h: &Harness| -> BTreeMap<String, Vec<Value>> {
+        let mut m: BTreeMap<String, Vec<Value>> = BTreeMap::new();
+        for r in rows(h).into_iter().filter(|r| r["IncidentId"] == name.as_str()) {
+            m.entry(r["Action"].as_str().unwrap_or("").to_string()).or_default().push(r);
+        }
+        m
+    };
+    wait_for("paged, acknowledged and written back", T, async || {
+        let m = of_incident(&h);
+        m.contains_key("paged")
+            && m.contains_key("acknowledged")
+            && m.get("written_back").is_some_and(|w| w.iter().any(|r| r["Status"] == "inProgress"))
+    })
+    .await;
+    let m = of_incident(&h);
+    for action in ["paged", "acknowledged"] {
+        let r = &m[action][0];
+        assert_eq!(r["Source"], "sentinel", "{r}");
+        assert_eq!(r["AlertId"], Value::Null, "an incident page has no alert id: {r}");
+        assert_eq!(r["Title"], inc["properties"]["title"], "{r}");
+    }
+    assert_eq!(m["written_back"][0]["Details"]["target"], "sentinel incident");
+    assert_each_record_once(&h);
+    app.stop().await;
+}
