@@ -234,9 +234,12 @@ async fn tenant(t: &TenantContext, prefix: &str) -> Vec<Check> {
         push(&format!("{label}: Log Analytics query"), v);
     }
 
-    // The audit trail's data collection rule (§5.2): `[tenant.audit]` is not part of this
-    // configuration yet; once it is, call `dcr_check(t, &cx, endpoint, dcr, stream)` here.
-    push("Logs Ingestion (audit DCR)", Verdict::skipped("not configured ([tenant.audit])"));
+    // The audit trail's data collection rule (§5.2), when `[tenant.audit]` is configured.
+    let v = match &t.cfg.audit {
+        Some(a) => dcr_check(t, &cx, a.endpoint.as_str(), &a.dcr_immutable_id, &a.stream).await,
+        None => Verdict::skipped("not configured ([tenant.audit])"),
+    };
+    push("Logs Ingestion (audit DCR)", v);
 
     // SIGNL4, per team the tenant pages (`signl4.md` §1, §2, §3).
     for team in &t.clients.teams {

@@ -247,3 +247,24 @@ async fn a_sentinel_incident_page_and_its_acknowledgement_name_the_incident() {
     assert_each_record_once(&h);
     app.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn doctor_checks_the_audit_rule_with_a_dry_upload() {
+    let h = Harness::new().await;
+    let f = h.write_config(&with_audit(&h, "0s"));
+    let doctor = || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_signl4-sentinel"))
+            .args(["doctor", "--config"])
+            .arg(&f)
+            .output()
+            .expect("doctor runs")
+    };
+    let text = String::from_utf8_lossy(&doctor().stdout).to_string();
+    assert!(text.contains("✔ Logs Ingestion (audit DCR)"), "{text}");
+    assert!(rows(&h).is_empty(), "the dry upload writes no row");
+    h.fake.set_dcr_publishers(DEFAULT_DCR, &[]);
+    let text = String::from_utf8_lossy(&doctor().stdout).to_string();
+    let line = text.lines().find(|l| l.contains("Logs Ingestion (audit DCR)")).unwrap_or_default().to_string();
+    assert!(line.contains('✘'), "{text}");
+    assert!(text.contains("Monitoring Metrics Publisher"), "{text}");
+}
