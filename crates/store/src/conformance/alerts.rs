@@ -164,7 +164,12 @@ pub async fn the_first_acknowledgement_is_kept_with_its_time(s: Arc<dyn Store>) 
         acknowledged_ms: Some(at),
         ..Default::default()
     };
-    let ev = InboundEvent { event_id: "ack-1".into(), tenant: "t1".into(), meaning: "acknowledged".into() };
+    let ev = InboundEvent {
+        event_id: "ack-1".into(),
+        tenant: "t1".into(),
+        meaning: "acknowledged".into(),
+        audit: Vec::new(),
+    };
     assert!(s.record_inbound(&ev, Some((&key("a"), &ack("rene@example.com", 1500))), &[], 1600).await.unwrap());
     // A second responder acknowledging (multi_ack) does not replace the first.
     s.update_alert(&key("a"), &ack("jane@example.com", 1700), 1700).await.unwrap();

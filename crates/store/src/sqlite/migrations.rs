@@ -92,8 +92,9 @@ ALTER TABLE alerts ADD COLUMN acked_by TEXT;
 ALTER TABLE alerts ADD COLUMN acked_ms INTEGER;
 CREATE INDEX jobs_kind_created ON jobs (kind, created_ms);
 "#,
-    // Issue 11: the SIGNL4_CL audit trail, written with what it records and uploaded by the
-    // tenant's `audit` job; `record_id` (deterministic) keeps a redo from adding a second row.
+    // Issue 11 (merged after issue 12's): the SIGNL4_CL audit trail, written with what it
+    // records and uploaded by the tenant's `audit` job; `record_id` (deterministic) keeps a redo
+    // from adding a second row.
     r#"
 CREATE TABLE audit_records (
     id          INTEGER PRIMARY KEY AUTOINCREMENT,
