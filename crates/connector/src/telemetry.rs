@@ -262,7 +262,7 @@ pub const METRICS: &[Metric] = {
             SIGNL4_TEAM_REJECTED,
             Gauge,
             &["tenant"],
-            "1 while SIGNL4 rejects the tenant's team secret (its pages are parked).",
+            "1 while SIGNL4 rejects the secret of one of the tenant's teams (the pages to that team are parked).",
         ),
         m(INBOUND_EVENTS, Counter, &["tenant", "result"], "SIGNL4 events received (webhook or REST), by result."),
         m(INBOUND_REJECTED, Counter, &["reason"], "SIGNL4 webhook requests rejected, by reason (token, malformed)."),

@@ -9,6 +9,7 @@ use std::time::Duration;
 use common::*;
 use s4s_fakecloud::{Action, Outbound, Responder, scenarios};
 use serde_json::{Value, json};
+use signl4_sentinel::app::App;
 
 const T: Duration = Duration::from_secs(30);
 const ENDPOINT_TEAM: &str = "endpoint-team-secret";
@@ -170,4 +171,54 @@ async fn a_reopened_alert_pages_again_once_marked_reopened() {
     })
     .await;
     app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wrong_secret_on_one_route_parks_that_team_only() {
+    let h = Harness::new().await;
+    // The endpoint team's secret is unknown to SIGNL4 (404, its body echoing the secret).
+    h.fake.add_team(IDENTITY_TEAM);
+    let app = h.start(&routed(&h)).await;
+    let mde = h.fake.add_alert(TENANT, scenarios::mde_malware("1"));
+    let signin = h.fake.add_alert(TENANT, scenarios::entra_risky_signin("2"));
+    wait_for("the endpoint page parked, the others paged", T, async || {
+        app.store.job_counts().await.unwrap().paused == 1
+            && h.fake.pages_by_external_id(IDENTITY_TEAM).len() == 1
+            && h.pages().contains_key(&ext(&signin))
+    })
+    .await;
+    let body = readyz(&app).await;
+    let rejected = body["tenants"]["contoso"]["status"]["signl4_rejected"].as_str().unwrap_or("").to_string();
+    assert!(rejected.contains("route endpoint-high"), "names the route: {rejected}");
+    assert!(!body.to_string().contains(ENDPOINT_TEAM), "the secret leaked into /readyz: {body}");
+
+    // More alerts: the other teams keep paging; the rejected team is not called again.
+    let hits = h.fake.requests().get("signl4.webhook").copied().unwrap_or(0);
+    let mde2 = h.fake.add_alert(TENANT, scenarios::mde_malware("3"));
+    let mdo = h.fake.add_alert(TENANT, scenarios::mdo_phishing("4"));
+    wait_for("the phishing alert paged, the second MDE alert parked", T, async || {
+        h.pages().contains_key(&ext(&mdo)) && app.store.job_counts().await.unwrap().paused == 2
+    })
+    .await;
+    h.polls(2).await;
+    let later = h.fake.requests().get("signl4.webhook").copied().unwrap_or(0);
+    assert_eq!(later, hits + 1, "one request (the phishing page), none to the rejected team");
+    app.stop().await;
+
+    // The admin creates the team (fixes the secret) and restarts: both parked pages go out once.
+    h.fake.add_team(ENDPOINT_TEAM);
+    let app = h.start(&routed(&h)).await;
+    wait_for("the parked pages sent", T, async || h.fake.pages_by_external_id(ENDPOINT_TEAM).len() == 2).await;
+    h.polls(2).await;
+    let endpoint = h.fake.pages_by_external_id(ENDPOINT_TEAM);
+    assert_eq!(endpoint.get(&ext(&mde)), Some(&1));
+    assert_eq!(endpoint.get(&ext(&mde2)), Some(&1));
+    assert_eq!(h.fake.pages_by_external_id(IDENTITY_TEAM).len(), 1, "nothing paged twice");
+    let body = readyz(&app).await;
+    assert!(body["tenants"]["contoso"]["status"]["signl4_rejected"].is_null(), "{body}");
+    app.stop().await;
+}
+
+async fn readyz(app: &App) -> Value {
+    reqwest::get(format!("http://{}/readyz", app.addr)).await.unwrap().json().await.unwrap()
 }

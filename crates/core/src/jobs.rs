@@ -242,6 +242,24 @@ fn mark_route(body: &mut Map<String, Value>, route: &str) {
     }
 }
 
+/// The route (team) a job that sends to SIGNL4 pages, read from its stored payload without
+/// taking anything out: the runner parks the jobs of a team whose secret SIGNL4 rejected and
+/// lets the other teams' jobs go on. Unreadable payloads and other kinds: the default route.
+pub fn route_of(kind: JobKind, payload: &str) -> String {
+    let field = match kind {
+        JobKind::Page | JobKind::Signl4Status => ROUTE_FIELD,
+        JobKind::SentinelPage | JobKind::Summary => "route",
+        _ => return DEFAULT_ROUTE.to_string(),
+    };
+    match serde_json::from_str::<Value>(payload) {
+        Ok(Value::Object(m)) => match m.get(field) {
+            Some(Value::String(r)) if !r.is_empty() => r.clone(),
+            _ => DEFAULT_ROUTE.to_string(),
+        },
+        _ => DEFAULT_ROUTE.to_string(),
+    }
+}
+
 /// Job keys of an alert paged to several routes: the first route keeps the plain key (as
 /// before routes existed), the others get `@route`.
 fn route_key(key: String, route: &str, first: bool) -> String {
@@ -347,6 +365,21 @@ mod tests {
         assert_eq!(JobKind::parse("newer-kind"), None);
         assert_eq!(JobKind::Page.as_str(), "page");
         assert!(JobKind::SentinelPage.sends_to_signl4() && !JobKind::GraphSync.sends_to_signl4());
+    }
+
+    #[test]
+    fn the_route_of_a_job_is_read_from_each_kinds_payload() {
+        let mut body = Map::new();
+        body.insert("Title".into(), "x".into());
+        let to_identity = route_page("t", "s4s:t:graph-alert:a", body.clone(), "identity", true);
+        assert_eq!(route_of(JobKind::Page, &to_identity.payload), "identity");
+        assert_eq!(route_of(JobKind::Page, &page("t", "s4s:t:graph-alert:a", body).payload), DEFAULT_ROUTE);
+        let status = signl4_status_routes("t", "s4s:t:graph-alert:a", "resolved", &["endpoint".into()]);
+        assert_eq!(route_of(JobKind::Signl4Status, &status[0].payload), "endpoint");
+        assert_eq!(route_of(JobKind::SentinelPage, r#"{"route":"ws-team","workspace":"w"}"#), "ws-team");
+        assert_eq!(route_of(JobKind::Summary, r#"{"route":null}"#), DEFAULT_ROUTE);
+        assert_eq!(route_of(JobKind::Page, "not json"), DEFAULT_ROUTE);
+        assert_eq!(route_of(JobKind::GraphSync, r#"{"__s4s_route":"x"}"#), DEFAULT_ROUTE);
     }
 
     #[test]

@@ -96,6 +96,9 @@ pub trait Outbox: Send + Sync + 'static {
     async fn retry_job(&self, id: i64, owner: &str, next_attempt_ms: i64, error: &str, now_ms: i64) -> Result<bool>;
     /// Moves a job to the dead-letter state.
     async fn bury_job(&self, id: i64, owner: &str, error: &str, now_ms: i64) -> Result<bool>;
+    /// Parks one job this worker holds (the team it pages rejected its secret) until
+    /// [`Outbox::unpause_all`]; false when the lease was lost.
+    async fn pause_job(&self, id: i64, owner: &str, error: &str, now_ms: i64) -> Result<bool>;
     /// Parks every pending job of `tenant` and `kind` (e.g. SIGNL4 rejected the team secret)
     /// until [`Outbox::unpause_all`] (called at start-up, after the operator fixed the config).
     async fn pause_jobs(&self, tenant: &str, kind: &str, error: &str, now_ms: i64) -> Result<u64>;

@@ -54,7 +54,8 @@ impl JobHandler for PageJob {
         };
         let tenant = rt.cfg.name.clone();
         if let Delivered::Sent { event_id, .. } = &done {
-            rt.breaker.page_sent(&rt.health, &rt.cfg.name);
+            let team = rt.signl4_team(cx.job).unwrap_or_else(|| s4s_core::routing::DEFAULT_ROUTE.to_string());
+            rt.breaker.page_sent(&rt.health, &rt.cfg.name, &team);
             metrics::counter!(telemetry::PAGES_SENT, "tenant" => tenant.clone()).increment(1);
             metrics::histogram!(telemetry::SIGNL4_REQUEST_SECONDS).record(started.elapsed().as_secs_f64());
             let ext = ExternalId::parse(&external_id);

@@ -19,6 +19,7 @@ use s4s_core::budget::Priority;
 use s4s_core::config::DeliveryConfig;
 use s4s_core::jobs::JobKind;
 use s4s_core::retry::next_delay;
+use s4s_core::routing::DEFAULT_ROUTE;
 use s4s_store::{FollowUp, Job, Store};
 use tokio::sync::{Notify, Semaphore, watch};
 
@@ -206,11 +207,12 @@ impl Runner {
                 .await;
             return;
         };
-        let to_signl4 = JobKind::parse(&job.kind).is_some_and(JobKind::sends_to_signl4);
-        if to_signl4 && rt.breaker.should_park() {
+        if let Some(team) = rt.signl4_team(&job)
+            && rt.breaker.should_park(&team)
+        {
+            // Only this team's jobs wait; a tenant's other teams keep paging.
             let why = rt.status().signl4_rejected.unwrap_or_default();
-            let _ = self.store.retry_job(job.id, &self.owner, now_ms(), &why, now_ms()).await;
-            let _ = self.store.pause_jobs(&job.tenant, &job.kind, &why, now_ms()).await;
+            let _ = self.store.pause_job(job.id, &self.owner, &why, now_ms()).await;
             return;
         }
         let started = std::time::Instant::now();
@@ -291,14 +293,16 @@ impl Runner {
             Outcome::Failed(e) if e.is_signl4_rejection() => {
                 metrics::counter!(crate::telemetry::DELIVERY_FAILURES, "tenant" => tenant.clone(), "kind" => "rejected")
                     .increment(1);
-                let msg = e.to_string();
-                if rt.breaker.rejected(&rt.health, &tenant, &msg) {
-                    tracing::error!(tenant = %tenant, error = %msg, "SIGNL4 REJECTED THE TEAM SECRET: pages for this tenant are parked (nothing is lost). Fix tenant.signl4.team_secret and restart signl4-sentinel to send them.");
+                let team = rt.signl4_team(&job).unwrap_or_else(|| DEFAULT_ROUTE.to_string());
+                let (msg, key) = if team == DEFAULT_ROUTE {
+                    (e.to_string(), "tenant.signl4.team_secret".to_string())
+                } else {
+                    (format!("route {team}: {e}"), format!("the team_secret of [[tenant.route]] name = \"{team}\""))
+                };
+                if rt.breaker.rejected(&rt.health, &tenant, &team, &msg) {
+                    tracing::error!(tenant = %tenant, route = %team, error = %msg, "SIGNL4 REJECTED THE TEAM SECRET: pages to this team are parked (nothing is lost; the tenant's other teams keep paging). Fix {key} and restart signl4-sentinel to send them.");
                 }
-                let _ = self.store.retry_job(job.id, &self.owner, now_ms(), &msg, now_ms()).await;
-                for kind in JobKind::ALL.into_iter().filter(|k| k.sends_to_signl4()) {
-                    let _ = self.store.pause_jobs(&tenant, kind.as_str(), &msg, now_ms()).await;
-                }
+                let _ = self.store.pause_job(job.id, &self.owner, &msg, now_ms()).await;
             }
             Outcome::Failed(e) => {
                 let transient = e.is_transient();

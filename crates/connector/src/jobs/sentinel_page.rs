@@ -53,7 +53,8 @@ impl JobHandler for SentinelPage {
             Err(outcome) => return outcome,
         };
         if let Delivered::Sent { .. } = &done {
-            rt.breaker.page_sent(&rt.health, &rt.cfg.name);
+            let team = rt.signl4_team(cx.job).unwrap_or_else(|| s4s_core::routing::DEFAULT_ROUTE.to_string());
+            rt.breaker.page_sent(&rt.health, &rt.cfg.name, &team);
             metrics::counter!(telemetry::PAGES_SENT, "tenant" => rt.cfg.name.clone()).increment(1);
             tracing::info!(
                 tenant = %rt.cfg.name,

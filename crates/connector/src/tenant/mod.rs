@@ -259,6 +259,13 @@ impl TenantContext {
         self.clients.teams.iter().find(|t| t.route == route).unwrap_or(self.clients.default_team())
     }
 
+    /// The SIGNL4 team a job POSTs to (named by its route; `default` for the tenant's own and
+    /// for routes without their own secret), for the kinds that send to SIGNL4.
+    pub fn signl4_team(&self, job: &s4s_store::Job) -> Option<String> {
+        let kind = s4s_core::jobs::JobKind::parse(&job.kind).filter(|k| k.sends_to_signl4())?;
+        Some(self.team(&s4s_core::jobs::route_of(kind, &job.payload)).route.clone())
+    }
+
     pub fn workspace(&self, name: &str) -> Option<&Arc<SentinelClient>> {
         self.clients.sentinel.iter().find(|c| c.cfg.name == name)
     }

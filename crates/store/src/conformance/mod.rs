@@ -33,6 +33,7 @@ macro_rules! conformance_tests {
             retries_wait_until_their_time,
             buried_jobs_are_visible_and_never_retried,
             paused_jobs_wait_for_unpause,
+            one_parked_job_leaves_the_others_running,
             due_jobs_come_oldest_first,
             first_pages_of_new_incidents_go_before_an_incidents_follow_ups,
             deferring_a_kind_moves_its_pending_jobs_only,

@@ -65,6 +65,25 @@ pub async fn paused_jobs_wait_for_unpause(s: Arc<dyn Store>) {
     assert_eq!(s.claim_jobs("w1", 5000, 500, 10).await.unwrap().len(), 2);
 }
 
+pub async fn one_parked_job_leaves_the_others_running(s: Arc<dyn Store>) {
+    s.ingest(&[item("a", "v1", true), item("b", "v1", true)], 1000).await.unwrap();
+    let j = s.claim_jobs("w1", 1000, 500, 1).await.unwrap().remove(0);
+    assert!(!s.pause_job(j.id, "someone-else", "HTTP 404", 1001).await.unwrap(), "only the lease holder parks");
+    assert!(s.pause_job(j.id, "w1", "SIGNL4 rejected the team secret", 1001).await.unwrap());
+    let rest = s.claim_jobs("w1", 99_999, 500, 10).await.unwrap();
+    assert_eq!(rest.len(), 1, "the other job is still claimed");
+    assert_ne!(rest[0].id, j.id);
+    let c = s.job_counts().await.unwrap();
+    assert_eq!((c.pending, c.paused), (1, 1));
+    let parked = s.get_job(&j.key).await.unwrap().unwrap();
+    assert_eq!(parked.last_error.as_deref(), Some("SIGNL4 rejected the team secret"));
+    assert_eq!(s.unpause_all(5000).await.unwrap(), 1);
+    assert_eq!(
+        s.claim_jobs("w2", 5000, 500, 10).await.unwrap().into_iter().map(|j| j.id).collect::<Vec<_>>(),
+        vec![j.id]
+    );
+}
+
 pub async fn due_jobs_come_oldest_first(s: Arc<dyn Store>) {
     for (i, id) in ["a", "b", "c"].iter().enumerate() {
         s.ingest(&[item(id, "v1", true)], 1000 + i as i64).await.unwrap();

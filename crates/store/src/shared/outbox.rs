@@ -174,6 +174,17 @@ macro_rules! outbox {
                 Ok(r.rows_affected() == 1)
             }
 
+            async fn pause_job(&self, id: i64, owner: &str, error: &str, now_ms: i64) -> $crate::types::Result<bool> {
+                let r = sqlx::query($crate::shared::sql::JOB_PAUSE_ONE)
+                    .bind(error)
+                    .bind(now_ms)
+                    .bind(id)
+                    .bind(owner)
+                    .execute(&self.pool)
+                    .await?;
+                Ok(r.rows_affected() == 1)
+            }
+
             async fn pause_jobs(
                 &self,
                 tenant: &str,

@@ -85,6 +85,9 @@ pub(crate) const JOB_EXTEND_LEASE: &str = "UPDATE jobs SET lease_until_ms = $1 \
      WHERE id = $2 AND lease_owner = $3 AND state = 'pending' AND lease_until_ms > $4";
 pub(crate) const JOB_PAUSE: &str = "UPDATE jobs SET paused = 1, last_error = $1, lease_owner = NULL, lease_until_ms = NULL, updated_ms = $2 \
      WHERE tenant = $3 AND kind = $4 AND state = 'pending' AND paused = 0";
+/// Parks one leased job (its team's secret was rejected; the other teams' jobs go on).
+pub(crate) const JOB_PAUSE_ONE: &str = "UPDATE jobs SET paused = 1, last_error = $1, lease_owner = NULL, lease_until_ms = NULL, updated_ms = $2 \
+     WHERE id = $3 AND lease_owner = $4 AND state = 'pending'";
 pub(crate) const JOB_UNPAUSE_ALL: &str =
     "UPDATE jobs SET paused = 0, next_attempt_ms = $1, updated_ms = $1 WHERE state = 'pending' AND paused = 1";
 pub(crate) const JOB_RELEASE_LEASES: &str = "UPDATE jobs SET lease_owner = NULL, lease_until_ms = NULL, updated_ms = $1 WHERE state = 'pending' AND lease_owner IS NOT NULL";
