@@ -150,6 +150,9 @@ impl App {
             .filter(|t| t.enabled)
             .map(|t| Arc::new(TenantContext::new(t.clone(), &cfg.delivery, &owner, &shared)))
             .collect();
+        for t in &tenants {
+            t.restore_storms(store.as_ref()).await;
+        }
         crate::http::metrics::init_series(&tenants);
         let listener = tokio::net::TcpListener::bind(cfg.server.listen)
             .await

@@ -94,6 +94,36 @@ async fn a_misfiring_rule_pages_the_budget_then_one_summary_and_high_severity_st
     app.stop().await;
 }
 
+/// How many of `alerts` the store marks held back (by the storm budget).
+async fn held(app: &signl4_sentinel::app::App, alerts: &[Value]) -> usize {
+    let ids: Vec<String> = alerts.iter().map(|a| a["id"].as_str().unwrap().to_string()).collect();
+    let rows = app.store.get_alerts("contoso", "graph-alert", &ids).await.unwrap();
+    rows.iter().filter(|r| r.signl4_state == "held").count()
+}
+
+/// A restart in the middle of a storm does not grant a second budget in the same window: the
+/// window's count is kept in the store.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restart_mid_storm_keeps_counting_in_the_same_window() {
+    let h = Harness::new().await;
+    let cfg = h.config().tenant(|t| t.signl4.storm = Some(storm(5, "10m", 0)));
+    let first = h.fake.add_alerts(TENANT, (0..8).map(misfire));
+    let app = h.start(&cfg).await;
+    wait_for("the budget's 5 pages and 3 held", T, async || held(&app, &first).await == 3 && h.pages().len() == 5)
+        .await;
+    app.stop().await;
+
+    let app = h.start(&cfg).await;
+    let more = h.fake.add_alerts(TENANT, (8..12).map(misfire));
+    wait_for("the 4 new alerts held in the same window", T, async || held(&app, &more).await == 4).await;
+    let pages = h.pages();
+    assert_eq!(pages.len(), 5, "no second budget after the restart: {pages:?}");
+    for a in first.iter().chain(&more) {
+        assert!(pages.get(&ext(a)).copied().unwrap_or(0) <= 1);
+    }
+    app.stop().await;
+}
+
 fn incident_alert(i: u64, severity: &str) -> Value {
     let mut a = scenarios::synthetic(i);
     a["incidentId"] = json!("4711");

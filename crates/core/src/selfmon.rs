@@ -93,7 +93,7 @@ pub fn conditions(obs: &Observation, th: Thresholds) -> Vec<Condition> {
                 "signl4-secret",
                 format!("signl4-sentinel: SIGNL4 rejects the team secret of tenant {n}"),
                 e.clone(),
-                "Pages for this tenant are parked (kept, not sent). Fix team_secret (SIGNL4 → Teams → your team → Secret) and restart; the parked pages are sent then.",
+                "Pages to that team are parked (kept, not sent); the tenant's other teams keep paging. Fix its team_secret (the route the message names, else tenant.signl4; SIGNL4 → Teams → your team → Secret) and restart; the parked pages are sent then.",
             ));
         }
         if let Some(since) = t.signl4_api_failing_since_ms.filter(|s| obs.now_ms - s >= failing_ms) {

@@ -47,6 +47,9 @@ pub enum Admit {
     Hold { start_ms: i64, end_ms: i64 },
 }
 
+/// The cursor (per tenant) holding a team's [`StormBudget::state`]: `storm:{route}`.
+pub const STATE_CURSOR_PREFIX: &str = "storm:";
+
 /// Pages sent in the current window. A window starts with the first page after the previous
 /// one ended, so a burst falls into one window rather than straddling two.
 #[derive(Debug, Clone)]
@@ -90,6 +93,29 @@ impl StormBudget {
             return Admit::HighLane;
         }
         Admit::Hold { start_ms: self.start_ms, end_ms: self.start_ms + w }
+    }
+
+    /// The window's count, kept in the store (cursor [`STATE_CURSOR_PREFIX`]`{route}`) after
+    /// each page it lets through, so a restart (or another replica taking over the tenant)
+    /// goes on counting in the same window instead of granting a second budget. `None` before
+    /// the first page.
+    pub fn state(&self) -> Option<String> {
+        (self.start_ms != i64::MIN).then(|| format!("{},{},{}", self.start_ms, self.pages, self.high))
+    }
+
+    /// Takes up a stored [`StormBudget::state`] when its window still contains `now_ms`;
+    /// anything else (an ended window, a clock set back, an unreadable value) starts afresh.
+    pub fn restore(&mut self, state: &str, now_ms: i64) {
+        let mut it = state.split(',').map(str::trim);
+        let (Some(start), Some(pages), Some(high), None) = (it.next(), it.next(), it.next(), it.next()) else {
+            return;
+        };
+        let (Ok(start), Ok(pages), Ok(high)) = (start.parse::<i64>(), pages.parse::<u32>(), high.parse::<u32>()) else {
+            return;
+        };
+        if now_ms >= start && now_ms < start.saturating_add(self.window_ms()) {
+            (self.start_ms, self.pages, self.high) = (start, pages, high);
+        }
     }
 
     /// Pages sent in the window that contains `now_ms` (budget and high lane).
@@ -285,6 +311,33 @@ mod tests {
 
     fn policy(budget: u32, high_lane: u32) -> StormPolicy {
         StormPolicy { budget, window: Duration::from_secs(300), high_lane, high_severity: Severity::High }
+    }
+
+    #[test]
+    fn a_restored_window_goes_on_counting_and_an_ended_one_starts_afresh() {
+        let low = Severity::parse("low");
+        let t0 = 1_800_000_000_000;
+        let mut before = StormBudget::new(policy(3, 0));
+        assert_eq!(before.state(), None);
+        before.admit(t0, &low);
+        before.admit(t0 + 1, &low);
+        let saved = before.state().unwrap();
+        assert_eq!(saved, format!("{t0},2,0"));
+        // Restarted within the window: one page left, then held in the same window.
+        let mut after = StormBudget::new(policy(3, 0));
+        after.restore(&saved, t0 + 60_000);
+        assert_eq!(after.admit(t0 + 60_001, &low), Admit::Page);
+        assert_eq!(after.admit(t0 + 60_002, &low), Admit::Hold { start_ms: t0, end_ms: t0 + 300_000 });
+        // Restarted after the window: a new one.
+        let mut later = StormBudget::new(policy(3, 0));
+        later.restore(&saved, t0 + 300_000);
+        assert_eq!(later.used(t0 + 300_000), 0);
+        // Junk, or a clock set back, changes nothing.
+        for junk in ["", "1,2", "a,b,c", "1,2,3,4", &format!("{},1,0", t0 + 10)] {
+            let mut b = StormBudget::new(policy(3, 0));
+            b.restore(junk, t0);
+            assert_eq!(b.state(), None, "{junk:?}");
+        }
     }
 
     #[test]

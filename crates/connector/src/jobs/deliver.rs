@@ -160,6 +160,18 @@ fn storm_check(
     }
 }
 
+/// Keeps the team's storm window in the store after a page it let through (before sending:
+/// a crash then counts that page twice, never zero times).
+async fn save_storm(cx: &JobContext<'_>, team: &crate::tenant::Team) {
+    let Some(state) = team.storm.lock().unwrap_or_else(|p| p.into_inner()).state() else {
+        return; // no budget
+    };
+    let cursor = format!("{}{}", s4s_core::storm::STATE_CURSOR_PREFIX, team.route);
+    if let Err(e) = cx.store.set_cursor(&cx.tenant.cfg.name, &cursor, &state, now_ms()).await {
+        tracing::warn!(tenant = %cx.tenant.cfg.name, team = %team.route, error = %e, "cannot keep the storm window; a restart would count afresh");
+    }
+}
+
 /// Delivers `body` (a SIGNL4 webhook payload with `X-S4-ExternalID`) for the running page job.
 /// `Err` is the job's outcome when nothing more is to be done now.
 /// After a page that SIGNL4 accepted: the job that follows its event, when the team has an API
@@ -261,6 +273,7 @@ pub async fn page(cx: &JobContext<'_>, mut body: Map<String, Value>) -> Result<D
         if let Some(held) = storm_check(cx, team, &external_id, &severity, &body) {
             return Err(held_back(cx, held, &external_id, &route, "storm budget").await);
         }
+        save_storm(cx, team).await;
     }
     client.reserve().await.map_err(Outcome::from)?;
     let owner = cx.job.lease_owner.as_deref().unwrap_or("");

@@ -107,8 +107,9 @@ pub struct Team {
     /// The fallback team's webhook (`fallback = "team"`).
     pub fallback: Option<Signl4Client>,
     pub rest_sched: Arc<Scheduler>,
-    /// Pages sent in the current storm window (`s4s_core::storm`). In memory: after a restart
-    /// a team may get up to one more budget's worth of pages in that window.
+    /// Pages sent in the current storm window (`s4s_core::storm`), kept in the store after each
+    /// page (cursor `storm:{route}`) and taken up again at start and when this replica takes
+    /// over the tenant's polling lease ([`TenantContext::restore_storms`]).
     pub storm: std::sync::Mutex<s4s_core::storm::StormBudget>,
 }
 
@@ -266,6 +267,22 @@ impl TenantContext {
         Some(self.team(&s4s_core::jobs::route_of(kind, &job.payload)).route.clone())
     }
 
+    /// Takes up each team's storm window from the store, so a restart or a replica taking over
+    /// does not grant a fresh budget in the middle of a storm.
+    pub async fn restore_storms(&self, store: &dyn Store) {
+        let now = crate::clock::now_ms();
+        for team in &self.clients.teams {
+            let cursor = format!("{}{}", s4s_core::storm::STATE_CURSOR_PREFIX, team.route);
+            match store.get_cursor(&self.cfg.name, &cursor).await {
+                Ok(Some(state)) => team.storm.lock().unwrap_or_else(|p| p.into_inner()).restore(&state, now),
+                Ok(None) => {}
+                Err(e) => {
+                    tracing::warn!(tenant = %self.cfg.name, team = %team.route, error = %e, "cannot read the storm window; counting afresh")
+                }
+            }
+        }
+    }
+
     pub fn workspace(&self, name: &str) -> Option<&Arc<SentinelClient>> {
         self.clients.sentinel.iter().find(|c| c.cfg.name == name)
     }
@@ -285,6 +302,10 @@ impl TenantContext {
             Ok(generation) => {
                 let held = generation.is_some();
                 if self.health.set_standby(!held) {
+                    if held {
+                        // Taking over from another replica: go on with its storm windows.
+                        self.restore_storms(store).await;
+                    }
                     tracing::info!(tenant = %self.cfg.name, lease = name, active = held, "polling lease {}", if held { "acquired: this replica polls" } else { "held by another replica: standing by" });
                 }
                 generation.map(|generation| Some(Fence { lease, owner: self.owner.clone(), generation }))
