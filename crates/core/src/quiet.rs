@@ -148,6 +148,59 @@ mod tests {
         }
     }
 
+    /// A night on call with the clock stepped by hand (pure code: no waiting): medium alerts
+    /// at 23:10, 01:45 and 04:20 Berlin are held into one digest job (the same key, merged),
+    /// the high-severity one at 02:00 pages through, one at 06:01 pages normally, and the
+    /// digest page says what was held.
+    #[test]
+    fn a_night_of_quiet_hours_holds_into_one_digest_and_high_severity_pages_through() {
+        use crate::records::NewJob;
+        use crate::storm::{self, StormSummary};
+        let q = QuietHours {
+            windows: vec![nights(vec![])],
+            action: QuietAction::Hold,
+            high_pages: true,
+            high_severity: Severity::High,
+        };
+        let mut digest: Option<NewJob> = None;
+        let mut paged = Vec::new();
+        let night = [
+            ("2026-12-04T22:10:00Z", Severity::Medium, "[Medium] Suspicious sign-in"),
+            ("2026-12-05T00:45:00Z", Severity::Medium, "[Medium] Suspicious sign-in"),
+            ("2026-12-05T01:00:00Z", Severity::High, "[High] Ransomware"),
+            ("2026-12-05T03:20:00Z", Severity::Low, "[Low] Mass download"),
+            ("2026-12-05T05:01:00Z", Severity::Medium, "[Medium] Suspicious sign-in"),
+        ];
+        for (i, (at, sev, title)) in night.iter().enumerate() {
+            let ext = format!("s4s:contoso:graph-alert:a{i}");
+            match q.check(ms(at), sev) {
+                Quiet::Page => paged.push(title.to_string()),
+                Quiet::Hold { end_ms, label } => {
+                    assert_eq!(end_ms, ms("2026-12-05T05:00:00Z"), "held until 06:00 Berlin");
+                    let job = storm::digest_job("contoso", "default", ms(at), end_ms, &label, title, &ext);
+                    digest = Some(match digest.take() {
+                        None => job,
+                        Some(mut d) => {
+                            assert_eq!(d.key, job.key, "one digest per window");
+                            d.payload = storm::merge(&d.payload, &job.payload);
+                            d
+                        }
+                    });
+                }
+                Quiet::Lower(_) => unreachable!("the route holds"),
+            }
+        }
+        assert_eq!(paged, ["[High] Ransomware", "[Medium] Suspicious sign-in"]);
+        let d = digest.expect("a digest job");
+        let s: StormSummary = serde_json::from_str(&d.payload).unwrap();
+        assert_eq!((s.count, s.held.len()), (3, 3));
+        let page = storm::summary_page("contoso", &s, &crate::signl4_payload::common::test_options());
+        assert_eq!(page["Title"], "[Quiet hours] 3 alerts held during 22:00-06:00 Europe/Berlin");
+        let msg = page["Message"].as_str().unwrap();
+        assert!(msg.contains("2 × Suspicious sign-in, 1 × Mass download"), "{msg}");
+        assert_eq!(page["X-S4-ExternalID"], format!("s4s:contoso:quiet-digest:default@{}", ms("2026-12-05T05:00:00Z")));
+    }
+
     #[test]
     fn a_night_window_in_a_time_zone_across_midnight_and_dst() {
         let w = nights(vec![]);
