@@ -190,6 +190,17 @@ pub fn explain(error: &str) -> Explained {
     if let Some(rest) = e.strip_prefix("rejected: ") {
         return explain_upstream(rest);
     }
+    // A route's own team (`jobs/runner.rs`: `route NAME: SIGNL4: HTTP 404: …`).
+    if let Some((route, rest)) = e.strip_prefix("route ").and_then(|r| r.split_once(": "))
+        && !route.contains(' ')
+    {
+        let inner = explain_upstream(rest);
+        let fix = inner.fix.map(|f| {
+            f.replace("tenant.signl4.team_secret", &format!("the team_secret of [[tenant.route]] name = \"{route}\""))
+                .replace("its pages are parked", "that team's pages are parked")
+        });
+        return Explained { what: format!("route {route}: {}", inner.what), fix };
+    }
     if let Some((secs, rest)) = e.strip_prefix("gave up after ").and_then(|r| r.split_once("s: "))
         && let Ok(secs) = secs.parse::<i64>()
     {
@@ -360,6 +371,12 @@ mod tests {
         let e = explain("SIGNL4: HTTP 404: team secret [redacted] not found");
         assert_eq!(e.what, "SIGNL4 rejected the team secret");
         assert!(e.to_string().starts_with("SIGNL4 rejected the team secret: check tenant.signl4.team_secret"), "{e}");
+        let e = explain("route identity: SIGNL4: HTTP 404: team secret [redacted] not found");
+        assert_eq!(e.what, "route identity: SIGNL4 rejected the team secret");
+        assert!(
+            e.fix.as_deref().unwrap().starts_with("check the team_secret of [[tenant.route]] name = \"identity\""),
+            "{e}"
+        );
         assert_eq!(explain("SIGNL4 API: HTTP 401: unauthorized").what, "SIGNL4 rejected the API key");
         let e = explain("Graph: HTTP 403: Forbidden");
         assert!(e.fix.unwrap().contains("SecurityAlert.ReadWrite.All"));

@@ -189,11 +189,20 @@ pub async fn login(State(s): State<ServerState>, headers: HeaderMap, Form(f): Fo
         return login_form(Some("That is not the admin token."));
     }
     let mut r = see_other("/");
-    let cookie = format!("{SESSION_COOKIE}={}; HttpOnly; SameSite=Strict; Path=/", s.auth.session);
-    if let Ok(v) = header::HeaderValue::from_str(&cookie) {
+    if let Ok(v) = header::HeaderValue::from_str(&session_cookie(&s.auth.session, &headers)) {
         r.headers_mut().insert(header::SET_COOKIE, v);
     }
     r
+}
+
+/// The session cookie; `Secure` when the browser reached us over HTTPS through a reverse proxy
+/// (`X-Forwarded-Proto: https`), so it never travels in clear text from then on.
+fn session_cookie(session: &str, headers: &HeaderMap) -> String {
+    let https = headers
+        .get("x-forwarded-proto")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|p| p.split(',').next().is_some_and(|p| p.trim().eq_ignore_ascii_case("https")));
+    format!("{SESSION_COOKIE}={session}; HttpOnly; SameSite=Strict; Path=/{}", if https { "; Secure" } else { "" })
 }
 
 fn see_other(to: &str) -> Response {
@@ -620,7 +629,7 @@ pub fn routes() -> axum::Router<ServerState> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use axum::http::HeaderValue;
+    use axum::http::{HeaderName, HeaderValue};
 
     fn headers(pairs: &[(header::HeaderName, &str)]) -> HeaderMap {
         let mut h = HeaderMap::new();
@@ -681,6 +690,14 @@ mod tests {
         assert!(!h.contains(&secret), "the team secret is redacted: {h}");
         assert!(h.contains("[redacted]"));
         assert!(h.contains("&lt;script&gt;x&lt;/script&gt;") && !h.contains("<script>"), "{h}");
+    }
+
+    #[test]
+    fn the_session_cookie_is_secure_behind_an_https_proxy() {
+        let plain = session_cookie("abc", &headers(&[]));
+        assert_eq!(plain, format!("{SESSION_COOKIE}=abc; HttpOnly; SameSite=Strict; Path=/"));
+        let proxied = session_cookie("abc", &headers(&[(HeaderName::from_static("x-forwarded-proto"), "https")]));
+        assert!(proxied.ends_with("; Secure"), "{proxied}");
     }
 
     #[test]
