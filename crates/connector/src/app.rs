@@ -51,7 +51,7 @@ fn pollers(t: &Arc<TenantContext>, store: &Arc<dyn Store>, wake: &Arc<Notify>) -
         }
     }
     for ws in &t.clients.sentinel {
-        microsoft.push(Box::new(sentinel_incidents::SentinelIncidents { tenant: t.clone(), client: ws.clone() }));
+        microsoft.push(Box::new(sentinel_incidents::SentinelIncidents::new(t.clone(), ws.clone())));
     }
     let poller = |lease, interval, fastest, budgets, reports, sources| Poller {
         lease,

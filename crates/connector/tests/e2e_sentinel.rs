@@ -421,3 +421,38 @@ async fn a_portal_comment_on_an_incident_becomes_one_annotation() {
     assert!(!texts.iter().any(|t| t.contains("Portal comment by")), "annotation echoed: {texts:?}");
     app.stop().await;
 }
+
+/// Whether a portal comment moves the incident's `lastModifiedTimeUtc` is not documented: when
+/// it does not (the incident is not listed as changed), the comment recheck still finds it,
+/// once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_portal_comment_that_does_not_change_the_incident_is_found_by_the_recheck() {
+    let h = Harness::new().await;
+    h.fake.add_api_key(TEAM, "test-api-key");
+    let cfg = h
+        .config()
+        .tenant(|t| {
+            t.signl4.api_key = Some("test-api-key".into());
+            t.signl4.api_poll_interval = Some(Duration::from_millis(200));
+        })
+        .sentinel(|w| w.comment_recheck = Some(Duration::from_secs(1)));
+    let app = h.start_connected(&cfg, 0.0, None).await;
+    let (i, a) = scenarios::sentinel_incident("");
+    let inc = h.fake.add_sentinel_incident(WS, i, a);
+    let name = inc["name"].as_str().unwrap();
+    wait_for("paged", T, async || h.pages().contains_key(&sext(&inc))).await;
+    h.polls(2).await;
+    h.fake.add_sentinel_portal_comment_unlisted(WS, name, "Megan Bowen", "Isolated the host").unwrap();
+    let notes = || h.fake.signl4_alerts(TEAM).get(&sext(&inc)).map(|x| x.notes.clone()).unwrap_or_default();
+    wait_for("annotation", T, async || {
+        notes().iter().any(|n| n.text.contains("Portal comment by Megan Bowen: Isolated"))
+    })
+    .await;
+    // Rechecks go on while the SIGNL4 alert is open: the comment is still added once.
+    let reads = |h: &Harness| h.fake.requests().get("arm.comments.list").copied().unwrap_or(0);
+    let before = reads(&h);
+    wait_for("two more rechecks", T, async || reads(&h) >= before + 2).await;
+    let ours = notes().iter().filter(|n| n.text.contains("Portal comment by")).count();
+    assert_eq!(ours, 1, "{:?}", notes());
+    app.stop().await;
+}

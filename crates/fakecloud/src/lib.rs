@@ -430,7 +430,19 @@ impl FakeCloud {
         author: &str,
         message: &str,
     ) -> Option<Value> {
-        sentinel::add_portal_comment(&mut self.state.lock(), workspace, name, author, message)
+        sentinel::add_portal_comment(&mut self.state.lock(), workspace, name, author, message, true)
+    }
+
+    /// The same comment, but the incident's `lastModifiedTimeUtc` and etag stay as they were
+    /// (the other way the real service may behave): the incident is not listed as changed.
+    pub fn add_sentinel_portal_comment_unlisted(
+        &self,
+        workspace: &str,
+        name: &str,
+        author: &str,
+        message: &str,
+    ) -> Option<Value> {
+        sentinel::add_portal_comment(&mut self.state.lock(), workspace, name, author, message, false)
     }
 
     pub fn sentinel_comments(&self, workspace: &str, name: &str) -> Vec<Value> {

@@ -168,12 +168,16 @@ pub fn modify_incident(inner: &mut Inner, workspace: &str, name: &str, changes: 
 /// `commentsCount` raised. Whether the service bumps the incident's `lastModifiedTimeUtc` for a
 /// comment is not documented (`microsoft-apis.md` §3.3 lists it read-only); the fake does, as
 /// a Defender-portal incident update would, so a poller by `lastModifiedTimeUtc` sees it.
+/// `bump`: whether the comment moves the incident's `lastModifiedTimeUtc` and etag. The
+/// reference notes do not say (`microsoft-apis.md` §3); the fake can do either, and the
+/// connector must find the comment both ways.
 pub fn add_portal_comment(
     inner: &mut Inner,
     workspace: &str,
     name: &str,
     author: &str,
     message: &str,
+    bump: bool,
 ) -> Option<Value> {
     let ws = inner.workspaces.get_mut(workspace)?;
     if !ws.incidents.contains_key(name) {
@@ -193,8 +197,10 @@ pub fn add_portal_comment(
     let n = list.len();
     let inc = ws.incidents.get_mut(name)?;
     inc["properties"]["additionalData"]["commentsCount"] = json!(n);
-    inc["properties"]["lastModifiedTimeUtc"] = json!(ts);
-    inc["etag"] = json!(new_etag());
+    if bump {
+        inc["properties"]["lastModifiedTimeUtc"] = json!(ts);
+        inc["etag"] = json!(new_etag());
+    }
     Some(c)
 }
 

@@ -25,6 +25,10 @@ pub trait AlertStore: Send + Sync + 'static {
     async fn get_alerts(&self, tenant: &str, source: &str, ids: &[String]) -> Result<Vec<StoredAlert>>;
     /// The alert whose page SIGNL4 acknowledged with `signl4_event_id`.
     async fn find_alert_by_signl4_event(&self, tenant: &str, signl4_event_id: &str) -> Result<Option<StoredAlert>>;
+    /// Paged rows of `source` whose SIGNL4 alert is still live (open, acknowledged, grouped
+    /// into another page), most recently changed first, at most `limit`, with their raw JSON
+    /// (the Sentinel source re-reads their portal comments).
+    async fn live_pages(&self, tenant: &str, source: &str, limit: i64) -> Result<Vec<StoredAlert>>;
     /// Paged alerts of a Graph incident.
     async fn incident_alerts(&self, tenant: &str, incident_id: &str) -> Result<Vec<StoredAlert>>;
     /// Applies sync bookkeeping to one alert.

@@ -211,6 +211,13 @@ impl Poller {
                 total.add(o);
             }
         }
+        if !first_run {
+            let queued = src.recheck(self.store.as_ref()).await?;
+            if queued > 0 {
+                total.queued += queued;
+                self.wake.notify_one();
+            }
+        }
         Ok((total, first_run))
     }
 

@@ -85,6 +85,12 @@ pub trait PullSource: Send + Sync {
     ) -> anyhow::Result<Stored> {
         Ok(Stored::default())
     }
+    /// After a sweep: re-reads what the listing cannot show (e.g. a portal comment that may
+    /// not move its incident's `lastModifiedTimeUtc`) on the source's own schedule. Returns
+    /// how many jobs it queued.
+    async fn recheck(&self, _store: &dyn Store) -> anyhow::Result<usize> {
+        Ok(0)
+    }
     async fn first_page(&self, since: OffsetDateTime) -> anyhow::Result<Page>;
     async fn next_page(&self, next: &str) -> anyhow::Result<Page>;
     /// Stores one page in the outbox (with the jobs it causes), fenced by the polling lease

@@ -2,8 +2,8 @@
 //! stored as alert rows (`sentinel.<workspace>`) with their pages and portal closes.
 
 use std::collections::HashMap;
-use std::sync::Arc;
-use std::time::Duration;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use s4s_core::config::PagePer;
@@ -20,6 +20,26 @@ use crate::tenant::TenantContext;
 pub struct SentinelIncidents {
     pub tenant: Arc<TenantContext>,
     pub client: Arc<SentinelClient>,
+    /// When the portal comments of live pages were last read again (`comment_recheck`).
+    last_recheck: Mutex<Option<Instant>>,
+}
+
+/// At most this many live incident pages have their comments read again per recheck (one
+/// ARM request each; the most recently changed first).
+const RECHECK_MAX: i64 = 50;
+
+impl SentinelIncidents {
+    pub fn new(tenant: Arc<TenantContext>, client: Arc<SentinelClient>) -> SentinelIncidents {
+        SentinelIncidents { tenant, client, last_recheck: Mutex::new(Some(Instant::now())) }
+    }
+
+    /// The members a comment annotates in per-alert mode (each alert's page).
+    async fn members(&self, store: &dyn Store, incident: &str) -> anyhow::Result<Vec<StoredAlert>> {
+        Ok(match self.client.cfg.page_per {
+            PagePer::Alert => store.incident_alerts(&self.tenant.cfg.name, incident).await?,
+            PagePer::Incident => Vec::new(),
+        })
+    }
 }
 
 #[async_trait]
@@ -32,6 +52,46 @@ impl PullSource for SentinelIncidents {
     }
     fn overlap(&self) -> Duration {
         self.tenant.overlap.overlap_for(&self.cursor())
+    }
+
+    /// Whether a portal comment moves the incident's `lastModifiedTimeUtc` is not documented
+    /// (`microsoft-apis.md` §3): every `comment_recheck`, the comments of the incidents whose
+    /// SIGNL4 alert is still live are read again, so a comment reaches the phone either way.
+    /// Annotations are once per comment id, so a comment seen twice is added once.
+    async fn recheck(&self, store: &dyn Store) -> anyhow::Result<usize> {
+        let every = self.client.cfg.comment_recheck;
+        let due = {
+            let mut last = self.last_recheck.lock().unwrap_or_else(|p| p.into_inner());
+            let due = !every.is_zero() && last.is_none_or(|t| t.elapsed() >= every);
+            if due {
+                *last = Some(Instant::now());
+            }
+            due
+        };
+        if !due {
+            return Ok(0);
+        }
+        let (t, ws) = (&self.tenant.cfg, &self.client.cfg);
+        let mut jobs = Vec::new();
+        for row in store.live_pages(&t.name, &self.cursor(), RECHECK_MAX).await? {
+            let Some(inc) = serde_json::from_str::<Value>(&row.record.raw).ok().and_then(Incident::from_json) else {
+                continue;
+            };
+            let comments = self.client.comments(&inc.name).await?;
+            if comments.is_empty() {
+                continue;
+            }
+            let members = self.members(store, &inc.name).await?;
+            jobs.extend(ingest::sentinel_portal_comments(t, ws, &inc, &row, &comments, &members));
+        }
+        if jobs.is_empty() {
+            return Ok(0);
+        }
+        let created = store.enqueue(&jobs, timefmt::millis(OffsetDateTime::now_utc())).await?;
+        if created > 0 {
+            tracing::info!(tenant = %t.name, workspace = %ws.name, annotations = created, "portal comments found by the comment recheck");
+        }
+        Ok(created)
     }
 
     async fn first_page(&self, since: OffsetDateTime) -> anyhow::Result<Page> {
@@ -86,10 +146,7 @@ impl PullSource for SentinelIncidents {
             // Comments added in the portal reach the phone as annotations.
             if let Some(prior) = p.filter(|_| ingest::sentinel_comments_changed(inc, p)) {
                 let comments = self.client.comments(&inc.name).await?;
-                let members = match ws.page_per {
-                    PagePer::Alert => store.incident_alerts(&t.name, &inc.name).await?,
-                    PagePer::Incident => Vec::new(),
-                };
+                let members = self.members(store, &inc.name).await?;
                 let jobs = ingest::sentinel_portal_comments(t, ws, inc, prior, &comments, &members);
                 match items.iter_mut().find(|i| i.alert.source == source && i.alert.alert_id == inc.name) {
                     Some(item) => item.jobs.extend(jobs),

@@ -176,6 +176,8 @@ pub struct SentinelSpec {
     pub close_classification: String,
     pub close_classification_reason: Option<String>,
     pub label: Option<String>,
+    /// `comment_recheck`; none = the default (5 min).
+    pub comment_recheck: Option<Duration>,
     pub enrichment: EnrichmentSpec,
 }
 
@@ -233,6 +235,7 @@ impl SentinelSpec {
             close_classification: "Undetermined".into(),
             close_classification_reason: None,
             label: Some("SIGNL4".into()),
+            comment_recheck: None,
             enrichment: EnrichmentSpec { enabled: true, rows: 10, budget: Duration::from_secs(10) },
         }
     }
@@ -534,6 +537,7 @@ impl SentinelSpec {
         opt(&mut t, "workspace_id", self.workspace_id.as_deref().map(s));
         opt(&mut t, "close_classification_reason", self.close_classification_reason.as_deref().map(s));
         opt(&mut t, "label", self.label.as_deref().map(s));
+        opt(&mut t, "comment_recheck", self.comment_recheck.map(dur));
         let e = &self.enrichment;
         t.insert(
             "enrichment".into(),

@@ -24,6 +24,7 @@ pub(super) struct RawSentinel {
     close_classification: Option<String>,
     close_classification_reason: Option<String>,
     label: Option<String>,
+    comment_recheck: Option<String>,
     #[serde(default)]
     enrichment: RawEnrichment,
 }
@@ -68,6 +69,10 @@ pub struct SentinelConfig {
     pub enrichment_enabled: bool,
     pub enrichment_rows: usize,
     pub enrichment_budget: Duration,
+    /// How often the portal comments of incidents whose SIGNL4 alert is still open are read
+    /// again even when the incident's `lastModifiedTimeUtc` did not move (whether a comment
+    /// moves it is not documented); zero = only when the incident changed.
+    pub comment_recheck: Duration,
 }
 
 /// Sentinel classification → the classification reasons it accepts (`microsoft-apis.md`
@@ -173,6 +178,12 @@ pub(super) fn from_raw(prefix: &str, raw: Vec<RawSentinel>) -> Result<Vec<Sentin
                 w.enrichment.budget.as_ref(),
                 Duration::from_secs(10),
                 Duration::from_millis(10),
+            )?,
+            comment_recheck: duration(
+                &sk("comment_recheck"),
+                w.comment_recheck.as_ref(),
+                Duration::from_secs(300),
+                Duration::ZERO,
             )?,
         });
     }

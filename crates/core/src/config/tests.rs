@@ -203,6 +203,13 @@ fn sentinel_workspaces_and_classification_pairs() {
         );
     }
     assert_eq!(load_err(&ws("page_per = \"team\""), &[("CONTOSO_SECRET", "x")]).key, "tenant[0].sentinel[0].page_per");
+    assert_eq!(w.comment_recheck, std::time::Duration::from_secs(300), "portal comments re-read every 5 min");
+    let off = load(&ws("comment_recheck = \"0s\""), &env(&[("CONTOSO_SECRET", "x")])).unwrap();
+    assert!(off.tenants[0].sentinel[0].comment_recheck.is_zero());
+    assert_eq!(
+        load_err(&ws("comment_recheck = \"often\""), &[("CONTOSO_SECRET", "x")]).key,
+        "tenant[0].sentinel[0].comment_recheck"
+    );
     assert_eq!(
         load_err(&ws("statuses = [\"Closed\"]"), &[("CONTOSO_SECRET", "x")]).key,
         "tenant[0].sentinel[0].statuses"

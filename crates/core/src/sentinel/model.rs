@@ -399,6 +399,7 @@ pub(crate) mod tests {
             enrichment_enabled: true,
             enrichment_rows: 2,
             enrichment_budget: std::time::Duration::from_secs(10),
+            comment_recheck: std::time::Duration::from_secs(300),
         }
     }
 

@@ -125,6 +125,30 @@ pub async fn sync_bookkeeping_and_lookups(s: Arc<dyn Store>) {
     assert_eq!(s.get_alert("t1", "graph-alert", "a").await.unwrap().unwrap().signl4_state, "closed_by_portal");
 }
 
+pub async fn live_pages_are_the_paged_rows_still_open_in_signl4(s: Arc<dyn Store>) {
+    s.ingest(&[item("a", "v1", true), item("b", "v1", true), item("c", "v1", false), item("d", "v1", true)], 1000)
+        .await
+        .unwrap();
+    let set = |id: &'static str, state: &'static str, at: i64| {
+        let s = s.clone();
+        async move {
+            s.update_alert(&key(id), &AlertUpdate { signl4_state: Some(state.into()), ..Default::default() }, at)
+                .await
+                .unwrap()
+        }
+    };
+    set("a", "acknowledged", 1001).await;
+    set("b", "closed", 1002).await;
+    set("d", "grouped", 1003).await;
+    let live = s.live_pages("t1", "graph-alert", 10).await.unwrap();
+    let ids: Vec<&str> = live.iter().map(|x| x.record.alert_id.as_str()).collect();
+    assert_eq!(ids, vec!["d", "a"], "closed and never-paged rows are left out; newest change first");
+    assert_eq!(live[1].record.raw, "{\"id\":\"a\"}", "with the raw JSON");
+    assert_eq!(s.live_pages("t1", "graph-alert", 1).await.unwrap().len(), 1);
+    assert!(s.live_pages("t1", "sentinel:ws", 10).await.unwrap().is_empty());
+    assert!(s.live_pages("t2", "graph-alert", 10).await.unwrap().is_empty());
+}
+
 pub async fn routes_episodes_and_grouping_are_kept_and_more_pages_come_only_with_the_page(s: Arc<dyn Store>) {
     let mut first = item("a", "v1", true);
     first.more_pages.push(NewJob::once("t1", "page", "page:a@team-b".into(), "{}".into()));

@@ -44,6 +44,7 @@ macro_rules! conformance_tests {
             completing_a_stale_revision_releases_the_job_to_run_again,
             inbound_events_are_recorded_once_with_their_effects,
             sync_bookkeeping_and_lookups,
+            live_pages_are_the_paged_rows_still_open_in_signl4,
             routes_episodes_and_grouping_are_kept_and_more_pages_come_only_with_the_page,
             follow_ups_commit_only_with_a_done_job,
             one_owner_holds_a_lease_until_it_expires,

@@ -125,6 +125,21 @@ macro_rules! alert_store {
                 row.as_ref().map(alert_from_row).transpose()
             }
 
+            async fn live_pages(
+                &self,
+                tenant: &str,
+                source: &str,
+                limit: i64,
+            ) -> $crate::types::Result<Vec<$crate::types::StoredAlert>> {
+                let rows = sqlx::query(sqlx::AssertSqlSafe($crate::shared::sql::live_pages()))
+                    .bind(tenant)
+                    .bind(source)
+                    .bind(limit)
+                    .fetch_all(&self.pool)
+                    .await?;
+                rows.iter().map(alert_from_row).collect()
+            }
+
             async fn incident_alerts(
                 &self,
                 tenant: &str,

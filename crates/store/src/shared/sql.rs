@@ -50,6 +50,16 @@ pub(crate) fn alert_get() -> String {
 pub(crate) fn alert_by_signl4_event() -> String {
     format!("SELECT {ALERT_COLUMNS} FROM alerts WHERE tenant = $1 AND signl4_event_id = $2 LIMIT 1")
 }
+/// Paged rows of one source whose SIGNL4 alert is still live (open, acknowledged, or standing
+/// in another page), most recently changed first, with their raw JSON.
+pub(crate) fn live_pages() -> String {
+    format!(
+        "SELECT {ALERT_COLUMNS} FROM alerts WHERE tenant = $1 AND source = $2 AND paged = 1 \
+         AND signl4_state IN ('open', 'acknowledged', 'acknowledged_by_portal', 'grouped') \
+         ORDER BY updated_ms DESC, alert_id LIMIT $3"
+    )
+}
+
 pub(crate) fn incident_alerts() -> String {
     format!("SELECT {ALERT_COLUMNS} FROM alerts WHERE tenant = $1 AND incident_id = $2 AND paged = 1 ORDER BY alert_id")
 }
