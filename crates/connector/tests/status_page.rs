@@ -289,6 +289,18 @@ async fn the_status_page_in_a_browser_shows_tenants_pages_and_redrives_a_dead_le
     let session = cookie.split(';').next().unwrap().to_string();
     let r = http.get(format!("{base}/")).header("cookie", &session).send().await.unwrap();
     assert_eq!(r.status(), 200, "the session cookie lets one in");
+    assert!(r.text().await.unwrap().contains("action=\"/logout\""), "a sign-out button");
+    let out = http.post(format!("{base}/logout")).header("cookie", &session).send().await.unwrap();
+    assert_eq!(out.status(), 303);
+    assert!(out.headers()["set-cookie"].to_str().unwrap().contains("Max-Age=0"), "signing out drops the cookie");
+    let cross = http
+        .post(format!("{base}/logout"))
+        .header("cookie", &session)
+        .header("origin", "https://evil.example")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(cross.status(), 403, "a sign-out from another site is refused");
     let bearer = format!("Bearer {ADMIN_TOKEN}");
     let html =
         http.get(format!("{base}/")).header("authorization", &bearer).send().await.unwrap().text().await.unwrap();
@@ -372,6 +384,9 @@ async fn the_status_page_in_a_browser_shows_tenants_pages_and_redrives_a_dead_le
     wait_for("the page says so", T, async || b.count("#flash").await == 1).await;
     b.goto(&format!("{base}/")).await;
     assert_eq!(b.count("tr.dead-letter").await, 0, "no dead letters left");
+    b.click("button.signout").await;
+    wait_for("the sign-in form after signing out", T, async || b.count("#token").await == 1).await;
+    assert_eq!(b.count("#tenants").await, 0);
     b.quit().await;
     app.stop().await;
 }

@@ -4,7 +4,8 @@
 //!
 //! Access: open on loopback without `server.admin_token`; with one (required beyond loopback,
 //! `core/src/config/server.rs`) every route here asks for it — `Authorization: Bearer …` or
-//! the login form, which sets a session cookie (per process, `HttpOnly`, `SameSite=Strict`).
+//! the login form, which sets a session cookie (per process, `HttpOnly`, `SameSite=Strict`;
+//! `POST /logout` drops it).
 //! The redrive `POST` also needs the page's per-process CSRF token and, when the browser sends
 //! `Origin` / `Referer`, the same origin; otherwise it answers 403 and changes nothing.
 //! Everything shown passes the process-wide redactor and is HTML-escaped (titles and error
@@ -132,7 +133,7 @@ fn html_response(status: StatusCode, body: String) -> Response {
 }
 
 const STYLE: &str = "body{font:14px/1.4 system-ui,-apple-system,'Segoe UI',sans-serif;margin:0;color:#1d2330;background:#f4f6f9}\
-header{background:#1f3a5f;color:#fff;padding:12px 24px;display:flex;justify-content:space-between;align-items:baseline}\
+header{background:#1f3a5f;color:#fff;padding:12px 24px;display:flex;justify-content:space-between;align-items:baseline}header span{margin-left:auto}\
 header h1{font-size:18px;margin:0}main{padding:8px 24px 32px}h2{font-size:15px;margin:22px 0 8px}\
 table{border-collapse:collapse;width:100%;background:#fff;box-shadow:0 1px 2px #0002}\
 th,td{text-align:left;padding:6px 10px;border-bottom:1px solid #e3e7ee;vertical-align:top}\
@@ -143,7 +144,7 @@ th{background:#eef1f6;font-weight:600;font-size:12px;text-transform:uppercase;co
 .tag.dead{background:#fecaca}.tag.queued,.tag.parked,.tag.held,.tag.grouped{background:#e5e7eb}\
 .flash{background:#dcfce7;border:1px solid #86efac;padding:8px 12px;margin:12px 0}\
 .error{background:#fff;border-left:4px solid #b42318;padding:8px 12px;margin:6px 0}\
-code{font:12px ui-monospace,monospace;word-break:break-all}button{padding:3px 10px;cursor:pointer}\
+code{font:12px ui-monospace,monospace;word-break:break-all}button{padding:3px 10px;cursor:pointer}form.signout{margin:0 0 0 16px}\
 .login{max-width:360px;margin:80px auto;background:#fff;padding:24px;box-shadow:0 1px 3px #0003}\
 .login input{width:100%;padding:6px;margin:8px 0;box-sizing:border-box}";
 
@@ -203,6 +204,20 @@ fn session_cookie(session: &str, headers: &HeaderMap) -> String {
         .and_then(|v| v.to_str().ok())
         .is_some_and(|p| p.split(',').next().is_some_and(|p| p.trim().eq_ignore_ascii_case("https")));
     format!("{SESSION_COOKIE}={session}; HttpOnly; SameSite=Strict; Path=/{}", if https { "; Secure" } else { "" })
+}
+
+/// `POST /logout`: the browser forgets its session cookie (the session itself lasts as long
+/// as the process; restart it, or change `admin_token`, to end every session).
+pub async fn logout(headers: HeaderMap) -> Response {
+    if !same_origin(&headers) {
+        return refused("the sign-out came from another site");
+    }
+    let mut r = see_other("/");
+    let gone = format!("{SESSION_COOKIE}=; Max-Age=0; HttpOnly; SameSite=Strict; Path=/");
+    if let Ok(v) = header::HeaderValue::from_str(&gone) {
+        r.headers_mut().insert(header::SET_COOKIE, v);
+    }
+    r
 }
 
 fn see_other(to: &str) -> Response {
@@ -266,7 +281,15 @@ pub async fn status_page(State(s): State<ServerState>, headers: HeaderMap, Query
     if !s.auth.allows(&headers) {
         return login_form(None);
     }
-    let body = render(&s, q.redriven.as_deref()).await;
+    let mut body = render(&s, q.redriven.as_deref()).await;
+    if s.auth.admin_token.is_some() && cookie(&headers, SESSION_COOKIE).is_some() {
+        // At the right end of the header bar.
+        body = body.replacen(
+            "</header>",
+            "<form method=\"post\" action=\"/logout\" class=\"signout\"><button type=\"submit\" class=\"signout\">Sign out</button></form></header>",
+            1,
+        );
+    }
     html_response(StatusCode::OK, page("signl4-sentinel status", true, &body))
 }
 
@@ -620,10 +643,14 @@ async fn dead_letters(h: &mut String, s: &ServerState, now: i64) {
     h.push_str("</table>");
 }
 
-/// The status page's routes (`/`, `POST /login`, `POST /redrive`).
+/// The status page's routes (`/`, `POST /login`, `POST /logout`, `POST /redrive`).
 pub fn routes() -> axum::Router<ServerState> {
     use axum::routing::{get, post};
-    axum::Router::new().route("/", get(status_page)).route("/login", post(login)).route("/redrive", post(redrive))
+    axum::Router::new()
+        .route("/", get(status_page))
+        .route("/login", post(login))
+        .route("/logout", post(logout))
+        .route("/redrive", post(redrive))
 }
 
 #[cfg(test)]

@@ -77,10 +77,17 @@ impl PullSource for SentinelIncidents {
             let Some(inc) = serde_json::from_str::<Value>(&row.record.raw).ok().and_then(Incident::from_json) else {
                 continue;
             };
-            let comments = self.client.comments(&inc.name).await?;
-            if comments.is_empty() {
-                continue;
-            }
+            // One incident that cannot be read (deleted, a transient error) does not fail the
+            // poll; the budget saying "wait" ends this recheck (the next one comes round).
+            let comments = match self.client.comments(&inc.name).await {
+                Ok(c) if c.is_empty() => continue,
+                Ok(c) => c,
+                Err(e) if e.is_held() => break,
+                Err(e) => {
+                    tracing::warn!(tenant = %t.name, workspace = %ws.name, incident = %inc.name, error = %e, "cannot re-read the incident's portal comments; trying again at the next recheck");
+                    continue;
+                }
+            };
             let members = self.members(store, &inc.name).await?;
             jobs.extend(ingest::sentinel_portal_comments(t, ws, &inc, &row, &comments, &members));
         }
