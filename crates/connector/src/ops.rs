@@ -59,7 +59,9 @@ fn state_text(j: &Job, now: i64) -> String {
         JobState::Done => format!("done (at {})", when(j.updated_ms)),
         JobState::Dead => "dead (a dead letter: `jobs retry KEY` sends it again)".into(),
         JobState::Pending if j.paused => {
-            "parked (SIGNL4 rejected the team secret: fix tenant.signl4.team_secret and restart the service)".into()
+            "parked (SIGNL4 rejected the secret of the team it pages; the last error names the route, if not the \
+             tenant's own team: fix that team_secret and restart the service)"
+                .into()
         }
         JobState::Pending => match (&j.lease_owner, j.lease_until_ms) {
             (Some(owner), Some(until)) if until > now => {
