@@ -163,6 +163,8 @@ fn storm_check(
 /// Keeps the team's storm window in the store after a page it let through (before sending:
 /// a crash then counts that page twice, never zero times).
 async fn save_storm(cx: &JobContext<'_>, team: &crate::tenant::Team) {
+    // The state is read inside the serialised section, so the last write is the newest count.
+    let _one_at_a_time = team.storm_save.lock().await;
     let Some(state) = team.storm.lock().unwrap_or_else(|p| p.into_inner()).state() else {
         return; // no budget
     };

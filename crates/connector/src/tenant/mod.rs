@@ -111,6 +111,10 @@ pub struct Team {
     /// page (cursor `storm:{route}`) and taken up again at start and when this replica takes
     /// over the tenant's polling lease ([`TenantContext::restore_storms`]).
     pub storm: std::sync::Mutex<s4s_core::storm::StormBudget>,
+    /// Serialises keeping the storm window in the store: pages admitted at the same time
+    /// must not commit their counts out of order (a lower count written last would grant
+    /// pages again after a restart).
+    pub storm_save: tokio::sync::Mutex<()>,
 }
 
 impl Team {
@@ -140,7 +144,16 @@ impl Team {
             _ => None,
         };
         let storm = std::sync::Mutex::new(s4s_core::storm::StormBudget::new(opts.storm.clone()));
-        Team { route: route.to_string(), opts: opts.clone(), webhook, api, fallback, rest_sched: rest, storm }
+        Team {
+            route: route.to_string(),
+            opts: opts.clone(),
+            webhook,
+            api,
+            fallback,
+            rest_sched: rest,
+            storm,
+            storm_save: tokio::sync::Mutex::new(()),
+        }
     }
 }
 
