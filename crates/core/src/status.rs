@@ -194,12 +194,8 @@ pub fn explain(error: &str) -> Explained {
     if let Some((route, rest)) = e.strip_prefix("route ").and_then(|r| r.split_once(": "))
         && !route.contains(' ')
     {
-        let inner = explain_upstream(rest);
-        let fix = inner.fix.map(|f| {
-            f.replace("tenant.signl4.team_secret", &format!("the team_secret of [[tenant.route]] name = \"{route}\""))
-                .replace("its pages are parked", "that team's pages are parked")
-        });
-        return Explained { what: format!("route {route}: {}", inner.what), fix };
+        let inner = explain_upstream_for(rest, &team_secret_key(route));
+        return Explained { what: format!("route {route}: {}", inner.what), ..inner };
     }
     if let Some((secs, rest)) = e.strip_prefix("gave up after ").and_then(|r| r.split_once("s: "))
         && let Ok(secs) = secs.parse::<i64>()
@@ -213,19 +209,32 @@ pub fn explain(error: &str) -> Explained {
     explain_upstream(e)
 }
 
+/// The configuration key of the team secret of `route` (`default`: the tenant's own team).
+pub fn team_secret_key(route: &str) -> String {
+    if route == crate::routing::DEFAULT_ROUTE {
+        "tenant.signl4.team_secret".to_string()
+    } else {
+        format!("the team_secret of [[tenant.route]] name = \"{route}\"")
+    }
+}
+
 fn explain_upstream(e: &str) -> Explained {
+    explain_upstream_for(e, &team_secret_key(crate::routing::DEFAULT_ROUTE))
+}
+
+/// `team_secret`: the key of the team secret a SIGNL4 rejection is about (the tenant's own,
+/// or a route's).
+fn explain_upstream_for(e: &str, team_secret: &str) -> Explained {
     let service = e.split_once(':').map(|(s, _)| s.trim()).unwrap_or("");
     let status = http_status(e);
     let said = |what: &str, fix: Option<&str>| Explained { what: what.to_string(), fix: fix.map(str::to_string) };
     // SIGNL4 answers an unknown team secret with 404 (or 401/403), `signl4.md` §1.6.
     if service == "SIGNL4" && matches!(status, Some(401 | 403 | 404)) {
-        return said(
-            "SIGNL4 rejected the team secret",
-            Some(
-                "check tenant.signl4.team_secret (the last part of the team's webhook URL in SIGNL4) and restart the \
-                 service; its pages are parked until then",
-            ),
+        let fix = format!(
+            "check {team_secret} (the last part of the team's webhook URL in SIGNL4) and restart the service; its \
+             pages are parked until then"
         );
+        return said("SIGNL4 rejected the team secret", Some(&fix));
     }
     if service == "SIGNL4 API" && matches!(status, Some(401 | 403)) {
         return said(

@@ -47,8 +47,10 @@ pub enum Admit {
     Hold { start_ms: i64, end_ms: i64 },
 }
 
-/// The cursor (per tenant) holding a team's [`StormBudget::state`]: `storm:{route}`.
-pub const STATE_CURSOR_PREFIX: &str = "storm:";
+/// The cursor (per tenant) holding the [`StormBudget::state`] of `route`'s team.
+pub fn state_cursor(route: &str) -> String {
+    format!("storm:{route}")
+}
 
 /// Pages sent in the current window. A window starts with the first page after the previous
 /// one ended, so a burst falls into one window rather than straddling two.
@@ -95,7 +97,7 @@ impl StormBudget {
         Admit::Hold { start_ms: self.start_ms, end_ms: self.start_ms + w }
     }
 
-    /// The window's count, kept in the store (cursor [`STATE_CURSOR_PREFIX`]`{route}`) after
+    /// The window's count, kept in the store (cursor [`state_cursor`]) after
     /// each page it lets through, so a restart (or another replica taking over the tenant)
     /// goes on counting in the same window instead of granting a second budget. `None` before
     /// the first page.

@@ -168,7 +168,7 @@ async fn save_storm(cx: &JobContext<'_>, team: &crate::tenant::Team) {
     let Some(state) = team.storm.lock().unwrap_or_else(|p| p.into_inner()).state() else {
         return; // no budget
     };
-    let cursor = format!("{}{}", s4s_core::storm::STATE_CURSOR_PREFIX, team.route);
+    let cursor = s4s_core::storm::state_cursor(&team.route);
     if let Err(e) = cx.store.set_cursor(&cx.tenant.cfg.name, &cursor, &state, now_ms()).await {
         tracing::warn!(tenant = %cx.tenant.cfg.name, team = %team.route, error = %e, "cannot keep the storm window; a restart would count afresh");
     }

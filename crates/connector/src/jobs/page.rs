@@ -48,14 +48,14 @@ impl JobHandler for PageJob {
         let external_id = body.get("X-S4-ExternalID").and_then(|v| v.as_str()).unwrap_or("").to_string();
         let incident = body.get("Incident ID").and_then(|v| v.as_str()).map(str::to_string);
         let original = body.clone();
+        let route = original.get(jobs::ROUTE_FIELD).and_then(Value::as_str).unwrap_or(s4s_core::routing::DEFAULT_ROUTE);
         let done = match deliver::page(cx, body).await {
             Ok(d) => d,
             Err(outcome) => return outcome,
         };
         let tenant = rt.cfg.name.clone();
         if let Delivered::Sent { event_id, .. } = &done {
-            let team = rt.signl4_team(cx.job).unwrap_or_else(|| s4s_core::routing::DEFAULT_ROUTE.to_string());
-            rt.breaker.page_sent(&rt.health, &rt.cfg.name, &team);
+            rt.breaker.page_sent(&rt.health, &rt.cfg.name, &rt.team(route).route);
             metrics::counter!(telemetry::PAGES_SENT, "tenant" => tenant.clone()).increment(1);
             metrics::histogram!(telemetry::SIGNL4_REQUEST_SECONDS).record(started.elapsed().as_secs_f64());
             let ext = ExternalId::parse(&external_id);
@@ -74,7 +74,6 @@ impl JobHandler for PageJob {
         if let Delivered::Sent { event_id, .. } = &done {
             follow.jobs.extend(deliver::verify_job(cx, &external_id, event_id.as_deref(), &original));
         }
-        let route = original.get(jobs::ROUTE_FIELD).and_then(Value::as_str).unwrap_or(s4s_core::routing::DEFAULT_ROUTE);
         let found = match &done {
             Delivered::Found { alert_id, .. } => Some(alert_id.as_str()),
             Delivered::Sent { .. } => None,

@@ -207,7 +207,8 @@ impl Runner {
                 .await;
             return;
         };
-        if let Some(team) = rt.signl4_team(&job)
+        if rt.breaker.any_rejected()
+            && let Some(team) = rt.signl4_team(&job)
             && rt.breaker.should_park(&team)
         {
             // Only this team's jobs wait; a tenant's other teams keep paging.
@@ -294,11 +295,8 @@ impl Runner {
                 metrics::counter!(crate::telemetry::DELIVERY_FAILURES, "tenant" => tenant.clone(), "kind" => "rejected")
                     .increment(1);
                 let team = rt.signl4_team(&job).unwrap_or_else(|| DEFAULT_ROUTE.to_string());
-                let (msg, key) = if team == DEFAULT_ROUTE {
-                    (e.to_string(), "tenant.signl4.team_secret".to_string())
-                } else {
-                    (format!("route {team}: {e}"), format!("the team_secret of [[tenant.route]] name = \"{team}\""))
-                };
+                let msg = if team == DEFAULT_ROUTE { e.to_string() } else { format!("route {team}: {e}") };
+                let key = s4s_core::status::team_secret_key(&team);
                 if rt.breaker.rejected(&rt.health, &tenant, &team, &msg) {
                     tracing::error!(tenant = %tenant, route = %team, error = %msg, "SIGNL4 REJECTED THE TEAM SECRET: pages to this team are parked (nothing is lost; the tenant's other teams keep paging). Fix {key} and restart signl4-sentinel to send them.");
                 }

@@ -53,8 +53,7 @@ impl JobHandler for SentinelPage {
             Err(outcome) => return outcome,
         };
         if let Delivered::Sent { .. } = &done {
-            let team = rt.signl4_team(cx.job).unwrap_or_else(|| s4s_core::routing::DEFAULT_ROUTE.to_string());
-            rt.breaker.page_sent(&rt.health, &rt.cfg.name, &team);
+            rt.breaker.page_sent(&rt.health, &rt.cfg.name, &rt.team(&route.name).route);
             metrics::counter!(telemetry::PAGES_SENT, "tenant" => rt.cfg.name.clone()).increment(1);
             tracing::info!(
                 tenant = %rt.cfg.name,

@@ -39,6 +39,12 @@ impl Signl4Breaker {
         }
     }
 
+    /// True while SIGNL4 rejects any of the tenant's teams (cheap: the runner asks before it
+    /// reads a job's team from its payload).
+    pub fn any_rejected(&self) -> bool {
+        !lock(&self.rejected).is_empty()
+    }
+
     /// Records that SIGNL4 rejected `team`'s secret; returns true the first time for that team.
     pub fn rejected(&self, health: &Health, tenant: &str, team: &str, msg: &str) -> bool {
         let mut m = lock(&self.rejected);

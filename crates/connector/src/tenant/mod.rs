@@ -285,7 +285,7 @@ impl TenantContext {
     pub async fn restore_storms(&self, store: &dyn Store) {
         let now = crate::clock::now_ms();
         for team in &self.clients.teams {
-            let cursor = format!("{}{}", s4s_core::storm::STATE_CURSOR_PREFIX, team.route);
+            let cursor = s4s_core::storm::state_cursor(&team.route);
             match store.get_cursor(&self.cfg.name, &cursor).await {
                 Ok(Some(state)) => team.storm.lock().unwrap_or_else(|p| p.into_inner()).restore(&state, now),
                 Ok(None) => {}
