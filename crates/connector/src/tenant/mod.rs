@@ -315,8 +315,9 @@ impl TenantContext {
             Ok(generation) => {
                 let held = generation.is_some();
                 if self.health.set_standby(!held) {
-                    if held {
-                        // Taking over from another replica: go on with its storm windows.
+                    if held && POLL_LEASE_PREFIX.strip_suffix(':') == Some(name) {
+                        // Taking over the tenant's jobs (they go with the poll lease) from
+                        // another replica: go on with its storm windows.
                         self.restore_storms(store).await;
                     }
                     tracing::info!(tenant = %self.cfg.name, lease = name, active = held, "polling lease {}", if held { "acquired: this replica polls" } else { "held by another replica: standing by" });
