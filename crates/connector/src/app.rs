@@ -166,7 +166,7 @@ impl App {
             webhook::routes(WebhookState { store: store.clone(), tenants: tenants.clone(), wake: wake.clone() });
         let monitor =
             Arc::new(crate::selfmon::SelfMonitor::new(cfg.ops.clone(), tenants.clone(), store.clone(), &owner));
-        let auth = Arc::new(crate::http::status::StatusAuth::new(cfg.server.admin_token.clone()));
+        let auth = Arc::new(crate::http::status::StatusAuth::new(&cfg.server));
         let app = router(
             ServerState {
                 store: store.clone(),
@@ -180,7 +180,7 @@ impl App {
         tasks.push(tokio::spawn(monitor.run(rx.clone())));
         let mut srx = rx.clone();
         tasks.push(tokio::spawn(async move {
-            let _ = axum::serve(listener, app)
+            let _ = axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>())
                 .with_graceful_shutdown(async move {
                     let _ = srx.wait_for(|v| *v).await;
                 })

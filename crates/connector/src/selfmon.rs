@@ -106,7 +106,9 @@ impl SelfMonitor {
                 }
             })
             .collect();
-        Observation { now_ms: now, tenants, storage_error, dead_letters }
+        // Failed sign-ins to the status page (process-wide, `http/status/auth.rs`).
+        let signin_failures = crate::http::status::auth::RECENT_FAILURES.count(now);
+        Observation { now_ms: now, tenants, storage_error, dead_letters, signin_failures }
     }
 
     /// One evaluation: raise what is new, clear what is gone.

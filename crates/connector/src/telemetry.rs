@@ -136,6 +136,8 @@ pub const TIME_TO_PAGE: &str = "s4s_time_to_page_seconds";
 pub const TIME_TO_ACK: &str = "s4s_time_to_acknowledge_seconds";
 /// Age of the oldest pending job of each kind (0 when none waits).
 pub const QUEUE_AGE: &str = "s4s_queue_age_seconds";
+/// Failed sign-ins to the status page (wrong admin token, form or bearer).
+pub const SIGNIN_FAILURES: &str = "s4s_signin_failures_total";
 
 /// Bucket bounds (seconds) of [`TIME_TO_PAGE`]: seconds are normal, minutes mean trouble.
 pub const TIME_TO_PAGE_BUCKETS: &[f64] = &[0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 900.0, 3600.0];
@@ -324,6 +326,12 @@ pub const METRICS: &[Metric] = {
             Counter,
             &["service", "priority"],
             "Job attempts rescheduled because the request budget allowed them only later.",
+        ),
+        m(
+            SIGNIN_FAILURES,
+            Counter,
+            &[],
+            "Failed sign-ins to the status page (a wrong admin token in the form or as a bearer token).",
         ),
         m(
             AUDIT_RECORDS,

@@ -36,7 +36,12 @@ pub struct Observation {
     pub storage_error: Option<String>,
     /// Dead-lettered jobs in the outbox (None: not known, e.g. the database is down).
     pub dead_letters: Option<i64>,
+    /// Failed sign-ins to the status page in the last 10 minutes (the status page counts them).
+    pub signin_failures: u64,
 }
+
+/// Failed sign-ins within 10 minutes that make a burst (someone guessing the admin token).
+pub const SIGNIN_BURST: u64 = 20;
 
 #[derive(Debug, Clone, Copy)]
 pub struct Thresholds {
@@ -142,7 +147,22 @@ pub fn conditions(obs: &Observation, th: Thresholds) -> Vec<Condition> {
             fix: "See `signl4-sentinel jobs --dead` and `jobs show KEY`; after fixing the cause, `jobs retry --dead` sends them again.".into(),
         });
     }
+    if let Some(c) = signin_burst(obs.signin_failures) {
+        out.push(c);
+    }
     out
+}
+
+/// A burst of failed sign-ins to the status page: raised while the last 10 minutes hold at
+/// least [`SIGNIN_BURST`], cleared when they no longer do.
+pub fn signin_burst(failures: u64) -> Option<Condition> {
+    (failures >= SIGNIN_BURST).then(|| Condition {
+        key: "signin-failures".into(),
+        tenant: None,
+        title: "signl4-sentinel: many failed sign-ins to the status page".into(),
+        detail: format!("{failures} wrong admin tokens in the last 10 minutes (the log names the clients' addresses)."),
+        fix: "Someone may be guessing the admin token: they are throttled (429). Check who (the log's `peer`), restrict who can reach the status page, and rotate server.admin_token if it may be known.".into(),
+    })
 }
 
 /// What to do: conditions to raise (not raised before) and keys to clear (raised before, gone).
@@ -285,6 +305,7 @@ mod tests {
             tenants: vec![a, b],
             storage_error: Some("connection refused".into()),
             dead_letters: Some(3),
+            ..Default::default()
         };
         let c = conditions(&obs, TH);
         let keys: Vec<&str> = c.iter().map(|c| c.key.as_str()).collect();
@@ -315,5 +336,24 @@ mod tests {
         assert_eq!(clear, ["storage"]);
         assert_eq!(clear_body("storage")["X-S4-ExternalID"], "s4s-ops:storage");
         assert_eq!(raise_body(&now[0])["X-S4-Status"], "new");
+    }
+}
+
+#[cfg(test)]
+mod signin_burst_tests {
+    use super::*;
+
+    #[test]
+    fn a_burst_of_failed_sign_ins_is_raised_and_cleared() {
+        let th = Thresholds { failing_after: Duration::from_secs(600), expiry_warning: Duration::from_secs(86_400) };
+        let quiet = Observation { signin_failures: SIGNIN_BURST - 1, ..Default::default() };
+        assert!(conditions(&quiet, th).is_empty());
+        let burst = Observation { signin_failures: SIGNIN_BURST, ..Default::default() };
+        let c = conditions(&burst, th);
+        assert_eq!(c.len(), 1);
+        assert_eq!(c[0].key, "signin-failures");
+        assert!(c[0].detail.starts_with("20 wrong admin tokens"), "{}", c[0].detail);
+        let raised: BTreeSet<String> = ["signin-failures".to_string()].into();
+        assert_eq!(changes(&raised, &conditions(&quiet, th)).1, vec!["signin-failures".to_string()], "cleared");
     }
 }
