@@ -4,7 +4,9 @@
 //! answers 401 without it), shows both tenants, the pages with their acknowledgement, a dead
 //! letter whose redrive button sends it again (the fake SIGNL4 receives it); a POST without
 //! the page's CSRF token, or from another origin, is refused; no secret is ever rendered and a
-//! `<script>` title stays text.
+//! `<script>` title stays text. Every sign-in is its own session; *Sign out* ends it on the
+//! server (the old cookie replayed gets 401); wrong tokens are throttled (429 + Retry-After)
+//! per client; sessions expire (idle, absolute); a foreign `Host` gets 421.
 //!
 //! Needs Debian's `chromium` and `chromium-driver` (`.ci/run` installs them). Without them the
 //! test says so and runs everything but the browser part — except under `CI=true`, where it
@@ -24,6 +26,8 @@ use s4s_store::JobState;
 use serde_json::{Value, json};
 
 const T: Duration = Duration::from_secs(20);
+/// `server.signin_lockout` of the browser test (default 1m).
+const LOCKOUT: Duration = Duration::from_secs(2);
 const ADMIN_TOKEN: &str = "status-admin-token-0123456789abcdef";
 const CHROMIUM: &str = "/usr/bin/chromium";
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
@@ -149,6 +153,17 @@ impl Browser {
         self.call(reqwest::Method::POST, &format!("/element/{e}/click"), Some(json!({}))).await;
     }
 
+    /// `name=value` of the session cookie (WebDriver sees `HttpOnly` cookies too).
+    async fn session_cookie(&self) -> String {
+        let all = self.call(reqwest::Method::GET, "/cookie", None).await;
+        let c = all
+            .as_array()
+            .and_then(|a| a.iter().find(|c| c["name"].as_str().is_some_and(|n| n.ends_with("s4s_session"))))
+            .unwrap_or_else(|| panic!("no session cookie in {all}"));
+        assert_eq!(c["httpOnly"], true, "{c}");
+        format!("{}={}", c["name"].as_str().unwrap_or_default(), c["value"].as_str().unwrap_or_default())
+    }
+
     async fn screenshot(&self) -> Vec<u8> {
         let b64 = self.call(reqwest::Method::GET, "/screenshot", None).await;
         base64::engine::general_purpose::STANDARD.decode(b64.as_str().unwrap_or_default()).expect("PNG in base64")
@@ -215,7 +230,10 @@ async fn the_status_page_in_a_browser_shows_tenants_pages_and_redrives_a_dead_le
     let e = cfg.try_build().unwrap_err();
     assert_eq!(e.key, "server.admin_token", "{e}");
     let cfg = cfg.admin_token(ADMIN_TOKEN);
-    let app = h.start(&cfg).await;
+    // A short sign-in lockout, so the test can see a throttled client get in again.
+    let mut config = cfg.build();
+    config.server.signin_lockout = LOCKOUT;
+    let app = signl4_sentinel::app::App::start(config).await.expect("the connector starts");
     let base = format!("http://127.0.0.1:{}", app.addr.port());
     h.connect_outbound(app.addr, 0.0, None);
     h.fake.set_outbound(
@@ -290,9 +308,53 @@ async fn the_status_page_in_a_browser_shows_tenants_pages_and_redrives_a_dead_le
     let r = http.get(format!("{base}/")).header("cookie", &session).send().await.unwrap();
     assert_eq!(r.status(), 200, "the session cookie lets one in");
     assert!(r.text().await.unwrap().contains("action=\"/logout\""), "a sign-out button");
+    // Another client signing in gets a session of its own.
+    let other = login(ADMIN_TOKEN).await.unwrap().headers()["set-cookie"].to_str().unwrap().to_string();
+    let other = other.split(';').next().unwrap().to_string();
+    assert_ne!(other, session, "every sign-in is a session of its own");
     let out = http.post(format!("{base}/logout")).header("cookie", &session).send().await.unwrap();
     assert_eq!(out.status(), 303);
     assert!(out.headers()["set-cookie"].to_str().unwrap().contains("Max-Age=0"), "signing out drops the cookie");
+    let replay = http.get(format!("{base}/")).header("cookie", &session).send().await.unwrap();
+    assert_eq!(replay.status(), 401, "the signed-out session is gone on the server, not just in the browser");
+    let r = http.get(format!("{base}/")).header("cookie", &other).send().await.unwrap();
+    assert_eq!(r.status(), 200, "signing out ends that session only");
+
+    // Guessing: a client (from 127.0.0.2) that keeps sending wrong tokens is answered 429 with
+    // Retry-After, then even the right token waits; another client still signs in; after the
+    // wait the right token works again.
+    let guesser = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .local_address(std::net::IpAddr::from([127, 0, 0, 2]))
+        .build()
+        .unwrap();
+    let guess = |token: &'static str| guesser.post(format!("{base}/login")).form(&[("token", token)]).send();
+    let mut statuses = Vec::new();
+    for _ in 0..10 {
+        let r = guess("not-the-admin-token-at-all").await.unwrap();
+        statuses.push(r.status().as_u16());
+        if r.status() == 429 {
+            let after: u64 = r.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+            assert!((1..=LOCKOUT.as_secs() + 1).contains(&after), "Retry-After {after}");
+            assert!(r.headers().get("set-cookie").is_none());
+            break;
+        }
+    }
+    assert_eq!(statuses.last(), Some(&429), "throttled after a few wrong tokens: {statuses:?}");
+    assert!(statuses.len() >= 2 && statuses[..statuses.len() - 1].iter().all(|s| *s == 401), "{statuses:?}");
+    assert_eq!(guess(ADMIN_TOKEN).await.unwrap().status(), 429, "while throttled the token is not even looked at");
+    assert_eq!(login(ADMIN_TOKEN).await.unwrap().status(), 303, "the other client is not locked out");
+    wait_for("the throttled client signs in after Retry-After", T, async || {
+        guess(ADMIN_TOKEN).await.unwrap().status() == 303
+    })
+    .await;
+    let metrics = http.get(format!("{base}/metrics")).send().await.unwrap().text().await.unwrap();
+    let failures = metrics
+        .lines()
+        .find_map(|l| l.strip_prefix("s4s_signin_failures_total ")?.trim().parse::<f64>().ok())
+        .unwrap_or_else(|| panic!("no s4s_signin_failures_total in {metrics}"));
+    assert!(failures >= statuses.len() as f64, "every failed sign-in counted: {failures}");
+
     let cross = http
         .post(format!("{base}/logout"))
         .header("cookie", &session)
@@ -308,7 +370,7 @@ async fn the_status_page_in_a_browser_shows_tenants_pages_and_redrives_a_dead_le
         assert!(!html.contains(secret), "a secret is rendered: {secret}");
     }
     assert!(html.contains("Suspicious script with [redacted]"), "the planted secret is redacted");
-    assert!(html.contains("&lt;script&gt;alert(&#39;pwned&#39;)&lt;/script&gt;"), "the title is escaped");
+    assert!(html.contains("&lt;script&gt;alert('pwned')&lt;/script&gt;"), "the title is escaped");
     assert!(!html.contains("<script"), "no script element at all");
     assert!(html.contains("SIGNL4 refused the request (HTTP 400)"), "the dead letter's reason in plain words");
 
@@ -384,9 +446,98 @@ async fn the_status_page_in_a_browser_shows_tenants_pages_and_redrives_a_dead_le
     wait_for("the page says so", T, async || b.count("#flash").await == 1).await;
     b.goto(&format!("{base}/")).await;
     assert_eq!(b.count("tr.dead-letter").await, 0, "no dead letters left");
+    let browser_cookie = b.session_cookie().await;
+    let r = http.get(format!("{base}/")).header("cookie", &browser_cookie).send().await.unwrap();
+    assert_eq!(r.status(), 200, "the browser's session works from another client until signed out");
     b.click("button.signout").await;
     wait_for("the sign-in form after signing out", T, async || b.count("#token").await == 1).await;
     assert_eq!(b.count("#tenants").await, 0);
+    let r = http.get(format!("{base}/")).header("cookie", &browser_cookie).send().await.unwrap();
+    assert_eq!(r.status(), 401, "the browser's old session value, replayed after Sign out, is refused");
     b.quit().await;
+    app.stop().await;
+}
+
+/// Sessions end by themselves: after `session_idle` without a request, and `session_max` after
+/// their sign-in however busy; and the page's routes answer only to this server's `Host`
+/// (DNS rebinding), while the webhook and the probes answer whatever `Host` they get.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sessions_expire_and_the_page_answers_only_to_its_own_host() {
+    const IDLE: Duration = Duration::from_millis(800);
+    const MAX: Duration = Duration::from_secs(3);
+    let h = Harness::new().await;
+    let mut config = h.config().admin_token(ADMIN_TOKEN).build();
+    config.server.session_idle = IDLE;
+    config.server.session_max = MAX;
+    config.server.public_url = Some(url::Url::parse("https://s4s.example.com").unwrap());
+    let app = signl4_sentinel::app::App::start(config).await.expect("the connector starts");
+    let base = format!("http://127.0.0.1:{}", app.addr.port());
+    let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let sign_in = async || {
+        let r = http.post(format!("{base}/login")).form(&[("token", ADMIN_TOKEN)]).send().await.unwrap();
+        assert_eq!(r.status(), 303);
+        let c = r.headers()["set-cookie"].to_str().unwrap().to_string();
+        c.split(';').next().unwrap().to_string()
+    };
+    let get = async |cookie: &str| http.get(format!("{base}/")).header("cookie", cookie).send().await.unwrap().status();
+
+    // Idle: checked less often than the idle time, the first check after sign-in finds it ended.
+    let idle = sign_in().await;
+    assert_eq!(get(&idle).await, 200);
+    wait_for_every("the idle session ends", T, IDLE * 2, async || get(&idle).await == 401).await;
+
+    // Absolute: used more often than the idle time, it still ends `session_max` after sign-in.
+    let busy = sign_in().await;
+    let signed_in = std::time::Instant::now();
+    wait_for_every("the busy session reaches its maximum age", T, IDLE / 4, async || get(&busy).await == 401).await;
+    assert!(signed_in.elapsed() >= MAX - Duration::from_millis(100), "kept alive by use until then");
+    assert_eq!(get(&busy).await, 401, "and does not come back");
+
+    // Host: the listen address and public_url's host pass, anything else is 421 with a reason.
+    let bearer = format!("Bearer {ADMIN_TOKEN}");
+    let with_host = async |path: &str, host: &str| {
+        http.get(format!("{base}{path}")).header("host", host).header("authorization", &bearer).send().await.unwrap()
+    };
+    for host in
+        [format!("127.0.0.1:{}", app.addr.port()), format!("localhost:{}", app.addr.port()), "s4s.example.com".into()]
+    {
+        assert_eq!(with_host("/", &host).await.status(), 200, "{host}");
+    }
+    let evil = with_host("/", "evil.example:8080").await;
+    assert_eq!(evil.status(), 421, "a rebound name is refused");
+    assert!(evil.text().await.unwrap().contains("server.public_url"), "with what to do");
+    let r = http
+        .post(format!("{base}/login"))
+        .header("host", "evil.example")
+        .form(&[("token", ADMIN_TOKEN)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 421, "no sign-in under a foreign name");
+    assert!(r.headers().get("set-cookie").is_none());
+    let r = http.post(format!("{base}/logout")).header("host", "evil.example").send().await.unwrap();
+    assert_eq!(r.status(), 421);
+    let r = http.post(format!("{base}/redrive")).header("host", "evil.example").form(&[("key", "x")]).send().await;
+    assert_eq!(r.unwrap().status(), 421);
+    assert_eq!(with_host("/healthz", "evil.example").await.status(), 200, "probes are not checked");
+    let hook = http
+        .post(format!("{base}/signl4/{INBOUND_TOKEN}"))
+        .header("host", "signl4-callback.example")
+        .json(&json!({"eventType": 999}))
+        .send()
+        .await
+        .unwrap();
+    assert_ne!(hook.status(), 421, "SIGNL4's webhook calls with its own Host");
+    // Over public_url's https, the cookie is the `__Host-` one, Secure.
+    let r = http
+        .post(format!("{base}/login"))
+        .header("host", "s4s.example.com")
+        .header("x-forwarded-proto", "https")
+        .form(&[("token", ADMIN_TOKEN)])
+        .send()
+        .await
+        .unwrap();
+    let c = r.headers()["set-cookie"].to_str().unwrap();
+    assert!(c.starts_with("__Host-s4s_session=") && c.contains("; Secure") && c.contains("Path=/"), "{c}");
     app.stop().await;
 }
