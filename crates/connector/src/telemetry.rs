@@ -1,21 +1,101 @@
 //! Telemetry in one place: logging set-up and the name of every metric the connector exports.
 
+use std::sync::{Arc, Mutex};
+
 use tracing_subscriber::EnvFilter;
+use tracing_subscriber::fmt::MakeWriter;
 
 /// `format`: "text" or "json". `RUST_LOG` overrides `default_level`.
 ///
 /// JSON: one object per line with `timestamp` (RFC 3339, UTC), `level`, `target`, `message`
 /// and the event's fields at the top level, for log pipelines. The fields that identify what a
 /// line is about always have these names ([`LOG_FIELDS`]).
+///
+/// Every line passes [`clean_line`] on its way out (both formats, every field, whatever a
+/// library logs): configured secrets redacted, control characters escaped, so a webhook's
+/// event id with a newline cannot forge a log line. The text format has no ANSI colours (their
+/// escape sequences would be escaped too). A panic is logged through the same path
+/// ([`log_panic`], installed here).
 pub fn init(format: &str, default_level: &str) {
     let filter = EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| EnvFilter::new(format!("{default_level},sqlx=warn,hyper=warn,reqwest=warn")));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(|| RedactingStderr);
-    let _ = if format == "json" {
-        builder.json().flatten_event(true).with_current_span(false).with_span_list(false).try_init()
+    if tracing::subscriber::set_global_default(subscriber(format, filter, || CleanWriter(std::io::stderr()))).is_ok() {
+        install_panic_hook();
+    }
+}
+
+/// The subscriber of [`init`] writing to `make` (tests write to a buffer).
+fn subscriber<W>(format: &str, filter: EnvFilter, make: W) -> Box<dyn tracing::Subscriber + Send + Sync>
+where
+    W: for<'a> MakeWriter<'a> + Send + Sync + 'static,
+{
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(make).with_ansi(false);
+    if format == "json" {
+        Box::new(builder.json().flatten_event(true).with_current_span(false).with_span_list(false).finish())
     } else {
-        builder.with_target(false).try_init()
+        Box::new(builder.with_target(false).finish())
+    }
+}
+
+/// Panics go through tracing (so the redactor, the escaping and the JSON format apply) with
+/// their location, instead of the default hook's raw line on stderr. Where no subscriber is
+/// active (a thread of a unit test), the previous hook runs.
+pub fn install_panic_hook() {
+    let previous = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let no_subscriber = tracing::dispatcher::get_default(|d| d.is::<tracing::subscriber::NoSubscriber>());
+        if no_subscriber {
+            previous(info);
+        } else {
+            log_panic(info);
+        }
+    }));
+}
+
+/// Logs one panic at `error` with its message, `location` and (with `RUST_BACKTRACE`) its
+/// backtrace.
+pub fn log_panic(info: &std::panic::PanicHookInfo<'_>) {
+    let payload = info.payload();
+    let message = payload
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "(no message)".into());
+    let location = info.location().map(|l| format!("{}:{}:{}", l.file(), l.line(), l.column())).unwrap_or_default();
+    let bt = std::backtrace::Backtrace::capture();
+    let thread = std::thread::current().name().unwrap_or("-").to_string();
+    if bt.status() == std::backtrace::BacktraceStatus::Captured {
+        tracing::error!(target: "panic", location = %location, thread = %thread, backtrace = %bt, "panic: {message}");
+    } else {
+        tracing::error!(target: "panic", location = %location, thread = %thread, "panic: {message}");
+    }
+}
+
+/// One formatted log line (the formatter writes one event per call, ending in `\n`) as it may
+/// leave the process: every configured secret scrubbed ([`crate::clients::http::redact`]),
+/// then every control character but the final newline — C0 (newline, CR, tab, ESC, …), DEL,
+/// C1 — and U+2028 / U+2029 escaped: `\n`, `\r`, `\t`, otherwise `\uXXXX` (valid inside a
+/// JSON string too, so the JSON format stays valid JSON).
+pub fn clean_line(raw: &str) -> String {
+    let text = crate::clients::http::redact(raw);
+    let (body, end) = match text.strip_suffix('\n') {
+        Some(b) => (b, "\n"),
+        None => (text.as_str(), ""),
     };
+    let mut out = String::with_capacity(body.len() + 1);
+    for c in body.chars() {
+        match c {
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if c.is_control() || c == '\u{2028}' || c == '\u{2029}' => {
+                let _ = std::fmt::Write::write_fmt(&mut out, format_args!("\\u{:04x}", c as u32));
+            }
+            c => out.push(c),
+        }
+    }
+    out.push_str(end);
+    out
 }
 
 /// The stable field names of log lines, for log pipelines (README "Logs"): `tenant` (the
@@ -32,20 +112,44 @@ pub fn panic_text(p: &Box<dyn std::any::Any + Send>) -> String {
         .unwrap_or_else(|| "(no message)".into())
 }
 
-/// Standard error, with every configured secret scrubbed from each log line
-/// ([`crate::clients::http::redact`]) at every level, whatever a library logs.
-struct RedactingStderr;
+/// A log destination whose every line passes [`clean_line`].
+struct CleanWriter<W>(W);
 
-impl std::io::Write for RedactingStderr {
+impl<W: std::io::Write> std::io::Write for CleanWriter<W> {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        // The formatter writes one event per call.
         let text = String::from_utf8_lossy(buf);
-        std::io::stderr().write_all(crate::clients::http::redact(&text).as_bytes())?;
+        self.0.write_all(clean_line(&text).as_bytes())?;
         Ok(buf.len())
     }
     fn flush(&mut self) -> std::io::Result<()> {
-        std::io::stderr().flush()
+        self.0.flush()
     }
+}
+
+/// Log lines kept in memory (the unit tests' destination).
+#[derive(Clone, Default)]
+pub struct LogBuffer(Arc<Mutex<Vec<u8>>>);
+
+impl LogBuffer {
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().unwrap_or_else(|e| e.into_inner())).into_owned()
+    }
+}
+
+impl std::io::Write for LogBuffer {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// The subscriber of [`init`] writing cleaned lines into `buffer`, for tests.
+pub fn buffer_subscriber(format: &str, buffer: &LogBuffer) -> Box<dyn tracing::Subscriber + Send + Sync> {
+    let b = buffer.clone();
+    subscriber(format, EnvFilter::new("info"), move || CleanWriter(b.clone()))
 }
 
 /// `SIGNL4_CL` audit records uploaded (sent) or refused for good (dropped).
@@ -345,6 +449,63 @@ pub const METRICS: &[Metric] = {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_newline_in_a_field_cannot_forge_a_log_line() {
+        for format in ["text", "json"] {
+            let buf = LogBuffer::default();
+            tracing::subscriber::with_default(buffer_subscriber(format, &buf), || {
+                let id = "ev-1\n2026-12-07T00:00:00Z  INFO forged: all good\r\u{1b}[2J\u{85}\u{2028}end";
+                tracing::warn!(event_id = %id, raw = id, "SIGNL4 event {id} ignored");
+            });
+            let out = buf.text();
+            assert_eq!(out.lines().count(), 1, "{format}: one line: {out:?}");
+            assert!(out.ends_with('\n'));
+            assert!(
+                !out.contains('\r') && !out.contains('\u{1b}') && !out.contains('\u{85}') && !out.contains('\u{2028}'),
+                "{out:?}"
+            );
+            assert!(
+                out.contains("ev-1\\n2026-12-07") && out.contains("\\u001b[2J"),
+                "{format}: escaped visibly: {out}"
+            );
+            if format == "json" {
+                let v: serde_json::Value = serde_json::from_str(out.trim_end()).expect("still one JSON object");
+                assert!(v["event_id"].as_str().unwrap().contains("\n2026"), "JSON keeps the value: {v}");
+                assert!(v["message"].as_str().unwrap().contains('\u{2028}'), "{v}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_panic_is_logged_through_tracing_redacted_and_as_json() {
+        let cfg = crate::testkit::ConfigBuilder::new("http://127.0.0.1:9", std::path::Path::new("/nonexistent/s4s.db"))
+            .build();
+        let secret = {
+            use secrecy::ExposeSecret;
+            cfg.tenants[0].signl4.team_secret.expose_secret().to_string()
+        };
+        crate::clients::http::install_redactor(&cfg);
+        install_panic_hook();
+        let buf = LogBuffer::default();
+        let sub = buffer_subscriber("json", &buf);
+        let s2 = secret.clone();
+        let r = std::thread::spawn(move || {
+            tracing::subscriber::with_default(sub, || {
+                std::panic::catch_unwind(|| panic!("upstream said: bad secret {s2}\nsecond line"))
+            })
+        })
+        .join()
+        .unwrap();
+        assert!(r.is_err(), "it panicked");
+        let out = buf.text();
+        assert!(!out.contains(&secret), "redacted: {out}");
+        let line = out.lines().find(|l| l.contains("panic:")).unwrap_or_else(|| panic!("logged: {out}"));
+        let v: serde_json::Value = serde_json::from_str(line).expect("a JSON line");
+        assert_eq!(v["level"], "ERROR");
+        assert!(v["message"].as_str().unwrap().starts_with("panic: upstream said: bad secret [redacted]"), "{v}");
+        assert!(v["location"].as_str().unwrap().contains("telemetry.rs:"), "{v}");
+    }
 
     #[test]
     fn every_metric_name_is_in_the_catalog_once() {
