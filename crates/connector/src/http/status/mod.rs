@@ -110,13 +110,13 @@ fn same_origin(headers: &HeaderMap) -> bool {
 }
 
 /// The access of a request, or the answer when it has none (421, 401, 429).
-fn access(s: &ServerState, headers: &HeaderMap, peer: &Peer) -> Result<Access, Response> {
+fn access(s: &ServerState, headers: &HeaderMap, peer: &Peer) -> Result<Access, Box<Response>> {
     if let Some(r) = host::refusal(&s.auth.hosts, headers) {
-        return Err(r);
+        return Err(Box::new(r));
     }
     match s.auth.check(headers, ip(peer), now_ms()) {
-        Access::Denied => Err(login_form(None)),
-        Access::Throttled(wait) => Err(throttled(wait)),
+        Access::Denied => Err(Box::new(login_form(None))),
+        Access::Throttled(wait) => Err(Box::new(throttled(wait))),
         a => Ok(a),
     }
 }
@@ -191,7 +191,7 @@ pub async fn redrive(
 ) -> Response {
     let a = match access(&s, &headers, &peer) {
         Ok(a) => a,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     if !s.auth.csrf_ok(&a, &f.csrf) {
         return refused("the form's token is missing or out of date (reload the status page and try again)");
@@ -228,7 +228,7 @@ pub async fn status_page(
 ) -> Response {
     let a = match access(&s, &headers, &peer) {
         Ok(a) => a,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let signout = matches!(a, Access::Session { .. });
     let body = render::status(&s, q.redriven.as_deref(), &s.auth.csrf_for(&a), signout).await;
