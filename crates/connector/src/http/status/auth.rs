@@ -115,6 +115,8 @@ impl StatusAuth {
         let all = attempts.saturating_mul(NonZeroU32::new(4).unwrap_or(NonZeroU32::MIN));
         let per_client = Quota::with_period(lockout).unwrap_or_else(|| Quota::per_minute(NonZeroU32::MIN));
         let global = Quota::with_period(lockout / 4).unwrap_or_else(|| Quota::per_minute(NonZeroU32::MIN));
+        // Exported at 0 from the start (the exporter shows only series it has seen).
+        metrics::counter!(crate::telemetry::SIGNIN_FAILURES).increment(0);
         StatusAuth {
             admin: cfg.admin_token.clone().map(|t| {
                 let h = sha256(t.expose_secret().trim().as_bytes());
