@@ -528,6 +528,17 @@ async fn sessions_expire_and_the_page_answers_only_to_its_own_host() {
         .await
         .unwrap();
     assert_ne!(hook.status(), 421, "SIGNL4's webhook calls with its own Host");
+    // Plain HTTP under that name: no session a browser would not keep, and why.
+    let r = http
+        .post(format!("{base}/login"))
+        .header("host", "s4s.example.com")
+        .form(&[("token", ADMIN_TOKEN)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+    assert!(r.headers().get("set-cookie").is_none());
+    assert!(r.text().await.unwrap().contains("Signing in needs HTTPS here"), "says why");
     // Over public_url's https, the cookie is the `__Host-` one, Secure.
     let r = http
         .post(format!("{base}/login"))

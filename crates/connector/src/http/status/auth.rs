@@ -290,16 +290,29 @@ pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
     })
 }
 
-/// Whether the browser talks to us over HTTPS: a proxy says `X-Forwarded-Proto: https`, or the
-/// `Host` is not a loopback name (plain HTTP off loopback is not for sessions: the cookie is
-/// `Secure` and so never sent back in clear text).
-fn secure(headers: &HeaderMap) -> bool {
-    let forwarded_https = headers
+/// A TLS reverse proxy in front says so (`X-Forwarded-Proto: https`); the connector itself
+/// speaks plain HTTP.
+fn forwarded_https(headers: &HeaderMap) -> bool {
+    headers
         .get("x-forwarded-proto")
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|p| p.split(',').next().is_some_and(|p| p.trim().eq_ignore_ascii_case("https")));
+        .is_some_and(|p| p.split(',').next().is_some_and(|p| p.trim().eq_ignore_ascii_case("https")))
+}
+
+fn loopback(headers: &HeaderMap) -> bool {
     let host = headers.get(header::HOST).and_then(|v| v.to_str().ok()).unwrap_or_default();
-    forwarded_https || !super::host::is_loopback_host(host)
+    super::host::is_loopback_host(host)
+}
+
+/// Whether the session cookie is `Secure` (and `__Host-`): always but on plain-HTTP loopback.
+fn secure(headers: &HeaderMap) -> bool {
+    forwarded_https(headers) || !loopback(headers)
+}
+
+/// Plain HTTP under a non-loopback name: the session cookie would be `Secure`, which a browser
+/// neither keeps nor sends back over `http://`, so a sign-in here cannot work.
+pub fn plain_http_off_loopback(headers: &HeaderMap) -> bool {
+    !forwarded_https(headers) && !loopback(headers)
 }
 
 /// The `Set-Cookie` value of a new session.

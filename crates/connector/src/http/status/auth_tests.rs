@@ -145,6 +145,10 @@ fn the_cookie_is_host_prefixed_and_secure_except_on_plain_http_loopback() {
         public.starts_with("__Host-s4s_session=abc;") && public.ends_with("; Secure") && !public.contains("Domain")
     );
     assert!(gone_cookie(&headers(&[(header::HOST, "s4s.example.com")])).starts_with("__Host-s4s_session=; Max-Age=0"));
+    assert!(plain_http_off_loopback(&headers(&[(header::HOST, "10.0.0.5:8080")])), "a sign-in could not stick");
+    assert!(!plain_http_off_loopback(&headers(&[(header::HOST, "localhost:8080")])));
+    let tls = headers(&[(header::HOST, "10.0.0.5:8080"), (HeaderName::from_static("x-forwarded-proto"), "https")]);
+    assert!(!plain_http_off_loopback(&tls));
     // Either name is read back.
     let a = StatusAuth::new(&cfg(|_| {}));
     let v = a.sign_in(TOKEN, A, 0).unwrap();

@@ -139,6 +139,14 @@ pub async fn login(State(s): State<ServerState>, peer: Peer, headers: HeaderMap,
     if !same_origin(&headers) {
         return refused("the sign-in came from another site");
     }
+    if auth::plain_http_off_loopback(&headers) {
+        // Said before the token is looked at: no session is made that no browser would keep.
+        return login_form(Some(
+            "Signing in needs HTTPS here: the session cookie is Secure, and a browser does not keep it over plain \
+             HTTP. Put a TLS reverse proxy in front (it sends X-Forwarded-Proto: https), or reach the page through \
+             127.0.0.1 (ssh -L / kubectl port-forward). Scripts can send Authorization: Bearer instead.",
+        ));
+    }
     match s.auth.sign_in(&f.token, ip(&peer), now_ms()) {
         Ok(session) => {
             tracing::info!(peer = %ip(&peer).map(|i| i.to_string()).unwrap_or_default(), "signed in to the status page");
