@@ -101,7 +101,7 @@ else skip shellcheck "not installed (apt-get install shellcheck)"; fi
 
 echo "deploy/: PowerShell, Bicep, workbook, KQL"
 run "PowerShell syntax (tree-sitter)" "$PY" deploy/lint/lint.py powershell deploy/Register-Signl4Sentinel.ps1
-run "Bicep syntax and symbols (tree-sitter)" "$PY" deploy/lint/lint.py bicep deploy/bicep/main.bicep
+run "Bicep syntax and symbols (tree-sitter)" "$PY" deploy/lint/lint.py bicep deploy/bicep/main.bicep deploy/bicep/modules/*.bicep
 run "main.parameters.example.json matches main.bicep" "$PY" deploy/lint/lint.py params deploy/bicep/main.bicep deploy/bicep/main.parameters.example.json
 run "SIGNL4_CL columns in main.bicep" "$PY" deploy/lint/lint.py columns deploy/bicep/main.bicep
 for f in deploy/workbook/*.json deploy/bicep/*.json; do
@@ -148,8 +148,17 @@ else
   run "config: read-only, Sentinel, audit, US Gov" check_variant full --client-id "$C" --config-name contoso \
     --read-only --cloud usgov --workspace "$WS" --workspace-id c8c99641-985d-4e4e-8e91-fb3466cd0e5b \
     --dce-url https://signl4-dce.westeurope-1.ingest.monitor.azure.com --dcr-immutable-id dcr-00000000000000000000000000000000
-  run "config: certificate and workload identity" check_variant cert --client-id "$C" --credential certificate \
-    --federated-issuer https://oidc.example/ --federated-subject system:serviceaccount:signl4:signl4-sentinel
+  cert_variant() { # a real certificate + key where the printed certificate_path points (config check reads it)
+    command -v openssl >/dev/null || { echo "no openssl to make a test certificate"; return 3; }
+    openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=signl4-sentinel-check \
+      -keyout "$WORK/key.pem" -out "$WORK/cert.pem" 2>/dev/null && cat "$WORK/cert.pem" "$WORK/key.pem" > "$WORK/app.pem" || return 1
+    check_variant cert --client-id "$C" --credential certificate --certificate-key-path "$WORK/app.pem" \
+      --federated-issuer https://oidc.example/ --federated-subject system:serviceaccount:signl4:signl4-sentinel
+  }
+  run "config: certificate (+ federated credential)" cert_variant
+  echo "header.payload.signature" > "$WORK/federated-token"
+  AZURE_FEDERATED_TOKEN_FILE="$WORK/federated-token" run "config: workload identity" check_variant wi --client-id "$C" \
+    --credential none --federated-issuer https://oidc.example/ --federated-subject system:serviceaccount:signl4:signl4-sentinel
   run "config: managed identity" check_variant mi --managed-identity "$C" --workspace "$WS"
   configmap_check() {
     "$PY" deploy/lint/lint.py configmap deploy/kubernetes/configmap.yaml "$WORK/configmap.toml" || return $?
