@@ -349,6 +349,8 @@ async fn the_dashboard_and_alert_rules_use_only_metrics_a_running_connector_expo
     assert!(count("s4s_time_to_page_seconds_count{tenant=\"contoso\",kind=\"page\"}") >= 1.0, "{scrape}");
     assert!(count("s4s_time_to_acknowledge_seconds_count{tenant=\"contoso\"}") >= 1.0, "{scrape}");
     assert!(line("s4s_queue_age_seconds{kind=\"page\"}").is_some(), "{scrape}");
+    let build = line("s4s_build_info{").unwrap_or_default();
+    assert!(build.contains(&format!("revision=\"{}\"", signl4_sentinel::buildinfo::REVISION)) && build.ends_with(" 1"), "{scrape}");
     app.stop().await;
 }
 
