@@ -127,7 +127,7 @@ var columns = [
   { name: 'Action', type: 'string', description: 'paged, delivered, acknowledged, annotated, escalated, closed, written_back, write_back_failed, held_back or routed.' }
   { name: 'Actor', type: 'string', description: 'The SIGNL4 user, or connector.' }
   { name: 'Status', type: 'string', description: 'The status after the action.' }
-  { name: 'LatencyMs', type: 'long', description: 'Milliseconds the action took or waited (see the README).' }
+  { name: 'LatencyMs', type: 'long', description: 'Milliseconds the action took or waited (see the documentation, Audit trail).' }
   { name: 'RecordId', type: 'string', description: 'Unique id of the row (retries can repeat a row; deduplicate on it).' }
   { name: 'Details', type: 'dynamic', description: 'More about the action (JSON).' }
 ]

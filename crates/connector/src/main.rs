@@ -22,7 +22,7 @@ Try it without any cloud account: `signl4-sentinel demo` (or `demo --once` for a
 Run it for real: `signl4-sentinel config example > s4s.toml`, edit it, check it with \
 `signl4-sentinel config check s4s.toml`, check its permissions live with `signl4-sentinel doctor --config s4s.toml`, \
 then start `signl4-sentinel run --config s4s.toml`. \
-README.md explains the Entra app registration, the roles and the SIGNL4 settings."
+The documentation (docs/ in the repository) explains the Entra app registration, the roles and the SIGNL4 settings."
 )]
 struct Cli {
     /// Log format: `text` (for people) or `json` (one object per line for log pipelines, with
@@ -195,7 +195,9 @@ fn main() -> ExitCode {
     rt.block_on(async move {
         match cli.command {
             Command::Healthcheck { listen, timeout } => {
-                let probe = async { healthcheck::check(healthcheck::target(Some(&listen))?, Duration::from_secs(timeout)).await };
+                let probe = async {
+                    healthcheck::check(healthcheck::target(Some(&listen))?, Duration::from_secs(timeout)).await
+                };
                 match probe.await {
                     Ok(()) => ExitCode::SUCCESS,
                     Err(e) => {

@@ -207,7 +207,12 @@ pub const METRICS: &[Metric] = {
             "Self-monitoring conditions raised and cleared (paged to the [ops] team when it is configured).",
         ),
         m(OPS_CONDITIONS, Gauge, &[], "Self-monitoring conditions present now (see /readyz)."),
-        m(BUILD_INFO, Gauge, &["version", "revision"], "1, labelled with the running binary's version and git revision."),
+        m(
+            BUILD_INFO,
+            Gauge,
+            &["version", "revision"],
+            "1, labelled with the running binary's version and git revision.",
+        ),
         m(
             ALERTS_GROUPED,
             Counter,
