@@ -18,14 +18,17 @@ fn main() {
     let revision = match std::env::var("S4S_BUILD_REVISION") {
         Ok(r) if !r.trim().is_empty() => r.trim().to_string(),
         _ => {
-            // Rebuild when HEAD moves: HEAD itself and the ref it points to.
-            if let Some(head) = git(&["rev-parse", "--git-path", "HEAD"]) {
-                println!("cargo:rerun-if-changed={head}");
+            // Rebuild when HEAD moves: HEAD itself, the ref it points to, packed refs. Only
+            // paths that exist (cargo would rerun this script every time for a missing one).
+            let mut watch =
+                vec![git(&["rev-parse", "--git-path", "HEAD"]), git(&["rev-parse", "--git-path", "packed-refs"])];
+            if let Some(r) = git(&["symbolic-ref", "-q", "HEAD"]) {
+                watch.push(git(&["rev-parse", "--git-path", &r]));
             }
-            if let Some(r) = git(&["symbolic-ref", "-q", "HEAD"])
-                && let Some(p) = git(&["rev-parse", "--git-path", &r])
-            {
-                println!("cargo:rerun-if-changed={p}");
+            for p in watch.into_iter().flatten() {
+                if std::path::Path::new(&p).exists() {
+                    println!("cargo:rerun-if-changed={p}");
+                }
             }
             match git(&["rev-parse", "--short=12", "HEAD"]) {
                 Some(rev) => {
