@@ -8,11 +8,22 @@
 #     -v "$PWD/signl4-sentinel.toml:/etc/signl4-sentinel/signl4-sentinel.toml:ro" \
 #     -v s4s-state:/var/lib/signl4-sentinel --env-file signl4-sentinel.env signl4-sentinel
 #
+#   docker build --build-arg S4S_BUILD_REVISION="$(git rev-parse --short=12 HEAD)" -t signl4-sentinel .
+#
 # The rustc version must be at least what the locked dependencies need (sqlx 0.9: 1.94).
+# Base images: pinned by tag here. For a reproducible release, pin them by digest too, e.g.
+#   docker buildx imagetools inspect gcr.io/distroless/cc-debian12:nonroot   (→ sha256:…)
+#   docker build --build-arg RUNTIME_IMAGE=gcr.io/distroless/cc-debian12:nonroot@sha256:… .
+# (The digests could not be looked up where this file was written; see docs → Deploying → Docker.)
 ARG RUST_VERSION=1.95
+ARG BUILD_IMAGE=rust:${RUST_VERSION}-slim-bookworm
+ARG RUNTIME_IMAGE=gcr.io/distroless/cc-debian12:nonroot
 
-FROM rust:${RUST_VERSION}-slim-bookworm AS build
+FROM ${BUILD_IMAGE} AS build
 WORKDIR /src
+# .git is not copied in: the revision for --version and s4s_build_info comes as a build argument.
+ARG S4S_BUILD_REVISION=unknown
+ENV S4S_BUILD_REVISION=${S4S_BUILD_REVISION}
 # sqlite (bundled) and aws-lc (rustls' crypto) are C: gcc and make come with the slim image.
 COPY Cargo.toml Cargo.lock ./
 COPY crates crates
@@ -25,15 +36,16 @@ RUN --mount=type=cache,target=/usr/local/cargo/registry \
  && install -D -m 0755 target/release/signl4-sentinel /out/signl4-sentinel \
  && install -d -m 0750 -o 65532 -g 65532 /out/state
 
-# One static binary for the HEALTHCHECK (distroless has no shell, curl or wget).
-FROM busybox:1.37-musl AS busybox
-
-FROM gcr.io/distroless/cc-debian12:nonroot
+FROM ${RUNTIME_IMAGE}
+ARG S4S_BUILD_REVISION=unknown
+ARG S4S_VERSION=0.1.0
 LABEL org.opencontainers.image.title="signl4-sentinel" \
       org.opencontainers.image.description="Microsoft Defender / Sentinel alerts to SIGNL4 mobile alerting, two-way" \
-      org.opencontainers.image.licenses="Apache-2.0"
+      org.opencontainers.image.licenses="Apache-2.0" \
+      org.opencontainers.image.version="${S4S_VERSION}" \
+      org.opencontainers.image.revision="${S4S_BUILD_REVISION}" \
+      org.opencontainers.image.documentation="docs/ (mdBook) in the repository"
 COPY --from=build /out/signl4-sentinel /usr/local/bin/signl4-sentinel
-COPY --from=busybox /bin/busybox /usr/local/bin/busybox
 COPY --from=build --chown=65532:65532 /out/state /var/lib/signl4-sentinel
 # The configuration is mounted at /etc/signl4-sentinel/signl4-sentinel.toml; secrets come as
 # environment variables (env:NAME) or mounted files (file:/path). These override the file:
@@ -47,7 +59,8 @@ EXPOSE 8080
 # SIGTERM: in-flight deliveries finish within delivery.shutdown_timeout (20 s); give the
 # container at least 30 s (docker stop -t 30, --stop-timeout 30, terminationGracePeriodSeconds).
 STOPSIGNAL SIGTERM
+# The binary asks its own /healthz (no shell, no busybox in the image).
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
-  CMD ["/usr/local/bin/busybox", "wget", "-q", "-O", "/dev/null", "http://127.0.0.1:8080/healthz"]
+  CMD ["/usr/local/bin/signl4-sentinel", "healthcheck"]
 ENTRYPOINT ["/usr/local/bin/signl4-sentinel"]
 CMD ["run"]

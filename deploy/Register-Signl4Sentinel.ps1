@@ -68,6 +68,19 @@ Secret (default), Certificate or None.
 Public certificate (.cer / .crt / .pem) to upload. Make one, e.g.:
   openssl req -x509 -newkey rsa:3072 -nodes -days 365 -subj /CN=signl4-sentinel -keyout key.pem -out cert.pem
 
+.PARAMETER CertificateKeyPath
+Where the connector will read that certificate with its private key (cat cert.pem key.pem > file),
+for the printed certificate_path (default /etc/signl4-sentinel/<ConfigName>.pem).
+
+.PARAMETER NonInteractive
+For pipelines: never prompt. Uses the current Microsoft Graph / Azure sessions when they are
+signed in to -TenantId; otherwise signs in as a service principal from the environment:
+AZURE_CLIENT_ID with AZURE_FEDERATED_TOKEN_FILE (a federated token, e.g. a pipeline's OIDC
+token; preferred), with AZURE_CLIENT_CERTIFICATE_PATH (a PFX or PEM with its key), or with
+AZURE_CLIENT_SECRET. Fails when none is set. The service principal needs the Graph application
+permissions Application.ReadWrite.All and AppRoleAssignment.ReadWrite.All (and the Azure role
+rights for the workspace and DCR roles).
+
 .PARAMETER SecretMonths
 Lifetime of a new client secret, 1 to 24 months (default 12; a tenant policy may cap it).
 
@@ -129,6 +142,11 @@ param(
     [string] $Credential = 'Secret',
 
     [string] $CertificatePath,
+
+    [ValidatePattern('^/[^"]*$')]
+    [string] $CertificateKeyPath,
+
+    [switch] $NonInteractive,
 
     [ValidateRange(1, 24)]
     [int] $SecretMonths = 12,
@@ -207,6 +225,25 @@ function Test-Change([string] $Target, [string] $Action) {
     }
     Write-Host "  + $Action" -ForegroundColor Green
     return $true
+}
+
+# Invoke-Replicated: run the script block; when it fails only because an object made moments ago
+# has not replicated yet (Graph Request_ResourceNotFound, ARM PrincipalNotFound or
+# RoleDefinitionDoesNotExist), try again: at most 6 tries, 10, 20, 30, 30, 30 s apart. Any
+# other error is thrown at once (microsoft-apis.md: directory writes replicate asynchronously).
+function Invoke-Replicated([scriptblock] $Action) {
+    for ($try = 1; ; $try++) {
+        try {
+            return (& $Action)
+        }
+        catch {
+            $code = [regex]::Match("$_", 'Request_ResourceNotFound|PrincipalNotFound|RoleDefinitionDoesNotExist').Value
+            if ($try -ge 6 -or -not $code) { throw }
+            $wait = [Math]::Min(10 * $try, 30)
+            Write-Note "not replicated yet ($code); try $($try + 1) of 6 in $wait s"
+            Start-Sleep -Seconds $wait
+        }
+    }
 }
 
 function Invoke-Graph([string] $Method, [string] $Path, $Body) {
@@ -338,6 +375,7 @@ else {
     $SentinelRole = $RoleSentinelResponder
 }
 $SecretEnv = ($ConfigName.ToUpperInvariant() -replace '-', '_') + '_CLIENT_SECRET'
+if (-not $CertificateKeyPath) { $CertificateKeyPath = "/etc/signl4-sentinel/$ConfigName.pem" }
 $FicAudience = @{ public = 'api://AzureADTokenExchange'; usgov = 'api://AzureADTokenExchangeUSGov'; china = 'api://AzureADTokenExchangeChina' }[$Cloud]
 
 # --- 1. sign in -------------------------------------------------------------------------------
@@ -357,22 +395,64 @@ else {
     $GraphScopes = @('Application.ReadWrite.All', 'AppRoleAssignment.ReadWrite.All')
 }
 $MgEnvironment = @{ public = 'Global'; usgov = 'USGov'; china = 'China' }[$Cloud]
+$AzEnvironment = @{ public = 'AzureCloud'; usgov = 'AzureUSGovernment'; china = 'AzureChinaCloud' }[$Cloud]
+$NeedAzure = [bool]($WorkspaceResourceId -or $DataCollectionRuleResourceId)
+# (These sign-ins are per PowerShell session: nothing global, such as a default cloud, changes.)
 $context = Get-MgContext
 $missing = @()
-if ($context) {
+if ($context -and -not $NonInteractive) {
     $missing = @($GraphScopes | Where-Object { $context.Scopes -notcontains $_ })
 }
-if (-not $context -or $context.TenantId -ne $TenantId -or $missing.Count -gt 0) {
-    Write-Step "signing in to Microsoft Graph ($MgEnvironment), tenant $TenantId, scopes $($GraphScopes -join ', ')"
-    Connect-MgGraph -TenantId $TenantId -Scopes $GraphScopes -Environment $MgEnvironment -NoWelcome
-}
-if ($WorkspaceResourceId -or $DataCollectionRuleResourceId) {
+$azContext = $null
+if ($NeedAzure -or $NonInteractive) {
     if (-not (Get-Module -ListAvailable -Name Az.Accounts)) {
-        throw 'the PowerShell module Az.Accounts is needed for the Azure roles: Install-Module Az.Accounts -Scope CurrentUser'
+        throw 'the PowerShell module Az.Accounts is needed (for the Azure roles, and for -NonInteractive): Install-Module Az.Accounts -Scope CurrentUser'
     }
-    $AzEnvironment = @{ public = 'AzureCloud'; usgov = 'AzureUSGovernment'; china = 'AzureChinaCloud' }[$Cloud]
     $azContext = Get-AzContext
-    if (-not $azContext -or $azContext.Tenant.Id -ne $TenantId -or $azContext.Environment.Name -ne $AzEnvironment) {
+}
+$azSignedIn = [bool]($azContext -and $azContext.Tenant.Id -eq $TenantId -and $azContext.Environment.Name -eq $AzEnvironment)
+$mgSignedIn = [bool]($context -and $context.TenantId -eq $TenantId -and $missing.Count -eq 0)
+if ($NonInteractive) {
+    # A service principal from the environment (the Azure SDKs' names), never a prompt.
+    $spId = $env:AZURE_CLIENT_ID
+    $connect = @{ Tenant = $TenantId; Environment = $AzEnvironment; ServicePrincipal = $true }
+    if ($Subscription) { $connect.Subscription = $Subscription }
+    if ($mgSignedIn -and ($azSignedIn -or -not $NeedAzure)) {
+        Write-Step 'using the current Microsoft Graph and Azure sessions (-NonInteractive)'
+    }
+    elseif ($spId -and $env:AZURE_FEDERATED_TOKEN_FILE) {
+        Write-Step "signing in to tenant $TenantId as service principal $spId (federated token)"
+        $token = (Get-Content -LiteralPath $env:AZURE_FEDERATED_TOKEN_FILE -Raw).Trim()
+        Connect-AzAccount @connect -ApplicationId $spId -FederatedToken $token | Out-Null
+        $graphToken = (Get-AzAccessToken -ResourceTypeName MSGraph -AsSecureString).Token
+        Connect-MgGraph -AccessToken $graphToken -Environment $MgEnvironment -NoWelcome
+    }
+    elseif ($spId -and $env:AZURE_CLIENT_CERTIFICATE_PATH) {
+        Write-Step "signing in to tenant $TenantId as service principal $spId (certificate)"
+        $spCert = [System.Security.Cryptography.X509Certificates.X509Certificate2]::new($env:AZURE_CLIENT_CERTIFICATE_PATH, $env:AZURE_CLIENT_CERTIFICATE_PASSWORD)
+        Connect-MgGraph -TenantId $TenantId -ClientId $spId -Certificate $spCert -Environment $MgEnvironment -NoWelcome
+        if ($NeedAzure) {
+            Connect-AzAccount @connect -ApplicationId $spId -CertificatePath $env:AZURE_CLIENT_CERTIFICATE_PATH | Out-Null
+        }
+    }
+    elseif ($spId -and $env:AZURE_CLIENT_SECRET) {
+        Write-Step "signing in to tenant $TenantId as service principal $spId (client secret)"
+        $spCredential = [pscredential]::new($spId, (ConvertTo-SecureString $env:AZURE_CLIENT_SECRET -AsPlainText -Force))
+        Connect-MgGraph -TenantId $TenantId -ClientSecretCredential $spCredential -Environment $MgEnvironment -NoWelcome
+        if ($NeedAzure) {
+            Connect-AzAccount @connect -Credential $spCredential | Out-Null
+        }
+    }
+    else {
+        throw "-NonInteractive: not signed in to tenant $TenantId and no service principal is given (AZURE_CLIENT_ID with AZURE_FEDERATED_TOKEN_FILE, AZURE_CLIENT_CERTIFICATE_PATH or AZURE_CLIENT_SECRET)"
+    }
+}
+else {
+    if (-not $mgSignedIn) {
+        Write-Step "signing in to Microsoft Graph ($MgEnvironment), tenant $TenantId, scopes $($GraphScopes -join ', ')"
+        Connect-MgGraph -TenantId $TenantId -Scopes $GraphScopes -Environment $MgEnvironment -NoWelcome
+    }
+    if ($NeedAzure -and -not $azSignedIn) {
         Write-Step "signing in to Azure ($AzEnvironment), tenant $TenantId"
         $connect = @{ Tenant = $TenantId; Environment = $AzEnvironment }
         if ($Subscription) { $connect.Subscription = $Subscription }
@@ -495,11 +575,8 @@ foreach ($role in $GraphRoles) {
         Write-Ok "admin consent: $role"
     }
     elseif (Test-Change $DisplayName "grant admin consent for $role (app role assignment on Microsoft Graph)") {
-        Invoke-Graph -Method POST -Path "servicePrincipals/$SpObjectId/appRoleAssignments" -Body @{
-            principalId = $SpObjectId
-            resourceId  = $graphSp.id
-            appRoleId   = $roleId[$role]
-        } | Out-Null
+        $grant = @{ principalId = $SpObjectId; resourceId = $graphSp.id; appRoleId = $roleId[$role] }
+        Invoke-Replicated { Invoke-Graph -Method POST -Path "servicePrincipals/$SpObjectId/appRoleAssignments" -Body $grant } | Out-Null
     }
 }
 foreach ($id in $granted) {
@@ -524,12 +601,13 @@ if ($Credential -eq 'Secret') {
         Write-Ok "kept the existing secret (valid until $($validUntil.ToString('u')); its value cannot be shown again, -RotateSecret adds a new one)"
     }
     elseif (Test-Change $DisplayName "create a client secret valid for $SecretMonths months") {
-        $added = Invoke-Graph -Method POST -Path "applications/$AppObjectId/addPassword" -Body @{
+        $password = @{
             passwordCredential = @{
                 displayName = $SecretName
                 endDateTime = (Get-Date).ToUniversalTime().AddMonths($SecretMonths).ToString('yyyy-MM-ddTHH:mm:ssZ')
             }
         }
+        $added = Invoke-Replicated { Invoke-Graph -Method POST -Path "applications/$AppObjectId/addPassword" -Body $password }
         $NewSecret = $added.secretText
         Write-Ok 'created a client secret'
         if ($validUntil) {
@@ -559,7 +637,7 @@ elseif ($Credential -eq 'Certificate') {
             type        = 'AsymmetricX509Cert'
             usage       = 'Verify'
         }
-        Invoke-Graph -Method PATCH -Path "applications/$AppObjectId" -Body @{ keyCredentials = $all } | Out-Null
+        Invoke-Replicated { Invoke-Graph -Method PATCH -Path "applications/$AppObjectId" -Body @{ keyCredentials = $all } } | Out-Null
     }
 }
 if ($FederatedIssuer) {
@@ -574,12 +652,8 @@ if ($FederatedIssuer) {
         Write-Ok 'already present'
     }
     elseif (Test-Change $DisplayName "add the federated credential $ficName (issuer $FederatedIssuer)") {
-        Invoke-Graph -Method POST -Path "applications/$AppObjectId/federatedIdentityCredentials" -Body @{
-            name      = $ficName
-            issuer    = $FederatedIssuer
-            subject   = $FederatedSubject
-            audiences = @($FicAudience)
-        } | Out-Null
+        $fic = @{ name = $ficName; issuer = $FederatedIssuer; subject = $FederatedSubject; audiences = @($FicAudience) }
+        Invoke-Replicated { Invoke-Graph -Method POST -Path "applications/$AppObjectId/federatedIdentityCredentials" -Body $fic } | Out-Null
     }
 }
 
@@ -615,18 +689,12 @@ function Set-RoleAssignment([string] $Display, [string] $RoleGuid, [string] $Sco
         }
     }
     $path = "$Scope/providers/Microsoft.Authorization/roleAssignments/$([guid]::NewGuid())?api-version=2022-04-01"
-    for ($try = 1; ; $try++) {
-        try {
-            Invoke-Arm -Method PUT -Path $path -Body $body | Out-Null
-            return
-        }
-        catch {
-            if ("$_" -match 'RoleAssignmentExists') { return }
-            # A new service principal or custom role can take a minute to replicate.
-            if ($try -ge 6 -or "$_" -notmatch 'PrincipalNotFound|RoleDefinitionDoesNotExist|does not exist') { throw }
-            Write-Note 'retrying in 10 s (replication)'
-            Start-Sleep -Seconds 10
-        }
+    try {
+        # A new service principal or custom role can take a minute to replicate (retried by code).
+        Invoke-Replicated { Invoke-Arm -Method PUT -Path $path -Body $body } | Out-Null
+    }
+    catch {
+        if ("$_" -notmatch 'RoleAssignmentExists') { throw }
     }
 }
 
@@ -708,6 +776,7 @@ $values = @{
     WORKSPACE_ID     = $WorkspaceId
     DCE_URL          = $DceUrl
     DCR_IMMUTABLE_ID = $DcrImmutableId
+    CERT_KEY_PATH    = $CertificateKeyPath
 }
 $flags = @{
     SECRET    = ($Credential -eq 'Secret')
@@ -744,10 +813,18 @@ if ($NewSecret) {
     }
 }
 if ($Credential -eq 'Certificate') {
-    Write-Host "Certificate sign-in needs a release with credential = `"certificate`"; today's release signs in with client_secret."
+    Write-Host "Put the certificate with its private key at $CertificateKeyPath (cat cert.pem key.pem > that file, owner-only) before ``signl4-sentinel config check``."
 }
 if ($ManagedIdentityObjectId) {
-    Write-Host "Managed identity sign-in needs a release with credential = `"managed_identity`"; today's release signs in with client_secret."
+    Write-Host "The managed identity signs in (credential = `"managed_identity`"): run the connector where that identity is assigned."
 }
-Write-Host "Set SIGNL4_TEAM_SECRET (and $SecretEnv) before ``signl4-sentinel config check``."
+if ($FederatedIssuer) {
+    Write-Host "AKS workload identity: annotate the service account with azure.workload.identity/client-id: $AppId and label the pod azure.workload.identity/use: `"true`"."
+}
+if ($Credential -eq 'Secret') {
+    Write-Host "Set SIGNL4_TEAM_SECRET and $SecretEnv before ``signl4-sentinel config check``."
+}
+else {
+    Write-Host "Set SIGNL4_TEAM_SECRET before ``signl4-sentinel config check``."
+}
 Write-Host 'Consent and role assignments can take several minutes to apply (Log Analytics up to an hour, a DCR up to 30 minutes).'

@@ -7,17 +7,23 @@
 #   tree-sitter-powershell           Register-Signl4Sentinel.ps1 (syntax; not PowerShell itself)
 #   tree-sitter-bicep + lint.py      bicep/main.bicep (syntax, undeclared symbols, SIGNL4_CL columns)
 #   python3 json                     the workbook (and its structure)
-#   Kusto.Language (npm)             every KQL query of the workbook and of README.md, against
+#   Kusto.Language (npm)             every KQL query of the workbook and of docs/src/*.md, against
 #                                    the SIGNL4_CL and SecurityIncident schemas
 #   yamllint, kubernetes-validate    kubernetes/*.yaml (strict: unknown fields are errors)
 #   hadolint                         Dockerfile
+#   promtool (Debian's prometheus)   prometheus/alerts.yml: check rules, and the rule unit tests in
+#                                    prometheus/alerts.test.yml
+#   lint.py dashboard                grafana/signl4-sentinel.json: rows, panel layout, datasource
+#   systemd-analyze                  signl4-sentinel.service: verify, and security --offline at
+#                                    most 3.0 ("OK")
 #   signl4-sentinel config check     the configuration the scripts print (several variants) and
 #                                    the one in kubernetes/configmap.yaml
 # A check whose tool is missing is reported as skipped and does not fail the run (with --strict
 # it does). Exit code 1 when a check fails.
 #
 #   deploy/check.sh [--strict]       run the checks
-#   deploy/check.sh --install        install the tools first: shellcheck and yamllint (apt, as
+#   deploy/check.sh --install        install the tools first: shellcheck, yamllint, promtool
+#                                    (prometheus) and systemd-analyze (systemd) with apt, as
 #                                    root), the Python ones in a venv and the KQL parser with npm,
 #                                    under $S4S_LINT_HOME (default ~/.cache/signl4-sentinel-lint)
 #
@@ -39,8 +45,14 @@ done
 if [ "$INSTALL" = 1 ]; then
   set -e
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-    if ! command -v shellcheck >/dev/null || ! command -v yamllint >/dev/null; then
-      apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq shellcheck yamllint >/dev/null
+    APT=()
+    command -v shellcheck >/dev/null || APT+=(shellcheck)
+    command -v yamllint >/dev/null || APT+=(yamllint)
+    command -v promtool >/dev/null || APT+=(prometheus)
+    command -v systemd-analyze >/dev/null || APT+=(systemd)
+    if [ "${#APT[@]}" -gt 0 ]; then
+      # --no-install-recommends: promtool without the exporters and the web console's libraries.
+      apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${APT[@]}" >/dev/null
     fi
   fi
   mkdir -p "$LINT_HOME"
@@ -101,7 +113,8 @@ else skip shellcheck "not installed (apt-get install shellcheck)"; fi
 
 echo "deploy/: PowerShell, Bicep, workbook, KQL"
 run "PowerShell syntax (tree-sitter)" "$PY" deploy/lint/lint.py powershell deploy/Register-Signl4Sentinel.ps1
-run "Bicep syntax and symbols (tree-sitter)" "$PY" deploy/lint/lint.py bicep deploy/bicep/main.bicep
+run "Bicep syntax and symbols (tree-sitter)" "$PY" deploy/lint/lint.py bicep deploy/bicep/main.bicep deploy/bicep/modules/*.bicep \
+  deploy/sentinel/analytics-rules.bicep
 run "main.parameters.example.json matches main.bicep" "$PY" deploy/lint/lint.py params deploy/bicep/main.bicep deploy/bicep/main.parameters.example.json
 run "SIGNL4_CL columns in main.bicep" "$PY" deploy/lint/lint.py columns deploy/bicep/main.bicep
 for f in deploy/workbook/*.json deploy/bicep/*.json; do
@@ -114,9 +127,10 @@ kql() {
   fi
   NODE_PATH="$LINT_HOME/node/node_modules" node deploy/lint/kql.js \
     --schema "$("$PY" deploy/lint/lint.py schema deploy/bicep/main.bicep)" \
-    deploy/workbook/signl4-sentinel.workbook.json README.md
+    deploy/workbook/signl4-sentinel.workbook.json "${KQL_PAGES[@]}" deploy/sentinel/queries/*.kql deploy/sentinel/hunting/*.kql
 }
-run "KQL (workbook, README) with Kusto.Language" kql
+mapfile -t KQL_PAGES < <(grep -l '^```kql' docs/src/*.md)
+run "KQL (workbook, docs, Sentinel rules and hunting queries) with Kusto.Language" kql
 run "configuration template filled by both scripts" "$PY" deploy/lint/lint.py template \
   deploy/config-snippet.toml.in deploy/register-app.sh deploy/Register-Signl4Sentinel.ps1
 
@@ -133,6 +147,31 @@ if HL=$(tool hadolint) && [ -n "$HL" ]; then
   run "hadolint Dockerfile" "$HL" Dockerfile
 else skip hadolint "not installed (deploy/check.sh --install)"; fi
 
+echo "deploy/: Prometheus rules, Grafana dashboard, systemd unit"
+if PT=$(tool promtool) && [ -n "$PT" ]; then
+  run "promtool check rules" "$PT" check rules deploy/prometheus/alerts.yml
+  run "promtool test rules (alerts.test.yml)" "$PT" test rules deploy/prometheus/alerts.test.yml
+else
+  skip "promtool check rules" "not installed (apt-get install prometheus)"
+  skip "promtool test rules" "not installed (apt-get install prometheus)"
+fi
+run "Grafana dashboard layout" "$PY" deploy/lint/lint.py dashboard deploy/grafana/signl4-sentinel.json
+if SA=$(tool systemd-analyze) && [ -n "$SA" ]; then
+  unit_verify() { # the unit with ExecStart pointing at a binary that exists here
+    if [ -z "$BIN" ] || [ ! -x "$BIN" ]; then echo "no signl4-sentinel binary (cargo build, or S4S_BIN=path)"; return 3; fi
+    sed "s#/usr/local/bin/signl4-sentinel#$BIN#" deploy/signl4-sentinel.service > "$WORK/signl4-sentinel.service"
+    "$SA" verify "$WORK/signl4-sentinel.service"
+  }
+  unit_security() {
+    local out; out=$("$SA" security --offline=true --threshold=30 deploy/signl4-sentinel.service 2>&1) || { printf '%s\n' "$out" | tail -n 15; return 1; }
+    printf '%s\n' "$out" | tail -n 1
+  }
+  run "systemd-analyze verify signl4-sentinel.service" unit_verify
+  run "systemd-analyze security --offline (≤ 3.0)" unit_security
+else
+  skip "systemd unit" "systemd-analyze not installed (apt-get install systemd)"
+fi
+
 echo "deploy/: configurations (signl4-sentinel config check)"
 if [ -z "$BIN" ] || [ ! -x "$BIN" ]; then
   skip "config check" "no signl4-sentinel binary (cargo build, or S4S_BIN=path)"
@@ -148,8 +187,17 @@ else
   run "config: read-only, Sentinel, audit, US Gov" check_variant full --client-id "$C" --config-name contoso \
     --read-only --cloud usgov --workspace "$WS" --workspace-id c8c99641-985d-4e4e-8e91-fb3466cd0e5b \
     --dce-url https://signl4-dce.westeurope-1.ingest.monitor.azure.com --dcr-immutable-id dcr-00000000000000000000000000000000
-  run "config: certificate and workload identity" check_variant cert --client-id "$C" --credential certificate \
-    --federated-issuer https://oidc.example/ --federated-subject system:serviceaccount:signl4:signl4-sentinel
+  cert_variant() { # a real certificate + key where the printed certificate_path points (config check reads it)
+    command -v openssl >/dev/null || { echo "no openssl to make a test certificate"; return 3; }
+    openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=signl4-sentinel-check \
+      -keyout "$WORK/key.pem" -out "$WORK/cert.pem" 2>/dev/null && cat "$WORK/cert.pem" "$WORK/key.pem" > "$WORK/app.pem" || return 1
+    check_variant cert --client-id "$C" --credential certificate --certificate-key-path "$WORK/app.pem" \
+      --federated-issuer https://oidc.example/ --federated-subject system:serviceaccount:signl4:signl4-sentinel
+  }
+  run "config: certificate (+ federated credential)" cert_variant
+  echo "header.payload.signature" > "$WORK/federated-token"
+  AZURE_FEDERATED_TOKEN_FILE="$WORK/federated-token" run "config: workload identity" check_variant wi --client-id "$C" \
+    --credential none --federated-issuer https://oidc.example/ --federated-subject system:serviceaccount:signl4:signl4-sentinel
   run "config: managed identity" check_variant mi --managed-identity "$C" --workspace "$WS"
   configmap_check() {
     "$PY" deploy/lint/lint.py configmap deploy/kubernetes/configmap.yaml "$WORK/configmap.toml" || return $?
@@ -159,7 +207,7 @@ else
   run "config: kubernetes/configmap.yaml" configmap_check
 fi
 
-echo "not checked here: PowerShell and Bicep compilers, az/Az runs against a tenant, docker build (see README \"Deploying\")"
+echo "not checked here: PowerShell and Bicep compilers, az/Az runs against a tenant, docker build (see docs/src/deploying/checks.md)"
 echo "deploy checks: $PASSED ok, $FAILED failed, $SKIPPED skipped"
 [ "$FAILED" = 0 ] || { echo "failed: ${FAILURES[*]}" >&2; exit 1; }
 [ "$STRICT" = 0 ] || [ "$SKIPPED" = 0 ] || { echo "--strict: $SKIPPED checks were skipped" >&2; exit 1; }

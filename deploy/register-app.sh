@@ -42,6 +42,9 @@
 #   --certificate FILE        public certificate (PEM or DER) to upload; implies --credential certificate
 #                             (make one: openssl req -x509 -newkey rsa:3072 -nodes -days 365
 #                              -subj /CN=signl4-sentinel -keyout key.pem -out cert.pem)
+#   --certificate-key-path P  where the connector will read that certificate with its private key
+#                             (cat cert.pem key.pem > P), for the printed certificate_path
+#                             (default /etc/signl4-sentinel/<config name>.pem)
 #   --secret-months N         lifetime of a new client secret (default 12; tenant policy may cap it)
 #   --rotate-secret           add a new client secret even if a valid one exists
 #   --federated-issuer URL    AKS OIDC issuer (az aks show --query oidcIssuerProfile.issuerUrl)
@@ -55,6 +58,12 @@
 #   --env-file FILE           write a new client secret to FILE as NAME=value (mode 0600) instead
 #                             of showing it on the terminal
 #   --what-if                 change nothing; show what would change
+#   --non-interactive         for pipelines: never prompt. Uses the Azure CLI's session when it is
+#                             signed in to --tenant; otherwise signs in as a service principal from
+#                             the environment: AZURE_CLIENT_ID with AZURE_FEDERATED_TOKEN_FILE (a
+#                             federated token, e.g. a pipeline's OIDC token; preferred), or with
+#                             AZURE_CLIENT_CERTIFICATE_PATH, or with AZURE_CLIENT_SECRET (note: the
+#                             Azure CLI takes a secret on its command line). Fails if none is set.
 #   --print-config            render the configuration from the ids given (--client-id,
 #                             --workspace, --workspace-id, --dce-url, --dcr-immutable-id) without
 #                             signing in or calling Azure (used by deploy/check.sh)
@@ -87,7 +96,7 @@ SECRET_NAME="signl4-sentinel connector"
 
 TENANT="" NAME="signl4-sentinel" CLIENT_ID="" MI_OBJECT_ID="" READ_ONLY=0 CREDENTIAL=secret
 CERT_FILE="" SECRET_MONTHS=12 ROTATE=0 FED_ISSUER="" FED_SUBJECT="" WORKSPACE="" CUSTOM_ROLE=0
-DCR="" CLOUD=public CONFIG_NAME=tenant ENV_FILE="" WHATIF=0 PRINT_ONLY=0
+DCR="" CLOUD=public CONFIG_NAME=tenant ENV_FILE="" WHATIF=0 PRINT_ONLY=0 NON_INTERACTIVE=0 CERT_KEY_PATH=""
 WORKSPACE_ID="" DCE_URL="" DCR_IMMUTABLE_ID=""
 
 usage() { sed -n '/^# Usage:/,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; }
@@ -112,6 +121,8 @@ while [ $# -gt 0 ]; do
     --read-only) READ_ONLY=1; shift ;;
     --credential) need_value "$@"; CREDENTIAL=$2; shift 2 ;;
     --certificate) need_value "$@"; CERT_FILE=$2; CREDENTIAL=certificate; shift 2 ;;
+    --certificate-key-path) need_value "$@"; CERT_KEY_PATH=$2; shift 2 ;;
+    --non-interactive) NON_INTERACTIVE=1; shift ;;
     --secret-months) need_value "$@"; SECRET_MONTHS=$2; shift 2 ;;
     --rotate-secret) ROTATE=1; shift ;;
     --federated-issuer) need_value "$@"; FED_ISSUER=$2; shift 2 ;;
@@ -146,6 +157,7 @@ DCR_RE='^/subscriptions/[0-9a-fA-F-]{36}/resourceGroups/[-A-Za-z0-9._()]+/provid
 case "$CREDENTIAL" in secret|certificate|none) ;; *) die "--credential: use secret, certificate or none" 2 ;; esac
 [ "$CREDENTIAL" != certificate ] || [ -n "$CERT_FILE" ] || [ "$PRINT_ONLY" = 1 ] || die "--credential certificate needs --certificate FILE" 2
 [ -z "$CERT_FILE" ] || [ -r "$CERT_FILE" ] || die "--certificate: cannot read $CERT_FILE" 2
+[ -z "$CERT_KEY_PATH" ] || [[ $CERT_KEY_PATH =~ ^/[^\"]*$ ]] || die "--certificate-key-path: an absolute path without quotes" 2
 if ! [[ $SECRET_MONTHS =~ ^[0-9]+$ ]] || [ "$SECRET_MONTHS" -lt 1 ] || [ "$SECRET_MONTHS" -gt 24 ]; then
   die "--secret-months: a number from 1 to 24" 2
 fi
@@ -180,6 +192,7 @@ else
   SENTINEL_ROLE_NAME="Microsoft Sentinel Responder" SENTINEL_ROLE=$ROLE_SENTINEL_RESPONDER
 fi
 SECRET_ENV="$(printf '%s' "$CONFIG_NAME" | tr '[:lower:]-' '[:upper:]_')_CLIENT_SECRET"
+CERT_KEY_PATH=${CERT_KEY_PATH:-/etc/signl4-sentinel/$CONFIG_NAME.pem}
 
 # --- configuration output (deploy/config-snippet.toml.in) -------------------------------------
 # render_config: substitutes @@KEY@@ from S4S_<KEY> and keeps ##if NAME blocks when S4S_IF_<NAME>=1.
@@ -193,7 +206,7 @@ render_config() {
   [ -n "$WORKSPACE" ] && on_sentinel=1
   [ -n "$DCR" ] || [ -n "$DCR_IMMUTABLE_ID" ] && on_audit=1
   S4S_SCRIPT=register-app.sh S4S_TENANT_ID=$TENANT S4S_NAME=$CONFIG_NAME \
-  S4S_CLIENT_ID=${APP_ID:-<client id>} S4S_SECRET_ENV=$SECRET_ENV S4S_CLOUD=$CLOUD \
+  S4S_CLIENT_ID=${APP_ID:-<client id>} S4S_SECRET_ENV=$SECRET_ENV S4S_CLOUD=$CLOUD S4S_CERT_KEY_PATH=$CERT_KEY_PATH \
   S4S_SENTINEL_NAME=$(printf '%s' "$WS_NAME" | tr -c 'A-Za-z0-9_\n-' '_') \
   S4S_SUBSCRIPTION_ID=$SUB S4S_RESOURCE_GROUP=$RG S4S_WORKSPACE_NAME=$WS_NAME \
   S4S_WORKSPACE_ID=${WORKSPACE_ID:-<workspace id>} S4S_DCE_URL=${DCE_URL:-<logs ingestion endpoint>} \
@@ -248,14 +261,58 @@ urlenc() { local s=${1// /%20}; printf '%s' "${s//\'/%27%27}"; }
 # $(...) first, so a failing az call stops the script (set -e) instead of looking like "none".
 lines() { local -n _into=$1; _into=(); local l; while IFS= read -r l; do [ -z "$l" ] || _into+=("$l"); done; }
 
+# replicated CMD...: run CMD; when it fails only because an object made moments ago has not
+# replicated yet, try again: Microsoft Graph answers Request_ResourceNotFound for a new app or
+# service principal, ARM PrincipalNotFound for a new principal, and the CLI "Role '…' doesn't
+# exist" for a new custom role (microsoft-apis.md: directory writes replicate asynchronously).
+# Any other error fails at once. At most 6 tries, waiting 10, 20, 30, 30, 30 s in between
+# (scaled by S4S_REPLICATION_WAIT, default 1; the tests set 0). Output: CMD's stdout.
+REPLICATION_ERRORS="Request_ResourceNotFound|PrincipalNotFound|does not exist in the directory|Role '[^']*' doesn't exist"
+replicated() {
+  local try out rc errfile; errfile=$(mktemp)
+  for try in 1 2 3 4 5 6; do
+    rc=0; out=$("$@" 2>"$errfile") || rc=$?
+    if [ "$rc" = 0 ]; then rm -f "$errfile"; [ -z "$out" ] || printf '%s\n' "$out"; return 0; fi
+    if [ "$try" = 6 ] || ! grep -Eq "$REPLICATION_ERRORS" "$errfile"; then
+      cat "$errfile" >&2; rm -f "$errfile"; return "$rc"
+    fi
+    local wait=$(( try * 10 > 30 ? 30 : try * 10 ))
+    warn "not replicated yet ($(grep -Eo "$REPLICATION_ERRORS" "$errfile" | head -n1)); try $((try + 1)) of 6 in $(( wait * ${S4S_REPLICATION_WAIT:-1} )) s"
+    sleep $(( wait * ${S4S_REPLICATION_WAIT:-1} ))
+  done
+}
+
+# The cloud: never change the user's global `az cloud` setting. When the CLI is set to another
+# cloud, this script uses a configuration directory of its own for that cloud (AZURE_CONFIG_DIR,
+# kept for the next run, so one sign-in there is enough).
 say "Azure CLI cloud $AZ_CLOUD, tenant $TENANT"
 if [ "$(az cloud show --query name -o tsv 2>/dev/null)" != "$AZ_CLOUD" ]; then
-  say "switching the Azure CLI to $AZ_CLOUD (az cloud set)"
-  az cloud set --name "$AZ_CLOUD"
+  AZURE_CONFIG_DIR=${S4S_AZURE_CONFIG_DIR:-${XDG_CONFIG_HOME:-$HOME/.config}/signl4-sentinel/azure-$AZ_CLOUD}
+  export AZURE_CONFIG_DIR
+  mkdir -p "$AZURE_CONFIG_DIR"
+  say "the Azure CLI is set to another cloud: using $AZURE_CONFIG_DIR for $AZ_CLOUD (your own setting is left alone)"
+  [ "$(az cloud show --query name -o tsv 2>/dev/null)" = "$AZ_CLOUD" ] || az cloud set --name "$AZ_CLOUD" -o none
 fi
 if [ "$(az account show --query tenantId -o tsv 2>/dev/null || true)" != "$TENANT" ]; then
-  say "signing in to tenant $TENANT"
-  az login --tenant "$TENANT" --allow-no-subscriptions -o none
+  if [ "$NON_INTERACTIVE" = 0 ]; then
+    say "signing in to tenant $TENANT"
+    az login --tenant "$TENANT" --allow-no-subscriptions -o none
+  elif [ -n "${AZURE_CLIENT_ID:-}" ] && [ -n "${AZURE_FEDERATED_TOKEN_FILE:-}" ]; then
+    [ -r "$AZURE_FEDERATED_TOKEN_FILE" ] || die "AZURE_FEDERATED_TOKEN_FILE: cannot read $AZURE_FEDERATED_TOKEN_FILE" 2
+    say "signing in to tenant $TENANT as service principal $AZURE_CLIENT_ID (federated token)"
+    quiet az login --service-principal --username "$AZURE_CLIENT_ID" --tenant "$TENANT" \
+      --federated-token "$(cat "$AZURE_FEDERATED_TOKEN_FILE")" --allow-no-subscriptions -o none
+  elif [ -n "${AZURE_CLIENT_ID:-}" ] && [ -n "${AZURE_CLIENT_CERTIFICATE_PATH:-}" ]; then
+    say "signing in to tenant $TENANT as service principal $AZURE_CLIENT_ID (certificate)"
+    quiet az login --service-principal --username "$AZURE_CLIENT_ID" --tenant "$TENANT" \
+      --certificate "$AZURE_CLIENT_CERTIFICATE_PATH" --allow-no-subscriptions -o none
+  elif [ -n "${AZURE_CLIENT_ID:-}" ] && [ -n "${AZURE_CLIENT_SECRET:-}" ]; then
+    say "signing in to tenant $TENANT as service principal $AZURE_CLIENT_ID (client secret)"
+    quiet az login --service-principal --username "$AZURE_CLIENT_ID" --tenant "$TENANT" \
+      --password "$AZURE_CLIENT_SECRET" --allow-no-subscriptions -o none
+  else
+    die "--non-interactive: the Azure CLI is not signed in to tenant $TENANT and no service principal is given (AZURE_CLIENT_ID with AZURE_FEDERATED_TOKEN_FILE, AZURE_CLIENT_CERTIFICATE_PATH or AZURE_CLIENT_SECRET)" 2
+  fi
 fi
 GRAPH=$(az cloud show --query endpoints.microsoftGraphResourceId -o tsv); GRAPH=${GRAPH%/}
 [ "$WHATIF" = 0 ] || say "what-if: reading only; nothing will be changed"
@@ -328,7 +385,7 @@ if [ -n "$APP_OBJ" ]; then
     if [ "${#REQUESTED[@]}" -gt 0 ] && printf '%s\n' "${REQUESTED[@]}" | grep -qx "${ROLE_ID[$role]}"; then
       ok "requested: $role"
     elif change "add the application permission $role to the app registration"; then
-      quiet az ad app permission add --id "$APP_ID" --api "$GRAPH_APP" --api-permissions "${ROLE_ID[$role]}=Role" -o none
+      replicated az ad app permission add --id "$APP_ID" --api "$GRAPH_APP" --api-permissions "${ROLE_ID[$role]}=Role" -o none
     fi
   done
 elif [ -z "$MI_OBJECT_ID" ]; then
@@ -343,7 +400,7 @@ for role in "${GRAPH_ROLES[@]}"; do
   if [ "${#GRANTED[@]}" -gt 0 ] && printf '%s\n' "${GRANTED[@]}" | grep -qx "${ROLE_ID[$role]}"; then
     ok "admin consent: $role"
   elif change "grant admin consent for $role (app role assignment on Microsoft Graph)"; then
-    graph_post "servicePrincipals/$SP_OBJ/appRoleAssignments" \
+    replicated graph_post "servicePrincipals/$SP_OBJ/appRoleAssignments" \
       "{\"principalId\":\"$SP_OBJ\",\"resourceId\":\"$GRAPH_SP\",\"appRoleId\":\"${ROLE_ID[$role]}\"}" -o none
   fi
 done
@@ -363,7 +420,7 @@ if [ "$CREDENTIAL" = secret ]; then
   if [ -n "$VALID_UNTIL" ] && [[ $VALID_UNTIL > $(iso_after "+30 days") ]] && [ "$ROTATE" = 0 ]; then
     ok "kept the existing secret (valid until $VALID_UNTIL; its value cannot be shown again, --rotate-secret adds a new one)"
   elif change "create a client secret valid for $SECRET_MONTHS months"; then
-    NEW_SECRET=$(graph_post "applications/$APP_OBJ/addPassword" \
+    NEW_SECRET=$(replicated graph_post "applications/$APP_OBJ/addPassword" \
       "{\"passwordCredential\":{\"displayName\":\"$SECRET_NAME\",\"endDateTime\":\"$(iso_after "+$SECRET_MONTHS months")\"}}" \
       --query secretText -o tsv)
     ok "created a client secret"
@@ -383,7 +440,7 @@ elif [ "$CREDENTIAL" = certificate ]; then
   if [ "$HAVE" != 0 ]; then
     ok "already uploaded (thumbprint $THUMB)"
   elif change "upload the certificate (thumbprint $THUMB) to the app registration"; then
-    quiet az ad app credential reset --id "$APP_ID" --cert "@$CERT_FILE" --append -o none
+    replicated az ad app credential reset --id "$APP_ID" --cert "@$CERT_FILE" --append -o none
   fi
 fi
 if [ -n "$FED_ISSUER" ]; then
@@ -395,7 +452,7 @@ if [ -n "$FED_ISSUER" ]; then
   if [ "$HAVE" != 0 ]; then
     ok "already present"
   elif change "add the federated credential $FIC_NAME (issuer $FED_ISSUER)"; then
-    quiet az ad app federated-credential create --id "$APP_ID" --parameters \
+    replicated az ad app federated-credential create --id "$APP_ID" --parameters \
       "{\"name\":\"$FIC_NAME\",\"issuer\":\"$FED_ISSUER\",\"subject\":\"$FED_SUBJECT\",\"audiences\":[\"$FIC_AUDIENCE\"]}" -o none
   fi
 fi
@@ -416,16 +473,10 @@ assign() {
     return 0
   fi
   change "assign \"$display\" on ${scope##*/providers/}" || return 0
-  local try
-  for try in 1 2 3 4 5 6; do
-    # A new service principal or custom role can take a minute to replicate.
-    if quiet az role assignment create --subscription "$sub" --assignee-object-id "$SP_OBJ" \
-      --assignee-principal-type ServicePrincipal --role "$role" --scope "$scope" -o none; then
-      return 0
-    fi
-    [ "$try" = 6 ] && die "could not assign \"$display\" (see the error above)"
-    warn "retrying in 10 s (replication)"; sleep 10
-  done
+  # A new service principal or custom role can take a minute to replicate (retried by code only).
+  replicated az role assignment create --subscription "$sub" --assignee-object-id "$SP_OBJ" \
+    --assignee-principal-type ServicePrincipal --role "$role" --scope "$scope" -o none ||
+    die "could not assign \"$display\" (see the error above)"
 }
 if [ -n "$WORKSPACE" ]; then
   say "roles on workspace $WS_NAME"
@@ -480,8 +531,15 @@ render_config
       echo "  $SECRET_ENV=$NEW_SECRET"
     fi
   fi
-  [ "$CREDENTIAL" != certificate ] || echo "Certificate sign-in needs a release with credential = \"certificate\"; today's release signs in with client_secret."
-  [ -z "$MI_OBJECT_ID" ] || echo "Managed identity sign-in needs a release with credential = \"managed_identity\"; today's release signs in with client_secret."
-  echo "Set SIGNL4_TEAM_SECRET (and $SECRET_ENV) before \`signl4-sentinel config check\`."
+  if [ "$CREDENTIAL" = certificate ]; then
+    echo "Put the certificate with its private key at $CERT_KEY_PATH (cat cert.pem key.pem > that file, mode 0600) before \`signl4-sentinel config check\`."
+  fi
+  [ -z "$MI_OBJECT_ID" ] || echo "The managed identity signs in (credential = \"managed_identity\"): run the connector where that identity is assigned."
+  [ -z "$FED_ISSUER" ] || echo "AKS workload identity: annotate the service account with azure.workload.identity/client-id: $APP_ID and label the pod azure.workload.identity/use: \"true\"."
+  if [ "$CREDENTIAL" = secret ]; then
+    echo "Set SIGNL4_TEAM_SECRET and $SECRET_ENV before \`signl4-sentinel config check\`."
+  else
+    echo "Set SIGNL4_TEAM_SECRET before \`signl4-sentinel config check\`."
+  fi
   echo "Consent and role assignments can take several minutes to apply (Log Analytics up to an hour, a DCR up to 30 minutes)."
 } >&2

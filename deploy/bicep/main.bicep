@@ -67,8 +67,14 @@ param deployContainerApp bool = false
 @description('Container image of the connector, built from the repository\'s Dockerfile and pushed to your registry, e.g. myregistry.azurecr.io/signl4-sentinel:0.1.0.')
 param image string = ''
 
-@description('Registry server of the image (e.g. myregistry.azurecr.io), pulled with the managed identity (give it AcrPull on the registry). Empty: a public image.')
+@description('Registry server of the image (e.g. myregistry.azurecr.io), pulled with the managed identity made here. Empty: a public image.')
 param registryServer string = ''
+
+@description('Resource id of that Azure Container Registry (/subscriptions/<sub>/resourceGroups/<rg>/providers/Microsoft.ContainerRegistry/registries/<name>): the managed identity made here gets AcrPull on it before the Container App is created, so the first image pull works. Empty: give the identity AcrPull yourself before deploying the app.')
+param registryResourceId string = ''
+
+@description('Audience of the AKS federated credential. Empty: the one of this deployment\'s cloud (api://AzureADTokenExchange, …USGov, …China).')
+param federatedAudience string = ''
 
 @description('The whole configuration file (TOML), as printed by the scripts; mounted read-only at /etc/signl4-sentinel/signl4-sentinel.toml. Refer to secrets as env:NAME.')
 @secure()
@@ -121,7 +127,7 @@ var columns = [
   { name: 'Action', type: 'string', description: 'paged, delivered, acknowledged, annotated, escalated, closed, written_back, write_back_failed, held_back or routed.' }
   { name: 'Actor', type: 'string', description: 'The SIGNL4 user, or connector.' }
   { name: 'Status', type: 'string', description: 'The status after the action.' }
-  { name: 'LatencyMs', type: 'long', description: 'Milliseconds the action took or waited (see the README).' }
+  { name: 'LatencyMs', type: 'long', description: 'Milliseconds the action took or waited (see the documentation, Audit trail).' }
   { name: 'RecordId', type: 'string', description: 'Unique id of the row (retries can repeat a row; deduplicate on it).' }
   { name: 'Details', type: 'dynamic', description: 'More about the action (JSON).' }
 ]
@@ -133,6 +139,18 @@ var streamColumns = [for c in columns: {
 var transformKql = 'source | where isnotempty(Action) | extend TimeGenerated = iif(isnull(TimeGenerated), now(), TimeGenerated) | project ${join(map(columns, c => c.name), ', ')}'
 
 var useIdentity = principalKind == 'managedIdentity'
+// Entra ID's token exchange audience differs per cloud (microsoft-apis.md §1; AKS workload identity).
+var tokenExchangeAudiences = {
+  AzureCloud: 'api://AzureADTokenExchange'
+  AzureUSGovernment: 'api://AzureADTokenExchangeUSGov'
+  AzureChinaCloud: 'api://AzureADTokenExchangeChina'
+}
+var ficAudience = !empty(federatedAudience)
+  ? federatedAudience
+  : contains(tokenExchangeAudiences, environment().name)
+      ? tokenExchangeAudiences[environment().name]
+      : 'api://AzureADTokenExchange'
+var acrPull = deployContainerApp && useIdentity && !empty(registryResourceId)
 var identityName = '${namePrefix}-id'
 // Known before the deployment starts (role assignment names must be).
 var principalKey = useIdentity ? resourceId('Microsoft.ManagedIdentity/userAssignedIdentities', identityName) : servicePrincipalObjectId
@@ -168,7 +186,7 @@ resource federated 'Microsoft.ManagedIdentity/userAssignedIdentities/federatedId
     issuer: aksOidcIssuer
     subject: kubernetesServiceAccount
     audiences: [
-      'api://AzureADTokenExchange'
+      ficAudience
     ]
   }
 }
@@ -187,9 +205,11 @@ resource table 'Microsoft.OperationalInsights/workspaces/tables@2022-10-01' = if
   }
 }
 
+// The data collection rule (and its endpoint) must be in the workspace's region, which need not
+// be the resource group's.
 resource dce 'Microsoft.Insights/dataCollectionEndpoints@2023-03-11' = if (inputsValid) {
   name: '${namePrefix}-dce'
-  location: location
+  location: workspace.location
   tags: tags
   properties: {
     description: 'signl4-sentinel: Logs Ingestion endpoint for SIGNL4_CL'
@@ -201,7 +221,7 @@ resource dce 'Microsoft.Insights/dataCollectionEndpoints@2023-03-11' = if (input
 
 resource dcr 'Microsoft.Insights/dataCollectionRules@2023-03-11' = if (inputsValid) {
   name: '${namePrefix}-dcr'
-  location: location
+  location: workspace.location
   tags: tags
   dependsOn: [
     table
@@ -331,7 +351,7 @@ var baseEnv = [
     secretRef: 'database-url'
   }
 ]
-// For credential = "managed_identity" (a later release): which identity to use.
+// For credential = "managed_identity": which identity the connector signs in with.
 var identityEnv = useIdentity
   ? [
       {
@@ -356,10 +376,25 @@ resource environment 'Microsoft.App/managedEnvironments@2024-03-01' = if (contai
   }
 }
 
+// AcrPull for the identity made here, on the registry (in its own resource group: a module),
+// before the app exists: otherwise its first image pull fails.
+module registryPull 'modules/acr-pull.bicep' = if (inputsValid && acrPull) {
+  name: '${take(namePrefix, 40)}-acr-pull'
+  scope: resourceGroup(split(registryResourceId, '/')[2], split(registryResourceId, '/')[4])
+  params: {
+    registryName: last(split(registryResourceId, '/'))
+    principalId: identity!.properties.principalId
+    principalKey: principalKey
+  }
+}
+
 resource app 'Microsoft.App/containerApps@2024-03-01' = if (containerApp) {
   name: appName
   location: location
   tags: tags
+  dependsOn: [
+    registryPull
+  ]
   identity: useIdentity
     ? {
         type: 'UserAssigned'
@@ -421,8 +456,8 @@ resource app 'Microsoft.App/containerApps@2024-03-01' = if (containerApp) {
                 path: '/healthz'
                 port: 8080
               }
-              periodSeconds: 2
-              failureThreshold: 30
+              periodSeconds: 6
+              failureThreshold: 10
             }
             {
               type: 'Liveness'

@@ -9,6 +9,13 @@ JMESPath (the jmespath package the CLI itself uses), `-o tsv` follows knack's TS
 item of a top-level list on its own line, a row's values tab-separated, booleans in a row as
 True/False, null in a row as None), errors go to stderr with exit code 1.
 
+The cloud and the sign-in are kept per configuration directory (AZURE_CONFIG_DIR, as the real
+CLI does), so a test can see that the user's own setting was left alone. Replication delay:
+with FAKE_AZ_LAG=N a service principal created here is unknown to the next N writes that name
+it (Graph 404 Request_ResourceNotFound, ARM PrincipalNotFound); FAKE_AZ_DENY=appRoleAssignments
+answers 403 Authorization_RequestDenied to every consent (an error that must not be retried).
+Every failed write is counted in state["failed"].
+
 This checks the script's control flow and idempotency, not Azure's behaviour.
 """
 
@@ -37,7 +44,7 @@ BUILTIN_ROLES = {
     "73c42c96-874c-492b-b04d-ab87d138a893": "Log Analytics Reader",
     "3913510d-42f4-4e42-8a64-420c390055eb": "Monitoring Metrics Publisher",
 }
-FLAGS = {"--include-inherited", "--append", "--allow-no-subscriptions"}
+FLAGS = {"--include-inherited", "--append", "--allow-no-subscriptions", "--service-principal"}
 
 
 class Fail(Exception):
@@ -48,7 +55,7 @@ def seed(path, workspace, dcr, mi_object_id):
     sub = workspace.split("/")[2]
     dce = f"/subscriptions/{sub}/resourceGroups/soc-rg/providers/Microsoft.Insights/dataCollectionEndpoints/signl4-dce"
     state = {
-        "cloud": "AzureCloud", "tenant": None, "apps": [], "changes": [],
+        "clouds": {}, "tenants": {}, "logins": [], "failed": [], "apps": [], "changes": [],
         "sps": [{"id": str(uuid.uuid4()), "appId": GRAPH_APP, "displayName": "Microsoft Graph",
                  "servicePrincipalType": "Application",
                  "appRoles": [{"id": i, "value": v, "allowedMemberTypes": ["Application"]} for v, i in GRAPH_ROLES.items()]},
@@ -158,7 +165,7 @@ def graph(state, method, path, body):
     if route == "servicePrincipals" and method == "post":
         app = app_by_appid(state, body["appId"])
         sp = {"id": str(uuid.uuid4()), "appId": app["appId"], "displayName": app["displayName"],
-              "servicePrincipalType": "Application"}
+              "servicePrincipalType": "Application", "lag": int(os.environ.get("FAKE_AZ_LAG", "0"))}
         state["sps"].append(sp)
         change(state, "create service principal")
         return sp
@@ -178,6 +185,13 @@ def graph(state, method, path, body):
             return sp
         if method == "get":
             return {"value": find(state["appRoleAssignments"], principalId=sp["id"])}
+        if os.environ.get("FAKE_AZ_DENY") == "appRoleAssignments":
+            state["failed"].append("appRoleAssignments denied")
+            raise Fail("Forbidden({\"error\":{\"code\":\"Authorization_RequestDenied\",\"message\":\"Insufficient privileges to complete the operation.\"}})")
+        if sp.get("lag", 0) > 0:
+            sp["lag"] -= 1
+            state["failed"].append("appRoleAssignments lag")
+            raise Fail(f"Not Found({{\"error\":{{\"code\":\"Request_ResourceNotFound\",\"message\":\"Resource '{sp['id']}' does not exist or one of its queried reference-property objects are not present.\"}}}})")
         if find(state["appRoleAssignments"], principalId=body["principalId"], appRoleId=body["appRoleId"]):
             raise Fail("Bad Request({\"error\":{\"message\":\"Permission being assigned already exists on the object\"}})")
         assignment = dict(body, id=str(uuid.uuid4()))
@@ -205,20 +219,26 @@ def role_guid(state, role):
 
 def run(state, words, opts):
     cmd = " ".join(words)
+    config_dir = os.environ.get("AZURE_CONFIG_DIR", "~/.azure")
     if cmd == "cloud show":
-        return {"name": state["cloud"], "endpoints": {"microsoftGraphResourceId": "https://graph.microsoft.com/",
-                                                      "resourceManager": "https://management.azure.com/"}}
+        return {"name": state["clouds"].get(config_dir, "AzureCloud"),
+                "endpoints": {"microsoftGraphResourceId": "https://graph.microsoft.com/",
+                              "resourceManager": "https://management.azure.com/"}}
     if cmd == "cloud set":
-        state["cloud"] = opts["--name"]
+        state["clouds"][config_dir] = opts["--name"]
         return None
     if cmd == "account show":
-        if not state["tenant"]:
+        if not state["tenants"].get(config_dir):
             raise Fail("Please run 'az login' to setup account.")
-        return {"tenantId": state["tenant"]}
+        return {"tenantId": state["tenants"][config_dir]}
     if cmd == "login":
-        state["tenant"] = opts["--tenant"]
+        kind = "interactive"
+        if opts.get("--service-principal"):
+            kind = "federated" if "--federated-token" in opts else "certificate" if "--certificate" in opts else "secret"
+        state["logins"].append({"kind": kind, "dir": config_dir, "username": opts.get("--username")})
+        state["tenants"][config_dir] = opts["--tenant"]
         return []
-    if state["tenant"] is None:
+    if not state["tenants"].get(config_dir):
         raise Fail("Please run 'az login' to setup account.")
     if cmd == "rest":
         url, method = opts["--url"], opts["--method"].lower()
@@ -266,6 +286,11 @@ def run(state, words, opts):
                      else a["scope"].lower() == opts["--scope"].lower())]
     if cmd == "role assignment create":
         guid = role_guid(state, opts["--role"])
+        sp = find(state["sps"], id=opts["--assignee-object-id"])
+        if sp and sp[0].get("lag", 0) > 0:
+            sp[0]["lag"] -= 1
+            state["failed"].append("role assignment lag")
+            raise Fail(f"(PrincipalNotFound) Principal {sp[0]['id']} does not exist in the directory {state['tenants'].get(config_dir)}.")
         if any(a["principalId"] == opts["--assignee-object-id"] and a["roleDefinitionId"].endswith(guid)
                and a["scope"].lower() == opts["--scope"].lower() for a in state["roleAssignments"]):
             raise Fail("The role assignment already exists.")

@@ -61,6 +61,9 @@ function queriesOf(file) {
       }
     };
     walk(JSON.parse(text), '$');
+  } else if (file.endsWith('.kql')) {
+    // One query per file (the Sentinel analytics rules and hunting queries); `//` comments allowed.
+    out.push({ where: 'query', query: text });
   } else {
     const re = /^```kql\n([\s\S]*?)^```/gm;
     let m;

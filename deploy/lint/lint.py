@@ -10,9 +10,12 @@
     lint.py template TEMPLATE SCRIPT...  both scripts fill every @@KEY@@ and ##if NAME of the
                                  configuration template
     lint.py configmap FILE OUT   write the configuration inside a ConfigMap to OUT
+    lint.py dashboard FILE       Grafana dashboard layout: each row alone on its line, every panel
+                                 under a row, inside the 24 columns, no two panels overlapping,
+                                 unique ids, every query on the dashboard's datasource variable
 
 The tree-sitter grammars check syntax only; they are not the PowerShell or Bicep compilers (see
-the README, "What could not be verified here"). Exit code 1 on findings, 3 when a needed Python
+docs/src/deploying/checks.md). Exit code 1 on findings, 3 when a needed Python
 module is missing (check.sh reports that check as skipped).
 """
 
@@ -20,7 +23,7 @@ import json
 import re
 import sys
 
-# The SIGNL4_CL columns and their types (the connector's audit rows, README "Audit trail").
+# The SIGNL4_CL columns and their types (the connector's audit rows, docs/src/audit.md).
 COLUMNS = [
     ("TimeGenerated", "datetime"), ("Tenant", "string"), ("Source", "string"), ("AlertId", "string"),
     ("IncidentId", "string"), ("Title", "string"), ("Severity", "string"), ("Team", "string"),
@@ -226,13 +229,54 @@ def cmd_configmap(paths):
     return []
 
 
+def cmd_dashboard(paths):
+    problems = []
+    d = json.load(open(paths[0], encoding="utf-8"))
+    panels = d.get("panels", [])
+    ids = [p.get("id") for p in panels]
+    if len(ids) != len(set(ids)):
+        problems.append(f"{paths[0]}: panel ids repeat: {sorted(i for i in ids if ids.count(i) > 1)}")
+    cells = {}
+    row_y = None
+    for p in panels:
+        g = p.get("gridPos") or {}
+        name = f"panel {p.get('id')} \"{p.get('title', '')}\""
+        x, y, w, h = g.get("x", -1), g.get("y", -1), g.get("w", 0), g.get("h", 0)
+        if x < 0 or y < 0 or w <= 0 or h <= 0 or x + w > 24:
+            problems.append(f"{paths[0]}: {name}: gridPos {g} is outside the 24 columns or empty")
+            continue
+        if p.get("type") == "row":
+            if w != 24 or h != 1 or x != 0:
+                problems.append(f"{paths[0]}: {name}: a row spans the whole width with height 1 (x 0, w 24, h 1)")
+            if row_y is not None and y <= row_y:
+                problems.append(f"{paths[0]}: {name}: rows must go down the page in order")
+            row_y = y
+        elif row_y is None or y <= row_y:
+            problems.append(f"{paths[0]}: {name}: y {y} is not below its row (Grafana would put it under another row)")
+        for cx in range(x, x + w):
+            for cy in range(y, y + h):
+                if (cx, cy) in cells:
+                    problems.append(f"{paths[0]}: {name} overlaps {cells[(cx, cy)]} at x {cx}, y {cy}")
+                    break
+                cells[(cx, cy)] = name
+            else:
+                continue
+            break
+        for t in p.get("targets", []):
+            if (t.get("datasource") or {}).get("uid") != "${datasource}":
+                problems.append(f"{paths[0]}: {name}: query {t.get('refId')} is not on the ${{datasource}} variable")
+            if not t.get("expr"):
+                problems.append(f"{paths[0]}: {name}: query {t.get('refId')} has no expr")
+    return problems
+
+
 def main():
     if len(sys.argv) < 3:
         print(__doc__)
         return 2
     cmd = {"powershell": cmd_powershell, "bicep": cmd_bicep, "columns": cmd_columns,
            "schema": cmd_schema, "params": cmd_params, "workbook": cmd_workbook, "template": cmd_template,
-           "configmap": cmd_configmap}.get(sys.argv[1])
+           "configmap": cmd_configmap, "dashboard": cmd_dashboard}.get(sys.argv[1])
     if cmd is None:
         print(__doc__)
         return 2

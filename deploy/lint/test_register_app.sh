@@ -2,7 +2,9 @@
 # deploy/register-app.sh against a fake Azure CLI (fake_az.py): a first run creates everything,
 # a second run changes nothing and prints the same configuration, --what-if changes nothing,
 # a certificate is uploaded once, --read-only adds the read permissions and Sentinel Reader,
-# a managed identity gets its grants once. Checks the script's control flow and idempotency,
+# a managed identity gets its grants once, each credential kind prints its own configuration,
+# Graph and ARM writes are retried on replication delay only, --non-interactive signs in from the
+# environment or fails, and --cloud leaves the user's own `az cloud` alone. Checks the script's control flow and idempotency,
 # not Azure's behaviour.
 #
 #   test_register_app.sh PYTHON [SIGNL4_SENTINEL_BINARY]    (PYTHON needs the jmespath package)
@@ -90,12 +92,15 @@ reg rotate --config-name contoso --rotate-secret --env-file "$WORK/s4s.env"
 if command -v openssl >/dev/null; then
   openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=signl4-sentinel-test \
     -keyout "$WORK/key.pem" -out "$WORK/cert.pem" 2>/dev/null
+  cat "$WORK/cert.pem" "$WORK/key.pem" > "$WORK/app.pem"
   N=$(changes)
-  reg cert1 --config-name contoso --certificate "$WORK/cert.pem"
+  reg cert1 --config-name contoso --certificate "$WORK/cert.pem" --certificate-key-path "$WORK/app.pem"
   [ "$(changes)" = $((N + 1)) ] || fail "uploading the certificate made $(( $(changes) - N )) changes, expected 1"
-  reg cert2 --config-name contoso --certificate "$WORK/cert.pem"
+  reg cert2 --config-name contoso --certificate "$WORK/cert.pem" --certificate-key-path "$WORK/app.pem"
   [ "$(changes)" = $((N + 1)) ] || fail "the certificate was uploaded again"
-  grep -q '^# credential = "certificate"' "$WORK/cert2.toml" || fail "no certificate note in the configuration"
+  grep -q '^credential = "certificate"' "$WORK/cert2.toml" || fail "the certificate configuration has no credential = \"certificate\""
+  grep -q "^certificate_path = \"$WORK/app.pem\"" "$WORK/cert2.toml" || fail "the certificate configuration has no certificate_path"
+  grep -q '^client_secret' "$WORK/cert2.toml" && fail "the certificate configuration still has a client_secret"
   check_config cert2
 else
   echo "note: no openssl, certificate steps not tested"
@@ -117,8 +122,52 @@ reg mi1 --managed-identity "$MI" --workspace "$WS"
 [ "$(changes)" = $((N + 4)) ] || fail "--managed-identity made $(( $(changes) - N )) changes, expected 4"
 reg mi2 --managed-identity "$MI" --workspace "$WS"
 [ "$(changes)" = $((N + 4)) ] || fail "the second --managed-identity run changed something"
-grep -q '^# credential = "managed_identity"' "$WORK/mi2.toml" || fail "no managed identity note in the configuration"
+grep -q '^credential = "managed_identity"' "$WORK/mi2.toml" || fail "the managed identity configuration has no credential = \"managed_identity\""
+grep -q '^client_secret' "$WORK/mi2.toml" && fail "the managed identity configuration has a client_secret that does not exist"
 check_config mi2
+
+# --- workload identity only (--credential none + federated credential) --------------------------
+reg wi --config-name contoso --credential none --federated-issuer "$ISSUER" --federated-subject "$SUBJECT"
+grep -q '^credential = "workload_identity"' "$WORK/wi.toml" || fail "the workload identity configuration has no credential = \"workload_identity\""
+grep -q '^client_secret' "$WORK/wi.toml" && fail "the workload identity configuration has a client_secret"
+echo "header.payload.signature" > "$WORK/token"
+[ -z "$BIN" ] || (cd "$WORK" && env AZURE_FEDERATED_TOKEN_FILE="$WORK/token" SIGNL4_TEAM_SECRET=x "$BIN" config check wi.toml >/dev/null) ||
+  fail "wi.toml does not pass config check"
+
+# --- replication delay: retried by error code, with a bound; other errors are not retried ------
+export S4S_REPLICATION_WAIT=0
+N=$(changes)
+FAKE_AZ_LAG=2 reg lag --name lagged-app --config-name lag --workspace "$WS"
+grep -q 'not replicated yet (Request_ResourceNotFound)' "$WORK/lag.log" || fail "a consent that met replication delay was not retried"
+# app, service principal, 2 requested permissions, 2 consents, secret, Sentinel Responder, Log Analytics Reader
+[ "$(changes)" = $((N + 9)) ] || fail "the run with replication delay made $(( $(changes) - N )) changes, expected 9"
+failed() { "$PY" -c 'import json, os, sys; print(json.load(open(os.environ["FAKE_AZ_STATE"]))["failed"].count(sys.argv[1]))' "$1"; }
+[ "$(failed 'appRoleAssignments lag')" = 2 ] || fail "expected 2 retried consents, saw $(failed 'appRoleAssignments lag')"
+FAKE_AZ_LAG=9 "$SCRIPT" --tenant "$T" --name never-replicates --config-name never > /dev/null 2> "$WORK/never.log" &&
+  fail "a principal that never replicates was accepted"
+[ "$(failed 'appRoleAssignments lag')" = 8 ] || fail "the retries are not bounded to 6 tries: $(failed 'appRoleAssignments lag') failed consents in all"
+FAKE_AZ_DENY=appRoleAssignments "$SCRIPT" --tenant "$T" --name denied-app --config-name denied > /dev/null 2> "$WORK/denied.log" &&
+  fail "a denied consent was accepted"
+[ "$(failed 'appRoleAssignments denied')" = 1 ] || fail "a denied consent was retried ($(failed 'appRoleAssignments denied') tries)"
+grep -q 'Authorization_RequestDenied' "$WORK/denied.log" || fail "the denied consent's error is not shown"
+
+# --- --non-interactive: signs in from the environment, never prompts ---------------------------
+logins() { "$PY" -c 'import json, os, sys; print(" ".join(l["kind"] for l in json.load(open(os.environ["FAKE_AZ_STATE"]))["logins"] if l["dir"] == sys.argv[1]))' "$1"; }
+N=$(changes)
+AZURE_CONFIG_DIR="$WORK/ci-az" "$SCRIPT" --tenant "$T" --config-name contoso --non-interactive > /dev/null 2> "$WORK/ni0.log" &&
+  fail "--non-interactive without a session or a service principal was accepted"
+grep -q -- '--non-interactive: the Azure CLI is not signed in' "$WORK/ni0.log" || fail "unclear --non-interactive error: $(cat "$WORK/ni0.log")"
+[ -z "$(logins "$WORK/ci-az")" ] || fail "--non-interactive tried to sign in interactively"
+[ "$(changes)" = "$N" ] || fail "a refused --non-interactive run changed something"
+AZURE_CONFIG_DIR="$WORK/ci-az" AZURE_CLIENT_ID=$APP_ID AZURE_FEDERATED_TOKEN_FILE="$WORK/token" \
+  reg ni --config-name contoso --non-interactive
+[ "$(logins "$WORK/ci-az")" = federated ] || fail "--non-interactive did not sign in with the federated token: $(logins "$WORK/ci-az")"
+
+# --- --cloud usgov leaves the user's own az cloud setting alone ---------------------------------
+S4S_AZURE_CONFIG_DIR="$WORK/gov-az" reg gov --config-name contoso --cloud usgov
+[ "$(az cloud show --query name -o tsv)" = AzureCloud ] || fail "--cloud usgov changed the user's az cloud to $(az cloud show --query name -o tsv)"
+[ "$(AZURE_CONFIG_DIR="$WORK/gov-az" az cloud show --query name -o tsv)" = AzureUSGovernment ] || fail "--cloud usgov did not use AzureUSGovernment"
+grep -q '^cloud = "usgov"' "$WORK/gov.toml" || fail "the US Gov configuration has no cloud = \"usgov\""
 
 # --- bad input changes nothing and names the option --------------------------------------------
 N=$(changes)

@@ -113,7 +113,7 @@ fn verdict_of(cx: &Ctx<'_>, probe: Probe<'_>, e: &UpstreamError) -> Verdict {
     if let UpstreamError::Credential { message, .. } = e {
         return Verdict::failed(
             message.clone(),
-            format!("fix the credential of {} (README → Credentials)", cx.tenant.name),
+            format!("fix the credential of {} (docs → Credentials)", cx.tenant.name),
         );
     }
     let (status, message) = failure_parts(e);

@@ -7,15 +7,18 @@
 //! - [`tenant`] holds a tenant's clients, health and limiters;
 //! - [`http`] serves health and metrics; [`telemetry`] names logs and metrics;
 //! - [`ops`] runs the operator's `jobs` commands (list, show, retry) beside the service;
-//! - [`doctor`] runs the live permission checks of `signl4-sentinel doctor`;
+//! - [`doctor`] runs the live permission checks of `signl4-sentinel doctor`; [`healthcheck`] the
+//!   image's health check; [`buildinfo`] the version and git revision;
 //! - [`demo`] runs the connector against the built-in fake cloud, set up by [`testkit`]
 //!   (also used by the end-to-end tests and benches).
 
 pub mod app;
+pub mod buildinfo;
 pub mod clients;
 pub mod clock;
 pub mod demo;
 pub mod doctor;
+pub mod healthcheck;
 pub mod http;
 pub mod jobs;
 pub mod ops;

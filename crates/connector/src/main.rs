@@ -3,15 +3,16 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 use s4s_core::config::{self, ProcessEnv};
-use signl4_sentinel::{app, clients, demo, doctor, ops, telemetry};
+use signl4_sentinel::{app, clients, demo, doctor, healthcheck, ops, telemetry};
 
 #[derive(Parser)]
 #[command(
     name = "signl4-sentinel",
-    version,
+    version = signl4_sentinel::buildinfo::LONG_VERSION,
     about = "Pages your on-call team through SIGNL4 for Microsoft Defender and Sentinel alerts, and syncs their response back.",
     long_about = "signl4-sentinel reads security alerts from the Microsoft Graph Security API (Defender XDR, \
 Defender for Endpoint/Identity/Office 365/Cloud, Entra ID Protection, Sentinel) and Sentinel incidents through \
@@ -21,7 +22,7 @@ Try it without any cloud account: `signl4-sentinel demo` (or `demo --once` for a
 Run it for real: `signl4-sentinel config example > s4s.toml`, edit it, check it with \
 `signl4-sentinel config check s4s.toml`, check its permissions live with `signl4-sentinel doctor --config s4s.toml`, \
 then start `signl4-sentinel run --config s4s.toml`. \
-README.md explains the Entra app registration, the roles and the SIGNL4 settings."
+The documentation (docs/ in the repository) explains the Entra app registration, the roles and the SIGNL4 settings."
 )]
 struct Cli {
     /// Log format: `text` (for people) or `json` (one object per line for log pipelines, with
@@ -34,6 +35,16 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Ask the connector running on this host for /healthz: exit 0 when it answers 2xx, 1 otherwise
+    /// (the container image's HEALTHCHECK; needs no shell).
+    Healthcheck {
+        /// The service's listen address (0.0.0.0 / [::] are asked on loopback).
+        #[arg(long, env = "SIGNL4_SENTINEL__SERVER__LISTEN", default_value = "127.0.0.1:8080")]
+        listen: String,
+        /// Seconds to wait for the answer.
+        #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u64).range(1..=60))]
+        timeout: u64,
+    },
     /// Run the connector service.
     Run {
         /// Configuration file (TOML). Values can be overridden with SIGNL4_SENTINEL__SECTION__KEY variables.
@@ -183,6 +194,18 @@ fn main() -> ExitCode {
     };
     rt.block_on(async move {
         match cli.command {
+            Command::Healthcheck { listen, timeout } => {
+                let probe = async {
+                    healthcheck::check(healthcheck::target(Some(&listen))?, Duration::from_secs(timeout)).await
+                };
+                match probe.await {
+                    Ok(()) => ExitCode::SUCCESS,
+                    Err(e) => {
+                        eprintln!("unhealthy: {e}");
+                        ExitCode::FAILURE
+                    }
+                }
+            }
             Command::Config { command: ConfigCommand::Example } => {
                 print!("{}", config::example());
                 ExitCode::SUCCESS

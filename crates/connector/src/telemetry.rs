@@ -242,6 +242,8 @@ pub const TIME_TO_ACK: &str = "s4s_time_to_acknowledge_seconds";
 pub const QUEUE_AGE: &str = "s4s_queue_age_seconds";
 /// Failed sign-ins to the status page (wrong admin token, form or bearer).
 pub const SIGNIN_FAILURES: &str = "s4s_signin_failures_total";
+/// 1, labelled with the version and git revision of the running binary (`buildinfo`).
+pub const BUILD_INFO: &str = "s4s_build_info";
 
 /// Bucket bounds (seconds) of [`TIME_TO_PAGE`]: seconds are normal, minutes mean trouble.
 pub const TIME_TO_PAGE_BUCKETS: &[f64] = &[0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 900.0, 3600.0];
@@ -311,6 +313,12 @@ pub const METRICS: &[Metric] = {
             "Self-monitoring conditions raised and cleared (paged to the [ops] team when it is configured).",
         ),
         m(OPS_CONDITIONS, Gauge, &[], "Self-monitoring conditions present now (see /readyz)."),
+        m(
+            BUILD_INFO,
+            Gauge,
+            &["version", "revision"],
+            "1, labelled with the running binary's version and git revision.",
+        ),
         m(
             ALERTS_GROUPED,
             Counter,

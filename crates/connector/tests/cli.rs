@@ -184,3 +184,65 @@ fn jobs_shows_the_outbox_of_a_state_file() {
     assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "pending: 0  parked: 0  done: 0  dead: 0");
     drop(held);
 }
+
+#[test]
+fn version_names_the_git_revision_it_was_built_from() {
+    let out = bin().arg("--version").output().unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.starts_with(&format!("signl4-sentinel {} (rev ", env!("CARGO_PKG_VERSION"))), "{text}");
+    // Built from this work tree: the revision is its HEAD (maybe marked -modified).
+    if let Ok(o) = Command::new("git").args(["rev-parse", "--short=12", "HEAD"]).output()
+        && o.status.success()
+        && std::env::var("S4S_BUILD_REVISION").is_err()
+    {
+        let head = String::from_utf8_lossy(&o.stdout).trim().to_string();
+        assert!(text.contains(&format!("(rev {head}")), "--version does not name HEAD {head}: {text}");
+    }
+}
+
+/// A one-shot HTTP server on loopback answering `status` to one request.
+fn answer_once(status: &'static str) -> std::net::SocketAddr {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        if let Ok((mut s, _)) = listener.accept() {
+            let mut buf = [0u8; 1024];
+            let _ = s.read(&mut buf);
+            let _ = write!(s, "HTTP/1.1 {status}\r\nContent-Length: 3\r\nConnection: close\r\n\r\nok\n");
+        }
+    });
+    addr
+}
+
+#[test]
+fn healthcheck_exits_0_for_a_healthy_service_and_1_otherwise() {
+    let healthy = answer_once("200 OK");
+    let out = bin().args(["healthcheck", "--listen", &healthy.to_string()]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+
+    let failing = answer_once("503 Service Unavailable");
+    let out = bin().args(["healthcheck", "--listen", &failing.to_string()]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("answered 503"), "{}", String::from_utf8_lossy(&out.stderr));
+
+    // Nobody listens: refused, exit 1 (a port just freed).
+    let free = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    let out = bin().args(["healthcheck", "--listen", &free.to_string()]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unhealthy:"));
+
+    // The image's listen address (0.0.0.0) is asked on loopback, from the environment.
+    let healthy = answer_once("200 OK");
+    let out = bin()
+        .arg("healthcheck")
+        .env("SIGNL4_SENTINEL__SERVER__LISTEN", format!("0.0.0.0:{}", healthy.port()))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+
+    let out = bin().args(["healthcheck", "--listen", "not-an-address"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("cannot read the listen address"));
+}

@@ -438,11 +438,11 @@ fn token_fix(cx: &Ctx<'_>, resource: &str, scope: &str, msg: &str) -> String {
         }
         "700027" => "upload the certificate (its public part) under App registrations → Certificates & secrets → Certificates".into(),
         "70021" | "700211" | "700212" | "700213" => {
-            "add a federated credential matching the cluster's OIDC issuer, namespace and service account (README → Credentials)".into()
+            "add a federated credential matching the cluster's OIDC issuer, namespace and service account (docs → Credentials)".into()
         }
         "700024" => "the assertion is outside its valid time range: check this machine's clock and the projected token".into(),
         _ => format!(
-            "check the credential of {} ({}; README → Credentials): a token for {resource} is needed",
+            "check the credential of {} ({}; docs → Credentials): a token for {resource} is needed",
             cx.tenant.name,
             cx.key("credential")
         ),

@@ -418,7 +418,7 @@ pub fn explain_aadsts_for(body: &str, tenant: &str, client_id: &str, hint: Hint<
                  issuer URL, the namespace and the service account — the issuer and subject Entra ID saw are below"
             )
         }
-        "7000218" => "the token request carried neither a client secret nor an assertion: configure a credential (README → Credentials)".into(),
+        "7000218" => "the token request carried neither a client secret nor an assertion: configure a credential (docs → Credentials)".into(),
         "50196" | "" => return format!("Entra ID: {}", summarize_body(body)),
         other => format!("Entra ID refused the token request (AADSTS{other})"),
     };

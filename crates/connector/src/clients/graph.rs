@@ -29,7 +29,7 @@ pub struct GraphClient {
 
 pub fn explain_forbidden(msg: &str) -> String {
     format!(
-        "{msg} — grant the app the Microsoft Graph *application* permission SecurityAlert.ReadWrite.All (and SecurityIncident.ReadWrite.All), then grant admin consent (see README, \"Point it at a real tenant\")"
+        "{msg} — grant the app the Microsoft Graph *application* permission SecurityAlert.ReadWrite.All (and SecurityIncident.ReadWrite.All), then grant admin consent (see docs → Getting started)"
     )
 }
 

@@ -76,6 +76,7 @@ fn not_delivered_reasons() -> [NotDelivered; 7] {
 pub fn init_series(tenants: &[Arc<TenantContext>]) {
     use s4s_core::budget::Priority;
     metrics::counter!(telemetry::SENTINEL_CONFLICTS).increment(0);
+    crate::buildinfo::publish();
     for what in ["raised", "cleared"] {
         metrics::counter!(telemetry::OPS_PAGES, "what" => what).increment(0);
     }

@@ -1,6 +1,6 @@
 //! Operating the connector: `jobs show` / `jobs retry` against a running service (SQLite and
 //! PostgreSQL), JSON logs with stable fields, and the Grafana dashboard and Prometheus rules
-//! in `deploy/` using only metrics a running connector exports (and the README listing them).
+//! in `deploy/` using only metrics a running connector exports (and the operations page of the docs listing them).
 //! A module of the `cli` test binary (one binary less to build).
 
 use std::collections::BTreeSet;
@@ -349,17 +349,42 @@ async fn the_dashboard_and_alert_rules_use_only_metrics_a_running_connector_expo
     assert!(count("s4s_time_to_page_seconds_count{tenant=\"contoso\",kind=\"page\"}") >= 1.0, "{scrape}");
     assert!(count("s4s_time_to_acknowledge_seconds_count{tenant=\"contoso\"}") >= 1.0, "{scrape}");
     assert!(line("s4s_queue_age_seconds{kind=\"page\"}").is_some(), "{scrape}");
+    let build = line("s4s_build_info{").unwrap_or_default();
+    assert!(
+        build.contains(&format!("revision=\"{}\"", signl4_sentinel::buildinfo::REVISION)) && build.ends_with(" 1"),
+        "{scrape}"
+    );
     app.stop().await;
 }
 
 #[test]
-fn the_readme_lists_every_metric_with_its_type_and_labels() {
-    let readme = std::fs::read_to_string(repo("README.md")).unwrap();
+fn the_dashboard_has_a_panel_for_every_exported_metric() {
+    let json = std::fs::read_to_string(repo("deploy/grafana/signl4-sentinel.json")).unwrap();
+    let used: BTreeSet<String> = dashboard_exprs(&json).iter().flat_map(|e| metric_names(e)).collect();
+    let missing: Vec<&str> = signl4_sentinel::telemetry::METRICS
+        .iter()
+        .map(|m| m.name)
+        .filter(|name| {
+            !used
+                .iter()
+                .any(|u| u == name || u.strip_prefix(*name).is_some_and(|s| ["_bucket", "_sum", "_count"].contains(&s)))
+        })
+        .collect();
+    assert!(missing.is_empty(), "deploy/grafana/signl4-sentinel.json has no panel for {missing:?}");
+}
+
+#[test]
+fn the_operations_page_lists_every_metric_with_its_type_and_labels() {
+    let page = std::fs::read_to_string(repo("docs/src/operations.md")).unwrap();
     for m in signl4_sentinel::telemetry::METRICS {
-        let row = readme
-            .lines()
-            .find(|l| l.starts_with(&format!("| `{}` |", m.name)))
-            .unwrap_or_else(|| panic!("README's Metrics table has no row for {}", m.name));
+        let row = page.lines().find(|l| l.starts_with(&format!("| `{}` |", m.name))).unwrap_or_else(|| {
+            panic!(
+                "docs/src/operations.md: the Metrics table has no row for {} (add `| `{}` | {} | labels | meaning |`)",
+                m.name,
+                m.name,
+                m.kind.as_str()
+            )
+        });
         assert!(row.contains(m.kind.as_str()), "{}: type {} missing: {row}", m.name, m.kind.as_str());
         for l in m.labels {
             assert!(row.contains(&format!("`{l}`")), "{}: label {l} missing: {row}", m.name);

@@ -206,7 +206,7 @@ fn kind(prefix: &str, raw: &RawCredential, env: &dyn Env) -> Result<Kind, Config
         key,
         "no credential configured",
         "set client_secret (an app secret), certificate_path (a certificate), credential = \"managed_identity\" \
-         or credential = \"workload_identity\" (README.md → Credentials), or the Azure SDKs' environment variables \
+         or credential = \"workload_identity\" (docs → Credentials), or the Azure SDKs' environment variables \
          (AZURE_CLIENT_SECRET, AZURE_CLIENT_CERTIFICATE_PATH, AZURE_FEDERATED_TOKEN_FILE)",
     ))
 }
