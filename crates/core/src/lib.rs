@@ -15,6 +15,7 @@ pub mod filter;
 pub mod ids;
 pub mod ingest;
 pub mod jobs;
+pub mod origin;
 pub mod quiet;
 pub mod records;
 pub mod redact;
