@@ -48,6 +48,11 @@ impl Origin {
         Some(Origin { scheme: endpoint.scheme().to_string(), host, port })
     }
 
+    /// An origin that admits nothing (an endpoint without a host).
+    pub fn nothing() -> Origin {
+        Origin { scheme: String::new(), host: String::new(), port: 0 }
+    }
+
     /// `scheme://host:port`.
     pub fn describe(&self) -> String {
         format!("{}://{}:{}", self.scheme, self.host, self.port)
