@@ -10,6 +10,7 @@ pub mod audit;
 pub mod budget;
 pub mod comments;
 pub mod config;
+pub mod ct;
 pub mod doctor;
 pub mod filter;
 pub mod ids;
