@@ -563,7 +563,8 @@ mod tests {
         }
         assert_eq!(b.wait(0, Priority::Poll), 0, "garbage counts are ignored");
         let mut b = Budget::new(&BudgetSpec::signl4_events(Signl4Plan::Commercial, 0.8), 0);
-        for (l, r) in [(f64::NAN, 0.0), (150.0, f64::NAN), (1e300, 0.0), (150.0, -5.0), (f64::INFINITY, f64::INFINITY)] {
+        for (l, r) in [(f64::NAN, 0.0), (150.0, f64::NAN), (1e300, 0.0), (150.0, -5.0), (f64::INFINITY, f64::INFINITY)]
+        {
             b.server_window(0, l, r, Duration::MAX);
         }
         assert_eq!(b.held_until_ms(), 0);

@@ -81,7 +81,8 @@ impl Origin {
             }
             Err(_) => return Err(refuse("(unparseable)".into(), "not a valid URL")),
         };
-        let host = url.host_str().map(str::to_string).unwrap_or_else(|| format!("({}: URL without a host)", url.scheme()));
+        let host =
+            url.host_str().map(str::to_string).unwrap_or_else(|| format!("({}: URL without a host)", url.scheme()));
         if !url.username().is_empty() || url.password().is_some() {
             return Err(refuse(host, "user info in the URL"));
         }
@@ -193,7 +194,9 @@ mod tests {
 
     #[test]
     fn loopback_hosts() {
-        for u in ["http://127.0.0.1:1", "http://127.0.0.2", "http://localhost:8", "http://[::1]:9", "http://a.localhost"] {
+        for u in
+            ["http://127.0.0.1:1", "http://127.0.0.2", "http://localhost:8", "http://[::1]:9", "http://a.localhost"]
+        {
             assert!(is_loopback(&Url::parse(u).unwrap()), "{u}");
         }
         for u in ["http://10.0.0.1", "http://localhost.evil.com", "http://169.254.169.254", "http://[::2]"] {

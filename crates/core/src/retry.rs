@@ -48,7 +48,10 @@ pub const MAX_COUNT: f64 = 1.0e7;
 /// hex and anything else are `None`. Values are short; longer ones are not numbers we send.
 fn header_f64(value: &str) -> Option<f64> {
     let v = value.trim();
-    if v.is_empty() || v.len() > 32 || !v.bytes().all(|b| b.is_ascii_digit() || matches!(b, b'.' | b'-' | b'+' | b'e' | b'E')) {
+    if v.is_empty()
+        || v.len() > 32
+        || !v.bytes().all(|b| b.is_ascii_digit() || matches!(b, b'.' | b'-' | b'+' | b'e' | b'E'))
+    {
         return None;
     }
     v.parse::<f64>().ok().filter(|x| x.is_finite())

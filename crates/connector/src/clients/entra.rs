@@ -662,13 +662,7 @@ impl TokenProvider {
     /// scrubbed from any error body that echoes it.
     async fn post(&self, form: &[(&str, &str)], secret: &str, hint: Hint<'_>) -> Result<(String, u64), UpstreamError> {
         let url = checked_url("Entra ID", &self.origin, &self.endpoint)?;
-        let resp = self
-            .http
-            .post(url)
-            .form(form)
-            .send()
-            .await
-            .map_err(|e| UpstreamError::network("Entra ID", e))?;
+        let resp = self.http.post(url).form(form).send().await.map_err(|e| UpstreamError::network("Entra ID", e))?;
         let status = resp.status().as_u16();
         let headers = resp.headers().clone();
         let body = resp.text().await.map_err(|e| UpstreamError::network("Entra ID", e))?;

@@ -163,7 +163,9 @@ pub fn push_segments(service: &'static str, url: &mut Url, segments: &[&str]) ->
     if let Some(bad) = segments.iter().find(|s| s.is_empty() || **s == "." || **s == "..") {
         return Err(UpstreamError::Invalid {
             service,
-            message: format!("refused to build a URL with the path segment {bad:?} (a name cannot be empty, \".\" or \"..\")"),
+            message: format!(
+                "refused to build a URL with the path segment {bad:?} (a name cannot be empty, \".\" or \"..\")"
+            ),
         });
     }
     match url.path_segments_mut() {

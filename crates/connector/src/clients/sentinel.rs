@@ -98,9 +98,7 @@ impl SentinelClient {
     }
 
     pub async fn get_incident(&self, name: &str) -> Result<Value, UpstreamError> {
-        self.arm
-            .call(reqwest::Method::GET, &self.url(&["incidents", name], &[])?, None, true, JOB_RETRY_BUDGET)
-            .await
+        self.arm.call(reqwest::Method::GET, &self.url(&["incidents", name], &[])?, None, true, JOB_RETRY_BUDGET).await
     }
 
     pub async fn put_incident(&self, name: &str, body: &Value) -> Result<Value, UpstreamError> {
@@ -235,7 +233,12 @@ fn workspace_base(arm: &Url, cfg: &SentinelConfig) -> Url {
 
 /// `{base}/{segments…}?api-version=…&{extra}`, each segment pushed (an incident name
 /// `../../x` or `a/b?c` stays one segment).
-fn arm_url(base: &Url, segments: &[&str], api_version: &str, extra: &[(&str, String)]) -> Result<String, UpstreamError> {
+fn arm_url(
+    base: &Url,
+    segments: &[&str],
+    api_version: &str,
+    extra: &[(&str, String)],
+) -> Result<String, UpstreamError> {
     let mut u = base.clone();
     push_segments("Azure Resource Manager", &mut u, segments)?;
     {
@@ -290,8 +293,9 @@ mod tests {
 
     #[test]
     fn names_stay_inside_their_segment() {
-        let base = Url::parse("https://management.azure.com/subscriptions/s/rg/ws/providers/Microsoft.SecurityInsights")
-            .unwrap();
+        let base =
+            Url::parse("https://management.azure.com/subscriptions/s/rg/ws/providers/Microsoft.SecurityInsights")
+                .unwrap();
         let u = arm_url(&base, &["incidents", "../../x"], "2024-03-01", &[]).unwrap();
         assert_eq!(
             u,

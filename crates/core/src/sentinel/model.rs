@@ -115,7 +115,8 @@ impl Incident {
         let p = self.raw.get("properties");
         // Links from the service are checked on their parsed host, exactly or as a subdomain
         // (`security.microsoft.evil.com` is not Defender's); anything else is not linked.
-        if let Some(u) = p.and_then(|p| s(p, "/additionalData/providerIncidentUrl")).filter(|u| defender_url(u).is_some())
+        if let Some(u) =
+            p.and_then(|p| s(p, "/additionalData/providerIncidentUrl")).filter(|u| defender_url(u).is_some())
         {
             return Some(u);
         }
@@ -127,11 +128,10 @@ impl Incident {
             && let Some(id) = p.and_then(|p| s(p, "/providerIncidentId"))
         {
             // National clouds have their own Defender host: keep theirs when the URL shows it.
-            let us = self
-                .url
-                .as_deref()
-                .and_then(|u| url::Url::parse(u).ok())
-                .is_some_and(|u| u.host_str().is_some_and(|h| crate::origin::host_is_or_under(h, "portal.azure.us")));
+            let us =
+                self.url.as_deref().and_then(|u| url::Url::parse(u).ok()).is_some_and(|u| {
+                    u.host_str().is_some_and(|h| crate::origin::host_is_or_under(h, "portal.azure.us"))
+                });
             let host = if us { "security.microsoft.us" } else { "security.microsoft.com" };
             let mut link = url::Url::parse(&format!("https://{host}/incidents")).ok()?;
             link.path_segments_mut().ok()?.push(id.trim());
