@@ -20,7 +20,7 @@ shift || true
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 fuzz="$root/fuzz"
-all=(signl4_event signl4_rest_alert graph_alert_page graph_incident_page sentinel_incident config_load timestamp)
+all=(signl4_event signl4_rest_alert graph_alert_page graph_incident_page sentinel_incident config_load timestamp header_numbers link_policy)
 if [[ $# -gt 0 ]]; then
     targets=("$@")
 else
@@ -65,6 +65,8 @@ for t in "${targets[@]}"; do
     case "$t" in
         config_load) dict="dict/toml.dict" ;;
         timestamp) dict="dict/timestamp.dict" len=256 ;;
+        header_numbers) dict="dict/header_numbers.dict" len=256 ;;
+        link_policy) dict="dict/link_policy.dict" len=2048 ;;
     esac
     mkdir -p "corpus/$t"
     log="$logs/$t.log"

@@ -19,6 +19,10 @@
 use std::collections::VecDeque;
 use std::time::Duration;
 
+/// The longest a token bucket makes a caller wait for one token (a bucket emptied by a
+/// server's report refills within this at any documented rate).
+const MAX_BUCKET_WAIT_MS: u64 = 300_000;
+
 /// Who is asking. Lower values go first when the budget is tight.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Priority {
@@ -245,7 +249,9 @@ impl Bucket {
         if need <= 0.0 {
             return 0;
         }
-        ((need / (self.limit.refill_per_sec * share).max(1e-9)) * 1000.0).ceil() as u64
+        let ms = ((need / (self.limit.refill_per_sec * share).max(1e-9)) * 1000.0).ceil();
+        // Bounded whatever the level (the cast saturates; NaN would be 0).
+        if ms.is_finite() { (ms as u64).clamp(1, MAX_BUCKET_WAIT_MS) } else { MAX_BUCKET_WAIT_MS }
     }
 }
 
@@ -306,10 +312,12 @@ impl Budget {
         }
     }
 
-    /// The server said to wait until `until` (a `Retry-After`, a rate-limit reset): nobody
-    /// sends before then.
-    pub fn hold_until(&mut self, until: u64) {
-        self.held_until = self.held_until.max(until);
+    /// The server said to wait `wait` from `now` (a `Retry-After`, a rate-limit reset): nobody
+    /// sends before then. Never more than [`crate::retry::MAX_HOLD`] from now, whatever the
+    /// server said (the header parser caps too; this is the budget's own bound).
+    pub fn hold_for(&mut self, now: u64, wait: Duration) {
+        let ms = wait.min(crate::retry::MAX_HOLD).as_millis() as u64;
+        self.held_until = self.held_until.max(now.saturating_add(ms));
         self.unexplained = 0;
     }
 
@@ -330,6 +338,11 @@ impl Budget {
     /// The server reports how many requests it still allows (`x-ms-ratelimit-remaining-*`):
     /// never believe we have more than that, minus the share kept free.
     pub fn server_remaining(&mut self, now: u64, remaining: f64) {
+        // Garbage (NaN, infinite, negative, absurd) says nothing: ignored. An infinitely
+        // negative level would otherwise never refill.
+        if !remaining.is_finite() || !(0.0..=crate::retry::MAX_COUNT).contains(&remaining) {
+            return;
+        }
         if let Some(b) = &mut self.bucket {
             b.refill(now, self.share);
             let kept_free = b.limit.size * (1.0 - self.share);
@@ -342,9 +355,14 @@ impl Budget {
     /// server counted (`limit - remaining`): this is how a restarted process learns what its
     /// predecessor sent, and the share then applies to the true use. Nothing remaining at all
     /// holds until the reset.
-    pub fn server_window(&mut self, now: u64, limit: f64, remaining: f64, reset_in_ms: u64) {
+    pub fn server_window(&mut self, now: u64, limit: f64, remaining: f64, reset_in: Duration) {
+        let count = |n: f64| n.is_finite() && (0.0..=crate::retry::MAX_COUNT).contains(&n);
+        if !count(limit) || !count(remaining) {
+            return;
+        }
         if remaining <= 0.0 {
-            self.held_until = self.held_until.max(now + reset_in_ms);
+            let ms = reset_in.min(crate::retry::MAX_HOLD).as_millis() as u64;
+            self.held_until = self.held_until.max(now.saturating_add(ms));
             return;
         }
         let used = (limit - remaining).max(0.0) as u32;
@@ -451,14 +469,14 @@ mod tests {
     #[test]
     fn a_hold_stops_every_priority_until_it_ends() {
         let mut b = Budget::new(&BudgetSpec::graph(0.8), 0);
-        b.hold_until(2_128);
+        b.hold_for(0, Duration::from_millis(2_128));
         for p in [Priority::Poll, Priority::WriteBack, Priority::Housekeeping] {
             assert_eq!(b.try_take(1_000, p), Err(1_128));
         }
         assert!(b.try_take(2_128, Priority::Poll).is_ok());
         // A shorter hint never shortens a longer hold.
-        b.hold_until(10_000);
-        b.hold_until(5_000);
+        b.hold_for(0, Duration::from_millis(10_000));
+        b.hold_for(0, Duration::from_millis(5_000));
         assert_eq!(b.wait(4_000, Priority::Poll), 6_000);
     }
 
@@ -525,16 +543,36 @@ mod tests {
     fn the_servers_count_teaches_a_restarted_process_and_exhaustion_holds_until_the_reset() {
         // A fresh process; the server says 110 of its 150 per 15 s are used (by a predecessor).
         let mut b = Budget::new(&BudgetSpec::signl4_events(Signl4Plan::Commercial, 0.8), 0);
-        b.server_window(0, 150.0, 40.0, 4_000);
+        b.server_window(0, 150.0, 40.0, Duration::from_millis(4_000));
         assert_eq!(take_all(&mut b, 0, Priority::Poll), 10, "120 (80 %) minus the 110 already used");
         // In step with our own count, the server's report changes nothing.
         let mut b = Budget::new(&BudgetSpec::signl4_events(Signl4Plan::Commercial, 0.8), 0);
         assert_eq!(take_all(&mut b, 0, Priority::Poll), 120);
-        b.server_window(0, 150.0, 30.0, 4_000);
+        b.server_window(0, 150.0, 30.0, Duration::from_millis(4_000));
         assert!(b.held_until_ms() == 0);
         // Nothing left: hold until the reset.
-        b.server_window(0, 150.0, 0.0, 4_000);
+        b.server_window(0, 150.0, 0.0, Duration::from_millis(4_000));
         assert_eq!(b.held_until_ms(), 4_000);
+    }
+
+    #[test]
+    fn absurd_server_reports_neither_stall_nor_panic() {
+        let mut b = Budget::new(&BudgetSpec::arm(0.8), 0);
+        for r in [f64::NAN, f64::NEG_INFINITY, f64::INFINITY, -1e300, 1e300] {
+            b.server_remaining(0, r);
+        }
+        assert_eq!(b.wait(0, Priority::Poll), 0, "garbage counts are ignored");
+        let mut b = Budget::new(&BudgetSpec::signl4_events(Signl4Plan::Commercial, 0.8), 0);
+        for (l, r) in [(f64::NAN, 0.0), (150.0, f64::NAN), (1e300, 0.0), (150.0, -5.0), (f64::INFINITY, f64::INFINITY)]
+        {
+            b.server_window(0, l, r, Duration::MAX);
+        }
+        assert_eq!(b.held_until_ms(), 0);
+        b.server_window(0, 150.0, 0.0, Duration::MAX);
+        b.hold_for(0, Duration::MAX);
+        assert_eq!(b.held_until_ms(), crate::retry::MAX_HOLD.as_millis() as u64, "never longer than the cap");
+        b.hold_for(u64::MAX - 1, Duration::from_secs(1));
+        assert_eq!(b.held_until_ms(), u64::MAX);
     }
 
     #[test]

@@ -30,31 +30,75 @@ pub fn classify_status(status: u16) -> Decision {
     }
 }
 
+/// The longest any header can make us wait: 5 minutes.
+///
+/// Why 5 minutes: Graph and ARM ask for seconds (`microsoft-apis.md` §2.8, §3.6); SIGNL4's
+/// reset is at most the end of its current window, and only its hour / day windows
+/// (`signl4.md` §1.7) are longer than this. Holding longer on the word of one header would let
+/// a broken or hostile upstream (or proxy) silence paging for as long as it likes; capped, a
+/// real long block costs one probing request every 5 minutes, answered with a fresh hold.
+pub const MAX_HOLD: Duration = Duration::from_secs(300);
+
+/// The largest request count a rate-limit header may report (`X-RateLimit-Limit` /
+/// `-Remaining`, `x-ms-ratelimit-remaining-*`): far above any documented limit (SIGNL4's
+/// 864,000 per day), so a bigger number is garbage and treated as absent.
+pub const MAX_COUNT: f64 = 1.0e7;
+
+/// A number from a header value: decimal only (`12`, `2.128`, `1e3`), finite. `NaN`, `inf`,
+/// hex and anything else are `None`. Values are short; longer ones are not numbers we send.
+fn header_f64(value: &str) -> Option<f64> {
+    let v = value.trim();
+    if v.is_empty()
+        || v.len() > 32
+        || !v.bytes().all(|b| b.is_ascii_digit() || matches!(b, b'.' | b'-' | b'+' | b'e' | b'E'))
+    {
+        return None;
+    }
+    v.parse::<f64>().ok().filter(|x| x.is_finite())
+}
+
+/// Seconds (finite, ≥ 0) → a duration of at most [`MAX_HOLD`].
+fn capped_secs(secs: f64) -> Option<Duration> {
+    (secs.is_finite() && secs >= 0.0).then(|| Duration::from_secs_f64(secs.min(MAX_HOLD.as_secs_f64())))
+}
+
 /// Parses `Retry-After`: delta seconds, possibly fractional (Graph sends `2.128`,
-/// `microsoft-apis.md` §2.8), or an HTTP date.
+/// `microsoft-apis.md` §2.8), or an HTTP date (RFC 9110 §10.2.3). Negative, non-finite or
+/// unreadable values are absent; the result is at most [`MAX_HOLD`].
 pub fn parse_retry_after(value: &str, now: OffsetDateTime) -> Option<Duration> {
     let v = value.trim();
-    if let Ok(secs) = v.parse::<f64>() {
-        if secs.is_finite() && secs >= 0.0 {
-            return Some(Duration::from_secs_f64(secs.min(86400.0)));
-        }
+    if let Some(secs) = header_f64(v) {
+        return capped_secs(secs);
+    }
+    if v.len() > 64 || !v.is_ascii() {
         return None;
     }
     let when = OffsetDateTime::parse(&v.replace(" GMT", " +0000"), &Rfc2822).ok()?;
     let delta = when - now;
-    Some(if delta.is_negative() { Duration::ZERO } else { delta.unsigned_abs() })
+    Some(if delta.is_negative() { Duration::ZERO } else { delta.unsigned_abs().min(MAX_HOLD) })
+}
+
+/// A request count from `X-RateLimit-Limit` / `-Remaining` or `x-ms-ratelimit-remaining-*`:
+/// finite, 0 ≤ n ≤ [`MAX_COUNT`]; anything else is absent.
+pub fn header_count(value: &str) -> Option<f64> {
+    header_f64(value).filter(|n| (0.0..=MAX_COUNT).contains(n))
+}
+
+/// `X-RateLimit-Reset` (a unix timestamp, `signl4.md` §1.7) → time until then, 0 when it is
+/// past, at most [`MAX_HOLD`]; absent when unreadable or non-finite.
+pub fn reset_in(reset: &str, now_unix: i64) -> Option<Duration> {
+    let reset = header_f64(reset)?;
+    capped_secs((reset - now_unix as f64).max(0.0))
 }
 
 /// SIGNL4 always returns `X-RateLimit-Limit/Remaining/Reset` (reset = unix timestamp,
-/// `signl4.md` §1.7). When nothing remains, wait until the reset.
+/// `signl4.md` §1.7). When nothing remains, wait until the reset (at most [`MAX_HOLD`]).
 pub fn rate_limit_wait(remaining: Option<&str>, reset: Option<&str>, now_unix: i64) -> Option<Duration> {
-    let remaining: i64 = remaining?.trim().parse().ok()?;
-    if remaining > 0 {
+    let remaining = header_count(remaining?)?;
+    if remaining > 0.0 {
         return None;
     }
-    let reset: f64 = reset?.trim().parse().ok()?;
-    let secs = (reset - now_unix as f64).clamp(0.0, 3600.0);
-    Some(Duration::from_secs_f64(secs))
+    reset_in(reset?, now_unix)
 }
 
 /// Exponential backoff with "equal jitter": half the exponential delay is fixed, the other
@@ -109,6 +153,42 @@ mod tests {
         assert_eq!(rate_limit_wait(Some("0"), Some("900"), 990), Some(Duration::ZERO));
         assert_eq!(rate_limit_wait(None, Some("1000"), 990), None);
         assert_eq!(rate_limit_wait(Some("0"), Some("junk"), 990), None);
+    }
+
+    #[test]
+    fn absurd_header_numbers_are_absent_or_capped() {
+        let now = datetime!(2015-10-21 07:27:00 UTC);
+        for v in ["NaN", "nan", "inf", "-inf", "infinity", "-5", "-0.1", "0x10", "1e400", "", "  ", "5 5", "١٢"] {
+            assert_eq!(parse_retry_after(v, now), None, "{v:?}");
+        }
+        assert_eq!(parse_retry_after("1e300", now), Some(MAX_HOLD));
+        assert_eq!(parse_retry_after("86400", now), Some(MAX_HOLD));
+        assert_eq!(parse_retry_after("Fri, 31 Dec 9999 23:59:59 GMT", now), Some(MAX_HOLD));
+        assert_eq!(parse_retry_after("0", now), Some(Duration::ZERO));
+        // X-RateLimit-Reset: NaN with nothing remaining is no hold at all (absent).
+        assert_eq!(rate_limit_wait(Some("0"), Some("NaN"), 990), None);
+        assert_eq!(rate_limit_wait(Some("0"), Some("inf"), 990), None);
+        assert_eq!(rate_limit_wait(Some("0"), Some("1e300"), 990), Some(MAX_HOLD));
+        assert_eq!(rate_limit_wait(Some("0"), Some("-1e300"), 990), Some(Duration::ZERO));
+        assert_eq!(rate_limit_wait(Some("NaN"), Some("1000"), 990), None);
+        assert_eq!(rate_limit_wait(Some("-1"), Some("1000"), 990), None);
+        assert_eq!(header_count("12"), Some(12.0));
+        for v in ["NaN", "-1", "inf", "1e300", "x"] {
+            assert_eq!(header_count(v), None, "{v}");
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn header_numbers_never_panic_and_never_exceed_the_cap(s in "\\PC{0,40}", n in proptest::num::f64::ANY, now in proptest::num::i64::ANY) {
+            let t = OffsetDateTime::from_unix_timestamp(now.rem_euclid(253_402_300_799)).unwrap_or(OffsetDateTime::UNIX_EPOCH);
+            for v in [s.clone(), n.to_string(), format!("{n:e}")] {
+                if let Some(d) = parse_retry_after(&v, t) { proptest::prop_assert!(d <= MAX_HOLD); }
+                if let Some(d) = reset_in(&v, now) { proptest::prop_assert!(d <= MAX_HOLD); }
+                if let Some(d) = rate_limit_wait(Some("0"), Some(&v), now) { proptest::prop_assert!(d <= MAX_HOLD); }
+                if let Some(c) = header_count(&v) { proptest::prop_assert!(c.is_finite() && (0.0..=MAX_COUNT).contains(&c)); }
+            }
+        }
     }
 
     #[test]

@@ -86,8 +86,8 @@ pub async fn fault(state: &Arc<State>, service: Service) -> Option<Response> {
             None
         }
         FaultKind::Drop => Some(dropped()),
-        // Applied by the front door (`take_echo`), never taken here.
-        FaultKind::Echo { .. } => None,
+        // Applied by the front door (`take_echo`, `take_headers`), never taken here.
+        FaultKind::Echo { .. } | FaultKind::Headers { .. } => None,
         FaultKind::Throttle { retry_after_secs } => Some(match service {
             Service::LogsIngestion => {
                 let mut r = crate::ingestion::ingestion_error(

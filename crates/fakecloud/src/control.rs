@@ -135,6 +135,30 @@ pub async fn delete_faults(AxState(state): AxState<Arc<State>>) -> Response {
     json_response(StatusCode::OK, json!({"ok": true}))
 }
 
+#[derive(Deserialize)]
+pub struct NextLink {
+    pub url: String,
+}
+
+/// `PUT /_control/next_link/{service}` (`graph` or `arm`): every listing answer names `url`
+/// as its next page.
+pub async fn put_next_link(
+    AxState(state): AxState<Arc<State>>,
+    Path(service): Path<crate::state::Service>,
+    axum::Json(l): axum::Json<NextLink>,
+) -> Response {
+    state.lock().next_link_overrides.insert(service, l.url);
+    json_response(StatusCode::OK, json!({"ok": true}))
+}
+
+pub async fn delete_next_link(
+    AxState(state): AxState<Arc<State>>,
+    Path(service): Path<crate::state::Service>,
+) -> Response {
+    state.lock().next_link_overrides.remove(&service);
+    json_response(StatusCode::OK, json!({"ok": true}))
+}
+
 pub async fn get_settings(AxState(state): AxState<Arc<State>>) -> Response {
     json_response(StatusCode::OK, serde_json::to_value(&state.lock().settings).unwrap_or(Value::Null))
 }

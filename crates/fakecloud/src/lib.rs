@@ -127,6 +127,10 @@ pub fn router(state: Arc<State>) -> Router {
         .route("/_control/teams/{secret}/events", get(control::get_team_events))
         .route("/_control/teams/{secret}/alerts", get(control::get_team_alerts))
         .route("/_control/faults", post(control::post_fault).delete(control::delete_faults))
+        .route(
+            "/_control/next_link/{service}",
+            axum::routing::put(control::put_next_link).delete(control::delete_next_link),
+        )
         .route("/_control/workspaces/{ws}/incidents", post(control::post_incident))
         .route("/_control/workspaces/{ws}/incidents/{name}", axum::routing::patch(control::patch_incident))
         .route("/_control/teams/{secret}/outbound", axum::routing::put(control::put_outbound))
@@ -594,6 +598,23 @@ impl FakeCloud {
 
     pub fn inject(&self, fault: Fault) {
         self.state.lock().faults.push(fault);
+    }
+
+    /// Every listing answer of `service` (Graph or ARM) names `link` as its next page (`None`:
+    /// back to the real next links). Also `PUT /_control/next_link/{service}` with
+    /// `{"url": …}` (`DELETE` to clear).
+    pub fn set_next_link_override(&self, service: Service, link: Option<&str>) {
+        let mut st = self.state.lock();
+        match link {
+            Some(l) => st.next_link_overrides.insert(service, l.to_string()),
+            None => st.next_link_overrides.remove(&service),
+        };
+    }
+
+    /// Adds `headers` to the next `count` answers of `service` (see [`FaultKind::Headers`]).
+    pub fn inject_headers(&self, service: Service, headers: &[(&str, &str)], count: u32) {
+        let headers = headers.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        self.inject(Fault { service, kind: FaultKind::Headers { headers }, count });
     }
 
     pub fn clear_faults(&self) {

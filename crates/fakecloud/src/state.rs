@@ -45,6 +45,11 @@ pub enum FaultKind {
     /// whole request — method, URL, every header value, body — as a careless upstream or a
     /// proxy might: whatever the client logs from it must be scrubbed of its secrets.
     Echo { status: u16 },
+    /// Add these headers (name, value) to the service's next answers, whatever they are —
+    /// set after the service's own (SIGNL4's `X-RateLimit-*` included), so they replace
+    /// them. For absurd values: `Retry-After: NaN`, `X-RateLimit-Reset: NaN` with
+    /// `X-RateLimit-Remaining: 0`. Combine with a `Status { 429 }` fault for a throttled answer.
+    Headers { headers: Vec<(String, String)> },
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -549,6 +554,9 @@ pub struct Inner {
     pub entra: crate::entra::EntraState,
     /// Data collection rules by immutable id (`ingestion.rs`).
     pub dcrs: HashMap<String, crate::ingestion::Dcr>,
+    /// Every listing answer (a `value` array) of Graph or ARM carries this `@odata.nextLink` /
+    /// `nextLink`, pages left or not: a hostile or broken upstream naming another host.
+    pub next_link_overrides: HashMap<Service, String>,
 }
 
 #[derive(Debug, Default)]
@@ -579,6 +587,18 @@ impl Inner {
         }
     }
 
+    /// Headers to add to this answer of `service` (a [`FaultKind::Headers`] fault).
+    pub fn take_headers(&mut self, service: Service) -> Option<Vec<(String, String)>> {
+        let idx = self
+            .faults
+            .iter()
+            .position(|f| f.service == service && f.count > 0 && matches!(f.kind, FaultKind::Headers { .. }))?;
+        match self.take_fault_at(idx) {
+            FaultKind::Headers { headers } => Some(headers),
+            _ => None,
+        }
+    }
+
     fn take_fault_at(&mut self, idx: usize) -> FaultKind {
         let f = &mut self.faults[idx];
         f.count -= 1;
@@ -590,10 +610,9 @@ impl Inner {
     }
 
     pub fn take_fault(&mut self, service: Service) -> Option<FaultKind> {
-        let idx = self
-            .faults
-            .iter()
-            .position(|f| f.service == service && f.count > 0 && !matches!(f.kind, FaultKind::Echo { .. }))?;
+        let idx = self.faults.iter().position(|f| {
+            f.service == service && f.count > 0 && !matches!(f.kind, FaultKind::Echo { .. } | FaultKind::Headers { .. })
+        })?;
         let f = &mut self.faults[idx];
         f.count -= 1;
         let kind = f.kind.clone();

@@ -450,38 +450,82 @@ pub async fn front_door(AxState(state): AxState<Arc<State>>, req: Request, next:
     };
     let answered = Instant::now();
     let wall_ms = (crate::common::now().unix_timestamp_nanos() / 1_000_000) as i64;
-    let mut st = state.lock();
-    match api {
-        Api::Signl4Webhook => webhook_after(&mut st, &who, was_refused, verdict.counted, answered, wall_ms, &mut resp),
-        Api::Arm => {
-            if let Some((kind, left)) = verdict.arm {
-                resp.headers_mut().insert(kind.header(), HeaderValue::from(left));
+    let (resp, next_link, status) = {
+        let mut st = state.lock();
+        match api {
+            Api::Signl4Webhook => {
+                webhook_after(&mut st, &who, was_refused, verdict.counted, answered, wall_ms, &mut resp)
+            }
+            Api::Arm => {
+                if let Some((kind, left)) = verdict.arm {
+                    resp.headers_mut().insert(kind.header(), HeaderValue::from(left));
+                }
+            }
+            _ => {}
+        }
+        // Injected headers (absurd numbers) go on last, replacing the service's own.
+        if let Some(extra) = st.take_headers(service) {
+            for (k, v) in extra {
+                if let (Ok(name), Ok(value)) = (axum::http::HeaderName::try_from(k.as_str()), HeaderValue::from_str(&v))
+                {
+                    resp.headers_mut().insert(name, value);
+                }
             }
         }
-        _ => {}
+        let next_link = match api {
+            Api::Graph => {
+                st.next_link_overrides.get(&crate::state::Service::Graph).map(|u| ("@odata.nextLink", u.clone()))
+            }
+            Api::Arm => st.next_link_overrides.get(&crate::state::Service::Arm).map(|u| ("nextLink", u.clone())),
+            _ => None,
+        };
+        let retry_after = retry_after_of(&resp);
+        let status = resp.status().as_u16();
+        let retry_at = match (status, retry_after, verdict.retry_at) {
+            (429, Some(ra), _) => Some(st.log.since_start(answered) + ra),
+            (429, None, Some(at)) => Some(st.log.since_start(at)),
+            _ => None,
+        };
+        let record = RequestRecord {
+            seq,
+            api,
+            at: st.log.since_start(arrived),
+            answered: st.log.since_start(answered),
+            wall_unix_ms: wall_ms,
+            tenant: who.tenant,
+            client_id: who.client_id,
+            method: method.to_string(),
+            path: shown_path,
+            status,
+            retry_after,
+            retry_at,
+            throttled_by: verdict.by,
+        };
+        st.log.push(record);
+        (resp, next_link, status)
+    };
+    match next_link {
+        Some((key, link)) if status == 200 && method == Method::GET => with_next_link(resp, key, &link).await,
+        _ => resp,
     }
-    let retry_after = retry_after_of(&resp);
-    let status = resp.status().as_u16();
-    let retry_at = match (status, retry_after, verdict.retry_at) {
-        (429, Some(ra), _) => Some(st.log.since_start(answered) + ra),
-        (429, None, Some(at)) => Some(st.log.since_start(at)),
-        _ => None,
+}
+
+/// A listing answer (`{"value": [...]}`) with its next link replaced by `link`.
+async fn with_next_link(resp: Response, key: &str, link: &str) -> Response {
+    let (mut parts, body) = resp.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, 64 * 1024 * 1024).await else {
+        return Response::from_parts(parts, axum::body::Body::empty());
     };
-    let record = RequestRecord {
-        seq,
-        api,
-        at: st.log.since_start(arrived),
-        answered: st.log.since_start(answered),
-        wall_unix_ms: wall_ms,
-        tenant: who.tenant,
-        client_id: who.client_id,
-        method: method.to_string(),
-        path: shown_path,
-        status,
-        retry_after,
-        retry_at,
-        throttled_by: verdict.by,
+    let mut v: serde_json::Value = match serde_json::from_slice(&bytes) {
+        Ok(v) => v,
+        Err(_) => return Response::from_parts(parts, axum::body::Body::from(bytes)),
     };
-    st.log.push(record);
-    resp
+    if let Some(obj) = v.as_object_mut()
+        && obj.get("value").is_some_and(serde_json::Value::is_array)
+    {
+        obj.insert(key.to_string(), json!(link));
+    }
+    let out = serde_json::to_vec(&v).unwrap_or_default();
+    parts.headers.remove(axum::http::header::CONTENT_LENGTH);
+    Response::from_parts(parts, axum::body::Body::from(out))
 }

@@ -11,7 +11,10 @@ use secrecy::ExposeSecret;
 use serde_json::Value;
 
 use crate::clients::entra::TokenProvider;
-use crate::clients::http::{UpstreamError, summarize_body};
+use s4s_core::origin::Origin;
+use url::Url;
+
+use crate::clients::http::{UpstreamError, checked_url, origin_of, summarize_body};
 use crate::tenant::scheduler::Scheduler;
 
 /// In-call retry budget for requests made by outbox jobs; longer waits are the outbox's job.
@@ -19,6 +22,8 @@ pub const JOB_RETRY_BUDGET: Duration = Duration::from_secs(5);
 
 pub struct AzureApi {
     service: &'static str,
+    /// The configured endpoint's origin: the only one this client's token is sent to.
+    origin: Origin,
     http: reqwest::Client,
     scope: String,
     tokens: Arc<TokenProvider>,
@@ -31,18 +36,21 @@ pub struct AzureApi {
 impl AzureApi {
     pub fn new(
         service: &'static str,
+        endpoint: &Url,
         http: reqwest::Client,
         scope: &str,
         tokens: Arc<TokenProvider>,
         sched: Arc<Scheduler>,
         explain_forbidden: fn(&str) -> String,
     ) -> AzureApi {
-        AzureApi { service, http, scope: scope.into(), tokens, sched, explain_forbidden }
+        AzureApi { service, origin: origin_of(endpoint), http, scope: scope.into(), tokens, sched, explain_forbidden }
     }
 
     /// One request, with retries when `retry`: throttling (honouring fractional
     /// `Retry-After`), 5xx and network errors back off with jitter; one 401 refreshes the
-    /// token; other 4xx are permanent.
+    /// token; other 4xx are permanent. A `url` outside the endpoint's origin (a `nextLink`
+    /// naming another host) is refused before a token is fetched or anything is sent
+    /// ([`UpstreamError::Foreign`]).
     pub async fn call(
         &self,
         method: reqwest::Method,
@@ -51,6 +59,9 @@ impl AzureApi {
         retry: bool,
         budget: Duration,
     ) -> Result<Value, UpstreamError> {
+        // The one place Graph / ARM / Log Analytics requests are built: the origin policy here
+        // means a bearer token is only ever attached for its own endpoint.
+        let url = checked_url(self.service, &self.origin, url)?;
         let refreshed = AtomicBool::new(false);
         let op = || async {
             let token = self.tokens.token(&self.scope).await?;
@@ -59,7 +70,7 @@ impl AzureApi {
             metrics::counter!(crate::telemetry::UPSTREAM_REQUESTS, "service" => self.service).increment(1);
             let mut req = self
                 .http
-                .request(method.clone(), url)
+                .request(method.clone(), url.clone())
                 .bearer_auth(token.expose_secret())
                 .header("Prefer", "include-unknown-enum-members");
             if let Some(b) = &body {

@@ -35,7 +35,9 @@ use serde_json::json;
 use tokio::time::Instant;
 use url::Url;
 
-use crate::clients::http::{UpstreamError, summarize_body};
+use s4s_core::origin::Origin;
+
+use crate::clients::http::{UpstreamError, checked_url, origin_of, push_segments, summarize_body};
 
 /// `client_assertion_type` of certificate and federated assertions (§1.1).
 const JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
@@ -276,6 +278,8 @@ pub struct TokenProvider {
     http: reqwest::Client,
     /// The v2 token endpoint (and the `aud` of certificate assertions).
     endpoint: String,
+    /// The authority's origin: credentials (secret, assertion) are posted nowhere else.
+    origin: Origin,
     tenant_id: String,
     client_id: String,
     source: Source,
@@ -491,10 +495,18 @@ impl TokenProvider {
         client_id: &str,
         source: Source,
     ) -> TokenProvider {
-        let base = authority.as_str().trim_end_matches('/');
+        // `{authority}/{tenant}/oauth2/v2.0/token`, the tenant id one pushed segment (a `/` or
+        // `?` in it cannot reach another path). A tenant id that cannot be a segment keeps an
+        // empty endpoint, which the origin check refuses before anything is sent.
+        let mut url = authority.clone();
+        let endpoint = match push_segments("Entra ID", &mut url, &[tenant_id, "oauth2", "v2.0", "token"]) {
+            Ok(()) => url.to_string(),
+            Err(_) => String::new(),
+        };
         TokenProvider {
             http,
-            endpoint: format!("{base}/{tenant_id}/oauth2/v2.0/token"),
+            endpoint,
+            origin: origin_of(authority),
             tenant_id: tenant_id.into(),
             client_id: client_id.into(),
             source,
@@ -649,13 +661,8 @@ impl TokenProvider {
     /// POSTs a token request to the v2 endpoint; `secret` (the client secret or assertion) is
     /// scrubbed from any error body that echoes it.
     async fn post(&self, form: &[(&str, &str)], secret: &str, hint: Hint<'_>) -> Result<(String, u64), UpstreamError> {
-        let resp = self
-            .http
-            .post(&self.endpoint)
-            .form(form)
-            .send()
-            .await
-            .map_err(|e| UpstreamError::network("Entra ID", e))?;
+        let url = checked_url("Entra ID", &self.origin, &self.endpoint)?;
+        let resp = self.http.post(url).form(form).send().await.map_err(|e| UpstreamError::network("Entra ID", e))?;
         let status = resp.status().as_u16();
         let headers = resp.headers().clone();
         let body = resp.text().await.map_err(|e| UpstreamError::network("Entra ID", e))?;
@@ -684,15 +691,19 @@ impl TokenProvider {
         if let Some(c) = client_id {
             query.push(("client_id", c));
         }
+        // Each URL is checked against its configured endpoint's origin before it is used.
         let (request, header) = match endpoint {
             ManagedIdentitySource::Imds { endpoint } => {
-                let url = format!("{}/metadata/identity/oauth2/token", endpoint.as_str().trim_end_matches('/'));
+                let mut url = endpoint.clone();
+                push_segments(SERVICE, &mut url, &["metadata", "identity", "oauth2", "token"])?;
+                let url = checked_url(SERVICE, &origin_of(endpoint), url.as_str())?;
                 query.push(("api-version", IMDS_API_VERSION));
                 (self.http.get(url).header("Metadata", "true"), None)
             }
             ManagedIdentitySource::AppService { endpoint, header } => {
+                let url = checked_url(SERVICE, &origin_of(endpoint), endpoint.as_str())?;
                 query.push(("api-version", APP_SERVICE_API_VERSION));
-                (self.http.get(endpoint.as_str()).header("X-IDENTITY-HEADER", header.expose_secret()), Some(header))
+                (self.http.get(url).header("X-IDENTITY-HEADER", header.expose_secret()), Some(header))
             }
         };
         let resp = request.query(&query).send().await.map_err(|e| {

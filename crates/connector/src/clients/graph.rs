@@ -9,7 +9,7 @@ use url::Url;
 
 use crate::clients::azure::{AzureApi, JOB_RETRY_BUDGET};
 use crate::clients::entra::TokenProvider;
-use crate::clients::http::UpstreamError;
+use crate::clients::http::{UpstreamError, push_segments};
 use crate::tenant::scheduler::Scheduler;
 
 /// One page of `GET /security/alerts_v2`.
@@ -21,7 +21,8 @@ pub struct AlertsPage {
 
 pub struct GraphClient {
     api: AzureApi,
-    base: String,
+    /// The configured Graph root (no version).
+    base: Url,
     /// Total time budget for retries of one request (polling); outbox jobs use a short one
     /// ([`JOB_RETRY_BUDGET`]) and leave longer waits to the outbox's own backoff.
     retry_budget: Duration,
@@ -42,8 +43,8 @@ impl GraphClient {
         sched: Arc<Scheduler>,
     ) -> GraphClient {
         GraphClient {
-            api: AzureApi::new("Graph", http, scope, tokens, sched, explain_forbidden),
-            base: format!("{}/v1.0", base.as_str().trim_end_matches('/')),
+            api: AzureApi::new("Graph", base, http, scope, tokens, sched, explain_forbidden),
+            base: base.clone(),
             retry_budget: Duration::from_secs(120),
         }
     }
@@ -69,7 +70,7 @@ impl GraphClient {
     /// not among the documented alerts_v2 parameters (§2.3): a server that ignores it sends
     /// whole alerts, which the caller handles too.
     pub fn alert_versions_url(&self, from: OffsetDateTime, to: OffsetDateTime, top: u32) -> String {
-        let mut u = Url::parse(&format!("{}/security/alerts_v2", self.base)).expect("base URL is valid");
+        let mut u = self.collection_url("alerts_v2");
         u.query_pairs_mut()
             .append_pair(
                 "$filter",
@@ -86,7 +87,7 @@ impl GraphClient {
 
     /// `GET /security/{collection}?$filter=lastUpdateDateTime ge …&$top=…`.
     fn since_url(&self, collection: &str, since: OffsetDateTime, top: u32) -> String {
-        let mut u = Url::parse(&format!("{}/security/{collection}", self.base)).expect("base URL is valid");
+        let mut u = self.collection_url(collection);
         u.query_pairs_mut()
             .append_pair("$filter", &format!("lastUpdateDateTime ge {}", s4s_core::timefmt::odata(since)))
             .append_pair("$top", &top.to_string());
@@ -115,24 +116,34 @@ impl GraphClient {
         self.call(reqwest::Method::GET, url, None, true, self.retry_budget).await
     }
 
-    fn item_url(&self, collection: &str, id: &str, suffix: &str) -> String {
-        let mut u = Url::parse(&format!("{}/security/{collection}", self.base)).expect("base URL is valid");
-        u.path_segments_mut().expect("http URL").push(id);
-        for seg in suffix.split('/').filter(|s| !s.is_empty()) {
-            u.path_segments_mut().expect("http URL").push(seg);
+    /// `{base}/v1.0/security/{collection}`, segments pushed (never pasted).
+    fn collection_url(&self, collection: &str) -> Url {
+        let mut u = self.base.clone();
+        if let Ok(mut p) = u.path_segments_mut() {
+            p.pop_if_empty().extend(["v1.0", "security", collection]);
         }
-        u.to_string()
+        u
+    }
+
+    /// `…/security/{collection}/{id}[/{suffix}]`: the id is one segment whatever it holds
+    /// (`..`, `/`, `?`, `#` are percent-encoded, not resolved).
+    fn item_url(&self, collection: &str, id: &str, suffix: &str) -> Result<String, UpstreamError> {
+        let mut u = self.collection_url(collection);
+        let mut segs = vec![id];
+        segs.extend(suffix.split('/').filter(|s| !s.is_empty()));
+        push_segments("Graph", &mut u, &segs)?;
+        Ok(u.to_string())
     }
 
     pub async fn get_alert(&self, id: &str) -> Result<Value, UpstreamError> {
-        self.call(reqwest::Method::GET, &self.item_url("alerts_v2", id, ""), None, true, JOB_RETRY_BUDGET).await
+        self.call(reqwest::Method::GET, &self.item_url("alerts_v2", id, "")?, None, true, JOB_RETRY_BUDGET).await
     }
 
     /// PATCH is idempotent, so it is retried like a GET.
     pub async fn patch_alert(&self, id: &str, body: &serde_json::Map<String, Value>) -> Result<Value, UpstreamError> {
         self.call(
             reqwest::Method::PATCH,
-            &self.item_url("alerts_v2", id, ""),
+            &self.item_url("alerts_v2", id, "")?,
             Some(Value::Object(body.clone())),
             true,
             JOB_RETRY_BUDGET,
@@ -146,7 +157,7 @@ impl GraphClient {
         let body = serde_json::json!({"@odata.type": "microsoft.graph.security.alertComment", "comment": text});
         self.call(
             reqwest::Method::POST,
-            &self.item_url("alerts_v2", id, "comments"),
+            &self.item_url("alerts_v2", id, "comments")?,
             Some(body),
             false,
             JOB_RETRY_BUDGET,
@@ -155,7 +166,7 @@ impl GraphClient {
     }
 
     pub async fn get_incident(&self, id: &str) -> Result<Value, UpstreamError> {
-        self.call(reqwest::Method::GET, &self.item_url("incidents", id, ""), None, true, JOB_RETRY_BUDGET).await
+        self.call(reqwest::Method::GET, &self.item_url("incidents", id, "")?, None, true, JOB_RETRY_BUDGET).await
     }
 
     pub async fn patch_incident(
@@ -165,7 +176,7 @@ impl GraphClient {
     ) -> Result<Value, UpstreamError> {
         self.call(
             reqwest::Method::PATCH,
-            &self.item_url("incidents", id, ""),
+            &self.item_url("incidents", id, "")?,
             Some(Value::Object(body.clone())),
             true,
             JOB_RETRY_BUDGET,
@@ -176,12 +187,53 @@ impl GraphClient {
     /// `GET /security/{collection}?$top=1` with a short retry budget: can the app read it?
     /// (`doctor`)
     pub async fn probe(&self, collection: &str) -> Result<Value, UpstreamError> {
-        let url = format!("{}/security/{collection}?$top=1", self.base);
+        let mut u = self.collection_url(collection);
+        u.query_pairs_mut().append_pair("$top", "1");
+        let url = u.to_string();
         self.call(reqwest::Method::GET, &url, None, true, JOB_RETRY_BUDGET).await
     }
 
     /// Incidents changed since `since` (first page URL).
     pub fn incidents_since_url(&self, since: OffsetDateTime, top: u32) -> String {
         self.since_url("incidents", since, top)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn client(base: &str) -> GraphClient {
+        let http = reqwest::Client::new();
+        let authority = Url::parse("https://login.microsoftonline.com").unwrap();
+        let tokens = Arc::new(TokenProvider::new(http.clone(), &authority, "t", "c", "s".to_string().into()));
+        let sched = Scheduler::new("Graph", "t", &s4s_core::budget::BudgetSpec::graph(0.8));
+        GraphClient::new(http, &Url::parse(base).unwrap(), "https://graph.microsoft.com/.default", tokens, sched)
+    }
+
+    #[test]
+    fn item_ids_stay_inside_their_segment() {
+        let g = client("https://graph.microsoft.com");
+        assert_eq!(
+            g.item_url("alerts_v2", "../../x", "comments").unwrap(),
+            "https://graph.microsoft.com/v1.0/security/alerts_v2/..%2F..%2Fx/comments"
+        );
+        assert_eq!(
+            g.item_url("incidents", "a/b?c#d", "").unwrap(),
+            "https://graph.microsoft.com/v1.0/security/incidents/a%2Fb%3Fc%23d"
+        );
+        assert!(g.item_url("alerts_v2", "..", "").is_err());
+        let g = client("http://127.0.0.1:9/graph");
+        assert_eq!(g.item_url("alerts_v2", "x", "").unwrap(), "http://127.0.0.1:9/graph/v1.0/security/alerts_v2/x");
+    }
+
+    #[tokio::test]
+    async fn a_foreign_link_is_refused_before_anything_is_sent() {
+        // The authority is unreachable: a token fetch would fail differently (network error).
+        let g = client("https://graph.microsoft.com");
+        let e = g.alerts_page("https://evil.example/v1.0/security/alerts_v2?$skip=10").await.unwrap_err();
+        assert_eq!(e.foreign_host(), Some("evil.example"), "{e}");
+        assert!(!e.is_transient());
+        assert!(e.to_string().contains("evil.example"), "{e}");
     }
 }

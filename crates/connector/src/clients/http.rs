@@ -8,7 +8,9 @@
 use std::sync::RwLock;
 use std::time::Duration;
 
+use s4s_core::origin::{ForeignLink, Origin};
 use s4s_core::redact::Redactor;
+use url::Url;
 
 use s4s_core::retry::{Decision, classify_status, parse_retry_after, rate_limit_wait};
 
@@ -33,6 +35,11 @@ pub enum UpstreamError {
     /// allows the next request only after `wait`.
     #[error("{service}: held by the request budget for {}ms", wait.as_millis())]
     Held { service: &'static str, wait: Duration },
+    /// Not sent: the URL is not on the configured endpoint's origin (scheme, host, port) —
+    /// typically a `nextLink` from a response naming another host (`s4s_core::origin`).
+    /// Permanent: the same link would be refused again.
+    #[error("{service}: {link}")]
+    Foreign { service: &'static str, link: ForeignLink },
 }
 
 impl UpstreamError {
@@ -45,6 +52,15 @@ impl UpstreamError {
             UpstreamError::Invalid { .. } => true,
             UpstreamError::Held { .. } => true,
             UpstreamError::Credential { .. } => false,
+            UpstreamError::Foreign { .. } => false,
+        }
+    }
+
+    /// Refused by the origin policy (nothing sent); the host it named.
+    pub fn foreign_host(&self) -> Option<&str> {
+        match self {
+            UpstreamError::Foreign { link, .. } => Some(&link.host),
+            _ => None,
         }
     }
 
@@ -84,6 +100,7 @@ impl UpstreamError {
             UpstreamError::Invalid { .. } => false,
             UpstreamError::Held { .. } => true,
             UpstreamError::Credential { .. } => true,
+            UpstreamError::Foreign { .. } => true,
         }
     }
 
@@ -116,6 +133,53 @@ impl UpstreamError {
         let permanent = matches!(classify_status(status), Decision::Permanent);
         UpstreamError::Http { service, status, message: redact(&message), retry_after, permanent }
     }
+}
+
+/// Counter: links refused by the origin policy (label `service`). Named here, not in
+/// `telemetry.rs` (owned elsewhere): the integrator adds its `# HELP` line to `METRICS`.
+pub const FOREIGN_LINKS: &str = "s4s_upstream_foreign_links_total";
+
+/// The origin of a configured endpoint; an endpoint without a host (impossible after config
+/// validation) admits nothing.
+pub fn origin_of(endpoint: &Url) -> Origin {
+    Origin::of(endpoint).unwrap_or_else(Origin::nothing)
+}
+
+/// `url` parsed and admitted by `origin`, or the refusal — before anything is sent, so no
+/// credential ever goes to another origin. Send the returned `Url`, not the string.
+pub fn checked_url(service: &'static str, origin: &Origin, url: &str) -> Result<Url, UpstreamError> {
+    origin.check(url).map_err(|link| {
+        metrics::counter!(FOREIGN_LINKS, "service" => service).increment(1);
+        tracing::warn!(service, host = %link.host, reason = link.reason, "refused to call another origin; nothing was sent");
+        UpstreamError::Foreign { service, link }
+    })
+}
+
+/// Appends each of `segments` to `url`'s path as one segment (percent-encoded: `/`, `?`, `#`
+/// and `%` in a name stay inside it). A segment that is empty, `.` or `..` cannot be one
+/// segment in a URL (WHATWG resolves dot segments, even encoded as `%2E`), so it is refused
+/// instead of addressing the parent collection.
+pub fn push_segments(service: &'static str, url: &mut Url, segments: &[&str]) -> Result<(), UpstreamError> {
+    if let Some(bad) = segments.iter().find(|s| s.is_empty() || **s == "." || **s == "..") {
+        return Err(UpstreamError::Invalid {
+            service,
+            message: format!(
+                "refused to build a URL with the path segment {bad:?} (a name cannot be empty, \".\" or \"..\")"
+            ),
+        });
+    }
+    match url.path_segments_mut() {
+        Ok(mut p) => {
+            p.pop_if_empty().extend(segments);
+            Ok(())
+        }
+        Err(()) => Err(UpstreamError::Invalid { service, message: "the endpoint URL cannot have a path".into() }),
+    }
+}
+
+/// Checks a built request's URL against `origin` (see [`checked_url`]).
+pub fn checked_request(service: &'static str, origin: &Origin, req: &reqwest::Request) -> Result<(), UpstreamError> {
+    checked_url(service, origin, req.url().as_str()).map(|_| ())
 }
 
 /// The process-wide redactor: every secret of every configuration this process loaded.

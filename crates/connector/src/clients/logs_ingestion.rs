@@ -12,7 +12,9 @@ use s4s_core::config::AuditConfig;
 use secrecy::ExposeSecret;
 
 use crate::clients::entra::TokenProvider;
-use crate::clients::http::{UpstreamError, summarize_body};
+use s4s_core::origin::Origin;
+
+use crate::clients::http::{UpstreamError, checked_url, origin_of, summarize_body};
 use crate::tenant::scheduler::Scheduler;
 
 pub const SERVICE: &str = "Logs Ingestion";
@@ -27,6 +29,8 @@ pub fn explain_forbidden(msg: &str) -> String {
 pub struct LogsIngestionClient {
     http: reqwest::Client,
     url: String,
+    /// The DCE's origin: the monitor token goes nowhere else.
+    origin: Origin,
     scope: String,
     tokens: Arc<TokenProvider>,
     sched: Arc<Scheduler>,
@@ -40,13 +44,22 @@ impl LogsIngestionClient {
         tokens: Arc<TokenProvider>,
         sched: Arc<Scheduler>,
     ) -> LogsIngestionClient {
-        LogsIngestionClient { http, url: cfg.upload_url(), scope: scope.to_string(), tokens, sched }
+        LogsIngestionClient {
+            http,
+            url: cfg.upload_url(),
+            origin: origin_of(&cfg.endpoint),
+            scope: scope.to_string(),
+            tokens,
+            sched,
+        }
     }
 
     /// Uploads one JSON array (`body`), gzip'd. `Ok` only on the service's 2xx (204).
     pub async fn upload(&self, body: &str) -> Result<(), UpstreamError> {
         let gz = gzip(body.as_bytes())
             .map_err(|e| UpstreamError::Invalid { service: SERVICE, message: format!("cannot compress: {e}") })?;
+        // Checked before a token is fetched: nothing is sent to another origin.
+        let url = checked_url(SERVICE, &self.origin, &self.url)?;
         let mut refreshed = false;
         loop {
             let token = self.tokens.token(&self.scope).await?;
@@ -54,7 +67,7 @@ impl LogsIngestionClient {
             metrics::counter!(crate::telemetry::UPSTREAM_REQUESTS, "service" => SERVICE).increment(1);
             let resp = self
                 .http
-                .post(&self.url)
+                .post(url.clone())
                 .bearer_auth(token.expose_secret())
                 .header("content-type", "application/json")
                 .header("content-encoding", "gzip")

@@ -13,7 +13,7 @@ use url::Url;
 
 use crate::clients::azure::{AzureApi, JOB_RETRY_BUDGET};
 use crate::clients::entra::TokenProvider;
-use crate::clients::http::UpstreamError;
+use crate::clients::http::{UpstreamError, push_segments};
 use crate::tenant::scheduler::Scheduler;
 
 fn explain_arm_forbidden(msg: &str) -> String {
@@ -33,8 +33,9 @@ pub struct SentinelClient {
     pub cfg: SentinelConfig,
     arm: AzureApi,
     la: AzureApi,
-    base: String,
-    la_base: String,
+    /// `…/workspaces/{name}/providers/Microsoft.SecurityInsights` on the ARM endpoint.
+    base: Url,
+    la_base: Url,
 }
 
 impl SentinelClient {
@@ -47,50 +48,49 @@ impl SentinelClient {
         arm_sched: Arc<Scheduler>,
         la_sched: Arc<Scheduler>,
     ) -> SentinelClient {
-        let base = format!(
-            "{}/subscriptions/{}/resourceGroups/{}/providers/Microsoft.OperationalInsights/workspaces/{}/providers/Microsoft.SecurityInsights",
-            endpoints.arm.as_str().trim_end_matches('/'),
-            cfg.subscription_id,
-            cfg.resource_group,
-            cfg.workspace_name
-        );
+        let base = workspace_base(&endpoints.arm, &cfg);
         SentinelClient {
             arm: AzureApi::new(
                 "Azure Resource Manager",
+                &endpoints.arm,
                 http.clone(),
                 &scopes.arm,
                 tokens.clone(),
                 arm_sched,
                 explain_arm_forbidden,
             ),
-            la: AzureApi::new("Log Analytics", http, &scopes.log_analytics, tokens, la_sched, explain_la_forbidden),
-            la_base: endpoints.log_analytics.as_str().trim_end_matches('/').to_string(),
+            la: AzureApi::new(
+                "Log Analytics",
+                &endpoints.log_analytics,
+                http,
+                &scopes.log_analytics,
+                tokens,
+                la_sched,
+                explain_la_forbidden,
+            ),
+            la_base: endpoints.log_analytics.clone(),
             base,
             cfg,
         }
     }
 
-    fn url(&self, path: &str, extra: &[(&str, String)]) -> String {
-        let mut u = Url::parse(&format!("{}{path}", self.base)).expect("valid ARM URL");
-        {
-            let mut q = u.query_pairs_mut();
-            q.append_pair("api-version", &self.cfg.api_version);
-            for (k, v) in extra {
-                q.append_pair(k, v);
-            }
-        }
-        u.to_string()
+    /// `{workspace}/providers/Microsoft.SecurityInsights/{segments…}?api-version=…&{extra}`,
+    /// each segment pushed (an incident name `../../x` or `a/b?c` stays one segment).
+    fn url(&self, segments: &[&str], extra: &[(&str, String)]) -> Result<String, UpstreamError> {
+        arm_url(&self.base, segments, &self.cfg.api_version, extra)
     }
 
     /// Incidents modified since `since` (first page); `nextLink` is followed verbatim.
     pub fn incidents_since_url(&self, since: OffsetDateTime, top: u32) -> String {
         self.url(
-            "/incidents",
+            &["incidents"],
             &[
                 ("$filter", format!("properties/lastModifiedTimeUtc ge {}", timefmt::odata(since))),
                 ("$top", top.min(1000).to_string()),
             ],
         )
+        // Only constant segments: cannot fail; an empty URL would be refused by the origin check.
+        .unwrap_or_default()
     }
 
     pub async fn get_json(&self, url: &str) -> Result<Value, UpstreamError> {
@@ -98,9 +98,7 @@ impl SentinelClient {
     }
 
     pub async fn get_incident(&self, name: &str) -> Result<Value, UpstreamError> {
-        self.arm
-            .call(reqwest::Method::GET, &self.url(&format!("/incidents/{name}"), &[]), None, true, JOB_RETRY_BUDGET)
-            .await
+        self.arm.call(reqwest::Method::GET, &self.url(&["incidents", name], &[])?, None, true, JOB_RETRY_BUDGET).await
     }
 
     pub async fn put_incident(&self, name: &str, body: &Value) -> Result<Value, UpstreamError> {
@@ -108,7 +106,7 @@ impl SentinelClient {
         self.arm
             .call(
                 reqwest::Method::PUT,
-                &self.url(&format!("/incidents/{name}"), &[]),
+                &self.url(&["incidents", name], &[])?,
                 Some(body.clone()),
                 true,
                 JOB_RETRY_BUDGET,
@@ -122,7 +120,7 @@ impl SentinelClient {
             .arm
             .call(
                 reqwest::Method::POST,
-                &self.url(&format!("/incidents/{name}/alerts"), &[]),
+                &self.url(&["incidents", name, "alerts"], &[])?,
                 Some(json!({})),
                 true,
                 Duration::from_secs(60),
@@ -133,7 +131,7 @@ impl SentinelClient {
 
     /// `GET …/incidents/{id}/comments` (pageable, §3.2): up to 5 pages of comments.
     pub async fn comments(&self, name: &str) -> Result<Vec<Value>, UpstreamError> {
-        let mut url = self.url(&format!("/incidents/{name}/comments"), &[]);
+        let mut url = self.url(&["incidents", name, "comments"], &[])?;
         let mut out = Vec::new();
         for _ in 0..5 {
             let v = self.arm.call(reqwest::Method::GET, &url, None, true, Duration::from_secs(60)).await?;
@@ -152,7 +150,7 @@ impl SentinelClient {
         self.arm
             .call(
                 reqwest::Method::PUT,
-                &self.url(&format!("/incidents/{incident}/comments/{id}"), &[]),
+                &self.url(&["incidents", incident, "comments", id], &[])?,
                 Some(body),
                 true,
                 JOB_RETRY_BUDGET,
@@ -163,7 +161,7 @@ impl SentinelClient {
     /// `GET …/incidents?$top=1` with a short retry budget: may the app read incidents?
     /// (`doctor`)
     pub async fn probe_incidents(&self) -> Result<Value, UpstreamError> {
-        let url = self.url("/incidents", &[("$top", "1".to_string())]);
+        let url = self.url(&["incidents"], &[("$top", "1".to_string())])?;
         self.arm.call(reqwest::Method::GET, &url, None, true, JOB_RETRY_BUDGET).await
     }
 
@@ -174,7 +172,10 @@ impl SentinelClient {
     }
 
     fn query_url(&self) -> Option<String> {
-        self.cfg.workspace_id.as_ref().map(|id| format!("{}/v1/workspaces/{id}/query", self.la_base))
+        let id = self.cfg.workspace_id.as_ref()?;
+        let mut u = self.la_base.clone();
+        u.path_segments_mut().ok()?.pop_if_empty().extend(["v1", "workspaces", id.as_str(), "query"]);
+        Some(u.to_string())
     }
 
     /// Runs a KQL query (§4.1). `PartialError` answers are 200 and returned as such.
@@ -205,6 +206,49 @@ impl SentinelClient {
         let cell = v.pointer("/tables/0/rows/0/1").cloned().unwrap_or(Value::Null);
         Ok(model::rule_query(&cell))
     }
+}
+
+/// `{arm}/subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.OperationalInsights/
+/// workspaces/{name}/providers/Microsoft.SecurityInsights`. Every configured name is one
+/// pushed segment, so `..`, `/`, `?` or `#` in it stay inside that segment (percent-encoded),
+/// never resolved or re-read as a query.
+fn workspace_base(arm: &Url, cfg: &SentinelConfig) -> Url {
+    let mut base = arm.clone();
+    if let Ok(mut p) = base.path_segments_mut() {
+        p.pop_if_empty().extend([
+            "subscriptions",
+            cfg.subscription_id.as_str(),
+            "resourceGroups",
+            cfg.resource_group.as_str(),
+            "providers",
+            "Microsoft.OperationalInsights",
+            "workspaces",
+            cfg.workspace_name.as_str(),
+            "providers",
+            "Microsoft.SecurityInsights",
+        ]);
+    }
+    base
+}
+
+/// `{base}/{segments…}?api-version=…&{extra}`, each segment pushed (an incident name
+/// `../../x` or `a/b?c` stays one segment).
+fn arm_url(
+    base: &Url,
+    segments: &[&str],
+    api_version: &str,
+    extra: &[(&str, String)],
+) -> Result<String, UpstreamError> {
+    let mut u = base.clone();
+    push_segments("Azure Resource Manager", &mut u, segments)?;
+    {
+        let mut q = u.query_pairs_mut();
+        q.append_pair("api-version", api_version);
+        for (k, v) in extra {
+            q.append_pair(k, v);
+        }
+    }
+    Ok(u.to_string())
 }
 
 /// Runs the rule query of the first scheduled / NRT alert within `budget`.
@@ -241,4 +285,30 @@ pub async fn enrich(client: &SentinelClient, alerts: &[SentinelAlert], budget: O
 fn looks_scheduled(a: &SentinelAlert) -> bool {
     let comp = a.raw.pointer("/properties/productComponentName").and_then(Value::as_str).unwrap_or("");
     comp.contains("Scheduled") || comp.contains("NRT") || a.additional_data.get("Analytic Rule Ids").is_some()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_stay_inside_their_segment() {
+        let base =
+            Url::parse("https://management.azure.com/subscriptions/s/rg/ws/providers/Microsoft.SecurityInsights")
+                .unwrap();
+        let u = arm_url(&base, &["incidents", "../../x"], "2024-03-01", &[]).unwrap();
+        assert_eq!(
+            u,
+            "https://management.azure.com/subscriptions/s/rg/ws/providers/Microsoft.SecurityInsights/incidents/..%2F..%2Fx?api-version=2024-03-01"
+        );
+        let u = arm_url(&base, &["incidents", "a/b?c#d%2e%2E", "comments"], "v", &[]).unwrap();
+        assert!(u.ends_with("/incidents/a%2Fb%3Fc%23d%252e%252E/comments?api-version=v"), "{u}");
+        let u = Url::parse(&u).unwrap();
+        assert_eq!(u.host_str(), Some("management.azure.com"));
+        assert_eq!(u.query(), Some("api-version=v"));
+        // A name that is only dots would address the parent: refused, nothing built.
+        for bad in ["..", ".", ""] {
+            assert!(arm_url(&base, &["incidents", bad], "v", &[]).is_err(), "{bad:?}");
+        }
+    }
 }

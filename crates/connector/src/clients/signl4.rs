@@ -7,12 +7,16 @@ use secrecy::{ExposeSecret, SecretString};
 use serde_json::{Map, Value};
 use url::Url;
 
-use crate::clients::http::{UpstreamError, summarize_body};
+use s4s_core::origin::Origin;
+
+use crate::clients::http::{UpstreamError, checked_request, origin_of, push_segments, summarize_body};
 use crate::tenant::scheduler::Scheduler;
 
 pub struct Signl4Client {
     http: reqwest::Client,
-    base: String,
+    base: Url,
+    /// The webhook endpoint's origin: the team secret (in the URL) goes nowhere else.
+    origin: Origin,
     team_secret: SecretString,
     /// The team's event limits, paced below so SIGNL4 never blocks us (`signl4.md` §1.7).
     sched: Arc<Scheduler>,
@@ -25,7 +29,7 @@ impl Signl4Client {
         team_secret: SecretString,
         sched: Arc<Scheduler>,
     ) -> Signl4Client {
-        Signl4Client { http, base: webhook_base.as_str().trim_end_matches('/').to_string(), team_secret, sched }
+        Signl4Client { http, base: webhook_base.clone(), origin: origin_of(webhook_base), team_secret, sched }
     }
 
     /// POSTs one event within the team's budget. Returns SIGNL4's `eventId` on 201.
@@ -42,8 +46,12 @@ impl Signl4Client {
 
     /// POSTs one event with the slot [`Signl4Client::reserve`] gave.
     pub async fn post(&self, body: &Map<String, Value>) -> Result<Option<String>, UpstreamError> {
-        let url = format!("{}/{}", self.base, self.team_secret.expose_secret());
-        let resp = self.http.post(&url).json(body).send().await.map_err(|e| UpstreamError::network("SIGNL4", e))?;
+        // `{webhook}/{teamSecret}`: the secret is one pushed segment (never pasted).
+        let mut url = self.base.clone();
+        push_segments("SIGNL4", &mut url, &[self.team_secret.expose_secret()])?;
+        let req = self.http.post(url).json(body).build().map_err(|e| UpstreamError::network("SIGNL4", e))?;
+        checked_request("SIGNL4", &self.origin, &req)?;
+        let resp = self.http.execute(req).await.map_err(|e| UpstreamError::network("SIGNL4", e))?;
         let status = resp.status().as_u16();
         let headers = resp.headers().clone();
         self.sched.observe(status, &headers);

@@ -16,12 +16,19 @@ use s4s_core::signl4_event::User;
 use s4s_core::signl4_rest::{self, RestAlert};
 use s4s_core::timefmt;
 
-use crate::clients::http::{UpstreamError, summarize_body};
+use s4s_core::origin::Origin;
+
+use crate::clients::http::{UpstreamError, checked_request, origin_of, push_segments, summarize_body};
 use crate::tenant::scheduler::Scheduler;
+
+const SERVICE: &str = "SIGNL4 API";
 
 pub struct Signl4Api {
     http: reqwest::Client,
-    base: String,
+    /// The configured API base; every URL is built from it by pushing segments.
+    base: Url,
+    /// Its origin: the API key is sent nowhere else.
+    origin: Origin,
     key: SecretString,
     team_id: Option<String>,
     /// SIGNL4's REST limits for this team (`signl4.md` §1.7).
@@ -45,7 +52,8 @@ impl Signl4Api {
     ) -> Signl4Api {
         Signl4Api {
             http,
-            base: api_base.as_str().trim_end_matches('/').to_string(),
+            base: api_base.clone(),
+            origin: origin_of(api_base),
             key,
             team_id,
             sched,
@@ -53,17 +61,26 @@ impl Signl4Api {
         }
     }
 
+    /// `{base}/{segments…}`, each pushed (an alert id `../x` stays one encoded segment).
+    fn api_url(&self, segments: &[&str]) -> Result<Url, UpstreamError> {
+        let mut u = self.base.clone();
+        push_segments(SERVICE, &mut u, segments)?;
+        Ok(u)
+    }
+
     async fn send(&self, req: reqwest::RequestBuilder) -> Result<Option<Value>, UpstreamError> {
-        self.sched.acquire().await?;
-        let resp = req
+        let req = req
             .header("X-S4-Api-Key", self.key.expose_secret())
-            .send()
-            .await
-            .map_err(|e| UpstreamError::network("SIGNL4 API", e))?;
+            .build()
+            .map_err(|e| UpstreamError::network(SERVICE, e))?;
+        // The API key goes to the configured API origin only, checked before anything is sent.
+        checked_request(SERVICE, &self.origin, &req)?;
+        self.sched.acquire().await?;
+        let resp = self.http.execute(req).await.map_err(|e| UpstreamError::network(SERVICE, e))?;
         let status = resp.status().as_u16();
         let headers = resp.headers().clone();
         self.sched.observe(status, &headers);
-        let text = resp.text().await.map_err(|e| UpstreamError::network("SIGNL4 API", e))?;
+        let text = resp.text().await.map_err(|e| UpstreamError::network(SERVICE, e))?;
         if status == 204 {
             return Ok(None);
         }
@@ -88,8 +105,9 @@ impl Signl4Api {
             if let Some(t) = &self.team_id {
                 body["teamId"] = json!(t);
             }
-            let url = format!("{}/v2/alerts/paged?maxResults=100", self.base);
-            let Some(page) = self.send(self.http.post(&url).json(&body)).await? else { break };
+            let mut url = self.api_url(&["v2", "alerts", "paged"])?;
+            url.query_pairs_mut().append_pair("maxResults", "100");
+            let Some(page) = self.send(self.http.post(url).json(&body)).await? else { break };
             out.extend(page.get("results").and_then(Value::as_array).cloned().unwrap_or_default());
             let more = page.get("hasMore").and_then(Value::as_bool).unwrap_or(false);
             token = page.get("continuationToken").cloned().unwrap_or(Value::Null);
@@ -116,8 +134,11 @@ impl Signl4Api {
         if fresh_enough || (wanted.is_empty() && cached.is_some()) {
             return cached.map(|c| c.1).unwrap_or_default();
         }
-        let url = format!("{}/v2/users", self.base);
-        match self.send(self.http.get(&url)).await {
+        let url = match self.api_url(&["v2", "users"]) {
+            Ok(u) => u,
+            Err(_) => return cached.map(|c| c.1).unwrap_or_default(),
+        };
+        match self.send(self.http.get(url)).await {
             Ok(body) => {
                 let map = signl4_rest::users_by_id(&body.unwrap_or(Value::Null));
                 if let Ok(mut g) = self.users.lock() {
@@ -140,16 +161,15 @@ impl Signl4Api {
 
     /// `GET /v2/users`, errors returned (`doctor`: does the key work?). The number of users.
     pub async fn probe_users(&self) -> Result<usize, UpstreamError> {
-        let url = format!("{}/v2/users", self.base);
-        let body = self.send(self.http.get(&url)).await?;
+        let url = self.api_url(&["v2", "users"])?;
+        let body = self.send(self.http.get(url)).await?;
         Ok(body.as_ref().and_then(Value::as_array).map(Vec::len).unwrap_or(0))
     }
 
     /// The team's outbound webhooks: `GET /webhooks?teamId=` of the V1 API (`signl4.md` §2.3;
     /// the notes document no V2 listing). None: 204.
     pub async fn outbound_webhooks(&self) -> Result<Option<Value>, UpstreamError> {
-        let mut u = Url::parse(&format!("{}/webhooks", self.base))
-            .map_err(|e| UpstreamError::Invalid { service: "SIGNL4 API", message: e.to_string() })?;
+        let mut u = self.api_url(&["webhooks"])?;
         if let Some(t) = &self.team_id {
             u.query_pairs_mut().append_pair("teamId", t);
         }
@@ -165,8 +185,9 @@ impl Signl4Api {
             body["teamIds"] = json!([t]);
             body["teamId"] = json!(t);
         }
-        let url = format!("{}/v2/alerts/paged?maxResults=100", self.base);
-        let page = self.send(self.http.post(&url).json(&body)).await?;
+        let mut url = self.api_url(&["v2", "alerts", "paged"])?;
+        url.query_pairs_mut().append_pair("maxResults", "100");
+        let page = self.send(self.http.post(url).json(&body)).await?;
         Ok(page.map(|p| signl4_rest::exact_matches(&p, external_id)).unwrap_or_default())
     }
 
@@ -181,11 +202,9 @@ impl Signl4Api {
     }
 
     async fn get_path(&self, segments: &[&str]) -> Result<Option<Value>, UpstreamError> {
-        let mut u = Url::parse(&format!("{}/v2", self.base))
-            .map_err(|e| UpstreamError::Invalid { service: "SIGNL4 API", message: e.to_string() })?;
-        u.path_segments_mut()
-            .map_err(|_| UpstreamError::Invalid { service: "SIGNL4 API", message: "bad base URL".into() })?
-            .extend(segments);
+        let mut all = vec!["v2"];
+        all.extend_from_slice(segments);
+        let u = self.api_url(&all)?;
         match self.send(self.http.get(u)).await {
             Err(UpstreamError::Http { status: 404, .. }) => Ok(None),
             other => other,
@@ -193,23 +212,13 @@ impl Signl4Api {
     }
 
     pub async fn annotations(&self, alert_id: &str) -> Result<Value, UpstreamError> {
-        let mut u = Url::parse(&format!("{}/v2/alerts", self.base))
-            .map_err(|e| UpstreamError::Invalid { service: "SIGNL4 API", message: e.to_string() })?;
-        u.path_segments_mut()
-            .map_err(|_| UpstreamError::Invalid { service: "SIGNL4 API", message: "bad base URL".into() })?
-            .push(alert_id)
-            .push("annotations");
+        let u = self.api_url(&["v2", "alerts", alert_id, "annotations"])?;
         Ok(self.send(self.http.get(u)).await?.unwrap_or(Value::Array(Vec::new())))
     }
 
     /// `POST /v2/alerts/{alertId}/annotate` with a text annotation (`signl4.md` §2.4).
     pub async fn annotate(&self, alert_id: &str, text: &str) -> Result<(), UpstreamError> {
-        let mut u = Url::parse(&format!("{}/v2/alerts", self.base))
-            .map_err(|e| UpstreamError::Invalid { service: "SIGNL4 API", message: e.to_string() })?;
-        u.path_segments_mut()
-            .map_err(|_| UpstreamError::Invalid { service: "SIGNL4 API", message: "bad base URL".into() })?
-            .push(alert_id)
-            .push("annotate");
+        let u = self.api_url(&["v2", "alerts", alert_id, "annotate"])?;
         self.send(self.http.post(u).json(&json!({"text": text, "type": 1}))).await?;
         Ok(())
     }

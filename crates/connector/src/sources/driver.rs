@@ -28,6 +28,11 @@ use crate::telemetry;
 use crate::tenant::TenantContext;
 use crate::tenant::scheduler::{Caller, Scheduler, as_caller};
 
+/// The host a refused link named, when `e` is the origin policy's refusal.
+fn foreign_host(e: &anyhow::Error) -> Option<String> {
+    e.downcast_ref::<UpstreamError>().and_then(UpstreamError::foreign_host).map(str::to_string)
+}
+
 /// Which health record a poller reports to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Reports {
@@ -87,6 +92,15 @@ impl Poller {
         format!("{name}~sweep")
     }
 
+    /// Forgets a sweep's committed progress (fenced like every write of the cycle).
+    async fn drop_progress(&self, name: &str, progress_key: &str) -> anyhow::Result<()> {
+        self.store.set_cursor_fenced(&self.tenant.cfg.name, progress_key, "", self.fence().as_ref(), now_ms()).await?;
+        if let Ok(mut s) = self.no_progress.lock() {
+            s.insert(name.to_string());
+        }
+        Ok(())
+    }
+
     /// One sweep of one source; `interval` is the current poll interval (the late re-read
     /// covers it on top of the late window).
     pub async fn sweep(&self, src: &dyn PullSource, interval: Duration) -> anyhow::Result<(Stored, bool)> {
@@ -129,6 +143,13 @@ impl Poller {
                     page = Some(pg);
                 }
                 Err(e) if e.downcast_ref::<UpstreamError>().is_some_and(UpstreamError::is_transient) => return Err(e),
+                Err(e) if foreign_host(&e).is_some() => {
+                    // A link stored by an older version (or tampered with) that names another
+                    // origin: refused before anything was sent; the progress is dropped and
+                    // the sweep starts again from the cursor.
+                    tracing::warn!(tenant = %t.name, source = %name, host = %foreign_host(&e).unwrap_or_default(), "the stored sweep link names another host; not followed, sweep progress dropped");
+                    self.drop_progress(&name, &progress_key).await?;
+                }
                 Err(e) => {
                     tracing::warn!(tenant = %t.name, source = %name, error = %format!("{e:#}"), "cannot resume the interrupted sweep; starting it again");
                 }
@@ -172,7 +193,21 @@ impl Poller {
                     if first_run || pages.is_multiple_of(5) {
                         tracing::info!(tenant = %t.name, source = %name, pages, read = total.read, queued = total.queued, "reading backlog…");
                     }
-                    page = src.next_page(&next).await?;
+                    page = match src.next_page(&next).await {
+                        Ok(p) => p,
+                        Err(e) if foreign_host(&e).is_some() => {
+                            // A next link to another origin (refused, nothing sent there): this
+                            // sweep ends with a permanent error naming the host, its progress
+                            // is dropped, and the next poll sweeps again from the cursor (which
+                            // has not moved), so nothing it covers is lost.
+                            self.drop_progress(&name, &progress_key).await?;
+                            return Err(e.context(format!(
+                                "{}: the sweep stopped at a next link to another host; its progress was dropped and the next poll starts again from the cursor",
+                                src.describe()
+                            )));
+                        }
+                        Err(e) => return Err(e),
+                    };
                 }
                 None => break,
             }
@@ -229,6 +264,7 @@ impl Poller {
     ) -> anyhow::Result<(Stored, bool)> {
         let mut total = Stored::default();
         let mut first = false;
+        let mut refused: Option<anyhow::Error> = None;
         for (i, src) in self.sources.iter().enumerate() {
             let min = src.min_interval();
             if !min.is_zero() && last.get(&i).is_some_and(|t| t.elapsed() < min) {
@@ -254,10 +290,20 @@ impl Poller {
                 Err(e) if src.optional() => {
                     tracing::warn!(tenant = %self.tenant.cfg.name, error = %format!("{e:#}"), "reading {} failed (retried every poll)", src.describe())
                 }
+                // A foreign next link ends that source's sweep only: the other sources of the
+                // cycle still run (a hostile Graph page must not stop Sentinel polling too);
+                // the cycle then reports the refusal.
+                Err(e) if foreign_host(&e).is_some() => {
+                    tracing::error!(tenant = %self.tenant.cfg.name, error = %format!("{e:#}"), "a next link named another host; nothing was sent there");
+                    refused.get_or_insert(e);
+                }
                 Err(e) => return Err(e.context(src.describe())),
             }
         }
-        Ok((total, first))
+        match refused {
+            Some(e) => Err(e),
+            None => Ok((total, first)),
+        }
     }
 
     fn report(&self, result: anyhow::Result<(Stored, bool)>, took: Duration) {

@@ -16,7 +16,6 @@ use axum::response::{IntoResponse, Response};
 use s4s_core::signl4_event;
 use s4s_store::Store;
 use secrecy::ExposeSecret;
-use subtle::ConstantTimeEq;
 use tokio::sync::Notify;
 
 use crate::sources::events;
@@ -43,13 +42,14 @@ pub fn routes(state: WebhookState) -> Router {
 pub const MAX_BODY: usize = 64 * 1024;
 
 fn find_tenant<'a>(tenants: &'a [Arc<TenantContext>], token: &str) -> Option<&'a Arc<TenantContext>> {
-    // Compare against every tenant (no early exit) so timing reveals nothing.
+    // Compare against every tenant (no early exit), hashing both sides first so neither a
+    // token's content nor its length shows in the timing (`s4s_core::ct`).
     let mut found = None;
     // Each team has its own outbound webhook: the tenant's own and each route's own team.
     for t in tenants {
         for team in &t.clients.teams {
             if let Some(secret) = &team.opts.inbound_token
-                && bool::from(secret.expose_secret().as_bytes().ct_eq(token.as_bytes()))
+                && s4s_core::ct::secret_eq(token.as_bytes(), secret.expose_secret().as_bytes())
             {
                 found = Some(t);
             }

@@ -22,7 +22,7 @@ use std::time::Duration;
 
 use reqwest::header::HeaderMap;
 use s4s_core::budget::{Budget, BudgetSpec, Priority};
-use s4s_core::retry::{parse_retry_after, rate_limit_wait};
+use s4s_core::retry::{header_count, parse_retry_after, rate_limit_wait, reset_in};
 use tokio::time::Instant;
 
 use crate::clients::http::UpstreamError;
@@ -142,7 +142,7 @@ impl Scheduler {
             429 => {
                 metrics::counter!(telemetry::UPSTREAM_THROTTLED, "service" => self.service).increment(1);
                 match retry_after.or(reset_wait) {
-                    Some(wait) => b.hold_until(now + wait.as_millis() as u64),
+                    Some(wait) => b.hold_for(now, wait),
                     None => {
                         b.throttled_without_hint(now);
                     }
@@ -151,26 +151,28 @@ impl Scheduler {
             }
             503 if retry_after.is_some() => {
                 if let Some(wait) = retry_after {
-                    b.hold_until(now + wait.as_millis() as u64);
+                    b.hold_for(now, wait);
                 }
             }
             200..=299 => {
                 b.succeeded();
                 // The server's own count (after a restart we do not know what we sent before):
-                // wait for the reset rather than draw a 429 and SIGNL4's blocking window.
-                let num = |k: &str| h(k).and_then(|v| v.trim().parse::<f64>().ok());
+                // wait for the reset rather than draw a 429 and SIGNL4's blocking window. Every
+                // number goes through the one header parser (`s4s_core::retry`): garbage is
+                // absent, holds are capped at `MAX_HOLD`.
+                let num = |k: &str| h(k).and_then(header_count);
+                let reset = h("x-ratelimit-reset").and_then(|v| reset_in(v, now_wall.unix_timestamp()));
                 if let (Some(limit), Some(remaining), Some(reset)) =
-                    (num("x-ratelimit-limit"), num("x-ratelimit-remaining"), num("x-ratelimit-reset"))
+                    (num("x-ratelimit-limit"), num("x-ratelimit-remaining"), reset)
                 {
-                    let reset_in = ((reset - now_wall.unix_timestamp() as f64) * 1000.0).clamp(0.0, 3_600_000.0);
-                    b.server_window(now, limit, remaining, reset_in as u64);
+                    b.server_window(now, limit, remaining, reset);
                 } else if let Some(wait) = reset_wait {
-                    b.hold_until(now + wait.as_millis() as u64);
+                    b.hold_for(now, wait);
                 }
                 let remaining =
                     ["x-ms-ratelimit-remaining-subscription-reads", "x-ms-ratelimit-remaining-subscription-writes"]
                         .iter()
-                        .filter_map(|k| h(k).and_then(|v| v.trim().parse::<f64>().ok()))
+                        .filter_map(|k| num(k))
                         .fold(f64::INFINITY, f64::min);
                 if remaining.is_finite() {
                     b.server_remaining(now, remaining);
@@ -252,6 +254,33 @@ mod tests {
         h.insert("x-ratelimit-reset", HeaderValue::from_str(&reset.to_string()).unwrap());
         s.observe(201, &h);
         assert!(s.held());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn absurd_headers_never_panic_nor_hold_past_the_cap() {
+        let s = Scheduler::new("Graph", "t", &BudgetSpec::arm(0.8));
+        for (k, v) in [
+            ("retry-after", "NaN"),
+            ("retry-after", "inf"),
+            ("retry-after", "-5"),
+            ("retry-after", "1e300"),
+            ("x-ratelimit-reset", "NaN"),
+            ("x-ratelimit-reset", "1e300"),
+            ("x-ms-ratelimit-remaining-subscription-reads", "-inf"),
+            ("x-ms-ratelimit-remaining-subscription-reads", "NaN"),
+        ] {
+            for status in [200, 429, 503] {
+                let mut h = HeaderMap::new();
+                h.insert(k, HeaderValue::from_static(v));
+                h.insert("x-ratelimit-remaining", HeaderValue::from_static("0"));
+                h.insert("x-ratelimit-limit", HeaderValue::from_static("NaN"));
+                s.observe(status, &h);
+            }
+        }
+        // Held by `1e300` at most for the cap; a poller gets through after it.
+        let t0 = Instant::now();
+        as_caller(Caller::poller(Priority::Poll), s.acquire()).await.unwrap();
+        assert!(t0.elapsed() <= s4s_core::retry::MAX_HOLD + Duration::from_secs(1), "{:?}", t0.elapsed());
     }
 
     #[test]

@@ -87,6 +87,7 @@ pub(super) fn from_raw(
                     "use an https:// URL",
                 ));
             }
+            super::endpoints::check_endpoint(&k("endpoint"), &u, endpoints.allow_insecure_http, prefix)?;
             u
         }
         // `[tenant.endpoints] logs_ingestion` set to something other than the cloud's audience.

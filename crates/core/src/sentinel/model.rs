@@ -10,6 +10,17 @@ use crate::text::truncate;
 use crate::timefmt;
 
 /// Store source for a workspace's incidents (`sentinel.<workspace name>`).
+/// The Microsoft Defender portal hosts (commercial and GCC, GCC High, DoD).
+pub const DEFENDER_HOSTS: [&str; 3] = ["security.microsoft.com", "security.microsoft.us", "security.apps.mil"];
+
+/// `link` parsed, when it is an `https` link to a Defender portal host (exactly, or a
+/// subdomain of one: compared on the parsed host, never as a text prefix).
+pub fn defender_url(link: &str) -> Option<url::Url> {
+    let u = url::Url::parse(link).ok()?;
+    let host = u.host_str()?;
+    (u.scheme() == "https" && DEFENDER_HOSTS.iter().any(|d| crate::origin::host_is_or_under(host, d))).then_some(u)
+}
+
 pub fn source(workspace: &str) -> String {
     crate::ids::SourceId::SentinelIncident(workspace.into()).to_string()
 }
@@ -89,10 +100,7 @@ impl Incident {
             return Some(id.trim().to_string());
         }
         let url = s(p, "/additionalData/providerIncidentUrl")?;
-        let u = url::Url::parse(&url).ok()?;
-        if !u.host_str().is_some_and(|h| h.starts_with("security.microsoft.")) {
-            return None;
-        }
+        let u = defender_url(&url)?;
         let mut seg = u.path_segments()?.skip_while(|x| !x.eq_ignore_ascii_case("incidents")).skip(1);
         seg.next()
             .filter(|id| !id.is_empty() && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'))
@@ -105,10 +113,14 @@ impl Incident {
     /// Azure portal experience of Sentinel retires on 2027-03-31 (`microsoft-apis.md` §8a).
     pub fn portal_link(&self) -> Option<String> {
         let p = self.raw.get("properties");
-        if let Some(u) = p.and_then(|p| s(p, "/additionalData/providerIncidentUrl")) {
+        // Links from the service are checked on their parsed host, exactly or as a subdomain
+        // (`security.microsoft.evil.com` is not Defender's); anything else is not linked.
+        if let Some(u) =
+            p.and_then(|p| s(p, "/additionalData/providerIncidentUrl")).filter(|u| defender_url(u).is_some())
+        {
             return Some(u);
         }
-        if let Some(u) = self.url.as_ref().filter(|u| u.contains("security.microsoft.")) {
+        if let Some(u) = self.url.as_ref().filter(|u| defender_url(u).is_some()) {
             return Some(u.clone());
         }
         let provider = p.and_then(|p| s(p, "/providerName")).unwrap_or_default().to_ascii_lowercase();
@@ -116,13 +128,16 @@ impl Incident {
             && let Some(id) = p.and_then(|p| s(p, "/providerIncidentId"))
         {
             // National clouds have their own Defender host: keep theirs when the URL shows it.
-            let host = match self.url.as_deref() {
-                Some(u) if u.contains("portal.azure.us") => "security.microsoft.us",
-                _ => "security.microsoft.com",
-            };
-            return Some(format!("https://{host}/incidents/{id}"));
+            let us =
+                self.url.as_deref().and_then(|u| url::Url::parse(u).ok()).is_some_and(|u| {
+                    u.host_str().is_some_and(|h| crate::origin::host_is_or_under(h, "portal.azure.us"))
+                });
+            let host = if us { "security.microsoft.us" } else { "security.microsoft.com" };
+            let mut link = url::Url::parse(&format!("https://{host}/incidents")).ok()?;
+            link.path_segments_mut().ok()?.push(id.trim());
+            return Some(link.to_string());
         }
-        self.url.clone()
+        self.url.clone().filter(|u| url::Url::parse(u).is_ok_and(|u| u.scheme() == "https"))
     }
 
     /// The Azure portal link when the page links to the Defender portal instead (until the
@@ -381,6 +396,44 @@ pub fn incident_put(current: &Value, intent: &AlertSync, ws: &SentinelConfig, la
 pub(crate) mod tests {
     use super::*;
     use crate::sync::SyncComment;
+
+    #[test]
+    fn defender_links_are_matched_on_the_exact_host_or_a_dotted_suffix() {
+        for ok in [
+            "https://security.microsoft.com/incidents/1",
+            "https://SECURITY.microsoft.com/incidents/1",
+            "https://security.microsoft.us/incidents/1",
+            "https://eu.security.microsoft.com/incidents/1",
+        ] {
+            assert!(defender_url(ok).is_some(), "{ok}");
+        }
+        for bad in [
+            "https://security.microsoft.evil.com/incidents/1",
+            "https://security.microsoft.com.evil.com/incidents/1",
+            "https://evilsecurity.microsoft.com/incidents/1",
+            "https://evil.com/security.microsoft.com/incidents/1",
+            "https://security.microsoft.com@evil.com/incidents/1",
+            "http://security.microsoft.com/incidents/1",
+            "javascript:alert('security.microsoft.com')",
+        ] {
+            assert!(defender_url(bad).is_none(), "{bad}");
+        }
+        let inc = |add: Value, url: &str| {
+            Incident::from_json(json!({"name": "n", "properties": {"additionalData": add, "incidentUrl": url,
+                "lastModifiedTimeUtc": "2026-11-28T10:00:00Z"}}))
+            .unwrap()
+        };
+        let azure = "https://portal.azure.com/#asset/x";
+        // A provider link on a look-alike host is not used; the incident's own link is.
+        let i = inc(json!({"providerIncidentUrl": "https://security.microsoft.evil.com/incidents/7"}), azure);
+        assert_eq!(i.portal_link().as_deref(), Some(azure));
+        assert_eq!(Incident::xdr_incident_id(&i.raw), None);
+        let i = inc(json!({"providerIncidentUrl": "https://security.microsoft.com/incidents/7"}), azure);
+        assert_eq!(i.portal_link().as_deref(), Some("https://security.microsoft.com/incidents/7"));
+        // An incident link that is not https is not linked at all.
+        let i = inc(json!({}), "javascript:alert(1)");
+        assert_eq!(i.portal_link(), None);
+    }
 
     pub(crate) fn ws() -> SentinelConfig {
         SentinelConfig {
