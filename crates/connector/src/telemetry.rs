@@ -242,6 +242,8 @@ pub const TIME_TO_ACK: &str = "s4s_time_to_acknowledge_seconds";
 pub const QUEUE_AGE: &str = "s4s_queue_age_seconds";
 /// Failed sign-ins to the status page (wrong admin token, form or bearer).
 pub const SIGNIN_FAILURES: &str = "s4s_signin_failures_total";
+/// Links and URLs refused by the outbound origin policy (`core/src/origin.rs`), by service.
+pub const FOREIGN_LINKS: &str = "s4s_upstream_foreign_links_total";
 /// 1, labelled with the version and git revision of the running binary (`buildinfo`).
 pub const BUILD_INFO: &str = "s4s_build_info";
 
@@ -444,6 +446,12 @@ pub const METRICS: &[Metric] = {
             Counter,
             &[],
             "Failed sign-ins to the status page (a wrong admin token in the form or as a bearer token).",
+        ),
+        m(
+            FOREIGN_LINKS,
+            Counter,
+            &["service"],
+            "Requests refused before sending because their URL (e.g. a nextLink) names another origin than the service's configured endpoint.",
         ),
         m(
             AUDIT_RECORDS,

@@ -135,9 +135,7 @@ impl UpstreamError {
     }
 }
 
-/// Counter: links refused by the origin policy (label `service`). Named here, not in
-/// `telemetry.rs` (owned elsewhere): the integrator adds its `# HELP` line to `METRICS`.
-pub const FOREIGN_LINKS: &str = "s4s_upstream_foreign_links_total";
+use crate::telemetry::FOREIGN_LINKS;
 
 /// The origin of a configured endpoint; an endpoint without a host (impossible after config
 /// validation) admits nothing.
