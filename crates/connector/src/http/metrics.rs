@@ -81,6 +81,10 @@ pub fn init_series(tenants: &[Arc<TenantContext>]) {
         metrics::counter!(telemetry::OPS_PAGES, "what" => what).increment(0);
     }
     metrics::gauge!(telemetry::OPS_CONDITIONS).set(0.0);
+    // The services whose answers carry links (next links); the others appear when they refuse one.
+    for service in ["Graph", "Azure Resource Manager"] {
+        metrics::counter!(telemetry::FOREIGN_LINKS, "service" => service).increment(0);
+    }
     for reason in ["token", "malformed"] {
         metrics::counter!(telemetry::INBOUND_REJECTED, "reason" => reason).increment(0);
     }
