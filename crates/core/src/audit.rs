@@ -287,11 +287,7 @@ fn capped_details(d: &Value) -> Value {
     if text.len() <= MAX_DETAILS_BYTES {
         return d.clone();
     }
-    let mut cut = MAX_DETAILS_BYTES - 64;
-    while !text.is_char_boundary(cut) {
-        cut -= 1;
-    }
-    json!({"truncated": true, "text": &text[..cut]})
+    json!({"truncated": true, "text": crate::text::prefix_bytes(&text, MAX_DETAILS_BYTES - 64)})
 }
 
 /// Groups rows (JSON texts, in order) into request bodies: each group's JSON array
@@ -372,7 +368,7 @@ mod tests {
     fn columns_match_the_bicep_template() {
         let bicep = include_str!("../../../deploy/bicep/main.bicep");
         let start = bicep.find("var columns = [").expect("columns in main.bicep");
-        let block = &bicep[start..start + bicep[start..].find("\n]").expect("end of columns")];
+        let block = bicep.get(start..).and_then(|b| b.split_once("\n]")).expect("end of columns").0;
         let found: Vec<(String, String)> = block
             .lines()
             .filter_map(|l| {

@@ -111,9 +111,13 @@ pub fn conditions(obs: &Observation, th: Thresholds) -> Vec<Condition> {
                     time::OffsetDateTime::from_unix_timestamp(at / 1000).unwrap_or(time::OffsetDateTime::UNIX_EPOCH),
                 );
                 let detail = if left <= 0 {
-                    format!("The {what} of tenant {n} expired on {}.", &when[..10])
+                    format!("The {what} of tenant {n} expired on {}.", crate::text::prefix_chars(&when, 10))
                 } else {
-                    format!("The {what} of tenant {n} expires on {} (in {} days).", &when[..10], left / 86_400_000)
+                    format!(
+                        "The {what} of tenant {n} expires on {} (in {} days).",
+                        crate::text::prefix_chars(&when, 10),
+                        left / 86_400_000
+                    )
                 };
                 out.push(c(
                     "expiry",
@@ -221,7 +225,7 @@ pub fn certificate_not_after(der: &[u8]) -> Option<i64> {
     let full = match (tag, s.len()) {
         (0x17, 12) => {
             // UTCTime: YY ≥ 50 is 19YY (RFC 5280 §4.1.2.5.1).
-            let yy: i32 = s[..2].parse().ok()?;
+            let yy: i32 = s.get(..2)?.parse().ok()?;
             format!("{}{}", if yy >= 50 { 19 } else { 20 }, s)
         }
         (0x18, 14) => s.to_string(),

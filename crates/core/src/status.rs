@@ -176,7 +176,7 @@ impl std::fmt::Display for Explained {
 
 /// The HTTP status of an error text `Service: HTTP 404: …` (`UpstreamError`'s display).
 fn http_status(text: &str) -> Option<u16> {
-    let rest = &text[text.find("HTTP ")? + 5..];
+    let (_, rest) = text.split_once("HTTP ")?;
     rest.get(..3)?.parse().ok()
 }
 
@@ -301,7 +301,7 @@ fn explain_upstream_for(e: &str, team_secret: &str) -> Explained {
 /// texts can hold a whole echoed request.
 pub fn excerpt(text: &str, max: usize) -> String {
     match text.char_indices().nth(max) {
-        Some((at, _)) => format!("{}…", text[..at].trim_end()),
+        Some(_) => format!("{}…", crate::text::prefix_chars(text, max).trim_end()),
         None => text.to_string(),
     }
 }
