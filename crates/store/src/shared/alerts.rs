@@ -193,6 +193,78 @@ macro_rules! alert_store {
                 tx.commit().await?;
                 Ok(true)
             }
+
+            async fn quarantine(
+                &self,
+                items: &[$crate::types::QuarantineItem],
+                fence: Option<&$crate::types::Fence>,
+                now_ms: i64,
+            ) -> $crate::types::Result<usize> {
+                if items.is_empty() {
+                    return Ok(0);
+                }
+                let mut tx = self.begin_write().await?;
+                check_fence(&mut tx, fence, now_ms).await?;
+                let mut new = 0;
+                for q in items {
+                    let attempts: i64 = sqlx::query_scalar($crate::shared::sql::QUARANTINE_UPSERT)
+                        .bind(&q.tenant)
+                        .bind(&q.source)
+                        .bind(&q.item_id)
+                        .bind(&q.raw)
+                        .bind(&q.reason)
+                        .bind(now_ms)
+                        .fetch_one(&mut *tx)
+                        .await?;
+                    if attempts == 1 {
+                        new += 1;
+                        insert_audit(&mut tx, &q.audit, now_ms).await?;
+                    }
+                }
+                tx.commit().await?;
+                Ok(new)
+            }
+
+            async fn quarantine_retries(
+                &self,
+                tenant: &str,
+                source: &str,
+                limit: i64,
+            ) -> $crate::types::Result<Vec<$crate::types::Quarantined>> {
+                let rows = sqlx::query(sqlx::AssertSqlSafe($crate::shared::sql::quarantine_due()))
+                    .bind(tenant)
+                    .bind(source)
+                    .bind(limit)
+                    .fetch_all(&self.pool)
+                    .await?;
+                rows.iter().map(quarantined_from_row).collect()
+            }
+
+            async fn retry_quarantined(&self, id: i64) -> $crate::types::Result<bool> {
+                let n = sqlx::query($crate::shared::sql::QUARANTINE_RETRY_ONE)
+                    .bind(id)
+                    .execute(&self.pool)
+                    .await?
+                    .rows_affected();
+                Ok(n == 1)
+            }
+
+            async fn retry_all_quarantined(&self, tenant: Option<&str>) -> $crate::types::Result<u64> {
+                Ok(sqlx::query($crate::shared::sql::QUARANTINE_RETRY_ALL)
+                    .bind(tenant.unwrap_or(""))
+                    .execute(&self.pool)
+                    .await?
+                    .rows_affected())
+            }
+
+            async fn release_quarantined(&self, id: i64) -> $crate::types::Result<bool> {
+                let n = sqlx::query($crate::shared::sql::QUARANTINE_RELEASE)
+                    .bind(id)
+                    .execute(&self.pool)
+                    .await?
+                    .rows_affected();
+                Ok(n == 1)
+            }
         }
     };
 }

@@ -25,6 +25,22 @@ macro_rules! helpers {
             }
         }
 
+        fn quarantined_from_row(r: &$row) -> $crate::types::Result<$crate::types::Quarantined> {
+            use sqlx::Row;
+            Ok($crate::types::Quarantined {
+                id: r.try_get("id")?,
+                tenant: r.try_get("tenant")?,
+                source: r.try_get("source")?,
+                item_id: r.try_get("item_id")?,
+                raw: r.try_get("raw")?,
+                reason: r.try_get("reason")?,
+                first_seen_ms: r.try_get("first_seen_ms")?,
+                last_seen_ms: r.try_get("last_seen_ms")?,
+                attempts: r.try_get("attempts")?,
+                retry: r.try_get::<i64, _>("retry")? != 0,
+            })
+        }
+
         fn job_from_row(r: &$row) -> $crate::types::Result<$crate::types::Job> {
             use sqlx::Row;
             Ok($crate::types::Job {
