@@ -1,0 +1,141 @@
+//! Poison isolation end to end (issue 20 item 2): one Graph page holding hostile alerts —
+//! a non-ASCII MITRE technique against a `mitre` route (it panicked the poll cycle at every
+//! poll), a 1 MB title with 10,000 evidence items, control characters, JSON nulls where
+//! objects are expected, wrongly typed fields — next to normal alerts. The normal alerts page
+//! once, an alert created afterwards pages within one poll and a few seconds, every hostile
+//! alert is paged or quarantined and never paged twice, and no poll cycle fails.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use common::*;
+use s4s_fakecloud::scenarios;
+use serde_json::{Value, json};
+
+const T: Duration = Duration::from_secs(30);
+const MITRE_TEAM: &str = "mitre-team-secret";
+
+/// A tenant whose first route matches MITRE technique T1003 (and its sub-techniques).
+fn mitre_routed(h: &Harness) -> ConfigBuilder {
+    h.config().tenant(|t| {
+        t.routes = vec![
+            toml::Table::try_from(json!({"name": "mitre", "team_secret": MITRE_TEAM, "match": {"mitre": ["T1003"]}}))
+                .expect("a route table"),
+        ];
+    })
+}
+
+/// The hostile alerts of the page, by what makes each hostile.
+fn hostile() -> Vec<(&'static str, Value)> {
+    let mut poison = scenarios::mde_malware("p1");
+    // "T100é": byte 5 is inside the "é"; `T1003` is 5 bytes long.
+    poison["mitreTechniques"] = json!(["T100é", "t100É.001", "T1003\u{301}"]);
+    let mut huge = scenarios::mde_malware("p2");
+    huge["title"] = json!("é".repeat(512 * 1024));
+    huge["description"] = json!("x".repeat(1024 * 1024));
+    huge["evidence"] = Value::Array(
+        (0..10_000)
+            .map(|i| {
+                json!({"@odata.type": "#microsoft.graph.security.deviceEvidence", "deviceDnsName": format!("ws-{i}"),
+                "mdeDeviceId": format!("d{i}")})
+            })
+            .collect(),
+    );
+    huge["mitreTechniques"] = Value::Array((0..10_000).map(|i| json!(format!("T{i}é"))).collect());
+    let mut control = scenarios::mde_malware("p3");
+    control["title"] = json!("ok\u{0}\u{7}\u{1b}[31m\r\nlevel=error msg=\"forged\"\u{2028}\u{202e}");
+    control["mitreTechniques"] = json!(["\u{0}T1003", "T1003\n", "\u{feff}"]);
+    let mut nulls = scenarios::mde_malware("p4");
+    for k in ["evidence", "comments", "mitreTechniques", "title", "alertWebUrl", "incidentId", "systemTags"] {
+        nulls[k] = Value::Null;
+    }
+    let mut null_items = scenarios::mde_malware("p5");
+    null_items["evidence"] = json!([null, {"@odata.type": null}, {"@odata.type": "#microsoft.graph.security.userEvidence", "userAccount": null}]);
+    null_items["mitreTechniques"] = json!([null, 1, {"id": "T1003"}]);
+    let mut typed = scenarios::mde_malware("p6");
+    typed["severity"] = json!(5);
+    typed["mitreTechniques"] = json!("T1");
+    typed["title"] = json!(42);
+    typed["evidence"] = json!({"deviceDnsName": "ws-1"});
+    typed["status"] = json!(["new"]);
+    typed["incidentId"] = json!(7);
+    vec![
+        ("non-ASCII technique", poison),
+        ("1 MB title, 10,000 evidence items", huge),
+        ("control characters", control),
+        ("nulls", nulls),
+        ("null items", null_items),
+        ("wrong types", typed),
+    ]
+}
+
+/// Pages per external id on both teams.
+fn all_pages(h: &Harness) -> BTreeMap<String, usize> {
+    let mut all = h.pages();
+    for (k, n) in h.fake.pages_by_external_id(MITRE_TEAM) {
+        *all.entry(k).or_default() += n;
+    }
+    all
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hostile_alerts_neither_stall_the_tenant_nor_page_twice() {
+    let h = Harness::new().await;
+    h.fake.add_team(MITRE_TEAM);
+    let (names, hostile): (Vec<&str>, Vec<Value>) = hostile().into_iter().unzip();
+    // One Graph page: the hostile alerts between normal ones.
+    let mut page = vec![scenarios::mde_malware("n1")];
+    page.extend(hostile);
+    page.push(scenarios::mdo_phishing("n2"));
+    let added = h.fake.add_alerts(TENANT, page);
+    let (normal_before, hostile) = {
+        let mut normal = vec![added[0].clone(), added[added.len() - 1].clone()];
+        normal.sort_by_key(ext);
+        (normal, added[1..added.len() - 1].to_vec())
+    };
+    let app = h.start(&mitre_routed(&h)).await;
+
+    wait_for("the normal alerts of the page are paged", T, async || {
+        let p = all_pages(&h);
+        normal_before.iter().all(|a| p.contains_key(&ext(a)))
+    })
+    .await;
+    // The next normal alert pages within one poll and a few seconds.
+    let next = h.fake.add_alert(TENANT, scenarios::entra_risky_signin("n3"));
+    wait_for(
+        "the alert created afterwards is paged",
+        Duration::from_millis(250) + Duration::from_secs(5),
+        async || all_pages(&h).contains_key(&ext(&next)),
+    )
+    .await;
+    // Every hostile alert is paged or quarantined.
+    wait_for("every hostile alert is paged or quarantined", T, async || {
+        let p = all_pages(&h);
+        let q = app.store.quarantined(100).await.unwrap_or_default();
+        hostile
+            .iter()
+            .all(|a| p.contains_key(&ext(a)) || q.iter().any(|x| Some(x.item_id.as_str()) == a["id"].as_str()))
+    })
+    .await;
+    // Several more polls (the overlap re-read sees the hostile page again): nothing twice.
+    h.polls(4).await;
+    let p = all_pages(&h);
+    for a in normal_before.iter().chain([&next]) {
+        assert_eq!(p.get(&ext(a)), Some(&1), "normal alert {} paged once: {p:?}", a["id"]);
+    }
+    let quarantined = app.store.quarantined(100).await.expect("quarantine listing");
+    for (name, a) in names.iter().zip(&hostile) {
+        let paged = p.get(&ext(a)).copied().unwrap_or(0);
+        let q = quarantined.iter().filter(|x| Some(x.item_id.as_str()) == a["id"].as_str()).count();
+        assert!(paged + q == 1, "hostile alert ({name}) paged {paged} times and quarantined {q} times: {p:?}");
+    }
+    // The poison alert is not MITRE T1003: it went to the tenant's own team.
+    assert_eq!(h.pages().get(&ext(&hostile[0])), Some(&1), "the non-ASCII technique pages on the default route");
+    // No poll cycle failed (a panic is reported as a failed cycle).
+    let status = app.tenants[0].status();
+    assert_eq!(status.last_poll_error, None, "no poll cycle failed");
+    assert_eq!(status.consecutive_poll_failures, 0);
+    app.stop().await;
+}
