@@ -139,3 +139,72 @@ async fn hostile_alerts_neither_stall_the_tenant_nor_page_twice() {
     assert_eq!(status.consecutive_poll_failures, 0);
     app.stop().await;
 }
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
+}
+
+/// An alert an older version quarantined (the routing panic) is listed and shown by `jobs`
+/// (reason, raw JSON, redacted), and `jobs retry quarantine:<id>` after the upgrade pages it
+/// once and releases it; an item that still fails stays quarantined with one more attempt.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn jobs_show_and_retry_quarantined_items() {
+    use s4s_core::records::QuarantineItem;
+    use signl4_sentinel::ops;
+
+    let h = Harness::new().await;
+    h.fake.add_team(MITRE_TEAM);
+    let cfg = mitre_routed(&h);
+    let app = h.start(&cfg).await;
+    let config = cfg.build();
+    let redactor = s4s_core::redact::Redactor::from_config(&config);
+    let tenant = config.tenants[0].name.clone();
+    // As the version with the routing bug left it: quarantined, never stored or paged.
+    let mut raw = scenarios::mde_malware("q1");
+    raw["id"] = json!("da-quarantined-1");
+    raw["lastUpdateDateTime"] = json!("2026-01-01T10:00:00Z");
+    raw["mitreTechniques"] = json!(["T100é"]);
+    raw["description"] = json!(format!("echoed secret {TEAM}"));
+    let still_bad = json!({"id": "da-still-bad", "lastUpdateDateTime": "not a time", "title": "x"});
+    let reason = "internal error (panic): byte index 5 is not a char boundary; it is inside 'é'";
+    let items = [
+        QuarantineItem::new(&tenant, "graph-alert", "da-quarantined-1", &raw, reason),
+        QuarantineItem::new(&tenant, "graph-alert", "da-still-bad", &still_bad, "no valid lastUpdateDateTime"),
+    ];
+    assert_eq!(app.store.quarantine(&items, None, now_ms()).await.expect("quarantine"), 2);
+    let listed = app.store.quarantined(10).await.expect("listing");
+    let id_of = |item: &str| listed.iter().find(|q| q.item_id == item).map(|q| q.id).expect("listed");
+    let (poison, bad) = (id_of("da-quarantined-1"), id_of("da-still-bad"));
+
+    let list = ops::list(&*app.store, &redactor, false).await.expect("jobs");
+    assert!(list.contains("quarantined: 2"), "{list}");
+    assert!(list.contains(&format!("quarantine:{poison} {tenant} graph-alert da-quarantined-1 attempts=1")), "{list}");
+    let shown = ops::show(&*app.store, &redactor, &format!("quarantine:{poison}"), false).await.expect("jobs show");
+    assert!(shown.contains("not a char boundary") && shown.contains("T100é"), "reason and raw JSON: {shown}");
+    assert!(!shown.contains(TEAM), "the raw JSON is redacted: {shown}");
+    let as_json = ops::show(&*app.store, &redactor, &format!("quarantine:{poison}"), true).await.expect("--json");
+    let v: Value = serde_json::from_str(&as_json).expect("one JSON object");
+    assert_eq!(v["raw"]["mitreTechniques"][0], "T100é");
+    assert!(ops::show(&*app.store, &redactor, "quarantine:999999", false).await.is_err(), "unknown item refused");
+    assert!(ops::retry(&*app.store, "quarantine:abc").await.is_err(), "a bad id is refused");
+
+    // After the upgrade: re-run, paged once (the technique is not T1003: the default route).
+    for id in [poison, bad] {
+        let said = ops::retry(&*app.store, &format!("quarantine:{id}")).await.expect("jobs retry");
+        assert!(said.contains("re-run"), "{said}");
+    }
+    let ext_id = s4s_core::ids::external_id(&tenant, "graph-alert", "da-quarantined-1");
+    wait_for("the re-run alert pages", T, async || h.pages().get(&ext_id) == Some(&1)).await;
+    wait_for("both re-runs are done", T, async || {
+        let l = app.store.quarantined(10).await.unwrap_or_default();
+        l.len() == 1 && !l[0].retry
+    })
+    .await;
+    let left = app.store.quarantined(10).await.expect("listing");
+    assert_eq!((left[0].id, left[0].attempts), (bad, 2), "still failing: stays, one more attempt");
+    // Nothing pages twice, and the released item does not come back.
+    h.polls(3).await;
+    assert_eq!(h.pages().get(&ext_id), Some(&1));
+    assert!(app.store.get_quarantined(poison).await.expect("lookup").is_none());
+    app.stop().await;
+}
