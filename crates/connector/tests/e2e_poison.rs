@@ -16,6 +16,7 @@ use serde_json::{Value, json};
 
 const T: Duration = Duration::from_secs(30);
 const MITRE_TEAM: &str = "mitre-team-secret";
+const OPS_TEAM: &str = "ops-team-secret-7c1d";
 
 /// A tenant whose first route matches MITRE technique T1003 (and its sub-techniques).
 fn mitre_routed(h: &Harness) -> ConfigBuilder {
@@ -154,7 +155,10 @@ async fn jobs_show_and_retry_quarantined_items() {
 
     let h = Harness::new().await;
     h.fake.add_team(MITRE_TEAM);
-    let cfg = mitre_routed(&h);
+    h.fake.add_team(OPS_TEAM);
+    let webhook = format!("{}/signl4/webhook", h.fake.url());
+    let cfg =
+        mitre_routed(&h).ops([("team_secret", OPS_TEAM), ("webhook", webhook.as_str()), ("check_interval", "200ms")]);
     let app = h.start(&cfg).await;
     let config = cfg.build();
     let redactor = s4s_core::redact::Redactor::from_config(&config);
@@ -188,6 +192,17 @@ async fn jobs_show_and_retry_quarantined_items() {
     assert!(ops::show(&*app.store, &redactor, "quarantine:999999", false).await.is_err(), "unknown item refused");
     assert!(ops::retry(&*app.store, "quarantine:abc").await.is_err(), "a bad id is refused");
 
+    // Self-monitoring raises "items quarantined" for the tenant, once.
+    let ops_page = format!("s4s-ops:quarantine:{tenant}");
+    let ops_pages = || {
+        h.fake
+            .received(OPS_TEAM)
+            .into_iter()
+            .filter(|e| e.status == "new" && e.external_id.as_deref() == Some(&ops_page))
+            .count()
+    };
+    wait_for("the ops team is paged about the quarantine", T, async || ops_pages() == 1).await;
+
     // After the upgrade: re-run, paged once (the technique is not T1003: the default route).
     for id in [poison, bad] {
         let said = ops::retry(&*app.store, &format!("quarantine:{id}")).await.expect("jobs retry");
@@ -206,5 +221,6 @@ async fn jobs_show_and_retry_quarantined_items() {
     h.polls(3).await;
     assert_eq!(h.pages().get(&ext_id), Some(&1));
     assert!(app.store.get_quarantined(poison).await.expect("lookup").is_none());
+    assert_eq!(ops_pages(), 1, "one item is left: the condition stays raised, paged once");
     app.stop().await;
 }

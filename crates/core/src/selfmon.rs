@@ -25,6 +25,9 @@ pub struct TenantObservation {
     pub signl4_api_error: Option<String>,
     /// The credential's expiry: ("client secret" | "certificate", when in ms).
     pub credential_expiry: Option<(String, i64)>,
+    /// Items of this tenant in quarantine (processing them failed), by source; empty when
+    /// none or not known (the database is down).
+    pub quarantined: Vec<(String, i64)>,
 }
 
 /// Everything one evaluation looks at.
@@ -128,6 +131,11 @@ pub fn conditions(obs: &Observation, th: Thresholds) -> Vec<Condition> {
             }
         }
     }
+    for t in &obs.tenants {
+        if let Some(c) = quarantine_condition(t) {
+            out.push(c);
+        }
+    }
     if let Some(e) = &obs.storage_error {
         out.push(Condition {
             key: "storage".into(),
@@ -147,6 +155,28 @@ pub fn conditions(obs: &Observation, th: Thresholds) -> Vec<Condition> {
         });
     }
     out
+}
+
+/// "Items quarantined" for a tenant with any: raised while one is left (the key does not
+/// change with the count, so it pages once), cleared when the last is re-run and released.
+fn quarantine_condition(t: &TenantObservation) -> Option<Condition> {
+    let total: i64 = t.quarantined.iter().map(|(_, n)| n).sum();
+    if total <= 0 {
+        return None;
+    }
+    let n = &t.tenant;
+    let by_source: Vec<String> =
+        t.quarantined.iter().filter(|(_, c)| *c > 0).map(|(s, c)| format!("{c} from {s}")).collect();
+    Some(Condition {
+        key: format!("quarantine:{n}"),
+        tenant: Some(n.clone()),
+        title: format!("signl4-sentinel: items of tenant {n} are quarantined (not paged)"),
+        detail: format!(
+            "{total} item(s) could not be processed and were kept aside ({}); the rest of their pages went on.",
+            by_source.join(", ")
+        ),
+        fix: "See `signl4-sentinel jobs` and `jobs show quarantine:ID` (the reason and the raw JSON); after an upgrade that fixes the cause, `jobs retry --quarantined` re-runs them (each pages once). Please report the reason.".into(),
+    })
 }
 
 /// What to do: conditions to raise (not raised before) and keys to clear (raised before, gone).
@@ -295,6 +325,26 @@ mod tests {
         assert_eq!(keys, ["signl4-secret:contoso", "expiry:contoso", "storage", "dead-letters"]);
         assert!(c[1].detail.contains("in 3 days"), "{}", c[1].detail);
         assert!(c[3].detail.starts_with("3 job(s)"));
+    }
+
+    #[test]
+    fn quarantined_items_raise_one_condition_per_tenant_until_none_is_left() {
+        let mut a = t("contoso");
+        a.quarantined = vec![("graph-alert".into(), 2), ("signl4-webhook".into(), 1)];
+        let obs = Observation { now_ms: MIN, tenants: vec![a.clone(), t("fabrikam")], ..Default::default() };
+        let c = conditions(&obs, TH);
+        assert_eq!(c.len(), 1);
+        assert_eq!((c[0].key.as_str(), c[0].tenant.as_deref()), ("quarantine:contoso", Some("contoso")));
+        assert!(c[0].detail.starts_with("3 item(s)") && c[0].detail.contains("2 from graph-alert"), "{}", c[0].detail);
+        // One more item: the same condition (no second page).
+        a.quarantined = vec![("graph-alert".into(), 3)];
+        let more = conditions(&Observation { now_ms: MIN, tenants: vec![a.clone()], ..Default::default() }, TH);
+        let raised: BTreeSet<String> = c.iter().map(|c| c.key.clone()).collect();
+        assert!(changes(&raised, &more).0.is_empty());
+        // All re-run: cleared.
+        a.quarantined = vec![("graph-alert".into(), 0)];
+        let none = conditions(&Observation { now_ms: MIN, tenants: vec![a], ..Default::default() }, TH);
+        assert_eq!(changes(&raised, &none).1, ["quarantine:contoso"]);
     }
 
     #[test]
