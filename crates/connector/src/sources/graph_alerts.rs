@@ -95,7 +95,7 @@ impl PullSource for GraphAlerts {
 
     /// Re-runs the quarantined alerts an operator asked for (`jobs retry quarantine:<id>`)
     /// through [`PullSource::store_page`]; one whose stored version is as new or newer was
-    /// processed since and is only released.
+    /// processed since and is only released. Then the tenant's quarantined webhook events.
     async fn recheck(&self, store: &dyn Store) -> anyhow::Result<usize> {
         let t = &self.0.cfg;
         let mut queued = 0;
@@ -109,7 +109,8 @@ impl PullSource for GraphAlerts {
             }
             quarantine::finish(store, &q, superseded).await?;
         }
-        Ok(queued)
+        // The webhook has no cycle of its own: the tenant's poller re-runs its quarantined events.
+        Ok(queued + crate::sources::events::rerun_quarantined_webhooks(store, &self.0).await?)
     }
 
     async fn first_page(&self, since: OffsetDateTime) -> anyhow::Result<Page> {
