@@ -64,15 +64,15 @@ fuzz_target!(|data: &[u8]| {
         assert_eq!(sentinel::comment_id(&inc.title).len(), 36);
         let _ = ingest::incident_pages(ws, &inc);
         for cfg in [ws, &per_alert] {
-            let _ = ingest::sentinel_incident(t, cfg, &inc, None, Some(items.clone()), &[]);
+            let _ = ingest::sentinel_incident(t, cfg, &inc, None, Some(items.clone()), &[], None);
             let src = sentinel::source(&cfg.name);
             let older = stored(&src, &inc.name, "2000-01-01T00:00:00.0000000Z", true, Signl4State::Open, None);
             let tracked = [stored(&sentinel::alert_source(&cfg.name), "x", "v", true, Signl4State::Open, None)];
             let _ = ingest::sentinel_needs_tracked(cfg, &inc, Some(&older));
-            let _ = ingest::sentinel_incident(t, cfg, &inc, Some(&older), None, &tracked);
+            let _ = ingest::sentinel_incident(t, cfg, &inc, Some(&older), None, &tracked, None);
             let same = stored(&src, &inc.name, &version, true, Signl4State::Open, None);
             assert!(
-                ingest::sentinel_incident(t, cfg, &inc, Some(&same), None, &[]).is_empty(),
+                ingest::sentinel_incident(t, cfg, &inc, Some(&same), None, &[], None).is_empty(),
                 "an unchanged re-read writes nothing"
             );
         }
