@@ -16,6 +16,13 @@ use crate::telemetry;
 /// Re-runs taken up per source and cycle at most (the rest wait for the next cycle).
 pub const RERUNS_PER_CYCLE: i64 = 50;
 
+/// `s4s_quarantined_total` at 0 for the tenant's Graph alerts (a series before the first item,
+/// so a rate or an alert rule has something to read); other sources appear with their first.
+pub fn init_series(t: &TenantConfig) {
+    metrics::counter!(telemetry::QUARANTINED, "tenant" => t.name.clone(), "source" => s4s_core::ids::SOURCE_GRAPH_ALERT)
+        .increment(0);
+}
+
 /// The item `id` of `source` that failed with `reason`, as kept aside.
 pub fn item(t: &TenantConfig, source: &str, id: &str, raw: &Value, reason: &str) -> QuarantineItem {
     QuarantineItem::new(&t.name, source, id, raw, reason)
