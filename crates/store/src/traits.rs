@@ -18,6 +18,17 @@ pub trait AlertStore: Send + Sync + 'static {
     /// [`AlertStore::ingest`], committed only if `fence` still holds (checked in the same
     /// transaction; else [`StoreError::Fenced`](crate::StoreError::Fenced) and nothing is written).
     async fn ingest_fenced(&self, items: &[IngestItem], fence: Option<&Fence>, now_ms: i64) -> Result<IngestOutcome>;
+    /// [`AlertStore::ingest_fenced`] of a page together with its items that failed
+    /// ([`AlertStore::quarantine`]), in one transaction: the quarantined items are durable
+    /// exactly when the page is, so the cursor may move past both. Returns the ingest outcome
+    /// and how many quarantined items were new.
+    async fn ingest_page(
+        &self,
+        items: &[IngestItem],
+        quarantined: &[QuarantineItem],
+        fence: Option<&Fence>,
+        now_ms: i64,
+    ) -> Result<(IngestOutcome, usize)>;
 
     async fn get_alert(&self, tenant: &str, source: &str, alert_id: &str) -> Result<Option<StoredAlert>>;
     /// Stored state of several alerts of one tenant and source (missing ones are absent). The

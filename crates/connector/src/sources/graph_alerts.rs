@@ -184,7 +184,7 @@ impl PullSource for GraphAlerts {
         let audit_routes = t.audit.is_some() && !t.routes.is_empty();
         for a in &parsed {
             // A quarantined alert counts as stored for the cursor: it is durable in the
-            // quarantine table, written before this page's alerts.
+            // quarantine table, written with this page's alerts.
             out.newest = out.newest.max(Some(a.last_update));
             let p = prior.get(&a.id);
             let decided = ingest::guarded(|| {
@@ -211,9 +211,11 @@ impl PullSource for GraphAlerts {
         // Graph lists the most recent first; page the oldest of a batch first.
         batch.sort_by(|a, b| a.alert.version.cmp(&b.alert.version));
         out.read = batch.len();
-        // Record first: the poisoned items are durable before the page (and the cursor) moves on.
-        quarantine::record(store, fence, t, poisoned).await?;
-        let o = store.ingest_fenced(&batch, fence, now).await?;
+        // The poisoned items are stored with the page, in one transaction: durable exactly when
+        // the page is, so the cursor moves past both.
+        quarantine::prepare(t, &mut poisoned, now);
+        let (o, new) = store.ingest_page(&batch, &poisoned, fence, now).await?;
+        quarantine::report(t, &poisoned, new);
         for (result, n) in [("new", o.new), ("updated", o.updated), ("unchanged", o.unchanged)] {
             metrics::counter!(telemetry::ALERTS_INGESTED, "tenant" => t.name.clone(), "result" => result)
                 .increment(n as u64);

@@ -30,6 +30,8 @@ pub fn item(t: &TenantConfig, source: &str, id: &str, raw: &Value, reason: &str)
 
 /// Records `items` (one tenant's) in one transaction, fenced like the page they came from,
 /// with each new item's audit record when the tenant keeps an audit trail; counts and logs them.
+/// A page source stores them with its page instead ([`prepare`], `AlertStore::ingest_page`,
+/// [`report`]).
 pub async fn record(
     store: &dyn Store,
     fence: Option<&Fence>,
@@ -40,13 +42,25 @@ pub async fn record(
         return Ok(());
     }
     let now = now_ms();
+    prepare(t, &mut items, now);
+    let new = store.quarantine(&items, fence, now).await?;
+    report(t, &items, new);
+    Ok(())
+}
+
+/// Adds each item's `quarantined` audit record when the tenant keeps an audit trail (stored
+/// only with a new item).
+pub fn prepare(t: &TenantConfig, items: &mut [QuarantineItem], now_ms: i64) {
     if t.audit.is_some() {
-        for q in &mut items {
-            q.audit = vec![s4s_core::audit::quarantined(q, now)];
+        for q in items {
+            q.audit = vec![s4s_core::audit::quarantined(q, now_ms)];
         }
     }
-    let new = store.quarantine(&items, fence, now).await?;
-    for q in &items {
+}
+
+/// Logs the recorded items and counts the `new` ones in `s4s_quarantined_total`.
+pub fn report(t: &TenantConfig, items: &[QuarantineItem], new: usize) {
+    for q in items {
         tracing::warn!(tenant = %q.tenant, source = %q.source, item = %q.item_id, reason = %q.reason,
             "quarantined an item whose processing failed; the rest of its page goes on (`signl4-sentinel jobs` lists it, `jobs retry quarantine:<id>` re-runs it)");
     }
@@ -55,7 +69,6 @@ pub async fn record(
         let source = items.first().map(|q| q.source.clone()).unwrap_or_default();
         metrics::counter!(telemetry::QUARANTINED, "tenant" => t.name.clone(), "source" => source).increment(new as u64);
     }
-    Ok(())
 }
 
 /// The items of `source` an operator asked to re-run (`jobs retry quarantine:<id>`), at most

@@ -219,9 +219,11 @@ impl PullSource for SentinelIncidents {
             }
         }
         out.queued = batch.iter().map(|i| i.jobs.len() + usize::from(i.page.is_some())).sum();
-        // Record first: the poisoned items are durable before the page (and the cursor) moves on.
-        quarantine::record(store, fence, t, poisoned).await?;
-        let o = store.ingest_fenced(&batch, fence, now).await?;
+        // The poisoned items are stored with the page, in one transaction: durable exactly when
+        // the page is, so the cursor moves past both.
+        quarantine::prepare(t, &mut poisoned, now);
+        let (o, new) = store.ingest_page(&batch, &poisoned, fence, now).await?;
+        quarantine::report(t, &poisoned, new);
         let grouped = batch.iter().filter(|i| i.update.signl4_state.as_deref() == Some("grouped")).count();
         metrics::counter!(crate::telemetry::ALERTS_GROUPED, "tenant" => t.name.clone()).increment(grouped as u64);
         out.new = o.new;

@@ -63,7 +63,8 @@ macro_rules! conformance_tests {
             audit_records_come_oldest_first_until_marked_sent,
             quarantined_items_are_stored_once_with_reason_attempts_and_their_audit_record,
             quarantine_writes_fenced_by_a_lost_lease_change_nothing,
-            a_retried_item_is_released_when_it_worked_and_stays_when_it_failed_again
+            a_retried_item_is_released_when_it_worked_and_stays_when_it_failed_again,
+            a_page_and_its_quarantined_items_are_stored_together_or_not_at_all
         );
     };
     (@cases $make:expr; $($case:ident),*) => {

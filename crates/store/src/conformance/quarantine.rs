@@ -108,3 +108,33 @@ pub async fn a_retried_item_is_released_when_it_worked_and_stays_when_it_failed_
     assert_eq!(s.quarantine_retries("t2", "graph-alert", 10).await.unwrap().len(), 1);
     assert_eq!(s.quarantine_retries("t1", "graph-alert", 0).await.unwrap().len(), 0, "bounded by the limit");
 }
+
+pub async fn a_page_and_its_quarantined_items_are_stored_together_or_not_at_all(s: Arc<dyn Store>) {
+    use super::fixtures::item;
+    let generation = s.acquire_lease("poll:t1", "r1", 1000, 10_000).await.unwrap().unwrap();
+    let fence = Fence { lease: "poll:t1".into(), owner: "r1".into(), generation };
+    let (o, new) = s
+        .ingest_page(&[item("a", "v1", true)], &[poison("t1", "graph-alert", "p1", "x")], Some(&fence), 1000)
+        .await
+        .unwrap();
+    assert_eq!((o.new, o.jobs_created, new), (1, 1, 1));
+    assert_eq!(s.quarantined(10).await.unwrap().len(), 1);
+    assert!(s.get_alert("t1", "graph-alert", "a").await.unwrap().is_some());
+    // Seen again with the page: one more attempt, not new; the page is unchanged.
+    let (o, new) = s
+        .ingest_page(&[item("a", "v1", true)], &[poison("t1", "graph-alert", "p1", "x")], Some(&fence), 1100)
+        .await
+        .unwrap();
+    assert_eq!((o.unchanged, o.jobs_created, new), (1, 0, 0));
+    assert_eq!(s.quarantined(10).await.unwrap()[0].attempts, 2);
+    // Only quarantined items, or nothing at all.
+    assert_eq!(s.ingest_page(&[], &[poison("t1", "graph-alert", "p2", "x")], None, 1200).await.unwrap().1, 1);
+    assert_eq!(s.ingest_page(&[], &[], None, 1200).await.unwrap().1, 0);
+    // A lost lease: neither the page nor its quarantined items.
+    assert!(s.acquire_lease("poll:t1", "r2", 20_000, 10_000).await.unwrap().is_some());
+    let refused =
+        s.ingest_page(&[item("b", "v1", true)], &[poison("t1", "graph-alert", "p3", "x")], Some(&fence), 20_001).await;
+    assert!(matches!(refused, Err(crate::StoreError::Fenced(_))), "{refused:?}");
+    assert!(s.get_alert("t1", "graph-alert", "b").await.unwrap().is_none());
+    assert_eq!(s.quarantined(10).await.unwrap().len(), 2);
+}
