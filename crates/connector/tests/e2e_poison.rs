@@ -224,3 +224,47 @@ async fn jobs_show_and_retry_quarantined_items() {
     assert_eq!(ops_pages(), 1, "one item is left: the condition stays raised, paged once");
     app.stop().await;
 }
+
+/// A SIGNL4 acknowledgement an older version quarantined (its recording panicked; the
+/// webhook answered 200, so SIGNL4 does not send it again) is re-run by `jobs retry
+/// quarantine:<id>`: the tenant's poller records it through the normal path, the Graph alert
+/// is acknowledged once, and a second retry of the same change has no second effect.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_quarantined_webhook_event_is_recorded_once_when_re_run() {
+    use s4s_core::records::QuarantineItem;
+    use signl4_sentinel::ops;
+    use signl4_sentinel::sources::events::SOURCE_SIGNL4_WEBHOOK;
+
+    let h = Harness::new().await;
+    let cfg = h.config();
+    let app = h.start(&cfg).await;
+    let tenant = cfg.build().tenants[0].name.clone();
+    let a = h.fake.add_alert(TENANT, scenarios::mde_malware("w1"));
+    wait_for("paged", T, async || h.pages().contains_key(&ext(&a))).await;
+    let ack = json!({"eventType": 201, "id": "ev-quarantined-1", "user": {"mailaddress": "kim@signl4.com"},
+        "alert": {"statusCode": 2, "externalEventId": ext(&a)}});
+    let reason = "internal error (panic): index out of bounds";
+    let q = QuarantineItem::new(&tenant, SOURCE_SIGNL4_WEBHOOK, "ev-quarantined-1", &ack, reason);
+    assert_eq!(app.store.quarantine(&[q.clone()], None, now_ms()).await.expect("quarantine"), 1);
+    let id = app.store.quarantined(10).await.expect("listing")[0].id;
+    ops::retry(&*app.store, &format!("quarantine:{id}")).await.expect("jobs retry");
+    let graph_status = || h.fake.alert(TENANT, a["id"].as_str().unwrap_or_default()).map(|v| v["status"].clone());
+    wait_for("the acknowledgement reaches Graph", T, async || graph_status() == Some(json!("inProgress"))).await;
+    wait_for("released", T, async || app.store.get_quarantined(id).await.ok().flatten().is_none()).await;
+    // The same change quarantined and re-run again (a second copy): deduplicated, no effect.
+    app.store.quarantine(&[q], None, now_ms()).await.expect("quarantine again");
+    let again = app.store.quarantined(10).await.expect("listing")[0].id;
+    ops::retry(&*app.store, &format!("quarantine:{again}")).await.expect("jobs retry");
+    wait_for("released again", T, async || app.store.get_quarantined(again).await.ok().flatten().is_none()).await;
+    let effects = app
+        .store
+        .list_jobs(s4s_store::JobState::Done, 100)
+        .await
+        .expect("jobs")
+        .into_iter()
+        .chain(app.store.list_jobs(s4s_store::JobState::Pending, 100).await.expect("jobs"))
+        .filter(|j| j.kind == "graph-sync")
+        .count();
+    assert_eq!(effects, 1, "one write-back for one change");
+    app.stop().await;
+}
