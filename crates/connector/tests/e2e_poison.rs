@@ -245,7 +245,7 @@ async fn a_quarantined_webhook_event_is_recorded_once_when_re_run() {
         "alert": {"statusCode": 2, "externalEventId": ext(&a)}});
     let reason = "internal error (panic): index out of bounds";
     let q = QuarantineItem::new(&tenant, SOURCE_SIGNL4_WEBHOOK, "ev-quarantined-1", &ack, reason);
-    assert_eq!(app.store.quarantine(&[q.clone()], None, now_ms()).await.expect("quarantine"), 1);
+    assert_eq!(app.store.quarantine(std::slice::from_ref(&q), None, now_ms()).await.expect("quarantine"), 1);
     let id = app.store.quarantined(10).await.expect("listing")[0].id;
     ops::retry(&*app.store, &format!("quarantine:{id}")).await.expect("jobs retry");
     let graph_status = || h.fake.alert(TENANT, a["id"].as_str().unwrap_or_default()).map(|v| v["status"].clone());
