@@ -20,7 +20,7 @@ shift || true
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 fuzz="$root/fuzz"
-all=(signl4_event signl4_rest_alert graph_alert_page graph_incident_page sentinel_incident config_load timestamp header_numbers link_policy)
+all=(signl4_event signl4_rest_alert graph_alert_page graph_incident_page sentinel_incident config_load timestamp header_numbers link_policy routing)
 if [[ $# -gt 0 ]]; then
     targets=("$@")
 else

@@ -124,7 +124,7 @@ var columns = [
   { name: 'Team', type: 'string', description: 'The SIGNL4 team (route) paged.' }
   { name: 'Signl4AlertId', type: 'string', description: 'The SIGNL4 alert id.' }
   { name: 'Signl4EventId', type: 'string', description: 'The SIGNL4 event id returned by the webhook.' }
-  { name: 'Action', type: 'string', description: 'paged, delivered, acknowledged, annotated, escalated, closed, written_back, write_back_failed, held_back or routed.' }
+  { name: 'Action', type: 'string', description: 'paged, delivered, acknowledged, annotated, escalated, closed, written_back, write_back_failed, held_back, routed or quarantined.' }
   { name: 'Actor', type: 'string', description: 'The SIGNL4 user, or connector.' }
   { name: 'Status', type: 'string', description: 'The status after the action.' }
   { name: 'LatencyMs', type: 'long', description: 'Milliseconds the action took or waited (see the documentation, Audit trail).' }

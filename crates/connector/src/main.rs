@@ -105,13 +105,16 @@ Exit code: 0 when everything the configuration uses works, 1 when a check failed
         #[command(subcommand)]
         command: ConfigCommand,
     },
-    /// Inspect and redrive the outbox (pages and write-backs): counts, dead letters, one job,
-    /// retry. Safe while the service runs, on SQLite and PostgreSQL; secrets are never shown.
+    /// Inspect and redrive the outbox (pages and write-backs): counts, dead letters, quarantined
+    /// items, one job, retry. Safe while the service runs, on SQLite and PostgreSQL; secrets are never shown.
     #[command(
         after_help = "Examples:\n  signl4-sentinel jobs --config s4s.toml --dead        counts and dead letters with their keys\n  \
 signl4-sentinel jobs --config s4s.toml show KEY      one job: state, attempts, last error, payload\n  \
 signl4-sentinel jobs --config s4s.toml retry KEY     send a dead letter again\n  \
-signl4-sentinel jobs --config s4s.toml retry --dead  send every dead letter again"
+signl4-sentinel jobs --config s4s.toml retry --dead  send every dead letter again\n  \
+signl4-sentinel jobs --config s4s.toml show quarantine:ID    a quarantined item: reason, raw JSON\n  \
+signl4-sentinel jobs --config s4s.toml retry quarantine:ID   re-run a quarantined item (after an upgrade)\n  \
+signl4-sentinel jobs --config s4s.toml retry --quarantined   re-run every quarantined item"
     )]
     Jobs {
         /// Configuration file (TOML): the database to use.
@@ -128,10 +131,12 @@ signl4-sentinel jobs --config s4s.toml retry --dead  send every dead letter agai
 #[derive(Subcommand)]
 enum JobsCommand {
     /// One job by key: state (pending, running, parked, done, dead), attempts, whether its last
-    /// attempt is in doubt, last error, result and payload. Secrets (team secrets, API keys,
-    /// tokens) are redacted.
+    /// attempt is in doubt, last error, result and payload; or a quarantined item
+    /// (`quarantine:ID`): why, attempts, its raw JSON. Secrets (team secrets, API keys, tokens)
+    /// are redacted.
     Show {
-        /// The job's key, as `jobs --dead` lists it (e.g. page:s4s:contoso:graph-alert:da63…).
+        /// The job's key, as `jobs --dead` lists it (e.g. page:s4s:contoso:graph-alert:da63…),
+        /// or `quarantine:ID` as `jobs` lists it.
         key: String,
         /// Print one JSON object instead of text.
         #[arg(long)]
@@ -139,16 +144,22 @@ enum JobsCommand {
     },
     /// Send a dead letter again: back to pending, due now, attempts reset and its dead-letter
     /// horizon counted from now. Only dead jobs change: a job that is pending or running is
-    /// refused (it runs by itself), a parked one resumes at the service's restart.
+    /// refused (it runs by itself), a parked one resumes at the service's restart. A
+    /// quarantined item (`quarantine:ID`) is re-run by the service's next poll of its source:
+    /// processed, it pages once and is released; still failing, it stays (one more attempt).
+    #[command(group(clap::ArgGroup::new("bulk").args(["dead", "quarantined"])))]
     Retry {
-        /// The dead job's key.
-        #[arg(required_unless_present = "dead", conflicts_with = "dead")]
+        /// The dead job's key, or `quarantine:ID`.
+        #[arg(required_unless_present_any = ["dead", "quarantined"], conflicts_with = "bulk")]
         key: Option<String>,
         /// Every dead job instead of one.
         #[arg(long)]
         dead: bool,
-        /// With --dead: only this tenant's dead jobs.
-        #[arg(long, requires = "dead")]
+        /// Every quarantined item instead of one.
+        #[arg(long)]
+        quarantined: bool,
+        /// With --dead or --quarantined: only this tenant's.
+        #[arg(long, requires = "bulk")]
         tenant: Option<String>,
     },
 }
@@ -310,6 +321,9 @@ async fn jobs(cfg: &config::Config, dead: bool, command: Option<JobsCommand>) ->
         None => ops::list(&*store, &redactor, dead).await,
         Some(JobsCommand::Show { key, json }) => ops::show(&*store, &redactor, &key, json).await,
         Some(JobsCommand::Retry { key: Some(key), .. }) => ops::retry(&*store, &key).await,
+        Some(JobsCommand::Retry { key: None, quarantined: true, tenant, .. }) => {
+            ops::retry_all_quarantined(&*store, cfg, tenant.as_deref()).await
+        }
         Some(JobsCommand::Retry { key: None, tenant, .. }) => ops::retry_dead(&*store, cfg, tenant.as_deref()).await,
     }
 }

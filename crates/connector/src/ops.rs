@@ -4,13 +4,17 @@
 //! They open the database beside the service: SQLite read-only for reading, or without the
 //! process lock for a redrive (SQLite serialises the writes); PostgreSQL without migrating.
 //! A redrive changes dead jobs only (`Outbox::redrive_job`), so it never races a runner.
+//!
+//! Quarantined items (issue 20: processing them failed, a panic included) are listed too,
+//! shown as `quarantine:<id>` and retried by marking them: the service's next cycle of their
+//! source re-runs them through the normal path.
 
 use std::fmt::Write as _;
 use std::sync::Arc;
 
 use s4s_core::config::{Config, StorageConfig};
 use s4s_core::redact::Redactor;
-use s4s_store::{Job, JobState, Store};
+use s4s_store::{Job, JobState, Quarantined, Store};
 use serde_json::Value;
 
 use crate::clock::now_ms;
@@ -33,10 +37,42 @@ pub async fn open(cfg: &Config, write: bool) -> anyhow::Result<Arc<dyn Store>> {
     })
 }
 
-/// `jobs [--dead]`: counts, and the dead letters with their last error.
+/// Quarantined items `jobs` lists at most.
+pub const QUARANTINE_LISTED: i64 = 100;
+/// Prefix of a quarantined item's key in `jobs show` / `jobs retry`.
+pub const QUARANTINE_PREFIX: &str = "quarantine:";
+
+/// `jobs [--dead]`: counts, the quarantined items with their reason, and the dead letters
+/// with their last error.
 pub async fn list(store: &dyn Store, redactor: &Redactor, dead: bool) -> anyhow::Result<String> {
     let c = store.job_counts().await?;
-    let mut out = format!("pending: {}  parked: {}  done: {}  dead: {}\n", c.pending, c.paused, c.done, c.dead);
+    let quarantined: i64 = store.quarantine_counts().await?.iter().map(|(_, _, n)| n).sum();
+    let mut out = format!(
+        "pending: {}  parked: {}  done: {}  dead: {}  quarantined: {quarantined}\n",
+        c.pending, c.paused, c.done, c.dead
+    );
+    if quarantined > 0 {
+        let _ = writeln!(
+            out,
+            "quarantined items (processing them failed; `jobs show quarantine:ID`, `jobs retry quarantine:ID` after an upgrade):"
+        );
+        for q in store.quarantined(QUARANTINE_LISTED).await? {
+            let _ = writeln!(
+                out,
+                "{QUARANTINE_PREFIX}{} {} {} {} attempts={} last_seen={} reason={}",
+                q.id,
+                q.tenant,
+                q.source,
+                one_line(&scrub(redactor, &q.item_id), 80),
+                q.attempts,
+                when(q.last_seen_ms),
+                one_line(&scrub(redactor, &q.reason), 200)
+            );
+        }
+        if quarantined > QUARANTINE_LISTED {
+            let _ = writeln!(out, "… and {} more", quarantined - QUARANTINE_LISTED);
+        }
+    }
     if dead {
         for j in store.list_jobs(JobState::Dead, 1000).await? {
             let _ = writeln!(
@@ -103,6 +139,112 @@ fn redacted_json(redactor: &Redactor, text: &str) -> Value {
     }
 }
 
+/// At most `max` characters on one line, control characters escaped: item ids and reasons
+/// come from upstream and must not forge lines in the operator's terminal.
+fn one_line(text: &str, max: usize) -> String {
+    let escaped: String = text
+        .chars()
+        .flat_map(|c| if c.is_control() { c.escape_default().collect::<Vec<_>>() } else { vec![c] })
+        .collect();
+    s4s_core::status::excerpt(&escaped, max)
+}
+
+/// The quarantined item named by `quarantine:<id>`; `None` when `key` is a job key.
+async fn find_quarantined(store: &dyn Store, key: &str) -> anyhow::Result<Option<Quarantined>> {
+    let Some(id) = key.strip_prefix(QUARANTINE_PREFIX) else { return Ok(None) };
+    let Ok(id) = id.trim().parse::<i64>() else {
+        return Err(Refused(format!("{key:?} is not a quarantined item: use quarantine:ID as `jobs` lists it")).into());
+    };
+    match store.get_quarantined(id).await? {
+        Some(q) => Ok(Some(q)),
+        None => Err(Refused(format!(
+            "no quarantined item {key} (it may have been re-run and released; `signl4-sentinel jobs` lists them)"
+        ))
+        .into()),
+    }
+}
+
+/// `jobs show quarantine:<id>`: the item, the reason and its raw JSON, redacted.
+fn show_quarantined(q: &Quarantined, redactor: &Redactor, json: bool) -> anyhow::Result<String> {
+    let raw = redacted_json(redactor, &q.raw);
+    let reason = scrub(redactor, &q.reason);
+    let status = if q.retry {
+        "quarantined, re-run requested (the service re-runs it at its next poll of the source)"
+    } else {
+        "quarantined (processing it failed; `jobs retry` re-runs it, e.g. after an upgrade)"
+    };
+    if json {
+        let v = serde_json::json!({
+            "key": format!("{QUARANTINE_PREFIX}{}", q.id),
+            "tenant": q.tenant,
+            "source": q.source,
+            "item": scrub(redactor, &q.item_id),
+            "state": "quarantined",
+            "status": status,
+            "retryRequested": q.retry,
+            "attempts": q.attempts,
+            "firstSeen": when(q.first_seen_ms),
+            "lastSeen": when(q.last_seen_ms),
+            "reason": reason,
+            "raw": raw,
+        });
+        return Ok(format!("{}\n", serde_json::to_string_pretty(&v)?));
+    }
+    let mut out = String::new();
+    let _ = writeln!(out, "quarantined item {QUARANTINE_PREFIX}{}", q.id);
+    let _ = writeln!(out, "  tenant:       {}", q.tenant);
+    let _ = writeln!(out, "  source:       {}", q.source);
+    let _ = writeln!(out, "  item:         {}", one_line(&scrub(redactor, &q.item_id), 200));
+    let _ = writeln!(out, "  state:        {status}");
+    let _ = writeln!(out, "  attempts:     {}", q.attempts);
+    let _ = writeln!(out, "  first seen:   {}", when(q.first_seen_ms));
+    let _ = writeln!(out, "  last seen:    {}", when(q.last_seen_ms));
+    let _ = writeln!(out, "  reason:       {}", one_line(&reason, s4s_core::records::QuarantineItem::MAX_REASON));
+    let _ = writeln!(out, "  raw:");
+    for line in serde_json::to_string_pretty(&raw)?.lines() {
+        let _ = writeln!(out, "    {line}");
+    }
+    Ok(out)
+}
+
+/// `jobs retry quarantine:<id>`: marks the item for a re-run by its source.
+async fn retry_quarantined(store: &dyn Store, q: &Quarantined) -> anyhow::Result<String> {
+    if !store.retry_quarantined(q.id).await? {
+        return Err(Refused(format!(
+            "quarantined item {QUARANTINE_PREFIX}{} is gone (re-run and released meanwhile); nothing was changed",
+            q.id
+        ))
+        .into());
+    }
+    Ok(format!(
+        "quarantined item {QUARANTINE_PREFIX}{} ({} {} {}) will be re-run at the service's next poll of that source: \
+         processed → paged once and released; still failing → stays quarantined with one more attempt\n",
+        q.id, q.tenant, q.source, q.item_id
+    ))
+}
+
+/// `jobs retry --quarantined [--tenant NAME]`: every quarantined item (of one tenant) re-run.
+pub async fn retry_all_quarantined(store: &dyn Store, cfg: &Config, tenant: Option<&str>) -> anyhow::Result<String> {
+    known_tenant(cfg, tenant)?;
+    let n = store.retry_all_quarantined(tenant).await?;
+    let whose = tenant.map(|t| format!(" of tenant {t}")).unwrap_or_default();
+    Ok(if n == 0 {
+        format!("no quarantined items{whose}: nothing to retry\n")
+    } else {
+        format!("{n} quarantined item(s){whose} will be re-run at the service's next poll of their source\n")
+    })
+}
+
+fn known_tenant(cfg: &Config, tenant: Option<&str>) -> anyhow::Result<()> {
+    if let Some(t) = tenant
+        && !cfg.tenants.iter().any(|c| c.name == t)
+    {
+        let names: Vec<&str> = cfg.tenants.iter().map(|c| c.name.as_str()).collect();
+        return Err(Refused(format!("tenant {t:?} is not configured (configured: {})", names.join(", "))).into());
+    }
+    Ok(())
+}
+
 async fn find(store: &dyn Store, key: &str) -> anyhow::Result<Job> {
     match store.get_job(key).await? {
         Some(j) => Ok(j),
@@ -116,6 +258,9 @@ async fn find(store: &dyn Store, key: &str) -> anyhow::Result<Job> {
 /// `jobs show KEY`: the job's state, attempts, last error, result and payload, redacted; with
 /// `json`, one JSON object.
 pub async fn show(store: &dyn Store, redactor: &Redactor, key: &str, json: bool) -> anyhow::Result<String> {
+    if let Some(q) = find_quarantined(store, key).await? {
+        return show_quarantined(&q, redactor, json);
+    }
     let j = find(store, key).await?;
     let now = now_ms();
     let payload = redacted_json(redactor, &j.payload);
@@ -171,6 +316,9 @@ pub async fn show(store: &dyn Store, redactor: &Redactor, key: &str, json: bool)
 /// `jobs retry KEY`: a dead job back to pending, due now, attempts reset. Anything else is
 /// refused with what it is doing instead (a pending or running job runs by itself).
 pub async fn retry(store: &dyn Store, key: &str) -> anyhow::Result<String> {
+    if let Some(q) = find_quarantined(store, key).await? {
+        return retry_quarantined(store, &q).await;
+    }
     let j = find(store, key).await?;
     let now = now_ms();
     if j.state != JobState::Dead {
@@ -198,12 +346,7 @@ pub async fn retry(store: &dyn Store, key: &str) -> anyhow::Result<String> {
 
 /// `jobs retry --dead [--tenant NAME]`: every dead job (of one tenant) back to pending.
 pub async fn retry_dead(store: &dyn Store, cfg: &Config, tenant: Option<&str>) -> anyhow::Result<String> {
-    if let Some(t) = tenant
-        && !cfg.tenants.iter().any(|c| c.name == t)
-    {
-        let names: Vec<&str> = cfg.tenants.iter().map(|c| c.name.as_str()).collect();
-        return Err(Refused(format!("tenant {t:?} is not configured (configured: {})", names.join(", "))).into());
-    }
+    known_tenant(cfg, tenant)?;
     let n = store.redrive_dead(tenant, now_ms()).await?;
     let whose = tenant.map(|t| format!(" of tenant {t}")).unwrap_or_default();
     Ok(if n == 0 {

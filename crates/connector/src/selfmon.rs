@@ -1,5 +1,6 @@
 //! Self-monitoring: every `[ops] check_interval` the connector looks at itself (each tenant's
-//! credentials, polling and SIGNL4 health, credential expiry; the database; dead letters),
+//! credentials, polling and SIGNL4 health, credential expiry, quarantined items; the
+//! database; dead letters),
 //! asks core (`s4s_core::selfmon`) which conditions need an admin, and raises each once — an
 //! `error` log line, `/readyz`, and with `[ops] team_secret` a page to the admins' SIGNL4 team
 //! — and clears it when it is gone (the page is closed by the same external id).
@@ -80,6 +81,11 @@ impl SelfMonitor {
             None => self.store.job_counts().await.ok().map(|c| c.dead),
             Some(_) => None,
         };
+        // (tenant, source, count) of the quarantine (issue 20); unknown while the database is down.
+        let quarantined = match storage_error {
+            None => self.store.quarantine_counts().await.unwrap_or_default(),
+            Some(_) => Vec::new(),
+        };
         let tenants = self
             .tenants
             .iter()
@@ -103,6 +109,11 @@ impl SelfMonitor {
                     signl4_api_failing_since_ms: s.signl4_api_failing_since_ms,
                     signl4_api_error: s.signl4_api_error,
                     credential_expiry: expiry,
+                    quarantined: quarantined
+                        .iter()
+                        .filter(|(tenant, _, _)| *tenant == t.cfg.name)
+                        .map(|(_, source, n)| (source.clone(), *n))
+                        .collect(),
                 }
             })
             .collect();

@@ -158,6 +158,8 @@ pub const AUDIT_RECORDS: &str = "s4s_audit_records_total";
 pub const ALERTS_INGESTED: &str = "s4s_alerts_ingested_total";
 /// Alerts Graph returned without id or lastUpdateDateTime.
 pub const ALERTS_MALFORMED: &str = "s4s_alerts_malformed_total";
+/// Items quarantined (their processing failed, a panic included), by tenant and source.
+pub const QUARANTINED: &str = "s4s_quarantined_total";
 /// Failed job attempts by kind (transient / permanent / rejected).
 pub const DELIVERY_FAILURES: &str = "s4s_delivery_failures_total";
 /// PATCHes and comments written to Graph.
@@ -299,6 +301,12 @@ pub const METRICS: &[Metric] = {
             Counter,
             &["tenant", "result"],
             "Graph alert versions stored, by result (new, updated, unchanged).",
+        ),
+        m(
+            QUARANTINED,
+            Counter,
+            &["tenant", "source"],
+            "Items (alerts, incidents, SIGNL4 events) quarantined because processing them failed; `jobs` lists them.",
         ),
         m(
             ALERTS_MALFORMED,

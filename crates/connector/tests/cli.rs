@@ -181,7 +181,7 @@ fn jobs_shows_the_outbox_of_a_state_file() {
         .unwrap();
     let out = bin().args(["jobs", "--dead", "--config"]).arg(&f).output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "pending: 0  parked: 0  done: 0  dead: 0");
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "pending: 0  parked: 0  done: 0  dead: 0  quarantined: 0");
     drop(held);
 }
 

@@ -66,10 +66,12 @@ pub enum Action {
     HeldBack,
     /// The alert was routed to a team (one record per team it pages).
     Routed,
+    /// Processing the item failed (a panic included): it is quarantined, not paged.
+    Quarantined,
 }
 
 impl Action {
-    pub const ALL: [Action; 10] = [
+    pub const ALL: [Action; 11] = [
         Action::Paged,
         Action::Delivered,
         Action::Acknowledged,
@@ -80,6 +82,7 @@ impl Action {
         Action::WriteBackFailed,
         Action::HeldBack,
         Action::Routed,
+        Action::Quarantined,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -94,6 +97,7 @@ impl Action {
             Action::WriteBackFailed => "write_back_failed",
             Action::HeldBack => "held_back",
             Action::Routed => "routed",
+            Action::Quarantined => "quarantined",
         }
     }
 
@@ -247,6 +251,22 @@ impl AuditRecord {
     }
 }
 
+/// The `quarantined` record of an item kept aside (stored with it, once per item: the
+/// record id is the tenant, source and item id). `Details` holds the reason.
+pub fn quarantined(q: &crate::records::QuarantineItem, now_ms: i64) -> AuditRecord {
+    let facts = AlertFacts::from_stored(&q.source, &q.item_id, None, "", &q.raw);
+    let what = format!("{}:{}:{}", q.tenant, q.source, q.item_id);
+    let mut r = AuditRecord::new(&q.tenant, Action::Quarantined, &what, now_ms, &facts);
+    if q.source.starts_with("signl4") {
+        r.source = "signl4".into();
+    }
+    // A hostile title may be a megabyte long.
+    r.title = crate::text::truncate(&r.title, 256);
+    r.status = "quarantined".into();
+    r.details = serde_json::json!({ "reason": q.reason });
+    r
+}
+
 /// The `routed` records of an ingested alert: one per page job it carries (its first team and
 /// each `continue` route's), keyed by the page job, stored only together with the pages
 /// (`IngestItem::audit`). The route is read from the job: a Graph page body's hidden route
@@ -287,11 +307,7 @@ fn capped_details(d: &Value) -> Value {
     if text.len() <= MAX_DETAILS_BYTES {
         return d.clone();
     }
-    let mut cut = MAX_DETAILS_BYTES - 64;
-    while !text.is_char_boundary(cut) {
-        cut -= 1;
-    }
-    json!({"truncated": true, "text": &text[..cut]})
+    json!({"truncated": true, "text": crate::text::prefix_bytes(&text, MAX_DETAILS_BYTES - 64)})
 }
 
 /// Groups rows (JSON texts, in order) into request bodies: each group's JSON array
@@ -372,7 +388,7 @@ mod tests {
     fn columns_match_the_bicep_template() {
         let bicep = include_str!("../../../deploy/bicep/main.bicep");
         let start = bicep.find("var columns = [").expect("columns in main.bicep");
-        let block = &bicep[start..start + bicep[start..].find("\n]").expect("end of columns")];
+        let block = bicep.get(start..).and_then(|b| b.split_once("\n]")).expect("end of columns").0;
         let found: Vec<(String, String)> = block
             .lines()
             .filter_map(|l| {
@@ -416,6 +432,21 @@ mod tests {
         assert_eq!(row["LatencyMs"], 250);
         assert_eq!(row["Signl4AlertId"], Value::Null);
         assert_eq!(row["RecordId"], "paged:page:s4s:contoso:graph-alert:a1");
+    }
+
+    #[test]
+    fn a_quarantined_item_has_one_record_with_its_reason() {
+        let raw = serde_json::json!({"id": "a1", "title": "é".repeat(10_000)});
+        let q = crate::records::QuarantineItem::new("contoso", "graph-alert", "a1", &raw, "internal error: boom");
+        let r = quarantined(&q, 1000);
+        assert_eq!(r.record_id, quarantined(&q, 2000).record_id, "once per item");
+        assert_eq!(r.action.as_str(), "quarantined");
+        let row = r.to_row();
+        assert_eq!((row["Source"].as_str(), row["AlertId"].as_str()), (Some("graph"), Some("a1")));
+        assert_eq!(row["Details"]["reason"], "internal error: boom");
+        assert!(r.title.chars().count() <= 256);
+        let ev = crate::records::QuarantineItem::new("contoso", "signl4-webhook", "e1", &raw, "bad");
+        assert_eq!(quarantined(&ev, 1).source, "signl4");
     }
 
     #[test]

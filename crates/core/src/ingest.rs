@@ -1,6 +1,22 @@
 //! The ingest decision: for each version read from a source, what to store, whether it pages,
 //! and which SIGNL4 changes a portal edit causes. Pure; sources store what these return.
 
+/// Runs one item's decision; a panic (a bug, or input no test foresaw) becomes an error text
+/// instead of failing the whole page: the caller quarantines the item
+/// ([`crate::records::QuarantineItem`]) and goes on with the rest. State `f` borrows mutably
+/// (e.g. a [`GroupBook`]) may hold part of the item's changes after a panic; it only groups
+/// later items of the same page.
+pub fn guarded<T>(f: impl FnOnce() -> T) -> Result<T, String> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).map_err(|p| {
+        let msg = p
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| p.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "(no message)".into());
+        format!("internal error (panic): {msg}")
+    })
+}
+
 use serde_json::Value;
 
 use crate::alert::{AlertStatus, GraphAlert};
@@ -1085,5 +1101,15 @@ mod tests {
             a.text
         );
         assert!(a.text.contains("severity rose to High"));
+    }
+
+    #[test]
+    fn a_panicking_decision_is_an_error_text() {
+        assert_eq!(guarded(|| 2 + 2), Ok(4));
+        let e = guarded(|| -> usize { panic!("byte index 5 is not a char boundary") }).unwrap_err();
+        assert_eq!(e, "internal error (panic): byte index 5 is not a char boundary");
+        let n = 7;
+        let e = guarded(|| -> usize { panic!("formatted {n}") }).unwrap_err();
+        assert!(e.ends_with("formatted 7"));
     }
 }

@@ -5,6 +5,8 @@
 //! Every function here is unit-tested with plain data; the adapters (HTTP clients, storage,
 //! server) live in `s4s-store` and `signl4-sentinel`.
 
+#![deny(clippy::string_slice)]
+
 pub mod alert;
 pub mod audit;
 pub mod budget;

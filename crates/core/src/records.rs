@@ -101,6 +101,62 @@ pub struct InboundEvent {
     pub audit: Vec<AuditRecord>,
 }
 
+/// An item (Graph alert or incident, Sentinel incident, SIGNL4 event) whose processing failed
+/// — a panic included — kept aside with its raw JSON instead of failing its page: the rest of
+/// the page is stored and the cursor moves on (the quarantined item is durable here).
+/// Stored once per `(tenant, source, item_id)`; seeing it again updates it and counts an
+/// attempt.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QuarantineItem {
+    pub tenant: String,
+    /// The source's cursor name (`graph-alert`, `graph-incident`, `sentinel.<ws>`,
+    /// `signl4-webhook`, `signl4-rest`).
+    pub source: String,
+    /// The item's id as the source names it (alert id, incident name, event id).
+    pub item_id: String,
+    /// The item as received (JSON text).
+    pub raw: String,
+    /// Why: the panic message or the error, at most [`QuarantineItem::MAX_REASON`] characters.
+    pub reason: String,
+    /// The `quarantined` `SIGNL4_CL` record, stored with the item when it is new.
+    pub audit: Vec<AuditRecord>,
+}
+
+impl QuarantineItem {
+    /// Longest reason kept (characters).
+    pub const MAX_REASON: usize = 2000;
+
+    pub fn new(tenant: &str, source: &str, item_id: &str, raw: &serde_json::Value, reason: &str) -> QuarantineItem {
+        QuarantineItem {
+            tenant: tenant.to_string(),
+            source: source.to_string(),
+            item_id: item_id.to_string(),
+            raw: raw.to_string(),
+            reason: crate::text::truncate(reason, Self::MAX_REASON),
+            audit: Vec::new(),
+        }
+    }
+}
+
+/// A quarantined item as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Quarantined {
+    /// Its row id: `jobs show quarantine:<id>`.
+    pub id: i64,
+    pub tenant: String,
+    pub source: String,
+    pub item_id: String,
+    pub raw: String,
+    pub reason: String,
+    pub first_seen_ms: i64,
+    pub last_seen_ms: i64,
+    /// How often processing it failed (seen again, or retried and still failing).
+    pub attempts: i64,
+    /// An operator asked to re-run it (`jobs retry quarantine:<id>`); the source's next
+    /// cycle does, and clears this.
+    pub retry: bool,
+}
+
 /// An alert version and, if it should page, the page job.
 #[derive(Debug, Clone)]
 pub struct IngestItem {

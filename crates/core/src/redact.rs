@@ -135,17 +135,25 @@ fn scrub_tokens(text: &str) -> String {
             out.push_str(rest);
             return out;
         };
-        let len = rest[value..].find(|c: char| !token_char(c)).unwrap_or(rest.len() - value);
+        // `value` is just past an ASCII match, so a char boundary; token characters are ASCII,
+        // so `value + len` is one too (checked anyway: never a panic on logged text).
+        let (Some(head), Some(tail)) = (rest.get(..value), rest.get(value..)) else {
+            out.push_str(rest);
+            return out;
+        };
+        let len = tail.find(|c: char| !token_char(c)).unwrap_or(tail.len());
+        let Some((token, after)) = tail.split_at_checked(len) else {
+            out.push_str(rest);
+            return out;
+        };
+        out.push_str(head);
         if len < 8 {
-            // Too short to be a token: keep it. Token characters are ASCII, so `value + len`
-            // is a char boundary, and it is past where the match began (progress).
-            out.push_str(&rest[..value + len]);
-            rest = &rest[value + len..];
-            continue;
+            // Too short to be a token: keep it. It is past where the match began (progress).
+            out.push_str(token);
+        } else {
+            out.push_str(REDACTED);
         }
-        out.push_str(&rest[..value]);
-        out.push_str(REDACTED);
-        rest = &rest[value + len..];
+        rest = after;
     }
 }
 

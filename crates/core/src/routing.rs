@@ -136,18 +136,17 @@ impl Glob {
 
     pub fn matches(&self, value: &str) -> bool {
         let v = value.to_lowercase();
-        let parts = &self.0;
-        if parts.len() == 1 {
-            return v == parts[0];
-        }
-        let (first, last) = (&parts[0], &parts[parts.len() - 1]);
-        if !v.starts_with(first.as_str()) || v.len() < first.len() + last.len() || !v.ends_with(last.as_str()) {
+        let [first, mids @ .., last] = self.0.as_slice() else {
+            // No `*`: the whole value.
+            return self.0.first().is_some_and(|p| v == *p);
+        };
+        // Prefix and suffix must not overlap ("ab*ba" does not match "aba").
+        let Some(mut rest) = v.strip_prefix(first.as_str()).and_then(|r| r.strip_suffix(last.as_str())) else {
             return false;
-        }
-        let mut rest = &v[first.len()..v.len() - last.len()];
-        for mid in &parts[1..parts.len() - 1] {
-            match rest.find(mid.as_str()) {
-                Some(i) => rest = &rest[i + mid.len()..],
+        };
+        for mid in mids {
+            match rest.split_once(mid.as_str()) {
+                Some((_, after)) => rest = after,
                 None => return false,
             }
         }
@@ -173,6 +172,12 @@ pub struct RouteMatch {
     pub devices: Vec<Glob>,
     pub users: Vec<Glob>,
     pub ips: Vec<Glob>,
+}
+
+/// `t` is a sub-technique of `w` (`T1003.001` of `T1003`), compared ASCII-case-insensitively.
+/// Techniques come from upstream: `split_at_checked` never cuts inside a character.
+fn is_sub_technique(t: &str, w: &str) -> bool {
+    t.split_at_checked(w.len()).is_some_and(|(head, rest)| head.eq_ignore_ascii_case(w) && rest.starts_with('.'))
 }
 
 fn any_eq(wanted: &[String], have: &[String]) -> bool {
@@ -201,12 +206,10 @@ impl RouteMatch {
             return false;
         }
         let techniques = self.techniques.is_empty()
-            || self.techniques.iter().any(|w| {
-                f.techniques.iter().any(|t| {
-                    t.eq_ignore_ascii_case(w)
-                        || (t.len() > w.len() && t[..w.len()].eq_ignore_ascii_case(w) && t.as_bytes()[w.len()] == b'.')
-                })
-            });
+            || self
+                .techniques
+                .iter()
+                .any(|w| f.techniques.iter().any(|t| t.eq_ignore_ascii_case(w) || is_sub_technique(t, w)));
         techniques
             && any_eq(&self.products, &f.products)
             && any_eq(&self.detection_sources, &f.detection_sources)
@@ -289,5 +292,46 @@ mod tests {
         );
         assert!(!RouteMatch { workspaces: vec!["soc".into()], ..Default::default() }.matches(&f));
         assert!(RouteMatch::default().matches(&Facts::default()));
+    }
+
+    /// Issue 20: `T100é` against `T1003` cut inside the `é` and panicked every poll.
+    #[test]
+    fn non_ascii_techniques_never_panic() {
+        let m = RouteMatch { techniques: vec!["T1003".into()], ..Default::default() };
+        for t in ["T100é", "T100É.001", "é", "T1003\u{301}", "T1003é", "", "\u{0}T1003"] {
+            let f = Facts { techniques: vec![t.into()], ..Default::default() };
+            assert!(!m.matches(&f), "{t:?} is not T1003");
+        }
+        let f = Facts { techniques: vec!["t1003.001".into()], ..Default::default() };
+        assert!(m.matches(&f));
+        let wide = RouteMatch { techniques: vec!["Té".into()], ..Default::default() };
+        assert!(wide.matches(&Facts { techniques: vec!["té.1".into()], ..Default::default() }));
+        assert!(!wide.matches(&Facts { techniques: vec!["T".into()], ..Default::default() }));
+    }
+
+    proptest::proptest! {
+        /// Arbitrary unicode techniques against arbitrary route techniques never panic, and
+        /// a technique always matches itself and its own sub-techniques.
+        #[test]
+        fn arbitrary_techniques_never_panic(wanted in "\\PC{0,8}", have in proptest::collection::vec("\\PC{0,10}", 0..4)) {
+            let m = RouteMatch { techniques: vec![wanted.clone()], ..Default::default() };
+            let _ = m.matches(&Facts { techniques: have, ..Default::default() });
+            let itself = Facts { techniques: vec![wanted.clone()], ..Default::default() };
+            let sub = Facts { techniques: vec![wanted.clone() + ".001"], ..Default::default() };
+            proptest::prop_assert!(m.matches(&itself));
+            proptest::prop_assert!(m.matches(&sub));
+        }
+
+        /// Arbitrary unicode globs against arbitrary values never panic; a glob without `*`
+        /// matches its own text and `*` matches everything.
+        #[test]
+        fn arbitrary_globs_never_panic(pattern in "[a-zé*ß\\PC]{0,12}", value in "\\PC{0,16}") {
+            let _ = Glob::new(&pattern).matches(&value);
+            let plain = value.replace('*', "");
+            let own = Glob::new(&plain).matches(&plain);
+            let star = Glob::new("*").matches(&value);
+            proptest::prop_assert!(own);
+            proptest::prop_assert!(star);
+        }
     }
 }

@@ -25,6 +25,9 @@ pub struct TenantObservation {
     pub signl4_api_error: Option<String>,
     /// The credential's expiry: ("client secret" | "certificate", when in ms).
     pub credential_expiry: Option<(String, i64)>,
+    /// Items of this tenant in quarantine (processing them failed), by source; empty when
+    /// none or not known (the database is down).
+    pub quarantined: Vec<(String, i64)>,
 }
 
 /// Everything one evaluation looks at.
@@ -116,9 +119,13 @@ pub fn conditions(obs: &Observation, th: Thresholds) -> Vec<Condition> {
                     time::OffsetDateTime::from_unix_timestamp(at / 1000).unwrap_or(time::OffsetDateTime::UNIX_EPOCH),
                 );
                 let detail = if left <= 0 {
-                    format!("The {what} of tenant {n} expired on {}.", &when[..10])
+                    format!("The {what} of tenant {n} expired on {}.", crate::text::prefix_chars(&when, 10))
                 } else {
-                    format!("The {what} of tenant {n} expires on {} (in {} days).", &when[..10], left / 86_400_000)
+                    format!(
+                        "The {what} of tenant {n} expires on {} (in {} days).",
+                        crate::text::prefix_chars(&when, 10),
+                        left / 86_400_000
+                    )
                 };
                 out.push(c(
                     "expiry",
@@ -127,6 +134,11 @@ pub fn conditions(obs: &Observation, th: Thresholds) -> Vec<Condition> {
                     "Create a new one on the app registration (Certificates & secrets), put it in the configuration and restart before the old one expires.",
                 ));
             }
+        }
+    }
+    for t in &obs.tenants {
+        if let Some(c) = quarantine_condition(t) {
+            out.push(c);
         }
     }
     if let Some(e) = &obs.storage_error {
@@ -162,6 +174,28 @@ pub fn signin_burst(failures: u64) -> Option<Condition> {
         title: "signl4-sentinel: many failed sign-ins to the status page".into(),
         detail: format!("{failures} wrong admin tokens in the last 10 minutes (the log names the clients' addresses)."),
         fix: "Someone may be guessing the admin token: they are throttled (429). Check who (the log's `peer`), restrict who can reach the status page, and rotate server.admin_token if it may be known.".into(),
+    })
+}
+
+/// "Items quarantined" for a tenant with any: raised while one is left (the key does not
+/// change with the count, so it pages once), cleared when the last is re-run and released.
+fn quarantine_condition(t: &TenantObservation) -> Option<Condition> {
+    let total: i64 = t.quarantined.iter().map(|(_, n)| n).sum();
+    if total <= 0 {
+        return None;
+    }
+    let n = &t.tenant;
+    let by_source: Vec<String> =
+        t.quarantined.iter().filter(|(_, c)| *c > 0).map(|(s, c)| format!("{c} from {s}")).collect();
+    Some(Condition {
+        key: format!("quarantine:{n}"),
+        tenant: Some(n.clone()),
+        title: format!("signl4-sentinel: items of tenant {n} are quarantined (not paged)"),
+        detail: format!(
+            "{total} item(s) could not be processed and were kept aside ({}); the rest of their pages went on.",
+            by_source.join(", ")
+        ),
+        fix: "See `signl4-sentinel jobs` and `jobs show quarantine:ID` (the reason and the raw JSON); after an upgrade that fixes the cause, `jobs retry --quarantined` re-runs them (each pages once). Please report the reason.".into(),
     })
 }
 
@@ -241,7 +275,7 @@ pub fn certificate_not_after(der: &[u8]) -> Option<i64> {
     let full = match (tag, s.len()) {
         (0x17, 12) => {
             // UTCTime: YY ≥ 50 is 19YY (RFC 5280 §4.1.2.5.1).
-            let yy: i32 = s[..2].parse().ok()?;
+            let yy: i32 = s.get(..2)?.parse().ok()?;
             format!("{}{}", if yy >= 50 { 19 } else { 20 }, s)
         }
         (0x18, 14) => s.to_string(),
@@ -312,6 +346,26 @@ mod tests {
         assert_eq!(keys, ["signl4-secret:contoso", "expiry:contoso", "storage", "dead-letters"]);
         assert!(c[1].detail.contains("in 3 days"), "{}", c[1].detail);
         assert!(c[3].detail.starts_with("3 job(s)"));
+    }
+
+    #[test]
+    fn quarantined_items_raise_one_condition_per_tenant_until_none_is_left() {
+        let mut a = t("contoso");
+        a.quarantined = vec![("graph-alert".into(), 2), ("signl4-webhook".into(), 1)];
+        let obs = Observation { now_ms: MIN, tenants: vec![a.clone(), t("fabrikam")], ..Default::default() };
+        let c = conditions(&obs, TH);
+        assert_eq!(c.len(), 1);
+        assert_eq!((c[0].key.as_str(), c[0].tenant.as_deref()), ("quarantine:contoso", Some("contoso")));
+        assert!(c[0].detail.starts_with("3 item(s)") && c[0].detail.contains("2 from graph-alert"), "{}", c[0].detail);
+        // One more item: the same condition (no second page).
+        a.quarantined = vec![("graph-alert".into(), 3)];
+        let more = conditions(&Observation { now_ms: MIN, tenants: vec![a.clone()], ..Default::default() }, TH);
+        let raised: BTreeSet<String> = c.iter().map(|c| c.key.clone()).collect();
+        assert!(changes(&raised, &more).0.is_empty());
+        // All re-run: cleared.
+        a.quarantined = vec![("graph-alert".into(), 0)];
+        let none = conditions(&Observation { now_ms: MIN, tenants: vec![a], ..Default::default() }, TH);
+        assert_eq!(changes(&raised, &none).1, ["quarantine:contoso"]);
     }
 
     #[test]

@@ -176,7 +176,7 @@ impl std::fmt::Display for Explained {
 
 /// The HTTP status of an error text `Service: HTTP 404: …` (`UpstreamError`'s display).
 fn http_status(text: &str) -> Option<u16> {
-    let rest = &text[text.find("HTTP ")? + 5..];
+    let (_, rest) = text.split_once("HTTP ")?;
     rest.get(..3)?.parse().ok()
 }
 
@@ -301,7 +301,7 @@ fn explain_upstream_for(e: &str, team_secret: &str) -> Explained {
 /// texts can hold a whole echoed request.
 pub fn excerpt(text: &str, max: usize) -> String {
     match text.char_indices().nth(max) {
-        Some((at, _)) => format!("{}…", text[..at].trim_end()),
+        Some(_) => format!("{}…", crate::text::prefix_chars(text, max).trim_end()),
         None => text.to_string(),
     }
 }
@@ -315,9 +315,84 @@ pub fn title_of(json: &str) -> Option<String> {
         .find_map(|t| t.as_str().filter(|t| !t.trim().is_empty()).map(str::to_string))
 }
 
+/// The status page's summary of the quarantine (issue 20) from
+/// `Inspection::quarantine_counts` (tenant, source, count): `None` when nothing is
+/// quarantined, else e.g. `3 items quarantined (not paged): contoso 2 from graph-alert,
+/// 1 from signl4-webhook — see signl4-sentinel jobs`. Plain text: the page escapes it.
+pub fn quarantine_line(counts: &[(String, String, i64)]) -> Option<String> {
+    let total: i64 = counts.iter().map(|(_, _, n)| (*n).max(0)).sum();
+    if total == 0 {
+        return None;
+    }
+    let mut tenants: Vec<String> = Vec::new();
+    let mut last: Option<&str> = None;
+    for (tenant, source, n) in counts.iter().filter(|(_, _, n)| *n > 0) {
+        match (last, tenants.last_mut()) {
+            (Some(t), Some(entry)) if t == tenant => entry.push_str(&format!(", {n} from {source}")),
+            _ => tenants.push(format!("{tenant} {n} from {source}")),
+        }
+        last = Some(tenant);
+    }
+    let items = if total == 1 { "1 item quarantined".to_string() } else { format!("{total} items quarantined") };
+    Some(format!(
+        "{items} (not paged): {} — `signl4-sentinel jobs` lists them, `jobs retry --quarantined` re-runs them after an upgrade",
+        tenants.join("; ")
+    ))
+}
+
+/// One quarantined item in words for the status page (from `Inspection::quarantined(limit)`):
+/// `contoso graph-alert da63…: internal error (panic): … (3 attempts, last 2m ago)`; the item
+/// id and reason cut to a line. Plain text: the page escapes it (and redacts it).
+pub fn quarantined_item(q: &crate::records::Quarantined, now_ms: i64) -> String {
+    let attempts = if q.attempts == 1 { "1 attempt".to_string() } else { format!("{} attempts", q.attempts) };
+    let retry = if q.retry { ", re-run requested" } else { "" };
+    format!(
+        "{} {} {}: {} ({attempts}, last {}{retry})",
+        q.tenant,
+        q.source,
+        excerpt(&q.item_id, 60),
+        excerpt(&q.reason, 160),
+        ago(q.last_seen_ms, now_ms)
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_quarantine_in_words() {
+        assert_eq!(quarantine_line(&[]), None);
+        assert_eq!(quarantine_line(&[("contoso".into(), "graph-alert".into(), 0)]), None);
+        let counts = [
+            ("contoso".to_string(), "graph-alert".to_string(), 2),
+            ("contoso".to_string(), "signl4-webhook".to_string(), 1),
+            ("fabrikam".to_string(), "sentinel.soc".to_string(), 1),
+        ];
+        let line = quarantine_line(&counts).unwrap();
+        assert!(
+            line.starts_with(
+                "4 items quarantined (not paged): contoso 2 from graph-alert, 1 from signl4-webhook; fabrikam 1 from sentinel.soc"
+            ),
+            "{line}"
+        );
+        assert!(quarantine_line(&counts[2..]).unwrap().starts_with("1 item quarantined"));
+        let q = crate::records::Quarantined {
+            id: 1,
+            tenant: "contoso".into(),
+            source: "graph-alert".into(),
+            item_id: "é".repeat(100),
+            raw: "{}".into(),
+            reason: "internal error (panic): byte index 5 is not a char boundary".into(),
+            first_seen_ms: 0,
+            last_seen_ms: 60_000,
+            attempts: 3,
+            retry: true,
+        };
+        let words = quarantined_item(&q, 180_000);
+        assert!(words.starts_with("contoso graph-alert ééé"), "{words}");
+        assert!(words.ends_with("not a char boundary (3 attempts, last 2m ago, re-run requested)"), "{words}");
+    }
 
     #[test]
     fn everything_from_upstream_is_escaped() {

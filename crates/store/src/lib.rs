@@ -12,6 +12,9 @@
 //!   them with a fenced update (only the lease owner can complete, retry or bury a job).
 //! - **cursors**: one high-water mark per tenant and source, advanced only after what it
 //!   covers is stored.
+//! - **quarantine**: items whose processing failed (a panic included), with their raw JSON
+//!   and the reason, so the rest of their page is stored and the cursor moves on; an operator
+//!   re-runs them after an upgrade ([`AlertStore::retry_quarantined`]).
 //!
 //! Timestamps are milliseconds since the Unix epoch and are passed in by the caller, so the
 //! conformance suite (module `conformance`, behind the `conformance` feature) is deterministic
@@ -32,7 +35,8 @@ pub use sqlite::SqliteStore;
 pub use traits::{AlertStore, Coordination, Inspection, Outbox, Store};
 pub use types::{
     AlertKey, AlertRecord, AlertUpdate, Attempt, AuditRecord, CursorRow, Fence, FollowUp, InboundEvent, IngestItem,
-    IngestOutcome, Job, JobCounts, JobState, KindQueue, Merge, NewJob, Result, StoreError, StoredAlert, StoredAudit,
+    IngestOutcome, Job, JobCounts, JobState, KindQueue, Merge, NewJob, QuarantineItem, Quarantined, Result, StoreError,
+    StoredAlert, StoredAudit,
 };
 
 /// The store traits, for `use s4s_store::prelude::*;`.

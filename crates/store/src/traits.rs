@@ -4,7 +4,7 @@ use async_trait::async_trait;
 
 use crate::types::{
     AlertKey, AlertUpdate, AuditRecord, CursorRow, Fence, FollowUp, InboundEvent, IngestItem, IngestOutcome, Job,
-    JobCounts, JobState, KindQueue, NewJob, Result, StoredAlert, StoredAudit,
+    JobCounts, JobState, KindQueue, NewJob, QuarantineItem, Quarantined, Result, StoredAlert, StoredAudit,
 };
 
 /// Alerts and what happens to them: ingest, lookups, sync bookkeeping, inbound SIGNL4 events.
@@ -18,6 +18,17 @@ pub trait AlertStore: Send + Sync + 'static {
     /// [`AlertStore::ingest`], committed only if `fence` still holds (checked in the same
     /// transaction; else [`StoreError::Fenced`](crate::StoreError::Fenced) and nothing is written).
     async fn ingest_fenced(&self, items: &[IngestItem], fence: Option<&Fence>, now_ms: i64) -> Result<IngestOutcome>;
+    /// [`AlertStore::ingest_fenced`] of a page together with its items that failed
+    /// ([`AlertStore::quarantine`]), in one transaction: the quarantined items are durable
+    /// exactly when the page is, so the cursor may move past both. Returns the ingest outcome
+    /// and how many quarantined items were new.
+    async fn ingest_page(
+        &self,
+        items: &[IngestItem],
+        quarantined: &[QuarantineItem],
+        fence: Option<&Fence>,
+        now_ms: i64,
+    ) -> Result<(IngestOutcome, usize)>;
 
     async fn get_alert(&self, tenant: &str, source: &str, alert_id: &str) -> Result<Option<StoredAlert>>;
     /// Stored state of several alerts of one tenant and source (missing ones are absent). The
@@ -43,6 +54,23 @@ pub trait AlertStore: Send + Sync + 'static {
         jobs: &[NewJob],
         now_ms: i64,
     ) -> Result<bool>;
+
+    /// Quarantines items whose processing failed (issue 20), in one transaction, fenced like
+    /// [`AlertStore::ingest_fenced`]: a new item is stored with its audit records; one seen
+    /// again (same tenant, source and item id) gets its latest raw JSON and reason, `last_seen`
+    /// and one more attempt, and any pending retry is cleared. Returns how many were new.
+    async fn quarantine(&self, items: &[QuarantineItem], fence: Option<&Fence>, now_ms: i64) -> Result<usize>;
+    /// Up to `limit` quarantined items of `tenant` and `source` an operator asked to re-run,
+    /// oldest first.
+    async fn quarantine_retries(&self, tenant: &str, source: &str, limit: i64) -> Result<Vec<Quarantined>>;
+    /// Asks for the quarantined item `id` to be re-run by its source (`jobs retry
+    /// quarantine:<id>`). False when there is no such item.
+    async fn retry_quarantined(&self, id: i64) -> Result<bool>;
+    /// [`AlertStore::retry_quarantined`] for every item, or only those of `tenant`. Returns how many.
+    async fn retry_all_quarantined(&self, tenant: Option<&str>) -> Result<u64>;
+    /// Forgets a re-run item that was processed this time. False (and it stays) when the
+    /// re-run failed again ([`AlertStore::quarantine`] cleared its retry) or it is gone.
+    async fn release_quarantined(&self, id: i64) -> Result<bool>;
 }
 
 /// The transactional outbox: jobs, their leases, fenced completion, retries and pauses.
@@ -199,6 +227,13 @@ pub trait Inspection: Send + Sync + 'static {
     async fn queue_by_kind(&self) -> Result<Vec<KindQueue>>;
     /// Every stored poll cursor, by tenant and source.
     async fn list_cursors(&self) -> Result<Vec<CursorRow>>;
+
+    /// Up to `limit` quarantined items, most recently seen first (`jobs`, the status page).
+    async fn quarantined(&self, limit: i64) -> Result<Vec<Quarantined>>;
+    /// The quarantined item `id` (`jobs show quarantine:<id>`).
+    async fn get_quarantined(&self, id: i64) -> Result<Option<Quarantined>>;
+    /// How many items are quarantined, by tenant and source (self-monitoring, `/readyz`).
+    async fn quarantine_counts(&self) -> Result<Vec<(String, String, i64)>>;
 }
 
 /// The whole storage contract; every backend passes the conformance suite. Implemented for

@@ -102,6 +102,7 @@ pub fn init_series(tenants: &[Arc<TenantContext>]) {
         ] {
             metrics::counter!(name, "tenant" => tenant.clone()).increment(0);
         }
+        crate::sources::quarantine::init_series(&t.cfg);
         // Storm budget and quiet hours, per team and per route.
         for team in &t.clients.teams {
             for name in [telemetry::PAGES_HELD, telemetry::PAGES_HIGH_LANE, telemetry::STORM_SUMMARIES] {

@@ -22,6 +22,10 @@ pub enum Recorded {
     UnknownAlert,
     Ignored,
     SyncDisabled,
+    /// Recording it failed (a panic included): kept in the quarantine table instead
+    /// ([`record_or_quarantine`]); answered like a recorded event, so SIGNL4 does not redeliver
+    /// it for ever.
+    Quarantined,
 }
 
 impl Recorded {
@@ -37,6 +41,7 @@ impl Recorded {
             Recorded::UnknownAlert => "unknown-alert",
             Recorded::Ignored => "ignored",
             Recorded::SyncDisabled => "sync-disabled",
+            Recorded::Quarantined => "quarantined",
         }
     }
 }
@@ -61,6 +66,72 @@ async fn correlate(store: &dyn Store, rt: &TenantContext, event: &Event) -> Resu
 /// Defender XDR incident it mirrors, which its own write-back does not touch).
 fn sync_incident<'a>(source: &str, incident: Option<&'a str>) -> Option<&'a str> {
     incident.filter(|_| !source.starts_with("sentinel."))
+}
+
+/// Where a quarantined webhook event is kept (`quarantine.source`).
+pub const SOURCE_SIGNL4_WEBHOOK: &str = "signl4-webhook";
+
+/// [`record`] for an event the webhook received (`body`, its raw JSON): a panic while
+/// recording it quarantines it under [`SOURCE_SIGNL4_WEBHOOK`] (issue 20).
+pub async fn record_webhook(
+    store: &dyn Store,
+    rt: &TenantContext,
+    event: &Event,
+    body: &[u8],
+) -> Result<Recorded, StoreError> {
+    let raw: serde_json::Value = serde_json::from_slice(body).unwrap_or_else(|_| String::from_utf8_lossy(body).into());
+    record_or_quarantine(store, rt, event, SOURCE_SIGNL4_WEBHOOK, &raw).await
+}
+
+/// [`record`], guarded (issue 20): a panic while recording the event (correlating it,
+/// deciding its effect) quarantines it with `raw` (its JSON as received, `source` where it came
+/// from) instead of failing the delivery or the poll; nothing of it was written (the event and
+/// its jobs are one transaction at the end of [`record`]). A store error is returned as is
+/// (not recorded: deliver it again).
+pub async fn record_or_quarantine(
+    store: &dyn Store,
+    rt: &TenantContext,
+    event: &Event,
+    source: &str,
+    raw: &serde_json::Value,
+) -> Result<Recorded, StoreError> {
+    use futures::FutureExt;
+    match std::panic::AssertUnwindSafe(record(store, rt, event)).catch_unwind().await {
+        Ok(r) => r,
+        Err(p) => {
+            let reason = format!("internal error (panic): {}", crate::telemetry::panic_text(&p));
+            let item = crate::sources::quarantine::item(&rt.cfg, source, &event.id, raw, &reason);
+            crate::sources::quarantine::record(store, None, &rt.cfg, vec![item])
+                .await
+                .map_err(|e| e.downcast::<StoreError>().unwrap_or_else(|e| StoreError::Corrupt(format!("{e:#}"))))?;
+            Ok(Recorded::Quarantined)
+        }
+    }
+}
+
+/// Re-runs the quarantined webhook events of `rt` an operator asked for (`jobs retry
+/// quarantine:<id>`): parsed again and recorded through [`record_or_quarantine`] (deduplicated
+/// by change key as always). Called by the tenant's poller each cycle. Returns how many had an
+/// effect.
+pub async fn rerun_quarantined_webhooks(store: &dyn Store, rt: &TenantContext) -> anyhow::Result<usize> {
+    let mut effects = 0;
+    for (q, raw) in crate::sources::quarantine::due(store, &rt.cfg, SOURCE_SIGNL4_WEBHOOK).await? {
+        let body = serde_json::to_vec(&raw)?;
+        match s4s_core::signl4_event::parse(&body) {
+            Ok(event) => {
+                if record_or_quarantine(store, rt, &event, SOURCE_SIGNL4_WEBHOOK, &raw).await?.is_effect() {
+                    effects += 1;
+                }
+            }
+            Err(e) => {
+                let item =
+                    crate::sources::quarantine::item(&rt.cfg, SOURCE_SIGNL4_WEBHOOK, &q.item_id, &raw, &e.to_string());
+                crate::sources::quarantine::record(store, None, &rt.cfg, vec![item]).await?;
+            }
+        }
+        crate::sources::quarantine::finish(store, &q, false).await?;
+    }
+    Ok(effects)
 }
 
 /// Records one event and its effects; 2xx may be answered only after this returned `Ok`.

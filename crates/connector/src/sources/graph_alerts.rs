@@ -12,6 +12,7 @@ use s4s_store::{Fence, Store, StoredAlert};
 use serde_json::Value;
 use time::OffsetDateTime;
 
+use crate::sources::quarantine;
 use crate::sources::{Page, PullSource, Stored};
 use crate::telemetry;
 use crate::tenant::TenantContext;
@@ -92,6 +93,26 @@ impl PullSource for GraphAlerts {
         self.store_page(store, fence, fresh).await
     }
 
+    /// Re-runs the quarantined alerts an operator asked for (`jobs retry quarantine:<id>`)
+    /// through [`PullSource::store_page`]; one whose stored version is as new or newer was
+    /// processed since and is only released. Then the tenant's quarantined webhook events.
+    async fn recheck(&self, store: &dyn Store) -> anyhow::Result<usize> {
+        let t = &self.0.cfg;
+        let mut queued = 0;
+        for (q, raw) in quarantine::due(store, t, SOURCE_GRAPH_ALERT).await? {
+            let at = raw.get("lastUpdateDateTime").and_then(Value::as_str).and_then(timefmt::parse);
+            let stored = store.get_alerts(&t.name, SOURCE_GRAPH_ALERT, std::slice::from_ref(&q.item_id)).await?;
+            let superseded =
+                at.is_some_and(|at| stored.iter().any(|s| timefmt::parse(&s.record.version).is_some_and(|v| v >= at)));
+            if !superseded {
+                queued += self.store_page(store, None, vec![raw]).await?.queued;
+            }
+            quarantine::finish(store, &q, superseded).await?;
+        }
+        // The webhook has no cycle of its own: the tenant's poller re-runs its quarantined events.
+        Ok(queued + crate::sources::events::rerun_quarantined_webhooks(store, &self.0).await?)
+    }
+
     async fn first_page(&self, since: OffsetDateTime) -> anyhow::Result<Page> {
         let g = &self.0.clients.graph;
         self.next_page(&g.alerts_since_url(since, self.0.cfg.page_size)).await
@@ -105,12 +126,26 @@ impl PullSource for GraphAlerts {
     async fn store_page(&self, store: &dyn Store, fence: Option<&Fence>, items: Vec<Value>) -> anyhow::Result<Stored> {
         let t = &self.0.cfg;
         let mut parsed = Vec::with_capacity(items.len());
+        // Items whose processing failed (a panic included): kept aside, the page goes on.
+        let mut poisoned = Vec::new();
         for raw in items {
-            match GraphAlert::from_json(raw) {
-                Ok(a) => parsed.push(a),
-                Err(e) => {
+            let id = raw.get("id").and_then(Value::as_str).map(str::to_string);
+            let copy = id.as_ref().map(|_| raw.clone());
+            match ingest::guarded(|| GraphAlert::from_json(raw)) {
+                Ok(Ok(a)) => parsed.push(a),
+                // Without an id there is nothing to key it by, retry or show.
+                Ok(Err(e)) if id.is_none() => {
                     metrics::counter!(telemetry::ALERTS_MALFORMED, "tenant" => t.name.clone()).increment(1);
-                    tracing::warn!(tenant = %t.name, error = %e, "skipping an alert Graph returned without id or lastUpdateDateTime");
+                    tracing::warn!(tenant = %t.name, error = %e, "skipping an alert Graph returned without an id");
+                }
+                Ok(Err(e)) => {
+                    metrics::counter!(telemetry::ALERTS_MALFORMED, "tenant" => t.name.clone()).increment(1);
+                    let (id, raw) = (id.unwrap_or_default(), copy.unwrap_or_default());
+                    poisoned.push(quarantine::item(t, SOURCE_GRAPH_ALERT, &id, &raw, &e.to_string()));
+                }
+                Err(reason) => {
+                    let (id, raw) = (id.unwrap_or_default(), copy.unwrap_or_default());
+                    poisoned.push(quarantine::item(t, SOURCE_GRAPH_ALERT, &id, &raw, &reason));
                 }
             }
         }
@@ -144,10 +179,28 @@ impl PullSource for GraphAlerts {
         parsed.sort_by_key(|a| a.last_update);
         let mut out = Stored::default();
         let mut batch = Vec::with_capacity(parsed.len());
+        let now = timefmt::millis(OffsetDateTime::now_utc());
+        // With routes, which team(s) each new page goes to is part of the audit trail.
+        let audit_routes = t.audit.is_some() && !t.routes.is_empty();
         for a in &parsed {
+            // A quarantined alert counts as stored for the cursor: it is durable in the
+            // quarantine table, written with this page's alerts.
             out.newest = out.newest.max(Some(a.last_update));
             let p = prior.get(&a.id);
-            let item = ingest::graph_alert_grouped(t, a, p, &mut groups);
+            let decided = ingest::guarded(|| {
+                let mut item = ingest::graph_alert_grouped(t, a, p, &mut groups);
+                if audit_routes {
+                    item.audit = s4s_core::audit::routed(&item, now);
+                }
+                item
+            });
+            let item = match decided {
+                Ok(item) => item,
+                Err(reason) => {
+                    poisoned.push(quarantine::item(t, SOURCE_GRAPH_ALERT, &a.id, &a.raw, &reason));
+                    continue;
+                }
+            };
             // A version we already stored that asks for nothing new (the overlap re-read)
             // needs no write transaction at all.
             if ingest::unchanged(p, &item) {
@@ -158,14 +211,11 @@ impl PullSource for GraphAlerts {
         // Graph lists the most recent first; page the oldest of a batch first.
         batch.sort_by(|a, b| a.alert.version.cmp(&b.alert.version));
         out.read = batch.len();
-        let now = timefmt::millis(OffsetDateTime::now_utc());
-        if t.audit.is_some() && !t.routes.is_empty() {
-            // With routes, which team(s) each new page goes to is part of the audit trail.
-            for item in &mut batch {
-                item.audit = s4s_core::audit::routed(item, now);
-            }
-        }
-        let o = store.ingest_fenced(&batch, fence, now).await?;
+        // The poisoned items are stored with the page, in one transaction: durable exactly when
+        // the page is, so the cursor moves past both.
+        quarantine::prepare(t, &mut poisoned, now);
+        let (o, new) = store.ingest_page(&batch, &poisoned, fence, now).await?;
+        quarantine::report(t, &poisoned, new);
         for (result, n) in [("new", o.new), ("updated", o.updated), ("unchanged", o.unchanged)] {
             metrics::counter!(telemetry::ALERTS_INGESTED, "tenant" => t.name.clone(), "result" => result)
                 .increment(n as u64);

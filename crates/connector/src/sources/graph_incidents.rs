@@ -13,6 +13,7 @@ use s4s_store::{Fence, Store};
 use serde_json::Value;
 use time::OffsetDateTime;
 
+use crate::sources::quarantine;
 use crate::sources::{Page, PullSource, Stored};
 use crate::tenant::TenantContext;
 
@@ -56,6 +57,8 @@ impl PullSource for GraphIncidents {
     async fn store_page(&self, store: &dyn Store, fence: Option<&Fence>, items: Vec<Value>) -> anyhow::Result<Stored> {
         let t = &self.0.cfg;
         let mut out = Stored::default();
+        // Items whose processing failed (a panic included): kept aside, the page goes on.
+        let mut poisoned = Vec::new();
         for inc in &items {
             out.newest = out.newest.max(inc.get("lastUpdateDateTime").and_then(Value::as_str).and_then(timefmt::parse));
             let (Some(id), Some(status)) =
@@ -66,7 +69,15 @@ impl PullSource for GraphIncidents {
             if !matches!(status, "resolved" | "redirected") {
                 continue;
             }
-            let closes = ingest::incident_closes(&t.name, status, &store.incident_alerts(&t.name, id).await?);
+            let tracked = store.incident_alerts(&t.name, id).await?;
+            let closes = match ingest::guarded(|| ingest::incident_closes(&t.name, status, &tracked)) {
+                Ok(c) => c,
+                Err(reason) => {
+                    // Counts as stored for the cursor: durable in the quarantine table.
+                    poisoned.push(quarantine::item(t, SOURCE_GRAPH_INCIDENT, id, inc, &reason));
+                    continue;
+                }
+            };
             if closes.is_empty() {
                 continue;
             }
@@ -77,6 +88,20 @@ impl PullSource for GraphIncidents {
             store.ingest_fenced(&closes, fence, timefmt::millis(OffsetDateTime::now_utc())).await?;
             out.queued += closes.len();
         }
+        quarantine::record(store, fence, t, poisoned).await?;
         Ok(out)
+    }
+
+    /// Re-runs the quarantined incidents an operator asked for (`jobs retry quarantine:<id>`)
+    /// through [`PullSource::store_page`]; closing is keyed once per alert, so a close already
+    /// made is not made again.
+    async fn recheck(&self, store: &dyn Store) -> anyhow::Result<usize> {
+        let t = &self.0.cfg;
+        let mut queued = 0;
+        for (q, raw) in quarantine::due(store, t, SOURCE_GRAPH_INCIDENT).await? {
+            queued += self.store_page(store, None, vec![raw]).await?.queued;
+            quarantine::finish(store, &q, false).await?;
+        }
+        Ok(queued)
     }
 }

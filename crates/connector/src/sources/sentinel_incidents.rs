@@ -14,6 +14,7 @@ use serde_json::Value;
 use time::OffsetDateTime;
 
 use crate::clients::sentinel::SentinelClient;
+use crate::sources::quarantine;
 use crate::sources::{Page, PullSource, Stored};
 use crate::tenant::TenantContext;
 
@@ -31,6 +32,26 @@ const RECHECK_MAX: i64 = 50;
 impl SentinelIncidents {
     pub fn new(tenant: Arc<TenantContext>, client: Arc<SentinelClient>) -> SentinelIncidents {
         SentinelIncidents { tenant, client, last_recheck: Mutex::new(Some(Instant::now())) }
+    }
+
+    /// Re-runs the quarantined incidents an operator asked for (`jobs retry quarantine:<id>`,
+    /// issue 20) through [`PullSource::store_page`]; one whose stored version is as new or
+    /// newer was processed since and is only released.
+    async fn rerun_quarantined(&self, store: &dyn Store) -> anyhow::Result<usize> {
+        let t = &self.tenant.cfg;
+        let source = self.cursor();
+        let mut queued = 0;
+        for (q, raw) in quarantine::due(store, t, &source).await? {
+            let at = Incident::from_json(raw.clone()).map(|i| i.last_modified);
+            let stored = store.get_alerts(&t.name, &source, std::slice::from_ref(&q.item_id)).await?;
+            let superseded =
+                at.is_some_and(|at| stored.iter().any(|s| timefmt::parse(&s.record.version).is_some_and(|v| v >= at)));
+            if !superseded {
+                queued += self.store_page(store, None, vec![raw]).await?.queued;
+            }
+            quarantine::finish(store, &q, superseded).await?;
+        }
+        Ok(queued)
     }
 
     /// The members a comment annotates in per-alert mode (each alert's page).
@@ -57,8 +78,10 @@ impl PullSource for SentinelIncidents {
     /// Whether a portal comment moves the incident's `lastModifiedTimeUtc` is not documented
     /// (`microsoft-apis.md` §3): every `comment_recheck`, the comments of the incidents whose
     /// SIGNL4 alert is still live are read again, so a comment reaches the phone either way.
-    /// Annotations are once per comment id, so a comment seen twice is added once.
+    /// Annotations are once per comment id, so a comment seen twice is added once. Before
+    /// that, quarantined incidents an operator asked to re-run are re-run.
     async fn recheck(&self, store: &dyn Store) -> anyhow::Result<usize> {
+        let reruns = self.rerun_quarantined(store).await?;
         let every = self.client.cfg.comment_recheck;
         let due = {
             let mut last = self.last_recheck.lock().unwrap_or_else(|p| p.into_inner());
@@ -69,7 +92,7 @@ impl PullSource for SentinelIncidents {
             due
         };
         if !due {
-            return Ok(0);
+            return Ok(reruns);
         }
         let (t, ws) = (&self.tenant.cfg, &self.client.cfg);
         let mut jobs = Vec::new();
@@ -92,13 +115,13 @@ impl PullSource for SentinelIncidents {
             jobs.extend(ingest::sentinel_portal_comments(t, ws, &inc, &row, &comments, &members));
         }
         if jobs.is_empty() {
-            return Ok(0);
+            return Ok(reruns);
         }
         let created = store.enqueue(&jobs, timefmt::millis(OffsetDateTime::now_utc())).await?;
         if created > 0 {
             tracing::info!(tenant = %t.name, workspace = %ws.name, annotations = created, "portal comments found by the comment recheck");
         }
-        Ok(created)
+        Ok(reruns + created)
     }
 
     async fn first_page(&self, since: OffsetDateTime) -> anyhow::Result<Page> {
@@ -117,10 +140,23 @@ impl PullSource for SentinelIncidents {
         let (t, ws) = (&self.tenant.cfg, &self.client.cfg);
         let source = self.cursor();
         let total = items.len();
-        let incidents: Vec<Incident> = items.into_iter().filter_map(Incident::from_json).collect();
-        if incidents.len() < total {
+        // Items whose processing failed (a panic included): kept aside, the page goes on.
+        let mut poisoned = Vec::new();
+        let mut incidents: Vec<Incident> = Vec::with_capacity(total);
+        for raw in items {
+            let copy = raw.clone();
+            match ingest::guarded(|| Incident::from_json(raw)) {
+                Ok(Some(inc)) => incidents.push(inc),
+                Ok(None) => {}
+                Err(reason) => {
+                    let name = copy.get("name").and_then(Value::as_str).unwrap_or_default().to_string();
+                    poisoned.push(quarantine::item(t, &source, &name, &copy, &reason));
+                }
+            }
+        }
+        if incidents.len() + poisoned.len() < total {
             // Like malformed Graph alerts: counted and said, never silently dropped.
-            let skipped = (total - incidents.len()) as u64;
+            let skipped = (total - incidents.len() - poisoned.len()) as u64;
             metrics::counter!(crate::telemetry::ALERTS_MALFORMED, "tenant" => t.name.clone()).increment(skipped);
             tracing::warn!(tenant = %t.name, workspace = %ws.name, skipped, "skipping Sentinel incidents without name or a valid lastModifiedTimeUtc");
         }
@@ -133,6 +169,8 @@ impl PullSource for SentinelIncidents {
             .collect();
         let mut out = Stored { read: incidents.len(), ..Default::default() };
         let mut batch = Vec::new();
+        let now = timefmt::millis(OffsetDateTime::now_utc());
+        let audit_routes = t.audit.is_some() && !t.routes.is_empty();
         for inc in &incidents {
             out.newest = out.newest.max(Some(inc.last_modified));
             let p = prior.get(&inc.name);
@@ -149,30 +187,43 @@ impl PullSource for SentinelIncidents {
                 Some(xdr) => ingest::Twin::find(&t.name, &source, &store.incident_alerts(&t.name, xdr).await?),
                 None => None,
             };
-            let mut items = ingest::sentinel_incident(t, ws, inc, p, alerts, &tracked, twin.as_ref());
-            // Comments added in the portal reach the phone as annotations.
-            if let Some(prior) = p.filter(|_| ingest::sentinel_comments_changed(inc, p)) {
-                let comments = self.client.comments(&inc.name).await?;
-                let members = self.members(store, &inc.name).await?;
-                let jobs = ingest::sentinel_portal_comments(t, ws, inc, prior, &comments, &members);
-                match items.iter_mut().find(|i| i.alert.source == source && i.alert.alert_id == inc.name) {
-                    Some(item) => item.jobs.extend(jobs),
-                    None if jobs.is_empty() => {}
-                    None => {
-                        tracing::warn!(tenant = %t.name, workspace = %ws.name, incident = %inc.name, "portal comments without an incident version to record them with; skipped")
+            // Comments added in the portal reach the phone as annotations (read before the
+            // decision: the decision does no I/O and runs guarded).
+            let comments = match p.filter(|_| ingest::sentinel_comments_changed(inc, p)) {
+                Some(_) => Some((self.client.comments(&inc.name).await?, self.members(store, &inc.name).await?)),
+                None => None,
+            };
+            let decided = ingest::guarded(|| {
+                let mut items = ingest::sentinel_incident(t, ws, inc, p, alerts, &tracked, twin.as_ref());
+                if let (Some(prior), Some((comments, members))) = (p, &comments) {
+                    let jobs = ingest::sentinel_portal_comments(t, ws, inc, prior, comments, members);
+                    match items.iter_mut().find(|i| i.alert.source == source && i.alert.alert_id == inc.name) {
+                        Some(item) => item.jobs.extend(jobs),
+                        None if jobs.is_empty() => {}
+                        None => {
+                            tracing::warn!(tenant = %t.name, workspace = %ws.name, incident = %inc.name, "portal comments without an incident version to record them with; skipped")
+                        }
                     }
                 }
+                if audit_routes {
+                    for item in &mut items {
+                        item.audit = s4s_core::audit::routed(item, now);
+                    }
+                }
+                items
+            });
+            match decided {
+                Ok(items) => batch.extend(items),
+                // Counts as stored for the cursor: durable in the quarantine table.
+                Err(reason) => poisoned.push(quarantine::item(t, &source, &inc.name, &inc.raw, &reason)),
             }
-            batch.extend(items);
         }
         out.queued = batch.iter().map(|i| i.jobs.len() + usize::from(i.page.is_some())).sum();
-        let now = timefmt::millis(OffsetDateTime::now_utc());
-        if t.audit.is_some() && !t.routes.is_empty() {
-            for item in &mut batch {
-                item.audit = s4s_core::audit::routed(item, now);
-            }
-        }
-        let o = store.ingest_fenced(&batch, fence, now).await?;
+        // The poisoned items are stored with the page, in one transaction: durable exactly when
+        // the page is, so the cursor moves past both.
+        quarantine::prepare(t, &mut poisoned, now);
+        let (o, new) = store.ingest_page(&batch, &poisoned, fence, now).await?;
+        quarantine::report(t, &poisoned, new);
         let grouped = batch.iter().filter(|i| i.update.signl4_state.as_deref() == Some("grouped")).count();
         metrics::counter!(crate::telemetry::ALERTS_GROUPED, "tenant" => t.name.clone()).increment(grouped as u64);
         out.new = o.new;

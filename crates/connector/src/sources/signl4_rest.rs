@@ -13,13 +13,14 @@ use std::time::Duration;
 use async_trait::async_trait;
 use s4s_core::budget::Priority;
 use s4s_core::ids::{ExternalId, SOURCE_SIGNL4_REST};
+use s4s_core::ingest;
 use s4s_core::signl4_event::{events_from_rest_alert, events_from_rest_annotations};
 use s4s_core::signl4_rest::RestAlert;
 use s4s_store::{Fence, Store};
 use serde_json::Value;
 use time::OffsetDateTime;
 
-use crate::sources::{Page, PullSource, Stored, events};
+use crate::sources::{Page, PullSource, Stored, events, quarantine};
 use crate::tenant::TenantContext;
 
 pub struct Signl4Rest {
@@ -105,6 +106,22 @@ impl PullSource for Signl4Rest {
         self.tenant.cfg.overlap.min(REST_OVERLAP)
     }
 
+    /// Re-runs the quarantined REST alerts (or events of them) an operator asked for (`jobs
+    /// retry quarantine:<id>`) through [`PullSource::store_page`]; each change still has one
+    /// effect (change keys).
+    async fn recheck(&self, store: &dyn Store) -> anyhow::Result<usize> {
+        let mut queued = 0;
+        for (q, raw) in quarantine::due(store, &self.tenant.cfg, &self.cursor()).await? {
+            // Not "already handled": the re-run must read it again.
+            if let (Some(id), Ok(mut seen)) = (raw.get("id").and_then(Value::as_str), self.seen.lock()) {
+                seen.remove(id);
+            }
+            queued += self.store_page(store, None, vec![raw]).await?.queued;
+            quarantine::finish(store, &q, false).await?;
+        }
+        Ok(queued)
+    }
+
     async fn first_page(&self, since: OffsetDateTime) -> anyhow::Result<Page> {
         let Some(api) = self.api() else { return Ok(Page { items: Vec::new(), next: None }) };
         // The client follows `hasMore` / `continuationToken` itself.
@@ -121,30 +138,66 @@ impl PullSource for Signl4Rest {
         let mut out = Stored::default();
         // V1 or V2 shape (`signl4.md` §2.3 / §2.4), only alerts this connector raised for this tenant.
         let mut alerts: Vec<RestAlert> = Vec::new();
-        for a in items.iter().filter_map(RestAlert::from_json) {
+        // A REST alert whose processing fails (a panic included) is kept aside with its JSON,
+        // and the rest go on (issue 20).
+        let mut raws: HashMap<String, Value> = HashMap::new();
+        let mut poisoned = Vec::new();
+        for raw in &items {
+            let a = match ingest::guarded(|| RestAlert::from_json(raw)) {
+                Ok(Some(a)) => a,
+                Ok(None) => continue,
+                Err(reason) => {
+                    let id = raw.get("id").and_then(Value::as_str).unwrap_or_default();
+                    poisoned.push(quarantine::item(&rt.cfg, &self.cursor(), id, raw, &reason));
+                    continue;
+                }
+            };
             out.newest = out.newest.max(a.last_modified);
             let ours = a.external_id.as_deref().and_then(ExternalId::parse).is_some_and(|e| e.tenant == rt.cfg.name);
             if ours && !self.seen(&a) {
+                raws.insert(a.id.clone(), raw.clone());
                 alerts.push(a);
             }
         }
+        quarantine::record(store, None, &rt.cfg, poisoned).await?;
         // V2 names users by id only: resolve them to e-mail addresses (the `assignedTo` of a
         // Graph alert), falling back to the id when SIGNL4 cannot tell.
         let wanted: Vec<String> = alerts.iter().flat_map(RestAlert::unresolved_user_ids).collect();
         let users = if alerts.is_empty() { Default::default() } else { api.users(&wanted).await };
         for mut a in alerts {
             a.resolve_users(&users);
-            let mut evs = events_from_rest_alert(&a);
+            let raw = raws.remove(&a.id).unwrap_or_default();
+            let mut evs = match ingest::guarded(|| events_from_rest_alert(&a)) {
+                Ok(evs) => evs,
+                Err(reason) => {
+                    quarantine::record(
+                        store,
+                        None,
+                        &rt.cfg,
+                        vec![quarantine::item(&rt.cfg, &self.cursor(), &a.id, &raw, &reason)],
+                    )
+                    .await?;
+                    continue;
+                }
+            };
             // A new alert whose `lastModified` is exactly its `created` was never touched: no
             // annotations to read (this saves one REST request per alert of a storm). Anything
             // else is read: the two may differ in precision (whole seconds vs milliseconds), so
             // "modified earlier than created" also means modified.
             let untouched = a.status == Some(1) && a.last_modified.is_some() && a.last_modified == a.created;
             if !untouched {
-                evs.extend(events_from_rest_annotations(&a, &api.annotations(&a.id).await?, &users));
+                let annotations = api.annotations(&a.id).await?;
+                match ingest::guarded(|| events_from_rest_annotations(&a, &annotations, &users)) {
+                    Ok(more) => evs.extend(more),
+                    Err(reason) => {
+                        let q = quarantine::item(&rt.cfg, &self.cursor(), &a.id, &raw, &reason);
+                        quarantine::record(store, None, &rt.cfg, vec![q]).await?;
+                        continue;
+                    }
+                }
             }
             for ev in evs {
-                if events::record(store, rt, &ev).await?.is_effect() {
+                if events::record_or_quarantine(store, rt, &ev, &self.cursor(), &raw).await?.is_effect() {
                     out.queued += 1;
                     out.read += 1;
                 }

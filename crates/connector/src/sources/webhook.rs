@@ -71,7 +71,7 @@ async fn receive(State(s): State<WebhookState>, Path(token): Path<String>, body:
             return (StatusCode::BAD_REQUEST, format!("{e}\n")).into_response();
         }
     };
-    match events::record(s.store.as_ref(), rt, &event).await {
+    match events::record_webhook(s.store.as_ref(), rt, &event, &body).await {
         Ok(rec) => {
             metrics::counter!(telemetry::INBOUND_EVENTS, "tenant" => rt.cfg.name.clone(), "result" => rec.label())
                 .increment(1);

@@ -116,10 +116,8 @@ pub(super) fn from_raw(
         ));
     }
     let stream = raw.stream.unwrap_or_else(|| DEFAULT_STREAM.to_string());
-    if !stream.starts_with("Custom-")
-        || !stream[7..].chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
-        || stream.len() == 7
-    {
+    let name = stream.strip_prefix("Custom-").unwrap_or_default();
+    if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') {
         return Err(err(
             k("stream"),
             format!("\"{stream}\" is not a custom stream"),

@@ -34,7 +34,8 @@ pub(super) fn apply_env_overrides(root: &mut toml::Value, env: &dyn Env) -> Resu
     let mut vars: Vec<(String, String)> = env.vars().into_iter().filter(|(k, _)| k.starts_with(ENV_PREFIX)).collect();
     vars.sort();
     for (name, value) in vars {
-        let path: Vec<String> = name[ENV_PREFIX.len()..].split("__").map(|p| p.to_ascii_lowercase()).collect();
+        let path: Vec<String> =
+            name.strip_prefix(ENV_PREFIX).unwrap_or_default().split("__").map(|p| p.to_ascii_lowercase()).collect();
         if path.iter().any(String::is_empty) {
             return Err(err(
                 name.as_str(),

@@ -84,7 +84,10 @@ pub struct Config {
 /// Parses and validates a configuration file's text.
 pub fn load(text: &str, env: &dyn Env) -> Result<Config, ConfigError> {
     let mut tree: toml::Value = toml::from_str(text).map_err(|e| {
-        let key = e.span().map(|s| format!("line {}", text[..s.start].lines().count().max(1))).unwrap_or_default();
+        let key = e
+            .span()
+            .map(|s| format!("line {}", crate::text::prefix_bytes(text, s.start).lines().count().max(1)))
+            .unwrap_or_default();
         err(key, format!("invalid TOML: {}", e.message()), "check the syntax near that line")
     })?;
     apply_env_overrides(&mut tree, env)?;

@@ -77,8 +77,9 @@ pub fn parse_duration(s: &str) -> Option<Duration> {
         if whole_len == 0 {
             return None;
         }
-        let whole: u64 = rest[..whole_len].parse().ok()?;
-        rest = &rest[whole_len..];
+        let (whole, after) = rest.split_at_checked(whole_len)?;
+        let whole: u64 = whole.parse().ok()?;
+        rest = after;
         // An optional fraction: a '.' followed by at least one digit.
         let mut fraction = "";
         if let Some(after_dot) = rest.strip_prefix('.') {
@@ -86,12 +87,12 @@ pub fn parse_duration(s: &str) -> Option<Duration> {
             if frac_len == 0 {
                 return None;
             }
-            fraction = &after_dot[..frac_len];
-            rest = &after_dot[frac_len..];
+            (fraction, rest) = after_dot.split_at_checked(frac_len)?;
         }
         let unit_len = rest.find(|c: char| c.is_ascii_digit()).unwrap_or(rest.len());
-        let unit = rest[..unit_len].trim();
-        rest = &rest[unit_len..];
+        let (unit, after) = rest.split_at_checked(unit_len)?;
+        let unit = unit.trim();
+        rest = after;
         let unit_nanos: u128 = match unit {
             "ms" => 1_000_000,
             "s" => NANOS_PER_SEC,
@@ -104,7 +105,7 @@ pub fn parse_duration(s: &str) -> Option<Duration> {
         let mut nanos = u128::from(whole) * unit_nanos;
         // fraction × unit, rounded down to whole nanoseconds. Digits past the 24th are worth
         // less than 10⁻¹⁰ ns even for days and are dropped, so the product fits in a u128.
-        let fraction = &fraction[..fraction.len().min(24)];
+        let fraction = crate::text::prefix_bytes(fraction, 24);
         if !fraction.is_empty() {
             let numerator: u128 = fraction.parse().ok()?;
             nanos += numerator * unit_nanos / 10u128.pow(fraction.len() as u32);
@@ -289,11 +290,13 @@ mod tests {
             if digits == 0 {
                 return None;
             }
-            let n: u64 = rest[..digits].parse().ok()?;
-            rest = &rest[digits..];
+            let (n, after) = rest.split_at_checked(digits)?;
+            let n: u64 = n.parse().ok()?;
+            rest = after;
             let unit_len = rest.find(|c: char| c.is_ascii_digit()).unwrap_or(rest.len());
-            let unit = rest[..unit_len].trim();
-            rest = &rest[unit_len..];
+            let (unit, after) = rest.split_at_checked(unit_len)?;
+            let unit = unit.trim();
+            rest = after;
             let d = match unit {
                 "ms" => Duration::from_millis(n),
                 "s" => Duration::from_secs(n),

@@ -324,7 +324,9 @@ pub fn comment_id(text: &str) -> String {
     let a = fnv(0xcbf2_9ce4_8422_2325);
     let b = fnv(0x8422_2325_cbf2_9ce4);
     let h = format!("{a:016x}{b:016x}");
-    format!("{}-{}-4{}-8{}-{}", &h[0..8], &h[8..12], &h[13..16], &h[17..20], &h[20..32])
+    // `h` is 32 ASCII hex digits: every range below is in bounds and on a char boundary.
+    let part = |r: std::ops::Range<usize>| h.get(r).unwrap_or_default();
+    format!("{}-{}-4{}-8{}-{}", part(0..8), part(8..12), part(13..16), part(17..20), part(20..32))
 }
 
 /// Read-modify-write: the PUT body that applies `intent` to the incident as read (`current`,
@@ -590,6 +592,6 @@ pub(crate) mod tests {
         assert_eq!(a, comment_id("[SIGNL4 note:n1]"));
         assert_ne!(a, comment_id("[SIGNL4 note:n2]"));
         assert_eq!(a.len(), 36);
-        assert_eq!(&a[14..15], "4");
+        assert_eq!(a.get(14..15), Some("4"));
     }
 }

@@ -9,12 +9,14 @@ mod coordination;
 mod fixtures;
 mod inspection;
 mod outbox;
+mod quarantine;
 
 pub use alerts::*;
 pub use audit::*;
 pub use coordination::*;
 pub use inspection::*;
 pub use outbox::*;
+pub use quarantine::*;
 
 /// Instantiates the suite for a backend. `$make` is an async expression yielding
 /// `Option<Arc<dyn Store>>` on a fresh, empty database; `None` skips the case (only when the
@@ -58,7 +60,11 @@ macro_rules! conformance_tests {
             the_first_acknowledgement_is_kept_with_its_time,
             recent_jobs_the_queue_by_kind_and_the_cursors_are_listed,
             audit_records_are_stored_once_with_what_they_record_and_arm_one_upload_job,
-            audit_records_come_oldest_first_until_marked_sent
+            audit_records_come_oldest_first_until_marked_sent,
+            quarantined_items_are_stored_once_with_reason_attempts_and_their_audit_record,
+            quarantine_writes_fenced_by_a_lost_lease_change_nothing,
+            a_retried_item_is_released_when_it_worked_and_stays_when_it_failed_again,
+            a_page_and_its_quarantined_items_are_stored_together_or_not_at_all
         );
     };
     (@cases $make:expr; $($case:ident),*) => {

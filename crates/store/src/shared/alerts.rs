@@ -12,80 +12,32 @@ macro_rules! alert_store {
                 fence: Option<&$crate::types::Fence>,
                 now_ms: i64,
             ) -> $crate::types::Result<$crate::types::IngestOutcome> {
-                use $crate::shared::sql;
-                let mut out = $crate::types::IngestOutcome::default();
                 if items.is_empty() {
-                    return Ok(out);
+                    return Ok($crate::types::IngestOutcome::default());
                 }
                 let mut tx = self.begin_write().await?;
                 check_fence(&mut tx, fence, now_ms).await?;
-                for item in items {
-                    let a = &item.alert;
-                    let paged = match insert_or_lock_alert(&mut tx, a, now_ms).await? {
-                        None => {
-                            out.new += 1;
-                            false
-                        }
-                        Some((v, paged)) if v == a.version => {
-                            out.unchanged += 1;
-                            paged != 0
-                        }
-                        Some((_, paged)) => {
-                            sqlx::query(sql::ALERT_UPDATE_VERSION)
-                                .bind(&a.version)
-                                .bind(&a.status)
-                                .bind(&a.severity)
-                                .bind(&a.incident_id)
-                                .bind(&a.raw)
-                                .bind(now_ms)
-                                .bind(&a.tenant)
-                                .bind(&a.source)
-                                .bind(&a.alert_id)
-                                .execute(&mut *tx)
-                                .await?;
-                            out.updated += 1;
-                            paged != 0
-                        }
-                    };
-                    if let (Some(job), false) = (&item.page, paged) {
-                        out.jobs_created += insert_job(&mut tx, job, now_ms).await?;
-                        for more in &item.more_pages {
-                            out.jobs_created += insert_job(&mut tx, more, now_ms).await?;
-                        }
-                        insert_audit(&mut tx, &item.audit, now_ms).await?;
-                        // Fair order (issue 8): a storm inside one incident must not hold back
-                        // the first page of a new incident.
-                        if let Some(incident) = &a.incident_id {
-                            let others: i64 = sqlx::query_scalar(sql::INCIDENT_ALREADY_PAGED)
-                                .bind(&a.tenant)
-                                .bind(&a.source)
-                                .bind(incident)
-                                .bind(&a.alert_id)
-                                .fetch_one(&mut *tx)
-                                .await?;
-                            if others > 0 {
-                                sqlx::query(sql::JOB_DEPRIORITIZE).bind(&job.key).execute(&mut *tx).await?;
-                            }
-                        }
-                        sqlx::query(sql::ALERT_MARK_PAGED)
-                            .bind(&a.tenant)
-                            .bind(&a.source)
-                            .bind(&a.alert_id)
-                            .execute(&mut *tx)
-                            .await?;
-                    }
-                    for job in &item.jobs {
-                        insert_job(&mut tx, job, now_ms).await?;
-                    }
-                    let key = $crate::types::AlertKey {
-                        tenant: a.tenant.clone(),
-                        source: a.source.clone(),
-                        alert_id: a.alert_id.clone(),
-                    };
-                    apply_update(&mut tx, &key, &item.update, now_ms).await?;
-                }
+                let out = ingest_items(&mut tx, items, now_ms).await?;
                 tx.commit().await?;
                 Ok(out)
+            }
+
+            async fn ingest_page(
+                &self,
+                items: &[$crate::types::IngestItem],
+                quarantined: &[$crate::types::QuarantineItem],
+                fence: Option<&$crate::types::Fence>,
+                now_ms: i64,
+            ) -> $crate::types::Result<($crate::types::IngestOutcome, usize)> {
+                if items.is_empty() && quarantined.is_empty() {
+                    return Ok(($crate::types::IngestOutcome::default(), 0));
+                }
+                let mut tx = self.begin_write().await?;
+                check_fence(&mut tx, fence, now_ms).await?;
+                let new = quarantine_items(&mut tx, quarantined, now_ms).await?;
+                let out = ingest_items(&mut tx, items, now_ms).await?;
+                tx.commit().await?;
+                Ok((out, new))
             }
 
             async fn get_alert(
@@ -192,6 +144,63 @@ macro_rules! alert_store {
                 insert_audit(&mut tx, &event.audit, now_ms).await?;
                 tx.commit().await?;
                 Ok(true)
+            }
+
+            async fn quarantine(
+                &self,
+                items: &[$crate::types::QuarantineItem],
+                fence: Option<&$crate::types::Fence>,
+                now_ms: i64,
+            ) -> $crate::types::Result<usize> {
+                if items.is_empty() {
+                    return Ok(0);
+                }
+                let mut tx = self.begin_write().await?;
+                check_fence(&mut tx, fence, now_ms).await?;
+                let new = quarantine_items(&mut tx, items, now_ms).await?;
+                tx.commit().await?;
+                Ok(new)
+            }
+
+            async fn quarantine_retries(
+                &self,
+                tenant: &str,
+                source: &str,
+                limit: i64,
+            ) -> $crate::types::Result<Vec<$crate::types::Quarantined>> {
+                let rows = sqlx::query(sqlx::AssertSqlSafe($crate::shared::sql::quarantine_due()))
+                    .bind(tenant)
+                    .bind(source)
+                    .bind(limit)
+                    .fetch_all(&self.pool)
+                    .await?;
+                rows.iter().map(quarantined_from_row).collect()
+            }
+
+            async fn retry_quarantined(&self, id: i64) -> $crate::types::Result<bool> {
+                let n = sqlx::query($crate::shared::sql::QUARANTINE_RETRY_ONE)
+                    .bind(id)
+                    .execute(&self.pool)
+                    .await?
+                    .rows_affected();
+                Ok(n == 1)
+            }
+
+            async fn retry_all_quarantined(&self, tenant: Option<&str>) -> $crate::types::Result<u64> {
+                Ok(sqlx::query($crate::shared::sql::QUARANTINE_RETRY_ALL)
+                    .bind(tenant.unwrap_or(""))
+                    .execute(&self.pool)
+                    .await?
+                    .rows_affected())
+            }
+
+            async fn release_quarantined(&self, id: i64) -> $crate::types::Result<bool> {
+                let n = sqlx::query($crate::shared::sql::QUARANTINE_RELEASE)
+                    .bind(id)
+                    .execute(&self.pool)
+                    .await?
+                    .rows_affected();
+                Ok(n == 1)
             }
         }
     };

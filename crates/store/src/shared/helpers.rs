@@ -25,6 +25,125 @@ macro_rules! helpers {
             }
         }
 
+        /// The body of every ingest: each alert version and its jobs (see
+        /// [`AlertStore::ingest`](crate::traits::AlertStore::ingest)), inside the caller's transaction.
+        async fn ingest_items(
+            conn: &mut $conn,
+            items: &[$crate::types::IngestItem],
+            now_ms: i64,
+        ) -> $crate::types::Result<$crate::types::IngestOutcome> {
+            use $crate::shared::sql;
+            let mut out = $crate::types::IngestOutcome::default();
+            for item in items {
+                let a = &item.alert;
+                let paged = match insert_or_lock_alert(conn, a, now_ms).await? {
+                    None => {
+                        out.new += 1;
+                        false
+                    }
+                    Some((v, paged)) if v == a.version => {
+                        out.unchanged += 1;
+                        paged != 0
+                    }
+                    Some((_, paged)) => {
+                        sqlx::query(sql::ALERT_UPDATE_VERSION)
+                            .bind(&a.version)
+                            .bind(&a.status)
+                            .bind(&a.severity)
+                            .bind(&a.incident_id)
+                            .bind(&a.raw)
+                            .bind(now_ms)
+                            .bind(&a.tenant)
+                            .bind(&a.source)
+                            .bind(&a.alert_id)
+                            .execute(&mut *conn)
+                            .await?;
+                        out.updated += 1;
+                        paged != 0
+                    }
+                };
+                if let (Some(job), false) = (&item.page, paged) {
+                    out.jobs_created += insert_job(conn, job, now_ms).await?;
+                    for more in &item.more_pages {
+                        out.jobs_created += insert_job(conn, more, now_ms).await?;
+                    }
+                    insert_audit(conn, &item.audit, now_ms).await?;
+                    // Fair order (issue 8): a storm inside one incident must not hold back
+                    // the first page of a new incident.
+                    if let Some(incident) = &a.incident_id {
+                        let others: i64 = sqlx::query_scalar(sql::INCIDENT_ALREADY_PAGED)
+                            .bind(&a.tenant)
+                            .bind(&a.source)
+                            .bind(incident)
+                            .bind(&a.alert_id)
+                            .fetch_one(&mut *conn)
+                            .await?;
+                        if others > 0 {
+                            sqlx::query(sql::JOB_DEPRIORITIZE).bind(&job.key).execute(&mut *conn).await?;
+                        }
+                    }
+                    sqlx::query(sql::ALERT_MARK_PAGED)
+                        .bind(&a.tenant)
+                        .bind(&a.source)
+                        .bind(&a.alert_id)
+                        .execute(&mut *conn)
+                        .await?;
+                }
+                for job in &item.jobs {
+                    insert_job(conn, job, now_ms).await?;
+                }
+                let key = $crate::types::AlertKey {
+                    tenant: a.tenant.clone(),
+                    source: a.source.clone(),
+                    alert_id: a.alert_id.clone(),
+                };
+                apply_update(conn, &key, &item.update, now_ms).await?;
+            }
+            Ok(out)
+        }
+
+        /// Quarantines items inside the caller's transaction (see
+        /// [`AlertStore::quarantine`](crate::traits::AlertStore::quarantine)); returns how many were new.
+        async fn quarantine_items(
+            conn: &mut $conn,
+            items: &[$crate::types::QuarantineItem],
+            now_ms: i64,
+        ) -> $crate::types::Result<usize> {
+            let mut new = 0;
+            for q in items {
+                let attempts: i64 = sqlx::query_scalar($crate::shared::sql::QUARANTINE_UPSERT)
+                    .bind(&q.tenant)
+                    .bind(&q.source)
+                    .bind(&q.item_id)
+                    .bind(&q.raw)
+                    .bind(&q.reason)
+                    .bind(now_ms)
+                    .fetch_one(&mut *conn)
+                    .await?;
+                if attempts == 1 {
+                    new += 1;
+                    insert_audit(conn, &q.audit, now_ms).await?;
+                }
+            }
+            Ok(new)
+        }
+
+        fn quarantined_from_row(r: &$row) -> $crate::types::Result<$crate::types::Quarantined> {
+            use sqlx::Row;
+            Ok($crate::types::Quarantined {
+                id: r.try_get("id")?,
+                tenant: r.try_get("tenant")?,
+                source: r.try_get("source")?,
+                item_id: r.try_get("item_id")?,
+                raw: r.try_get("raw")?,
+                reason: r.try_get("reason")?,
+                first_seen_ms: r.try_get("first_seen_ms")?,
+                last_seen_ms: r.try_get("last_seen_ms")?,
+                attempts: r.try_get("attempts")?,
+                retry: r.try_get::<i64, _>("retry")? != 0,
+            })
+        }
+
         fn job_from_row(r: &$row) -> $crate::types::Result<$crate::types::Job> {
             use sqlx::Row;
             Ok($crate::types::Job {

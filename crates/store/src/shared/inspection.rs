@@ -94,6 +94,26 @@ macro_rules! inspection {
                     })
                     .collect())
             }
+
+            async fn quarantined(&self, limit: i64) -> $crate::types::Result<Vec<$crate::types::Quarantined>> {
+                let rows = sqlx::query(sqlx::AssertSqlSafe($crate::shared::sql::quarantine_list()))
+                    .bind(limit)
+                    .fetch_all(&self.pool)
+                    .await?;
+                rows.iter().map(quarantined_from_row).collect()
+            }
+
+            async fn get_quarantined(&self, id: i64) -> $crate::types::Result<Option<$crate::types::Quarantined>> {
+                let row = sqlx::query(sqlx::AssertSqlSafe($crate::shared::sql::quarantine_get()))
+                    .bind(id)
+                    .fetch_optional(&self.pool)
+                    .await?;
+                row.as_ref().map(quarantined_from_row).transpose()
+            }
+
+            async fn quarantine_counts(&self) -> $crate::types::Result<Vec<(String, String, i64)>> {
+                Ok(sqlx::query_as($crate::shared::sql::QUARANTINE_COUNTS).fetch_all(&self.pool).await?)
+            }
         }
     };
 }

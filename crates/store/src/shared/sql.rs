@@ -157,6 +157,36 @@ pub(crate) fn audit_mark_sent(ids: &[i64]) -> String {
 pub(crate) const AUDIT_FORGET_SENT: &str = "DELETE FROM audit_records WHERE sent_ms IS NOT NULL AND sent_ms < $1";
 pub(crate) const AUDIT_UNSENT_COUNT: &str = "SELECT COUNT(*) FROM audit_records WHERE tenant = $1 AND sent_ms IS NULL";
 
+// Quarantine (issue 20).
+pub(crate) const QUARANTINE_COLUMNS: &str =
+    "id, tenant, source, item_id, raw, reason, first_seen_ms, last_seen_ms, attempts, retry";
+/// New: attempts 1. Seen again (or retried and still failing): the latest raw JSON and
+/// reason, one more attempt, no retry pending. Returns the attempts.
+pub(crate) const QUARANTINE_UPSERT: &str = "INSERT INTO quarantine (tenant, source, item_id, raw, reason, first_seen_ms, last_seen_ms, attempts, retry) \
+     VALUES ($1, $2, $3, $4, $5, $6, $6, 1, 0) \
+     ON CONFLICT (tenant, source, item_id) DO UPDATE SET raw = excluded.raw, reason = excluded.reason, \
+     last_seen_ms = excluded.last_seen_ms, attempts = quarantine.attempts + 1, retry = 0 \
+     RETURNING attempts";
+pub(crate) fn quarantine_list() -> String {
+    format!("SELECT {QUARANTINE_COLUMNS} FROM quarantine ORDER BY last_seen_ms DESC, id DESC LIMIT $1")
+}
+pub(crate) fn quarantine_get() -> String {
+    format!("SELECT {QUARANTINE_COLUMNS} FROM quarantine WHERE id = $1")
+}
+pub(crate) fn quarantine_due() -> String {
+    format!(
+        "SELECT {QUARANTINE_COLUMNS} FROM quarantine WHERE tenant = $1 AND source = $2 AND retry = 1 ORDER BY id LIMIT $3"
+    )
+}
+pub(crate) const QUARANTINE_COUNTS: &str =
+    "SELECT tenant, source, COUNT(*) FROM quarantine GROUP BY tenant, source ORDER BY tenant, source";
+pub(crate) const QUARANTINE_RETRY_ONE: &str = "UPDATE quarantine SET retry = 1 WHERE id = $1";
+/// Every item, or (`$1` not empty) every item of one tenant.
+pub(crate) const QUARANTINE_RETRY_ALL: &str = "UPDATE quarantine SET retry = 1 WHERE $1 = '' OR tenant = $1";
+/// Only while the retry is still pending: a retry that failed again re-quarantined the item
+/// (clearing `retry`), and it stays.
+pub(crate) const QUARANTINE_RELEASE: &str = "DELETE FROM quarantine WHERE id = $1 AND retry = 1";
+
 // Inspection.
 pub(crate) const PING: &str = "SELECT 1";
 pub(crate) const JOB_COUNTS: &str = "SELECT state, paused, COUNT(*) FROM jobs GROUP BY state, paused";

@@ -107,4 +107,23 @@ CREATE TABLE audit_records (
 CREATE INDEX audit_records_unsent ON audit_records (tenant, id) WHERE sent_ms IS NULL;
 CREATE INDEX audit_records_sent ON audit_records (sent_ms) WHERE sent_ms IS NOT NULL;
 "#,
+    // Issue 20: poison isolation. An item whose processing failed (a panic included) is kept
+    // here with its raw JSON and the reason, instead of failing its page; `retry` = an
+    // operator asked to re-run it (`jobs retry quarantine:<id>`).
+    r#"
+CREATE TABLE quarantine (
+    id            INTEGER PRIMARY KEY AUTOINCREMENT,
+    tenant        TEXT NOT NULL,
+    source        TEXT NOT NULL,
+    item_id       TEXT NOT NULL,
+    raw           TEXT NOT NULL,
+    reason        TEXT NOT NULL,
+    first_seen_ms INTEGER NOT NULL,
+    last_seen_ms  INTEGER NOT NULL,
+    attempts      INTEGER NOT NULL DEFAULT 1,
+    retry         INTEGER NOT NULL DEFAULT 0,
+    UNIQUE (tenant, source, item_id)
+);
+CREATE INDEX quarantine_retry ON quarantine (tenant, source, retry);
+"#,
 ];
