@@ -192,6 +192,12 @@ async fn jobs_show_and_retry_quarantined_items() {
     assert!(ops::show(&*app.store, &redactor, "quarantine:999999", false).await.is_err(), "unknown item refused");
     assert!(ops::retry(&*app.store, "quarantine:abc").await.is_err(), "a bad id is refused");
 
+    // The status page lists them (escaped, redacted): open on loopback without an admin token.
+    let page = reqwest::get(format!("http://{}/", app.addr)).await.expect("status page").text().await.expect("body");
+    assert!(page.contains("2 items quarantined"), "summary on the status page: {page}");
+    assert!(page.contains(&format!("quarantine:{poison}")) && page.contains("da-quarantined-1"), "{page}");
+    assert!(!page.contains(TEAM), "no secret on the status page");
+
     // Self-monitoring raises "items quarantined" for the tenant, once.
     let ops_page = format!("s4s-ops:quarantine:{tenant}");
     let ops_pages = || {

@@ -124,12 +124,10 @@ pub async fn status(s: &ServerState, redriven: Option<&str>, csrf: &str, signout
             (tables::recent(s, now).await)
             (tables::queue(s, now).await)
             (tables::dead_letters(s, now, csrf).await)
-            // Quarantined items go here (issue 20 item 2): a `table#quarantined` from
-            // `Store::quarantined(..)` with the status words for each, between the dead
-            // letters and the footer.
+            (tables::quarantined(s, now).await)
             p.muted {
                 "Secrets are never shown. Command-line equivalents: " code { "signl4-sentinel jobs --dead" } ", "
-                code { "jobs show KEY" } ", " code { "jobs retry KEY" } ". JSON: " a href="/readyz" { "/readyz" }
+                code { "jobs show KEY" } ", " code { "jobs retry KEY" } ", " code { "jobs retry --quarantined" } ". JSON: " a href="/readyz" { "/readyz" }
                 ", metrics: " a href="/metrics" { "/metrics" } "."
             }
         }

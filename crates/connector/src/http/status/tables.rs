@@ -1,4 +1,4 @@
-//! The status page's tables (tenants, recent pages, queue, dead letters) as `maud` markup:
+//! The status page's tables (tenants, recent pages, queue, dead letters, quarantined items) as `maud` markup:
 //! what they read from the store and the tenants, and how they show it (escaped by the
 //! template, redacted through [`t`]).
 
@@ -17,6 +17,8 @@ use crate::tenant::TenantContext;
 /// How many recent pages and dead letters the page lists.
 const RECENT_PAGES: i64 = 20;
 const DEAD_LETTERS: i64 = 50;
+/// How many quarantined items the page lists (`jobs` lists them all).
+const QUARANTINED: i64 = 20;
 
 fn pct(x: f64) -> String {
     format!("{:.0} %", (x * 100.0).clamp(0.0, 999.0))
@@ -271,6 +273,35 @@ pub async fn dead_letters(s: &ServerState, now: i64, csrf: &str) -> Markup {
                             input type="hidden" name="csrf" value=(csrf);
                             button.redrive type="submit" { "Redrive" }
                         }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Items whose processing failed (issue 20): kept aside with their raw JSON and the reason,
+/// the rest of their page went on. Words from `s4s_core::status`; re-run with `jobs retry`.
+pub async fn quarantined(s: &ServerState, now: i64) -> Markup {
+    let counts = s.store.quarantine_counts().await.unwrap_or_default();
+    let items = s.store.quarantined(QUARANTINED).await.unwrap_or_default();
+    html! {
+        h2 { "Quarantined items" }
+        @match words::quarantine_line(&counts) {
+            Some(line) => p.bad #quarantine-summary { (t(&line)) },
+            None => p.ok #quarantine-summary { "None: every alert, incident and SIGNL4 event could be processed." },
+        }
+        @if !items.is_empty() {
+            table #quarantined {
+                tr { th { "Item" } th { "Why" } th { "Attempts" } }
+                @for q in &items {
+                    tr.quarantined {
+                        td style="min-width:260px" {
+                            code { "quarantine:" (q.id) } br;
+                            span.muted { (t(&q.tenant)) " · " (t(&q.source)) " · " (excerpt(&q.item_id)) }
+                        }
+                        td { (excerpt(&words::quarantined_item(q, now))) }
+                        td { (q.attempts) }
                     }
                 }
             }
