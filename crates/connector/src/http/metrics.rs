@@ -80,7 +80,7 @@ pub fn init_series(tenants: &[Arc<TenantContext>]) {
         metrics::counter!(telemetry::OPS_PAGES, "what" => what).increment(0);
     }
     metrics::gauge!(telemetry::OPS_CONDITIONS).set(0.0);
-    for reason in ["token", "malformed"] {
+    for reason in ["token", "malformed", "team", "overloaded"] {
         metrics::counter!(telemetry::INBOUND_REJECTED, "reason" => reason).increment(0);
     }
     for t in tenants {

@@ -4,6 +4,7 @@
 
 use s4s_core::ids::ExternalId;
 use s4s_core::jobs;
+use s4s_core::scope::{self, Grant, Verdict};
 use s4s_core::sentinel::workspace_of;
 use s4s_core::signl4_event::{Event, Meaning};
 use s4s_core::sync;
@@ -22,6 +23,8 @@ pub enum Recorded {
     UnknownAlert,
     Ignored,
     SyncDisabled,
+    /// The credential's team(s) may not act on this alert (`scope::check`): nothing recorded.
+    Refused,
 }
 
 impl Recorded {
@@ -37,6 +40,7 @@ impl Recorded {
             Recorded::UnknownAlert => "unknown-alert",
             Recorded::Ignored => "ignored",
             Recorded::SyncDisabled => "sync-disabled",
+            Recorded::Refused => "refused",
         }
     }
 }
@@ -63,8 +67,49 @@ fn sync_incident<'a>(source: &str, incident: Option<&'a str>) -> Option<&'a str>
     incident.filter(|_| !source.starts_with("sentinel."))
 }
 
+/// The teams of `rt` that a credential names: the teams `holds` says it belongs to; the
+/// tenant's own team's credential also covers the teams without one of their own (`has_own`
+/// false: a route's team that set no `inbound_token` / `api_key` is reached through the
+/// tenant's, as before routes had their own).
+pub fn grant(rt: &TenantContext, holds: impl Fn(usize) -> bool, has_own: impl Fn(usize) -> bool) -> Grant {
+    let mut g = Grant::default();
+    let own = holds(0);
+    for (i, team) in rt.clients.teams.iter().enumerate() {
+        if holds(i) || (own && !has_own(i)) {
+            g.teams.push(team.route.clone());
+            g.team_ids.push(team.opts.team_id.clone().unwrap_or_default());
+        }
+    }
+    g
+}
+
+/// Whether `grant` may act on `alert` (`scope::check`): by the teams its page went to — a
+/// grouped alert's: the page it was grouped into — or by the team the event names.
+async fn check_scope(
+    store: &dyn Store,
+    rt: &TenantContext,
+    grant: &Grant,
+    alert: &StoredAlert,
+    event: &Event,
+) -> Result<Verdict, StoreError> {
+    let page = match alert.grouped_into.as_deref().and_then(ExternalId::parse) {
+        Some(p) if p.tenant == rt.cfg.name => store.get_alert(&p.tenant, &p.source, &p.id).await?,
+        _ => None,
+    };
+    let routes = &page.as_ref().unwrap_or(alert).routes;
+    let teams = scope::alert_teams(routes, |r| rt.team(r).route.clone());
+    Ok(scope::check(grant, &teams, event.team_id()))
+}
+
 /// Records one event and its effects; 2xx may be answered only after this returned `Ok`.
-pub async fn record(store: &dyn Store, rt: &TenantContext, event: &Event) -> Result<Recorded, StoreError> {
+/// `grant` names the teams whose credential brought the event: an event for an alert of
+/// another team is [`Recorded::Refused`] and changes nothing.
+pub async fn record(
+    store: &dyn Store,
+    rt: &TenantContext,
+    grant: &Grant,
+    event: &Event,
+) -> Result<Recorded, StoreError> {
     let meaning = event.meaning();
     if let Meaning::Ignore(why) = meaning {
         tracing::debug!(tenant = %rt.cfg.name, event_type = event.event_type, why, "SIGNL4 event ignored");
@@ -76,6 +121,14 @@ pub async fn record(store: &dyn Store, rt: &TenantContext, event: &Event) -> Res
     let Some(alert) = correlate(store, rt, event).await? else {
         tracing::debug!(tenant = %rt.cfg.name, external_id = event.external_id().unwrap_or("-"), "SIGNL4 event for an alert this connector did not create; ignored");
         return Ok(Recorded::UnknownAlert);
+    };
+    let moved_to = match check_scope(store, rt, grant, &alert, event).await? {
+        Verdict::Allowed => None,
+        Verdict::MovedTo(team) => Some(team),
+        Verdict::Refused => {
+            tracing::warn!(tenant = %rt.cfg.name, source = %alert.record.source, alert_id = %alert.record.alert_id, teams = ?grant.teams, "SIGNL4 event refused: the alert was not paged to the team whose credential sent it");
+            return Ok(Recorded::Refused);
+        }
     };
     let state = alert.state();
     let r = &alert.record;
@@ -135,6 +188,12 @@ pub async fn record(store: &dyn Store, rt: &TenantContext, event: &Event) -> Res
     let key = alert.key();
     let mut update =
         AlertUpdate { signl4_state: decision.new_state.map(|s| s.as_str().to_string()), ..Default::default() };
+    // SIGNL4 has the alert in the credential's team now (an escalation, `signl4.md` §2.4):
+    // recorded with the event, so that team's later events are accepted.
+    if let Some(team) = &moved_to {
+        tracing::info!(tenant = %rt.cfg.name, alert_id = %r.alert_id, team = %team, "SIGNL4 reports the alert in another team; its events are accepted from now on");
+        update.routes = Some(scope::routes_after_move(&alert.routes, team).join(","));
+    }
     // Who acknowledged and when, for the status page (the store keeps the first one): as
     // SIGNL4 dates it (`eventRaisedUtc`), or when it was seen here when that is missing or
     // in the future.

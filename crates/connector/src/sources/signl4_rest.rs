@@ -143,8 +143,12 @@ impl PullSource for Signl4Rest {
             if !untouched {
                 evs.extend(events_from_rest_annotations(&a, &api.annotations(&a.id).await?, &users));
             }
+            // The API key reads with its team's rights; act only on that team's alerts (the
+            // tenant's own key also covers teams without a key of their own), as the webhook.
+            let has_own = |i: usize| rt.clients.teams.get(i).is_some_and(|t| t.api.is_some());
+            let grant = events::grant(rt, |i| i == self.team, has_own);
             for ev in evs {
-                if events::record(store, rt, &ev).await?.is_effect() {
+                if events::record(store, rt, &grant, &ev).await?.is_effect() {
                     out.queued += 1;
                     out.read += 1;
                 }

@@ -1,7 +1,9 @@
 //! Push source: the receiver for SIGNL4 outbound webhooks, `POST /signl4/{token}`.
 //!
 //! SIGNL4 does not sign its requests (`signl4.md` §3.1), so each team's URL carries a long
-//! secret token, compared in constant time; a wrong token gets a bare 404. An event is
+//! secret token, compared in constant time; a wrong token gets a bare 404. A token acts only
+//! for its team: an event for an alert that was not paged to that team (nor moved into it by
+//! an escalation, `signl4.md` §2.4) gets `403` and changes nothing. An event is
 //! answered 2xx only after it is durably recorded together with the jobs it causes (same
 //! outbox as paging); repeated deliveries of the same event id change nothing. Events for
 //! alerts we did not create are acknowledged and ignored.
@@ -13,6 +15,7 @@ use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use s4s_core::scope::Grant;
 use s4s_core::signl4_event;
 use s4s_store::Store;
 use secrecy::ExposeSecret;
@@ -42,24 +45,47 @@ pub fn routes(state: WebhookState) -> Router {
 /// Largest accepted webhook body. SIGNL4 events are well under 4 KiB.
 pub const MAX_BODY: usize = 64 * 1024;
 
-fn find_tenant<'a>(tenants: &'a [Arc<TenantContext>], token: &str) -> Option<&'a Arc<TenantContext>> {
-    // Compare against every tenant (no early exit) so timing reveals nothing.
+/// SHA-256 of a token: compared digests have one length whatever the token's, so neither
+/// the comparison's time nor an early exit tells a caller anything about a secret's length.
+fn digest(token: &[u8]) -> [u8; 32] {
+    let d = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, token);
+    let mut out = [0u8; 32];
+    out.copy_from_slice(d.as_ref());
+    out
+}
+
+/// The tenant and the teams whose `inbound_token` the presented token is (the tenant's own
+/// team's token also covers its route teams without a token of their own:
+/// [`events::grant`]). Every configured token is compared (no early exit) in constant time.
+pub(crate) fn find_teams<'a>(
+    tenants: &'a [Arc<TenantContext>],
+    token: &str,
+) -> Option<(&'a Arc<TenantContext>, Grant)> {
+    let presented = digest(token.as_bytes());
     let mut found = None;
-    // Each team has its own outbound webhook: the tenant's own and each route's own team.
     for t in tenants {
-        for team in &t.clients.teams {
-            if let Some(secret) = &team.opts.inbound_token
-                && bool::from(secret.expose_secret().as_bytes().ct_eq(token.as_bytes()))
-            {
-                found = Some(t);
-            }
+        let held: Vec<bool> = t
+            .clients
+            .teams
+            .iter()
+            .map(|team| {
+                team.opts
+                    .inbound_token
+                    .as_ref()
+                    .is_some_and(|secret| bool::from(digest(secret.expose_secret().as_bytes()).ct_eq(&presented)))
+            })
+            .collect();
+        if found.is_none() && held.iter().any(|h| *h) {
+            let has_own = |i: usize| t.clients.teams.get(i).is_some_and(|team| team.opts.inbound_token.is_some());
+            let g = events::grant(t, |i| held.get(i).copied().unwrap_or(false), has_own);
+            found = Some((t, g));
         }
     }
     found
 }
 
 async fn receive(State(s): State<WebhookState>, Path(token): Path<String>, body: Bytes) -> Response {
-    let Some(rt) = find_tenant(&s.tenants, &token) else {
+    let Some((rt, grant)) = find_teams(&s.tenants, &token) else {
         metrics::counter!(telemetry::INBOUND_REJECTED, "reason" => "token").increment(1);
         return StatusCode::NOT_FOUND.into_response();
     };
@@ -71,7 +97,11 @@ async fn receive(State(s): State<WebhookState>, Path(token): Path<String>, body:
             return (StatusCode::BAD_REQUEST, format!("{e}\n")).into_response();
         }
     };
-    match events::record(s.store.as_ref(), rt, &event).await {
+    match events::record(s.store.as_ref(), rt, &grant, &event).await {
+        Ok(events::Recorded::Refused) => {
+            metrics::counter!(telemetry::INBOUND_REJECTED, "reason" => "team").increment(1);
+            (StatusCode::FORBIDDEN, "this team's URL may not act on that alert\n").into_response()
+        }
         Ok(rec) => {
             metrics::counter!(telemetry::INBOUND_EVENTS, "tenant" => rt.cfg.name.clone(), "result" => rec.label())
                 .increment(1);
