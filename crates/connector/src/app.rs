@@ -162,8 +162,12 @@ impl App {
         let wake = Arc::new(Notify::new());
         let mut tasks = Vec::new();
 
-        let receiver =
-            webhook::routes(WebhookState { store: store.clone(), tenants: tenants.clone(), wake: wake.clone() });
+        let receiver = webhook::routes(WebhookState {
+            store: store.clone(),
+            tenants: tenants.clone(),
+            wake: wake.clone(),
+            concurrency: cfg.server.webhook_concurrency,
+        });
         let monitor =
             Arc::new(crate::selfmon::SelfMonitor::new(cfg.ops.clone(), tenants.clone(), store.clone(), &owner));
         let auth = Arc::new(crate::http::status::StatusAuth::new(cfg.server.admin_token.clone()));
@@ -174,18 +178,14 @@ impl App {
                 conditions: monitor.board.clone(),
                 auth,
                 wake: wake.clone(),
+                probes: Arc::new(crate::http::health::Probes::new(&cfg.server)),
             },
             receiver,
         );
         tasks.push(tokio::spawn(monitor.run(rx.clone())));
-        let mut srx = rx.clone();
-        tasks.push(tokio::spawn(async move {
-            let _ = axum::serve(listener, app)
-                .with_graceful_shutdown(async move {
-                    let _ = srx.wait_for(|v| *v).await;
-                })
-                .await;
-        }));
+        // Timeouts, connection and webhook limits, `ConnectInfo<SocketAddr>` (http/serve.rs).
+        let limits = crate::http::serve::Limits::from_config(&cfg.server);
+        tasks.push(tokio::spawn(crate::http::serve::serve(listener, app, limits, rx.clone())));
 
         let held = Arc::new(std::sync::Mutex::new(std::collections::HashSet::new()));
         let runner = Arc::new(Runner {

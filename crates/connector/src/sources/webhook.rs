@@ -33,13 +33,33 @@ pub struct WebhookState {
     pub tenants: Vec<Arc<TenantContext>>,
     /// Wakes the job runner when new jobs were recorded.
     pub wake: Arc<Notify>,
+    /// Requests handled at once (`server.webhook_concurrency`); one more is answered `503`.
+    pub concurrency: usize,
 }
 
-/// The receiver's routes.
+/// What an overloaded receiver tells SIGNL4: try again in this many seconds.
+pub const RETRY_AFTER_S: u64 = 5;
+
+/// The receiver's routes. At most `concurrency` requests are handled at once; one more is
+/// answered `503` with `Retry-After` at once (SIGNL4 delivers it again) instead of queueing.
 pub fn routes(state: WebhookState) -> Router {
-    Router::new()
-        .route("/signl4/{token}", axum::routing::post(receive).layer(axum::extract::DefaultBodyLimit::max(MAX_BODY)))
-        .with_state(state)
+    let limit = tower::ServiceBuilder::new()
+        .layer(axum::error_handling::HandleErrorLayer::new(overloaded))
+        .load_shed()
+        .concurrency_limit(state.concurrency.max(1));
+    let receive: axum::routing::MethodRouter<WebhookState> =
+        axum::routing::post(receive).layer(axum::extract::DefaultBodyLimit::max(MAX_BODY));
+    Router::new().route("/signl4/{token}", receive.layer(limit)).with_state(state)
+}
+
+async fn overloaded(_: tower::BoxError) -> Response {
+    metrics::counter!(telemetry::INBOUND_REJECTED, "reason" => "overloaded").increment(1);
+    (
+        StatusCode::SERVICE_UNAVAILABLE,
+        [(axum::http::header::RETRY_AFTER, RETRY_AFTER_S.to_string())],
+        "busy, try again\n",
+    )
+        .into_response()
 }
 
 /// Largest accepted webhook body. SIGNL4 events are well under 4 KiB.
