@@ -448,3 +448,93 @@ async fn probes_and_metrics_need_a_token_off_loopback_and_one_tenants_revoked_cr
     assert_eq!((body["status"].clone(), body["strict_readiness"].clone()), (json!("not ready"), json!(true)));
     assert!(app.stop().await);
 }
+
+/// One random input for [`arbitrary_request`]: random bytes, or a request shaped like the
+/// real ones (the webhook with hostile events, the probes with and without tokens).
+fn bytes(rng: &mut impl rand::Rng, max: usize) -> Vec<u8> {
+    let n = rng.random_range(0..=max);
+    (0..n).map(|_| rng.random::<u8>()).collect()
+}
+
+fn random_input<R: rand::Rng>(rng: &mut R) -> Vec<u8> {
+    if rng.random_bool(0.3) {
+        return bytes(rng, 300);
+    }
+    let mut out = vec![rng.random::<u8>(), rng.random::<u8>()];
+    out.extend(bytes(rng, 40).into_iter().filter(|b| *b != 0));
+    out.push(0);
+    let headers = [
+        "content-type: application/json".to_string(),
+        format!("authorization: Bearer {ADMIN_TOKEN}"),
+        "authorization: Bearer wrong".to_string(),
+        format!("authorization: Bearer {}", String::from_utf8_lossy(&bytes(rng, 20))),
+        "cookie: s4s_session=x".to_string(),
+        "host: evil.example".to_string(),
+        "x-forwarded-for: 127.0.0.1".to_string(),
+    ];
+    for _ in 0..rng.random_range(0..3) {
+        out.extend(headers[rng.random_range(0..headers.len())].as_bytes());
+        out.push(b'\n');
+    }
+    out.push(0);
+    let weird = ["", "é", "\u{0}", "\n", "T100é", "../../", "%00", "s4s:contoso:graph-alert:1", "🦀🦀", "null"];
+    let w = |rng: &mut R| weird[rng.random_range(0..weird.len())].to_string();
+    let types = [json!(1), json!(201), json!(202), json!(203), json!("201"), json!(null), json!(-1), json!(1e300)];
+    let event_type = types[rng.random_range(0..types.len())].clone();
+    let team = [json!({"id": w(rng)}), json!(w(rng)), json!(null)][rng.random_range(0..3)].clone();
+    let ev = json!({
+        "eventType": event_type,
+        "id": w(rng),
+        "eventRaisedUtc": w(rng),
+        "alert": {"statusCode": rng.random_range(-1..6), "externalEventId": w(rng), "eventId": w(rng), "id": w(rng)},
+        "user": {"username": w(rng), "mailaddress": w(rng)},
+        "annotation": {"message": w(rng), "id": w(rng)},
+        "team": team,
+    });
+    let mut body = ev.to_string().into_bytes();
+    if rng.random_bool(0.3) && !body.is_empty() {
+        let i = rng.random_range(0..body.len());
+        body.truncate(i);
+    }
+    out.extend(body);
+    out
+}
+
+/// The in-suite twin of the `webhook_router` fuzz target (fuzz/, which needs a nightly
+/// toolchain and a long build): a bounded, seeded loop of arbitrary requests through the
+/// whole router in-process. Nothing panics, nothing answers 500, and off loopback without a
+/// token nothing but the bare readiness status and `401` come back from the probes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_router_answers_arbitrary_requests_without_a_panic_or_a_500() {
+    use rand::SeedableRng;
+    use tower::ServiceExt;
+    let h = Harness::new().await;
+    let cfg = h.config().admin_token(ADMIN_TOKEN).build();
+    let (router, _store) = signl4_sentinel::app::offline_router(&cfg).await.expect("router");
+    let mut rng = rand::rngs::StdRng::seed_from_u64(20);
+    let (mut sent, mut statuses) = (0, std::collections::BTreeMap::new());
+    for _ in 0..3000 {
+        let data = random_input(&mut rng);
+        let Some(req) = arbitrary_request(&data) else { continue };
+        let (path, authorized) = (
+            req.uri().path().to_string(),
+            req.headers().get("authorization").is_some_and(|v| v.as_bytes().ends_with(ADMIN_TOKEN.as_bytes())),
+        );
+        let off_loopback =
+            req.extensions().get::<axum::extract::ConnectInfo<SocketAddr>>().is_some_and(|c| !c.0.ip().is_loopback());
+        let res = router.clone().oneshot(req).await.expect("infallible");
+        let status = res.status().as_u16();
+        assert_ne!(status, 500, "{path}: {:?}", String::from_utf8_lossy(&data));
+        if off_loopback && !authorized && path == "/readyz" && status != 405 {
+            let body = axum::body::to_bytes(res.into_body(), 1 << 20).await.unwrap();
+            let v: Value = serde_json::from_slice(&body).unwrap();
+            assert_eq!(v.as_object().map(|o| o.len()), Some(1), "bare status only: {v}");
+        } else if off_loopback && !authorized && path == "/metrics" && status != 405 {
+            assert_eq!(status, 401);
+        }
+        sent += 1;
+        *statuses.entry(status).or_insert(0) += 1;
+    }
+    eprintln!("{sent} requests, by status: {statuses:?}");
+    assert!(statuses.contains_key(&200) && statuses.contains_key(&404) && statuses.contains_key(&400), "{statuses:?}");
+}
