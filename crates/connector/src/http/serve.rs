@@ -310,3 +310,47 @@ async fn connection(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn limits() -> Limits {
+        let s = Duration::from_secs;
+        Limits {
+            header_timeout: s(10),
+            body_timeout: s(10),
+            request_timeout: s(30),
+            idle_timeout: s(60),
+            max_connections: 4,
+            webhook_concurrency: 2,
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn each_phase_has_its_own_deadline() {
+        let l = limits();
+        let w = Watch::new();
+        let t0 = Instant::now();
+        assert_eq!(w.deadline(&l), (t0 + l.header_timeout, "header_timeout"), "a new connection must send its head");
+        tokio::time::advance(Duration::from_secs(3)).await;
+        w.begin();
+        assert_eq!(w.deadline(&l).1, "request_timeout");
+        w.begin();
+        w.end();
+        assert_eq!(w.phase(), Phase::Busy(1), "still one request in the service");
+        tokio::time::advance(Duration::from_secs(1)).await;
+        w.end();
+        let idle_since = Instant::now();
+        assert_eq!(w.deadline(&l), (idle_since + l.idle_timeout, "idle_timeout"));
+        // The next request's first bytes start its header timeout (earlier than the idle one).
+        tokio::time::advance(Duration::from_secs(5)).await;
+        w.bytes_read();
+        assert_eq!(w.deadline(&l), (Instant::now() + l.header_timeout, "header_timeout"));
+        // More bytes of the same head do not extend it.
+        let head = w.deadline(&l);
+        tokio::time::advance(Duration::from_secs(2)).await;
+        w.bytes_read();
+        assert_eq!(w.deadline(&l), head);
+    }
+}
