@@ -66,6 +66,11 @@ pub fn stored(
         signl4_state: state.as_str().into(),
         written_status: written.map(str::to_string),
         signl4_event_id: None,
+        routes: Vec::new(),
+        episode: 0,
+        grouped_into: None,
+        acknowledged_by: None,
+        acknowledged_ms: None,
     }
 }
 
