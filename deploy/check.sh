@@ -202,7 +202,8 @@ else
   configmap_check() {
     "$PY" deploy/lint/lint.py configmap deploy/kubernetes/configmap.yaml "$WORK/configmap.toml" || return $?
     (cd "$WORK" && env CONTOSO_CLIENT_SECRET=x SIGNL4_TEAM_SECRET=x SIGNL4_INBOUND_TOKEN=0123456789abcdef0123456789abcdef \
-      S4S_ADMIN_TOKEN=0123456789abcdef0123456789abcdef "$BIN" config check configmap.toml)
+      S4S_ADMIN_TOKEN=0123456789abcdef0123456789abcdef S4S_METRICS_TOKEN=0123456789abcdef0123456789abcdef \
+      "$BIN" config check configmap.toml)
   }
   run "config: kubernetes/configmap.yaml" configmap_check
 fi

@@ -93,7 +93,7 @@ param databaseUrl string = ''
 @maxValue(3)
 param replicas int = 1
 
-@description('Expose the connector on a public HTTPS address (the SIGNL4 outbound webhook /signl4/<token> needs one for two-way sync; /metrics and /readyz are reachable there too).')
+@description('Expose the connector on a public HTTPS address (the SIGNL4 outbound webhook /signl4/<token> needs one for two-way sync). Off loopback /metrics and the details of /readyz need a bearer token (server.admin_token or server.metrics_token); /healthz and the bare /readyz status stay open for the probes.')
 param externalIngress bool = true
 
 @description('Tags for the new resources.')
@@ -469,6 +469,8 @@ resource app 'Microsoft.App/containerApps@2024-03-01' = if (containerApp) {
               failureThreshold: 3
             }
             {
+              // The status code only: this process can work (database, server). One tenant's
+              // health is in the body (with a token), not here (server.strict_readiness).
               type: 'Readiness'
               httpGet: {
                 path: '/readyz'

@@ -30,6 +30,9 @@ fn canonical(e: &Event) -> Value {
     if let Some(n) = &e.annotation {
         v["annotation"] = json!({"message": opt(&n.message), "id": opt(&n.id)});
     }
+    if let Some(t) = &e.team {
+        v["team"] = json!({"id": opt(&t.id)});
+    }
     v
 }
 

@@ -90,6 +90,52 @@ fn pollers(t: &Arc<TenantContext>, store: &Arc<dyn Store>, wake: &Arc<Notify>) -
     out
 }
 
+/// Every HTTP route (operator routes and the SIGNL4 receiver) with their state; served by
+/// `http::serve` (which adds the request and body timeouts).
+pub fn http_app(
+    cfg: &Config,
+    store: &Arc<dyn Store>,
+    tenants: &[Arc<TenantContext>],
+    board: Arc<crate::selfmon::Board>,
+    wake: &Arc<Notify>,
+) -> axum::Router {
+    let receiver = webhook::routes(WebhookState {
+        store: store.clone(),
+        tenants: tenants.to_vec(),
+        wake: wake.clone(),
+        concurrency: cfg.server.webhook_concurrency,
+    });
+    let auth = Arc::new(crate::http::status::StatusAuth::new(&cfg.server));
+    router(
+        ServerState {
+            store: store.clone(),
+            tenants: tenants.to_vec(),
+            conditions: board,
+            auth,
+            wake: wake.clone(),
+            probes: Arc::new(crate::http::health::Probes::new(&cfg.server)),
+        },
+        receiver,
+    )
+}
+
+/// The router of `cfg` over its store, with the server's timeouts and without any task
+/// (no polling, no jobs run, nothing listens): for driving it in-process with
+/// `tower::ServiceExt::oneshot` (the webhook-router fuzz target and its in-suite twin).
+pub async fn offline_router(cfg: &Config) -> anyhow::Result<(axum::Router, Arc<dyn Store>)> {
+    let store = open_store(&cfg.storage).await?;
+    let shared = SharedSchedulers::default();
+    let tenants: Vec<Arc<TenantContext>> = cfg
+        .tenants
+        .iter()
+        .filter(|t| t.enabled)
+        .map(|t| Arc::new(TenantContext::new(t.clone(), &cfg.delivery, "offline", &shared)))
+        .collect();
+    let app = http_app(cfg, &store, &tenants, Default::default(), &Arc::new(Notify::new()));
+    let limits = crate::http::serve::Limits::from_config(&cfg.server);
+    Ok((crate::http::serve::with_timeouts(app, &limits), store))
+}
+
 pub struct App {
     pub addr: SocketAddr,
     pub store: Arc<dyn Store>,
@@ -162,30 +208,13 @@ impl App {
         let wake = Arc::new(Notify::new());
         let mut tasks = Vec::new();
 
-        let receiver =
-            webhook::routes(WebhookState { store: store.clone(), tenants: tenants.clone(), wake: wake.clone() });
         let monitor =
             Arc::new(crate::selfmon::SelfMonitor::new(cfg.ops.clone(), tenants.clone(), store.clone(), &owner));
-        let auth = Arc::new(crate::http::status::StatusAuth::new(&cfg.server));
-        let app = router(
-            ServerState {
-                store: store.clone(),
-                tenants: tenants.clone(),
-                conditions: monitor.board.clone(),
-                auth,
-                wake: wake.clone(),
-            },
-            receiver,
-        );
+        let app = http_app(&cfg, &store, &tenants, monitor.board.clone(), &wake);
         tasks.push(tokio::spawn(monitor.run(rx.clone())));
-        let mut srx = rx.clone();
-        tasks.push(tokio::spawn(async move {
-            let _ = axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>())
-                .with_graceful_shutdown(async move {
-                    let _ = srx.wait_for(|v| *v).await;
-                })
-                .await;
-        }));
+        // Timeouts, connection and webhook limits, `ConnectInfo<SocketAddr>` (http/serve.rs).
+        let limits = crate::http::serve::Limits::from_config(&cfg.server);
+        tasks.push(tokio::spawn(crate::http::serve::serve(listener, app, limits, rx.clone())));
 
         let held = Arc::new(std::sync::Mutex::new(std::collections::HashSet::new()));
         let runner = Arc::new(Runner {

@@ -389,7 +389,12 @@ pub const METRICS: &[Metric] = {
             "1 while SIGNL4 rejects the secret of one of the tenant's teams (the pages to that team are parked).",
         ),
         m(INBOUND_EVENTS, Counter, &["tenant", "result"], "SIGNL4 events received (webhook or REST), by result."),
-        m(INBOUND_REJECTED, Counter, &["reason"], "SIGNL4 webhook requests rejected, by reason (token, malformed)."),
+        m(
+            INBOUND_REJECTED,
+            Counter,
+            &["reason"],
+            "SIGNL4 webhook requests rejected, by reason (token, malformed, team: the token's team may not act on that alert, overloaded: 503 past server.webhook_concurrency).",
+        ),
         m(
             GRAPH_WRITES,
             Counter,

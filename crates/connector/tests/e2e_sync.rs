@@ -320,8 +320,10 @@ async fn a_wrong_signl4_api_key_is_reported_and_changes_nothing() {
     .await;
     assert_eq!(alert(&h, &a)["status"], "new");
     let r = reqwest::get(format!("http://{}/readyz", app.addr)).await.unwrap();
-    assert_eq!(r.status(), 503);
+    // Readiness is the process's (server.strict_readiness off): the body names the tenant.
+    assert_eq!(r.status(), 200);
     let body: Value = r.json().await.unwrap();
+    assert_eq!(body["tenants_unhealthy"], serde_json::json!(["contoso"]), "{body}");
     let err = body["tenants"]["contoso"]["status"]["signl4_api_error"].as_str().unwrap().to_string();
     assert!(err.contains("HTTP 401") && err.contains("api_key"), "{err}");
     assert!(!body.to_string().contains("test-api-key"));

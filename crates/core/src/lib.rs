@@ -24,6 +24,7 @@ pub mod records;
 pub mod redact;
 pub mod retry;
 pub mod routing;
+pub mod scope;
 pub mod selfmon;
 pub mod sentinel;
 pub mod signl4_event;

@@ -53,6 +53,14 @@ pub struct Annotation {
     pub id: Option<String>,
 }
 
+/// The team an event names (`team.id`: after an escalation, the team the alert is in now,
+/// `signl4.md` §2.4, §3.3).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Default)]
+pub struct TeamRef {
+    #[serde(default)]
+    pub id: Option<String>,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct RawEvent {
@@ -66,6 +74,9 @@ struct RawEvent {
     user: Option<User>,
     #[serde(default)]
     annotation: Option<Annotation>,
+    /// Kept as any JSON: a `team` of an unexpected shape is ignored, not an error.
+    #[serde(default)]
+    team: Option<Value>,
 }
 
 /// A parsed outbound-webhook event.
@@ -78,6 +89,8 @@ pub struct Event {
     pub alert: Option<EventAlert>,
     pub user: Option<User>,
     pub annotation: Option<Annotation>,
+    /// The team the event names, if any (escalations, duty events).
+    pub team: Option<TeamRef>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -121,6 +134,7 @@ pub fn parse(body: &[u8]) -> Result<Event, EventError> {
         alert: raw.alert,
         user: raw.user,
         annotation: raw.annotation,
+        team: raw.team.and_then(|t| serde_json::from_value::<TeamRef>(t).ok()),
     })
 }
 
@@ -174,6 +188,11 @@ impl Event {
         self.alert.as_ref()?.event_id.as_deref().filter(|s| !s.is_empty())
     }
 
+    /// The SIGNL4 team id the event names (`team.id`), if any.
+    pub fn team_id(&self) -> Option<&str> {
+        self.team.as_ref()?.id.as_deref().filter(|s| !s.is_empty())
+    }
+
     pub fn who(&self) -> Option<&str> {
         self.user.as_ref().and_then(User::display)
     }
@@ -223,6 +242,7 @@ pub fn events_from_rest_alert(alert: &RestAlert) -> Vec<Event> {
         alert: Some(EventAlert { status_code: Some(status), ..base.clone() }),
         user,
         annotation: None,
+        team: None,
     };
     match alert.status {
         Some(2) => vec![ev(2, alert.acknowledged_by.clone())],
@@ -269,6 +289,7 @@ pub fn events_from_rest_annotations(
                 }),
                 user,
                 annotation: Some(Annotation { message: Some(text.to_string()), id: Some(id.to_string()) }),
+                team: None,
             })
         })
         .collect()
@@ -376,6 +397,8 @@ mod tests {
         let esc = parse(ESCALATED.as_bytes()).unwrap();
         assert_eq!(esc.meaning(), Meaning::Escalated);
         assert_eq!(esc.who(), None);
+        assert_eq!(esc.team_id(), Some("0e8979f7-0c6a-472d-8918-ecfd339252f8"));
+        assert_eq!(parse(ACK.as_bytes()).unwrap().team_id(), None);
         let ann = parse(ANNOTATED.as_bytes()).unwrap();
         assert_eq!(ann.meaning(), Meaning::Annotated("OK, I'll take care about it.".into()));
     }
@@ -405,6 +428,8 @@ mod tests {
         assert_eq!(parse(br#"{"eventType":1,"id":"t"}"#).unwrap().meaning(), Meaning::Ignore("test event"));
         let num_id = parse(br#"{"eventType":"201","id":12,"alert":{"statusCode":2}}"#).unwrap();
         assert_eq!(num_id.id, "12");
+        let odd_team = parse(br#"{"eventType":202,"id":"x","team":"t1","alert":{"statusCode":1}}"#).unwrap();
+        assert_eq!((odd_team.meaning(), odd_team.team_id()), (Meaning::Escalated, None));
         let user_only_name =
             parse(br#"{"eventType":201,"id":"x","user":{"username":"Rene"},"alert":{"statusCode":2}}"#).unwrap();
         assert_eq!(user_only_name.who(), Some("Rene"));

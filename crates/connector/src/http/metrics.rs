@@ -85,7 +85,7 @@ pub fn init_series(tenants: &[Arc<TenantContext>]) {
     for service in ["Graph", "Azure Resource Manager"] {
         metrics::counter!(telemetry::FOREIGN_LINKS, "service" => service).increment(0);
     }
-    for reason in ["token", "malformed"] {
+    for reason in ["token", "malformed", "team", "overloaded"] {
         metrics::counter!(telemetry::INBOUND_REJECTED, "reason" => reason).increment(0);
     }
     for t in tenants {
@@ -171,7 +171,17 @@ pub fn publish_queue_age(oldest: &[(String, i64)], now_ms: i64) {
     }
 }
 
-pub async fn metrics(State(s): State<ServerState>) -> Response {
+/// `/metrics`; off loopback only with `Authorization: Bearer` and the metrics or admin token
+/// (`401` without, nothing read from the database).
+pub async fn metrics(State(s): State<ServerState>, parts: axum::http::request::Parts) -> Response {
+    if !s.probes.may_read(crate::http::health::peer(&parts), &parts.headers) {
+        return (
+            StatusCode::UNAUTHORIZED,
+            [(axum::http::header::WWW_AUTHENTICATE, "Bearer")],
+            "off loopback, /metrics needs Authorization: Bearer with server.metrics_token or server.admin_token\n",
+        )
+            .into_response();
+    }
     if let Ok(c) = s.store.job_counts().await {
         publish_job_counts(&c);
     }

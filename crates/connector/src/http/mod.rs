@@ -1,9 +1,11 @@
 //! The connector's HTTP server: `/healthz`, `/readyz` ([`health`]), `/metrics` ([`metrics`]),
 //! the operator's status page `/` ([`status`]), plus the routes that sources bring (the SIGNL4
-//! webhook receiver), merged by `app.rs`.
+//! webhook receiver), merged by `app.rs`, served by [`serve`] (timeouts, limits, the peer
+//! address as `ConnectInfo`).
 
 pub mod health;
 pub mod metrics;
+pub mod serve;
 pub mod status;
 
 use std::sync::Arc;
@@ -25,6 +27,8 @@ pub struct ServerState {
     pub auth: Arc<status::StatusAuth>,
     /// Wakes the job runner (a dead letter redriven from the status page goes at once).
     pub wake: Arc<Notify>,
+    /// Who may read `/readyz`'s details and `/metrics`; what readiness means.
+    pub probes: Arc<health::Probes>,
 }
 
 /// The operator routes; `extra` are routes of push sources.

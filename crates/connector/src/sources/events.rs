@@ -4,6 +4,7 @@
 
 use s4s_core::ids::ExternalId;
 use s4s_core::jobs;
+use s4s_core::scope::{self, Grant, Verdict};
 use s4s_core::sentinel::workspace_of;
 use s4s_core::signl4_event::{Event, Meaning};
 use s4s_core::sync;
@@ -26,6 +27,8 @@ pub enum Recorded {
     /// ([`record_or_quarantine`]); answered like a recorded event, so SIGNL4 does not redeliver
     /// it for ever.
     Quarantined,
+    /// The credential's team(s) may not act on this alert (`scope::check`): nothing recorded.
+    Refused,
 }
 
 impl Recorded {
@@ -42,6 +45,7 @@ impl Recorded {
             Recorded::Ignored => "ignored",
             Recorded::SyncDisabled => "sync-disabled",
             Recorded::Quarantined => "quarantined",
+            Recorded::Refused => "refused",
         }
     }
 }
@@ -76,11 +80,38 @@ pub const SOURCE_SIGNL4_WEBHOOK: &str = "signl4-webhook";
 pub async fn record_webhook(
     store: &dyn Store,
     rt: &TenantContext,
+    grant: &Grant,
     event: &Event,
     body: &[u8],
 ) -> Result<Recorded, StoreError> {
-    let raw: serde_json::Value = serde_json::from_slice(body).unwrap_or_else(|_| String::from_utf8_lossy(body).into());
-    record_or_quarantine(store, rt, event, SOURCE_SIGNL4_WEBHOOK, &raw).await
+    let mut raw: serde_json::Value =
+        serde_json::from_slice(body).unwrap_or_else(|_| String::from_utf8_lossy(body).into());
+    // The teams the delivering URL's token named go with the quarantined event, so that a
+    // re-run acts with that token's rights only, not the tenant's (issue 20 item 5).
+    if let Some(o) = raw.as_object_mut() {
+        o.insert(GRANT_FIELD.into(), serde_json::json!(grant.teams));
+    }
+    record_or_quarantine(store, rt, grant, event, SOURCE_SIGNL4_WEBHOOK, &raw).await
+}
+
+/// Where a quarantined webhook event keeps the routes of the teams its URL's token named
+/// (SIGNL4's parser ignores unknown fields; SIGNL4 itself never sends this name).
+pub const GRANT_FIELD: &str = "s4sGrantedTeams";
+
+/// The grant a quarantined webhook event is re-run with: the teams stored with it, each
+/// still configured; without any stored (an item from before), the tenant's own team's.
+fn stored_grant(rt: &TenantContext, raw: &serde_json::Value) -> Grant {
+    let stored: Option<Vec<String>> = raw
+        .get(GRANT_FIELD)
+        .and_then(|v| v.as_array())
+        .map(|a| a.iter().filter_map(|r| r.as_str().map(str::to_string)).collect());
+    match stored {
+        Some(routes) => grant(rt, |i| rt.clients.teams.get(i).is_some_and(|t| routes.contains(&t.route)), |_| true),
+        None => {
+            let has_own = |i: usize| rt.clients.teams.get(i).is_some_and(|t| t.opts.inbound_token.is_some());
+            grant(rt, |i| i == 0, has_own)
+        }
+    }
 }
 
 /// [`record`], guarded (issue 20): a panic while recording the event (correlating it,
@@ -91,12 +122,13 @@ pub async fn record_webhook(
 pub async fn record_or_quarantine(
     store: &dyn Store,
     rt: &TenantContext,
+    grant: &Grant,
     event: &Event,
     source: &str,
     raw: &serde_json::Value,
 ) -> Result<Recorded, StoreError> {
     use futures::FutureExt;
-    match std::panic::AssertUnwindSafe(record(store, rt, event)).catch_unwind().await {
+    match std::panic::AssertUnwindSafe(record(store, rt, grant, event)).catch_unwind().await {
         Ok(r) => r,
         Err(p) => {
             let reason = format!("internal error (panic): {}", crate::telemetry::panic_text(&p));
@@ -119,7 +151,8 @@ pub async fn rerun_quarantined_webhooks(store: &dyn Store, rt: &TenantContext) -
         let body = serde_json::to_vec(&raw)?;
         match s4s_core::signl4_event::parse(&body) {
             Ok(event) => {
-                if record_or_quarantine(store, rt, &event, SOURCE_SIGNL4_WEBHOOK, &raw).await?.is_effect() {
+                let grant = stored_grant(rt, &raw);
+                if record_or_quarantine(store, rt, &grant, &event, SOURCE_SIGNL4_WEBHOOK, &raw).await?.is_effect() {
                     effects += 1;
                 }
             }
@@ -134,8 +167,49 @@ pub async fn rerun_quarantined_webhooks(store: &dyn Store, rt: &TenantContext) -
     Ok(effects)
 }
 
+/// The teams of `rt` that a credential names: the teams `holds` says it belongs to; the
+/// tenant's own team's credential also covers the teams without one of their own (`has_own`
+/// false: a route's team that set no `inbound_token` / `api_key` is reached through the
+/// tenant's, as before routes had their own).
+pub fn grant(rt: &TenantContext, holds: impl Fn(usize) -> bool, has_own: impl Fn(usize) -> bool) -> Grant {
+    let mut g = Grant::default();
+    let own = holds(0);
+    for (i, team) in rt.clients.teams.iter().enumerate() {
+        if holds(i) || (own && !has_own(i)) {
+            g.teams.push(team.route.clone());
+            g.team_ids.push(team.opts.team_id.clone().unwrap_or_default());
+        }
+    }
+    g
+}
+
+/// Whether `grant` may act on `alert` (`scope::check`): by the teams its page went to — a
+/// grouped alert's: the page it was grouped into — or by the team the event names.
+async fn check_scope(
+    store: &dyn Store,
+    rt: &TenantContext,
+    grant: &Grant,
+    alert: &StoredAlert,
+    event: &Event,
+) -> Result<Verdict, StoreError> {
+    let page = match alert.grouped_into.as_deref().and_then(ExternalId::parse) {
+        Some(p) if p.tenant == rt.cfg.name => store.get_alert(&p.tenant, &p.source, &p.id).await?,
+        _ => None,
+    };
+    let routes = &page.as_ref().unwrap_or(alert).routes;
+    let teams = scope::alert_teams(routes, |r| rt.team(r).route.clone());
+    Ok(scope::check(grant, &teams, event.team_id()))
+}
+
 /// Records one event and its effects; 2xx may be answered only after this returned `Ok`.
-pub async fn record(store: &dyn Store, rt: &TenantContext, event: &Event) -> Result<Recorded, StoreError> {
+/// `grant` names the teams whose credential brought the event: an event for an alert of
+/// another team is [`Recorded::Refused`] and changes nothing.
+pub async fn record(
+    store: &dyn Store,
+    rt: &TenantContext,
+    grant: &Grant,
+    event: &Event,
+) -> Result<Recorded, StoreError> {
     let meaning = event.meaning();
     if let Meaning::Ignore(why) = meaning {
         tracing::debug!(tenant = %rt.cfg.name, event_type = event.event_type, why, "SIGNL4 event ignored");
@@ -147,6 +221,14 @@ pub async fn record(store: &dyn Store, rt: &TenantContext, event: &Event) -> Res
     let Some(alert) = correlate(store, rt, event).await? else {
         tracing::debug!(tenant = %rt.cfg.name, external_id = event.external_id().unwrap_or("-"), "SIGNL4 event for an alert this connector did not create; ignored");
         return Ok(Recorded::UnknownAlert);
+    };
+    let moved_to = match check_scope(store, rt, grant, &alert, event).await? {
+        Verdict::Allowed => None,
+        Verdict::MovedTo(team) => Some(team),
+        Verdict::Refused => {
+            tracing::warn!(tenant = %rt.cfg.name, source = %alert.record.source, alert_id = %alert.record.alert_id, teams = ?grant.teams, "SIGNL4 event refused: the alert was not paged to the team whose credential sent it");
+            return Ok(Recorded::Refused);
+        }
     };
     let state = alert.state();
     let r = &alert.record;
@@ -206,6 +288,12 @@ pub async fn record(store: &dyn Store, rt: &TenantContext, event: &Event) -> Res
     let key = alert.key();
     let mut update =
         AlertUpdate { signl4_state: decision.new_state.map(|s| s.as_str().to_string()), ..Default::default() };
+    // SIGNL4 has the alert in the credential's team now (an escalation, `signl4.md` §2.4):
+    // recorded with the event, so that team's later events are accepted.
+    if let Some(team) = &moved_to {
+        tracing::info!(tenant = %rt.cfg.name, alert_id = %r.alert_id, team = %team, "SIGNL4 reports the alert in another team; its events are accepted from now on");
+        update.routes = Some(scope::routes_after_move(&alert.routes, team).join(","));
+    }
     // Who acknowledged and when, for the status page (the store keeps the first one): as
     // SIGNL4 dates it (`eventRaisedUtc`), or when it was seen here when that is missing or
     // in the future.

@@ -196,8 +196,12 @@ impl PullSource for Signl4Rest {
                     }
                 }
             }
+            // The API key reads with its team's rights; act only on that team's alerts (the
+            // tenant's own key also covers teams without a key of their own), as the webhook.
+            let has_own = |i: usize| rt.clients.teams.get(i).is_some_and(|t| t.api.is_some());
+            let grant = events::grant(rt, |i| i == self.team, has_own);
             for ev in evs {
-                if events::record_or_quarantine(store, rt, &ev, &self.cursor(), &raw).await?.is_effect() {
+                if events::record_or_quarantine(store, rt, &grant, &ev, &self.cursor(), &raw).await?.is_effect() {
                     out.queued += 1;
                     out.read += 1;
                 }

@@ -1,7 +1,9 @@
 //! Push source: the receiver for SIGNL4 outbound webhooks, `POST /signl4/{token}`.
 //!
 //! SIGNL4 does not sign its requests (`signl4.md` §3.1), so each team's URL carries a long
-//! secret token, compared in constant time; a wrong token gets a bare 404. An event is
+//! secret token, compared in constant time; a wrong token gets a bare 404. A token acts only
+//! for its team: an event for an alert that was not paged to that team (nor moved into it by
+//! an escalation, `signl4.md` §2.4) gets `403` and changes nothing. An event is
 //! answered 2xx only after it is durably recorded together with the jobs it causes (same
 //! outbox as paging); repeated deliveries of the same event id change nothing. Events for
 //! alerts we did not create are acknowledged and ignored.
@@ -13,6 +15,7 @@ use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use s4s_core::scope::Grant;
 use s4s_core::signl4_event;
 use s4s_store::Store;
 use secrecy::ExposeSecret;
@@ -29,37 +32,68 @@ pub struct WebhookState {
     pub tenants: Vec<Arc<TenantContext>>,
     /// Wakes the job runner when new jobs were recorded.
     pub wake: Arc<Notify>,
+    /// Requests handled at once (`server.webhook_concurrency`); one more is answered `503`.
+    pub concurrency: usize,
 }
 
-/// The receiver's routes.
+/// What an overloaded receiver tells SIGNL4: try again in this many seconds.
+pub const RETRY_AFTER_S: u64 = 5;
+
+/// The receiver's routes. At most `concurrency` requests are handled at once; one more is
+/// answered `503` with `Retry-After` at once (SIGNL4 delivers it again) instead of queueing.
 pub fn routes(state: WebhookState) -> Router {
-    Router::new()
-        .route("/signl4/{token}", axum::routing::post(receive).layer(axum::extract::DefaultBodyLimit::max(MAX_BODY)))
-        .with_state(state)
+    let limit = tower::ServiceBuilder::new()
+        .layer(axum::error_handling::HandleErrorLayer::new(overloaded))
+        .load_shed()
+        .concurrency_limit(state.concurrency.max(1));
+    let receive: axum::routing::MethodRouter<WebhookState> =
+        axum::routing::post(receive).layer(axum::extract::DefaultBodyLimit::max(MAX_BODY));
+    Router::new().route("/signl4/{token}", receive.layer(limit)).with_state(state)
+}
+
+async fn overloaded(_: tower::BoxError) -> Response {
+    metrics::counter!(telemetry::INBOUND_REJECTED, "reason" => "overloaded").increment(1);
+    (
+        StatusCode::SERVICE_UNAVAILABLE,
+        [(axum::http::header::RETRY_AFTER, RETRY_AFTER_S.to_string())],
+        "busy, try again\n",
+    )
+        .into_response()
 }
 
 /// Largest accepted webhook body. SIGNL4 events are well under 4 KiB.
 pub const MAX_BODY: usize = 64 * 1024;
 
-fn find_tenant<'a>(tenants: &'a [Arc<TenantContext>], token: &str) -> Option<&'a Arc<TenantContext>> {
-    // Compare against every tenant (no early exit), hashing both sides first so neither a
-    // token's content nor its length shows in the timing (`s4s_core::ct`).
+/// The tenant and the teams whose `inbound_token` the presented token is (the tenant's own
+/// team's token also covers its route teams without a token of their own:
+/// [`events::grant`]). Every configured token is compared (no early exit) in constant time.
+pub(crate) fn find_teams<'a>(
+    tenants: &'a [Arc<TenantContext>],
+    token: &str,
+) -> Option<(&'a Arc<TenantContext>, Grant)> {
     let mut found = None;
-    // Each team has its own outbound webhook: the tenant's own and each route's own team.
     for t in tenants {
-        for team in &t.clients.teams {
-            if let Some(secret) = &team.opts.inbound_token
-                && s4s_core::ct::secret_eq(token.as_bytes(), secret.expose_secret().as_bytes())
-            {
-                found = Some(t);
-            }
+        let held: Vec<bool> =
+            t.clients
+                .teams
+                .iter()
+                .map(|team| {
+                    team.opts.inbound_token.as_ref().is_some_and(|secret| {
+                        s4s_core::ct::secret_eq(token.as_bytes(), secret.expose_secret().as_bytes())
+                    })
+                })
+                .collect();
+        if found.is_none() && held.iter().any(|h| *h) {
+            let has_own = |i: usize| t.clients.teams.get(i).is_some_and(|team| team.opts.inbound_token.is_some());
+            let g = events::grant(t, |i| held.get(i).copied().unwrap_or(false), has_own);
+            found = Some((t, g));
         }
     }
     found
 }
 
 async fn receive(State(s): State<WebhookState>, Path(token): Path<String>, body: Bytes) -> Response {
-    let Some(rt) = find_tenant(&s.tenants, &token) else {
+    let Some((rt, grant)) = find_teams(&s.tenants, &token) else {
         metrics::counter!(telemetry::INBOUND_REJECTED, "reason" => "token").increment(1);
         return StatusCode::NOT_FOUND.into_response();
     };
@@ -71,7 +105,11 @@ async fn receive(State(s): State<WebhookState>, Path(token): Path<String>, body:
             return (StatusCode::BAD_REQUEST, format!("{e}\n")).into_response();
         }
     };
-    match events::record_webhook(s.store.as_ref(), rt, &event, &body).await {
+    match events::record_webhook(s.store.as_ref(), rt, &grant, &event, &body).await {
+        Ok(events::Recorded::Refused) => {
+            metrics::counter!(telemetry::INBOUND_REJECTED, "reason" => "team").increment(1);
+            (StatusCode::FORBIDDEN, "this team's URL may not act on that alert\n").into_response()
+        }
         Ok(rec) => {
             metrics::counter!(telemetry::INBOUND_EVENTS, "tenant" => rt.cfg.name.clone(), "result" => rec.label())
                 .increment(1);

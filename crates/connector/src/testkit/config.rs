@@ -32,6 +32,8 @@ pub struct ConfigBuilder {
     pub tenants: Vec<TenantSpec>,
     /// `[ops]` as written (none: no section).
     pub ops: Option<Table>,
+    /// Further `[server]` keys as a file would hold them (`header_timeout`, `max_connections`, …).
+    pub server: Table,
 }
 
 /// `[storage]`.
@@ -310,6 +312,7 @@ impl ConfigBuilder {
             delivery: DeliverySpec::default(),
             tenants: vec![TenantSpec::example(fake_url)],
             ops: None,
+            server: Table::new(),
         }
     }
 
@@ -321,6 +324,12 @@ impl ConfigBuilder {
     /// `server.admin_token` (the status page's; required when `listen` is not loopback).
     pub fn admin_token(mut self, token: &str) -> Self {
         self.admin_token = Some(token.to_string());
+        self
+    }
+
+    /// Sets `[server]` key `key` (e.g. `header_timeout = "300ms"`, `max_connections = 8`).
+    pub fn server(mut self, key: &str, value: impl Into<Value>) -> Self {
+        self.server.insert(key.to_string(), value.into());
         self
     }
 
@@ -382,6 +391,7 @@ impl ConfigBuilder {
         let mut root = Table::new();
         let mut server = table([("listen", s(self.listen.to_string()))]);
         opt(&mut server, "admin_token", self.admin_token.as_deref().map(s));
+        server.extend(self.server.clone());
         root.insert("server".into(), server.into());
         root.insert(
             "storage".into(),

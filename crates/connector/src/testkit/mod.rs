@@ -9,6 +9,7 @@
 
 mod config;
 mod harness;
+mod requests;
 
 use std::time::{Duration, Instant};
 
@@ -17,6 +18,7 @@ pub use config::{
     Signl4Spec, Storage, SyncSpec, TenantSpec,
 };
 pub use harness::{Harness, TEAM, TENANT, postgres_schema_url, spawn_run};
+pub use requests::arbitrary_request;
 
 /// How often [`wait_for`] checks its condition.
 pub const POLL: Duration = Duration::from_millis(20);

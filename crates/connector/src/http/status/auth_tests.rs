@@ -15,6 +15,14 @@ fn cfg(f: impl FnOnce(&mut ServerConfig)) -> ServerConfig {
         signin_attempts: 3,
         signin_lockout: Duration::from_secs(60),
         public_url: None,
+        metrics_token: None,
+        header_timeout: Duration::from_secs(10),
+        body_timeout: Duration::from_secs(10),
+        request_timeout: Duration::from_secs(30),
+        idle_timeout: Duration::from_secs(60),
+        max_connections: 512,
+        webhook_concurrency: 64,
+        strict_readiness: false,
     };
     f(&mut c);
     c
