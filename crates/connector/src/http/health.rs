@@ -97,15 +97,21 @@ pub async fn readyz(State(s): State<ServerState>, parts: Parts) -> Response {
     if let Some(c) = counts {
         publish_job_counts(&c);
     }
+    // Items kept aside because processing them failed (`jobs` lists them), by tenant.
+    let mut quarantined: BTreeMap<String, i64> = BTreeMap::new();
+    for (tenant, _, n) in s.store.quarantine_counts().await.unwrap_or_default() {
+        *quarantined.entry(tenant).or_default() += n;
+    }
     let body = json!({
         "status": status,
         "strict_readiness": s.probes.strict,
-        "database": {"backend": s.store.backend(), "ok": db.is_ok(), "error": db.err().map(|e| e.to_string())},
+        "database": {"backend": s.store.backend(), "ok": db.is_ok(), "error": db.err().map(|e| crate::clients::http::redact(&e.to_string()))},
         "jobs": counts.map(|c| json!({"pending": c.pending, "paused": c.paused, "done": c.done, "dead": c.dead})),
         // Tenants that cannot work now (credentials revoked, polling failing, SIGNL4 rejecting
         // a team): readiness is not affected unless strict_readiness is set.
         "tenants_unhealthy": unhealthy,
         "tenants": tenants,
+        "quarantined": quarantined,
         // What needs an admin (self-monitoring): each with what to do.
         "conditions": s.conditions.conditions().iter().map(|c| json!({
             "condition": c.key, "tenant": c.tenant, "title": c.title, "detail": c.detail, "fix": c.fix,
