@@ -93,13 +93,16 @@ pub async fn readyz(State(s): State<ServerState>, parts: Parts) -> Response {
     if !s.probes.may_read(peer(&parts), &parts.headers) {
         return (code, axum::Json(json!({"status": status}))).into_response();
     }
-    let counts = s.store.job_counts().await.ok();
+    // With the database down, each further query would wait for the pool's acquire timeout:
+    // answer with what is known instead of making the probe itself time out.
+    let counts = if db.is_ok() { s.store.job_counts().await.ok() } else { None };
     if let Some(c) = counts {
         publish_job_counts(&c);
     }
     // Items kept aside because processing them failed (`jobs` lists them), by tenant.
     let mut quarantined: BTreeMap<String, i64> = BTreeMap::new();
-    for (tenant, _, n) in s.store.quarantine_counts().await.unwrap_or_default() {
+    let quarantine = if db.is_ok() { s.store.quarantine_counts().await.unwrap_or_default() } else { Vec::new() };
+    for (tenant, _, n) in quarantine {
         *quarantined.entry(tenant).or_default() += n;
     }
     let body = json!({
