@@ -197,7 +197,8 @@ async fn jobs_show_and_retry_quarantined_items() {
     assert!(page.contains("2 items quarantined"), "summary on the status page: {page}");
     assert!(page.contains(&format!("quarantine:{poison}")) && page.contains("da-quarantined-1"), "{page}");
     assert!(!page.contains(TEAM), "no secret on the status page");
-    let ready: Value = reqwest::get(format!("http://{}/readyz", app.addr)).await.expect("readyz").json().await.expect("JSON");
+    let ready: Value =
+        reqwest::get(format!("http://{}/readyz", app.addr)).await.expect("readyz").json().await.expect("JSON");
     assert_eq!(ready["quarantined"][tenant.as_str()], 2, "/readyz counts them: {ready}");
 
     // Self-monitoring raises "items quarantined" for the tenant, once.
