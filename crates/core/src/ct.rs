@@ -8,11 +8,15 @@
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
+/// The SHA-256 of `bytes`: what secrets are kept and compared as (a stored token's digest,
+/// a session's key).
+pub fn digest(bytes: &[u8]) -> [u8; 32] {
+    Sha256::digest(bytes).into()
+}
+
 /// Whether `given` equals `secret`, in time independent of `secret`'s length and content.
 pub fn secret_eq(given: &[u8], secret: &[u8]) -> bool {
-    let a: [u8; 32] = Sha256::digest(given).into();
-    let b: [u8; 32] = Sha256::digest(secret).into();
-    a.ct_eq(&b).into()
+    digest(given).ct_eq(&digest(secret)).into()
 }
 
 #[cfg(test)]

@@ -16,6 +16,7 @@ use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use s4s_core::config::ServerConfig;
+use s4s_core::ct::digest;
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::json;
 use subtle::ConstantTimeEq;
@@ -29,13 +30,6 @@ pub struct Probes {
     pub strict: bool,
     /// SHA-256 of the tokens that open the details: admin and metrics token.
     tokens: Vec<[u8; 32]>,
-}
-
-fn digest(v: &[u8]) -> [u8; 32] {
-    let d = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, v);
-    let mut out = [0u8; 32];
-    out.copy_from_slice(d.as_ref());
-    out
 }
 
 impl Probes {

@@ -13,7 +13,6 @@ use std::num::NonZeroU32;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use aws_lc_rs::digest::{SHA256, digest};
 use axum::http::{HeaderMap, header};
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultDirectRateLimiter, DefaultKeyedRateLimiter, Quota, RateLimiter};
@@ -42,15 +41,13 @@ const RECENT_FAILURES_KEPT: usize = 1000;
 type Hash = [u8; 32];
 
 fn sha256(b: &[u8]) -> Hash {
-    let mut out = [0u8; 32];
-    out.copy_from_slice(digest(&SHA256, b).as_ref());
-    out
+    s4s_core::ct::digest(b)
 }
 
 /// Constant time whatever the lengths: both sides are hashed first, so neither an early return
 /// on a length mismatch nor the comparison itself says anything about the secret.
 pub fn same_secret(given: &str, secret: &str) -> bool {
-    sha256(given.as_bytes()).ct_eq(&sha256(secret.as_bytes())).into()
+    s4s_core::ct::secret_eq(given.as_bytes(), secret.as_bytes())
 }
 
 fn random_hex() -> String {
