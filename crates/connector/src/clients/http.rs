@@ -146,7 +146,10 @@ pub fn origin_of(endpoint: &Url) -> Origin {
 /// `url` parsed and admitted by `origin`, or the refusal — before anything is sent, so no
 /// credential ever goes to another origin. Send the returned `Url`, not the string.
 pub fn checked_url(service: &'static str, origin: &Origin, url: &str) -> Result<Url, UpstreamError> {
-    origin.check(url).map_err(|link| {
+    origin.check(url).map_err(|mut link| {
+        // The host comes from an upstream's answer: scrubbed like every other upstream text
+        // before it reaches the log, `/readyz` or the status page.
+        link.host = redact(&link.host);
         metrics::counter!(FOREIGN_LINKS, "service" => service).increment(1);
         tracing::warn!(service, host = %link.host, reason = link.reason, "refused to call another origin; nothing was sent");
         UpstreamError::Foreign { service, link }
