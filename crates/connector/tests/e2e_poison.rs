@@ -1,4 +1,4 @@
-//! Poison isolation end to end (issue 20 item 2): one Graph page holding hostile alerts —
+//! Poison isolation end to end: one Graph page holding hostile alerts —
 //! a non-ASCII MITRE technique against a `mitre` route (it panicked the poll cycle at every
 //! poll), a 1 MB title with 10,000 evidence items, control characters, JSON nulls where
 //! objects are expected, wrongly typed fields — next to normal alerts. The normal alerts page

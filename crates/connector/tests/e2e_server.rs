@@ -1,4 +1,4 @@
-//! The HTTP server at its edge (issue 20): slow and idle connections closed within the
+//! The HTTP server at its edge: slow and idle connections closed within the
 //! configured timeouts while real webhooks are answered; the connection limit and the
 //! webhook's concurrency limit (503 + Retry-After); SIGTERM with slow connections open; each
 //! team's inbound URL acting only on its team's alerts (escalations included); probes and

@@ -55,7 +55,7 @@ pub trait AlertStore: Send + Sync + 'static {
         now_ms: i64,
     ) -> Result<bool>;
 
-    /// Quarantines items whose processing failed (issue 20), in one transaction, fenced like
+    /// Quarantines items whose processing failed, in one transaction, fenced like
     /// [`AlertStore::ingest_fenced`]: a new item is stored with its audit records; one seen
     /// again (same tenant, source and item id) gets its latest raw JSON and reason, `last_seen`
     /// and one more attempt, and any pending retry is cleared. Returns how many were new.

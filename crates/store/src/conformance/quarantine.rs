@@ -1,4 +1,4 @@
-//! Quarantine (issue 20): items whose processing failed are stored once per tenant, source and
+//! Quarantine: items whose processing failed are stored once per tenant, source and
 //! item with their raw JSON, reason and attempts, fenced like ingest, with their audit record;
 //! an operator's retry is taken up by the source and forgotten only when it worked.
 

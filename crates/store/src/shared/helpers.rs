@@ -68,7 +68,7 @@ macro_rules! helpers {
                         out.jobs_created += insert_job(conn, more, now_ms).await?;
                     }
                     insert_audit(conn, &item.audit, now_ms).await?;
-                    // Fair order (issue 8): a storm inside one incident must not hold back
+                    // Fair order: a storm inside one incident must not hold back
                     // the first page of a new incident.
                     if let Some(incident) = &a.incident_id {
                         let others: i64 = sqlx::query_scalar(sql::INCIDENT_ALREADY_PAGED)

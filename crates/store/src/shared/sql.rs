@@ -157,7 +157,7 @@ pub(crate) fn audit_mark_sent(ids: &[i64]) -> String {
 pub(crate) const AUDIT_FORGET_SENT: &str = "DELETE FROM audit_records WHERE sent_ms IS NOT NULL AND sent_ms < $1";
 pub(crate) const AUDIT_UNSENT_COUNT: &str = "SELECT COUNT(*) FROM audit_records WHERE tenant = $1 AND sent_ms IS NULL";
 
-// Quarantine (issue 20).
+// Quarantine.
 pub(crate) const QUARANTINE_COLUMNS: &str =
     "id, tenant, source, item_id, raw, reason, first_seen_ms, last_seen_ms, attempts, retry";
 /// New: attempts 1. Seen again (or retried and still failing): the latest raw JSON and

@@ -64,20 +64,20 @@ CREATE TABLE leases (
     until_ms    INTEGER NOT NULL
 );
 "#,
-    // Issue 8: pages of an incident that already paged go after first pages of new incidents.
+    // Migration 4: pages of an incident that already paged go after first pages of new incidents.
     r#"
 ALTER TABLE jobs ADD COLUMN priority INTEGER NOT NULL DEFAULT 0;
 "#,
-    // Issue 9: delivery attempts recorded before sending (in-doubt pages after a crash).
+    // Migration 5: delivery attempts recorded before sending (in-doubt pages after a crash).
     r#"
 ALTER TABLE jobs ADD COLUMN attempt_id TEXT;
 ALTER TABLE jobs ADD COLUMN attempt_ms INTEGER;
 "#,
-    // Issue 9: lease generations fence cursor and ingest writes of a replica that lost its lease.
+    // Migration 6: lease generations fence cursor and ingest writes of a replica that lost its lease.
     r#"
 ALTER TABLE leases ADD COLUMN generation INTEGER NOT NULL DEFAULT 0;
 "#,
-    // Issue 10: the routes an alert paged (status changes go to every team it paged), the
+    // Migration 7: the routes an alert paged (status changes go to every team it paged), the
     // episode (reopened alerts page again, once per reopening), the incident page an alert
     // was grouped into.
     r#"
@@ -85,14 +85,14 @@ ALTER TABLE alerts ADD COLUMN routes TEXT;
 ALTER TABLE alerts ADD COLUMN episode INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE alerts ADD COLUMN grouped_into TEXT;
 "#,
-    // Issue 12: who acknowledged a page and when (the status page's "acknowledged by X after 3m");
+    // Migration 8: who acknowledged a page and when (the status page's "acknowledged by X after 3m");
     // the status page's recent pages by kind, newest first.
     r#"
 ALTER TABLE alerts ADD COLUMN acked_by TEXT;
 ALTER TABLE alerts ADD COLUMN acked_ms INTEGER;
 CREATE INDEX jobs_kind_created ON jobs (kind, created_ms);
 "#,
-    // Issue 11 (merged after issue 12's): the SIGNL4_CL audit trail, written with what it
+    // Migration 9: the SIGNL4_CL audit trail, written with what it
     // records and uploaded by the tenant's `audit` job; `record_id` (deterministic) keeps a redo
     // from adding a second row.
     r#"
@@ -107,7 +107,7 @@ CREATE TABLE audit_records (
 CREATE INDEX audit_records_unsent ON audit_records (tenant, id) WHERE sent_ms IS NULL;
 CREATE INDEX audit_records_sent ON audit_records (sent_ms) WHERE sent_ms IS NOT NULL;
 "#,
-    // Issue 20: poison isolation. An item whose processing failed (a panic included) is kept
+    // Migration 10: poison isolation. An item whose processing failed (a panic included) is kept
     // here with its raw JSON and the reason, instead of failing its page; `retry` = an
     // operator asked to re-run it (`jobs retry quarantine:<id>`).
     r#"
