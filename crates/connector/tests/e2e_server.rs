@@ -19,7 +19,7 @@ use tokio::net::TcpStream;
 
 const T: Duration = Duration::from_secs(30);
 /// A bound for "closed within the configured timeouts": far above the timeouts configured
-/// here (under 2 s), far below "never" (the server before issue 20 kept them open for ever).
+/// here (under 2 s), far below "never" (a server without timeouts keeps them open for ever).
 const CLOSED_WITHIN: Duration = Duration::from_secs(15);
 const ADMIN_TOKEN: &str = "admin-token-0123456789abcdef";
 const METRICS_TOKEN: &str = "metrics-token-0123456789abcdef";
