@@ -1,4 +1,4 @@
-//! Routing (issue 20): an arbitrary alert against arbitrary routes. The input is a JSON object
+//! Routing: an arbitrary alert against arbitrary routes. The input is a JSON object
 //! `{"routes": [<route table>, …], "alert": <Graph alert>}`; each route table is what a
 //! `[[tenant.route]]` holds (`name`, `continue`, `match` with `mitre`, `product`, `device`,
 //! `user`, `ip`, `title`, `severity`, …). The routes are appended to the example
