@@ -31,7 +31,7 @@ const LEASE: &str = "selfmon";
 pub const RECENT_FAILURE_WINDOW_MS: i64 = 10 * 60_000;
 const RECENT_FAILURES_KEPT: usize = 1000;
 
-/// Failed sign-ins of the last [`RECENT_FAILURE_WINDOW_MS`] (at most [`RECENT_FAILURES_KEPT`]
+/// Failed sign-ins of the last [`RECENT_FAILURE_WINDOW_MS`] (at most `RECENT_FAILURES_KEPT`
 /// remembered), process-wide: the status page's sign-in records them
 /// (`http/status/auth.rs`), self-monitoring raises a burst of them.
 pub struct RecentFailures(Mutex<VecDeque<i64>>);

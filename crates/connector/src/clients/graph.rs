@@ -111,7 +111,7 @@ impl GraphClient {
         Ok(AlertsPage { value, next_link })
     }
 
-    /// GET with retries (see [`Self::call`]).
+    /// GET with retries (see `call`).
     pub async fn get_json(&self, url: &str) -> Result<Value, UpstreamError> {
         self.call(reqwest::Method::GET, url, None, true, self.retry_budget).await
     }
