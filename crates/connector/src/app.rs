@@ -11,6 +11,7 @@ use s4s_store::{SqliteStore, Store};
 use tokio::sync::{Notify, watch};
 use tokio::task::JoinHandle;
 
+use crate::clients::scheduler::SharedSchedulers;
 use crate::http::metrics::metrics_handle;
 use crate::http::{ServerState, router};
 use crate::jobs::runner::Runner;
@@ -21,7 +22,6 @@ use crate::jobs::{
 use crate::sources::driver::{Poller, Reports};
 use crate::sources::webhook::{self, WebhookState};
 use crate::sources::{PullSource, graph_alerts, graph_incidents, sentinel_incidents, signl4_rest};
-use crate::tenant::scheduler::SharedSchedulers;
 use crate::tenant::{POLL_LEASE, TenantContext};
 
 /// Every job kind this version runs.
@@ -169,7 +169,7 @@ impl App {
     /// Starts everything. Returns once the HTTP server listens.
     pub async fn start(cfg: Config) -> anyhow::Result<App> {
         let _ = metrics_handle();
-        crate::clients::http::install_redactor(&cfg);
+        crate::redactor::install_redactor(&cfg);
         crate::clients::entra::check_credentials(&cfg).map_err(|e| anyhow::anyhow!("configuration: {e}"))?;
         let store = open_store(&cfg.storage).await?;
         let now = s4s_core::timefmt::millis(time::OffsetDateTime::now_utc());

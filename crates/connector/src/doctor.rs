@@ -14,9 +14,10 @@ use s4s_core::routing::DEFAULT_ROUTE;
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::{Map, Value, json};
 
-use crate::clients::http::{UpstreamError, http_client, redact};
+use crate::clients::http::{UpstreamError, http_client};
+use crate::clients::scheduler::SharedSchedulers;
 use crate::clients::signl4::Signl4Client;
-use crate::tenant::scheduler::SharedSchedulers;
+use crate::redactor::redact;
 use crate::tenant::{Team, TenantContext};
 
 /// Runs every check of every tenant, in configuration order. Details and fixes pass the

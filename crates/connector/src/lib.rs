@@ -22,6 +22,7 @@ pub mod healthcheck;
 pub mod http;
 pub mod jobs;
 pub mod ops;
+pub mod redactor;
 pub mod selfmon;
 pub mod sources;
 pub mod telemetry;

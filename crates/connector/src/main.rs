@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 use s4s_core::config::{self, ProcessEnv};
-use signl4_sentinel::{app, clients, demo, doctor, healthcheck, ops, telemetry};
+use signl4_sentinel::{app, clients, demo, doctor, healthcheck, ops, redactor, telemetry};
 
 #[derive(Parser)]
 #[command(
@@ -185,7 +185,7 @@ fn load_config(path: &PathBuf) -> Result<config::Config, ExitCode> {
         ExitCode::from(2)
     })?;
     // From here on, no configured secret reaches a log line, an error or a page.
-    clients::http::install_redactor(&cfg);
+    redactor::install_redactor(&cfg);
     // Certificate files are read now: a bad one is a configuration error (exit 2).
     clients::entra::check_credentials(&cfg).map_err(|e| {
         eprintln!("error: invalid configuration in {}: {e}", path.display());
@@ -283,7 +283,7 @@ fn main() -> ExitCode {
                         ExitCode::SUCCESS
                     }
                     Err(e) => {
-                        eprintln!("error: {}", clients::http::redact(&format!("{e:#}")));
+                        eprintln!("error: {}", redactor::redact(&format!("{e:#}")));
                         ExitCode::FAILURE
                     }
                 }

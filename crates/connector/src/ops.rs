@@ -116,7 +116,7 @@ fn when(ms: i64) -> String {
 
 /// Every configured secret and bearer token out of `text`.
 fn scrub(redactor: &Redactor, text: &str) -> String {
-    crate::clients::http::redact(&redactor.scrub(text))
+    crate::redactor::redact(&redactor.scrub(text))
 }
 
 /// A JSON value with every string (keys too) scrubbed, so no escaping can hide a secret.

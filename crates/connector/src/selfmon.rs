@@ -11,7 +11,7 @@
 //! neither pages again nor forgets to close. With replicas, the holder of the `selfmon` lease
 //! does this (each replica raises "database unreachable" itself: it cannot ask the others).
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -26,6 +26,37 @@ use crate::tenant::TenantContext;
 
 const RAISED_CURSOR: (&str, &str) = ("ops", "raised");
 const LEASE: &str = "selfmon";
+
+/// The window and bound of the sign-in failures self-monitoring looks at.
+pub const RECENT_FAILURE_WINDOW_MS: i64 = 10 * 60_000;
+const RECENT_FAILURES_KEPT: usize = 1000;
+
+/// Failed sign-ins of the last [`RECENT_FAILURE_WINDOW_MS`] (at most `RECENT_FAILURES_KEPT`
+/// remembered), process-wide: the status page's sign-in records them
+/// (`http/status/auth.rs`), self-monitoring raises a burst of them.
+pub struct RecentFailures(Mutex<VecDeque<i64>>);
+
+pub static RECENT_FAILURES: RecentFailures = RecentFailures(Mutex::new(VecDeque::new()));
+
+impl RecentFailures {
+    /// Records one failed sign-in (the status page's sign-in form calls this).
+    pub fn record(&self, now_ms: i64) {
+        let mut q = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        if q.len() >= RECENT_FAILURES_KEPT {
+            q.pop_front();
+        }
+        q.push_back(now_ms);
+    }
+
+    /// Failed sign-ins within the window before `now_ms`.
+    pub fn count(&self, now_ms: i64) -> u64 {
+        let mut q = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        while q.front().is_some_and(|t| now_ms - t >= RECENT_FAILURE_WINDOW_MS) {
+            q.pop_front();
+        }
+        q.len() as u64
+    }
+}
 
 /// The conditions raised now, for `/readyz` (and the status page).
 #[derive(Default)]
@@ -117,8 +148,8 @@ impl SelfMonitor {
                 }
             })
             .collect();
-        // Failed sign-ins to the status page (process-wide, `http/status/auth.rs`).
-        let signin_failures = crate::http::status::auth::RECENT_FAILURES.count(now);
+        // Failed sign-ins to the status page (process-wide, recorded by `http/status/auth.rs`).
+        let signin_failures = RECENT_FAILURES.count(now);
         Observation { now_ms: now, tenants, storage_error, dead_letters, signin_failures }
     }
 

@@ -72,12 +72,12 @@ pub fn log_panic(info: &std::panic::PanicHookInfo<'_>) {
 }
 
 /// One formatted log line (the formatter writes one event per call, ending in `\n`) as it may
-/// leave the process: every configured secret scrubbed ([`crate::clients::http::redact`]),
+/// leave the process: every configured secret scrubbed ([`crate::redactor::redact`]),
 /// then every control character but the final newline — C0 (newline, CR, tab, ESC, …), DEL,
 /// C1 — and U+2028 / U+2029 escaped: `\n`, `\r`, `\t`, otherwise `\uXXXX` (valid inside a
 /// JSON string too, so the JSON format stays valid JSON).
 pub fn clean_line(raw: &str) -> String {
-    let text = crate::clients::http::redact(raw);
+    let text = crate::redactor::redact(raw);
     let (body, end) = match text.strip_suffix('\n') {
         Some(b) => (b, "\n"),
         None => (text.as_str(), ""),
@@ -514,7 +514,7 @@ mod tests {
             use secrecy::ExposeSecret;
             cfg.tenants[0].signl4.team_secret.expose_secret().to_string()
         };
-        crate::clients::http::install_redactor(&cfg);
+        crate::redactor::install_redactor(&cfg);
         install_panic_hook();
         let buf = LogBuffer::default();
         let sub = buffer_subscriber("json", &buf);

@@ -1,7 +1,7 @@
 //! Request budgets: how many requests one tenant may send to one upstream, and when.
 //!
 //! Pure decision logic on plain millisecond timestamps; the connector's request scheduler
-//! (`tenant/scheduler.rs`) wraps one [`Budget`] per tenant and upstream in a mutex and sleeps
+//! (`clients/scheduler.rs`) wraps one [`Budget`] per tenant and upstream in a mutex and sleeps
 //! on the waits it returns. A budget combines:
 //!
 //! - the documented limits as sliding windows (Graph 150 requests per 60 s per app and tenant,

@@ -15,7 +15,7 @@ use s4s_core::origin::Origin;
 use url::Url;
 
 use crate::clients::http::{UpstreamError, checked_url, origin_of, summarize_body};
-use crate::tenant::scheduler::Scheduler;
+use crate::clients::scheduler::Scheduler;
 
 /// In-call retry budget for requests made by outbox jobs; longer waits are the outbox's job.
 pub const JOB_RETRY_BUDGET: Duration = Duration::from_secs(5);

@@ -10,7 +10,7 @@ use url::Url;
 use crate::clients::azure::{AzureApi, JOB_RETRY_BUDGET};
 use crate::clients::entra::TokenProvider;
 use crate::clients::http::{UpstreamError, push_segments};
-use crate::tenant::scheduler::Scheduler;
+use crate::clients::scheduler::Scheduler;
 
 /// One page of `GET /security/alerts_v2`.
 #[derive(Debug)]
@@ -111,7 +111,7 @@ impl GraphClient {
         Ok(AlertsPage { value, next_link })
     }
 
-    /// GET with retries (see [`Self::call`]).
+    /// GET with retries (see `call`).
     pub async fn get_json(&self, url: &str) -> Result<Value, UpstreamError> {
         self.call(reqwest::Method::GET, url, None, true, self.retry_budget).await
     }

@@ -2,17 +2,18 @@
 //!
 //! Error texts never contain secrets: URLs are stripped from transport errors (the SIGNL4
 //! webhook URL embeds the team secret), response bodies are summarised, and every message
-//! built from an upstream answer passes the process-wide [`Redactor`] (every configured
-//! secret, bearer tokens) — SIGNL4's 404 body echoes the team secret (`signl4.md` §1.6).
+//! built from an upstream answer passes the process-wide redactor ([`crate::redactor`]: every
+//! configured secret, bearer tokens) — SIGNL4's 404 body echoes the team secret (`signl4.md` §1.6).
 
-use std::sync::RwLock;
 use std::time::Duration;
 
 use s4s_core::origin::{ForeignLink, Origin};
-use s4s_core::redact::Redactor;
 use url::Url;
 
 use s4s_core::retry::{Decision, classify_status, parse_retry_after, rate_limit_wait};
+
+use crate::redactor::redact;
+use crate::telemetry::FOREIGN_LINKS;
 
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum UpstreamError {
@@ -135,8 +136,6 @@ impl UpstreamError {
     }
 }
 
-use crate::telemetry::FOREIGN_LINKS;
-
 /// The origin of a configured endpoint; an endpoint without a host (impossible after config
 /// validation) admits nothing.
 pub fn origin_of(endpoint: &Url) -> Origin {
@@ -181,35 +180,6 @@ pub fn push_segments(service: &'static str, url: &mut Url, segments: &[&str]) ->
 /// Checks a built request's URL against `origin` (see [`checked_url`]).
 pub fn checked_request(service: &'static str, origin: &Origin, req: &reqwest::Request) -> Result<(), UpstreamError> {
     checked_url(service, origin, req.url().as_str()).map(|_| ())
-}
-
-/// The process-wide redactor: every secret of every configuration this process loaded.
-static REDACTOR: RwLock<Option<Redactor>> = RwLock::new(None);
-
-/// Adds the secrets of a configuration to the process-wide redactor (several in-process
-/// connectors, as in tests, add theirs).
-pub fn install_redactor(config: &s4s_core::config::Config) {
-    let mut secrets: Vec<String> = Vec::new();
-    if let Ok(g) = REDACTOR.read()
-        && let Some(r) = g.as_ref()
-    {
-        secrets.extend(r.secrets().iter().cloned());
-    }
-    secrets.extend(Redactor::from_config(config).secrets().iter().cloned());
-    if let Ok(mut g) = REDACTOR.write() {
-        *g = Some(Redactor::new(secrets));
-    }
-}
-
-/// `text` with every configured secret and bearer token replaced by `[redacted]`.
-pub fn redact(text: &str) -> String {
-    match REDACTOR.read() {
-        Ok(g) => match g.as_ref() {
-            Some(r) => r.scrub(text),
-            None => s4s_core::redact::scrub(text, &[]),
-        },
-        Err(_) => s4s_core::redact::scrub(text, &[]),
-    }
 }
 
 /// Shortens a response body for an error message (bodies can be large; never secrets here:

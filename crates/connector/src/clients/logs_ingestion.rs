@@ -15,7 +15,7 @@ use crate::clients::entra::TokenProvider;
 use s4s_core::origin::Origin;
 
 use crate::clients::http::{UpstreamError, checked_url, origin_of, summarize_body};
-use crate::tenant::scheduler::Scheduler;
+use crate::clients::scheduler::Scheduler;
 
 pub const SERVICE: &str = "Logs Ingestion";
 

@@ -14,7 +14,7 @@ use url::Url;
 use crate::clients::azure::{AzureApi, JOB_RETRY_BUDGET};
 use crate::clients::entra::TokenProvider;
 use crate::clients::http::{UpstreamError, push_segments};
-use crate::tenant::scheduler::Scheduler;
+use crate::clients::scheduler::Scheduler;
 
 fn explain_arm_forbidden(msg: &str) -> String {
     format!(

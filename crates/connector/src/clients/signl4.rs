@@ -10,7 +10,7 @@ use url::Url;
 use s4s_core::origin::Origin;
 
 use crate::clients::http::{UpstreamError, checked_request, origin_of, push_segments, summarize_body};
-use crate::tenant::scheduler::Scheduler;
+use crate::clients::scheduler::Scheduler;
 
 pub struct Signl4Client {
     http: reqwest::Client,

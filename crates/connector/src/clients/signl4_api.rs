@@ -19,7 +19,7 @@ use s4s_core::timefmt;
 use s4s_core::origin::Origin;
 
 use crate::clients::http::{UpstreamError, checked_request, origin_of, push_segments, summarize_body};
-use crate::tenant::scheduler::Scheduler;
+use crate::clients::scheduler::Scheduler;
 
 const SERVICE: &str = "SIGNL4 API";
 

@@ -11,7 +11,7 @@
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 
-use axum::extract::{ConnectInfo, State};
+use axum::extract::State;
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -23,6 +23,7 @@ use subtle::ConstantTimeEq;
 
 use crate::http::ServerState;
 use crate::http::metrics::publish_job_counts;
+use crate::http::serve::peer;
 
 /// Who may read the probes' details and the metrics, and what readiness means.
 pub struct Probes {
@@ -61,11 +62,6 @@ impl Probes {
     }
 }
 
-/// The connection's peer, when the server provided it.
-pub fn peer(parts: &Parts) -> Option<SocketAddr> {
-    parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0)
-}
-
 pub async fn healthz() -> impl IntoResponse {
     (StatusCode::OK, "ok\n")
 }
@@ -102,7 +98,7 @@ pub async fn readyz(State(s): State<ServerState>, parts: Parts) -> Response {
     let body = json!({
         "status": status,
         "strict_readiness": s.probes.strict,
-        "database": {"backend": s.store.backend(), "ok": db.is_ok(), "error": db.err().map(|e| crate::clients::http::redact(&e.to_string()))},
+        "database": {"backend": s.store.backend(), "ok": db.is_ok(), "error": db.err().map(|e| crate::redactor::redact(&e.to_string()))},
         "jobs": counts.map(|c| json!({"pending": c.pending, "paused": c.paused, "done": c.done, "dead": c.dead})),
         // Tenants that cannot work now (credentials revoked, polling failing, SIGNL4 rejecting
         // a team): readiness is not affected unless strict_readiness is set.

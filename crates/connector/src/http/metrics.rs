@@ -174,7 +174,7 @@ pub fn publish_queue_age(oldest: &[(String, i64)], now_ms: i64) {
 /// `/metrics`; off loopback only with `Authorization: Bearer` and the metrics or admin token
 /// (`401` without, nothing read from the database).
 pub async fn metrics(State(s): State<ServerState>, parts: axum::http::request::Parts) -> Response {
-    if !s.probes.may_read(crate::http::health::peer(&parts), &parts.headers) {
+    if !s.probes.may_read(crate::http::serve::peer(&parts), &parts.headers) {
         return (
             StatusCode::UNAUTHORIZED,
             [(axum::http::header::WWW_AUTHENTICATE, "Bearer")],

@@ -10,7 +10,7 @@
 //!   transaction commits or rolls back as a whole: an event not answered `200` is delivered
 //!   again by SIGNL4), then its connection is closed too. Nothing waits on a client.
 //!
-//! Handlers see the peer's address as `ConnectInfo<SocketAddr>` (the probes' loopback
+//! Handlers see the peer's address as `ConnectInfo<SocketAddr>` ([`peer`]: the probes' loopback
 //! decision, the status page's sign-in throttle).
 //!
 //! hyper's own `header_read_timeout` also runs while a keep-alive connection waits for its
@@ -186,6 +186,11 @@ impl AsyncWrite for Watched {
     fn is_write_vectored(&self) -> bool {
         self.io.is_write_vectored()
     }
+}
+
+/// The connection's peer, when the server provided it.
+pub fn peer(parts: &axum::http::request::Parts) -> Option<SocketAddr> {
+    parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0)
 }
 
 /// The request and body timeouts around the whole router: `408` when a request (body

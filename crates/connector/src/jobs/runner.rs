@@ -23,9 +23,9 @@ use s4s_core::routing::DEFAULT_ROUTE;
 use s4s_store::{FollowUp, Job, Store};
 use tokio::sync::{Notify, Semaphore, watch};
 
+use crate::clients::scheduler::{Caller, as_caller};
 use crate::clock::now_ms;
 use crate::jobs::{JobContext, Outcome, Registry};
-use crate::tenant::scheduler::{Caller, as_caller};
 use crate::tenant::{POLL_LEASE_PREFIX, TenantContext};
 
 pub struct Runner {

@@ -22,11 +22,11 @@ use time::OffsetDateTime;
 use tokio::sync::{Notify, watch};
 
 use crate::clients::http::UpstreamError;
+use crate::clients::scheduler::{Caller, Scheduler, as_caller};
 use crate::clock::now_ms;
 use crate::sources::{PullSource, Stored};
 use crate::telemetry;
 use crate::tenant::TenantContext;
-use crate::tenant::scheduler::{Caller, Scheduler, as_caller};
 
 /// The host a refused link named, when `e` is the origin policy's refusal.
 fn foreign_host(e: &anyhow::Error) -> Option<String> {

@@ -4,7 +4,6 @@
 pub mod audit;
 pub mod health;
 pub mod limits;
-pub mod scheduler;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -21,14 +20,14 @@ use crate::clients::entra::TokenProvider;
 use crate::clients::graph::GraphClient;
 use crate::clients::http::http_client;
 use crate::clients::logs_ingestion::LogsIngestionClient;
+use crate::clients::scheduler::{Scheduler, SharedSchedulers};
 use crate::clients::sentinel::SentinelClient;
 use crate::clients::signl4::Signl4Client;
 use crate::clients::signl4_api::Signl4Api;
 pub use health::{Health, TenantStatus};
 use limits::{OverlapTimer, Signl4Breaker};
-use scheduler::{Scheduler, SharedSchedulers};
 
-/// The request schedulers of one tenant, one per upstream (`scheduler.rs`).
+/// The request schedulers of one tenant, one per upstream (`clients/scheduler.rs`).
 pub struct Schedulers {
     /// Graph: 150 requests per minute per app and tenant (`microsoft-apis.md` §2.8).
     pub graph: Arc<Scheduler>,

@@ -4,7 +4,7 @@
 //! A key in the file always wins; an environment variable only fills a key the file leaves
 //! out, for every tenant that leaves it out (one certificate shared by the tenants of an
 //! MSSP's multi-tenant app). Nothing here reads a certificate: the connector loads it at
-//! start-up (`clients/entra.rs`), so `config check` reports a bad file too.
+//! start-up (`clients/entra/certificate.rs`), so `config check` reports a bad file too.
 
 use secrecy::{ExposeSecret, SecretString};
 use url::Url;

@@ -7,7 +7,7 @@
 //! `admin_token` (each session keeps the SHA-256 of the token it was created with). With
 //! several replicas behind one address a browser signs in to each replica it reaches.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::HashMap;
 use std::net::IpAddr;
 use std::num::NonZeroU32;
 use std::sync::Mutex;
@@ -34,9 +34,6 @@ const UNKNOWN_PEER: IpAddr = IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED);
 const MAX_TRACKED_CLIENTS: usize = 10_000;
 /// How long a failed sign-in waits before it is answered.
 pub const FAILURE_DELAY: Duration = Duration::from_millis(400);
-/// The window and bound of the sign-in failures self-monitoring looks at.
-pub const RECENT_FAILURE_WINDOW_MS: i64 = 10 * 60_000;
-const RECENT_FAILURES_KEPT: usize = 1000;
 
 type Hash = [u8; 32];
 
@@ -236,7 +233,7 @@ impl StatusAuth {
     fn failed(&self, peer: Option<IpAddr>, now_ms: i64) -> Option<Duration> {
         let ip = peer.unwrap_or(UNKNOWN_PEER);
         metrics::counter!(crate::telemetry::SIGNIN_FAILURES).increment(1);
-        RECENT_FAILURES.record(now_ms);
+        crate::selfmon::RECENT_FAILURES.record(now_ms);
         // Never the submitted token: only who tried.
         tracing::warn!(peer = %ip, "failed sign-in to the status page (wrong admin token)");
         let clock = DefaultClock::default();
@@ -327,31 +324,6 @@ pub fn gone_cookie(headers: &HeaderMap) -> String {
         format!("{SESSION_COOKIE}=; Max-Age=0; HttpOnly; SameSite=Strict; Path=/; Secure")
     } else {
         format!("{LOOPBACK_SESSION_COOKIE}=; Max-Age=0; HttpOnly; SameSite=Strict; Path=/")
-    }
-}
-
-/// Failed sign-ins of the last [`RECENT_FAILURE_WINDOW_MS`] (at most [`RECENT_FAILURES_KEPT`]
-/// remembered), process-wide: self-monitoring raises a burst of them.
-pub struct RecentFailures(Mutex<VecDeque<i64>>);
-
-pub static RECENT_FAILURES: RecentFailures = RecentFailures(Mutex::new(VecDeque::new()));
-
-impl RecentFailures {
-    fn record(&self, now_ms: i64) {
-        let mut q = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        if q.len() >= RECENT_FAILURES_KEPT {
-            q.pop_front();
-        }
-        q.push_back(now_ms);
-    }
-
-    /// Failed sign-ins within the window before `now_ms`.
-    pub fn count(&self, now_ms: i64) -> u64 {
-        let mut q = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        while q.front().is_some_and(|t| now_ms - t >= RECENT_FAILURE_WINDOW_MS) {
-            q.pop_front();
-        }
-        q.len() as u64
     }
 }
 

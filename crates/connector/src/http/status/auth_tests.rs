@@ -1,6 +1,7 @@
 //! Sessions, throttling and cookies of the status page, with plain data and explicit times.
 
 use super::*;
+use crate::selfmon::RECENT_FAILURES;
 use axum::http::{HeaderName, HeaderValue};
 
 const TOKEN: &str = "admin-token-0123456789";

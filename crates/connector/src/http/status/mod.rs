@@ -11,13 +11,14 @@
 //! - The redrive `POST` needs the session's CSRF token and, when the browser sends `Origin` /
 //!   `Referer`, the same origin; otherwise it answers 403 and changes nothing.
 //! - `render.rs`, `tables.rs`: the HTML through `maud` (escaped by default); everything shown
-//!   passes the process-wide redactor (titles and error texts come from upstream and are
+//!   passes the process-wide redactor (`text.rs`) (titles and error texts come from upstream and are
 //!   attacker-controlled).
 
 pub mod auth;
 pub mod host;
 mod render;
 mod tables;
+mod text;
 
 use std::net::{IpAddr, SocketAddr};
 
@@ -29,9 +30,9 @@ use serde::Deserialize;
 
 pub use auth::{Access, StatusAuth};
 
-use crate::clients::http::redact;
 use crate::clock::now_ms;
 use crate::http::ServerState;
+use crate::redactor::redact;
 
 /// The peer's address: `ConnectInfo` from the server (`into_make_service_with_connect_info`);
 /// without it every client shares one sign-in budget.

@@ -1,30 +1,18 @@
 //! The status page's HTML through `maud`: every interpolated value is HTML-escaped by the
 //! template (`PreEscaped` only for the fixed style sheet), and every text from anywhere
-//! (upstream, the database, the configuration) passes the process-wide redactor first ([`t`]).
+//! (upstream, the database, the configuration) passes the process-wide redactor first ([`t`], `text.rs`).
 
 use maud::{DOCTYPE, Markup, PreEscaped, html};
 use s4s_core::status as words;
 
 use super::tables;
-use crate::clients::http::redact;
+use super::text::{excerpt, t};
 use crate::clock::now_ms;
 use crate::http::ServerState;
 use crate::tenant::TenantContext;
 
-/// How much of an error text the page shows (`jobs show KEY` shows all of it).
-pub const ERROR_EXCERPT: usize = 400;
 /// The page reloads itself this often (seconds).
 pub const REFRESH_SECS: u32 = 15;
-
-/// Text from anywhere, redacted (the template escapes it).
-pub fn t(text: &str) -> String {
-    redact(text)
-}
-
-/// Redacted, then cut (so a cut cannot split a secret out of the redactor's view).
-pub fn excerpt(text: &str) -> String {
-    words::excerpt(&redact(text), ERROR_EXCERPT)
-}
 
 const STYLE: &str = "body{font:14px/1.4 system-ui,-apple-system,'Segoe UI',sans-serif;margin:0;color:#1d2330;background:#f4f6f9}\
 header{background:#1f3a5f;color:#fff;padding:12px 24px;display:flex;justify-content:space-between;align-items:baseline}header span{margin-left:auto}\

@@ -9,9 +9,9 @@ use s4s_core::status::{self as words, Delivery};
 use s4s_core::sync::Signl4State;
 use s4s_store::{Job, JobState, StoredAlert};
 
-use super::render::{excerpt, t};
-use crate::clients::http::redact;
+use super::text::{excerpt, t};
 use crate::http::ServerState;
+use crate::redactor::redact;
 use crate::tenant::TenantContext;
 
 /// How many recent pages and dead letters the page lists.

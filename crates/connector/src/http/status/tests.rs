@@ -19,12 +19,12 @@ fn errors_are_shown_with_their_fix_redacted_and_escaped() {
     let cfg =
         crate::testkit::ConfigBuilder::new("http://127.0.0.1:9", std::path::Path::new("/nonexistent/s4s.db")).build();
     let secret = cfg.tenants[0].signl4.team_secret.expose_secret().to_string();
-    crate::clients::http::install_redactor(&cfg);
+    crate::redactor::install_redactor(&cfg);
     let tc = std::sync::Arc::new(TenantContext::new(
         cfg.tenants[0].clone(),
         &cfg.delivery,
         "test",
-        &crate::tenant::scheduler::SharedSchedulers::default(),
+        &crate::clients::scheduler::SharedSchedulers::default(),
     ));
     let h = render::errors(std::slice::from_ref(&tc), &[], None).into_string();
     assert!(h.contains("id=\"no-errors\""), "{h}");
