@@ -211,7 +211,7 @@ pub fn explain(error: &str) -> Explained {
 
 /// The configuration key of the team secret of `route` (`default`: the tenant's own team).
 pub fn team_secret_key(route: &str) -> String {
-    if route == crate::routing::DEFAULT_ROUTE {
+    if route == crate::route::DEFAULT_ROUTE {
         "tenant.signl4.team_secret".to_string()
     } else {
         format!("the team_secret of [[tenant.route]] name = \"{route}\"")
@@ -219,7 +219,7 @@ pub fn team_secret_key(route: &str) -> String {
 }
 
 fn explain_upstream(e: &str) -> Explained {
-    explain_upstream_for(e, &team_secret_key(crate::routing::DEFAULT_ROUTE))
+    explain_upstream_for(e, &team_secret_key(crate::route::DEFAULT_ROUTE))
 }
 
 /// `team_secret`: the key of the team secret a SIGNL4 rejection is about (the tenant's own,

@@ -23,6 +23,7 @@ mod sentinel;
 mod server;
 mod signl4;
 mod storage;
+mod storm;
 mod sync;
 mod tenant;
 #[cfg(test)]
@@ -32,7 +33,7 @@ mod values;
 use secrecy::ExposeSecret;
 use serde::Deserialize;
 
-pub use audit::AuditConfig;
+pub use audit::{AuditConfig, DEFAULT_STREAM, MAX_REQUEST_BYTES};
 pub use credential::{
     AssertionAlgorithm, CertificateCredential, Credential, IMDS_DEFAULT, ManagedIdentity, ManagedIdentitySource,
     env_names,
@@ -48,6 +49,7 @@ pub use sentinel::{CLASSIFICATION_REASONS, PagePer, SentinelConfig, check_classi
 pub use server::{ADMIN_TOKEN_MIN_LEN, ServerConfig};
 pub use signl4::{Fallback, GroupBy, SCENARIOS, Signl4Options};
 pub use storage::StorageConfig;
+pub use storm::StormPolicy;
 pub use sync::{CLASSIFICATIONS, DETERMINATIONS, SyncConfig};
 pub use tenant::TenantConfig;
 pub use values::parse_duration;

@@ -10,10 +10,11 @@ use serde::Deserialize;
 
 use super::env::Env;
 use super::error::{ConfigError, err};
-use super::signl4::{GroupBy, RawQuiet, RawSignl4, RawStorm, Signl4Options, check_scenarios};
+use super::signl4::{GroupBy, RawQuiet, RawSignl4, Signl4Options, check_scenarios};
+use super::storm::RawStorm;
 use super::values::{check_name, opt_bool, opt_list};
 use crate::alert::Severity;
-use crate::routing::{DEFAULT_ROUTE, Glob, RouteMatch, SourceKind};
+use crate::route::{DEFAULT_ROUTE, Glob, RouteMatch, SourceKind};
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]

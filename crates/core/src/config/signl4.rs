@@ -8,11 +8,11 @@ use serde::Deserialize;
 
 use super::env::Env;
 use super::error::{ConfigError, err};
+use super::storm::{RawStorm, StormPolicy};
 use super::values::{duration, resolve_secret};
 use crate::alert::Severity;
 use crate::budget::Signl4Plan;
 use crate::quiet::QuietHours;
-use crate::storm::StormPolicy;
 
 #[derive(Debug, Deserialize, Default)]
 #[serde(deny_unknown_fields)]
@@ -198,40 +198,6 @@ impl GroupBy {
                 "use \"alert\" (one page per alert) or \"incident\" (one page per Graph incident; later alerts are added to it)",
             )),
         }
-    }
-}
-
-/// `[tenant.signl4.storm]` (or a route's own team's `[tenant.route.storm]`).
-#[derive(Debug, Deserialize, Default, Clone)]
-#[serde(deny_unknown_fields)]
-pub(super) struct RawStorm {
-    budget: Option<u32>,
-    window: Option<String>,
-    high_lane: Option<u32>,
-    high_severity: Option<String>,
-}
-
-impl RawStorm {
-    pub(super) fn parse_at(at: &str, raw: Option<RawStorm>) -> Result<StormPolicy, ConfigError> {
-        let d = StormPolicy::default();
-        let Some(raw) = raw else { return Ok(d) };
-        let high_severity = match raw.high_severity.as_deref() {
-            None => d.high_severity,
-            Some(s @ ("informational" | "low" | "medium" | "high")) => Severity::parse(s),
-            Some(other) => {
-                return Err(err(
-                    format!("{at}.storm.high_severity"),
-                    format!("unknown severity \"{other}\""),
-                    "use informational, low, medium or high",
-                ));
-            }
-        };
-        Ok(StormPolicy {
-            budget: raw.budget.unwrap_or(d.budget),
-            window: duration(&format!("{at}.storm.window"), raw.window.as_ref(), d.window, Duration::from_secs(1))?,
-            high_lane: raw.high_lane.unwrap_or(d.high_lane),
-            high_severity,
-        })
     }
 }
 
