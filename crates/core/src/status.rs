@@ -315,7 +315,7 @@ pub fn title_of(json: &str) -> Option<String> {
         .find_map(|t| t.as_str().filter(|t| !t.trim().is_empty()).map(str::to_string))
 }
 
-/// The status page's summary of the quarantine (issue 20) from
+/// The status page's summary of the quarantine (items whose processing failed) from
 /// `Inspection::quarantine_counts` (tenant, source, count): `None` when nothing is
 /// quarantined, else e.g. `3 items quarantined (not paged): contoso 2 from graph-alert,
 /// 1 from signl4-webhook — see signl4-sentinel jobs`. Plain text: the page escapes it.
