@@ -67,7 +67,7 @@ fuzz_target!(|data: &[u8]| {
     }
     let Ok(cfg) = config::load(&text, &EmptyEnv) else { return };
     let Some(t) = cfg.tenants.last() else { return };
-    let chosen = routing::select(&t.routes, t.unrouted_pages.then_some(&t.default_route), &facts);
+    let chosen = routing::select(&t.routes, t.unrouted(), &facts);
     for (i, r) in chosen.iter().enumerate() {
         assert!(r.name == DEFAULT_ROUTE || t.routes.iter().any(|c| c.name == r.name), "unknown route {}", r.name);
         assert!(!chosen[..i].iter().any(|o| o.same_team(r)), "one page per team");

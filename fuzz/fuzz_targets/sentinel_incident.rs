@@ -13,8 +13,8 @@
 use libfuzzer_sys::fuzz_target;
 use s4s_core::config::PagePer;
 use s4s_core::sentinel::{self, Enrichment, Incident, SentinelAlert};
-use s4s_core::sync::{AlertSync, Signl4State, SyncComment};
 use s4s_core::signl4::payload;
+use s4s_core::sync::{AlertSync, Signl4State, SyncComment};
 use s4s_core::{ingest, timefmt};
 use s4s_fuzz::{json, lenient_envelope, stored, tenant, workspace};
 

@@ -9,8 +9,7 @@
 use libfuzzer_sys::fuzz_target;
 use s4s_core::ids::ExternalId;
 use s4s_core::signl4::event::{self, Event};
-use s4s_core::sync::Meaning;
-use s4s_core::sync;
+use s4s_core::sync::{self, Meaning};
 use s4s_fuzz::{STATES, tenant};
 use serde_json::{Value, json};
 

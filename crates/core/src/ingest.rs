@@ -222,11 +222,8 @@ pub fn graph_alert_grouped(
         incident_id: alert.incident_id.clone(),
         raw: alert.raw.to_string(),
     };
-    let targets = if pages {
-        routing::select(&tenant.routes, tenant.unrouted_pages.then_some(&tenant.default_route), &Facts::graph(alert))
-    } else {
-        Vec::new()
-    };
+    let targets =
+        if pages { routing::select(&tenant.routes, tenant.unrouted(), &Facts::graph(alert)) } else { Vec::new() };
     let own_ext = ids::external_id(&tenant.name, SOURCE_GRAPH_ALERT, &alert.id);
     let rank = alert.severity.rank();
     // The same incident already paged through its Sentinel twin: this alert joins that page.
@@ -323,11 +320,7 @@ pub fn graph_alert_grouped(
         let would_page = !matches!(tenant.filter.check(alert), Err(Skip::Severity | Skip::ServiceSource));
         if would_page && sync::reopened(&was, &alert.status, prior.written_status.as_deref()) {
             let episode = prior.episode + 1;
-            let targets = routing::select(
-                &tenant.routes,
-                tenant.unrouted_pages.then_some(&tenant.default_route),
-                &Facts::graph(alert),
-            );
+            let targets = routing::select(&tenant.routes, tenant.unrouted(), &Facts::graph(alert));
             for (i, r) in targets.iter().enumerate() {
                 let p = signl4_payload::graph_alert_page(&tenant.name, alert, &r.signl4).reopened(episode);
                 item.jobs.push(jobs::route_page(&tenant.name, &p.external_id, p.body, &r.name, i == 0));
@@ -602,11 +595,8 @@ pub fn sentinel_incident(
         let parsed: Vec<SentinelAlert> = alerts.iter().cloned().filter_map(SentinelAlert::from_json).collect();
         match ws.page_per {
             PagePer::Incident => {
-                let targets = routing::select(
-                    &tenant.routes,
-                    tenant.unrouted_pages.then_some(&tenant.default_route),
-                    &Facts::sentinel(&ws.name, inc, &parsed, None),
-                );
+                let targets =
+                    routing::select(&tenant.routes, tenant.unrouted(), &Facts::sentinel(&ws.name, inc, &parsed, None));
                 for (i, r) in targets.iter().enumerate() {
                     let job = SentinelPageJob {
                         workspace: ws.name.clone(),
@@ -635,7 +625,7 @@ pub fn sentinel_incident(
                     let aext = ids::external_id(&tenant.name, &asrc, &sa.system_alert_id);
                     let targets = routing::select(
                         &tenant.routes,
-                        tenant.unrouted_pages.then_some(&tenant.default_route),
+                        tenant.unrouted(),
                         &Facts::sentinel(&ws.name, inc, &parsed, Some(&sa)),
                     );
                     let rec = AlertRecord {
@@ -675,11 +665,8 @@ pub fn sentinel_incident(
             // Reopened: paged again once per reopening, marked, as a new SIGNL4 alert.
             let parsed: Vec<SentinelAlert> = alerts.iter().cloned().filter_map(SentinelAlert::from_json).collect();
             let episode = p.episode + 1;
-            let targets = routing::select(
-                &tenant.routes,
-                tenant.unrouted_pages.then_some(&tenant.default_route),
-                &Facts::sentinel(&ws.name, inc, &parsed, None),
-            );
+            let targets =
+                routing::select(&tenant.routes, tenant.unrouted(), &Facts::sentinel(&ws.name, inc, &parsed, None));
             let eext = ids::episode_external_id(&tenant.name, &source, &inc.name, episode);
             for (i, r) in targets.iter().enumerate() {
                 let job = SentinelPageJob {

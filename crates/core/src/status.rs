@@ -4,6 +4,7 @@
 //! The connector's `http/status.rs` renders the page from these; every text that came from
 //! outside (titles, error messages, user names) goes through [`escape`] there.
 
+use crate::config::{KEY_API_KEY, team_secret_key};
 use crate::jobs::JobKind;
 use crate::sync::Signl4State;
 
@@ -209,15 +210,6 @@ pub fn explain(error: &str) -> Explained {
     explain_upstream(e)
 }
 
-/// The configuration key of the team secret of `route` (`default`: the tenant's own team).
-pub fn team_secret_key(route: &str) -> String {
-    if route == crate::route::DEFAULT_ROUTE {
-        "tenant.signl4.team_secret".to_string()
-    } else {
-        format!("the team_secret of [[tenant.route]] name = \"{route}\"")
-    }
-}
-
 fn explain_upstream(e: &str) -> Explained {
     explain_upstream_for(e, &team_secret_key(crate::route::DEFAULT_ROUTE))
 }
@@ -239,7 +231,7 @@ fn explain_upstream_for(e: &str, team_secret: &str) -> Explained {
     if service == "SIGNL4 API" && matches!(status, Some(401 | 403)) {
         return said(
             "SIGNL4 rejected the API key",
-            Some("check tenant.signl4.api_key (SIGNL4 → Integrations → API) and restart the service"),
+            Some(&format!("check {KEY_API_KEY} (SIGNL4 → Integrations → API) and restart the service")),
         );
     }
     if e.contains("AADSTS") || service == "Entra ID" {

@@ -106,6 +106,16 @@ impl Route {
     }
 }
 
+/// The configuration key of the team secret of `route` (`default`: the tenant's own team), as
+/// messages name it.
+pub fn team_secret_key(route: &str) -> String {
+    if route == DEFAULT_ROUTE {
+        super::signl4::KEY_TEAM_SECRET.to_string()
+    } else {
+        format!("the team_secret of [[tenant.route]] name = \"{route}\"")
+    }
+}
+
 const SEVERITIES: &str = "use informational, low, medium or high";
 
 fn severity(key: &str, s: &str) -> Result<Severity, ConfigError> {

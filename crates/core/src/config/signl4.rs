@@ -213,6 +213,10 @@ pub enum Fallback {
     Team(SecretString),
 }
 
+/// The keys of the tenant's own team that messages outside the configuration name.
+pub const KEY_TEAM_SECRET: &str = "tenant.signl4.team_secret";
+pub const KEY_API_KEY: &str = "tenant.signl4.api_key";
+
 /// SIGNL4 alerting scenario (`signl4.md` §1.4).
 pub const SCENARIOS: [&str; 3] = ["single_ack", "multi_ack", "emergency"];
 

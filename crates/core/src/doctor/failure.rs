@@ -3,7 +3,7 @@
 
 use super::roles::{az_role_assignment, graph_permission_fix, sentinel_role, workspace_scope};
 use super::{Ctx, Verdict};
-use crate::config::SentinelConfig;
+use crate::config::{KEY_OPS_TEAM_SECRET, KEY_OPS_WEBHOOK, SentinelConfig};
 
 /// What a live check asked.
 #[derive(Debug, Clone, Copy)]
@@ -172,10 +172,11 @@ pub fn ops_secret_verdict(f: Failure<'_>) -> Verdict {
         return Verdict::failed(detail, fix);
     }
     let fix = match f.status {
-        Some(404) => "SIGNL4 does not know this team secret: set ops.team_secret to the secret of the team that \
-                      should hear about the connector itself (SIGNL4 → Teams → that team → Secret)"
-            .to_string(),
-        _ => "check ops.team_secret and ops.webhook".to_string(),
+        Some(404) => format!(
+            "SIGNL4 does not know this team secret: set {KEY_OPS_TEAM_SECRET} to the secret of the team that \
+             should hear about the connector itself (SIGNL4 → Teams → that team → Secret)"
+        ),
+        _ => format!("check {KEY_OPS_TEAM_SECRET} and {KEY_OPS_WEBHOOK}"),
     };
     Verdict::failed(detail, fix)
 }

@@ -47,7 +47,7 @@ fn routed_alert(sev: &str, src: &str, title: &str) -> crate::alert::GraphAlert {
 }
 
 fn routes_of(t: &TenantConfig, a: &crate::alert::GraphAlert) -> Vec<String> {
-    crate::routing::select(&t.routes, t.unrouted_pages.then_some(&t.default_route), &crate::routing::Facts::graph(a))
+    crate::routing::select(&t.routes, t.unrouted(), &crate::routing::Facts::graph(a))
         .iter()
         .map(|r| r.name.clone())
         .collect()
