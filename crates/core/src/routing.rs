@@ -120,6 +120,8 @@ fn any_glob(wanted: &[Glob], have: &[String]) -> bool {
 }
 
 impl RouteMatch {
+    /// Every condition of the route holds for `f` (the route vocabulary is in `route`; the
+    /// matching is decided here).
     pub fn matches(&self, f: &Facts) -> bool {
         if self.source.is_some_and(|s| f.source != Some(s)) {
             return false;
