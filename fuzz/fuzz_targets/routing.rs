@@ -16,7 +16,8 @@ use libfuzzer_sys::fuzz_target;
 use s4s_core::alert::GraphAlert;
 use s4s_core::config;
 use s4s_core::ingest;
-use s4s_core::routing::{self, DEFAULT_ROUTE, Facts, Glob, RouteMatch};
+use s4s_core::route::{DEFAULT_ROUTE, Glob, RouteMatch};
+use s4s_core::routing::{self, Facts};
 use s4s_fuzz::{EmptyEnv, json};
 use serde_json::Value;
 
@@ -66,7 +67,7 @@ fuzz_target!(|data: &[u8]| {
     }
     let Ok(cfg) = config::load(&text, &EmptyEnv) else { return };
     let Some(t) = cfg.tenants.last() else { return };
-    let chosen = routing::select(t, &facts);
+    let chosen = routing::select(&t.routes, t.unrouted(), &facts);
     for (i, r) in chosen.iter().enumerate() {
         assert!(r.name == DEFAULT_ROUTE || t.routes.iter().any(|c| c.name == r.name), "unknown route {}", r.name);
         assert!(!chosen[..i].iter().any(|o| o.same_team(r)), "one page per team");

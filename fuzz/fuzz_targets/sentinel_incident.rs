@@ -13,8 +13,9 @@
 use libfuzzer_sys::fuzz_target;
 use s4s_core::config::PagePer;
 use s4s_core::sentinel::{self, Enrichment, Incident, SentinelAlert};
+use s4s_core::signl4::payload;
 use s4s_core::sync::{AlertSync, Signl4State, SyncComment};
-use s4s_core::{ingest, signl4_payload, timefmt};
+use s4s_core::{ingest, timefmt};
 use s4s_fuzz::{json, lenient_envelope, stored, tenant, workspace};
 
 fn intents() -> [AlertSync; 3] {
@@ -77,10 +78,10 @@ fuzz_target!(|data: &[u8]| {
             );
         }
         for e in [Enrichment::None, Enrichment::Results(results.clone()), Enrichment::Pending] {
-            let p = signl4_payload::incident_page(&t.name, ws, &inc, &alerts, &e, &t.signl4);
+            let p = payload::incident_page(&t.name, ws, &inc, &alerts, &e, &t.signl4);
             assert!(!p.external_id.is_empty());
             for a in alerts.iter().take(3) {
-                let _ = signl4_payload::alert_page(&t.name, ws, &inc, a, &e, &t.signl4);
+                let _ = payload::alert_page(&t.name, ws, &inc, a, &e, &t.signl4);
             }
         }
     }

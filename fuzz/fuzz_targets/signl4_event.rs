@@ -1,5 +1,5 @@
 //! SIGNL4 outbound-webhook bodies (`POST /signl4/{token}`, at most 64 KiB there):
-//! `signl4_event::parse`, then what `sources::events::record` does with an event (meaning,
+//! `signl4::event::parse`, then what `sources::events::record` does with an event (meaning,
 //! change key, correlation ids, `sync::on_event` in every SIGNL4 state).
 //!
 //! Properties: never panics; parsing is deterministic; a parsed event has a non-empty id and
@@ -8,8 +8,8 @@
 
 use libfuzzer_sys::fuzz_target;
 use s4s_core::ids::ExternalId;
-use s4s_core::signl4_event::{self, Event, Meaning};
-use s4s_core::sync;
+use s4s_core::signl4::event::{self, Event};
+use s4s_core::sync::{self, Meaning};
 use s4s_fuzz::{STATES, tenant};
 use serde_json::{Value, json};
 
@@ -37,8 +37,8 @@ fn canonical(e: &Event) -> Value {
 }
 
 fuzz_target!(|data: &[u8]| {
-    let first = signl4_event::parse(data);
-    assert_eq!(first, signl4_event::parse(data), "parsing is deterministic");
+    let first = event::parse(data);
+    assert_eq!(first, event::parse(data), "parsing is deterministic");
     let ev = match first {
         Ok(ev) => ev,
         Err(e) => {
@@ -65,7 +65,7 @@ fuzz_target!(|data: &[u8]| {
     }
     // Round trip: what we kept of the event survives a canonical re-encoding.
     let body = canonical(&ev).to_string();
-    let mut again = signl4_event::parse(body.as_bytes()).expect("a canonical body parses");
+    let mut again = event::parse(body.as_bytes()).expect("a canonical body parses");
     again.raised = ev.raised;
     assert_eq!(again, ev);
 });

@@ -9,27 +9,28 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use s4s_core::signl4_event::{Meaning, events_from_rest_alert, events_from_rest_annotations};
-use s4s_core::signl4_rest::{self, RestAlert};
+use s4s_core::signl4::event::{events_from_rest_alert, events_from_rest_annotations};
+use s4s_core::signl4::rest::{self, RestAlert};
+use s4s_core::sync::Meaning;
 use s4s_fuzz::json;
 
 const EXT: &str = "s4s:contoso:graph-alert:1";
 
 fuzz_target!(|data: &[u8]| {
     let Some(v) = json(data) else { return };
-    let users = signl4_rest::users_by_id(&v);
+    let users = rest::users_by_id(&v);
     for (id, u) in &users {
         assert_eq!(u.id.as_deref(), Some(id.as_str()));
     }
-    let _ = signl4_rest::event_verdict(&v);
-    for a in signl4_rest::exact_matches(&v, EXT) {
+    let _ = rest::event_verdict(&v);
+    for a in rest::exact_matches(&v, EXT) {
         assert_eq!(a.external_id.as_deref(), Some(EXT), "only exact external ids match");
     }
     let Some(mut alert) = RestAlert::from_json(&v) else { return };
     assert!(!alert.id.is_empty());
     let _ = alert.unresolved_user_ids();
     alert.resolve_users(&users);
-    let _ = signl4_rest::alert_delivery(&alert);
+    let _ = rest::alert_delivery(&alert);
     let evs = events_from_rest_alert(&alert);
     let ack = format!("ack:{}", alert.id);
     let close = format!("close:{}", alert.id);

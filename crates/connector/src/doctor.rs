@@ -10,7 +10,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use s4s_core::budget::{BudgetSpec, Signl4Plan};
 use s4s_core::config::Config;
 use s4s_core::doctor::{self, Check, Ctx, Failure, Probe, Verdict};
-use s4s_core::routing::DEFAULT_ROUTE;
+use s4s_core::route::DEFAULT_ROUTE;
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::{Map, Value, json};
 

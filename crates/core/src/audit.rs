@@ -11,6 +11,8 @@
 
 use serde_json::{Map, Value, json};
 
+use crate::records::{Action, AuditRecord, IngestItem, QuarantineItem};
+
 /// The `SIGNL4_CL` columns and their types, in the order of the Bicep template's `columns`
 /// (a unit test compares them with `deploy/bicep/main.bicep`).
 pub const COLUMNS: [(&str, &str); 16] = [
@@ -32,115 +34,12 @@ pub const COLUMNS: [(&str, &str); 16] = [
     ("Details", "dynamic"),
 ];
 
-/// The stream of the data collection rule `deploy/bicep/main.bicep` creates.
-pub const DEFAULT_STREAM: &str = "Custom-SIGNL4_CL";
-
-/// The Logs Ingestion API's limit per call: 1 MB, compressed or not (§5.2). Batches stay
-/// below this many bytes of uncompressed JSON, so they are below it compressed too.
-pub const MAX_REQUEST_BYTES: usize = 1_000_000;
-
 /// One field value is truncated by the service beyond 64 KB (§5.2); `Details` is cut well
 /// before that, so a single record always fits in a request.
 pub const MAX_DETAILS_BYTES: usize = 32 * 1024;
 
 /// The `Actor` of records of the connector's own actions.
 pub const CONNECTOR: &str = "connector";
-
-/// What happened (`Action` column; the README and the Bicep template list the same values).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Action {
-    /// SIGNL4 accepted the page (`Signl4EventId` is its event id).
-    Paged,
-    /// SIGNL4 said whether the page reached somebody (delivery verification).
-    Delivered,
-    Acknowledged,
-    /// A note was added in SIGNL4.
-    Annotated,
-    Escalated,
-    Closed,
-    /// A SIGNL4 response was written to the Graph alert / Sentinel incident.
-    WrittenBack,
-    /// Writing it back failed for good (the job is in the dead letters).
-    WriteBackFailed,
-    /// Not paged now: held by the team's storm budget or quiet hours.
-    HeldBack,
-    /// The alert was routed to a team (one record per team it pages).
-    Routed,
-    /// Processing the item failed (a panic included): it is quarantined, not paged.
-    Quarantined,
-}
-
-impl Action {
-    pub const ALL: [Action; 11] = [
-        Action::Paged,
-        Action::Delivered,
-        Action::Acknowledged,
-        Action::Annotated,
-        Action::Escalated,
-        Action::Closed,
-        Action::WrittenBack,
-        Action::WriteBackFailed,
-        Action::HeldBack,
-        Action::Routed,
-        Action::Quarantined,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Action::Paged => "paged",
-            Action::Delivered => "delivered",
-            Action::Acknowledged => "acknowledged",
-            Action::Annotated => "annotated",
-            Action::Escalated => "escalated",
-            Action::Closed => "closed",
-            Action::WrittenBack => "written_back",
-            Action::WriteBackFailed => "write_back_failed",
-            Action::HeldBack => "held_back",
-            Action::Routed => "routed",
-            Action::Quarantined => "quarantined",
-        }
-    }
-
-    /// The action of a recorded SIGNL4 event (`sync::on_event`'s note): `acknowledged`,
-    /// `closed`, `escalated`, `note`/`annotated`.
-    pub fn of_event_note(note: &str) -> Option<Action> {
-        match note {
-            "acknowledged" => Some(Action::Acknowledged),
-            "closed" => Some(Action::Closed),
-            "escalated" => Some(Action::Escalated),
-            "note" | "annotated" => Some(Action::Annotated),
-            _ => None,
-        }
-    }
-}
-
-/// One row of `SIGNL4_CL`. Empty strings are sent as absent values.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AuditRecord {
-    /// Deterministic: see [`record_id`].
-    pub record_id: String,
-    pub tenant: String,
-    /// When it happened (ms since the epoch): `TimeGenerated`.
-    pub time_ms: i64,
-    /// `graph` or `sentinel`.
-    pub source: String,
-    pub alert_id: String,
-    pub incident_id: String,
-    pub title: String,
-    /// `informational`, `low`, `medium` or `high`.
-    pub severity: String,
-    /// The SIGNL4 team (route) paged; `default` for the tenant's own team.
-    pub team: String,
-    pub signl4_alert_id: String,
-    pub signl4_event_id: String,
-    pub action: Action,
-    /// The SIGNL4 user, or [`CONNECTOR`].
-    pub actor: String,
-    pub status: String,
-    pub latency_ms: Option<i64>,
-    /// More about it, as JSON (`Details`, dynamic).
-    pub details: Value,
-}
 
 /// The id of the record of `action` on `what` (a job key, an inbound change key): the same
 /// inputs always give the same id, so a redo inserts nothing.
@@ -211,7 +110,7 @@ impl AuditRecord {
             incident_id: facts.incident_id.clone(),
             title: facts.title.clone(),
             severity: facts.severity.clone(),
-            team: crate::routing::DEFAULT_ROUTE.to_string(),
+            team: crate::route::DEFAULT_ROUTE.to_string(),
             signl4_alert_id: String::new(),
             signl4_event_id: String::new(),
             action,
@@ -253,7 +152,7 @@ impl AuditRecord {
 
 /// The `quarantined` record of an item kept aside (stored with it, once per item: the
 /// record id is the tenant, source and item id). `Details` holds the reason.
-pub fn quarantined(q: &crate::records::QuarantineItem, now_ms: i64) -> AuditRecord {
+pub fn quarantined(q: &QuarantineItem, now_ms: i64) -> AuditRecord {
     let facts = AlertFacts::from_stored(&q.source, &q.item_id, None, "", &q.raw);
     let what = format!("{}:{}:{}", q.tenant, q.source, q.item_id);
     let mut r = AuditRecord::new(&q.tenant, Action::Quarantined, &what, now_ms, &facts);
@@ -271,7 +170,7 @@ pub fn quarantined(q: &crate::records::QuarantineItem, now_ms: i64) -> AuditReco
 /// each `continue` route's), keyed by the page job, stored only together with the pages
 /// (`IngestItem::audit`). The route is read from the job: a Graph page body's hidden route
 /// field or a Sentinel page's `route`.
-pub fn routed(item: &crate::records::IngestItem, now_ms: i64) -> Vec<AuditRecord> {
+pub fn routed(item: &IngestItem, now_ms: i64) -> Vec<AuditRecord> {
     let a = &item.alert;
     let facts = AlertFacts::from_stored(&a.source, &a.alert_id, a.incident_id.as_deref(), &a.severity, &a.raw);
     let pages = item.page.iter().chain(&item.more_pages);
@@ -283,7 +182,7 @@ pub fn routed(item: &crate::records::IngestItem, now_ms: i64) -> Vec<AuditRecord
                 .get(crate::jobs::ROUTE_FIELD)
                 .or_else(|| payload.get("route"))
                 .and_then(Value::as_str)
-                .unwrap_or(crate::routing::DEFAULT_ROUTE);
+                .unwrap_or(crate::route::DEFAULT_ROUTE);
             let mut r = AuditRecord::new(&a.tenant, Action::Routed, &job.key, now_ms, &facts);
             r.team = route.to_string();
             r.status = "queued".into();
@@ -373,6 +272,7 @@ pub fn wait_for_more(unsent: usize, batch: usize, oldest_ms: i64, now_ms: i64, i
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::DEFAULT_STREAM;
 
     fn facts() -> AlertFacts {
         AlertFacts::from_stored(

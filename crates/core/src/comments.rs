@@ -4,7 +4,7 @@
 
 use serde_json::Value;
 
-use crate::signl4_event::OWN_ANNOTATION;
+use crate::signl4::event::OWN_ANNOTATION;
 use crate::timefmt;
 
 /// One alerts_v2 comment (`comments[]`: `comment`, `createdByDisplayName`, `createdDateTime`,

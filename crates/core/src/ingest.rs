@@ -28,9 +28,10 @@ use crate::filter::Skip;
 use crate::ids::{self, SOURCE_GRAPH_ALERT};
 use crate::jobs::{self, SentinelPageJob};
 use crate::records::{AlertRecord, AlertUpdate, IngestItem, StoredAlert};
-use crate::routing::{self, DEFAULT_ROUTE, Facts};
+use crate::route::DEFAULT_ROUTE;
+use crate::routing::{self, Facts};
 use crate::sentinel::{self as model, Incident, SentinelAlert};
-use crate::signl4_payload;
+use crate::signl4::payload as signl4_payload;
 use crate::sync::{self, PortalAction, Signl4State};
 
 /// A change made in the portal that must reach SIGNL4: the status jobs (one per team the
@@ -171,7 +172,7 @@ pub fn groups_incidents(tenant: &TenantConfig) -> bool {
 pub fn grouped_annotation(alert: &GraphAlert, incident: &str, rose: bool) -> String {
     let mut t = format!(
         "{}Also in incident {incident}: [{}] {}",
-        crate::signl4_event::OWN_ANNOTATION,
+        crate::signl4::event::OWN_ANNOTATION,
         alert.severity.label(),
         alert.title
     );
@@ -221,7 +222,8 @@ pub fn graph_alert_grouped(
         incident_id: alert.incident_id.clone(),
         raw: alert.raw.to_string(),
     };
-    let targets = if pages { routing::select(tenant, &Facts::graph(alert)) } else { Vec::new() };
+    let targets =
+        if pages { routing::select(&tenant.routes, tenant.unrouted(), &Facts::graph(alert)) } else { Vec::new() };
     let own_ext = ids::external_id(&tenant.name, SOURCE_GRAPH_ALERT, &alert.id);
     let rank = alert.severity.rank();
     // The same incident already paged through its Sentinel twin: this alert joins that page.
@@ -318,7 +320,7 @@ pub fn graph_alert_grouped(
         let would_page = !matches!(tenant.filter.check(alert), Err(Skip::Severity | Skip::ServiceSource));
         if would_page && sync::reopened(&was, &alert.status, prior.written_status.as_deref()) {
             let episode = prior.episode + 1;
-            let targets = routing::select(tenant, &Facts::graph(alert));
+            let targets = routing::select(&tenant.routes, tenant.unrouted(), &Facts::graph(alert));
             for (i, r) in targets.iter().enumerate() {
                 let p = signl4_payload::graph_alert_page(&tenant.name, alert, &r.signl4).reopened(episode);
                 item.jobs.push(jobs::route_page(&tenant.name, &p.external_id, p.body, &r.name, i == 0));
@@ -525,7 +527,7 @@ pub fn twin_annotation(ws: &SentinelConfig, inc: &Incident) -> String {
     let number = inc.number.as_deref().map(|n| format!(" #{n}")).unwrap_or_default();
     let mut t = format!(
         "{}Also in Microsoft Sentinel ({}) as incident{number}: [{}] {}",
-        crate::signl4_event::OWN_ANNOTATION,
+        crate::signl4::event::OWN_ANNOTATION,
         ws.name,
         inc.severity.label(),
         inc.title
@@ -593,7 +595,8 @@ pub fn sentinel_incident(
         let parsed: Vec<SentinelAlert> = alerts.iter().cloned().filter_map(SentinelAlert::from_json).collect();
         match ws.page_per {
             PagePer::Incident => {
-                let targets = routing::select(tenant, &Facts::sentinel(&ws.name, inc, &parsed, None));
+                let targets =
+                    routing::select(&tenant.routes, tenant.unrouted(), &Facts::sentinel(&ws.name, inc, &parsed, None));
                 for (i, r) in targets.iter().enumerate() {
                     let job = SentinelPageJob {
                         workspace: ws.name.clone(),
@@ -620,7 +623,11 @@ pub fn sentinel_incident(
                 for (a, sa) in alerts.iter().filter_map(|a| SentinelAlert::from_json(a.clone()).map(|sa| (a, sa))) {
                     let asrc = model::alert_source(&ws.name);
                     let aext = ids::external_id(&tenant.name, &asrc, &sa.system_alert_id);
-                    let targets = routing::select(tenant, &Facts::sentinel(&ws.name, inc, &parsed, Some(&sa)));
+                    let targets = routing::select(
+                        &tenant.routes,
+                        tenant.unrouted(),
+                        &Facts::sentinel(&ws.name, inc, &parsed, Some(&sa)),
+                    );
                     let rec = AlertRecord {
                         tenant: tenant.name.clone(),
                         source: asrc,
@@ -658,7 +665,8 @@ pub fn sentinel_incident(
             // Reopened: paged again once per reopening, marked, as a new SIGNL4 alert.
             let parsed: Vec<SentinelAlert> = alerts.iter().cloned().filter_map(SentinelAlert::from_json).collect();
             let episode = p.episode + 1;
-            let targets = routing::select(tenant, &Facts::sentinel(&ws.name, inc, &parsed, None));
+            let targets =
+                routing::select(&tenant.routes, tenant.unrouted(), &Facts::sentinel(&ws.name, inc, &parsed, None));
             let eext = ids::episode_external_id(&tenant.name, &source, &inc.name, episode);
             for (i, r) in targets.iter().enumerate() {
                 let job = SentinelPageJob {

@@ -6,7 +6,7 @@ use serde_json::{Map, Value};
 
 use crate::ids::job_key;
 use crate::records::NewJob;
-use crate::routing::DEFAULT_ROUTE;
+use crate::route::DEFAULT_ROUTE;
 use crate::sync::{self, AlertSync, IncidentSync};
 
 /// Every kind of outbox job. The stored names never change (rows outlive versions).
@@ -274,7 +274,7 @@ pub fn route_page(tenant: &str, external_id: &str, mut body: Map<String, Value>,
 
 /// Sets a SIGNL4 alert to `status` (`resolved` / `acknowledged`) by its external id.
 pub fn signl4_status(tenant: &str, external_id: &str, status: &str) -> NewJob {
-    let body = crate::signl4_payload::status_payload(external_id, status);
+    let body = crate::signl4::payload::status_payload(external_id, status);
     once(tenant, JobKind::Signl4Status, job_key::signl4_status(status, external_id), Value::Object(body).to_string())
 }
 
@@ -287,7 +287,7 @@ pub fn signl4_status_routes(tenant: &str, external_id: &str, status: &str, route
         .iter()
         .enumerate()
         .map(|(i, r)| {
-            let mut body = crate::signl4_payload::status_payload(external_id, status);
+            let mut body = crate::signl4::payload::status_payload(external_id, status);
             mark_route(&mut body, r);
             let key = route_key(job_key::signl4_status(status, external_id), r, i == 0);
             once(tenant, JobKind::Signl4Status, key, Value::Object(body).to_string())

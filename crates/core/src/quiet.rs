@@ -194,7 +194,7 @@ mod tests {
         let d = digest.expect("a digest job");
         let s: StormSummary = serde_json::from_str(&d.payload).unwrap();
         assert_eq!((s.count, s.held.len()), (3, 3));
-        let page = storm::summary_page("contoso", &s, &crate::signl4_payload::common::test_options());
+        let page = storm::summary_page("contoso", &s, &crate::signl4::payload::common::test_options());
         assert_eq!(page["Title"], "[Quiet hours] 3 alerts held during 22:00-06:00 Europe/Berlin");
         let msg = page["Message"].as_str().unwrap();
         assert!(msg.contains("2 × Suspicious sign-in, 1 × Mass download"), "{msg}");

@@ -1,9 +1,11 @@
-//! Plain records the store persists: alert versions, outbox jobs to create, sync bookkeeping.
+//! Plain records the store persists: alert versions, outbox jobs to create, sync bookkeeping,
+//! audit trail rows.
 //!
 //! They live in the pure core so that decisions (what to ingest, which jobs a change causes)
 //! are computed and unit-tested without a database; `s4s-store` persists them.
 
-pub use crate::audit::AuditRecord;
+use serde_json::Value;
+
 use crate::sync::Signl4State;
 
 /// One version of an alert as read from the source.
@@ -19,6 +21,103 @@ pub struct AlertRecord {
     /// Graph incident id (alerts_v2 `incidentId`), for the incident roll-up.
     pub incident_id: Option<String>,
     pub raw: String,
+}
+
+/// What happened (`Action` column; the README and the Bicep template list the same values).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Action {
+    /// SIGNL4 accepted the page (`Signl4EventId` is its event id).
+    Paged,
+    /// SIGNL4 said whether the page reached somebody (delivery verification).
+    Delivered,
+    Acknowledged,
+    /// A note was added in SIGNL4.
+    Annotated,
+    Escalated,
+    Closed,
+    /// A SIGNL4 response was written to the Graph alert / Sentinel incident.
+    WrittenBack,
+    /// Writing it back failed for good (the job is in the dead letters).
+    WriteBackFailed,
+    /// Not paged now: held by the team's storm budget or quiet hours.
+    HeldBack,
+    /// The alert was routed to a team (one record per team it pages).
+    Routed,
+    /// Processing the item failed (a panic included): it is quarantined, not paged.
+    Quarantined,
+}
+
+impl Action {
+    pub const ALL: [Action; 11] = [
+        Action::Paged,
+        Action::Delivered,
+        Action::Acknowledged,
+        Action::Annotated,
+        Action::Escalated,
+        Action::Closed,
+        Action::WrittenBack,
+        Action::WriteBackFailed,
+        Action::HeldBack,
+        Action::Routed,
+        Action::Quarantined,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::Paged => "paged",
+            Action::Delivered => "delivered",
+            Action::Acknowledged => "acknowledged",
+            Action::Annotated => "annotated",
+            Action::Escalated => "escalated",
+            Action::Closed => "closed",
+            Action::WrittenBack => "written_back",
+            Action::WriteBackFailed => "write_back_failed",
+            Action::HeldBack => "held_back",
+            Action::Routed => "routed",
+            Action::Quarantined => "quarantined",
+        }
+    }
+
+    /// The action of a recorded SIGNL4 event (`sync::on_event`'s note): `acknowledged`,
+    /// `closed`, `escalated`, `note`/`annotated`.
+    pub fn of_event_note(note: &str) -> Option<Action> {
+        match note {
+            "acknowledged" => Some(Action::Acknowledged),
+            "closed" => Some(Action::Closed),
+            "escalated" => Some(Action::Escalated),
+            "note" | "annotated" => Some(Action::Annotated),
+            _ => None,
+        }
+    }
+}
+
+/// One row of `SIGNL4_CL` (built and turned into a row in `audit`). Empty strings are sent as
+/// absent values.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditRecord {
+    /// Deterministic: see [`crate::audit::record_id`].
+    pub record_id: String,
+    pub tenant: String,
+    /// When it happened (ms since the epoch): `TimeGenerated`.
+    pub time_ms: i64,
+    /// `graph` or `sentinel`.
+    pub source: String,
+    pub alert_id: String,
+    pub incident_id: String,
+    pub title: String,
+    /// `informational`, `low`, `medium` or `high`.
+    pub severity: String,
+    /// The SIGNL4 team (route) paged; `default` for the tenant's own team.
+    pub team: String,
+    pub signl4_alert_id: String,
+    pub signl4_event_id: String,
+    pub action: Action,
+    /// The SIGNL4 user, or [`crate::audit::CONNECTOR`].
+    pub actor: String,
+    pub status: String,
+    pub latency_ms: Option<i64>,
+    /// More about it, as JSON (`Details`, dynamic).
+    pub details: Value,
 }
 
 /// Merges a pending job's payload with a newer one (coalescing).

@@ -1,34 +1,14 @@
-//! Routing: which SIGNL4 team(s) an alert or incident pages. Pure; the facts of an alert are
-//! matched against the tenant's ordered routes (`[[tenant.route]]`), first match wins unless a
-//! route says `continue`; nothing matched → the tenant's own team (`[tenant.signl4]`, the
-//! default route) unless `signl4.unrouted = "drop"`.
+//! Routing: which SIGNL4 team(s) an alert or incident pages. Pure; the [`Facts`] of an alert are
+//! matched against the tenant's ordered routes (`[[tenant.route]]`, vocabulary in `route`),
+//! first match wins unless a route says `continue`; nothing matched → the tenant's own team
+//! (`[tenant.signl4]`, the default route) unless `signl4.unrouted = "drop"`.
 
-use regex::Regex;
 use serde_json::Value;
 
 use crate::alert::{GraphAlert, Severity};
-use crate::config::{Route, TenantConfig};
+use crate::config::Route;
+use crate::route::{Glob, RouteMatch, SourceKind};
 use crate::sentinel::{Incident, SentinelAlert};
-
-/// Name of the default route (the tenant's `[tenant.signl4]` team).
-pub const DEFAULT_ROUTE: &str = "default";
-
-/// Where an alert came from (`match.source`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SourceKind {
-    Graph,
-    Sentinel,
-}
-
-impl SourceKind {
-    pub fn parse(s: &str) -> Option<SourceKind> {
-        match s {
-            "graph" => Some(SourceKind::Graph),
-            "sentinel" => Some(SourceKind::Sentinel),
-            _ => None,
-        }
-    }
-}
 
 /// What a route can match on, taken from a Graph alert or a Sentinel incident.
 #[derive(Debug, Clone, Default)]
@@ -125,55 +105,6 @@ impl Facts {
     }
 }
 
-/// A `*` wildcard pattern, matched case-insensitively against the whole value.
-#[derive(Debug, Clone)]
-pub struct Glob(Vec<String>);
-
-impl Glob {
-    pub fn new(pattern: &str) -> Glob {
-        Glob(pattern.to_lowercase().split('*').map(str::to_string).collect())
-    }
-
-    pub fn matches(&self, value: &str) -> bool {
-        let v = value.to_lowercase();
-        let [first, mids @ .., last] = self.0.as_slice() else {
-            // No `*`: the whole value.
-            return self.0.first().is_some_and(|p| v == *p);
-        };
-        // Prefix and suffix must not overlap ("ab*ba" does not match "aba").
-        let Some(mut rest) = v.strip_prefix(first.as_str()).and_then(|r| r.strip_suffix(last.as_str())) else {
-            return false;
-        };
-        for mid in mids {
-            match rest.split_once(mid.as_str()) {
-                Some((_, after)) => rest = after,
-                None => return false,
-            }
-        }
-        true
-    }
-}
-
-/// A route's conditions: every condition given must hold (any value of a list may match);
-/// no conditions = matches everything.
-#[derive(Debug, Clone, Default)]
-pub struct RouteMatch {
-    pub source: Option<SourceKind>,
-    pub workspaces: Vec<String>,
-    pub min_severity: Option<Severity>,
-    pub severities: Vec<Severity>,
-    pub products: Vec<String>,
-    pub detection_sources: Vec<String>,
-    pub categories: Vec<String>,
-    /// Technique ids; `T1003` also matches its sub-techniques (`T1003.001`).
-    pub techniques: Vec<String>,
-    pub tags: Vec<String>,
-    pub title: Option<Regex>,
-    pub devices: Vec<Glob>,
-    pub users: Vec<Glob>,
-    pub ips: Vec<Glob>,
-}
-
 /// `t` is a sub-technique of `w` (`T1003.001` of `T1003`), compared ASCII-case-insensitively.
 /// Techniques come from upstream: `split_at_checked` never cuts inside a character.
 fn is_sub_technique(t: &str, w: &str) -> bool {
@@ -189,6 +120,8 @@ fn any_glob(wanted: &[Glob], have: &[String]) -> bool {
 }
 
 impl RouteMatch {
+    /// Every condition of the route holds for `f` (the route vocabulary is in `route`; the
+    /// matching is decided here).
     pub fn matches(&self, f: &Facts) -> bool {
         if self.source.is_some_and(|s| f.source != Some(s)) {
             return false;
@@ -222,13 +155,13 @@ impl RouteMatch {
     }
 }
 
-/// The routes an alert with `facts` pages, in order: the first matching route, and the
-/// following ones while a matched route says `continue`; routes to a team already chosen are
-/// skipped (one page per team). Nothing matched → the default route, or nothing when the
-/// tenant drops unrouted alerts.
-pub fn select<'a>(tenant: &'a TenantConfig, facts: &Facts) -> Vec<&'a Route> {
+/// The routes (a tenant's `[[tenant.route]]`, in order) an alert with `facts` pages: the first
+/// matching route, and the following ones while a matched route says `continue`; routes to a
+/// team already chosen are skipped (one page per team). Nothing matched → `unrouted` (the
+/// default route), or nothing when it is `None` (the tenant drops unrouted alerts).
+pub fn select<'a>(routes: &'a [Route], unrouted: Option<&'a Route>, facts: &Facts) -> Vec<&'a Route> {
     let mut out: Vec<&Route> = Vec::new();
-    for r in &tenant.routes {
+    for r in routes {
         if !r.matcher.matches(facts) {
             continue;
         }
@@ -239,14 +172,16 @@ pub fn select<'a>(tenant: &'a TenantConfig, facts: &Facts) -> Vec<&'a Route> {
             return out;
         }
     }
-    if out.is_empty() && tenant.unrouted_pages {
-        out.push(&tenant.default_route);
+    if out.is_empty() {
+        out.extend(unrouted);
     }
     out
 }
 
 #[cfg(test)]
 mod tests {
+    use regex::Regex;
+
     use super::*;
 
     #[test]
@@ -294,7 +229,8 @@ mod tests {
         assert!(RouteMatch::default().matches(&Facts::default()));
     }
 
-    /// Issue 20: `T100é` against `T1003` cut inside the `é` and panicked every poll.
+    /// Techniques from upstream are compared without cutting inside a character: `T100é`
+    /// against `T1003` is no match and no panic.
     #[test]
     fn non_ascii_techniques_never_panic() {
         let m = RouteMatch { techniques: vec!["T1003".into()], ..Default::default() };

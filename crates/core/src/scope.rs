@@ -6,7 +6,7 @@
 //! SIGNL4 signs nothing (§3.1): the token in the URL path is the only proof of who sends an
 //! event, so it proves *which team's* webhook sent it, nothing more.
 
-use crate::routing::DEFAULT_ROUTE;
+use crate::route::DEFAULT_ROUTE;
 
 /// The teams one credential names: their routes (`default` for the tenant's own team) and
 /// the SIGNL4 team ids configured for them (`team_id`), for events that name their team.

@@ -4,6 +4,7 @@
 //! The connector's `http/status.rs` renders the page from these; every text that came from
 //! outside (titles, error messages, user names) goes through [`escape`] there.
 
+use crate::config::{KEY_API_KEY, team_secret_key};
 use crate::jobs::JobKind;
 use crate::sync::Signl4State;
 
@@ -209,17 +210,8 @@ pub fn explain(error: &str) -> Explained {
     explain_upstream(e)
 }
 
-/// The configuration key of the team secret of `route` (`default`: the tenant's own team).
-pub fn team_secret_key(route: &str) -> String {
-    if route == crate::routing::DEFAULT_ROUTE {
-        "tenant.signl4.team_secret".to_string()
-    } else {
-        format!("the team_secret of [[tenant.route]] name = \"{route}\"")
-    }
-}
-
 fn explain_upstream(e: &str) -> Explained {
-    explain_upstream_for(e, &team_secret_key(crate::routing::DEFAULT_ROUTE))
+    explain_upstream_for(e, &team_secret_key(crate::route::DEFAULT_ROUTE))
 }
 
 /// `team_secret`: the key of the team secret a SIGNL4 rejection is about (the tenant's own,
@@ -239,7 +231,7 @@ fn explain_upstream_for(e: &str, team_secret: &str) -> Explained {
     if service == "SIGNL4 API" && matches!(status, Some(401 | 403)) {
         return said(
             "SIGNL4 rejected the API key",
-            Some("check tenant.signl4.api_key (SIGNL4 → Integrations → API) and restart the service"),
+            Some(&format!("check {KEY_API_KEY} (SIGNL4 → Integrations → API) and restart the service")),
         );
     }
     if e.contains("AADSTS") || service == "Entra ID" {
@@ -315,7 +307,7 @@ pub fn title_of(json: &str) -> Option<String> {
         .find_map(|t| t.as_str().filter(|t| !t.trim().is_empty()).map(str::to_string))
 }
 
-/// The status page's summary of the quarantine (issue 20) from
+/// The status page's summary of the quarantine (items whose processing failed) from
 /// `Inspection::quarantine_counts` (tenant, source, count): `None` when nothing is
 /// quarantined, else e.g. `3 items quarantined (not paged): contoso 2 from graph-alert,
 /// 1 from signl4-webhook — see signl4-sentinel jobs`. Plain text: the page escapes it.

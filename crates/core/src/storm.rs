@@ -8,33 +8,14 @@
 //! alert by alert could not even be delivered.
 
 use std::collections::BTreeMap;
-use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::alert::Severity;
-use crate::config::Signl4Options;
+use crate::config::{Signl4Options, StormPolicy};
 use crate::jobs::ROUTE_FIELD;
 use crate::records::NewJob;
-
-/// A team's storm settings (`[tenant.signl4.storm]`, or a route's own team's `storm`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StormPolicy {
-    /// Pages per window before alerts are held back; 0 = no budget.
-    pub budget: u32,
-    pub window: Duration,
-    /// Pages per window for high-severity alerts and incidents once the budget is spent.
-    pub high_lane: u32,
-    /// The lowest severity that uses the high lane.
-    pub high_severity: Severity,
-}
-
-impl Default for StormPolicy {
-    fn default() -> StormPolicy {
-        StormPolicy { budget: 20, window: Duration::from_secs(300), high_lane: 5, high_severity: Severity::High }
-    }
-}
 
 /// What to do with one page.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -169,7 +150,7 @@ fn plain_title(title: &str) -> &str {
 /// The coalescing summary job for one held page.
 pub fn summary_job(tenant: &str, route: &str, window: (i64, i64), title: &str, external_id: &str) -> NewJob {
     let mut s = StormSummary {
-        route: (route != crate::routing::DEFAULT_ROUTE).then(|| route.to_string()),
+        route: (route != crate::route::DEFAULT_ROUTE).then(|| route.to_string()),
         start_ms: window.0,
         end_ms: window.1,
         count: 1,
@@ -192,7 +173,7 @@ pub fn digest_job(
     external_id: &str,
 ) -> NewJob {
     let mut s = StormSummary {
-        route: (route != crate::routing::DEFAULT_ROUTE).then(|| route.to_string()),
+        route: (route != crate::route::DEFAULT_ROUTE).then(|| route.to_string()),
         start_ms: now_ms,
         end_ms,
         count: 1,
@@ -240,7 +221,7 @@ fn minutes(ms: i64) -> String {
 /// The summary page: "37 more alerts in the last 5 min: 30 × Suspicious sign-in, 7 × …; see
 /// the portal". One per team and window; its external id names the window.
 pub fn summary_page(tenant: &str, s: &StormSummary, opts: &Signl4Options) -> Map<String, Value> {
-    let route = s.route.as_deref().unwrap_or(crate::routing::DEFAULT_ROUTE);
+    let route = s.route.as_deref().unwrap_or(crate::route::DEFAULT_ROUTE);
     let mut by_count: Vec<(&String, &u64)> = s.titles.iter().collect();
     by_count.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
     let shown: Vec<String> = by_count.iter().take(5).map(|(t, n)| format!("{n} × {t}")).collect();
@@ -309,6 +290,8 @@ fn page_body(
 
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
     use super::*;
 
     fn policy(budget: u32, high_lane: u32) -> StormPolicy {
@@ -390,7 +373,7 @@ mod tests {
         assert_eq!(s.count, 4);
         assert_eq!(s.titles["Suspicious sign-in"], 3);
         assert_eq!(s.held.len(), 4);
-        let opts = crate::signl4_payload::test_options();
+        let opts = crate::signl4::payload::test_options();
         let page = summary_page("t", &s, &opts);
         assert_eq!(page["Title"], "[Storm] 4 more alerts in the last 5 min");
         let msg = page["Message"].as_str().unwrap();

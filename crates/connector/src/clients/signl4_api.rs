@@ -12,8 +12,8 @@ use serde_json::{Value, json};
 use time::OffsetDateTime;
 use url::Url;
 
-use s4s_core::signl4_event::User;
-use s4s_core::signl4_rest::{self, RestAlert};
+use s4s_core::signl4::rest::{self, RestAlert};
+use s4s_core::signl4::user::User;
 use s4s_core::timefmt;
 
 use s4s_core::origin::Origin;
@@ -140,7 +140,7 @@ impl Signl4Api {
         };
         match self.send(self.http.get(url)).await {
             Ok(body) => {
-                let map = signl4_rest::users_by_id(&body.unwrap_or(Value::Null));
+                let map = rest::users_by_id(&body.unwrap_or(Value::Null));
                 if let Ok(mut g) = self.users.lock() {
                     *g = Some((Instant::now(), map.clone()));
                 }
@@ -188,7 +188,7 @@ impl Signl4Api {
         let mut url = self.api_url(&["v2", "alerts", "paged"])?;
         url.query_pairs_mut().append_pair("maxResults", "100");
         let page = self.send(self.http.post(url).json(&body)).await?;
-        Ok(page.map(|p| signl4_rest::exact_matches(&p, external_id)).unwrap_or_default())
+        Ok(page.map(|p| rest::exact_matches(&p, external_id)).unwrap_or_default())
     }
 
     /// `GET /v2/events/{eventId}`: the event's status and targets (None: unknown event).

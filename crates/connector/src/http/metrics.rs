@@ -9,7 +9,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use s4s_core::jobs::JobKind;
-use s4s_core::signl4_rest::NotDelivered;
+use s4s_core::signl4::rest::NotDelivered;
 use s4s_store::JobCounts;
 
 use crate::http::ServerState;

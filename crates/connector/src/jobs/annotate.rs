@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use s4s_core::jobs::{AnnotateJob, JobKind};
-use s4s_core::routing::DEFAULT_ROUTE;
+use s4s_core::route::DEFAULT_ROUTE;
 use serde_json::Value;
 
 use crate::clock::now_ms;

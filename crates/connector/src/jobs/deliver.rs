@@ -109,7 +109,7 @@ async fn held_back(cx: &JobContext<'_>, held: Outcome, external_id: &str, route:
         cx.tenant,
         store,
         cx.job,
-        s4s_core::audit::Action::HeldBack,
+        s4s_core::records::Action::HeldBack,
         external_id,
         Some(route),
         "held",
@@ -188,7 +188,7 @@ pub fn verify_job(
     let event_id = event_id?;
     let route = match body.get(s4s_core::jobs::ROUTE_FIELD) {
         Some(Value::String(r)) => r.clone(),
-        _ => s4s_core::routing::DEFAULT_ROUTE.to_string(),
+        _ => s4s_core::route::DEFAULT_ROUTE.to_string(),
     };
     let team = rt.team(&route);
     if !team.opts.verify || team.api.is_none() {
@@ -207,7 +207,7 @@ pub fn verify_job(
         event_id: event_id.to_string(),
         page: keep_body.then_some(page),
         fallback,
-        route: (route != s4s_core::routing::DEFAULT_ROUTE).then_some(route.clone()),
+        route: (route != s4s_core::route::DEFAULT_ROUTE).then_some(route.clone()),
     };
     Some(s4s_core::jobs::verify(&rt.cfg.name, &payload))
 }

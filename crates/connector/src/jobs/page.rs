@@ -48,7 +48,7 @@ impl JobHandler for PageJob {
         let external_id = body.get("X-S4-ExternalID").and_then(|v| v.as_str()).unwrap_or("").to_string();
         let incident = body.get("Incident ID").and_then(|v| v.as_str()).map(str::to_string);
         let original = body.clone();
-        let route = original.get(jobs::ROUTE_FIELD).and_then(Value::as_str).unwrap_or(s4s_core::routing::DEFAULT_ROUTE);
+        let route = original.get(jobs::ROUTE_FIELD).and_then(Value::as_str).unwrap_or(s4s_core::route::DEFAULT_ROUTE);
         let done = match deliver::page(cx, body).await {
             Ok(d) => d,
             Err(outcome) => return outcome,

@@ -19,7 +19,7 @@ use s4s_core::budget::Priority;
 use s4s_core::config::DeliveryConfig;
 use s4s_core::jobs::JobKind;
 use s4s_core::retry::next_delay;
-use s4s_core::routing::DEFAULT_ROUTE;
+use s4s_core::route::DEFAULT_ROUTE;
 use s4s_store::{FollowUp, Job, Store};
 use tokio::sync::{Notify, Semaphore, watch};
 
@@ -296,7 +296,7 @@ impl Runner {
                     .increment(1);
                 let team = rt.signl4_team(&job).unwrap_or_else(|| DEFAULT_ROUTE.to_string());
                 let msg = if team == DEFAULT_ROUTE { e.to_string() } else { format!("route {team}: {e}") };
-                let key = s4s_core::status::team_secret_key(&team);
+                let key = s4s_core::config::team_secret_key(&team);
                 if rt.breaker.rejected(&rt.health, &tenant, &team, &msg) {
                     tracing::error!(tenant = %tenant, route = %team, error = %msg, "SIGNL4 REJECTED THE TEAM SECRET: pages to this team are parked (nothing is lost; the tenant's other teams keep paging). Fix {key} and restart signl4-sentinel to send them.");
                 }

@@ -2,10 +2,11 @@
 //! arrive within the enrichment budget; otherwise a later job adds them as a comment.
 
 use async_trait::async_trait;
+use s4s_core::ids;
 use s4s_core::jobs::{self, JobKind, SentinelPageJob};
 use s4s_core::sentinel::{self as model, Enrichment, Incident, SentinelAlert};
+use s4s_core::signl4::payload;
 use s4s_core::sync::AlertSync;
-use s4s_core::{ids, signl4_payload};
 use s4s_store::FollowUp;
 
 use crate::clients::sentinel::enrich;
@@ -36,12 +37,12 @@ impl JobHandler for SentinelPage {
             None => alerts.clone(),
         };
         let enrichment = enrich(&client, &target, Some(client.cfg.enrichment_budget)).await;
-        let route = rt.route(p.route.as_deref().unwrap_or(s4s_core::routing::DEFAULT_ROUTE));
+        let route = rt.route(p.route.as_deref().unwrap_or(s4s_core::route::DEFAULT_ROUTE));
         let mut page = match &p.alert {
             Some(_) if !target.is_empty() => {
-                signl4_payload::alert_page(&rt.cfg.name, &client.cfg, &inc, &target[0], &enrichment, &route.signl4)
+                payload::alert_page(&rt.cfg.name, &client.cfg, &inc, &target[0], &enrichment, &route.signl4)
             }
-            _ => signl4_payload::incident_page(&rt.cfg.name, &client.cfg, &inc, &alerts, &enrichment, &route.signl4),
+            _ => payload::incident_page(&rt.cfg.name, &client.cfg, &inc, &alerts, &enrichment, &route.signl4),
         };
         page = page.reopened(p.episode);
         if !route.is_default() {

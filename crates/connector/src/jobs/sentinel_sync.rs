@@ -17,7 +17,7 @@ use crate::clock::now_ms;
 use crate::jobs::{JobContext, JobError, JobHandler, Outcome};
 use crate::telemetry;
 use crate::tenant::audit;
-use s4s_core::audit::Action;
+use s4s_core::records::Action;
 
 pub struct SentinelSync;
 

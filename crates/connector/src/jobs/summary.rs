@@ -4,7 +4,7 @@
 
 use async_trait::async_trait;
 use s4s_core::jobs::JobKind;
-use s4s_core::routing::DEFAULT_ROUTE;
+use s4s_core::route::DEFAULT_ROUTE;
 use s4s_core::storm::{self, StormSummary};
 
 use crate::clock::now_ms;

@@ -14,7 +14,7 @@ use s4s_core::config::Fallback;
 use s4s_core::ids::ExternalId;
 use s4s_core::jobs::{self, JobKind, VerifyJob};
 use s4s_core::sentinel::workspace_of;
-use s4s_core::signl4_rest::{NotDelivered, Verdict, alert_delivery, event_verdict};
+use s4s_core::signl4::rest::{NotDelivered, Verdict, alert_delivery, event_verdict};
 use s4s_core::sync::{AlertSync, SyncComment};
 use s4s_store::FollowUp;
 
@@ -22,7 +22,7 @@ use crate::clock::now_ms;
 use crate::jobs::{JobContext, JobHandler, Outcome};
 use crate::telemetry;
 use crate::tenant::audit;
-use s4s_core::audit::Action;
+use s4s_core::records::Action;
 
 pub struct Verify;
 
@@ -48,7 +48,7 @@ impl JobHandler for Verify {
         // The verdict is the `delivered` record of the audit trail (`[tenant.audit]`).
         let details: serde_json::Value = serde_json::from_str(&result).unwrap_or_default();
         let status = details["verdict"].as_str().unwrap_or("").to_string();
-        let route = p.route.as_deref().unwrap_or(s4s_core::routing::DEFAULT_ROUTE);
+        let route = p.route.as_deref().unwrap_or(s4s_core::route::DEFAULT_ROUTE);
         let rec = audit::of_job(
             cx.tenant,
             cx.store.as_ref(),
@@ -70,7 +70,7 @@ impl JobHandler for Verify {
 /// Asks SIGNL4 about the page's event: done with a verdict, or later.
 async fn check(cx: &JobContext<'_>, p: &VerifyJob) -> Outcome {
     let rt = cx.tenant;
-    let team = rt.team(p.route.as_deref().unwrap_or(s4s_core::routing::DEFAULT_ROUTE));
+    let team = rt.team(p.route.as_deref().unwrap_or(s4s_core::route::DEFAULT_ROUTE));
     let Some(api) = &team.api else { return done("not verified (no API key)") };
     let age = Duration::from_millis((now_ms() - cx.job.created_ms).max(0) as u64);
     let later = |why: &str| {
@@ -128,7 +128,7 @@ fn not_delivered(cx: &JobContext<'_>, p: &VerifyJob, reason: NotDelivered) -> Fo
     metrics::counter!(telemetry::PAGES_NOT_DELIVERED, "tenant" => tenant.to_string(), "reason" => reason.as_str())
         .increment(1);
     rt.health.page_not_delivered(&format!("{}: {}", p.external_id, reason.describe()));
-    let team = rt.team(p.route.as_deref().unwrap_or(s4s_core::routing::DEFAULT_ROUTE));
+    let team = rt.team(p.route.as_deref().unwrap_or(s4s_core::route::DEFAULT_ROUTE));
     let fallback = match (&team.opts.fallback, &p.page, p.fallback) {
         (Fallback::Emergency, Some(body), false) => Some((
             jobs::fallback_page(tenant, &p.external_id, p.route.as_deref(), body.clone(), false, reason.as_str()),

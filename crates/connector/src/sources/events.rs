@@ -6,13 +6,14 @@ use s4s_core::ids::ExternalId;
 use s4s_core::jobs;
 use s4s_core::scope::{self, Grant, Verdict};
 use s4s_core::sentinel::workspace_of;
-use s4s_core::signl4_event::{Event, Meaning};
+use s4s_core::signl4::event::Event;
 use s4s_core::sync;
+use s4s_core::sync::Meaning;
 use s4s_store::{AlertUpdate, InboundEvent, NewJob, Store, StoreError, StoredAlert};
 
 use crate::clock::now_ms;
 use crate::tenant::{TenantContext, audit};
-use s4s_core::audit::{Action, AuditRecord};
+use s4s_core::records::{Action, AuditRecord};
 
 /// What recording an event did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -149,7 +150,7 @@ pub async fn rerun_quarantined_webhooks(store: &dyn Store, rt: &TenantContext) -
     let mut effects = 0;
     for (q, raw) in crate::sources::quarantine::due(store, &rt.cfg, SOURCE_SIGNL4_WEBHOOK).await? {
         let body = serde_json::to_vec(&raw)?;
-        match s4s_core::signl4_event::parse(&body) {
+        match s4s_core::signl4::event::parse(&body) {
             Ok(event) => {
                 let grant = stored_grant(rt, &raw);
                 if record_or_quarantine(store, rt, &grant, &event, SOURCE_SIGNL4_WEBHOOK, &raw).await?.is_effect() {

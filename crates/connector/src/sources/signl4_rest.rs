@@ -14,8 +14,8 @@ use async_trait::async_trait;
 use s4s_core::budget::Priority;
 use s4s_core::ids::{ExternalId, SOURCE_SIGNL4_REST};
 use s4s_core::ingest;
-use s4s_core::signl4_event::{events_from_rest_alert, events_from_rest_annotations};
-use s4s_core::signl4_rest::RestAlert;
+use s4s_core::signl4::event::{events_from_rest_alert, events_from_rest_annotations};
+use s4s_core::signl4::rest::RestAlert;
 use s4s_store::{Fence, Store};
 use serde_json::Value;
 use time::OffsetDateTime;
@@ -53,7 +53,7 @@ impl Signl4Rest {
 
     /// The route of the team polled (`default` for the tenant's own).
     fn route(&self) -> &str {
-        self.tenant.clients.teams.get(self.team).map(|t| t.route.as_str()).unwrap_or(s4s_core::routing::DEFAULT_ROUTE)
+        self.tenant.clients.teams.get(self.team).map(|t| t.route.as_str()).unwrap_or(s4s_core::route::DEFAULT_ROUTE)
     }
 
     /// True when this version of the alert was handled already.
@@ -82,13 +82,13 @@ impl Signl4Rest {
 impl PullSource for Signl4Rest {
     fn cursor(&self) -> String {
         match self.route() {
-            s4s_core::routing::DEFAULT_ROUTE => SOURCE_SIGNL4_REST.into(),
+            s4s_core::route::DEFAULT_ROUTE => SOURCE_SIGNL4_REST.into(),
             r => format!("{SOURCE_SIGNL4_REST}.{r}"),
         }
     }
     fn describe(&self) -> String {
         match self.route() {
-            s4s_core::routing::DEFAULT_ROUTE => "the SIGNL4 REST API".into(),
+            s4s_core::route::DEFAULT_ROUTE => "the SIGNL4 REST API".into(),
             r => format!("the SIGNL4 REST API (team of route {r})"),
         }
     }

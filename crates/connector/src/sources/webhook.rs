@@ -16,7 +16,6 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use s4s_core::scope::Grant;
-use s4s_core::signl4_event;
 use s4s_store::Store;
 use secrecy::ExposeSecret;
 use tokio::sync::Notify;
@@ -97,7 +96,7 @@ async fn receive(State(s): State<WebhookState>, Path(token): Path<String>, body:
         metrics::counter!(telemetry::INBOUND_REJECTED, "reason" => "token").increment(1);
         return StatusCode::NOT_FOUND.into_response();
     };
-    let event = match signl4_event::parse(&body) {
+    let event = match s4s_core::signl4::event::parse(&body) {
         Ok(e) => e,
         Err(e) => {
             metrics::counter!(telemetry::INBOUND_REJECTED, "reason" => "malformed").increment(1);

@@ -2,8 +2,9 @@
 //! alert's columns read from its stored row, and the page record both page jobs share. Only
 //! when `[tenant.audit]` is configured; the records travel with the store write they describe.
 
-use s4s_core::audit::{Action, AlertFacts, AuditRecord};
+use s4s_core::audit::AlertFacts;
 use s4s_core::ids::ExternalId;
+use s4s_core::records::{Action, AuditRecord};
 use s4s_store::{Job, Store, StoredAlert};
 use serde_json::json;
 
@@ -28,7 +29,7 @@ pub async fn facts(store: &dyn Store, external_id: &str) -> AlertFacts {
 
 /// The team (route) an alert's records name: the first it paged, else the tenant's own.
 pub fn team_of(a: &StoredAlert) -> String {
-    a.routes.first().cloned().unwrap_or_else(|| s4s_core::routing::DEFAULT_ROUTE.to_string())
+    a.routes.first().cloned().unwrap_or_else(|| s4s_core::route::DEFAULT_ROUTE.to_string())
 }
 
 /// The `paged` record of a page job that SIGNL4 accepted (or that an in-doubt look-up found):
@@ -83,7 +84,7 @@ pub async fn of_job(
     r.team = match (route, &stored) {
         (Some(route), _) => route.to_string(),
         (None, Some(a)) => team_of(a),
-        (None, None) => s4s_core::routing::DEFAULT_ROUTE.to_string(),
+        (None, None) => s4s_core::route::DEFAULT_ROUTE.to_string(),
     };
     r.signl4_event_id = stored.as_ref().and_then(|a| a.signl4_event_id.clone()).unwrap_or_default();
     r.status = status.to_string();

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use s4s_core::budget::BudgetSpec;
 use s4s_core::config::{DeliveryConfig, Route, Signl4Options, TenantConfig};
-use s4s_core::routing::DEFAULT_ROUTE;
+use s4s_core::route::DEFAULT_ROUTE;
 use s4s_store::{Fence, Store};
 use secrecy::ExposeSecret;
 use time::OffsetDateTime;

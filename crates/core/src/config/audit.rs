@@ -9,7 +9,13 @@ use url::Url;
 use super::endpoints::Endpoints;
 use super::error::{ConfigError, err};
 use super::values::{duration, opt_bool, opt_u64};
-use crate::audit::{DEFAULT_STREAM, MAX_REQUEST_BYTES};
+
+/// The stream of the data collection rule `deploy/bicep/main.bicep` creates.
+pub const DEFAULT_STREAM: &str = "Custom-SIGNL4_CL";
+
+/// The Logs Ingestion API's limit per call: 1 MB, compressed or not (§5.2). Batches stay
+/// below this many bytes of uncompressed JSON, so they are below it compressed too.
+pub const MAX_REQUEST_BYTES: usize = 1_000_000;
 
 #[derive(Debug, Deserialize, Default)]
 #[serde(deny_unknown_fields)]

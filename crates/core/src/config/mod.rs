@@ -23,6 +23,7 @@ mod sentinel;
 mod server;
 mod signl4;
 mod storage;
+mod storm;
 mod sync;
 mod tenant;
 #[cfg(test)]
@@ -32,7 +33,7 @@ mod values;
 use secrecy::ExposeSecret;
 use serde::Deserialize;
 
-pub use audit::AuditConfig;
+pub use audit::{AuditConfig, DEFAULT_STREAM, MAX_REQUEST_BYTES};
 pub use credential::{
     AssertionAlgorithm, CertificateCredential, Credential, IMDS_DEFAULT, ManagedIdentity, ManagedIdentitySource,
     env_names,
@@ -42,12 +43,13 @@ pub use endpoints::{Cloud, Endpoints, Scopes};
 pub use env::{ENV_PREFIX, Env, ProcessEnv};
 pub use error::ConfigError;
 pub use limits::LimitsConfig;
-pub use ops::OpsConfig;
-pub use routes::Route;
+pub use ops::{KEY_OPS_TEAM_SECRET, KEY_OPS_WEBHOOK, OpsConfig};
+pub use routes::{Route, team_secret_key};
 pub use sentinel::{CLASSIFICATION_REASONS, PagePer, SentinelConfig, check_classification};
 pub use server::{ADMIN_TOKEN_MIN_LEN, ServerConfig};
-pub use signl4::{Fallback, GroupBy, SCENARIOS, Signl4Options};
+pub use signl4::{Fallback, GroupBy, KEY_API_KEY, KEY_TEAM_SECRET, SCENARIOS, Signl4Options};
 pub use storage::StorageConfig;
+pub use storm::StormPolicy;
 pub use sync::{CLASSIFICATIONS, DETERMINATIONS, SyncConfig};
 pub use tenant::TenantConfig;
 pub use values::parse_duration;
@@ -79,6 +81,14 @@ pub struct Config {
     pub tenants: Vec<TenantConfig>,
     /// Self-monitoring (`[ops]`).
     pub ops: OpsConfig,
+}
+
+impl TenantConfig {
+    /// Where an alert no route matched goes (`routing::select`): the default route, or none
+    /// when the tenant drops unrouted alerts (`signl4.unrouted = "drop"`).
+    pub fn unrouted(&self) -> Option<&Route> {
+        self.unrouted_pages.then_some(&self.default_route)
+    }
 }
 
 /// Parses and validates a configuration file's text.

@@ -10,6 +10,10 @@ use super::env::Env;
 use super::error::ConfigError;
 use super::values::{duration, resolve_secret, url};
 
+/// The `[ops]` keys that messages outside the configuration name.
+pub const KEY_OPS_TEAM_SECRET: &str = "ops.team_secret";
+pub const KEY_OPS_WEBHOOK: &str = "ops.webhook";
+
 #[derive(Debug, Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RawOps {

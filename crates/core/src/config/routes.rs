@@ -10,10 +10,11 @@ use serde::Deserialize;
 
 use super::env::Env;
 use super::error::{ConfigError, err};
-use super::signl4::{GroupBy, RawQuiet, RawSignl4, RawStorm, Signl4Options, check_scenarios};
+use super::signl4::{GroupBy, RawQuiet, RawSignl4, Signl4Options, check_scenarios};
+use super::storm::RawStorm;
 use super::values::{check_name, opt_bool, opt_list};
 use crate::alert::Severity;
-use crate::routing::{DEFAULT_ROUTE, Glob, RouteMatch, SourceKind};
+use crate::route::{DEFAULT_ROUTE, Glob, RouteMatch, SourceKind};
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -102,6 +103,16 @@ impl Route {
 
     pub fn is_default(&self) -> bool {
         self.name == DEFAULT_ROUTE
+    }
+}
+
+/// The configuration key of the team secret of `route` (`default`: the tenant's own team), as
+/// messages name it.
+pub fn team_secret_key(route: &str) -> String {
+    if route == DEFAULT_ROUTE {
+        super::signl4::KEY_TEAM_SECRET.to_string()
+    } else {
+        format!("the team_secret of [[tenant.route]] name = \"{route}\"")
     }
 }
 

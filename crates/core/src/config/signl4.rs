@@ -8,11 +8,11 @@ use serde::Deserialize;
 
 use super::env::Env;
 use super::error::{ConfigError, err};
+use super::storm::{RawStorm, StormPolicy};
 use super::values::{duration, resolve_secret};
 use crate::alert::Severity;
 use crate::budget::Signl4Plan;
 use crate::quiet::QuietHours;
-use crate::storm::StormPolicy;
 
 #[derive(Debug, Deserialize, Default)]
 #[serde(deny_unknown_fields)]
@@ -201,40 +201,6 @@ impl GroupBy {
     }
 }
 
-/// `[tenant.signl4.storm]` (or a route's own team's `[tenant.route.storm]`).
-#[derive(Debug, Deserialize, Default, Clone)]
-#[serde(deny_unknown_fields)]
-pub(super) struct RawStorm {
-    budget: Option<u32>,
-    window: Option<String>,
-    high_lane: Option<u32>,
-    high_severity: Option<String>,
-}
-
-impl RawStorm {
-    pub(super) fn parse_at(at: &str, raw: Option<RawStorm>) -> Result<StormPolicy, ConfigError> {
-        let d = StormPolicy::default();
-        let Some(raw) = raw else { return Ok(d) };
-        let high_severity = match raw.high_severity.as_deref() {
-            None => d.high_severity,
-            Some(s @ ("informational" | "low" | "medium" | "high")) => Severity::parse(s),
-            Some(other) => {
-                return Err(err(
-                    format!("{at}.storm.high_severity"),
-                    format!("unknown severity \"{other}\""),
-                    "use informational, low, medium or high",
-                ));
-            }
-        };
-        Ok(StormPolicy {
-            budget: raw.budget.unwrap_or(d.budget),
-            window: duration(&format!("{at}.storm.window"), raw.window.as_ref(), d.window, Duration::from_secs(1))?,
-            high_lane: raw.high_lane.unwrap_or(d.high_lane),
-            high_severity,
-        })
-    }
-}
-
 /// What to do when SIGNL4 reports that a page reached nobody (`signl4.md` §2.4).
 #[derive(Debug, Clone, Default)]
 pub enum Fallback {
@@ -246,6 +212,10 @@ pub enum Fallback {
     /// Page another SIGNL4 team (its team secret).
     Team(SecretString),
 }
+
+/// The keys of the tenant's own team that messages outside the configuration name.
+pub const KEY_TEAM_SECRET: &str = "tenant.signl4.team_secret";
+pub const KEY_API_KEY: &str = "tenant.signl4.api_key";
 
 /// SIGNL4 alerting scenario (`signl4.md` §1.4).
 pub const SCENARIOS: [&str; 3] = ["single_ack", "multi_ack", "emergency"];

@@ -1,5 +1,5 @@
 //! Microsoft Sentinel, pure: incidents, alerts, rule queries and write-back bodies (`model`);
-//! its pages are built by the SIGNL4 payload module (`signl4_payload`).
+//! its pages are built by the SIGNL4 payload module (`signl4::payload`).
 
 pub(crate) mod model;
 

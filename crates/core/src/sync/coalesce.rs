@@ -84,7 +84,7 @@ pub fn merge_incident_sync_json(old: &str, new: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::signl4_event::Meaning;
+    use crate::sync::Meaning;
     use crate::sync::inbound::test_sync;
     use crate::sync::state::Signl4State;
 

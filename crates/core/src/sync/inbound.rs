@@ -2,7 +2,17 @@
 
 use super::intent::{AlertSync, SyncComment};
 use super::state::Signl4State;
-use crate::signl4_event::Meaning;
+
+/// What a SIGNL4 event means for the sync (`signl4::event::Event::meaning`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Meaning {
+    Acknowledged,
+    Closed,
+    Escalated,
+    Annotated(String),
+    /// Test, duty, "created" (our own page) and other events: accepted and ignored.
+    Ignore(&'static str),
+}
 
 /// Options for writes back to Microsoft.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -29,7 +39,7 @@ pub struct InboundDecision {
 }
 
 /// Decides what an event means for an alert currently in `state`. `event_id` is the event's
-/// change key ([`crate::signl4_event::Event::change_key`]).
+/// change key ([`crate::signl4::event::Event::change_key`]).
 pub fn on_event(
     meaning: &Meaning,
     who: Option<&str>,

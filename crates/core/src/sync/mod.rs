@@ -1,6 +1,6 @@
 //! The two-way sync state machine, pure, split by concern; everything public is re-exported here.
 //!
-//! - `inbound`: [`on_event`]: a SIGNL4 event (ack / close / note / escalation) → the new SIGNL4
+//! - `inbound`: [`on_event`]: a SIGNL4 event's [`Meaning`] (ack / close / note / escalation) → the new SIGNL4
 //!   state of the alert and the Graph write it asks for ([`AlertSync`]), with echo suppression.
 //! - `coalesce`: [`AlertSync::merge`]: coalescing of pending writes (ack then close during an
 //!   outage → one `resolved` write, comments in order), and the outbox's [`merge_json`].
@@ -21,7 +21,7 @@ mod state;
 mod writeback;
 
 pub use coalesce::{Coalesce, merge_alert_sync_json, merge_incident_sync_json, merge_json};
-pub use inbound::{InboundDecision, SyncOptions, on_event};
+pub use inbound::{InboundDecision, Meaning, SyncOptions, on_event};
 pub use intent::{AlertSync, IncidentSync, SyncComment};
 pub use portal::{PortalAction, incident_closes_alert, portal_change, reopened};
 pub use state::Signl4State;

@@ -126,7 +126,7 @@ pub fn incident_plan(sync: &IncidentSync, current: &Value) -> Option<Map<String,
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::signl4_event::Meaning;
+    use crate::sync::Meaning;
     use crate::sync::inbound::test_sync;
 
     #[test]

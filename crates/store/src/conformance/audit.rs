@@ -3,7 +3,8 @@
 
 use std::sync::Arc;
 
-use s4s_core::audit::{Action, AlertFacts, AuditRecord};
+use s4s_core::audit::AlertFacts;
+use s4s_core::records::{Action, AuditRecord};
 
 use super::fixtures::{item, key};
 use crate::traits::Store;

@@ -72,7 +72,7 @@ pub fn graph_alert_page(tenant: &str, alert: &GraphAlert, opts: &Signl4Options) 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::signl4_payload::common::{MAX_MESSAGE_CHARS, test_options as opts};
+    use crate::signl4::payload::common::{MAX_MESSAGE_CHARS, test_options as opts};
     use serde_json::json;
 
     fn mde_alert() -> GraphAlert {
@@ -173,7 +173,7 @@ mod properties {
                     api_poll_interval: std::time::Duration::from_secs(30),
                     team_id: None,
                     plan: crate::budget::Signl4Plan::Commercial,
-                    storm: crate::storm::StormPolicy::default(),
+                    storm: crate::config::StormPolicy::default(),
                     group: crate::config::GroupBy::Alert,
                     quiet: None,
                     verify: true,

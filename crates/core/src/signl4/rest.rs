@@ -12,7 +12,7 @@ use std::collections::HashMap;
 use serde_json::Value;
 use time::OffsetDateTime;
 
-use crate::signl4_event::User;
+use super::user::User;
 use crate::timefmt;
 
 fn str_at<'a>(v: &'a Value, keys: &[&str]) -> Option<&'a str> {

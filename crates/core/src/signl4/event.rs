@@ -8,29 +8,10 @@ use serde::Deserialize;
 use serde_json::Value;
 use time::OffsetDateTime;
 
-use crate::signl4_rest::{self, RestAlert};
+use super::rest::{RestAlert, user_from};
+use super::user::User;
+use crate::sync::Meaning;
 use crate::timefmt;
-
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Default)]
-pub struct User {
-    #[serde(default)]
-    pub username: Option<String>,
-    #[serde(default)]
-    pub mailaddress: Option<String>,
-    #[serde(default)]
-    pub id: Option<String>,
-}
-
-impl User {
-    /// The best human identifier: e-mail, else user name, else id.
-    pub fn display(&self) -> Option<&str> {
-        self.mailaddress
-            .as_deref()
-            .filter(|s| !s.is_empty())
-            .or(self.username.as_deref().filter(|s| !s.is_empty()))
-            .or(self.id.as_deref().filter(|s| !s.is_empty()))
-    }
-}
 
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, Default)]
 #[serde(rename_all = "camelCase")]
@@ -142,17 +123,6 @@ pub fn parse(body: &[u8]) -> Result<Event, EventError> {
 /// (an outbound `203`, or the REST poller) is not written back as a responder's note.
 pub const OWN_ANNOTATION: &str = "[signl4-sentinel] ";
 
-/// What an event means for us.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Meaning {
-    Acknowledged,
-    Closed,
-    Escalated,
-    Annotated(String),
-    /// Test, duty, "created" (our own page) and other events: accepted and ignored.
-    Ignore(&'static str),
-}
-
 impl Event {
     pub fn meaning(&self) -> Meaning {
         let status = self.alert.as_ref().and_then(|a| a.status_code);
@@ -225,7 +195,7 @@ fn str_at<'a>(v: &'a Value, keys: &[&str]) -> Option<&'a str> {
 }
 
 /// Events for the status of one alert read through the REST API (V1 or V2 shape, see
-/// [`crate::signl4_rest`]): an acknowledgement (when acknowledged, or closed after an
+/// [`crate::signl4::rest`]): an acknowledgement (when acknowledged, or closed after an
 /// acknowledgement) and a close. Their change keys equal the webhook's, so a change seen both
 /// ways has one effect. Resolve user ids first ([`RestAlert::resolve_users`]).
 pub fn events_from_rest_alert(alert: &RestAlert) -> Vec<Event> {
@@ -271,7 +241,7 @@ pub fn events_from_rest_annotations(
         .filter_map(|n| {
             let text = str_at(n, &["text", "message"])?;
             let id = str_at(n, &["id"])?;
-            let mut user = signl4_rest::user_from(n.get("user")).or_else(|| signl4_rest::user_from(n.get("userId")));
+            let mut user = user_from(n.get("user")).or_else(|| user_from(n.get("userId")));
             if let Some(u) = user.as_mut().filter(|u| u.mailaddress.is_none())
                 && let Some(known) = u.id.as_ref().and_then(|i| users.get(i))
             {

@@ -102,7 +102,7 @@ pub fn alert_page(
 mod tests {
     use super::*;
     use crate::sentinel::model::tests::{INCIDENT, ws};
-    use crate::signl4_payload::common::test_options;
+    use crate::signl4::payload::common::test_options;
     use serde_json::json;
 
     /// The documented incident, still `New`.

@@ -132,7 +132,7 @@ pub(crate) fn test_options() -> Signl4Options {
         api_poll_interval: std::time::Duration::from_secs(30),
         team_id: None,
         plan: crate::budget::Signl4Plan::Commercial,
-        storm: crate::storm::StormPolicy::default(),
+        storm: crate::config::StormPolicy::default(),
         group: crate::config::GroupBy::Alert,
         quiet: None,
         verify: true,
