@@ -10,6 +10,10 @@
 #
 #   docker build --build-arg S4S_BUILD_REVISION="$(git rev-parse --short=12 HEAD)" -t signl4-sentinel .
 #
+# The image keeps the `demo` and `emulator` commands (its documented first run is `demo --once`),
+# so it links the built-in fake cloud. An image without them (cargo feature `demo` off):
+#   docker build --build-arg S4S_CARGO_FEATURES=--no-default-features -t signl4-sentinel .
+#
 # The rustc version must be at least what the locked dependencies need (sqlx 0.9: 1.94).
 # Base images: pinned by tag here. For a reproducible release, pin them by digest too, e.g.
 #   docker buildx imagetools inspect gcr.io/distroless/cc-debian12:nonroot   (→ sha256:…)
@@ -24,6 +28,8 @@ WORKDIR /src
 # .git is not copied in: the revision for --version and s4s_build_info comes as a build argument.
 ARG S4S_BUILD_REVISION=unknown
 ENV S4S_BUILD_REVISION=${S4S_BUILD_REVISION}
+# Empty: the default features (with `demo`); `--no-default-features`: without the fake cloud.
+ARG S4S_CARGO_FEATURES=
 # sqlite (bundled) and aws-lc (rustls' crypto) are C: gcc and make come with the slim image.
 COPY Cargo.toml Cargo.lock ./
 COPY crates crates
@@ -32,7 +38,7 @@ ENV CARGO_PROFILE_RELEASE_STRIP=symbols \
     CARGO_TERM_COLOR=never
 RUN --mount=type=cache,target=/usr/local/cargo/registry \
     --mount=type=cache,target=/src/target \
-    cargo build --release --locked -p signl4-sentinel --bin signl4-sentinel \
+    cargo build --release --locked -p signl4-sentinel --bin signl4-sentinel ${S4S_CARGO_FEATURES} \
  && install -D -m 0755 target/release/signl4-sentinel /out/signl4-sentinel \
  && install -d -m 0750 -o 65532 -g 65532 /out/state
 

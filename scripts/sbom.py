@@ -3,7 +3,10 @@
 `cargo metadata` (the locked dependency graph of the binary's package, normal dependencies
 only: what is linked into it, not build tools or dev-dependencies).
 
-    scripts/sbom.py [OUT.json]        (default: stdout)
+    scripts/sbom.py [--no-default-features] [OUT.json]        (default: stdout)
+
+--no-default-features: the binary built without its default features (no `demo`, so no
+s4s-fakecloud), as `scripts/release.sh --no-demo` builds it.
 
 Every component has its purl (pkg:cargo/NAME@VERSION), its licence expression as the crate
 declares it, and its source (crates.io or a path in this workspace). C code vendored by crates
@@ -20,8 +23,12 @@ ROOT_PACKAGE = "signl4-sentinel"
 
 
 def main():
+    args = sys.argv[1:]
+    flags = [a for a in args if a == "--no-default-features"]
+    args = [a for a in args if a != "--no-default-features"]
     meta = json.loads(subprocess.run(
-        ["cargo", "metadata", "--format-version", "1", "--locked", "--filter-platform", "x86_64-unknown-linux-gnu"],
+        ["cargo", "metadata", "--format-version", "1", "--locked", "--filter-platform", "x86_64-unknown-linux-gnu"]
+        + flags,
         check=True, capture_output=True, text=True).stdout)
     packages = {p["id"]: p for p in meta["packages"]}
     nodes = {n["id"]: n for n in meta["resolve"]["nodes"]}
@@ -72,8 +79,8 @@ def main():
         ],
     }
     out = json.dumps(bom, indent=1) + "\n"
-    if len(sys.argv) > 1:
-        open(sys.argv[1], "w").write(out)
+    if args:
+        open(args[0], "w").write(out)
     else:
         sys.stdout.write(out)
 

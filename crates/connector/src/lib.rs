@@ -9,13 +9,15 @@
 //! - [`ops`] runs the operator's `jobs` commands (list, show, retry) beside the service;
 //! - [`doctor`] runs the live permission checks of `signl4-sentinel doctor`; [`healthcheck`] the
 //!   image's health check; [`buildinfo`] the version and git revision;
-//! - [`demo`] runs the connector against the built-in fake cloud, set up by [`testkit`]
-//!   (also used by the end-to-end tests and benches).
+//! - `demo` runs the connector against the built-in fake cloud, set up by `testkit` (also used
+//!   by the end-to-end tests and benches); both exist only with the `demo` cargo feature (on by
+//!   default; `--no-default-features` builds the connector without them and without the fake).
 
 pub mod app;
 pub mod buildinfo;
 pub mod clients;
 pub mod clock;
+#[cfg(feature = "demo")]
 pub mod demo;
 pub mod doctor;
 pub mod healthcheck;
@@ -27,4 +29,7 @@ pub mod selfmon;
 pub mod sources;
 pub mod telemetry;
 pub mod tenant;
+// The unit tests build configurations with it whatever the features (s4s-fakecloud and sqlx
+// are dev-dependencies too).
+#[cfg(any(test, feature = "demo"))]
 pub mod testkit;

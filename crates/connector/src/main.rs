@@ -1,28 +1,45 @@
 //! `signl4-sentinel`: Microsoft Graph Security / Sentinel ⇄ SIGNL4 mobile alerting.
 
-use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 use s4s_core::config::{self, ProcessEnv};
-use signl4_sentinel::{app, clients, demo, doctor, healthcheck, ops, redactor, telemetry};
+#[cfg(feature = "demo")]
+use signl4_sentinel::demo;
+use signl4_sentinel::{app, clients, doctor, healthcheck, ops, redactor, telemetry};
+
+/// The long `--help` text; `$demo` is what it says about the `demo` command (nothing in a
+/// build without the `demo` feature).
+macro_rules! long_about {
+    ($demo:literal) => {
+        concat!(
+            "signl4-sentinel reads security alerts from the Microsoft Graph Security API (Defender XDR, \
+Defender for Endpoint/Identity/Office 365/Cloud, Entra ID Protection, Sentinel) and Sentinel incidents through \
+the Azure REST API, pages the team on duty through SIGNL4 exactly once per alert, and writes their \
+acknowledgements, notes and closes back to Defender and Sentinel. State lives in SQLite (default) or PostgreSQL.\n\n",
+            $demo,
+            "Run it for real: `signl4-sentinel config example > s4s.toml`, edit it, check it with \
+`signl4-sentinel config check s4s.toml`, check its permissions live with `signl4-sentinel doctor --config s4s.toml`, \
+then start `signl4-sentinel run --config s4s.toml`. \
+The documentation (docs/ in the repository) explains the Entra app registration, the roles and the SIGNL4 settings.",
+        )
+    };
+}
+#[cfg(feature = "demo")]
+const LONG_ABOUT: &str = long_about!(
+    "Try it without any cloud account: `signl4-sentinel demo` (or `demo --once` for a self-checking run).\n\n"
+);
+#[cfg(not(feature = "demo"))]
+const LONG_ABOUT: &str = long_about!("");
 
 #[derive(Parser)]
 #[command(
     name = "signl4-sentinel",
     version = signl4_sentinel::buildinfo::LONG_VERSION,
     about = "Pages your on-call team through SIGNL4 for Microsoft Defender and Sentinel alerts, and syncs their response back.",
-    long_about = "signl4-sentinel reads security alerts from the Microsoft Graph Security API (Defender XDR, \
-Defender for Endpoint/Identity/Office 365/Cloud, Entra ID Protection, Sentinel) and Sentinel incidents through \
-the Azure REST API, pages the team on duty through SIGNL4 exactly once per alert, and writes their \
-acknowledgements, notes and closes back to Defender and Sentinel. State lives in SQLite (default) or PostgreSQL.\n\n\
-Try it without any cloud account: `signl4-sentinel demo` (or `demo --once` for a self-checking run).\n\n\
-Run it for real: `signl4-sentinel config example > s4s.toml`, edit it, check it with \
-`signl4-sentinel config check s4s.toml`, check its permissions live with `signl4-sentinel doctor --config s4s.toml`, \
-then start `signl4-sentinel run --config s4s.toml`. \
-The documentation (docs/ in the repository) explains the Entra app registration, the roles and the SIGNL4 settings."
+    long_about = LONG_ABOUT
 )]
 struct Cli {
     /// Log format: `text` (for people) or `json` (one object per line for log pipelines, with
@@ -52,6 +69,7 @@ enum Command {
         config: PathBuf,
     },
     /// Run the connector against the built-in fake cloud and show alerts flowing to SIGNL4.
+    #[cfg(feature = "demo")]
     Demo {
         /// Run a finite scenario, verify every alert was paged exactly once with the right
         /// content, print a summary and exit (0 = all good).
@@ -63,13 +81,22 @@ enum Command {
     },
     /// Run only the fake cloud (Entra ID, Graph Security, Sentinel ARM, Log Analytics, SIGNL4)
     /// for manual testing; it accepts the credentials in `config example`.
+    #[cfg(feature = "demo")]
     Emulator {
         /// Address to listen on.
         #[arg(long, default_value = "127.0.0.1:4010")]
-        listen: SocketAddr,
+        listen: std::net::SocketAddr,
         /// Alerts to create at start (realistic Defender / Entra / Sentinel alerts, rotating).
         #[arg(long, default_value_t = 5)]
         alerts: usize,
+    },
+    // `demo` and `emulator` in a build without them: says so instead of "unrecognized subcommand".
+    /// Not in this build: it was built without the `demo` feature (no built-in fake cloud).
+    #[cfg(not(feature = "demo"))]
+    #[command(name = "demo", alias = "emulator", hide = true, disable_help_flag = true)]
+    NoDemo {
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true, hide = true)]
+        _args: Vec<String>,
     },
     /// Check live, per tenant, that every permission the configuration uses works, and say how
     /// to fix what does not. Exit 0: everything used works; 1: something failed; 2: invalid
@@ -169,6 +196,7 @@ enum ConfigCommand {
     /// Validate a configuration file (no network access). Exit code 2 on errors.
     Check { file: PathBuf },
     /// Print a commented example that works against `signl4-sentinel emulator`.
+    #[cfg_attr(not(feature = "demo"), command(about = "Print a commented example configuration"))]
     Example,
 }
 
@@ -288,6 +316,15 @@ fn main() -> ExitCode {
                     }
                 }
             }
+            #[cfg(not(feature = "demo"))]
+            Command::NoDemo { .. } => {
+                eprintln!(
+                    "error: this signl4-sentinel was built without the `demo` feature: it has no `demo` or \
+`emulator` command (the built-in fake cloud is left out). A build with the default features has them."
+                );
+                ExitCode::from(2)
+            }
+            #[cfg(feature = "demo")]
             Command::Emulator { listen, alerts } => {
                 telemetry::init(&cli.log_format, "info");
                 match demo::emulator(listen, alerts).await {
@@ -298,6 +335,7 @@ fn main() -> ExitCode {
                     }
                 }
             }
+            #[cfg(feature = "demo")]
             Command::Demo { once, every } => {
                 telemetry::init(&cli.log_format, "warn");
                 match demo::run(once, every).await {

@@ -65,6 +65,16 @@ pub fn graph_throttled(retry_after: Duration) -> Response {
     r
 }
 
+/// The Logs Ingestion API's documented error answer (`microsoft-apis.md` §5.2): body and
+/// `x-ms-error-code`.
+pub fn ingestion_error(status: StatusCode, code: &str, message: &str) -> Response {
+    let mut r = json_response(status, json!({"error": {"code": code, "message": message}}));
+    if let Ok(v) = HeaderValue::from_str(code) {
+        r.headers_mut().insert("x-ms-error-code", v);
+    }
+    r
+}
+
 /// A response whose body breaks off after a few bytes: the client sees a dropped connection.
 pub fn dropped() -> Response {
     let stream = futures::stream::iter(vec![
@@ -90,7 +100,7 @@ pub async fn fault(state: &Arc<State>, service: Service) -> Option<Response> {
         FaultKind::Echo { .. } | FaultKind::Headers { .. } => None,
         FaultKind::Throttle { retry_after_secs } => Some(match service {
             Service::LogsIngestion => {
-                let mut r = crate::ingestion::ingestion_error(
+                let mut r = ingestion_error(
                     StatusCode::TOO_MANY_REQUESTS,
                     "TooManyRequests",
                     "Too many requests. Retry after the time in Retry-After.",
@@ -126,9 +136,7 @@ pub async fn fault(state: &Arc<State>, service: Service) -> Option<Response> {
                 Service::Graph | Service::Arm | Service::LogAnalytics => {
                     graph_error(code, "ServiceUnavailable", "fault injection")
                 }
-                Service::LogsIngestion => {
-                    crate::ingestion::ingestion_error(code, "ServiceUnavailable", "fault injection")
-                }
+                Service::LogsIngestion => ingestion_error(code, "ServiceUnavailable", "fault injection"),
             })
         }
     }

@@ -4,7 +4,7 @@
 //! against the app's federated identity credentials); the managed-identity endpoints of IMDS
 //! and App Service; access tokens as JWTs carrying the app's `roles`.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -15,11 +15,11 @@ use axum::response::Response;
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use rustls_pki_types::CertificateDer;
-use serde::Serialize;
 use serde_json::{Value, json};
 
 use crate::common::{fault, json_response, uuidish};
-use crate::state::{Inner, Service, State, TokenInfo};
+pub use crate::state::{AcceptedAssertion, EntraState, FederatedCredential, IssuedToken};
+use crate::state::{HostIdentity, Inner, Service, State, TokenInfo};
 
 /// `client_assertion_type` of certificate and federated assertions (§1.1).
 pub const JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
@@ -28,66 +28,7 @@ pub const TOKEN_EXCHANGE_AUDIENCE: &str = "api://AzureADTokenExchange";
 /// Clock skew Entra tolerates on assertion times [I: the usual 5 minutes].
 const SKEW_SECS: i64 = 300;
 
-/// A federated identity credential on an app registration (issuer + subject + audience).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct FederatedCredential {
-    pub issuer: String,
-    pub subject: String,
-    pub audience: String,
-}
-
-/// A managed identity attached to the (one, fake) Azure resource the client runs on.
-#[derive(Debug, Clone)]
-struct HostIdentity {
-    tenant: String,
-    client_id: String,
-    system_assigned: bool,
-}
-
-/// A client assertion the token endpoint accepted, as the client sent it (for tests that
-/// check its format).
-#[derive(Debug, Clone, Serialize)]
-pub struct AcceptedAssertion {
-    /// `certificate` or `federated`.
-    pub kind: String,
-    pub tenant: String,
-    pub client_id: String,
-    pub header: Value,
-    pub claims: Value,
-    /// The assertion itself (federated tokens: to see which file content was sent).
-    pub assertion: String,
-}
-
-/// How an access token was obtained.
-#[derive(Debug, Clone, Serialize)]
-pub struct IssuedToken {
-    pub tenant: String,
-    pub client_id: String,
-    /// `secret`, `certificate`, `federated`, `imds` or `app_service`.
-    pub via: String,
-    pub audience: String,
-    pub roles: Vec<String>,
-}
-
-/// Entra's side of the fake: registered certificates and federated credentials (on the
-/// application object, so they hold in every tenant the app is consented in), the managed
-/// identities of the fake host, and what was issued.
-#[derive(Debug, Default)]
-pub struct EntraState {
-    /// DER certificates by client id.
-    certificates: HashMap<String, Vec<Vec<u8>>>,
-    federated: HashMap<String, Vec<FederatedCredential>>,
-    identities: Vec<HostIdentity>,
-    /// App Service's `X-IDENTITY-HEADER` value (`IDENTITY_HEADER`); created on first use.
-    identity_header: Option<String>,
-    /// The fake OIDC issuer's signing key (HS256) for federated tokens; created on first use.
-    issuer_key: Option<Vec<u8>>,
-    revoked: HashSet<String>,
-    jtis: HashSet<String>,
-    pub accepted: Vec<AcceptedAssertion>,
-    pub issued: Vec<IssuedToken>,
-}
-
+/// What Entra stores is declared with the state (`state/entra.rs`); how it changes, here.
 impl EntraState {
     pub fn add_certificate(&mut self, client_id: &str, der: &[u8]) {
         self.certificates.entry(client_id.to_string()).or_default().push(der.to_vec());

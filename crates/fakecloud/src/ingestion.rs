@@ -14,32 +14,15 @@ use std::io::Read;
 use std::sync::Arc;
 
 use axum::extract::{Path, Query, State as AxState};
-use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
-use serde_json::{Value, json};
+use serde_json::Value;
 
-use crate::common::{fault, json_response};
+use crate::common::fault;
+pub use crate::common::ingestion_error;
+pub use crate::state::Dcr;
 use crate::state::{Service, State};
-
-/// A data collection rule: its streams and the apps holding *Monitoring Metrics Publisher*.
-#[derive(Debug, Clone, Default)]
-pub struct Dcr {
-    pub streams: Vec<String>,
-    /// Client ids of apps with the role on this rule.
-    pub publishers: Vec<String>,
-    /// Rows received, per stream, in arrival order.
-    pub rows: Vec<(String, Value)>,
-}
-
-/// The documented error answer: body and `x-ms-error-code`.
-pub fn ingestion_error(status: StatusCode, code: &str, message: &str) -> Response {
-    let mut r = json_response(status, json!({"error": {"code": code, "message": message}}));
-    if let Ok(v) = HeaderValue::from_str(code) {
-        r.headers_mut().insert("x-ms-error-code", v);
-    }
-    r
-}
 
 /// The audience of Logs Ingestion tokens (`microsoft-apis.md` §1.4), in any cloud.
 pub fn is_monitor_audience(aud: &str) -> bool {

@@ -1,10 +1,11 @@
-//! Rate limits of the real services as configuration (`Limits`) and the limiter primitives.
+//! Rate limits of the real services as configuration (`Limits`), the limiter primitives and the
+//! limiter state per key (`Limiter`; the front door, `throttle.rs`, applies them).
 //!
 //! Sources: `microsoft-apis.md` §2.8 (Graph), §3.6 (ARM), §4.4 (Log Analytics) and
 //! `signl4.md` §1.7 (SIGNL4). [`Limits::documented`] is what the notes give;
 //! [`Limits::off`] turns every limit off.
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
@@ -329,6 +330,36 @@ impl BucketState {
     pub fn take(&mut self) {
         self.tokens -= 1.0;
     }
+}
+
+/// Limiter state, by key.
+#[derive(Debug, Default)]
+pub struct Limiter {
+    /// Graph per (tenant, client id).
+    pub graph: HashMap<(String, String), Hits>,
+    /// Graph per client id across tenants.
+    pub graph_global: HashMap<String, Hits>,
+    /// SIGNL4 events per team secret.
+    pub signl4: HashMap<String, Blocking>,
+    /// Erroneous webhook requests per secret (known or not).
+    pub signl4_errors: HashMap<String, Blocking>,
+    /// SIGNL4 REST per team secret.
+    pub signl4_rest: HashMap<String, Blocking>,
+    /// ARM per (subscription, principal, kind) and per (subscription, kind).
+    pub arm: HashMap<(String, String, ArmKind), BucketState>,
+    pub arm_subscription: HashMap<(String, ArmKind), BucketState>,
+    /// Log Analytics per (tenant, client id).
+    pub log_analytics: HashMap<(String, String), Hits>,
+    /// Logs Ingestion per data collection rule.
+    pub logs_ingestion: HashMap<String, Hits>,
+}
+
+/// ARM operation types with separate buckets (`microsoft-apis.md` §3.6).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ArmKind {
+    Reads,
+    Writes,
+    Deletes,
 }
 
 #[cfg(test)]

@@ -1,7 +1,6 @@
 //! The front door of every fake service: enforces [`Limits`] and records each request in the
 //! request log.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -13,39 +12,10 @@ use serde_json::json;
 use tokio::time::Instant;
 
 use crate::common::{graph_throttled, json_response, uuidish};
-use crate::limits::{Blocking, BucketState, Hits, Limits, Window};
+pub use crate::limits::{ArmKind, Limiter};
+use crate::limits::{BucketState, Limits, Window};
 use crate::reqlog::{Api, RequestRecord};
 use crate::state::{Inner, State};
-
-/// Limiter state, by key.
-#[derive(Debug, Default)]
-pub struct Limiter {
-    /// Graph per (tenant, client id).
-    pub graph: HashMap<(String, String), Hits>,
-    /// Graph per client id across tenants.
-    pub graph_global: HashMap<String, Hits>,
-    /// SIGNL4 events per team secret.
-    pub signl4: HashMap<String, Blocking>,
-    /// Erroneous webhook requests per secret (known or not).
-    pub signl4_errors: HashMap<String, Blocking>,
-    /// SIGNL4 REST per team secret.
-    pub signl4_rest: HashMap<String, Blocking>,
-    /// ARM per (subscription, principal, kind) and per (subscription, kind).
-    pub arm: HashMap<(String, String, ArmKind), BucketState>,
-    pub arm_subscription: HashMap<(String, ArmKind), BucketState>,
-    /// Log Analytics per (tenant, client id).
-    pub log_analytics: HashMap<(String, String), Hits>,
-    /// Logs Ingestion per data collection rule.
-    pub logs_ingestion: HashMap<String, Hits>,
-}
-
-/// ARM operation types with separate buckets (`microsoft-apis.md` §3.6).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum ArmKind {
-    Reads,
-    Writes,
-    Deletes,
-}
 
 impl ArmKind {
     /// GET/HEAD read, DELETE deletes, everything else writes. The notes do not say how a POST

@@ -1,4 +1,5 @@
-//! Test kit for end-to-end tests, the crash test, benchmarks and `demo` (dev use only).
+//! Test kit for end-to-end tests, the crash test, benchmarks and `demo` (dev use only: built with
+//! the `demo` feature, and for the unit tests).
 //!
 //! - [`ConfigBuilder`] renders a configuration from typed fields (defaults: the example file
 //!   pointed at a fake cloud) and loads it through `s4s_core::config::load`;

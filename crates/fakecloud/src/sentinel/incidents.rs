@@ -1,25 +1,8 @@
-//! Fake Microsoft Sentinel (ARM `Microsoft.SecurityInsights`, `microsoft-apis.md` §3) and Log
-//! Analytics query API (§4).
-//!
-//! ARM: `api-version` required (400 `MissingApiVersionParameter`), incidents list with
-//! `$filter` on `properties/…` paths, `$top` ≤ 1000, `nextLink` with `$skipToken`; GET; full
-//! PUT with required `title`/`severity`/`status`, close needs a classification and the
-//! documented classification-reason pairs, body `etag` compared (409 `Conflict` "Newer version
-//! of resource … exists"), new etag and `lastModifiedTimeUtc` on every write; POST
-//! `…/alerts` (no paging); comments with client-chosen ids (PUT 201, then 200).
-//! Log Analytics: `POST /v1/workspaces/{id}/query`, canned tables keyed by query text,
-//! `SecurityAlert` lookups by SystemAlertId, `print` queries, `PartialError`, 400
-//! `BadArgumentError`, 204.
-//!
-//! Role assignments (§3.6 RBAC): each app holds roles on the workspace
-//! ([`Workspace::roles_of`]; by default *Microsoft Sentinel Responder* and *Log Analytics
-//! Reader*, what `deploy/register-app.sh` assigns; [`crate::FakeCloud::set_workspace_roles`]
-//! replaces them). Reads need a reader role, incident and comment PUTs a responder role, a
-//! query a role that may read the workspace's data; otherwise ARM answers 403
-//! `AuthorizationFailed` and Log Analytics 403 `InsufficientAccessError` (§4.5).
+//! The fake Sentinel incidents API (ARM `Microsoft.SecurityInsights`, `microsoft-apis.md` §3):
+//! incidents as an analytics rule creates them and a person edits them in the portal, and the
+//! list / get / PUT / alerts / comments handlers.
 
 use std::sync::Arc;
-use std::time::Instant;
 
 use axum::extract::{Path, RawQuery, State as AxState};
 use axum::http::{HeaderMap, StatusCode};
@@ -27,12 +10,11 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};
 use time::OffsetDateTime;
 
-use crate::common::{fault, graph_ts, json_response, now, uuidish};
+use super::{WsPath, cloud_error, param, params, prologue};
+use crate::common::{graph_ts, json_response, now, uuidish};
 use crate::odata;
-use crate::state::{Inner, Service, State, Workspace};
+use crate::state::{Inner, State, Workspace};
 
-pub const API_VERSIONS: &[&str] =
-    &["2025-12-01", "2025-09-01", "2025-06-01", "2025-03-01", "2024-09-01", "2024-03-01", "2023-11-01", "2023-02-01"];
 const FILTERABLE: &[&str] = &[
     "properties/lastModifiedTimeUtc",
     "properties/createdTimeUtc",
@@ -41,10 +23,6 @@ const FILTERABLE: &[&str] = &[
     "properties/incidentNumber",
     "properties/classification",
 ];
-
-fn cloud_error(status: StatusCode, code: &str, message: &str) -> Response {
-    json_response(status, json!({"error": {"code": code, "message": message}}))
-}
 
 fn arm_ts(t: OffsetDateTime) -> String {
     graph_ts(t)
@@ -202,172 +180,6 @@ pub fn add_portal_comment(
         inc["etag"] = json!(new_etag());
     }
     Some(c)
-}
-
-struct ArmCaller {
-    client_id: String,
-}
-
-/// Roles that may read incidents, comments and alerts (`Microsoft.SecurityInsights/*/read`).
-const READ_ROLES: &[&str] = &[
-    "Microsoft Sentinel Reader",
-    "Microsoft Sentinel Responder",
-    "Microsoft Sentinel Contributor",
-    "Log Analytics Reader",
-    "Log Analytics Contributor",
-    "Reader",
-    "Contributor",
-    "Owner",
-];
-/// Roles that may update incidents and write comments (§3.6: Responder or Contributor).
-const WRITE_ROLES: &[&str] =
-    &["Microsoft Sentinel Responder", "Microsoft Sentinel Contributor", "Contributor", "Owner"];
-
-/// What a request does, for the role check.
-#[derive(Clone, Copy)]
-enum Access {
-    Read,
-    Write,
-}
-
-impl Access {
-    fn of_route(route: &str) -> Access {
-        if route.ends_with(".put") { Access::Write } else { Access::Read }
-    }
-
-    fn action(self) -> &'static str {
-        match self {
-            Access::Read => "Microsoft.SecurityInsights/incidents/read",
-            Access::Write => "Microsoft.SecurityInsights/incidents/write",
-        }
-    }
-
-    fn roles(self) -> &'static [&'static str] {
-        match self {
-            Access::Read => READ_ROLES,
-            Access::Write => WRITE_ROLES,
-        }
-    }
-}
-
-/// 403 `AuthorizationFailed` (CloudError, §3.6) unless the app holds a role for `access`. The
-/// message is worded as ARM words it (the notes name only the code): client, action, scope.
-fn check_role(ws: &Workspace, client_id: &str, access: Access) -> Result<(), Response> {
-    let held = ws.roles_of(client_id);
-    if held.iter().any(|r| access.roles().contains(&r.as_str())) {
-        return Ok(());
-    }
-    Err(cloud_error(
-        StatusCode::FORBIDDEN,
-        "AuthorizationFailed",
-        &format!(
-            "The client '{client_id}' with object id '{client_id}' does not have authorization to perform action '{}' over scope '{}/providers/Microsoft.SecurityInsights' or the scope is invalid. If access was recently granted, please refresh your credentials.",
-            access.action(),
-            workspace_resource_id(ws)
-        ),
-    ))
-}
-
-/// `/subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.OperationalInsights/workspaces/{name}`.
-fn workspace_resource_id(ws: &Workspace) -> String {
-    format!(
-        "/subscriptions/{}/resourceGroups/{}/providers/Microsoft.OperationalInsights/workspaces/{}",
-        ws.subscription, ws.resource_group, ws.name
-    )
-}
-
-/// Checks the bearer token; the caller holds the state lock (`st`).
-fn authorize(st: &Inner, headers: &HeaderMap, ws: &Workspace, audience: &str) -> Result<ArmCaller, Response> {
-    let token =
-        headers.get("authorization").and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer ")).ok_or_else(
-            || {
-                cloud_error(
-                    StatusCode::UNAUTHORIZED,
-                    "AuthenticationFailed",
-                    "Authentication failed. The 'Authorization' header is missing.",
-                )
-            },
-        )?;
-    let info = st.tokens.get(token).cloned().ok_or_else(|| {
-        cloud_error(StatusCode::UNAUTHORIZED, "InvalidAuthenticationToken", "The access token is invalid.")
-    })?;
-    if Instant::now() >= info.expires {
-        return Err(cloud_error(
-            StatusCode::UNAUTHORIZED,
-            "ExpiredAuthenticationToken",
-            "The access token expiry UTC time is earlier than current UTC time.",
-        ));
-    }
-    if !info.audience.to_ascii_lowercase().contains(audience) {
-        return Err(cloud_error(
-            StatusCode::FORBIDDEN,
-            "InvalidAuthenticationTokenAudience",
-            &format!("The access token has been obtained for wrong audience or resource '{}'.", info.audience),
-        ));
-    }
-    if info.tenant != ws.tenant {
-        return Err(cloud_error(
-            StatusCode::UNAUTHORIZED,
-            "InvalidAuthenticationTokenTenant",
-            "The access token is from the wrong issuer.",
-        ));
-    }
-    Ok(ArmCaller { client_id: info.client_id })
-}
-
-fn params(q: Option<String>) -> Vec<(String, String)> {
-    url::form_urlencoded::parse(q.unwrap_or_default().as_bytes()).into_owned().collect()
-}
-
-fn param<'a>(p: &'a [(String, String)], k: &str) -> Option<&'a str> {
-    p.iter().find(|(x, _)| x.eq_ignore_ascii_case(k)).map(|(_, v)| v.as_str())
-}
-
-fn check_api_version(p: &[(String, String)]) -> Result<(), Response> {
-    match param(p, "api-version") {
-        None => Err(cloud_error(
-            StatusCode::BAD_REQUEST,
-            "MissingApiVersionParameter",
-            "The api-version query parameter (?api-version=) is required for all requests.",
-        )),
-        Some(v) if !API_VERSIONS.contains(&v) => Err(cloud_error(
-            StatusCode::BAD_REQUEST,
-            "InvalidApiVersionParameter",
-            &format!("The api-version '{v}' is invalid. The supported versions are '{}'.", API_VERSIONS.join(",")),
-        )),
-        Some(_) => Ok(()),
-    }
-}
-
-type WsPath = (String, String, String);
-
-/// Finds the workspace and checks the call (fault, api-version, token). Returns the
-/// workspace's map key.
-async fn prologue(
-    state: &Arc<State>,
-    headers: &HeaderMap,
-    path: &WsPath,
-    q: &[(String, String)],
-    route: &str,
-) -> Result<String, Response> {
-    state.lock().count(route);
-    if let Some(r) = fault(state, Service::Arm).await {
-        return Err(r);
-    }
-    check_api_version(q)?;
-    let (sub, rg, name) = path;
-    let key = {
-        let st = state.lock();
-        let ws = st
-            .workspaces
-            .values()
-            .find(|w| w.subscription.eq_ignore_ascii_case(sub) && w.resource_group.eq_ignore_ascii_case(rg) && w.name.eq_ignore_ascii_case(name))
-            .ok_or_else(|| cloud_error(StatusCode::NOT_FOUND, "ResourceNotFound", &format!("The Resource 'Microsoft.OperationalInsights/workspaces/{name}' under resource group '{rg}' was not found.")))?;
-        let caller = authorize(&st, headers, ws, "management")?;
-        check_role(ws, &caller.client_id, Access::of_route(route))?;
-        ws.name.clone()
-    };
-    Ok(key)
 }
 
 pub async fn list_incidents(
@@ -679,86 +491,4 @@ pub async fn list_comments(
         .map(|m| m.values().cloned().collect())
         .unwrap_or_default();
     json_response(StatusCode::OK, json!({"value": list}))
-}
-
-/// `POST /v1/workspaces/{workspaceId}/query`.
-pub async fn la_query(
-    AxState(state): AxState<Arc<State>>,
-    headers: HeaderMap,
-    Path(wsid): Path<String>,
-    body: String,
-) -> Response {
-    state.lock().count("loganalytics.query");
-    if let Some(r) = fault(&state, Service::LogAnalytics).await {
-        return r;
-    }
-    let key = {
-        let st = state.lock();
-        let Some(ws) = st.workspaces.values().find(|w| w.workspace_id.eq_ignore_ascii_case(&wsid)) else {
-            return cloud_error(
-                StatusCode::NOT_FOUND,
-                "PathNotFoundError",
-                &format!("The requested path does not exist: workspace {wsid}"),
-            );
-        };
-        let caller = match authorize(&st, &headers, ws, "loganalytics") {
-            Ok(c) => c,
-            Err(r) => return r,
-        };
-        if !ws.roles_of(&caller.client_id).iter().any(|r| READ_ROLES.contains(&r.as_str())) {
-            // §4.5, verbatim message.
-            return cloud_error(
-                StatusCode::FORBIDDEN,
-                "InsufficientAccessError",
-                "The provided credentials have insufficient access to perform the requested operation",
-            );
-        }
-        ws.name.clone()
-    };
-    if body.trim().is_empty() {
-        // Documented quirk (§4.5): a missing body gives 200 with an empty body.
-        return StatusCode::OK.into_response();
-    }
-    let Some(query) = serde_json::from_str::<Value>(&body)
-        .ok()
-        .and_then(|v| v.get("query").and_then(Value::as_str).map(str::to_string))
-    else {
-        return json_response(
-            StatusCode::BAD_REQUEST,
-            json!({"error": {"message": "The request had some invalid properties", "code": "BadArgumentError", "innererror": {"code": "SyntaxError", "message": "query is required"}}}),
-        );
-    };
-    let st = state.lock();
-    let Some(ws) = st.workspaces.get(&key) else { return StatusCode::NOT_FOUND.into_response() };
-    if let Some(rest) = query.trim_start().strip_prefix("print ") {
-        // `print name = value`: one row, whatever the workspace holds (a cheap access test).
-        let (name, value) = rest.split_once('=').map(|(n, v)| (n.trim(), v.trim())).unwrap_or(("print_0", rest.trim()));
-        return json_response(
-            StatusCode::OK,
-            json!({"tables": [{"name": "PrimaryResult", "columns": [{"name": name, "type": "string"}], "rows": [[value]]}]}),
-        );
-    }
-    if query.trim_start().starts_with("SecurityAlert") {
-        let rows: Vec<Value> = ws
-            .security_alerts
-            .iter()
-            .filter(|(id, _)| query.contains(id.as_str()))
-            .map(|(id, ext)| json!([id, ext]))
-            .collect();
-        return json_response(
-            StatusCode::OK,
-            json!({"tables": [{"name": "PrimaryResult", "columns": [{"name": "SystemAlertId", "type": "string"}, {"name": "ExtendedProperties", "type": "string"}], "rows": rows}]}),
-        );
-    }
-    match ws.queries.iter().find(|(needle, _)| query.contains(needle.as_str())) {
-        Some((_, resp)) if resp.get("status").and_then(Value::as_u64) == Some(400) => json_response(
-            StatusCode::BAD_REQUEST,
-            json!({"error": {"message": "The request had some invalid properties", "code": "BadArgumentError", "innererror": {"code": "SemanticError", "message": "Failed to resolve table or column expression"}}}),
-        ),
-        Some((_, resp)) => json_response(StatusCode::OK, resp.clone()),
-        None => json_response(
-            StatusCode::BAD_REQUEST,
-            json!({"error": {"message": "The request had some invalid properties", "code": "BadArgumentError", "innererror": {"code": "SemanticError", "message": "Failed to resolve table or column expression named in the query"}}}),
-        ),
-    }
 }

@@ -1,6 +1,8 @@
 //! The fake cloud's state: tenants with app registrations and alerts, SIGNL4 teams with what
 //! they received (webhook requests, the events SIGNL4 made of them, alerts, users), tokens,
-//! faults, limiter state, the request log and request counters.
+//! faults, limiter state, the request log and request counters; Sentinel workspaces, data
+//! collection rules and what the fake Entra ID stores (`entra.rs`). Data only: the services that
+//! read and change it depend on this module, never the other way.
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::Mutex;
@@ -10,9 +12,12 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use time::OffsetDateTime;
 
-use crate::limits::{Limits, set_window, window_requests};
+use crate::limits::{Limiter, Limits, set_window, window_requests};
 use crate::reqlog::RequestLog;
-use crate::throttle::Limiter;
+
+mod entra;
+pub(crate) use entra::HostIdentity;
+pub use entra::{AcceptedAssertion, EntraState, FederatedCredential, IssuedToken};
 
 /// Which fake service a fault or counter applies to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord)]
@@ -533,6 +538,16 @@ impl Workspace {
     }
 }
 
+/// A data collection rule: its streams and the apps holding *Monitoring Metrics Publisher*.
+#[derive(Debug, Clone, Default)]
+pub struct Dcr {
+    pub streams: Vec<String>,
+    /// Client ids of apps with the role on this rule.
+    pub publishers: Vec<String>,
+    /// Rows received, per stream, in arrival order.
+    pub rows: Vec<(String, Value)>,
+}
+
 #[derive(Debug, Default)]
 pub struct Inner {
     pub tenants: HashMap<String, Tenant>,
@@ -551,9 +566,9 @@ pub struct Inner {
     /// Sentinel workspaces by ARM name.
     pub workspaces: HashMap<String, Workspace>,
     /// Certificates, federated credentials, managed identities, issued tokens (`entra.rs`).
-    pub entra: crate::entra::EntraState,
+    pub entra: EntraState,
     /// Data collection rules by immutable id (`ingestion.rs`).
-    pub dcrs: HashMap<String, crate::ingestion::Dcr>,
+    pub dcrs: HashMap<String, Dcr>,
     /// Every listing answer (a `value` array) of Graph or ARM carries this `@odata.nextLink` /
     /// `nextLink`, pages left or not: a hostile or broken upstream naming another host.
     pub next_link_overrides: HashMap<Service, String>,
