@@ -53,10 +53,10 @@ fn pollers(t: &Arc<TenantContext>, store: &Arc<dyn Store>, wake: &Arc<Notify>) -
     for ws in &t.clients.sentinel {
         microsoft.push(Box::new(sentinel_incidents::SentinelIncidents::new(t.clone(), ws.clone())));
     }
-    let poller = |lease, interval, fastest, budgets, reports, sources| Poller {
+    let poller = |lease, poll_interval, min_poll_interval, budgets, reports, sources| Poller {
         lease,
-        interval,
-        fastest,
+        poll_interval,
+        min_poll_interval,
         budgets,
         reports,
         tenant: t.clone(),

@@ -30,6 +30,7 @@ pub mod sentinel;
 pub mod signl4_event;
 pub mod signl4_payload;
 pub mod signl4_rest;
+pub mod source;
 pub mod status;
 pub mod storm;
 pub mod sync;

@@ -34,8 +34,8 @@ impl SentinelIncidents {
         SentinelIncidents { tenant, client, last_recheck: Mutex::new(Some(Instant::now())) }
     }
 
-    /// Re-runs the quarantined incidents an operator asked for (`jobs retry quarantine:<id>`,
-    /// issue 20) through [`PullSource::store_page`]; one whose stored version is as new or
+    /// Re-runs the quarantined incidents an operator asked for (`jobs retry quarantine:<id>`)
+    /// through [`PullSource::store_page`]; one whose stored version is as new or
     /// newer was processed since and is only released.
     async fn rerun_quarantined(&self, store: &dyn Store) -> anyhow::Result<usize> {
         let t = &self.tenant.cfg;

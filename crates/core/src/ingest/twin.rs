@@ -2,9 +2,10 @@
 //! its Graph security incident page once, whichever source sees it first).
 
 use crate::alert::Severity;
-use crate::ids::{self, SOURCE_GRAPH_ALERT};
+use crate::ids;
 use crate::records::StoredAlert;
 use crate::routing::DEFAULT_ROUTE;
+use crate::source::SourceId;
 use crate::sync::Signl4State;
 
 /// The page the *other* source made for the same Defender XDR incident: a Sentinel incident
@@ -24,13 +25,10 @@ impl Twin {
     /// alerts for a Sentinel incident, a Sentinel incident for a Graph alert. A row held back
     /// or grouped into another page does not lead; a grouped Graph alert points at its leader.
     pub fn find(tenant: &str, from_source: &str, stored: &[StoredAlert]) -> Option<Twin> {
-        let from_sentinel = from_source.starts_with("sentinel");
+        let from = SourceId::parse(from_source).unwrap_or(SourceId::GraphAlert);
         let mut twin: Option<Twin> = None;
         for a in stored.iter().filter(|a| a.paged) {
-            let other = match from_sentinel {
-                true => a.record.source == SOURCE_GRAPH_ALERT,
-                false => a.record.source.starts_with("sentinel.") && a.record.source != from_source,
-            };
+            let other = SourceId::parse(&a.record.source).is_some_and(|s| s.twins(&from));
             let state = a.state();
             if !other || matches!(state, Signl4State::Held | Signl4State::None) {
                 continue;
