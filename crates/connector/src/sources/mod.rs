@@ -6,6 +6,7 @@ pub mod driver;
 pub mod events;
 pub mod graph_alerts;
 pub mod graph_incidents;
+pub mod pipeline;
 pub mod quarantine;
 pub mod sentinel_incidents;
 pub mod signl4_rest;
