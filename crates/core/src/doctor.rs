@@ -135,7 +135,7 @@ impl GraphNeed {
 /// need the ReadWrite roles; incidents resolved in the portal close the SIGNL4 alert, and the
 /// incident's status, owner and tag follow its alerts).
 pub fn graph_needs(t: &TenantConfig) -> Vec<GraphNeed> {
-    if !t.graph {
+    if !t.graph() {
         return Vec::new();
     }
     if !t.sync.enabled {
@@ -621,7 +621,7 @@ mod tests {
     #[test]
     fn no_arm_role_gives_the_az_role_assignment_command() {
         let t = tenant("enabled = true");
-        let ws = &t.sentinel[0];
+        let ws = t.sentinel()[0];
         let v = failure_verdict(
             &cx(&t),
             Probe::SentinelIncidents { ws, index: 0 },
@@ -657,7 +657,7 @@ mod tests {
     #[test]
     fn statuses_map_to_the_key_to_fix() {
         let t = tenant("enabled = true");
-        let ws = &t.sentinel[0];
+        let ws = t.sentinel()[0];
         let c = cx(&t);
         let fix = |p: Probe<'_>, status: Option<u16>, message: &str| {
             failure_verdict(&c, p, Failure { status, message }).fix.unwrap()

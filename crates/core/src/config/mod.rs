@@ -49,7 +49,7 @@ pub use server::{ADMIN_TOKEN_MIN_LEN, ServerConfig};
 pub use signl4::{Fallback, GroupBy, SCENARIOS, Signl4Options};
 pub use storage::StorageConfig;
 pub use sync::{CLASSIFICATIONS, DETERMINATIONS, SyncConfig};
-pub use tenant::TenantConfig;
+pub use tenant::{SourceConfig, TenantConfig};
 pub use values::parse_duration;
 
 use env::apply_env_overrides;

@@ -70,7 +70,7 @@ impl GroupBook {
 
 /// Whether the tenant's Graph alerts can have a Sentinel twin (a workspace is configured).
 pub fn may_have_twins(tenant: &TenantConfig) -> bool {
-    tenant.graph && !tenant.sentinel.is_empty()
+    tenant.graph() && !tenant.sentinel().is_empty()
 }
 
 /// Whether any route of the tenant (its own team included) pages once per incident.

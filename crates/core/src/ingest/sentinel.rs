@@ -114,7 +114,7 @@ pub fn sentinel_twin_of<'a>(
     prior: Option<&StoredAlert>,
 ) -> Option<&'a str> {
     let first = !prior.is_some_and(|p| p.paged) && incident_pages(ws, inc);
-    inc.xdr_id.as_deref().filter(|_| tenant.graph && first)
+    inc.xdr_id.as_deref().filter(|_| tenant.graph() && first)
 }
 
 /// The annotation that adds a Sentinel incident to the page its Graph twin made.

@@ -100,7 +100,7 @@ fn a_closed_incident_closes_only_alerts_still_open_in_signl4() {
 #[test]
 fn sentinel_incidents_page_once_per_incident_and_unchanged_rereads_write_nothing() {
     let cfg = tenant();
-    let ws = cfg.sentinel[0].clone();
+    let ws = cfg.sentinel()[0].clone();
     let inc = Incident::from_json(json!({
         "name": "inc-1",
         "properties": {"title": "t", "severity": "High", "status": "New", "incidentNumber": 7,
@@ -145,7 +145,7 @@ fn the_xdr_id_of_a_sentinel_incident_is_read_from_the_provider_or_its_defender_l
 fn a_defender_incident_seen_through_graph_and_sentinel_pages_once_whichever_comes_first() {
     let mut t = tenant();
     t.default_route.signl4.api_key = Some(secrecy::SecretString::from("key-0123456789"));
-    let ws = t.sentinel[0].clone();
+    let ws = t.sentinel()[0].clone();
     let alert = |id: &str, sev: &str| {
         GraphAlert::from_json(json!({"id": id, "lastUpdateDateTime": "2026-11-28T10:00:00Z", "severity": sev,
                 "status": "new", "incidentId": "2972", "title": "Suspicious sign-in"}))
