@@ -88,7 +88,7 @@ pub enum SourceConfig {
     /// Microsoft Graph Security alerts (and, with sync, their incidents).
     Graph,
     /// A Sentinel workspace read through the Azure REST API.
-    Sentinel(SentinelConfig),
+    Sentinel(Box<SentinelConfig>),
 }
 
 #[derive(Debug, Clone)]
@@ -165,7 +165,7 @@ impl TenantConfig {
         self.sources
             .iter()
             .filter_map(|s| match s {
-                SourceConfig::Sentinel(w) => Some(w),
+                SourceConfig::Sentinel(w) => Some(w.as_ref()),
                 SourceConfig::Graph => None,
             })
             .collect()
@@ -319,7 +319,7 @@ impl TenantConfig {
             sources: graph_enabled
                 .then_some(SourceConfig::Graph)
                 .into_iter()
-                .chain(sentinel.into_iter().map(SourceConfig::Sentinel))
+                .chain(sentinel.into_iter().map(|w| SourceConfig::Sentinel(Box::new(w))))
                 .collect(),
             audit,
         })
