@@ -39,7 +39,7 @@ pub fn tenant() -> &'static TenantConfig {
 }
 
 pub fn workspace() -> &'static SentinelConfig {
-    &tenant().sentinel[0]
+    tenant().sentinel()[0]
 }
 
 /// A stored alert as the store would return it.

@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use anyhow::Context;
-use s4s_core::config::{Config, StorageConfig};
+use s4s_core::config::{Config, SourceConfig, StorageConfig};
 use s4s_store::{SqliteStore, Store};
 use tokio::sync::{Notify, watch};
 use tokio::task::JoinHandle;
@@ -44,19 +44,25 @@ fn registry() -> Registry {
 /// under its own.
 fn pollers(t: &Arc<TenantContext>, store: &Arc<dyn Store>, wake: &Arc<Notify>) -> Vec<Poller> {
     let mut microsoft: Vec<Box<dyn PullSource>> = Vec::new();
-    if t.cfg.graph {
-        microsoft.push(Box::new(graph_alerts::GraphAlerts(t.clone())));
-        if t.cfg.sync.enabled {
-            microsoft.push(Box::new(graph_incidents::GraphIncidents(t.clone())));
+    for source in &t.cfg.sources {
+        match source {
+            SourceConfig::Graph => {
+                microsoft.push(Box::new(graph_alerts::GraphAlerts(t.clone())));
+                if t.cfg.sync.enabled {
+                    microsoft.push(Box::new(graph_incidents::GraphIncidents(t.clone())));
+                }
+            }
+            SourceConfig::Sentinel(ws) => {
+                if let Some(client) = t.workspace(&ws.name) {
+                    microsoft.push(Box::new(sentinel_incidents::SentinelIncidents::new(t.clone(), client.clone())));
+                }
+            }
         }
     }
-    for ws in &t.clients.sentinel {
-        microsoft.push(Box::new(sentinel_incidents::SentinelIncidents::new(t.clone(), ws.clone())));
-    }
-    let poller = |lease, interval, fastest, budgets, reports, sources| Poller {
+    let poller = |lease, poll_interval, min_poll_interval, budgets, reports, sources| Poller {
         lease,
-        interval,
-        fastest,
+        poll_interval,
+        min_poll_interval,
         budgets,
         reports,
         tenant: t.clone(),

@@ -149,9 +149,9 @@ fn needs_token(resource: &str) -> Verdict {
 
 async fn tenant(t: &TenantContext, prefix: &str) -> Vec<Check> {
     let c = &t.cfg;
-    let uses_la = c.sentinel.iter().any(doctor::uses_log_analytics);
-    let graph = if c.graph { Some(token(t, &c.scopes.graph).await) } else { None };
-    let arm = if c.sentinel.is_empty() { None } else { Some(token(t, &c.scopes.arm).await) };
+    let uses_la = c.sentinel().into_iter().any(doctor::uses_log_analytics);
+    let graph = if c.graph() { Some(token(t, &c.scopes.graph).await) } else { None };
+    let arm = if c.sentinel().is_empty() { None } else { Some(token(t, &c.scopes.arm).await) };
     let la = if uses_la { Some(token(t, &c.scopes.log_analytics).await) } else { None };
     let oid = [&graph, &arm, &la]
         .into_iter()

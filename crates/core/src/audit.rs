@@ -50,7 +50,7 @@ pub fn record_id(action: Action, what: &str) -> String {
 /// `graph` or `sentinel`, from a stored source name (`graph-alert`, `sentinel.<ws>`,
 /// `sentinel-alert.<ws>`).
 pub fn source_column(stored_source: &str) -> &'static str {
-    if stored_source.starts_with("sentinel") { "sentinel" } else { "graph" }
+    crate::source::SourceId::parse(stored_source).map_or("graph", |s| s.audit_source())
 }
 
 /// What the audit columns need to know about an alert, from its stored raw JSON: a Graph
@@ -81,9 +81,10 @@ impl AlertFacts {
             .or_else(|| s("/properties/title"))
             .or_else(|| s("/properties/alertDisplayName"))
             .unwrap_or_default();
-        let sentinel_incident = stored_source.starts_with("sentinel.");
+        let parsed = crate::source::SourceId::parse(stored_source);
+        let sentinel_incident = parsed.as_ref().is_some_and(|s| s.is_incident_page());
         AlertFacts {
-            source: source_column(stored_source).to_string(),
+            source: parsed.map_or("graph", |s| s.audit_source()).to_string(),
             // A Sentinel incident page: the incident is the subject, there is no alert id.
             alert_id: if sentinel_incident { String::new() } else { alert_id.to_string() },
             incident_id: match (sentinel_incident, incident_id) {

@@ -1,4 +1,4 @@
-//! Typed identifiers: sources, SIGNL4 external ids and the idempotency keys of every job kind.
+//! Typed identifiers: SIGNL4 external ids and the idempotency keys of every job kind.
 //!
 //! The external id (`X-S4-ExternalID`) is how SIGNL4 correlates later acknowledge/resolve
 //! requests and how its outbound webhooks point back at us (`alert.externalEventId`,
@@ -6,64 +6,7 @@
 
 use std::fmt;
 
-/// Store source of Graph alerts.
-pub const SOURCE_GRAPH_ALERT: &str = "graph-alert";
-/// Cursor name of the Graph incident sweep.
-pub const SOURCE_GRAPH_INCIDENT: &str = "graph-incident";
-/// Cursor name of the SIGNL4 REST poller.
-pub const SOURCE_SIGNL4_REST: &str = "signl4-rest";
-
-/// Where a stored row or a cursor comes from.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum SourceId {
-    GraphAlert,
-    GraphIncident,
-    /// A Sentinel workspace's incidents (`sentinel.<workspace>`).
-    SentinelIncident(String),
-    /// A Sentinel workspace's alerts in per-alert mode (`sentinel-alert.<workspace>`).
-    SentinelAlert(String),
-    Signl4Rest,
-}
-
-impl SourceId {
-    /// Parses the stored form; `None` for anything this version does not know.
-    pub fn parse(s: &str) -> Option<SourceId> {
-        Some(match s {
-            SOURCE_GRAPH_ALERT => SourceId::GraphAlert,
-            SOURCE_GRAPH_INCIDENT => SourceId::GraphIncident,
-            SOURCE_SIGNL4_REST => SourceId::Signl4Rest,
-            _ => {
-                if let Some(ws) = s.strip_prefix("sentinel.").filter(|w| !w.is_empty()) {
-                    SourceId::SentinelIncident(ws.to_string())
-                } else if let Some(ws) = s.strip_prefix("sentinel-alert.").filter(|w| !w.is_empty()) {
-                    SourceId::SentinelAlert(ws.to_string())
-                } else {
-                    return None;
-                }
-            }
-        })
-    }
-
-    /// The Sentinel workspace of a Sentinel source.
-    pub fn workspace(&self) -> Option<&str> {
-        match self {
-            SourceId::SentinelIncident(w) | SourceId::SentinelAlert(w) => Some(w),
-            _ => None,
-        }
-    }
-}
-
-impl fmt::Display for SourceId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            SourceId::GraphAlert => f.write_str(SOURCE_GRAPH_ALERT),
-            SourceId::GraphIncident => f.write_str(SOURCE_GRAPH_INCIDENT),
-            SourceId::Signl4Rest => f.write_str(SOURCE_SIGNL4_REST),
-            SourceId::SentinelIncident(w) => write!(f, "sentinel.{w}"),
-            SourceId::SentinelAlert(w) => write!(f, "sentinel-alert.{w}"),
-        }
-    }
-}
+pub use crate::source::{SOURCE_GRAPH_ALERT, SOURCE_GRAPH_INCIDENT, SOURCE_SIGNL4_REST, SourceId};
 
 /// `X-S4-ExternalID`: `s4s:{tenant}:{source}:{id}`, and `~reopen{n}` for the n-th reopening
 /// of an alert (each a new SIGNL4 alert). Ids may contain `:`.
@@ -197,20 +140,5 @@ mod tests {
     fn keys_differ_per_tenant() {
         assert_ne!(external_id("a", "s", "1"), external_id("b", "s", "1"));
         assert_eq!(job_key::page("e"), "page:e");
-    }
-
-    #[test]
-    fn sources_round_trip() {
-        for s in [
-            SourceId::GraphAlert,
-            SourceId::GraphIncident,
-            SourceId::Signl4Rest,
-            SourceId::SentinelIncident("ws".into()),
-            SourceId::SentinelAlert("ws".into()),
-        ] {
-            assert_eq!(SourceId::parse(&s.to_string()), Some(s.clone()));
-        }
-        assert_eq!(SourceId::parse("sentinel."), None);
-        assert_eq!(SourceId::parse("sentinel-alert.ws").unwrap().workspace(), Some("ws"));
     }
 }

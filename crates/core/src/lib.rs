@@ -29,6 +29,7 @@ pub mod scope;
 pub mod selfmon;
 pub mod sentinel;
 pub mod signl4;
+pub mod source;
 pub mod status;
 pub mod storm;
 pub mod sync;

@@ -13,8 +13,8 @@ use async_trait::async_trait;
 use s4s_core::config::Fallback;
 use s4s_core::ids::ExternalId;
 use s4s_core::jobs::{self, JobKind, VerifyJob};
-use s4s_core::sentinel::workspace_of;
 use s4s_core::signl4::rest::{NotDelivered, Verdict, alert_delivery, event_verdict};
+use s4s_core::source::WriteBack;
 use s4s_core::sync::{AlertSync, SyncComment};
 use s4s_store::FollowUp;
 
@@ -155,9 +155,9 @@ fn not_delivered(cx: &JobContext<'_>, p: &VerifyJob, reason: NotDelivered) -> Fo
             comments: vec![SyncComment::new(&change, text)],
             ..Default::default()
         };
-        follow.jobs.push(match workspace_of(&ext.source) {
-            Some(ws) => jobs::sentinel_sync(tenant, ws, &p.external_id, intent, false),
-            None => jobs::graph_sync(tenant, &p.external_id, &intent),
+        follow.jobs.push(match WriteBack::of(&ext.source) {
+            WriteBack::Sentinel { workspace } => jobs::sentinel_sync(tenant, &workspace, &p.external_id, intent, false),
+            WriteBack::Graph => jobs::graph_sync(tenant, &p.external_id, &intent),
         });
     }
     if let Some((job, _)) = fallback {

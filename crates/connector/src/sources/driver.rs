@@ -55,9 +55,9 @@ pub struct Poller {
     /// Lease name (one replica polls each tenant and lease).
     pub lease: String,
     /// The slowest interval (under load or throttling); also sets the lease's lifetime.
-    pub interval: Duration,
-    /// The fastest interval, while the budgets below are mostly free (= `interval`: fixed).
-    pub fastest: Duration,
+    pub poll_interval: Duration,
+    /// The fastest interval, while the budgets below are mostly free (= `poll_interval`: fixed).
+    pub min_poll_interval: Duration,
     /// The request budgets this poller's sources draw on.
     pub budgets: Vec<Arc<Scheduler>>,
     pub reports: Reports,
@@ -358,7 +358,7 @@ impl Poller {
     fn next_interval(&self) -> Duration {
         let usage = self.budgets.iter().map(|b| b.usage()).fold(0.0, f64::max);
         let held = self.budgets.iter().any(|b| b.held());
-        let next = adaptive_interval(self.fastest, self.interval, usage, held);
+        let next = adaptive_interval(self.min_poll_interval, self.poll_interval, usage, held);
         if self.reports == Reports::Microsoft {
             metrics::gauge!(telemetry::POLL_INTERVAL, "tenant" => self.tenant.cfg.name.clone()).set(next.as_secs_f64());
         }
@@ -378,8 +378,8 @@ impl Poller {
     /// Polls until `shutdown` fires. A sweep interrupted by shutdown is safe: cursors move
     /// only after what they cover is stored.
     pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
-        let ttl = (self.interval * 3).max(Duration::from_secs(2));
-        let mut interval = self.fastest.min(self.interval).max(Duration::from_millis(50));
+        let ttl = (self.poll_interval * 3).max(Duration::from_secs(2));
+        let mut interval = self.min_poll_interval.min(self.poll_interval).max(Duration::from_millis(50));
         let mut last = HashMap::new();
         loop {
             let started = tokio::time::Instant::now();

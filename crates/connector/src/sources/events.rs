@@ -5,8 +5,8 @@
 use s4s_core::ids::ExternalId;
 use s4s_core::jobs;
 use s4s_core::scope::{self, Grant, Verdict};
-use s4s_core::sentinel::workspace_of;
 use s4s_core::signl4::event::Event;
+use s4s_core::source::{SourceId, WriteBack};
 use s4s_core::sync;
 use s4s_core::sync::Meaning;
 use s4s_store::{AlertUpdate, InboundEvent, NewJob, Store, StoreError, StoredAlert};
@@ -70,14 +70,14 @@ async fn correlate(store: &dyn Store, rt: &TenantContext, event: &Event) -> Resu
 /// alert's (per-alert mode); none for a Sentinel incident itself (its `incident_id` is the
 /// Defender XDR incident it mirrors, which its own write-back does not touch).
 fn sync_incident<'a>(source: &str, incident: Option<&'a str>) -> Option<&'a str> {
-    incident.filter(|_| !source.starts_with("sentinel."))
+    incident.filter(|_| !SourceId::parse(source).is_some_and(|s| s.is_incident_page()))
 }
 
 /// Where a quarantined webhook event is kept (`quarantine.source`).
 pub const SOURCE_SIGNL4_WEBHOOK: &str = "signl4-webhook";
 
 /// [`record`] for an event the webhook received (`body`, its raw JSON): a panic while
-/// recording it quarantines it under [`SOURCE_SIGNL4_WEBHOOK`] (issue 20).
+/// recording it quarantines it under [`SOURCE_SIGNL4_WEBHOOK`].
 pub async fn record_webhook(
     store: &dyn Store,
     rt: &TenantContext,
@@ -88,7 +88,7 @@ pub async fn record_webhook(
     let mut raw: serde_json::Value =
         serde_json::from_slice(body).unwrap_or_else(|_| String::from_utf8_lossy(body).into());
     // The teams the delivering URL's token named go with the quarantined event, so that a
-    // re-run acts with that token's rights only, not the tenant's (issue 20 item 5).
+    // re-run acts with that token's rights only, not the tenant's.
     if let Some(o) = raw.as_object_mut() {
         o.insert(GRANT_FIELD.into(), serde_json::json!(grant.teams));
     }
@@ -115,7 +115,7 @@ fn stored_grant(rt: &TenantContext, raw: &serde_json::Value) -> Grant {
     }
 }
 
-/// [`record`], guarded (issue 20): a panic while recording the event (correlating it,
+/// [`record`], guarded: a panic while recording the event (correlating it,
 /// deciding its effect) quarantines it with `raw` (its JSON as received, `source` where it came
 /// from) instead of failing the delivery or the poll; nothing of it was written (the event and
 /// its jobs are one transaction at the end of [`record`]). A store error is returned as is
@@ -245,13 +245,13 @@ pub async fn record(
         &rt.cfg.sync.options,
     );
     let ext = ExternalId::new(&r.tenant, &r.source, &r.alert_id).to_string();
-    let workspace = workspace_of(&r.source);
+    let write_back = WriteBack::of(&r.source);
     let mut jobs: Vec<NewJob> = decision
         .sync
         .iter()
-        .map(|s| match workspace {
-            Some(ws) => jobs::sentinel_sync(&rt.cfg.name, ws, &ext, s.clone(), false),
-            None => jobs::graph_sync(&rt.cfg.name, &ext, s),
+        .map(|s| match &write_back {
+            WriteBack::Sentinel { workspace } => jobs::sentinel_sync(&rt.cfg.name, workspace, &ext, s.clone(), false),
+            WriteBack::Graph => jobs::graph_sync(&rt.cfg.name, &ext, s),
         })
         .collect();
     // The page of an incident (`group = "incident"`, or the page of a Defender incident that
@@ -274,9 +274,12 @@ pub async fn record(
                 &rt.cfg.sync.options,
             );
             let member_ext = ExternalId::new(&r.tenant, &m.source, &m.alert_id).to_string();
-            jobs.extend(d.sync.iter().map(|s| match workspace_of(&m.source) {
-                Some(ws) => jobs::sentinel_sync(&rt.cfg.name, ws, &member_ext, s.clone(), false),
-                None => jobs::graph_sync(&rt.cfg.name, &member_ext, s),
+            let write_back = WriteBack::of(&m.source);
+            jobs.extend(d.sync.iter().map(|s| match &write_back {
+                WriteBack::Sentinel { workspace } => {
+                    jobs::sentinel_sync(&rt.cfg.name, workspace, &member_ext, s.clone(), false)
+                }
+                WriteBack::Graph => jobs::graph_sync(&rt.cfg.name, &member_ext, s),
             }));
         }
     }

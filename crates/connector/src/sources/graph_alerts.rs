@@ -6,15 +6,17 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use s4s_core::alert::GraphAlert;
+use s4s_core::config::TenantConfig;
 use s4s_core::ids::SOURCE_GRAPH_ALERT;
+use s4s_core::records::IngestItem;
 use s4s_core::{ingest, timefmt};
 use s4s_store::{Fence, Store, StoredAlert};
 use serde_json::Value;
 use time::OffsetDateTime;
 
+use crate::sources::pipeline::{self, Malformed, PageSource};
 use crate::sources::quarantine;
 use crate::sources::{Page, PullSource, Stored};
-use crate::telemetry;
 use crate::tenant::TenantContext;
 
 pub struct GraphAlerts(pub Arc<TenantContext>);
@@ -124,43 +126,55 @@ impl PullSource for GraphAlerts {
     }
 
     async fn store_page(&self, store: &dyn Store, fence: Option<&Fence>, items: Vec<Value>) -> anyhow::Result<Stored> {
+        pipeline::store_page(self, store, fence, items).await
+    }
+}
+
+#[async_trait]
+impl PageSource for GraphAlerts {
+    type Item = GraphAlert;
+    /// Routes paging once per incident: what the store knows of these incidents' pages.
+    type State = ingest::GroupBook;
+    type Extra = ();
+    // Graph lists the most recent first; page the oldest of a batch first.
+    const OLDEST_FIRST: bool = true;
+
+    fn tenant(&self) -> &TenantConfig {
+        &self.0.cfg
+    }
+    fn source(&self) -> String {
+        SOURCE_GRAPH_ALERT.into()
+    }
+    fn describe(&self) -> String {
+        PullSource::describe(self)
+    }
+    fn raw_key(raw: &Value) -> Option<String> {
+        raw.get("id").and_then(Value::as_str).map(str::to_string)
+    }
+    fn parse(raw: Value) -> Result<GraphAlert, Malformed> {
+        let id = Self::raw_key(&raw);
+        GraphAlert::from_json(raw).map_err(|e| Malformed { id, error: e.to_string() })
+    }
+    fn key(a: &GraphAlert) -> &str {
+        &a.id
+    }
+    fn changed_at(a: &GraphAlert) -> OffsetDateTime {
+        a.last_update
+    }
+    fn raw(a: &GraphAlert) -> &Value {
+        &a.raw
+    }
+
+    /// The groups of the page's incidents (alerts not paged yet only; the batch adds to them
+    /// in order). A Sentinel workspace onboarded to Defender sees the same incidents: their
+    /// pages (twins) are in the same rows, under the XDR incident id.
+    async fn state(
+        &self,
+        store: &dyn Store,
+        parsed: &[GraphAlert],
+        prior: &HashMap<String, StoredAlert>,
+    ) -> anyhow::Result<ingest::GroupBook> {
         let t = &self.0.cfg;
-        let mut parsed = Vec::with_capacity(items.len());
-        // Items whose processing failed (a panic included): kept aside, the page goes on.
-        let mut poisoned = Vec::new();
-        for raw in items {
-            let id = raw.get("id").and_then(Value::as_str).map(str::to_string);
-            let copy = id.as_ref().map(|_| raw.clone());
-            match ingest::guarded(|| GraphAlert::from_json(raw)) {
-                Ok(Ok(a)) => parsed.push(a),
-                // Without an id there is nothing to key it by, retry or show.
-                Ok(Err(e)) if id.is_none() => {
-                    metrics::counter!(telemetry::ALERTS_MALFORMED, "tenant" => t.name.clone()).increment(1);
-                    tracing::warn!(tenant = %t.name, error = %e, "skipping an alert Graph returned without an id");
-                }
-                Ok(Err(e)) => {
-                    metrics::counter!(telemetry::ALERTS_MALFORMED, "tenant" => t.name.clone()).increment(1);
-                    let (id, raw) = (id.unwrap_or_default(), copy.unwrap_or_default());
-                    poisoned.push(quarantine::item(t, SOURCE_GRAPH_ALERT, &id, &raw, &e.to_string()));
-                }
-                Err(reason) => {
-                    let (id, raw) = (id.unwrap_or_default(), copy.unwrap_or_default());
-                    poisoned.push(quarantine::item(t, SOURCE_GRAPH_ALERT, &id, &raw, &reason));
-                }
-            }
-        }
-        // What we knew of these alerts before (paged? SIGNL4 state? our own last write?).
-        let ids: Vec<String> = parsed.iter().map(|a| a.id.clone()).collect();
-        let prior: HashMap<String, StoredAlert> = store
-            .get_alerts(&t.name, SOURCE_GRAPH_ALERT, &ids)
-            .await?
-            .into_iter()
-            .map(|a| (a.record.alert_id.clone(), a))
-            .collect();
-        // Routes paging once per incident: what the store knows of these incidents' pages
-        // (alerts not paged yet only; the batch adds to it in order).
-        // A Sentinel workspace onboarded to Defender sees the same incidents: their pages
-        // (twins) are in the same rows, under the XDR incident id.
         let mut groups = ingest::GroupBook::default();
         if ingest::groups_incidents(t) || ingest::may_have_twins(t) {
             let mut incidents: Vec<&str> = parsed
@@ -176,56 +190,20 @@ impl PullSource for GraphAlerts {
                 groups.add_twin(&t.name, inc, &stored);
             }
         }
-        parsed.sort_by_key(|a| a.last_update);
-        let mut out = Stored::default();
-        let mut batch = Vec::with_capacity(parsed.len());
-        let now = timefmt::millis(OffsetDateTime::now_utc());
-        // With routes, which team(s) each new page goes to is part of the audit trail.
-        let audit_routes = t.audit.is_some() && !t.routes.is_empty();
-        for a in &parsed {
-            // A quarantined alert counts as stored for the cursor: it is durable in the
-            // quarantine table, written with this page's alerts.
-            out.newest = out.newest.max(Some(a.last_update));
-            let p = prior.get(&a.id);
-            let decided = ingest::guarded(|| {
-                let mut item = ingest::graph_alert_grouped(t, a, p, &mut groups);
-                if audit_routes {
-                    item.audit = s4s_core::audit::routed(&item, now);
-                }
-                item
-            });
-            let item = match decided {
-                Ok(item) => item,
-                Err(reason) => {
-                    poisoned.push(quarantine::item(t, SOURCE_GRAPH_ALERT, &a.id, &a.raw, &reason));
-                    continue;
-                }
-            };
-            // A version we already stored that asks for nothing new (the overlap re-read)
-            // needs no write transaction at all.
-            if ingest::unchanged(p, &item) {
-                continue;
-            }
-            batch.push(item);
-        }
-        // Graph lists the most recent first; page the oldest of a batch first.
-        batch.sort_by(|a, b| a.alert.version.cmp(&b.alert.version));
-        out.read = batch.len();
-        // The poisoned items are stored with the page, in one transaction: durable exactly when
-        // the page is, so the cursor moves past both.
-        quarantine::prepare(t, &mut poisoned, now);
-        let (o, new) = store.ingest_page(&batch, &poisoned, fence, now).await?;
-        quarantine::report(t, &poisoned, new);
-        for (result, n) in [("new", o.new), ("updated", o.updated), ("unchanged", o.unchanged)] {
-            metrics::counter!(telemetry::ALERTS_INGESTED, "tenant" => t.name.clone(), "result" => result)
-                .increment(n as u64);
-        }
-        metrics::counter!(telemetry::PAGE_JOBS_CREATED, "tenant" => t.name.clone()).increment(o.jobs_created as u64);
-        let grouped = batch.iter().filter(|i| i.update.signl4_state.as_deref() == Some("grouped")).count();
-        metrics::counter!(crate::telemetry::ALERTS_GROUPED, "tenant" => t.name.clone()).increment(grouped as u64);
-        out.new = o.new;
-        out.updated = o.updated;
-        out.queued = o.jobs_created + batch.iter().map(|i| i.jobs.len()).sum::<usize>();
-        Ok(out)
+        Ok(groups)
+    }
+
+    async fn enrich(&self, _: &dyn Store, _: &GraphAlert, _: Option<&StoredAlert>) -> anyhow::Result<()> {
+        Ok(())
+    }
+
+    fn decide(
+        &self,
+        groups: &mut ingest::GroupBook,
+        a: &GraphAlert,
+        prior: Option<&StoredAlert>,
+        _: (),
+    ) -> Vec<IngestItem> {
+        vec![ingest::graph_alert_grouped(&self.0.cfg, a, prior, groups)]
     }
 }

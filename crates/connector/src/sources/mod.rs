@@ -1,11 +1,13 @@
 //! Where alerts and SIGNL4 events come from: pull sources behind one trait, run by one
-//! [`driver`] (lease, cursor, lookback, overlap, paging, progress, shutdown), and the SIGNL4
-//! webhook receiver as a push source. Sources share only core types and [`events`].
+//! [`driver`] (lease, cursor, lookback, overlap, paging, progress, shutdown), the alert
+//! sources storing their pages through one [`pipeline`], and the SIGNL4 webhook receiver as a
+//! push source. Sources share only core types, [`pipeline`] and [`events`].
 
 pub mod driver;
 pub mod events;
 pub mod graph_alerts;
 pub mod graph_incidents;
+pub mod pipeline;
 pub mod quarantine;
 pub mod sentinel_incidents;
 pub mod signl4_rest;

@@ -1,4 +1,4 @@
-//! Poison isolation for every source (issue 20): an item whose processing failed — a panic
+//! Poison isolation for every source: an item whose processing failed — a panic
 //! included ([`s4s_core::ingest::guarded`]) — is recorded in the quarantine table with its raw
 //! JSON and the reason, counted (`s4s_quarantined_total`), logged and audited, and the rest of
 //! its page goes on; the cursor moves past it (it is durable in the table). `jobs retry

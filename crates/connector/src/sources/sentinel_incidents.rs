@@ -6,7 +6,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
-use s4s_core::config::PagePer;
+use s4s_core::config::{PagePer, TenantConfig};
+use s4s_core::records::IngestItem;
 use s4s_core::sentinel::{self as model, Incident};
 use s4s_core::{ingest, timefmt};
 use s4s_store::{Fence, Store, StoredAlert};
@@ -14,6 +15,7 @@ use serde_json::Value;
 use time::OffsetDateTime;
 
 use crate::clients::sentinel::SentinelClient;
+use crate::sources::pipeline::{self, Malformed, PageSource};
 use crate::sources::quarantine;
 use crate::sources::{Page, PullSource, Stored};
 use crate::tenant::TenantContext;
@@ -34,8 +36,8 @@ impl SentinelIncidents {
         SentinelIncidents { tenant, client, last_recheck: Mutex::new(Some(Instant::now())) }
     }
 
-    /// Re-runs the quarantined incidents an operator asked for (`jobs retry quarantine:<id>`,
-    /// issue 20) through [`PullSource::store_page`]; one whose stored version is as new or
+    /// Re-runs the quarantined incidents an operator asked for (`jobs retry quarantine:<id>`)
+    /// through [`PullSource::store_page`]; one whose stored version is as new or
     /// newer was processed since and is only released.
     async fn rerun_quarantined(&self, store: &dyn Store) -> anyhow::Result<usize> {
         let t = &self.tenant.cfg;
@@ -137,97 +139,101 @@ impl PullSource for SentinelIncidents {
     }
 
     async fn store_page(&self, store: &dyn Store, fence: Option<&Fence>, items: Vec<Value>) -> anyhow::Result<Stored> {
+        pipeline::store_page(self, store, fence, items).await
+    }
+}
+
+/// What an incident's decision reads before it runs.
+pub struct IncidentReads {
+    /// Its alerts from ARM ([`ingest::sentinel_needs_alerts`]).
+    alerts: Option<Vec<Value>>,
+    /// Its stored alerts ([`ingest::sentinel_needs_tracked`]).
+    tracked: Vec<StoredAlert>,
+    /// The page its Graph twin made.
+    twin: Option<ingest::Twin>,
+    /// Its portal comments and the rows they annotate, when it may have gained comments.
+    comments: Option<(Vec<Value>, Vec<StoredAlert>)>,
+}
+
+#[async_trait]
+impl PageSource for SentinelIncidents {
+    type Item = Incident;
+    type State = ();
+    type Extra = IncidentReads;
+
+    fn tenant(&self) -> &TenantConfig {
+        &self.tenant.cfg
+    }
+    fn source(&self) -> String {
+        self.cursor()
+    }
+    fn describe(&self) -> String {
+        PullSource::describe(self)
+    }
+    fn raw_key(raw: &Value) -> Option<String> {
+        raw.get("name").and_then(Value::as_str).map(str::to_string)
+    }
+    /// Without a name or a valid `lastModifiedTimeUtc` an incident is counted as malformed.
+    fn parse(raw: Value) -> Result<Incident, Malformed> {
+        Incident::from_json(raw)
+            .ok_or_else(|| Malformed { id: None, error: "no name or no valid lastModifiedTimeUtc".into() })
+    }
+    fn key(inc: &Incident) -> &str {
+        &inc.name
+    }
+    fn changed_at(inc: &Incident) -> OffsetDateTime {
+        inc.last_modified
+    }
+    fn raw(inc: &Incident) -> &Value {
+        &inc.raw
+    }
+
+    async fn state(&self, _: &dyn Store, _: &[Incident], _: &HashMap<String, StoredAlert>) -> anyhow::Result<()> {
+        Ok(())
+    }
+
+    async fn enrich(
+        &self,
+        store: &dyn Store,
+        inc: &Incident,
+        p: Option<&StoredAlert>,
+    ) -> anyhow::Result<IncidentReads> {
+        let (t, ws) = (&self.tenant.cfg, &self.client.cfg);
+        let alerts = match ingest::sentinel_needs_alerts(ws, inc, p) {
+            true => Some(self.client.incident_alerts(&inc.name).await?),
+            false => None,
+        };
+        let tracked = match ingest::sentinel_needs_tracked(ws, inc, p) {
+            true => store.incident_alerts(&t.name, &inc.name).await?,
+            false => Vec::new(),
+        };
+        // The same Defender incident already paged through Graph: it joins that page.
+        let twin = match ingest::sentinel_twin_of(t, ws, inc, p) {
+            Some(xdr) => ingest::Twin::find(&t.name, &self.cursor(), &store.incident_alerts(&t.name, xdr).await?),
+            None => None,
+        };
+        // Comments added in the portal reach the phone as annotations.
+        let comments = match p.filter(|_| ingest::sentinel_comments_changed(inc, p)) {
+            Some(_) => Some((self.client.comments(&inc.name).await?, self.members(store, &inc.name).await?)),
+            None => None,
+        };
+        Ok(IncidentReads { alerts, tracked, twin, comments })
+    }
+
+    fn decide(&self, _: &mut (), inc: &Incident, p: Option<&StoredAlert>, reads: IncidentReads) -> Vec<IngestItem> {
         let (t, ws) = (&self.tenant.cfg, &self.client.cfg);
         let source = self.cursor();
-        let total = items.len();
-        // Items whose processing failed (a panic included): kept aside, the page goes on.
-        let mut poisoned = Vec::new();
-        let mut incidents: Vec<Incident> = Vec::with_capacity(total);
-        for raw in items {
-            let copy = raw.clone();
-            match ingest::guarded(|| Incident::from_json(raw)) {
-                Ok(Some(inc)) => incidents.push(inc),
-                Ok(None) => {}
-                Err(reason) => {
-                    let name = copy.get("name").and_then(Value::as_str).unwrap_or_default().to_string();
-                    poisoned.push(quarantine::item(t, &source, &name, &copy, &reason));
+        let mut items = ingest::sentinel_incident(t, ws, inc, p, reads.alerts, &reads.tracked, reads.twin.as_ref());
+        if let (Some(prior), Some((comments, members))) = (p, &reads.comments) {
+            let jobs = ingest::sentinel_portal_comments(t, ws, inc, prior, comments, members);
+            match items.iter_mut().find(|i| i.alert.source == source && i.alert.alert_id == inc.name) {
+                Some(item) => item.jobs.extend(jobs),
+                None if jobs.is_empty() => {}
+                None => {
+                    tracing::warn!(tenant = %t.name, workspace = %ws.name, incident = %inc.name, "portal comments without an incident version to record them with; skipped")
                 }
             }
         }
-        if incidents.len() + poisoned.len() < total {
-            // Like malformed Graph alerts: counted and said, never silently dropped.
-            let skipped = (total - incidents.len() - poisoned.len()) as u64;
-            metrics::counter!(crate::telemetry::ALERTS_MALFORMED, "tenant" => t.name.clone()).increment(skipped);
-            tracing::warn!(tenant = %t.name, workspace = %ws.name, skipped, "skipping Sentinel incidents without name or a valid lastModifiedTimeUtc");
-        }
-        let names: Vec<String> = incidents.iter().map(|i| i.name.clone()).collect();
-        let prior: HashMap<String, StoredAlert> = store
-            .get_alerts(&t.name, &source, &names)
-            .await?
-            .into_iter()
-            .map(|a| (a.record.alert_id.clone(), a))
-            .collect();
-        let mut out = Stored { read: incidents.len(), ..Default::default() };
-        let mut batch = Vec::new();
-        let now = timefmt::millis(OffsetDateTime::now_utc());
-        let audit_routes = t.audit.is_some() && !t.routes.is_empty();
-        for inc in &incidents {
-            out.newest = out.newest.max(Some(inc.last_modified));
-            let p = prior.get(&inc.name);
-            let alerts = match ingest::sentinel_needs_alerts(ws, inc, p) {
-                true => Some(self.client.incident_alerts(&inc.name).await?),
-                false => None,
-            };
-            let tracked = match ingest::sentinel_needs_tracked(ws, inc, p) {
-                true => store.incident_alerts(&t.name, &inc.name).await?,
-                false => Vec::new(),
-            };
-            // The same Defender incident already paged through Graph: it joins that page.
-            let twin = match ingest::sentinel_twin_of(t, ws, inc, p) {
-                Some(xdr) => ingest::Twin::find(&t.name, &source, &store.incident_alerts(&t.name, xdr).await?),
-                None => None,
-            };
-            // Comments added in the portal reach the phone as annotations (read before the
-            // decision: the decision does no I/O and runs guarded).
-            let comments = match p.filter(|_| ingest::sentinel_comments_changed(inc, p)) {
-                Some(_) => Some((self.client.comments(&inc.name).await?, self.members(store, &inc.name).await?)),
-                None => None,
-            };
-            let decided = ingest::guarded(|| {
-                let mut items = ingest::sentinel_incident(t, ws, inc, p, alerts, &tracked, twin.as_ref());
-                if let (Some(prior), Some((comments, members))) = (p, &comments) {
-                    let jobs = ingest::sentinel_portal_comments(t, ws, inc, prior, comments, members);
-                    match items.iter_mut().find(|i| i.alert.source == source && i.alert.alert_id == inc.name) {
-                        Some(item) => item.jobs.extend(jobs),
-                        None if jobs.is_empty() => {}
-                        None => {
-                            tracing::warn!(tenant = %t.name, workspace = %ws.name, incident = %inc.name, "portal comments without an incident version to record them with; skipped")
-                        }
-                    }
-                }
-                if audit_routes {
-                    for item in &mut items {
-                        item.audit = s4s_core::audit::routed(item, now);
-                    }
-                }
-                items
-            });
-            match decided {
-                Ok(items) => batch.extend(items),
-                // Counts as stored for the cursor: durable in the quarantine table.
-                Err(reason) => poisoned.push(quarantine::item(t, &source, &inc.name, &inc.raw, &reason)),
-            }
-        }
-        out.queued = batch.iter().map(|i| i.jobs.len() + usize::from(i.page.is_some())).sum();
-        // The poisoned items are stored with the page, in one transaction: durable exactly when
-        // the page is, so the cursor moves past both.
-        quarantine::prepare(t, &mut poisoned, now);
-        let (o, new) = store.ingest_page(&batch, &poisoned, fence, now).await?;
-        quarantine::report(t, &poisoned, new);
-        let grouped = batch.iter().filter(|i| i.update.signl4_state.as_deref() == Some("grouped")).count();
-        metrics::counter!(crate::telemetry::ALERTS_GROUPED, "tenant" => t.name.clone()).increment(grouped as u64);
-        out.new = o.new;
-        out.updated = o.updated;
-        Ok(out)
+        items
     }
 }

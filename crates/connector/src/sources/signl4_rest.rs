@@ -139,7 +139,7 @@ impl PullSource for Signl4Rest {
         // V1 or V2 shape (`signl4.md` §2.3 / §2.4), only alerts this connector raised for this tenant.
         let mut alerts: Vec<RestAlert> = Vec::new();
         // A REST alert whose processing fails (a panic included) is kept aside with its JSON,
-        // and the rest go on (issue 20).
+        // and the rest go on.
         let mut raws: HashMap<String, Value> = HashMap::new();
         let mut poisoned = Vec::new();
         for raw in &items {

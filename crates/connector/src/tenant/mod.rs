@@ -50,8 +50,8 @@ impl Schedulers {
         Schedulers {
             graph: Scheduler::new("Graph", &cfg.name, &cfg.limits.graph()),
             arm: cfg
-                .sentinel
-                .iter()
+                .sentinel()
+                .into_iter()
                 .map(|w| {
                     (
                         w.subscription_id.clone(),
@@ -189,8 +189,8 @@ impl Clients {
             teams.push(Team::new(cfg, &r.name, &r.signl4, &http, shared));
         }
         let sentinel = cfg
-            .sentinel
-            .iter()
+            .sentinel()
+            .into_iter()
             .map(|w| {
                 let arm = sched.arm.get(&w.subscription_id).cloned().unwrap_or_else(|| sched.graph.clone());
                 Arc::new(SentinelClient::new(

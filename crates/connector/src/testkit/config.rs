@@ -640,10 +640,10 @@ mod tests {
         let c = b.build();
         let t = &c.tenants[0];
         assert_eq!(t.poll_interval, Duration::from_millis(250));
-        assert_eq!((t.graph, t.page_size), (false, 3));
+        assert_eq!((t.graph(), t.page_size), (false, 3));
         assert_eq!(t.signl4.api_poll_interval, Duration::from_millis(200));
-        assert_eq!(t.sentinel[0].page_per, PagePer::Alert);
-        assert_eq!(t.sentinel[0].close_classification_reason.as_deref(), Some("InaccurateData"));
+        assert_eq!(t.sentinel()[0].page_per, PagePer::Alert);
+        assert_eq!(t.sentinel()[0].close_classification_reason.as_deref(), Some("InaccurateData"));
         assert_eq!(c.delivery.lease, Duration::from_secs(90));
         let pg = b.postgres("postgres://u@h/db").build();
         assert!(matches!(pg.storage, config::StorageConfig::Postgres { .. }));

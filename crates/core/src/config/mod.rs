@@ -51,7 +51,7 @@ pub use signl4::{Fallback, GroupBy, KEY_API_KEY, KEY_TEAM_SECRET, SCENARIOS, Sig
 pub use storage::StorageConfig;
 pub use storm::StormPolicy;
 pub use sync::{CLASSIFICATIONS, DETERMINATIONS, SyncConfig};
-pub use tenant::TenantConfig;
+pub use tenant::{SourceConfig, TenantConfig};
 pub use values::parse_duration;
 
 use env::apply_env_overrides;

@@ -81,6 +81,16 @@ struct RawFilter {
     statuses: Option<Vec<String>>,
 }
 
+/// One source a tenant reads. The file keeps its own keys for each (`graph = true`,
+/// `[[tenant.sentinel]]`); [`TenantConfig::graph`] and [`TenantConfig::sentinel`] read them back.
+#[derive(Debug, Clone)]
+pub enum SourceConfig {
+    /// Microsoft Graph Security alerts (and, with sync, their incidents).
+    Graph,
+    /// A Sentinel workspace read through the Azure REST API.
+    Sentinel(Box<SentinelConfig>),
+}
+
 #[derive(Debug, Clone)]
 pub struct TenantConfig {
     /// Short name used in logs, metrics and dedup keys.
@@ -120,10 +130,9 @@ pub struct TenantConfig {
     pub unrouted_pages: bool,
     pub sync: SyncConfig,
     pub limits: LimitsConfig,
-    /// Read Graph Security alerts (default true).
-    pub graph: bool,
-    /// Sentinel workspaces read through the Azure REST API.
-    pub sentinel: Vec<SentinelConfig>,
+    /// What the tenant reads: Graph Security alerts (`graph`, default true) and each
+    /// `[[tenant.sentinel]]` workspace, in that order.
+    pub sources: Vec<SourceConfig>,
     /// `[tenant.audit]`: the `SIGNL4_CL` audit trail; `None`: none is written.
     pub audit: Option<AuditConfig>,
 }
@@ -146,6 +155,22 @@ pub(super) fn from_raw(raw: Vec<RawTenant>, env: &dyn Env) -> Result<Vec<TenantC
 }
 
 impl TenantConfig {
+    /// Whether the tenant reads Graph Security alerts (`graph`, default true).
+    pub fn graph(&self) -> bool {
+        self.sources.iter().any(|s| matches!(s, SourceConfig::Graph))
+    }
+
+    /// The Sentinel workspaces the tenant reads (`[[tenant.sentinel]]`), in order.
+    pub fn sentinel(&self) -> Vec<&SentinelConfig> {
+        self.sources
+            .iter()
+            .filter_map(|s| match s {
+                SourceConfig::Sentinel(w) => Some(w.as_ref()),
+                SourceConfig::Graph => None,
+            })
+            .collect()
+    }
+
     /// The app secret, when the tenant uses one (`credential = "secret"`).
     pub fn client_secret(&self) -> Option<&SecretString> {
         match &self.credential {
@@ -291,8 +316,11 @@ impl TenantConfig {
             unrouted_pages,
             sync,
             limits,
-            graph: graph_enabled,
-            sentinel,
+            sources: graph_enabled
+                .then_some(SourceConfig::Graph)
+                .into_iter()
+                .chain(sentinel.into_iter().map(|w| SourceConfig::Sentinel(Box::new(w))))
+                .collect(),
             audit,
         })
     }

@@ -39,7 +39,7 @@ impl GraphNeed {
 /// need the ReadWrite roles; incidents resolved in the portal close the SIGNL4 alert, and the
 /// incident's status, owner and tag follow its alerts).
 pub fn graph_needs(t: &TenantConfig) -> Vec<GraphNeed> {
-    if !t.graph {
+    if !t.graph() {
         return Vec::new();
     }
     if !t.sync.enabled {

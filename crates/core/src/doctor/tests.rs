@@ -73,7 +73,7 @@ fn a_missing_role_is_named_with_portal_and_az_fixes() {
 #[test]
 fn no_arm_role_gives_the_az_role_assignment_command() {
     let t = tenant("enabled = true");
-    let ws = &t.sentinel[0];
+    let ws = t.sentinel()[0];
     let v = failure_verdict(
         &cx(&t),
         Probe::SentinelIncidents { ws, index: 0 },
@@ -109,7 +109,7 @@ fn no_arm_role_gives_the_az_role_assignment_command() {
 #[test]
 fn statuses_map_to_the_key_to_fix() {
     let t = tenant("enabled = true");
-    let ws = &t.sentinel[0];
+    let ws = t.sentinel()[0];
     let c = cx(&t);
     let fix = |p: Probe<'_>, status: Option<u16>, message: &str| {
         failure_verdict(&c, p, Failure { status, message }).fix.unwrap()

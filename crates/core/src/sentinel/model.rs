@@ -22,18 +22,12 @@ pub fn defender_url(link: &str) -> Option<url::Url> {
 }
 
 pub fn source(workspace: &str) -> String {
-    crate::ids::SourceId::SentinelIncident(workspace.into()).to_string()
-}
-
-/// The workspace a store source belongs to (`sentinel.<ws>` or `sentinel-alert.<ws>`), or
-/// None for other sources.
-pub fn workspace_of(source: &str) -> Option<&str> {
-    source.strip_prefix("sentinel.").or_else(|| source.strip_prefix("sentinel-alert."))
+    crate::source::SourceId::SentinelIncident(workspace.into()).to_string()
 }
 
 /// Store source for a workspace's alerts in per-alert mode.
 pub fn alert_source(workspace: &str) -> String {
-    crate::ids::SourceId::SentinelAlert(workspace.into()).to_string()
+    crate::source::SourceId::SentinelAlert(workspace.into()).to_string()
 }
 
 fn s(v: &Value, ptr: &str) -> Option<String> {
@@ -577,13 +571,6 @@ pub(crate) mod tests {
             json!({"objectId": null, "email": null, "assignedTo": null, "userPrincipalName": null});
         let put = incident_put(&free, &ack, &ws(), None).unwrap();
         assert_eq!(put["properties"]["owner"]["email"], "rene@contoso.com");
-    }
-
-    #[test]
-    fn sources_name_their_workspace() {
-        assert_eq!(workspace_of(&source("soc")), Some("soc"));
-        assert_eq!(workspace_of(&alert_source("soc")), Some("soc"));
-        assert_eq!(workspace_of("graph-alert"), None);
     }
 
     #[test]

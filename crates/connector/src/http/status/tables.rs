@@ -67,7 +67,7 @@ fn tenant_row(tc: &TenantContext, cursors: &[s4s_store::CursorRow], now: i64) ->
 fn budgets(tc: &TenantContext) -> Markup {
     let sch = &tc.sched;
     let mut rows: Vec<(String, f64, bool)> = Vec::new();
-    if tc.cfg.graph {
+    if tc.cfg.graph() {
         rows.push(("Graph".into(), sch.graph.usage(), sch.graph.held()));
     }
     let mut arm: Vec<_> = sch.arm.iter().collect();
@@ -75,7 +75,7 @@ fn budgets(tc: &TenantContext) -> Markup {
     for (sub, a) in arm {
         rows.push((format!("ARM {}", short(sub)), a.usage(), a.held()));
     }
-    if !tc.cfg.sentinel.is_empty() {
+    if !tc.cfg.sentinel().is_empty() {
         rows.push(("Log Analytics".into(), sch.log_analytics.usage(), sch.log_analytics.held()));
     }
     rows.push(("SIGNL4".into(), sch.signl4.usage(), sch.signl4.held()));

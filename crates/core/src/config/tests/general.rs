@@ -133,7 +133,7 @@ fn sentinel_workspaces_and_classification_pairs() {
         )
     };
     let c = load(&ws(""), &env(&[("CONTOSO_SECRET", "x")])).unwrap();
-    let w = &c.tenants[0].sentinel[0];
+    let w = c.tenants[0].sentinel()[0];
     assert_eq!((w.api_version.as_str(), w.page_per, w.enrichment_rows), ("2025-12-01", PagePer::Incident, 10));
     assert_eq!(w.close_classification, "Undetermined");
     assert_eq!(w.statuses, vec!["New"]);
@@ -172,7 +172,7 @@ fn sentinel_workspaces_and_classification_pairs() {
     assert_eq!(load_err(&ws("page_per = \"team\""), &[("CONTOSO_SECRET", "x")]).key, "tenant[0].sentinel[0].page_per");
     assert_eq!(w.comment_recheck, std::time::Duration::from_secs(300), "portal comments re-read every 5 min");
     let off = load(&ws("comment_recheck = \"0s\""), &env(&[("CONTOSO_SECRET", "x")])).unwrap();
-    assert!(off.tenants[0].sentinel[0].comment_recheck.is_zero());
+    assert!(off.tenants[0].sentinel()[0].comment_recheck.is_zero());
     assert_eq!(
         load_err(&ws("comment_recheck = \"often\""), &[("CONTOSO_SECRET", "x")]).key,
         "tenant[0].sentinel[0].comment_recheck"
