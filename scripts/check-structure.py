@@ -287,6 +287,44 @@ def check(crates_dir, max_lines, out=sys.stdout):
     return problems
 
 
+def check_code_map(crates_dir, doc, out=sys.stdout):
+    """The code map (the table rows of `doc` naming `crate/src/…` paths) names only paths that
+    exist, and every top-level module of every crate (its `src/x.rs` or `src/x/`)."""
+    problems = 0
+    named = set()
+    crates = [c for c in sorted(os.listdir(crates_dir)) if os.path.isdir(os.path.join(crates_dir, c, "src"))]
+    CODE_PATH = re.compile(r"`((?:" + "|".join(map(re.escape, crates)) + r")/src/[\w./]*)`")
+    with open(doc, encoding="utf-8") as fh:
+        rows = [line for line in fh if line.startswith("| ")]
+    for row in rows:
+        cells = row.split(" | ")
+        first = CODE_PATH.findall(cells[0])
+        # the first column may name more files of the first path's folder: `a/src/x.rs`, `y.rs`
+        if first:
+            base = first[0] if first[0].endswith("/") else os.path.dirname(first[0]) + "/"
+            for extra in re.findall(r"`([\w./]+)`", cells[0]):
+                if "/src/" not in extra:
+                    first.append(base + extra)
+        for path in first + CODE_PATH.findall(row):
+            named.add(path.rstrip("/"))
+    for path in sorted(named):
+        if not os.path.exists(os.path.join(crates_dir, path)):
+            problems += 1
+            print(f"{os.path.relpath(doc)}: the code map names {path}, which does not exist", file=out)
+    for crate in sorted(os.listdir(crates_dir)):
+        src = os.path.join(crates_dir, crate, "src")
+        if not os.path.isdir(src):
+            continue
+        for entry in sorted(os.listdir(src)):
+            if entry in ("lib.rs",) or not (entry.endswith(".rs") or os.path.isdir(os.path.join(src, entry))):
+                continue
+            path = f"{crate}/src/{entry}"
+            if not any(n == path or n.startswith(path + "/") for n in named):
+                problems += 1
+                print(f"{os.path.relpath(doc)}: the code map does not name {path}", file=out)
+    return problems
+
+
 def self_test():
     import io
 
@@ -334,6 +372,14 @@ def self_test():
     assert n == 1 and "701 lines" in text, text
     n, text = run({"lib.rs": "#[cfg(test)]\nmod tests;", "tests.rs": "fn f() {}\n" * 900})
     assert n == 0, text
+    # the code map
+    d = tree({"lib.rs": "mod a; mod b; mod c;", "a.rs": "", "b/mod.rs": "", "c.rs": ""})
+    doc = os.path.join(d, "MAP.md")
+    with open(doc, "w") as f:
+        f.write("| `c/src/a.rs`, `c.rs` | x |\n| `c/src/gone.rs` | y |\n")
+    buf = io.StringIO()
+    n = check_code_map(d, doc, buf)
+    assert n == 2 and "c/src/gone.rs, which does not exist" in buf.getvalue() and "not name c/src/b" in buf.getvalue(), buf.getvalue()
     print("check-structure self-test: ok")
 
 
@@ -342,11 +388,15 @@ def main():
     ap.add_argument("crates", nargs="?", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "crates"))
     ap.add_argument("--max-lines", type=int, default=MAX_LINES)
     ap.add_argument("--self-test", action="store_true", help="check the checker on made-up trees first")
+    ap.add_argument("--code-map", metavar="DOC", help="also check the code map in DOC (e.g. ARCHITECTURE.md)")
     a = ap.parse_args()
     if a.self_test:
         self_test()
     n = check(os.path.normpath(a.crates), a.max_lines)
+    if a.code_map:
+        n += check_code_map(os.path.normpath(a.crates), a.code_map)
     if n:
+        sys.stdout.flush()
         print(f"{n} structure problem(s): see ARCHITECTURE.md (layers; files split by concern)", file=sys.stderr)
         return 1
     print("structure: no import cycles, no source file over", a.max_lines, "lines")
