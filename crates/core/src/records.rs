@@ -4,6 +4,7 @@
 //! are computed and unit-tested without a database; `s4s-store` persists them.
 
 pub use crate::audit::AuditRecord;
+use crate::job_kind::JobKind;
 use crate::sync::Signl4State;
 
 /// One version of an alert as read from the source.
@@ -28,7 +29,8 @@ pub type Merge = fn(old: &str, new: &str) -> String;
 #[derive(Debug, Clone)]
 pub struct NewJob {
     pub tenant: String,
-    pub kind: String,
+    /// Stored by its name ([`JobKind::as_str`]); the store orders claims by its priority.
+    pub kind: JobKind,
     /// Idempotency key: a second job with the same key is never created.
     pub key: String,
     pub payload: String,
@@ -40,11 +42,11 @@ pub struct NewJob {
 }
 
 impl NewJob {
-    pub fn once(tenant: &str, kind: &str, key: String, payload: String) -> NewJob {
-        NewJob { tenant: tenant.into(), kind: kind.into(), key, payload, coalesce: None }
+    pub fn once(tenant: &str, kind: JobKind, key: String, payload: String) -> NewJob {
+        NewJob { tenant: tenant.into(), kind, key, payload, coalesce: None }
     }
-    pub fn coalescing(tenant: &str, kind: &str, key: String, payload: String, merge: Merge) -> NewJob {
-        NewJob { tenant: tenant.into(), kind: kind.into(), key, payload, coalesce: Some(merge) }
+    pub fn coalescing(tenant: &str, kind: JobKind, key: String, payload: String, merge: Merge) -> NewJob {
+        NewJob { tenant: tenant.into(), kind, key, payload, coalesce: Some(merge) }
     }
 }
 
