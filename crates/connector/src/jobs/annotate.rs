@@ -24,7 +24,7 @@ pub struct Annotate;
 
 #[async_trait]
 impl JobHandler for Annotate {
-    const KIND: JobKind = JobKind::Annotate;
+    const KIND: JobKind = s4s_core::jobs::annotate::KIND;
     type Payload = AnnotateJob;
 
     async fn run(&self, cx: &JobContext<'_>, job: AnnotateJob) -> Outcome {

@@ -34,7 +34,7 @@ const KEEP_SENT_MS: i64 = 7 * 24 * 3_600_000;
 
 #[async_trait]
 impl JobHandler for AuditJob {
-    const KIND: JobKind = JobKind::Audit;
+    const KIND: JobKind = s4s_core::jobs::audit::KIND;
     type Payload = Value;
 
     async fn run(&self, cx: &JobContext<'_>, _payload: Value) -> Outcome {

@@ -18,7 +18,7 @@ pub struct GraphSyncJob;
 
 #[async_trait]
 impl JobHandler for GraphSyncJob {
-    const KIND: JobKind = JobKind::GraphSync;
+    const KIND: JobKind = s4s_core::jobs::graph_sync::KIND;
     type Payload = AlertSync;
 
     async fn run(&self, cx: &JobContext<'_>, intent: AlertSync) -> Outcome {

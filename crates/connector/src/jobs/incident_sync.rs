@@ -12,7 +12,7 @@ pub struct IncidentSyncJob;
 
 #[async_trait]
 impl JobHandler for IncidentSyncJob {
-    const KIND: JobKind = JobKind::IncidentSync;
+    const KIND: JobKind = s4s_core::jobs::incident_sync::KIND;
     type Payload = IncidentSync;
 
     async fn run(&self, cx: &JobContext<'_>, intent: IncidentSync) -> Outcome {

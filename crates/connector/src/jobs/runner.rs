@@ -3,8 +3,8 @@
 //! with newer work while it ran runs again). A transient failure (network, 5xx, 429, database)
 //! reschedules the job with exponential backoff and jitter, never sooner than `Retry-After` /
 //! `X-RateLimit-Reset`; a job still failing `dead_letter_after` after it was queued moves to the
-//! dead-letter state, as does one rejected permanently (4xx). A wrong SIGNL4 team secret (404)
-//! parks the tenant's SIGNL4 jobs and says so once, loudly, instead of hammering SIGNL4.
+//! dead-letter state, as does one rejected permanently (4xx). A job its handler parks
+//! ([`Outcome::Park`], e.g. a wrong SIGNL4 team secret) waits paused until a restart.
 //!
 //! The only duplicate window: the effect succeeded and the process died before the commit.
 //! For pages SIGNL4 then shows the alert twice; Graph writes are re-planned against the
@@ -19,7 +19,6 @@ use s4s_core::budget::Priority;
 use s4s_core::config::DeliveryConfig;
 use s4s_core::jobs::JobKind;
 use s4s_core::retry::next_delay;
-use s4s_core::routing::DEFAULT_ROUTE;
 use s4s_store::{FollowUp, Job, Store};
 use tokio::sync::{Notify, Semaphore, watch};
 
@@ -207,17 +206,8 @@ impl Runner {
                 .await;
             return;
         };
-        if rt.breaker.any_rejected()
-            && let Some(team) = rt.signl4_team(&job)
-            && rt.breaker.should_park(&team)
-        {
-            // Only this team's jobs wait; a tenant's other teams keep paging.
-            let why = rt.status().signl4_rejected.unwrap_or_default();
-            let _ = self.store.pause_job(job.id, &self.owner, &why, now_ms()).await;
-            return;
-        }
         let started = std::time::Instant::now();
-        let priority = JobKind::parse(&job.kind).map(JobKind::priority).unwrap_or(Priority::Housekeeping);
+        let priority = self.registry.kind(&job.kind).map(JobKind::priority).unwrap_or(Priority::Housekeeping);
         let outcome = as_caller(
             Caller::job(priority),
             self.registry.run(&JobContext { store: &self.store, tenant: &rt, job: &job }),
@@ -291,16 +281,9 @@ impl Runner {
                 metrics::counter!(crate::telemetry::JOBS_DEAD, "tenant" => tenant).increment(1);
                 let _ = self.store.bury_job(job.id, &self.owner, &why, now_ms()).await;
             }
-            Outcome::Failed(e) if e.is_signl4_rejection() => {
-                metrics::counter!(crate::telemetry::DELIVERY_FAILURES, "tenant" => tenant.clone(), "kind" => "rejected")
-                    .increment(1);
-                let team = rt.signl4_team(&job).unwrap_or_else(|| DEFAULT_ROUTE.to_string());
-                let msg = if team == DEFAULT_ROUTE { e.to_string() } else { format!("route {team}: {e}") };
-                let key = s4s_core::status::team_secret_key(&team);
-                if rt.breaker.rejected(&rt.health, &tenant, &team, &msg) {
-                    tracing::error!(tenant = %tenant, route = %team, error = %msg, "SIGNL4 REJECTED THE TEAM SECRET: pages to this team are parked (nothing is lost; the tenant's other teams keep paging). Fix {key} and restart signl4-sentinel to send them.");
-                }
-                let _ = self.store.pause_job(job.id, &self.owner, &msg, now_ms()).await;
+            Outcome::Park { reason } => {
+                tracing::debug!(tenant = %tenant, job_key = %job.key, reason = %reason, "job parked");
+                let _ = self.store.pause_job(job.id, &self.owner, &reason, now_ms()).await;
             }
             Outcome::Failed(e) => {
                 let transient = e.is_transient();

@@ -2,16 +2,15 @@
 //! arrive within the enrichment budget; otherwise a later job adds them as a comment.
 
 use async_trait::async_trait;
-use s4s_core::jobs::{self, JobKind, SentinelPageJob};
+use s4s_core::jobs::{self, JobKind, PageJob, SentinelPageJob};
 use s4s_core::sentinel::{self as model, Enrichment, Incident, SentinelAlert};
 use s4s_core::sync::AlertSync;
 use s4s_core::{ids, signl4_payload};
 use s4s_store::FollowUp;
 
 use crate::clients::sentinel::enrich;
-use crate::jobs::deliver::{self, Delivered};
-use crate::jobs::page::remember_event_id;
-use crate::jobs::{JobContext, JobHandler, Outcome};
+use crate::jobs::deliver::{self, Delivered, remember_event_id};
+use crate::jobs::{JobContext, JobHandler, Outcome, signl4};
 use crate::telemetry;
 use crate::tenant::audit;
 
@@ -19,10 +18,13 @@ pub struct SentinelPage;
 
 #[async_trait]
 impl JobHandler for SentinelPage {
-    const KIND: JobKind = JobKind::SentinelPage;
+    const KIND: JobKind = jobs::sentinel_page::KIND;
     type Payload = SentinelPageJob;
 
     async fn run(&self, cx: &JobContext<'_>, p: SentinelPageJob) -> Outcome {
+        if let Some(parked) = signl4::parked(cx, p.route.as_deref().unwrap_or(s4s_core::routing::DEFAULT_ROUTE)) {
+            return parked;
+        }
         let rt = cx.tenant;
         let Some(client) = rt.workspace(&p.workspace).cloned() else {
             return Outcome::Broken(format!("Sentinel workspace {} is no longer configured", p.workspace));
@@ -44,11 +46,9 @@ impl JobHandler for SentinelPage {
             _ => signl4_payload::incident_page(&rt.cfg.name, &client.cfg, &inc, &alerts, &enrichment, &route.signl4),
         };
         page = page.reopened(p.episode);
-        if !route.is_default() {
-            page.body.insert(jobs::ROUTE_FIELD.into(), route.name.clone().into());
-        }
         let title = page.body.get("Title").and_then(|v| v.as_str()).unwrap_or("").to_string();
-        let done = match deliver::page(cx, page.body.clone()).await {
+        let job = PageJob::new(page.body.clone()).to(&route.name);
+        let done = match deliver::page(cx, &job, false).await {
             Ok(d) => d,
             Err(outcome) => return outcome,
         };
@@ -76,7 +76,7 @@ impl JobHandler for SentinelPage {
             follow.jobs.push(jobs::sentinel_sync(&rt.cfg.name, &p.workspace, &ext, intent, true));
         }
         if let Delivered::Sent { event_id, .. } = &done {
-            follow.jobs.extend(deliver::verify_job(cx, &page.external_id, event_id.as_deref(), &page.body));
+            follow.jobs.extend(deliver::verify_job(cx, &job, event_id.as_deref()));
         }
         let found = match &done {
             Delivered::Found { alert_id, .. } => Some(alert_id.as_str()),

@@ -23,7 +23,7 @@ pub struct SentinelSync;
 
 #[async_trait]
 impl JobHandler for SentinelSync {
-    const KIND: JobKind = JobKind::SentinelSync;
+    const KIND: JobKind = s4s_core::jobs::sentinel_sync::KIND;
     type Payload = SentinelSyncJob;
 
     async fn run(&self, cx: &JobContext<'_>, p: SentinelSyncJob) -> Outcome {

@@ -12,7 +12,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use s4s_core::config::Fallback;
 use s4s_core::ids::ExternalId;
-use s4s_core::jobs::{self, JobKind, VerifyJob};
+use s4s_core::jobs::{self, JobKind, PageJob, VerifyJob};
 use s4s_core::sentinel::workspace_of;
 use s4s_core::signl4_rest::{NotDelivered, Verdict, alert_delivery, event_verdict};
 use s4s_core::sync::{AlertSync, SyncComment};
@@ -36,7 +36,7 @@ fn done(verdict: &str) -> Outcome {
 
 #[async_trait]
 impl JobHandler for Verify {
-    const KIND: JobKind = JobKind::Verify;
+    const KIND: JobKind = jobs::verify::KIND;
     type Payload = VerifyJob;
 
     async fn run(&self, cx: &JobContext<'_>, p: VerifyJob) -> Outcome {
@@ -130,14 +130,13 @@ fn not_delivered(cx: &JobContext<'_>, p: &VerifyJob, reason: NotDelivered) -> Fo
     rt.health.page_not_delivered(&format!("{}: {}", p.external_id, reason.describe()));
     let team = rt.team(p.route.as_deref().unwrap_or(s4s_core::routing::DEFAULT_ROUTE));
     let fallback = match (&team.opts.fallback, &p.page, p.fallback) {
-        (Fallback::Emergency, Some(body), false) => Some((
-            jobs::fallback_page(tenant, &p.external_id, p.route.as_deref(), body.clone(), false, reason.as_str()),
+        (Fallback::Emergency, Some(page), false) => Some((
+            jobs::fallback_page(tenant, routed(page, p), false, reason.as_str()),
             "paged the same team again with the emergency scenario",
         )),
-        (Fallback::Team(_), Some(body), false) => Some((
-            jobs::fallback_page(tenant, &p.external_id, p.route.as_deref(), body.clone(), true, reason.as_str()),
-            "paged the fallback team",
-        )),
+        (Fallback::Team(_), Some(page), false) => {
+            Some((jobs::fallback_page(tenant, routed(page, p), true, reason.as_str()), "paged the fallback team"))
+        }
         _ => None,
     };
     tracing::error!(tenant = %tenant, external_id = %p.external_id, event_id = %p.event_id, reason = reason.describe(), fallback = fallback.as_ref().map(|f| f.1).unwrap_or("none"), "SIGNL4 ACCEPTED A PAGE THAT REACHED NOBODY");
@@ -164,4 +163,14 @@ fn not_delivered(cx: &JobContext<'_>, p: &VerifyJob, reason: NotDelivered) -> Fo
         follow.jobs.push(job);
     }
     follow
+}
+
+/// The page to fall back from, to the route the verified page went to (a page stored by an
+/// earlier version may not name it).
+fn routed(page: &PageJob, p: &VerifyJob) -> PageJob {
+    let mut page = page.clone();
+    if page.route.is_none() {
+        page.route = p.route.clone();
+    }
+    page
 }
