@@ -240,7 +240,7 @@ pub async fn page(cx: &JobContext<'_>, page: &PageJob, counted: bool) -> Result<
                 if age < SETTLE {
                     tokio::time::sleep(SETTLE - age).await;
                 }
-                let found = api.alerts_by_external_id(&external_id).await.map_err(Outcome::from)?;
+                let found = api.alerts_by_external_id(external_id).await.map_err(Outcome::from)?;
                 if let Some(a) = found.into_iter().next() {
                     in_doubt_metric(tenant_name, "found");
                     tracing::warn!(tenant = %tenant_name, external_id = %external_id, signl4_alert = %a.id, "in-doubt page: SIGNL4 already has it; not paging again");

@@ -25,8 +25,8 @@ impl JobHandler for SentinelPage {
         if let Some(parked) = signl4::parked(cx, p.route.as_deref().unwrap_or(s4s_core::routing::DEFAULT_ROUTE)) {
             return parked;
         }
-        let rt = cx.tenant;
-        let Some(client) = rt.workspace(&p.workspace).cloned() else {
+        let tenant = cx.tenant;
+        let Some(client) = tenant.workspace(&p.workspace).cloned() else {
             return Outcome::Broken(format!("Sentinel workspace {} is no longer configured", p.workspace));
         };
         let Some(inc) = Incident::from_json(p.incident.clone()) else {
@@ -38,12 +38,14 @@ impl JobHandler for SentinelPage {
             None => alerts.clone(),
         };
         let enrichment = enrich(&client, &target, Some(client.cfg.enrichment_budget)).await;
-        let route = rt.route(p.route.as_deref().unwrap_or(s4s_core::routing::DEFAULT_ROUTE));
+        let route = tenant.route(p.route.as_deref().unwrap_or(s4s_core::routing::DEFAULT_ROUTE));
         let mut page = match &p.alert {
             Some(_) if !target.is_empty() => {
-                signl4_payload::alert_page(&rt.cfg.name, &client.cfg, &inc, &target[0], &enrichment, &route.signl4)
+                signl4_payload::alert_page(&tenant.cfg.name, &client.cfg, &inc, &target[0], &enrichment, &route.signl4)
             }
-            _ => signl4_payload::incident_page(&rt.cfg.name, &client.cfg, &inc, &alerts, &enrichment, &route.signl4),
+            _ => {
+                signl4_payload::incident_page(&tenant.cfg.name, &client.cfg, &inc, &alerts, &enrichment, &route.signl4)
+            }
         };
         page = page.reopened(p.episode);
         let title = page.body.get("Title").and_then(|v| v.as_str()).unwrap_or("").to_string();
@@ -53,10 +55,10 @@ impl JobHandler for SentinelPage {
             Err(outcome) => return outcome,
         };
         if let Delivered::Sent { .. } = &done {
-            rt.breaker.page_sent(&rt.health, &rt.cfg.name, &rt.team(&route.name).route);
-            metrics::counter!(telemetry::PAGES_SENT, "tenant" => rt.cfg.name.clone()).increment(1);
+            tenant.breaker.page_sent(&tenant.health, &tenant.cfg.name, &tenant.team(&route.name).route);
+            metrics::counter!(telemetry::PAGES_SENT, "tenant" => tenant.cfg.name.clone()).increment(1);
             tracing::info!(
-                tenant = %rt.cfg.name,
+                tenant = %tenant.cfg.name,
                 source = %model::source(&p.workspace),
                 alert_id = %inc.name,
                 external_id = %page.external_id,
@@ -70,10 +72,10 @@ impl JobHandler for SentinelPage {
         }
         let mut follow =
             FollowUp { update: remember_event_id(&page.external_id, done.event_id()), ..Default::default() };
-        if rt.cfg.sync.enabled && client.cfg.label.is_some() {
+        if tenant.cfg.sync.enabled && client.cfg.label.is_some() {
             let intent = AlertSync { alert_id: inc.name.clone(), ..Default::default() };
-            let ext = ids::external_id(&rt.cfg.name, &model::source(&p.workspace), &inc.name);
-            follow.jobs.push(jobs::sentinel_sync(&rt.cfg.name, &p.workspace, &ext, intent, true));
+            let ext = ids::external_id(&tenant.cfg.name, &model::source(&p.workspace), &inc.name);
+            follow.jobs.push(jobs::sentinel_sync(&tenant.cfg.name, &p.workspace, &ext, intent, true));
         }
         if let Delivered::Sent { event_id, .. } = &done {
             follow.jobs.extend(deliver::verify_job(cx, &job, event_id.as_deref()));
@@ -83,10 +85,11 @@ impl JobHandler for SentinelPage {
             Delivered::Sent { .. } => None,
         };
         follow.audit.extend(
-            audit::paged(rt, cx.store.as_ref(), cx.job, &page.external_id, &route.name, done.event_id(), found).await,
+            audit::paged(tenant, cx.store.as_ref(), cx.job, &page.external_id, &route.name, done.event_id(), found)
+                .await,
         );
         if enrichment == Enrichment::Pending {
-            follow.jobs.push(jobs::sentinel_enrich(&rt.cfg.name, &page.external_id, &p));
+            follow.jobs.push(jobs::sentinel_enrich(&tenant.cfg.name, &page.external_id, &p));
         }
         Outcome::DoneWith(done.result(), follow)
     }

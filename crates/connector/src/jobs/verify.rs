@@ -69,8 +69,8 @@ impl JobHandler for Verify {
 
 /// Asks SIGNL4 about the page's event: done with a verdict, or later.
 async fn check(cx: &JobContext<'_>, p: &VerifyJob) -> Outcome {
-    let rt = cx.tenant;
-    let team = rt.team(p.route.as_deref().unwrap_or(s4s_core::routing::DEFAULT_ROUTE));
+    let tenant = cx.tenant;
+    let team = tenant.team(p.route.as_deref().unwrap_or(s4s_core::routing::DEFAULT_ROUTE));
     let Some(api) = &team.api else { return done("not verified (no API key)") };
     let age = Duration::from_millis((now_ms() - cx.job.created_ms).max(0) as u64);
     let later = |why: &str| {
@@ -93,7 +93,7 @@ async fn check(cx: &JobContext<'_>, p: &VerifyJob) -> Outcome {
         Verdict::Pending => return later("still processing"),
         Verdict::Delivered => return done("delivered"),
         Verdict::Unknown(code) => {
-            tracing::info!(tenant = %rt.cfg.name, event_id = %p.event_id, code, "SIGNL4 event status unknown to this version; counted as delivered");
+            tracing::info!(tenant = %tenant.cfg.name, event_id = %p.event_id, code, "SIGNL4 event status unknown to this version; counted as delivered");
             return done(&format!("delivered (status {code})"));
         }
         Verdict::NotDelivered(r) => r,
@@ -123,29 +123,29 @@ async fn check(cx: &JobContext<'_>, p: &VerifyJob) -> Outcome {
 
 /// Says loudly that a page reached nobody, and what follows from it.
 fn not_delivered(cx: &JobContext<'_>, p: &VerifyJob, reason: NotDelivered) -> FollowUp {
-    let rt = cx.tenant;
-    let tenant = rt.cfg.name.as_str();
-    metrics::counter!(telemetry::PAGES_NOT_DELIVERED, "tenant" => tenant.to_string(), "reason" => reason.as_str())
+    let tenant = cx.tenant;
+    let name = tenant.cfg.name.as_str();
+    metrics::counter!(telemetry::PAGES_NOT_DELIVERED, "tenant" => name.to_string(), "reason" => reason.as_str())
         .increment(1);
-    rt.health.page_not_delivered(&format!("{}: {}", p.external_id, reason.describe()));
-    let team = rt.team(p.route.as_deref().unwrap_or(s4s_core::routing::DEFAULT_ROUTE));
+    tenant.health.page_not_delivered(&format!("{}: {}", p.external_id, reason.describe()));
+    let team = tenant.team(p.route.as_deref().unwrap_or(s4s_core::routing::DEFAULT_ROUTE));
     let fallback = match (&team.opts.fallback, &p.page, p.fallback) {
         (Fallback::Emergency, Some(page), false) => Some((
-            jobs::fallback_page(tenant, routed(page, p), false, reason.as_str()),
+            jobs::fallback_page(name, routed(page, p), false, reason.as_str()),
             "paged the same team again with the emergency scenario",
         )),
         (Fallback::Team(_), Some(page), false) => {
-            Some((jobs::fallback_page(tenant, routed(page, p), true, reason.as_str()), "paged the fallback team"))
+            Some((jobs::fallback_page(name, routed(page, p), true, reason.as_str()), "paged the fallback team"))
         }
         _ => None,
     };
-    tracing::error!(tenant = %tenant, external_id = %p.external_id, event_id = %p.event_id, reason = reason.describe(), fallback = fallback.as_ref().map(|f| f.1).unwrap_or("none"), "SIGNL4 ACCEPTED A PAGE THAT REACHED NOBODY");
+    tracing::error!(tenant = %name, external_id = %p.external_id, event_id = %p.event_id, reason = reason.describe(), fallback = fallback.as_ref().map(|f| f.1).unwrap_or("none"), "SIGNL4 ACCEPTED A PAGE THAT REACHED NOBODY");
     let mut text = format!("SIGNL4: not delivered — {}.", reason.describe());
     if let Some((_, what)) = &fallback {
         text.push_str(&format!(" The connector {what}."));
     }
     let mut follow = FollowUp::default();
-    if rt.cfg.sync.enabled
+    if tenant.cfg.sync.enabled
         && let Some(ext) = ExternalId::parse(&p.external_id)
     {
         let change = format!("undelivered:{}", p.event_id);
@@ -155,8 +155,8 @@ fn not_delivered(cx: &JobContext<'_>, p: &VerifyJob, reason: NotDelivered) -> Fo
             ..Default::default()
         };
         follow.jobs.push(match workspace_of(&ext.source) {
-            Some(ws) => jobs::sentinel_sync(tenant, ws, &p.external_id, intent, false),
-            None => jobs::graph_sync(tenant, &p.external_id, &intent),
+            Some(ws) => jobs::sentinel_sync(name, ws, &p.external_id, intent, false),
+            None => jobs::graph_sync(name, &p.external_id, &intent),
         });
     }
     if let Some((job, _)) = fallback {
