@@ -2,7 +2,6 @@
 //! through the Logs Ingestion API; one coalescing job per tenant, armed with every record.
 
 use crate::budget::Priority;
-use crate::ids::job_key;
 use crate::job_kind::JobKind;
 use crate::records::NewJob;
 
@@ -12,5 +11,5 @@ pub const KIND: JobKind =
 /// The tenant's audit upload (`audit:{tenant}`): coalescing, so records added while it runs
 /// make it run again; its payload carries nothing (the records are in their own table).
 pub fn audit_upload(tenant: &str) -> NewJob {
-    NewJob::coalescing(tenant, KIND, job_key::audit(tenant), "{}".into(), |_, _| "{}".into())
+    NewJob::coalescing(tenant, KIND, format!("audit:{tenant}"), "{}".into(), |_, _| "{}".into())
 }

@@ -2,7 +2,6 @@
 
 use super::json;
 use crate::budget::Priority;
-use crate::ids::job_key;
 use crate::job_kind::JobKind;
 use crate::records::NewJob;
 use crate::sync::{self, AlertSync};
@@ -11,5 +10,5 @@ pub const KIND: JobKind = JobKind::new("graph-sync", Priority::WriteBack, false,
 
 /// Coalescing Graph alert write-back.
 pub fn graph_sync(tenant: &str, external_id: &str, intent: &AlertSync) -> NewJob {
-    NewJob::coalescing(tenant, KIND, job_key::alert_sync(external_id), json(intent), sync::merge_json::<AlertSync>)
+    NewJob::coalescing(tenant, KIND, format!("sync:{external_id}"), json(intent), sync::merge_json::<AlertSync>)
 }

@@ -3,7 +3,6 @@
 
 use super::{json, once};
 use crate::budget::Priority;
-use crate::ids::job_key;
 use crate::job_kind::JobKind;
 use crate::records::NewJob;
 use crate::sync::{self, IncidentSync};
@@ -15,7 +14,7 @@ pub fn incident_sync(tenant: &str, intent: &IncidentSync) -> NewJob {
     NewJob::coalescing(
         tenant,
         KIND,
-        job_key::incident(tenant, &intent.incident_id),
+        format!("incident:{tenant}:{}", intent.incident_id),
         json(intent),
         sync::merge_json::<IncidentSync>,
     )
@@ -24,5 +23,5 @@ pub fn incident_sync(tenant: &str, intent: &IncidentSync) -> NewJob {
 /// Once-only tag of a Graph incident after its first page (separate from the roll-up).
 pub fn incident_tag(tenant: &str, incident: &str, tag: &str) -> NewJob {
     let intent = IncidentSync { incident_id: incident.to_string(), tag: Some(tag.to_string()), ..Default::default() };
-    once(tenant, KIND, job_key::incident_tag(tenant, incident), json(&intent))
+    once(tenant, KIND, format!("tag:{tenant}:{incident}"), json(&intent))
 }

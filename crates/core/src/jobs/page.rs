@@ -154,8 +154,8 @@ pub fn fallback_page(tenant: &str, mut page: PageJob, to_other_team: bool, why: 
         *t = format!("{NOT_DELIVERED}{why}] {t}");
     }
     let key = match &page.route {
-        Some(r) => format!("{}@{r}", job_key::fallback_page(&page.external_id)),
-        None => job_key::fallback_page(&page.external_id),
+        Some(r) => format!("page-fallback:{}@{r}", page.external_id),
+        None => format!("page-fallback:{}", page.external_id),
     };
     once(tenant, KIND, key, json(&page))
 }

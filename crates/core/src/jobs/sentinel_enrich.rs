@@ -4,7 +4,6 @@
 use super::sentinel_page::SentinelPageJob;
 use super::{json, once};
 use crate::budget::Priority;
-use crate::ids::job_key;
 use crate::job_kind::JobKind;
 use crate::records::NewJob;
 
@@ -13,5 +12,5 @@ pub const KIND: JobKind =
 
 /// Adds late rule-query results to the incident of a Sentinel page.
 pub fn sentinel_enrich(tenant: &str, external_id: &str, payload: &SentinelPageJob) -> NewJob {
-    once(tenant, KIND, job_key::enrich(external_id), json(payload))
+    once(tenant, KIND, format!("enrich:{external_id}"), json(payload))
 }

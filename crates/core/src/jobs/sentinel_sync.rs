@@ -5,7 +5,6 @@ use serde::{Deserialize, Serialize};
 
 use super::json;
 use crate::budget::Priority;
-use crate::ids::job_key;
 use crate::job_kind::JobKind;
 use crate::records::NewJob;
 use crate::sync::{self, AlertSync};
@@ -39,7 +38,7 @@ pub fn sentinel_sync(tenant: &str, workspace: &str, external_id: &str, intent: A
     NewJob::coalescing(
         tenant,
         KIND,
-        job_key::sentinel_sync(external_id),
+        format!("ssync:{external_id}"),
         json(&payload),
         sync::merge_json::<SentinelSyncJob>,
     )

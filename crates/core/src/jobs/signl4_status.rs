@@ -5,7 +5,6 @@ use serde_json::{Map, Value};
 
 use super::{ROUTE_FIELD, mark_route, once, route_key};
 use crate::budget::Priority;
-use crate::ids::job_key;
 use crate::job_kind::JobKind;
 use crate::records::NewJob;
 use crate::routing::DEFAULT_ROUTE;
@@ -21,10 +20,15 @@ pub fn take_route(body: &mut Map<String, Value>) -> String {
     }
 }
 
+/// The key of a SIGNL4 status change (`resolved` / `acknowledged`) after a change in the portal.
+fn key(status: &str, external_id: &str) -> String {
+    format!("s4status:{status}:{external_id}")
+}
+
 /// Sets a SIGNL4 alert to `status` (`resolved` / `acknowledged`) by its external id.
 pub fn signl4_status(tenant: &str, external_id: &str, status: &str) -> NewJob {
     let body = crate::signl4_payload::status_payload(external_id, status);
-    once(tenant, KIND, job_key::signl4_status(status, external_id), Value::Object(body).to_string())
+    once(tenant, KIND, key(status, external_id), Value::Object(body).to_string())
 }
 
 /// The status change for every team the alert paged (`routes`, empty = the default route).
@@ -38,7 +42,7 @@ pub fn signl4_status_routes(tenant: &str, external_id: &str, status: &str, route
         .map(|(i, r)| {
             let mut body = crate::signl4_payload::status_payload(external_id, status);
             mark_route(&mut body, r);
-            let key = route_key(job_key::signl4_status(status, external_id), r, i == 0);
+            let key = route_key(key(status, external_id), r, i == 0);
             once(tenant, KIND, key, Value::Object(body).to_string())
         })
         .collect()

@@ -6,7 +6,6 @@ use serde::{Deserialize, Serialize};
 use super::page::PageJob;
 use super::{json, once};
 use crate::budget::Priority;
-use crate::ids::job_key;
 use crate::job_kind::JobKind;
 use crate::records::NewJob;
 
@@ -33,11 +32,10 @@ pub struct VerifyJob {
 
 /// Follows a page's event (first look a few seconds after the page).
 pub fn verify(tenant: &str, payload: &VerifyJob) -> NewJob {
-    let mut key = if payload.fallback {
-        format!("{}:fallback", job_key::verify(&payload.external_id))
-    } else {
-        job_key::verify(&payload.external_id)
-    };
+    let mut key = format!("verify:{}", payload.external_id);
+    if payload.fallback {
+        key.push_str(":fallback");
+    }
     if let Some(r) = &payload.route {
         key = format!("{key}@{r}");
     }
