@@ -27,7 +27,7 @@ use crate::tenant::{POLL_LEASE, TenantContext};
 /// Every job kind this version runs.
 fn registry() -> Registry {
     Registry::default()
-        .with(page::PageJob)
+        .with(page::PageHandler)
         .with(signl4_status::Signl4StatusJob)
         .with(graph_sync::GraphSyncJob)
         .with(incident_sync::IncidentSyncJob)

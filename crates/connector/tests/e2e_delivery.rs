@@ -171,7 +171,7 @@ async fn nobody_on_duty_falls_back_to_another_team() {
     .await;
     let body = &h.fake.received("fallback-team-secret")[0].body;
     assert!(body["Title"].as_str().unwrap().starts_with("[not delivered: nobody_on_duty] "), "{body}");
-    assert!(body.get(s4s_core::jobs::FALLBACK_TEAM_FIELD).is_none(), "internal marker sent: {body}");
+    assert!(body.get("__s4s_fallback_team").is_none(), "internal marker sent: {body}");
     assert_eq!(h.pages().get(&ext(&a)).copied(), Some(1), "the first team is not paged again");
     app.stop().await;
 }

@@ -169,8 +169,8 @@ pub fn quarantined(q: &QuarantineItem, now_ms: i64) -> AuditRecord {
 
 /// The `routed` records of an ingested alert: one per page job it carries (its first team and
 /// each `continue` route's), keyed by the page job, stored only together with the pages
-/// (`IngestItem::audit`). The route is read from the job: a Graph page body's hidden route
-/// field or a Sentinel page's `route`.
+/// (`IngestItem::audit`). The route is read from the job's payload: Graph and Sentinel page
+/// payloads both name it `route` (absent: the default route).
 pub fn routed(item: &IngestItem, now_ms: i64) -> Vec<AuditRecord> {
     let a = &item.alert;
     let facts = AlertFacts::from_stored(&a.source, &a.alert_id, a.incident_id.as_deref(), &a.severity, &a.raw);
@@ -179,11 +179,7 @@ pub fn routed(item: &IngestItem, now_ms: i64) -> Vec<AuditRecord> {
     pages
         .map(|job| {
             let payload: Value = serde_json::from_str(&job.payload).unwrap_or(Value::Null);
-            let route = payload
-                .get(crate::jobs::ROUTE_FIELD)
-                .or_else(|| payload.get("route"))
-                .and_then(Value::as_str)
-                .unwrap_or(crate::route::DEFAULT_ROUTE);
+            let route = payload.get("route").and_then(Value::as_str).unwrap_or(crate::route::DEFAULT_ROUTE);
             let mut r = AuditRecord::new(&a.tenant, Action::Routed, &job.key, now_ms, &facts);
             r.team = route.to_string();
             r.status = "queued".into();
@@ -376,7 +372,7 @@ mod tests {
 
     #[test]
     fn an_alert_is_routed_to_each_team_it_pages() {
-        use crate::records::{AlertRecord, IngestItem, NewJob};
+        use crate::records::{AlertRecord, IngestItem};
         let alert = AlertRecord {
             tenant: "contoso".into(),
             source: "graph-alert".into(),
@@ -387,10 +383,10 @@ mod tests {
             incident_id: Some("42".into()),
             raw: r#"{"title":"Ransomware"}"#.into(),
         };
-        let first = NewJob::once("contoso", "page", "page:x".into(), r#"{"Title":"t"}"#.into());
+        let body = serde_json::json!({"Title": "t"}).as_object().cloned().unwrap();
+        let first = crate::jobs::route_page("contoso", "x", body.clone(), "default", true);
         let mut item = IngestItem::new(alert, Some(first));
-        let more = format!(r#"{{"Title":"t","{}":"soc-high"}}"#, crate::jobs::ROUTE_FIELD);
-        item.more_pages.push(NewJob::once("contoso", "page", "page:x@soc-high".into(), more));
+        item.more_pages.push(crate::jobs::route_page("contoso", "x", body, "soc-high", false));
         let r = routed(&item, 5);
         assert_eq!(r.len(), 2);
         assert_eq!((r[0].team.as_str(), r[1].team.as_str()), ("default", "soc-high"));

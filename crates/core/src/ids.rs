@@ -77,48 +77,12 @@ pub fn parse_external_id(s: &str) -> Option<(&str, &str, &str)> {
     Some((tenant, source, id))
 }
 
-/// Idempotency keys of the outbox jobs, one builder per kind (unique in the jobs table).
+/// The idempotency key of an alert's page (unique in the jobs table), which ingest and the
+/// webhook look up; every kind builds its other keys in its own file (`jobs/<kind>.rs`).
 pub mod job_key {
     /// The page of an alert or incident: one page per alert, ever.
     pub fn page(external_id: &str) -> String {
         format!("page:{external_id}")
-    }
-    /// SIGNL4 status change (`resolved` / `acknowledged`) after a change in the portal.
-    pub fn signl4_status(status: &str, external_id: &str) -> String {
-        format!("s4status:{status}:{external_id}")
-    }
-    /// Coalescing Graph alert write-back.
-    pub fn alert_sync(external_id: &str) -> String {
-        format!("sync:{external_id}")
-    }
-    /// Coalescing Sentinel incident write-back.
-    pub fn sentinel_sync(external_id: &str) -> String {
-        format!("ssync:{external_id}")
-    }
-    /// Coalescing Graph incident roll-up.
-    pub fn incident(tenant: &str, incident: &str) -> String {
-        format!("incident:{tenant}:{incident}")
-    }
-    /// Once-only Graph incident tag.
-    pub fn incident_tag(tenant: &str, incident: &str) -> String {
-        format!("tag:{tenant}:{incident}")
-    }
-    /// Following a page's SIGNL4 event until it settles (delivery verification).
-    pub fn verify(external_id: &str) -> String {
-        format!("verify:{external_id}")
-    }
-    /// The fallback page of a page that reached nobody.
-    pub fn fallback_page(external_id: &str) -> String {
-        format!("page-fallback:{external_id}")
-    }
-    /// The tenant's `SIGNL4_CL` upload (`jobs::audit_upload`).
-    pub fn audit(tenant: &str) -> String {
-        format!("audit:{tenant}")
-    }
-
-    /// Late rule-query results of a Sentinel page.
-    pub fn enrich(external_id: &str) -> String {
-        format!("enrich:{external_id}")
     }
 }
 

@@ -17,6 +17,7 @@ pub mod doctor;
 pub mod filter;
 pub mod ids;
 pub mod ingest;
+pub mod job_kind;
 pub mod jobs;
 pub mod origin;
 pub mod quiet;

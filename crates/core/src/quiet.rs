@@ -177,7 +177,8 @@ mod tests {
                 Quiet::Page => paged.push(title.to_string()),
                 Quiet::Hold { end_ms, label } => {
                     assert_eq!(end_ms, ms("2026-12-05T05:00:00Z"), "held until 06:00 Berlin");
-                    let job = storm::digest_job("contoso", "default", ms(at), end_ms, &label, title, &ext);
+                    let job =
+                        crate::jobs::summary::digest_job("contoso", "default", ms(at), end_ms, &label, title, &ext);
                     digest = Some(match digest.take() {
                         None => job,
                         Some(mut d) => {

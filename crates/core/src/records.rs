@@ -6,6 +6,7 @@
 
 use serde_json::Value;
 
+use crate::job_kind::JobKind;
 use crate::sync::Signl4State;
 
 /// One version of an alert as read from the source.
@@ -127,7 +128,8 @@ pub type Merge = fn(old: &str, new: &str) -> String;
 #[derive(Debug, Clone)]
 pub struct NewJob {
     pub tenant: String,
-    pub kind: String,
+    /// Stored by its name ([`JobKind::as_str`]); the store orders claims by its priority.
+    pub kind: JobKind,
     /// Idempotency key: a second job with the same key is never created.
     pub key: String,
     pub payload: String,
@@ -139,11 +141,11 @@ pub struct NewJob {
 }
 
 impl NewJob {
-    pub fn once(tenant: &str, kind: &str, key: String, payload: String) -> NewJob {
-        NewJob { tenant: tenant.into(), kind: kind.into(), key, payload, coalesce: None }
+    pub fn once(tenant: &str, kind: JobKind, key: String, payload: String) -> NewJob {
+        NewJob { tenant: tenant.into(), kind, key, payload, coalesce: None }
     }
-    pub fn coalescing(tenant: &str, kind: &str, key: String, payload: String, merge: Merge) -> NewJob {
-        NewJob { tenant: tenant.into(), kind: kind.into(), key, payload, coalesce: Some(merge) }
+    pub fn coalescing(tenant: &str, kind: JobKind, key: String, payload: String, merge: Merge) -> NewJob {
+        NewJob { tenant: tenant.into(), kind, key, payload, coalesce: Some(merge) }
     }
 }
 

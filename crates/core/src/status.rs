@@ -5,7 +5,6 @@
 //! outside (titles, error messages, user names) goes through [`escape`] there.
 
 use crate::config::{KEY_API_KEY, team_secret_key};
-use crate::jobs::JobKind;
 use crate::sync::Signl4State;
 
 /// `text` safe inside HTML element content and quoted attribute values.
@@ -142,21 +141,10 @@ pub fn page_state(
 /// A job kind in words (`page` → `pages to SIGNL4`); unknown kinds (a newer version's) as
 /// they are stored.
 pub fn kind_words(kind: &str) -> String {
-    let words = match JobKind::parse(kind) {
-        Some(JobKind::Page) => "pages to SIGNL4",
-        Some(JobKind::Signl4Status) => "SIGNL4 closes and acknowledgements after portal changes",
-        Some(JobKind::GraphSync) => "write-backs to Graph alerts",
-        Some(JobKind::IncidentSync) => "Graph incident roll-ups",
-        Some(JobKind::SentinelPage) => "Sentinel pages to SIGNL4",
-        Some(JobKind::SentinelSync) => "write-backs to Sentinel incidents",
-        Some(JobKind::SentinelEnrich) => "late query results for Sentinel incidents",
-        Some(JobKind::Verify) => "delivery checks (was anybody paged?)",
-        Some(JobKind::Summary) => "storm summaries",
-        Some(JobKind::Annotate) => "notes added to SIGNL4 incident pages",
-        Some(JobKind::Audit) => "SIGNL4_CL audit uploads to Log Analytics",
-        None => return kind.to_string(),
-    };
-    words.to_string()
+    match crate::jobs::parse(kind) {
+        Some(k) => k.description().to_string(),
+        None => kind.to_string(),
+    }
 }
 
 /// An upstream error in plain words: what happened, and what to do about it (if anything).
@@ -437,7 +425,7 @@ mod tests {
         assert_eq!(kind_words("page"), "pages to SIGNL4");
         assert_eq!(kind_words("graph-sync"), "write-backs to Graph alerts");
         assert_eq!(kind_words("from-the-future"), "from-the-future");
-        for k in JobKind::ALL {
+        for k in crate::jobs::ALL {
             assert_ne!(kind_words(k.as_str()), k.as_str(), "{k:?} has words");
         }
     }

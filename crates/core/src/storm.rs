@@ -14,8 +14,6 @@ use serde_json::{Map, Value};
 
 use crate::alert::Severity;
 use crate::config::{Signl4Options, StormPolicy};
-use crate::jobs::ROUTE_FIELD;
-use crate::records::NewJob;
 
 /// What to do with one page.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -147,49 +145,28 @@ fn plain_title(title: &str) -> &str {
     }
 }
 
-/// The coalescing summary job for one held page.
-pub fn summary_job(tenant: &str, route: &str, window: (i64, i64), title: &str, external_id: &str) -> NewJob {
-    let mut s = StormSummary {
-        route: (route != crate::route::DEFAULT_ROUTE).then(|| route.to_string()),
-        start_ms: window.0,
-        end_ms: window.1,
-        count: 1,
-        ..Default::default()
-    };
-    s.titles.insert(plain_title(title).to_string(), 1);
-    s.held.push(external_id.to_string());
-    let payload = serde_json::to_string(&s).unwrap_or_default();
-    NewJob::coalescing(tenant, crate::jobs::JobKind::Summary.as_str(), summary_key(route, window.0), payload, merge)
-}
-
-/// The coalescing digest job of a route's quiet window ending at `end_ms`, for one held page.
-pub fn digest_job(
-    tenant: &str,
-    route: &str,
-    now_ms: i64,
-    end_ms: i64,
-    label: &str,
-    title: &str,
-    external_id: &str,
-) -> NewJob {
-    let mut s = StormSummary {
-        route: (route != crate::route::DEFAULT_ROUTE).then(|| route.to_string()),
-        start_ms: now_ms,
-        end_ms,
-        count: 1,
-        quiet: Some(label.to_string()),
-        ..Default::default()
-    };
-    s.titles.insert(plain_title(title).to_string(), 1);
-    s.held.push(external_id.to_string());
-    let payload = serde_json::to_string(&s).unwrap_or_default();
-    NewJob::coalescing(
-        tenant,
-        crate::jobs::JobKind::Summary.as_str(),
-        format!("digest:{route}:{end_ms}"),
-        payload,
-        merge,
-    )
+impl StormSummary {
+    /// The summary of one held page to `route` in the window `start_ms..end_ms` (`quiet`: the
+    /// quiet window's description, for a digest); summaries of the same window merge ([`merge`]).
+    pub fn of_one(
+        route: &str,
+        (start_ms, end_ms): (i64, i64),
+        quiet: Option<&str>,
+        title: &str,
+        external_id: &str,
+    ) -> StormSummary {
+        let mut s = StormSummary {
+            route: (route != crate::route::DEFAULT_ROUTE).then(|| route.to_string()),
+            start_ms,
+            end_ms,
+            count: 1,
+            quiet: quiet.map(str::to_string),
+            ..Default::default()
+        };
+        s.titles.insert(plain_title(title).to_string(), 1);
+        s.held.push(external_id.to_string());
+        s
+    }
 }
 
 /// Coalesces two summaries of the same window: counts add up.
@@ -219,7 +196,8 @@ fn minutes(ms: i64) -> String {
 }
 
 /// The summary page: "37 more alerts in the last 5 min: 30 × Suspicious sign-in, 7 × …; see
-/// the portal". One per team and window; its external id names the window.
+/// the portal". One per team and window; its external id names the window (the route goes
+/// with the page: [`crate::jobs::summary::page_of`]).
 pub fn summary_page(tenant: &str, s: &StormSummary, opts: &Signl4Options) -> Map<String, Value> {
     let route = s.route.as_deref().unwrap_or(crate::route::DEFAULT_ROUTE);
     let mut by_count: Vec<(&String, &u64)> = s.titles.iter().collect();
@@ -282,9 +260,6 @@ fn page_body(
     m.insert("Held alerts".into(), Value::from(s.count.to_string()));
     m.insert("Window start".into(), Value::from(crate::timefmt::odata(crate::timefmt::from_millis(s.start_ms))));
     m.insert("Window end".into(), Value::from(crate::timefmt::odata(crate::timefmt::from_millis(s.end_ms))));
-    if let Some(r) = &s.route {
-        m.insert(ROUTE_FIELD.into(), Value::from(r.clone()));
-    }
     m
 }
 
@@ -360,12 +335,24 @@ mod tests {
 
     #[test]
     fn summaries_coalesce_and_read_well() {
-        let a = summary_job("t", "default", (0, 300_000), "[Medium] Suspicious sign-in", "s4s:t:graph-alert:1");
+        let a = crate::jobs::summary::summary_job(
+            "t",
+            "default",
+            (0, 300_000),
+            "[Medium] Suspicious sign-in",
+            "s4s:t:graph-alert:1",
+        );
         let mut payload = a.payload.clone();
         for (i, title) in
             ["[Medium] Suspicious sign-in", "[Low] Mass download", "[Medium] Suspicious sign-in"].iter().enumerate()
         {
-            let j = summary_job("t", "default", (0, 300_000), title, &format!("s4s:t:graph-alert:{}", i + 2));
+            let j = crate::jobs::summary::summary_job(
+                "t",
+                "default",
+                (0, 300_000),
+                title,
+                &format!("s4s:t:graph-alert:{}", i + 2),
+            );
             assert_eq!(j.key, a.key);
             payload = merge(&payload, &j.payload);
         }
@@ -384,6 +371,6 @@ mod tests {
             "{msg}"
         );
         assert_eq!(page["X-S4-ExternalID"], "s4s:t:storm-summary:default@0");
-        assert!(!page.contains_key(ROUTE_FIELD));
+        assert!(!page.contains_key("__s4s_route"));
     }
 }

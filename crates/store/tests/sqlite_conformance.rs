@@ -46,7 +46,10 @@ async fn an_attached_handle_redrives_beside_the_running_service() {
     assert!(SqliteStore::attach(&path).await.err().unwrap().to_string().contains("does not exist"));
     // The service holds the lock file and has buried a job.
     let service = SqliteStore::open(&path).await.unwrap();
-    service.enqueue(&[s4s_store::NewJob::once("t1", "page", "page:a".into(), "{}".into())], 1000).await.unwrap();
+    service
+        .enqueue(&[s4s_store::NewJob::once("t1", s4s_core::jobs::page::KIND, "page:a".into(), "{}".into())], 1000)
+        .await
+        .unwrap();
     let j = service.claim_jobs("w1", 1000, 10_000, 1).await.unwrap().remove(0);
     assert!(service.bury_job(j.id, "w1", "rejected: HTTP 400", 1100).await.unwrap());
     // The operator's handle (`jobs retry`) writes beside it, and the service sees the change.

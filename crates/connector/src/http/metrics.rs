@@ -8,7 +8,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
-use s4s_core::jobs::JobKind;
+use s4s_core::jobs;
 use s4s_core::signl4::rest::NotDelivered;
 use s4s_store::JobCounts;
 
@@ -132,7 +132,7 @@ pub fn init_series(tenants: &[Arc<TenantContext>]) {
                 .increment(0);
         }
         // Histograms registered without a sample are exported with a count of 0.
-        for kind in [JobKind::Page, JobKind::SentinelPage] {
+        for kind in [jobs::page::KIND, jobs::sentinel_page::KIND] {
             let _ = metrics::histogram!(telemetry::TIME_TO_PAGE, "tenant" => tenant.clone(), "kind" => kind.as_str());
         }
         let _ = metrics::histogram!(telemetry::TIME_TO_ACK, "tenant" => tenant.clone());
@@ -165,7 +165,7 @@ pub fn publish_job_counts(c: &JobCounts) {
 /// with nothing pending, so a drained queue reads 0 rather than its last age. Unknown kinds
 /// (rows of a newer version) are left out: labels stay bounded.
 pub fn publish_queue_age(oldest: &[(String, i64)], now_ms: i64) {
-    for kind in JobKind::ALL {
+    for kind in jobs::ALL {
         let age_ms = oldest.iter().find(|(k, _)| k == kind.as_str()).map(|(_, c)| (now_ms - c).max(0)).unwrap_or(0);
         metrics::gauge!(telemetry::QUEUE_AGE, "kind" => kind.as_str()).set(age_ms as f64 / 1000.0);
     }

@@ -24,13 +24,13 @@ pub struct Annotate;
 
 #[async_trait]
 impl JobHandler for Annotate {
-    const KIND: JobKind = JobKind::Annotate;
+    const KIND: JobKind = s4s_core::jobs::annotate::KIND;
     type Payload = AnnotateJob;
 
     async fn run(&self, cx: &JobContext<'_>, job: AnnotateJob) -> Outcome {
-        let rt = cx.tenant;
+        let tenant = cx.tenant;
         let route = job.route.clone().unwrap_or_else(|| DEFAULT_ROUTE.to_string());
-        let Some(api) = &rt.team(&route).api else {
+        let Some(api) = &tenant.team(&route).api else {
             return Outcome::Broken(format!("team of route {route} has no signl4.api_key to annotate with"));
         };
         let found = match api.alerts_by_external_id(&job.external_id).await {
@@ -42,7 +42,7 @@ impl JobHandler for Annotate {
             if age < GIVE_UP {
                 return Outcome::Later(LOOK_AGAIN);
             }
-            tracing::warn!(tenant = %rt.cfg.name, external_id = %job.external_id, "the incident's SIGNL4 alert never appeared; annotation not added");
+            tracing::warn!(tenant = %tenant.cfg.name, external_id = %job.external_id, "the incident's SIGNL4 alert never appeared; annotation not added");
             return Outcome::Done(r#"{"annotated":false,"why":"SIGNL4 alert not found"}"#.into());
         };
         let already = match api.annotations(&alert.id).await {
@@ -55,7 +55,7 @@ impl JobHandler for Annotate {
         if !already && let Err(e) = api.annotate(&alert.id, &job.text).await {
             return e.into();
         }
-        tracing::info!(tenant = %rt.cfg.name, external_id = %job.external_id, signl4_alert = %alert.id, "grouped alert added to its incident's SIGNL4 alert");
+        tracing::info!(tenant = %tenant.cfg.name, external_id = %job.external_id, signl4_alert = %alert.id, "grouped alert added to its incident's SIGNL4 alert");
         Outcome::Done(
             serde_json::json!({ "annotated": true, "signl4AlertId": alert.id, "already": already }).to_string(),
         )

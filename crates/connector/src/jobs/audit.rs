@@ -34,24 +34,24 @@ const KEEP_SENT_MS: i64 = 7 * 24 * 3_600_000;
 
 #[async_trait]
 impl JobHandler for AuditJob {
-    const KIND: JobKind = JobKind::Audit;
+    const KIND: JobKind = s4s_core::jobs::audit::KIND;
     type Payload = Value;
 
     async fn run(&self, cx: &JobContext<'_>, _payload: Value) -> Outcome {
-        let rt = cx.tenant;
-        let tenant = rt.cfg.name.as_str();
-        let (Some(cfg), Some(client)) = (&rt.cfg.audit, &rt.clients.audit) else {
+        let tenant = cx.tenant;
+        let name = tenant.cfg.name.as_str();
+        let (Some(cfg), Some(client)) = (&tenant.cfg.audit, &tenant.clients.audit) else {
             // [tenant.audit] was removed after these records were written: they stay stored.
             return Outcome::Done(r#"{"skipped":"no [tenant.audit]"}"#.into());
         };
         let mut sent = 0usize;
         for round in 0..ROUNDS {
-            let rows = match cx.store.unsent_audit(tenant, cfg.batch as i64).await {
+            let rows = match cx.store.unsent_audit(name, cfg.batch as i64).await {
                 Ok(r) => r,
                 Err(e) => return e.into(),
             };
             if rows.is_empty() {
-                rt.health.set_audit_error(None);
+                tenant.health.set_audit_error(None);
                 return Outcome::Done(format!(r#"{{"sent":{sent}}}"#));
             }
             if round == 0
@@ -77,13 +77,13 @@ impl JobHandler for AuditJob {
                             return e.into();
                         }
                         sent += ids.len();
-                        metrics::counter!(telemetry::AUDIT_RECORDS, "tenant" => tenant.to_string(), "status" => "sent")
+                        metrics::counter!(telemetry::AUDIT_RECORDS, "tenant" => name.to_string(), "status" => "sent")
                             .increment(ids.len() as u64);
                     }
                     Err(e) if e.status() == Some(413) => match audit::split(range.clone()) {
                         Some((a, b)) => {
                             tracing::debug!(
-                                tenant,
+                                tenant = name,
                                 records = range.len(),
                                 "Logs Ingestion: request too large (413); splitting it"
                             );
@@ -92,8 +92,8 @@ impl JobHandler for AuditJob {
                         }
                         None => {
                             let record = &rows[range.start].record_id;
-                            tracing::error!(tenant, record_id = %record, error = %e, "Logs Ingestion refused a single SIGNL4_CL record as too large; it is dropped");
-                            metrics::counter!(telemetry::AUDIT_RECORDS, "tenant" => tenant.to_string(), "status" => "dropped")
+                            tracing::error!(tenant = name, record_id = %record, error = %e, "Logs Ingestion refused a single SIGNL4_CL record as too large; it is dropped");
+                            metrics::counter!(telemetry::AUDIT_RECORDS, "tenant" => name.to_string(), "status" => "dropped")
                                 .increment(1);
                             if let Err(e) = cx.store.mark_audit_sent(&ids, now_ms(), now_ms() - KEEP_SENT_MS).await {
                                 return e.into();
@@ -101,11 +101,11 @@ impl JobHandler for AuditJob {
                         }
                     },
                     Err(e) => {
-                        if !e.is_held() && rt.health.set_audit_error(Some(e.to_string())) {
+                        if !e.is_held() && tenant.health.set_audit_error(Some(e.to_string())) {
                             if e.status() == Some(403) {
-                                tracing::error!(tenant, error = %e, "SIGNL4_CL AUDIT TRAIL CANNOT BE WRITTEN: records wait in the store until the role is assigned");
+                                tracing::error!(tenant = name, error = %e, "SIGNL4_CL AUDIT TRAIL CANNOT BE WRITTEN: records wait in the store until the role is assigned");
                             } else {
-                                tracing::warn!(tenant, error = %e, "SIGNL4_CL audit upload failed; retrying");
+                                tracing::warn!(tenant = name, error = %e, "SIGNL4_CL audit upload failed; retrying");
                             }
                         }
                         return e.into();

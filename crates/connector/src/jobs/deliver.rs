@@ -10,10 +10,13 @@
 
 use std::time::Duration;
 
+use s4s_core::ids::ExternalId;
+use s4s_core::jobs::PageJob;
+use s4s_store::{AlertKey, AlertUpdate};
 use serde_json::{Map, Value};
 
 use crate::clock::now_ms;
-use crate::jobs::{JobContext, JobError, Outcome};
+use crate::jobs::{JobContext, JobError, Outcome, signl4};
 use crate::telemetry;
 
 /// How long after an attempt began SIGNL4 is given to create the alert before we look for it
@@ -61,6 +64,18 @@ impl Delivered {
     }
 }
 
+/// The alert row a page's external id names.
+pub fn alert_key(external_id: &str) -> Option<AlertKey> {
+    let ext = ExternalId::parse(external_id)?;
+    Some(AlertKey { tenant: ext.tenant, source: ext.source, alert_id: ext.id })
+}
+
+/// SIGNL4's event id of a page, recorded on its alert row (fallback correlation).
+pub fn remember_event_id(external_id: &str, event_id: Option<&str>) -> Option<(AlertKey, AlertUpdate)> {
+    let (key, ev) = (alert_key(external_id)?, event_id?);
+    Some((key, AlertUpdate { signl4_event_id: Some(ev.into()), ..Default::default() }))
+}
+
 fn in_doubt_metric(tenant: &str, outcome: &'static str) {
     metrics::counter!(telemetry::IN_DOUBT_PAGES, "tenant" => tenant.to_string(), "outcome" => outcome).increment(1);
 }
@@ -89,7 +104,7 @@ fn quiet_check(
             metrics::counter!(telemetry::PAGES_QUIET, "tenant" => tenant.to_string(), "route" => route.to_string())
                 .increment(1);
             let title = body.get("Title").and_then(Value::as_str).unwrap_or("");
-            let job = s4s_core::storm::digest_job(tenant, route, now_ms(), end_ms, &label, title, external_id);
+            let job = s4s_core::jobs::summary::digest_job(tenant, route, now_ms(), end_ms, &label, title, external_id);
             tracing::info!(tenant, route, external_id, window = %label, digest = %job.key, "quiet hours: alert held for the digest");
             let result = serde_json::json!({ "held": label, "digest": job.key }).to_string();
             Some(Outcome::DoneWith(
@@ -125,7 +140,7 @@ fn held_update(external_id: &str) -> Option<(s4s_store::AlertKey, s4s_store::Ale
         signl4_state: Some(s4s_core::sync::Signl4State::Held.as_str().into()),
         ..Default::default()
     };
-    crate::jobs::page::alert_key(external_id).map(|key| (key, held))
+    alert_key(external_id).map(|key| (key, held))
 }
 
 /// Asks the team's storm budget about one page. `Some`: held back — the job is done with the
@@ -137,7 +152,7 @@ fn storm_check(
     severity: &s4s_core::alert::Severity,
     body: &Map<String, Value>,
 ) -> Option<Outcome> {
-    use s4s_core::storm::{self, Admit};
+    use s4s_core::storm::Admit;
     let tenant = cx.tenant.cfg.name.as_str();
     let admit = team.storm.lock().unwrap_or_else(|p| p.into_inner()).admit(now_ms(), severity);
     let labels = [("tenant", tenant.to_string()), ("team", team.route.clone())];
@@ -151,7 +166,7 @@ fn storm_check(
         Admit::Hold { start_ms, end_ms } => {
             metrics::counter!(telemetry::PAGES_HELD, &labels).increment(1);
             let title = body.get("Title").and_then(Value::as_str).unwrap_or("");
-            let job = storm::summary_job(tenant, &team.route, (start_ms, end_ms), title, external_id);
+            let job = s4s_core::jobs::summary::summary_job(tenant, &team.route, (start_ms, end_ms), title, external_id);
             tracing::warn!(tenant, team = %team.route, external_id, title, summary = %job.key, "storm budget spent: alert held back, counted into the summary page");
             let update = held_update(external_id);
             let result = serde_json::json!({ "held": "storm budget", "summary": job.key }).to_string();
@@ -174,54 +189,41 @@ async fn save_storm(cx: &JobContext<'_>, team: &crate::tenant::Team) {
     }
 }
 
-/// Delivers `body` (a SIGNL4 webhook payload with `X-S4-ExternalID`) for the running page job.
-/// `Err` is the job's outcome when nothing more is to be done now.
 /// After a page that SIGNL4 accepted: the job that follows its event, when the team has an API
 /// key and verification is on (`signl4.verify`).
-pub fn verify_job(
-    cx: &JobContext<'_>,
-    external_id: &str,
-    event_id: Option<&str>,
-    body: &Map<String, Value>,
-) -> Option<s4s_store::NewJob> {
-    let rt = cx.tenant;
+pub fn verify_job(cx: &JobContext<'_>, page: &PageJob, event_id: Option<&str>) -> Option<s4s_store::NewJob> {
+    let tenant = cx.tenant;
     let event_id = event_id?;
-    let route = match body.get(s4s_core::jobs::ROUTE_FIELD) {
-        Some(Value::String(r)) => r.clone(),
-        _ => s4s_core::route::DEFAULT_ROUTE.to_string(),
-    };
-    let team = rt.team(&route);
+    let team = tenant.team(page.route());
     if !team.opts.verify || team.api.is_none() {
         return None;
     }
-    let fallback = cx.job.key.starts_with("page-fallback:");
-    if body.contains_key(s4s_core::jobs::FALLBACK_TEAM_FIELD) {
+    if page.fallback_team {
         // The fallback team's events may not be visible with this team's API key.
         return None;
     }
-    let keep_body = !fallback && !matches!(team.opts.fallback, s4s_core::config::Fallback::None);
-    let mut page = body.clone();
-    page.remove(s4s_core::jobs::FALLBACK_TEAM_FIELD);
+    let keep_page = !page.fallback && !matches!(team.opts.fallback, s4s_core::config::Fallback::None);
     let payload = s4s_core::jobs::VerifyJob {
-        external_id: external_id.to_string(),
+        external_id: page.external_id.clone(),
         event_id: event_id.to_string(),
-        page: keep_body.then_some(page),
-        fallback,
-        route: (route != s4s_core::route::DEFAULT_ROUTE).then_some(route.clone()),
+        page: keep_page.then(|| page.clone()),
+        fallback: page.fallback,
+        route: page.route.clone(),
     };
-    Some(s4s_core::jobs::verify(&rt.cfg.name, &payload))
+    Some(s4s_core::jobs::verify(&tenant.cfg.name, &payload))
 }
 
-pub async fn page(cx: &JobContext<'_>, mut body: Map<String, Value>) -> Result<Delivered, Outcome> {
-    let rt = cx.tenant;
-    let tenant = rt.cfg.name.as_str();
-    let external_id = body.get("X-S4-ExternalID").and_then(Value::as_str).unwrap_or("").to_string();
-    // The route (team) it goes to, and a fallback page (`fallback`) for the fallback team,
-    // carry markers.
-    let route = s4s_core::jobs::take_route(&mut body);
-    let team = rt.team(&route);
-    let to_fallback_team = body.remove(s4s_core::jobs::FALLBACK_TEAM_FIELD).is_some();
-    let client = match (to_fallback_team, &team.fallback) {
+/// Delivers `page` for the running job; `counted`: it already counts at the team's storm
+/// budget and quiet hours (a summary). `Err` is the job's outcome when nothing more is to be
+/// done now.
+pub async fn page(cx: &JobContext<'_>, page: &PageJob, counted: bool) -> Result<Delivered, Outcome> {
+    let tenant = cx.tenant;
+    let tenant_name = tenant.cfg.name.as_str();
+    let (external_id, fallback, fallback_team) = (page.external_id.as_str(), page.fallback, page.fallback_team);
+    let mut body = page.body.clone();
+    let route = page.route();
+    let team = tenant.team(route);
+    let client = match (fallback_team, &team.fallback) {
         (false, _) => &team.webhook,
         (true, Some(c)) => c,
         (true, None) => {
@@ -229,7 +231,7 @@ pub async fn page(cx: &JobContext<'_>, mut body: Map<String, Value>) -> Result<D
         }
     };
     // A fallback page shares its alert's external id: a lookup would find the first page.
-    let can_look_up = !external_id.is_empty() && !cx.job.key.starts_with("page-fallback:");
+    let can_look_up = !external_id.is_empty() && !fallback;
     let mut in_doubt = None;
     if let Some(earlier) = &cx.job.attempt {
         match &team.api {
@@ -238,15 +240,15 @@ pub async fn page(cx: &JobContext<'_>, mut body: Map<String, Value>) -> Result<D
                 if age < SETTLE {
                     tokio::time::sleep(SETTLE - age).await;
                 }
-                let found = api.alerts_by_external_id(&external_id).await.map_err(Outcome::from)?;
+                let found = api.alerts_by_external_id(external_id).await.map_err(Outcome::from)?;
                 if let Some(a) = found.into_iter().next() {
-                    in_doubt_metric(tenant, "found");
-                    tracing::warn!(tenant = %tenant, external_id = %external_id, signl4_alert = %a.id, "in-doubt page: SIGNL4 already has it; not paging again");
+                    in_doubt_metric(tenant_name, "found");
+                    tracing::warn!(tenant = %tenant_name, external_id = %external_id, signl4_alert = %a.id, "in-doubt page: SIGNL4 already has it; not paging again");
                     return Ok(Delivered::Found { alert_id: a.id, event_id: a.event_id });
                 }
-                in_doubt_metric(tenant, "resent");
+                in_doubt_metric(tenant_name, "resent");
                 in_doubt = Some("resent");
-                tracing::info!(tenant = %tenant, external_id = %external_id, "in-doubt page: SIGNL4 does not have it; sending it");
+                tracing::info!(tenant = %tenant_name, external_id = %external_id, "in-doubt page: SIGNL4 does not have it; sending it");
             }
             _ => {
                 // No way to ask: send again, visibly, so the responder knows.
@@ -259,21 +261,21 @@ pub async fn page(cx: &JobContext<'_>, mut body: Map<String, Value>) -> Result<D
                     REPEAT_PARAMETER.into(),
                     Value::from("yes: the connector stopped while sending this page and cannot check whether SIGNL4 received it (no SIGNL4 API key)"),
                 );
-                in_doubt_metric(tenant, "resent_marked");
+                in_doubt_metric(tenant_name, "resent_marked");
                 in_doubt = Some("resent_marked");
-                tracing::warn!(tenant = %tenant, external_id = %external_id, "in-doubt page: sending it again marked as a possible repeat (configure signl4.api_key to check instead)");
+                tracing::warn!(tenant = %tenant_name, external_id = %external_id, "in-doubt page: sending it again marked as a possible repeat (configure signl4.api_key to check instead)");
             }
         }
     }
     // The team's storm budget: a page held back is counted into the window's summary instead
     // (a fallback page, a summary and an in-doubt repeat already count).
-    if cx.job.attempt.is_none() && !to_fallback_team && cx.job.kind != s4s_core::jobs::JobKind::Summary.as_str() {
-        let severity = s4s_core::alert::Severity::parse(body.get("Severity").and_then(Value::as_str).unwrap_or(""));
-        if let Some(held) = quiet_check(cx, &route, &external_id, &severity, &mut body) {
-            return Err(held_back(cx, held, &external_id, &route, "quiet hours").await);
+    if cx.job.attempt.is_none() && !fallback_team && !counted {
+        let severity = s4s_core::alert::Severity::parse(&page.severity);
+        if let Some(held) = quiet_check(cx, route, external_id, &severity, &mut body) {
+            return Err(held_back(cx, held, external_id, route, "quiet hours").await);
         }
-        if let Some(held) = storm_check(cx, team, &external_id, &severity, &body) {
-            return Err(held_back(cx, held, &external_id, &route, "storm budget").await);
+        if let Some(held) = storm_check(cx, team, external_id, &severity, &body) {
+            return Err(held_back(cx, held, external_id, route, "storm budget").await);
         }
         save_storm(cx, team).await;
     }
@@ -288,7 +290,7 @@ pub async fn page(cx: &JobContext<'_>, mut body: Map<String, Value>) -> Result<D
     match client.post(&body).await {
         Ok(event_id) => {
             let queued_for = (now_ms() - cx.job.created_ms).max(0) as f64 / 1000.0;
-            metrics::histogram!(telemetry::TIME_TO_PAGE, "tenant" => tenant.to_string(), "kind" => cx.job.kind.clone())
+            metrics::histogram!(telemetry::TIME_TO_PAGE, "tenant" => tenant_name.to_string(), "kind" => cx.job.kind.clone())
                 .record(queued_for);
             Ok(Delivered::Sent { event_id, in_doubt })
         }
@@ -296,7 +298,7 @@ pub async fn page(cx: &JobContext<'_>, mut body: Map<String, Value>) -> Result<D
             if e.certainly_not_delivered() {
                 let _ = cx.store.end_attempt(cx.job.id, owner, now_ms()).await;
             }
-            Err(e.into())
+            Err(signl4::failed(cx, route, e))
         }
     }
 }

@@ -13,7 +13,7 @@ pub struct SentinelEnrich;
 
 #[async_trait]
 impl JobHandler for SentinelEnrich {
-    const KIND: JobKind = JobKind::SentinelEnrich;
+    const KIND: JobKind = s4s_core::jobs::sentinel_enrich::KIND;
     type Payload = SentinelPageJob;
 
     async fn run(&self, cx: &JobContext<'_>, p: SentinelPageJob) -> Outcome {

@@ -18,20 +18,20 @@ pub struct GraphSyncJob;
 
 #[async_trait]
 impl JobHandler for GraphSyncJob {
-    const KIND: JobKind = JobKind::GraphSync;
+    const KIND: JobKind = s4s_core::jobs::graph_sync::KIND;
     type Payload = AlertSync;
 
     async fn run(&self, cx: &JobContext<'_>, intent: AlertSync) -> Outcome {
-        let rt = cx.tenant;
-        let graph = &rt.clients.graph;
-        let ext = s4s_core::ids::external_id(&rt.cfg.name, SOURCE_GRAPH_ALERT, &intent.alert_id);
+        let tenant = cx.tenant;
+        let graph = &tenant.clients.graph;
+        let ext = s4s_core::ids::external_id(&tenant.cfg.name, SOURCE_GRAPH_ALERT, &intent.alert_id);
         let current = match graph.get_alert(&intent.alert_id).await {
             Ok(v) => v,
             Err(e) => return failed(cx, &ext, &intent, e.into()).await,
         };
         let plan = sync::alert_plan(&intent, &current);
         let key = AlertKey {
-            tenant: rt.cfg.name.clone(),
+            tenant: tenant.cfg.name.clone(),
             source: SOURCE_GRAPH_ALERT.into(),
             alert_id: intent.alert_id.clone(),
         };
@@ -53,9 +53,9 @@ impl JobHandler for GraphSyncJob {
                 return failed(cx, &ext, &intent, e.into()).await;
             }
         }
-        metrics::counter!(telemetry::GRAPH_WRITES, "tenant" => rt.cfg.name.clone(), "what" => "alert")
+        metrics::counter!(telemetry::GRAPH_WRITES, "tenant" => tenant.cfg.name.clone(), "what" => "alert")
             .increment(u64::from(plan.patch.is_some()) + plan.comments.len() as u64);
-        tracing::info!(tenant = %rt.cfg.name, alert_id = %intent.alert_id, job_key = %cx.job.key, status = intent.status.as_deref().unwrap_or("-"), patched = plan.patch.is_some(), comments = plan.comments.len(), "SIGNL4 response written to the Graph alert");
+        tracing::info!(tenant = %tenant.cfg.name, alert_id = %intent.alert_id, job_key = %cx.job.key, status = intent.status.as_deref().unwrap_or("-"), patched = plan.patch.is_some(), comments = plan.comments.len(), "SIGNL4 response written to the Graph alert");
         // Notes do not change states: only status changes can move the incident. The roll-up
         // job is committed with this job's completion.
         let mut follow = FollowUp::default();
@@ -68,7 +68,7 @@ impl JobHandler for GraphSyncJob {
             let store = cx.store.as_ref();
             follow
                 .audit
-                .extend(audit::of_job(rt, store, cx.job, Action::WrittenBack, &ext, None, status, details).await);
+                .extend(audit::of_job(tenant, store, cx.job, Action::WrittenBack, &ext, None, status, details).await);
         }
         Outcome::DoneWith(
             serde_json::json!({"patched": plan.patch.is_some(), "comments": plan.comments.len()}).to_string(),
@@ -99,8 +99,8 @@ async fn failed(cx: &JobContext<'_>, ext: &str, intent: &AlertSync, outcome: Out
 /// The incident follows when all its tracked alerts are acknowledged or closed: the job that
 /// moves it, if it should move.
 async fn roll_up(cx: &JobContext<'_>, incident: &str, intent: &AlertSync) -> Option<NewJob> {
-    let rt = cx.tenant;
-    let alerts = match cx.store.incident_alerts(&rt.cfg.name, incident).await {
+    let tenant = cx.tenant;
+    let alerts = match cx.store.incident_alerts(&tenant.cfg.name, incident).await {
         Ok(a) => a,
         Err(e) => {
             tracing::warn!(error = %e, "cannot read the incident's alerts for the roll-up");
@@ -110,7 +110,7 @@ async fn roll_up(cx: &JobContext<'_>, incident: &str, intent: &AlertSync) -> Opt
     let states: Vec<_> = alerts.iter().map(|a| a.state()).collect();
     let status = sync::incident_rollup(&states)?;
     let resolved = status == "resolved";
-    let opts = &rt.cfg.sync.options;
+    let opts = &tenant.cfg.sync.options;
     let roll = IncidentSync {
         incident_id: incident.to_string(),
         tag: None,
@@ -119,5 +119,5 @@ async fn roll_up(cx: &JobContext<'_>, incident: &str, intent: &AlertSync) -> Opt
         classification: if resolved { opts.close_classification.clone() } else { None },
         determination: if resolved { opts.close_determination.clone() } else { None },
     };
-    Some(jobs::incident_sync(&rt.cfg.name, &roll))
+    Some(jobs::incident_sync(&tenant.cfg.name, &roll))
 }

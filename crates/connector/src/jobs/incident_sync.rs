@@ -12,12 +12,12 @@ pub struct IncidentSyncJob;
 
 #[async_trait]
 impl JobHandler for IncidentSyncJob {
-    const KIND: JobKind = JobKind::IncidentSync;
+    const KIND: JobKind = s4s_core::jobs::incident_sync::KIND;
     type Payload = IncidentSync;
 
     async fn run(&self, cx: &JobContext<'_>, intent: IncidentSync) -> Outcome {
-        let rt = cx.tenant;
-        let graph = &rt.clients.graph;
+        let tenant = cx.tenant;
+        let graph = &tenant.clients.graph;
         let current = match graph.get_incident(&intent.incident_id).await {
             Ok(v) => v,
             Err(e) => return e.into(),
@@ -28,8 +28,9 @@ impl JobHandler for IncidentSyncJob {
         if let Err(e) = graph.patch_incident(&intent.incident_id, &patch).await {
             return e.into();
         }
-        metrics::counter!(telemetry::GRAPH_WRITES, "tenant" => rt.cfg.name.clone(), "what" => "incident").increment(1);
-        tracing::info!(tenant = %rt.cfg.name, incident = %intent.incident_id, fields = ?patch.keys().collect::<Vec<_>>(), "Graph incident updated");
+        metrics::counter!(telemetry::GRAPH_WRITES, "tenant" => tenant.cfg.name.clone(), "what" => "incident")
+            .increment(1);
+        tracing::info!(tenant = %tenant.cfg.name, incident = %intent.incident_id, fields = ?patch.keys().collect::<Vec<_>>(), "Graph incident updated");
         Outcome::Done("{\"patched\":true}".into())
     }
 }

@@ -11,6 +11,7 @@ pub mod page;
 pub mod runner;
 pub mod sentinel_page;
 pub mod sentinel_sync;
+pub mod signl4;
 pub mod signl4_status;
 pub mod summary;
 pub mod verify;
@@ -51,10 +52,6 @@ impl JobError {
             JobError::Store(_) => None,
         }
     }
-
-    pub fn is_signl4_rejection(&self) -> bool {
-        matches!(self, JobError::Upstream(e) if e.is_signl4_rejection())
-    }
 }
 
 /// How a job attempt ended.
@@ -77,6 +74,11 @@ pub enum Outcome {
     /// Nothing was done and nothing is to be recorded: this worker lost the job's lease
     /// (another worker may run it now).
     Abandoned(String),
+    /// Not attempted (or refused) for a reason that needs an operator: the job waits, paused,
+    /// until a restart (e.g. SIGNL4 rejects the team secret, [`signl4`]).
+    Park {
+        reason: String,
+    },
 }
 
 impl<E: Into<JobError>> From<E> for Outcome {
@@ -121,21 +123,26 @@ impl<J: JobHandler> ErasedJob for J {
     }
 }
 
-/// The job kinds this process runs (filled by `app.rs`).
+/// The job kinds this process runs (filled by `app.rs`), by stored name.
 #[derive(Default)]
 pub struct Registry {
-    handlers: HashMap<JobKind, Box<dyn ErasedJob>>,
+    handlers: HashMap<&'static str, (JobKind, Box<dyn ErasedJob>)>,
 }
 
 impl Registry {
     pub fn with<J: JobHandler>(mut self, handler: J) -> Registry {
-        self.handlers.insert(J::KIND, Box::new(handler));
+        self.handlers.insert(J::KIND.as_str(), (J::KIND, Box::new(handler)));
         self
     }
 
+    /// The kind stored as `name`, if this process runs it.
+    pub fn kind(&self, name: &str) -> Option<JobKind> {
+        self.handlers.get(name).map(|(k, _)| *k)
+    }
+
     pub async fn run(&self, cx: &JobContext<'_>) -> Outcome {
-        match JobKind::parse(&cx.job.kind).and_then(|k| self.handlers.get(&k)) {
-            Some(h) => h.run_raw(cx).await,
+        match self.handlers.get(cx.job.kind.as_str()) {
+            Some((_, h)) => h.run_raw(cx).await,
             None => Outcome::Broken(format!("unknown job kind {} (written by a newer version?)", cx.job.kind)),
         }
     }

@@ -3,8 +3,8 @@
 //! with newer work while it ran runs again). A transient failure (network, 5xx, 429, database)
 //! reschedules the job with exponential backoff and jitter, never sooner than `Retry-After` /
 //! `X-RateLimit-Reset`; a job still failing `dead_letter_after` after it was queued moves to the
-//! dead-letter state, as does one rejected permanently (4xx). A wrong SIGNL4 team secret (404)
-//! parks the tenant's SIGNL4 jobs and says so once, loudly, instead of hammering SIGNL4.
+//! dead-letter state, as does one rejected permanently (4xx). A job its handler parks
+//! ([`Outcome::Park`], e.g. a wrong SIGNL4 team secret) waits paused until a restart.
 //!
 //! The only duplicate window: the effect succeeded and the process died before the commit.
 //! For pages SIGNL4 then shows the alert twice; Graph writes are re-planned against the
@@ -19,7 +19,6 @@ use s4s_core::budget::Priority;
 use s4s_core::config::DeliveryConfig;
 use s4s_core::jobs::JobKind;
 use s4s_core::retry::next_delay;
-use s4s_core::route::DEFAULT_ROUTE;
 use s4s_store::{FollowUp, Job, Store};
 use tokio::sync::{Notify, Semaphore, watch};
 
@@ -198,7 +197,7 @@ impl Runner {
     }
 
     async fn execute(&self, job: Job) {
-        let Some(rt) = self.tenants.get(&job.tenant).cloned() else {
+        let Some(tenant) = self.tenants.get(&job.tenant).cloned() else {
             // The tenant was removed from the configuration; keep the job for a later config.
             tracing::warn!(tenant = %job.tenant, job_key = %job.key, "job for a tenant that is not configured; retrying in 1 h");
             let _ = self
@@ -207,37 +206,28 @@ impl Runner {
                 .await;
             return;
         };
-        if rt.breaker.any_rejected()
-            && let Some(team) = rt.signl4_team(&job)
-            && rt.breaker.should_park(&team)
-        {
-            // Only this team's jobs wait; a tenant's other teams keep paging.
-            let why = rt.status().signl4_rejected.unwrap_or_default();
-            let _ = self.store.pause_job(job.id, &self.owner, &why, now_ms()).await;
-            return;
-        }
         let started = std::time::Instant::now();
-        let priority = JobKind::parse(&job.kind).map(JobKind::priority).unwrap_or(Priority::Housekeeping);
+        let priority = self.registry.kind(&job.kind).map(JobKind::priority).unwrap_or(Priority::Housekeeping);
         let outcome = as_caller(
             Caller::job(priority),
-            self.registry.run(&JobContext { store: &self.store, tenant: &rt, job: &job }),
+            self.registry.run(&JobContext { store: &self.store, tenant: &tenant, job: &job }),
         )
         .await;
         metrics::histogram!(crate::telemetry::JOB_SECONDS, "kind" => job.kind.clone())
             .record(started.elapsed().as_secs_f64());
-        self.finish(&rt, job, outcome).await;
+        self.finish(&tenant, job, outcome).await;
     }
 
-    async fn finish(&self, rt: &TenantContext, job: Job, outcome: Outcome) {
-        let tenant = rt.cfg.name.clone();
+    async fn finish(&self, tenant: &TenantContext, job: Job, outcome: Outcome) {
+        let name = tenant.cfg.name.clone();
         match outcome {
             Outcome::Defer(delay) => {
-                tracing::debug!(tenant = %tenant, job_key = %job.key, delay_ms = delay.as_millis() as u64, "job deferred by the request budget");
+                tracing::debug!(tenant = %name, job_key = %job.key, delay_ms = delay.as_millis() as u64, "job deferred by the request budget");
                 // Every job of this kind draws on the same budget: they all wait, instead of
                 // each being claimed and deferred in turn (a 2,500-job tag backlog did that
                 // hundreds of times a second and crowded pages out of the claims).
                 let until = now_ms() + delay.as_millis() as i64;
-                let _ = self.store.defer_jobs(&tenant, &job.kind, until, now_ms()).await;
+                let _ = self.store.defer_jobs(&name, &job.kind, until, now_ms()).await;
                 let _ = self
                     .store
                     .retry_job(
@@ -259,16 +249,16 @@ impl Runner {
                 match self.store.complete_job_with(job.id, &self.owner, job.rev, &result, &follow, now_ms()).await {
                     Ok(true) => {}
                     Ok(false) => {
-                        tracing::debug!(tenant = %tenant, job_key = %job.key, "job changed while running (coalesced) or lease lost; it runs again")
+                        tracing::debug!(tenant = %name, job_key = %job.key, "job changed while running (coalesced) or lease lost; it runs again")
                     }
                     Err(e) => {
-                        tracing::error!(tenant = %tenant, job_key = %job.key, error = %e, "done, but could not record it; it may run again")
+                        tracing::error!(tenant = %name, job_key = %job.key, error = %e, "done, but could not record it; it may run again")
                     }
                 }
                 if had_jobs {
                     self.wake.notify_one();
                 }
-                metrics::counter!(crate::telemetry::JOBS_DONE, "tenant" => tenant, "kind" => job.kind.clone())
+                metrics::counter!(crate::telemetry::JOBS_DONE, "tenant" => name, "kind" => job.kind.clone())
                     .increment(1);
             }
             Outcome::Later(delay) => {
@@ -284,27 +274,20 @@ impl Runner {
                     .await;
             }
             Outcome::Abandoned(why) => {
-                tracing::warn!(tenant = %tenant, job_key = %job.key, reason = %why, "job abandoned by this worker; it runs again elsewhere or later");
+                tracing::warn!(tenant = %name, job_key = %job.key, reason = %why, "job abandoned by this worker; it runs again elsewhere or later");
             }
             Outcome::Broken(why) => {
-                tracing::error!(tenant = %tenant, job_key = %job.key, error = %why, "job moved to dead letters");
-                metrics::counter!(crate::telemetry::JOBS_DEAD, "tenant" => tenant).increment(1);
+                tracing::error!(tenant = %name, job_key = %job.key, error = %why, "job moved to dead letters");
+                metrics::counter!(crate::telemetry::JOBS_DEAD, "tenant" => name).increment(1);
                 let _ = self.store.bury_job(job.id, &self.owner, &why, now_ms()).await;
             }
-            Outcome::Failed(e) if e.is_signl4_rejection() => {
-                metrics::counter!(crate::telemetry::DELIVERY_FAILURES, "tenant" => tenant.clone(), "kind" => "rejected")
-                    .increment(1);
-                let team = rt.signl4_team(&job).unwrap_or_else(|| DEFAULT_ROUTE.to_string());
-                let msg = if team == DEFAULT_ROUTE { e.to_string() } else { format!("route {team}: {e}") };
-                let key = s4s_core::config::team_secret_key(&team);
-                if rt.breaker.rejected(&rt.health, &tenant, &team, &msg) {
-                    tracing::error!(tenant = %tenant, route = %team, error = %msg, "SIGNL4 REJECTED THE TEAM SECRET: pages to this team are parked (nothing is lost; the tenant's other teams keep paging). Fix {key} and restart signl4-sentinel to send them.");
-                }
-                let _ = self.store.pause_job(job.id, &self.owner, &msg, now_ms()).await;
+            Outcome::Park { reason } => {
+                tracing::debug!(tenant = %name, job_key = %job.key, reason = %reason, "job parked");
+                let _ = self.store.pause_job(job.id, &self.owner, &reason, now_ms()).await;
             }
             Outcome::Failed(e) => {
                 let transient = e.is_transient();
-                metrics::counter!(crate::telemetry::DELIVERY_FAILURES, "tenant" => tenant.clone(), "kind" => if transient { "transient" } else { "permanent" }).increment(1);
+                metrics::counter!(crate::telemetry::DELIVERY_FAILURES, "tenant" => name.clone(), "kind" => if transient { "transient" } else { "permanent" }).increment(1);
                 let age = Duration::from_millis((now_ms() - job.created_ms).max(0) as u64);
                 if !transient || age >= self.cfg.dead_letter_after {
                     let why = if transient {
@@ -312,8 +295,8 @@ impl Runner {
                     } else {
                         format!("rejected: {e}")
                     };
-                    tracing::error!(tenant = %tenant, job_key = %job.key, error = %why, "job moved to dead letters; see `signl4-sentinel jobs --dead`");
-                    metrics::counter!(crate::telemetry::JOBS_DEAD, "tenant" => tenant.clone()).increment(1);
+                    tracing::error!(tenant = %name, job_key = %job.key, error = %why, "job moved to dead letters; see `signl4-sentinel jobs --dead`");
+                    metrics::counter!(crate::telemetry::JOBS_DEAD, "tenant" => name.clone()).increment(1);
                     let _ = self.store.bury_job(job.id, &self.owner, &why, now_ms()).await;
                     return;
                 }
@@ -324,7 +307,7 @@ impl Runner {
                     self.cfg.max_backoff,
                     rand::random::<f64>(),
                 );
-                tracing::warn!(tenant = %tenant, job_key = %job.key, attempt = job.attempts, retry_in_ms = delay.as_millis() as u64, error = %e, "job failed; will retry");
+                tracing::warn!(tenant = %name, job_key = %job.key, attempt = job.attempts, retry_in_ms = delay.as_millis() as u64, error = %e, "job failed; will retry");
                 let _ = self
                     .store
                     .retry_job(job.id, &self.owner, now_ms() + delay.as_millis() as i64, &e.to_string(), now_ms())

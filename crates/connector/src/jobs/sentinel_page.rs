@@ -3,16 +3,15 @@
 
 use async_trait::async_trait;
 use s4s_core::ids;
-use s4s_core::jobs::{self, JobKind, SentinelPageJob};
+use s4s_core::jobs::{self, JobKind, PageJob, SentinelPageJob};
 use s4s_core::sentinel::{self as model, Enrichment, Incident, SentinelAlert};
-use s4s_core::signl4::payload;
+use s4s_core::signl4::payload as signl4_payload;
 use s4s_core::sync::AlertSync;
 use s4s_store::FollowUp;
 
 use crate::clients::sentinel::enrich;
-use crate::jobs::deliver::{self, Delivered};
-use crate::jobs::page::remember_event_id;
-use crate::jobs::{JobContext, JobHandler, Outcome};
+use crate::jobs::deliver::{self, Delivered, remember_event_id};
+use crate::jobs::{JobContext, JobHandler, Outcome, signl4};
 use crate::telemetry;
 use crate::tenant::audit;
 
@@ -20,12 +19,15 @@ pub struct SentinelPage;
 
 #[async_trait]
 impl JobHandler for SentinelPage {
-    const KIND: JobKind = JobKind::SentinelPage;
+    const KIND: JobKind = jobs::sentinel_page::KIND;
     type Payload = SentinelPageJob;
 
     async fn run(&self, cx: &JobContext<'_>, p: SentinelPageJob) -> Outcome {
-        let rt = cx.tenant;
-        let Some(client) = rt.workspace(&p.workspace).cloned() else {
+        if let Some(parked) = signl4::parked(cx, p.route.as_deref().unwrap_or(s4s_core::route::DEFAULT_ROUTE)) {
+            return parked;
+        }
+        let tenant = cx.tenant;
+        let Some(client) = tenant.workspace(&p.workspace).cloned() else {
             return Outcome::Broken(format!("Sentinel workspace {} is no longer configured", p.workspace));
         };
         let Some(inc) = Incident::from_json(p.incident.clone()) else {
@@ -37,27 +39,27 @@ impl JobHandler for SentinelPage {
             None => alerts.clone(),
         };
         let enrichment = enrich(&client, &target, Some(client.cfg.enrichment_budget)).await;
-        let route = rt.route(p.route.as_deref().unwrap_or(s4s_core::route::DEFAULT_ROUTE));
+        let route = tenant.route(p.route.as_deref().unwrap_or(s4s_core::route::DEFAULT_ROUTE));
         let mut page = match &p.alert {
             Some(_) if !target.is_empty() => {
-                payload::alert_page(&rt.cfg.name, &client.cfg, &inc, &target[0], &enrichment, &route.signl4)
+                signl4_payload::alert_page(&tenant.cfg.name, &client.cfg, &inc, &target[0], &enrichment, &route.signl4)
             }
-            _ => payload::incident_page(&rt.cfg.name, &client.cfg, &inc, &alerts, &enrichment, &route.signl4),
+            _ => {
+                signl4_payload::incident_page(&tenant.cfg.name, &client.cfg, &inc, &alerts, &enrichment, &route.signl4)
+            }
         };
         page = page.reopened(p.episode);
-        if !route.is_default() {
-            page.body.insert(jobs::ROUTE_FIELD.into(), route.name.clone().into());
-        }
         let title = page.body.get("Title").and_then(|v| v.as_str()).unwrap_or("").to_string();
-        let done = match deliver::page(cx, page.body.clone()).await {
+        let job = PageJob::new(page.body.clone()).to(&route.name);
+        let done = match deliver::page(cx, &job, false).await {
             Ok(d) => d,
             Err(outcome) => return outcome,
         };
         if let Delivered::Sent { .. } = &done {
-            rt.breaker.page_sent(&rt.health, &rt.cfg.name, &rt.team(&route.name).route);
-            metrics::counter!(telemetry::PAGES_SENT, "tenant" => rt.cfg.name.clone()).increment(1);
+            tenant.breaker.page_sent(&tenant.health, &tenant.cfg.name, &tenant.team(&route.name).route);
+            metrics::counter!(telemetry::PAGES_SENT, "tenant" => tenant.cfg.name.clone()).increment(1);
             tracing::info!(
-                tenant = %rt.cfg.name,
+                tenant = %tenant.cfg.name,
                 source = %model::source(&p.workspace),
                 alert_id = %inc.name,
                 external_id = %page.external_id,
@@ -71,23 +73,24 @@ impl JobHandler for SentinelPage {
         }
         let mut follow =
             FollowUp { update: remember_event_id(&page.external_id, done.event_id()), ..Default::default() };
-        if rt.cfg.sync.enabled && client.cfg.label.is_some() {
+        if tenant.cfg.sync.enabled && client.cfg.label.is_some() {
             let intent = AlertSync { alert_id: inc.name.clone(), ..Default::default() };
-            let ext = ids::external_id(&rt.cfg.name, &model::source(&p.workspace), &inc.name);
-            follow.jobs.push(jobs::sentinel_sync(&rt.cfg.name, &p.workspace, &ext, intent, true));
+            let ext = ids::external_id(&tenant.cfg.name, &model::source(&p.workspace), &inc.name);
+            follow.jobs.push(jobs::sentinel_sync(&tenant.cfg.name, &p.workspace, &ext, intent, true));
         }
         if let Delivered::Sent { event_id, .. } = &done {
-            follow.jobs.extend(deliver::verify_job(cx, &page.external_id, event_id.as_deref(), &page.body));
+            follow.jobs.extend(deliver::verify_job(cx, &job, event_id.as_deref()));
         }
         let found = match &done {
             Delivered::Found { alert_id, .. } => Some(alert_id.as_str()),
             Delivered::Sent { .. } => None,
         };
         follow.audit.extend(
-            audit::paged(rt, cx.store.as_ref(), cx.job, &page.external_id, &route.name, done.event_id(), found).await,
+            audit::paged(tenant, cx.store.as_ref(), cx.job, &page.external_id, &route.name, done.event_id(), found)
+                .await,
         );
         if enrichment == Enrichment::Pending {
-            follow.jobs.push(jobs::sentinel_enrich(&rt.cfg.name, &page.external_id, &p));
+            follow.jobs.push(jobs::sentinel_enrich(&tenant.cfg.name, &page.external_id, &p));
         }
         Outcome::DoneWith(done.result(), follow)
     }

@@ -23,12 +23,12 @@ pub struct SentinelSync;
 
 #[async_trait]
 impl JobHandler for SentinelSync {
-    const KIND: JobKind = JobKind::SentinelSync;
+    const KIND: JobKind = s4s_core::jobs::sentinel_sync::KIND;
     type Payload = SentinelSyncJob;
 
     async fn run(&self, cx: &JobContext<'_>, p: SentinelSyncJob) -> Outcome {
-        let rt = cx.tenant;
-        let Some(client) = rt.workspace(&p.workspace).cloned() else {
+        let tenant = cx.tenant;
+        let Some(client) = tenant.workspace(&p.workspace).cloned() else {
             return Outcome::Broken("workspace no longer configured".into());
         };
         let mut intent = p.sync.clone();
@@ -36,17 +36,20 @@ impl JobHandler for SentinelSync {
             // Per-alert mode: the alert's incident follows only when all paged alerts did.
             Some(inc) => {
                 let src = model::alert_source(&p.workspace);
-                let states: Vec<_> = match cx.store.incident_alerts(&rt.cfg.name, inc).await {
+                let states: Vec<_> = match cx.store.incident_alerts(&tenant.cfg.name, inc).await {
                     Ok(a) => a.iter().map(|x| x.state()).collect(),
                     Err(e) => return e.into(),
                 };
                 intent.status = sync::incident_rollup(&states).map(str::to_string);
-                (inc.clone(), AlertKey { tenant: rt.cfg.name.clone(), source: src, alert_id: intent.alert_id.clone() })
+                (
+                    inc.clone(),
+                    AlertKey { tenant: tenant.cfg.name.clone(), source: src, alert_id: intent.alert_id.clone() },
+                )
             }
             None => (
                 intent.alert_id.clone(),
                 AlertKey {
-                    tenant: rt.cfg.name.clone(),
+                    tenant: tenant.cfg.name.clone(),
                     source: model::source(&p.workspace),
                     alert_id: intent.alert_id.clone(),
                 },
@@ -58,16 +61,16 @@ impl JobHandler for SentinelSync {
         let responded = p.sync.status.is_some() || !intent.comments.is_empty();
         match write_back(&client, cx.store, &key, &incident, &intent, label).await {
             Ok((wrote, comments)) => {
-                metrics::counter!(telemetry::SENTINEL_WRITES, "tenant" => rt.cfg.name.clone())
+                metrics::counter!(telemetry::SENTINEL_WRITES, "tenant" => tenant.cfg.name.clone())
                     .increment(u64::from(wrote) + comments as u64);
-                tracing::info!(tenant = %rt.cfg.name, incident = %incident, status = intent.status.as_deref().unwrap_or("-"), updated = wrote, comments, "Sentinel incident updated");
+                tracing::info!(tenant = %tenant.cfg.name, incident = %incident, status = intent.status.as_deref().unwrap_or("-"), updated = wrote, comments, "Sentinel incident updated");
                 let result = serde_json::json!({"updated": wrote, "comments": comments}).to_string();
                 let mut follow = FollowUp::default();
                 if responded {
                     let details = serde_json::json!({"target": "sentinel incident", "incident": incident, "updated": wrote, "comments": comments});
                     let store = cx.store.as_ref();
                     follow.audit.extend(
-                        audit::of_job(rt, store, cx.job, Action::WrittenBack, &ext, None, &status, details).await,
+                        audit::of_job(tenant, store, cx.job, Action::WrittenBack, &ext, None, &status, details).await,
                     );
                 }
                 Outcome::DoneWith(result, follow)
@@ -76,7 +79,8 @@ impl JobHandler for SentinelSync {
                 if responded && !e.is_transient() {
                     let details = serde_json::json!({"target": "sentinel incident", "incident": incident, "error": e.to_string()});
                     let store = cx.store.as_ref();
-                    let rec = audit::of_job(rt, store, cx.job, Action::WriteBackFailed, &ext, None, &status, details);
+                    let rec =
+                        audit::of_job(tenant, store, cx.job, Action::WriteBackFailed, &ext, None, &status, details);
                     if let Some(r) = rec.await
                         && let Err(e) = cx.store.record_audit(&[r], now_ms()).await
                     {

@@ -3,13 +3,12 @@
 //! digest of a route's quiet hours / maintenance window when it ends.
 
 use async_trait::async_trait;
-use s4s_core::jobs::JobKind;
-use s4s_core::route::DEFAULT_ROUTE;
-use s4s_core::storm::{self, StormSummary};
+use s4s_core::jobs::{self, JobKind};
+use s4s_core::storm::StormSummary;
 
 use crate::clock::now_ms;
 use crate::jobs::deliver::{self, Delivered};
-use crate::jobs::{JobContext, JobHandler, Outcome};
+use crate::jobs::{JobContext, JobHandler, Outcome, signl4};
 use crate::telemetry;
 
 /// How long after its window a summary waits for holds still being committed.
@@ -19,7 +18,7 @@ pub struct SummaryJob;
 
 #[async_trait]
 impl JobHandler for SummaryJob {
-    const KIND: JobKind = JobKind::Summary;
+    const KIND: JobKind = jobs::summary::KIND;
     type Payload = StormSummary;
 
     async fn run(&self, cx: &JobContext<'_>, s: StormSummary) -> Outcome {
@@ -31,17 +30,20 @@ impl JobHandler for SummaryJob {
             // runs would make it run again with the whole window, counting it twice).
             return Outcome::Later(std::time::Duration::from_millis((due - now) as u64));
         }
-        let rt = cx.tenant;
-        let route = s.route.clone().unwrap_or_else(|| DEFAULT_ROUTE.to_string());
-        let body = storm::summary_page(&rt.cfg.name, &s, &rt.team(&route).opts);
-        match deliver::page(cx, body).await {
+        let tenant = cx.tenant;
+        let route = s.route.clone().unwrap_or_else(|| s4s_core::route::DEFAULT_ROUTE.to_string());
+        if let Some(parked) = signl4::parked(cx, &route) {
+            return parked;
+        }
+        let page = jobs::summary::page_of(&tenant.cfg.name, &s, &tenant.team(&route).opts);
+        match deliver::page(cx, &page, true).await {
             Ok(done) => {
                 if let Delivered::Sent { .. } = &done {
                     if s.quiet.is_none() {
-                        metrics::counter!(telemetry::STORM_SUMMARIES, "tenant" => rt.cfg.name.clone(), "team" => route.clone())
+                        metrics::counter!(telemetry::STORM_SUMMARIES, "tenant" => tenant.cfg.name.clone(), "team" => route.clone())
                             .increment(1);
                     }
-                    tracing::info!(tenant = %rt.cfg.name, route = %route, held = s.count, quiet = s.quiet.as_deref().unwrap_or("-"), "summary of held alerts paged");
+                    tracing::info!(tenant = %tenant.cfg.name, route = %route, held = s.count, quiet = s.quiet.as_deref().unwrap_or("-"), "summary of held alerts paged");
                 }
                 Outcome::Done(done.result())
             }

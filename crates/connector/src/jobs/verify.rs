@@ -12,7 +12,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use s4s_core::config::Fallback;
 use s4s_core::ids::ExternalId;
-use s4s_core::jobs::{self, JobKind, VerifyJob};
+use s4s_core::jobs::{self, JobKind, PageJob, VerifyJob};
 use s4s_core::signl4::rest::{NotDelivered, Verdict, alert_delivery, event_verdict};
 use s4s_core::source::WriteBack;
 use s4s_core::sync::{AlertSync, SyncComment};
@@ -36,7 +36,7 @@ fn done(verdict: &str) -> Outcome {
 
 #[async_trait]
 impl JobHandler for Verify {
-    const KIND: JobKind = JobKind::Verify;
+    const KIND: JobKind = jobs::verify::KIND;
     type Payload = VerifyJob;
 
     async fn run(&self, cx: &JobContext<'_>, p: VerifyJob) -> Outcome {
@@ -69,8 +69,8 @@ impl JobHandler for Verify {
 
 /// Asks SIGNL4 about the page's event: done with a verdict, or later.
 async fn check(cx: &JobContext<'_>, p: &VerifyJob) -> Outcome {
-    let rt = cx.tenant;
-    let team = rt.team(p.route.as_deref().unwrap_or(s4s_core::route::DEFAULT_ROUTE));
+    let tenant = cx.tenant;
+    let team = tenant.team(p.route.as_deref().unwrap_or(s4s_core::route::DEFAULT_ROUTE));
     let Some(api) = &team.api else { return done("not verified (no API key)") };
     let age = Duration::from_millis((now_ms() - cx.job.created_ms).max(0) as u64);
     let later = |why: &str| {
@@ -93,7 +93,7 @@ async fn check(cx: &JobContext<'_>, p: &VerifyJob) -> Outcome {
         Verdict::Pending => return later("still processing"),
         Verdict::Delivered => return done("delivered"),
         Verdict::Unknown(code) => {
-            tracing::info!(tenant = %rt.cfg.name, event_id = %p.event_id, code, "SIGNL4 event status unknown to this version; counted as delivered");
+            tracing::info!(tenant = %tenant.cfg.name, event_id = %p.event_id, code, "SIGNL4 event status unknown to this version; counted as delivered");
             return done(&format!("delivered (status {code})"));
         }
         Verdict::NotDelivered(r) => r,
@@ -123,30 +123,29 @@ async fn check(cx: &JobContext<'_>, p: &VerifyJob) -> Outcome {
 
 /// Says loudly that a page reached nobody, and what follows from it.
 fn not_delivered(cx: &JobContext<'_>, p: &VerifyJob, reason: NotDelivered) -> FollowUp {
-    let rt = cx.tenant;
-    let tenant = rt.cfg.name.as_str();
-    metrics::counter!(telemetry::PAGES_NOT_DELIVERED, "tenant" => tenant.to_string(), "reason" => reason.as_str())
+    let tenant = cx.tenant;
+    let name = tenant.cfg.name.as_str();
+    metrics::counter!(telemetry::PAGES_NOT_DELIVERED, "tenant" => name.to_string(), "reason" => reason.as_str())
         .increment(1);
-    rt.health.page_not_delivered(&format!("{}: {}", p.external_id, reason.describe()));
-    let team = rt.team(p.route.as_deref().unwrap_or(s4s_core::route::DEFAULT_ROUTE));
+    tenant.health.page_not_delivered(&format!("{}: {}", p.external_id, reason.describe()));
+    let team = tenant.team(p.route.as_deref().unwrap_or(s4s_core::route::DEFAULT_ROUTE));
     let fallback = match (&team.opts.fallback, &p.page, p.fallback) {
-        (Fallback::Emergency, Some(body), false) => Some((
-            jobs::fallback_page(tenant, &p.external_id, p.route.as_deref(), body.clone(), false, reason.as_str()),
+        (Fallback::Emergency, Some(page), false) => Some((
+            jobs::fallback_page(name, routed(page, p), false, reason.as_str()),
             "paged the same team again with the emergency scenario",
         )),
-        (Fallback::Team(_), Some(body), false) => Some((
-            jobs::fallback_page(tenant, &p.external_id, p.route.as_deref(), body.clone(), true, reason.as_str()),
-            "paged the fallback team",
-        )),
+        (Fallback::Team(_), Some(page), false) => {
+            Some((jobs::fallback_page(name, routed(page, p), true, reason.as_str()), "paged the fallback team"))
+        }
         _ => None,
     };
-    tracing::error!(tenant = %tenant, external_id = %p.external_id, event_id = %p.event_id, reason = reason.describe(), fallback = fallback.as_ref().map(|f| f.1).unwrap_or("none"), "SIGNL4 ACCEPTED A PAGE THAT REACHED NOBODY");
+    tracing::error!(tenant = %name, external_id = %p.external_id, event_id = %p.event_id, reason = reason.describe(), fallback = fallback.as_ref().map(|f| f.1).unwrap_or("none"), "SIGNL4 ACCEPTED A PAGE THAT REACHED NOBODY");
     let mut text = format!("SIGNL4: not delivered — {}.", reason.describe());
     if let Some((_, what)) = &fallback {
         text.push_str(&format!(" The connector {what}."));
     }
     let mut follow = FollowUp::default();
-    if rt.cfg.sync.enabled
+    if tenant.cfg.sync.enabled
         && let Some(ext) = ExternalId::parse(&p.external_id)
     {
         let change = format!("undelivered:{}", p.event_id);
@@ -156,12 +155,22 @@ fn not_delivered(cx: &JobContext<'_>, p: &VerifyJob, reason: NotDelivered) -> Fo
             ..Default::default()
         };
         follow.jobs.push(match WriteBack::of(&ext.source) {
-            WriteBack::Sentinel { workspace } => jobs::sentinel_sync(tenant, &workspace, &p.external_id, intent, false),
-            WriteBack::Graph => jobs::graph_sync(tenant, &p.external_id, &intent),
+            WriteBack::Sentinel { workspace } => jobs::sentinel_sync(name, &workspace, &p.external_id, intent, false),
+            WriteBack::Graph => jobs::graph_sync(name, &p.external_id, &intent),
         });
     }
     if let Some((job, _)) = fallback {
         follow.jobs.push(job);
     }
     follow
+}
+
+/// The page to fall back from, to the route the verified page went to (a page stored by an
+/// earlier version may not name it).
+fn routed(page: &PageJob, p: &VerifyJob) -> PageJob {
+    let mut page = page.clone();
+    if page.route.is_none() {
+        page.route = p.route.clone();
+    }
+    page
 }

@@ -35,7 +35,7 @@ pub fn team_of(a: &StoredAlert) -> String {
 /// The `paged` record of a page job that SIGNL4 accepted (or that an in-doubt look-up found):
 /// `LatencyMs` from the page job's creation (the alert recorded) to SIGNL4's answer.
 pub async fn paged(
-    rt: &TenantContext,
+    tenant: &TenantContext,
     store: &dyn Store,
     job: &Job,
     external_id: &str,
@@ -43,10 +43,10 @@ pub async fn paged(
     event_id: Option<&str>,
     found_alert: Option<&str>,
 ) -> Option<AuditRecord> {
-    rt.cfg.audit.as_ref()?;
+    tenant.cfg.audit.as_ref()?;
     let now = now_ms();
     let f = facts(store, external_id).await;
-    let mut r = AuditRecord::new(&rt.cfg.name, Action::Paged, &job.key, now, &f);
+    let mut r = AuditRecord::new(&tenant.cfg.name, Action::Paged, &job.key, now, &f);
     r.team = route.to_string();
     r.signl4_event_id = event_id.unwrap_or_default().to_string();
     r.signl4_alert_id = found_alert.unwrap_or_default().to_string();
@@ -60,7 +60,7 @@ pub async fn paged(
 /// pages), keyed by the job and its revision (a coalescing job finishes once per revision).
 #[allow(clippy::too_many_arguments)]
 pub async fn of_job(
-    rt: &TenantContext,
+    tenant: &TenantContext,
     store: &dyn Store,
     job: &Job,
     action: Action,
@@ -69,7 +69,7 @@ pub async fn of_job(
     status: &str,
     details: serde_json::Value,
 ) -> Option<AuditRecord> {
-    rt.cfg.audit.as_ref()?;
+    tenant.cfg.audit.as_ref()?;
     let now = now_ms();
     let ext = ExternalId::parse(external_id);
     let stored = match &ext {
@@ -80,7 +80,7 @@ pub async fn of_job(
         Some(a) => facts_of(a),
         None => facts(store, external_id).await,
     };
-    let mut r = AuditRecord::new(&rt.cfg.name, action, &format!("{}#{}", job.key, job.rev), now, &f);
+    let mut r = AuditRecord::new(&tenant.cfg.name, action, &format!("{}#{}", job.key, job.rev), now, &f);
     r.team = match (route, &stored) {
         (Some(route), _) => route.to_string(),
         (None, Some(a)) => team_of(a),

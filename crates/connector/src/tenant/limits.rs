@@ -39,8 +39,8 @@ impl Signl4Breaker {
         }
     }
 
-    /// True while SIGNL4 rejects any of the tenant's teams (cheap: the runner asks before it
-    /// reads a job's team from its payload).
+    /// True while SIGNL4 rejects any of the tenant's teams (cheap: the SIGNL4 gate of the
+    /// paging jobs, `jobs::signl4`, asks before it looks up a job's team).
     pub fn any_rejected(&self) -> bool {
         !lock(&self.rejected).is_empty()
     }

@@ -272,13 +272,6 @@ impl TenantContext {
         self.clients.teams.iter().find(|t| t.route == route).unwrap_or(self.clients.default_team())
     }
 
-    /// The SIGNL4 team a job POSTs to (named by its route; `default` for the tenant's own and
-    /// for routes without their own secret), for the kinds that send to SIGNL4.
-    pub fn signl4_team(&self, job: &s4s_store::Job) -> Option<String> {
-        let kind = s4s_core::jobs::JobKind::parse(&job.kind).filter(|k| k.sends_to_signl4())?;
-        Some(self.team(&s4s_core::jobs::route_of(kind, &job.payload)).route.clone())
-    }
-
     /// Takes up each team's storm window from the store, so a restart or a replica taking over
     /// does not grant a fresh budget in the middle of a storm.
     pub async fn restore_storms(&self, store: &dyn Store) {

@@ -59,7 +59,8 @@ async fn plant_dead_job_with_secrets(db: &Path) {
         "X-S4-ExternalID": "s4s:contoso:graph-alert:planted",
     });
     payload[INBOUND_TOKEN] = Value::from("the inbound token as a key");
-    let job = s4s_store::NewJob::once("contoso", "page", "page:planted".into(), payload.to_string());
+    let job =
+        s4s_store::NewJob::once("contoso", s4s_core::jobs::page::KIND, "page:planted".into(), payload.to_string());
     store.enqueue(&[job], 1000).await.unwrap();
     let j = store.claim_jobs("test", 1000, 1000, 1).await.unwrap().remove(0);
     let error = format!(
@@ -67,7 +68,7 @@ async fn plant_dead_job_with_secrets(db: &Path) {
     );
     assert!(store.bury_job(j.id, "test", &error, 1100).await.unwrap());
     // A job of a tenant no longer configured: pending (retried hourly), never dead.
-    let ghost = s4s_store::NewJob::once("ghost", "page", "page:ghost".into(), "{}".into());
+    let ghost = s4s_store::NewJob::once("ghost", s4s_core::jobs::page::KIND, "page:ghost".into(), "{}".into());
     store.enqueue(&[ghost], 1000).await.unwrap();
 }
 

@@ -25,7 +25,7 @@ fn paging_alerts_carry_a_page_job_keyed_by_external_id() {
     assert_eq!(item.alert.version, "2026-11-28T10:00:00.0000000Z");
     let job = item.page.unwrap();
     assert_eq!(job.key, "page:s4s:contoso:graph-alert:a1");
-    let body: serde_json::Value = serde_json::from_str(&job.payload).unwrap();
+    let body = serde_json::from_str::<jobs::PageJob>(&job.payload).unwrap().body;
     assert_eq!(body["X-S4-ExternalID"], "s4s:contoso:graph-alert:a1");
     assert_eq!(body["X-S4-AlertingScenario"], "multi_ack");
 }
@@ -206,8 +206,8 @@ fn a_routed_alert_pages_each_team_once_and_a_portal_resolve_closes_it_in_each() 
     let item = graph_alert(&t, &a, None);
     let page = item.page.as_ref().unwrap();
     assert_eq!(page.key, "page:s4s:contoso:graph-alert:a1");
-    let body: serde_json::Value = serde_json::from_str(&page.payload).unwrap();
-    assert_eq!(body[jobs::ROUTE_FIELD], "endpoint");
+    let body: jobs::PageJob = serde_json::from_str(&page.payload).unwrap();
+    assert_eq!(body.route(), "endpoint");
     assert_eq!(item.more_pages.len(), 1);
     assert_eq!(item.more_pages[0].key, "page:s4s:contoso:graph-alert:a1@high");
     assert_eq!(item.update.routes.as_deref(), Some("endpoint,high"));
@@ -245,7 +245,7 @@ fn a_reopened_alert_pages_once_more_marked_and_its_next_resolve_closes_the_new_s
     assert!(item.page.is_none(), "not the first page");
     assert_eq!(item.jobs.len(), 1);
     assert_eq!(item.jobs[0].key, "page:s4s:contoso:graph-alert:a1~reopen1");
-    let body: serde_json::Value = serde_json::from_str(&item.jobs[0].payload).unwrap();
+    let body = serde_json::from_str::<jobs::PageJob>(&item.jobs[0].payload).unwrap().body;
     assert_eq!(body["X-S4-ExternalID"], "s4s:contoso:graph-alert:a1~reopen1");
     assert!(body["Title"].as_str().unwrap().starts_with("[Reopened] "));
     assert!(body["Reopened"].as_str().unwrap().contains("reopened once"));
@@ -330,7 +330,7 @@ fn one_page_per_incident_the_rest_annotated_or_paged_when_severity_rises() {
     // grouped, one that raises the severity pages on its own.
     let mut book = GroupBook::default();
     let first = graph_alert_grouped(&t, &incident_alert("a1", "medium"), None, &mut book);
-    let body: Value = serde_json::from_str(&first.page.as_ref().unwrap().payload).unwrap();
+    let body = serde_json::from_str::<jobs::PageJob>(&first.page.as_ref().unwrap().payload).unwrap().body;
     assert_eq!(body["X-S4-ExternalID"], "s4s:contoso:graph-alert:a1");
     assert!(body["Grouping"].as_str().unwrap().contains("incident 77"));
     assert_eq!(first.update.grouped_into.as_deref(), Some("s4s:contoso:graph-alert:a1"));
@@ -340,7 +340,7 @@ fn one_page_per_incident_the_rest_annotated_or_paged_when_severity_rises() {
     assert_eq!(second.update.signl4_state.as_deref(), Some("grouped"));
     assert_eq!(second.update.grouped_into.as_deref(), Some("s4s:contoso:graph-alert:a1"));
     let worse = graph_alert_grouped(&t, &incident_alert("a3", "high"), None, &mut book);
-    let body: Value = serde_json::from_str(&worse.page.as_ref().unwrap().payload).unwrap();
+    let body = serde_json::from_str::<jobs::PageJob>(&worse.page.as_ref().unwrap().payload).unwrap().body;
     assert_eq!(body["X-S4-ExternalID"], "s4s:contoso:graph-alert:a3");
     assert!(body["Incident severity rose"].as_str().unwrap().starts_with("to High"));
     let again = graph_alert_grouped(&t, &incident_alert("a4", "high"), None, &mut book);

@@ -66,7 +66,7 @@ pub async fn inbound_events_are_recorded_once_with_their_effects(s: Arc<dyn Stor
         audit: Vec::new(),
     };
     let upd = AlertUpdate { signl4_state: Some("acknowledged".into()), ..Default::default() };
-    let job = NewJob::coalescing("t1", "graph-sync", "sync:a".into(), "ack".into(), join);
+    let job = NewJob::coalescing("t1", s4s_core::jobs::graph_sync::KIND, "sync:a".into(), "ack".into(), join);
     assert!(s.record_inbound(&ev, Some((&key("a"), &upd)), std::slice::from_ref(&job), 1100).await.unwrap());
     assert!(
         !s.record_inbound(&ev, Some((&key("a"), &upd)), std::slice::from_ref(&job), 1200).await.unwrap(),
@@ -117,7 +117,7 @@ pub async fn sync_bookkeeping_and_lookups(s: Arc<dyn Store>) {
     assert!(s.get_alert("t1", "graph-alert", "c").await.unwrap().unwrap().paged);
     // Ingest carries extra jobs and bookkeeping in the same transaction.
     let mut it = item("a", "v2", true);
-    it.jobs.push(NewJob::once("t1", "signl4-status", "resolve:a".into(), "{}".into()));
+    it.jobs.push(NewJob::once("t1", s4s_core::jobs::signl4_status::KIND, "resolve:a".into(), "{}".into()));
     it.update.signl4_state = Some("closed_by_portal".into());
     let o = s.ingest(&[it], 1003).await.unwrap();
     assert_eq!(o.jobs_created, 0, "extra jobs are not page jobs");
@@ -151,7 +151,7 @@ pub async fn live_pages_are_the_paged_rows_still_open_in_signl4(s: Arc<dyn Store
 
 pub async fn routes_episodes_and_grouping_are_kept_and_more_pages_come_only_with_the_page(s: Arc<dyn Store>) {
     let mut first = item("a", "v1", true);
-    first.more_pages.push(NewJob::once("t1", "page", "page:a@team-b".into(), "{}".into()));
+    first.more_pages.push(NewJob::once("t1", s4s_core::jobs::page::KIND, "page:a@team-b".into(), "{}".into()));
     first.update.routes = Some("team-a,team-b".into());
     let o = s.ingest(&[first], 1000).await.unwrap();
     assert_eq!(o.jobs_created, 2, "the page and the page to the second team");
@@ -160,7 +160,7 @@ pub async fn routes_episodes_and_grouping_are_kept_and_more_pages_come_only_with
     assert_eq!((a.episode, a.grouped_into.as_deref()), (0, None));
     // A later version that would page again (it cannot: paged) adds no further page either.
     let mut again = item("a", "v2", true);
-    again.more_pages.push(NewJob::once("t1", "page", "page:a@team-c".into(), "{}".into()));
+    again.more_pages.push(NewJob::once("t1", s4s_core::jobs::page::KIND, "page:a@team-c".into(), "{}".into()));
     assert_eq!(s.ingest(&[again], 1100).await.unwrap().jobs_created, 0);
     s.update_alert(
         &key("a"),

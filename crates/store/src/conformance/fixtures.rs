@@ -16,7 +16,7 @@ pub(crate) fn alert(id: &str, version: &str) -> AlertRecord {
 }
 
 pub(crate) fn page(id: &str) -> NewJob {
-    NewJob::once("t1", "page", format!("page:{id}"), format!("{{\"a\":\"{id}\"}}"))
+    NewJob::once("t1", s4s_core::jobs::page::KIND, format!("page:{id}"), format!("{{\"a\":\"{id}\"}}"))
 }
 
 pub(crate) fn item(id: &str, version: &str, pages: bool) -> IngestItem {

@@ -14,7 +14,9 @@ pub async fn jobs_are_found_by_key_and_the_oldest_pending_job_of_each_kind_is_kn
     assert!(s.get_job("page:none").await.unwrap().is_none());
     assert!(s.oldest_pending_jobs().await.unwrap().is_empty());
     s.ingest(&[item("a", "v1", true)], 1000).await.unwrap();
-    s.enqueue(&[NewJob::once("t1", "graph-sync", "sync:x".into(), "{\"s\":1}".into())], 1500).await.unwrap();
+    s.enqueue(&[NewJob::once("t1", s4s_core::jobs::graph_sync::KIND, "sync:x".into(), "{\"s\":1}".into())], 1500)
+        .await
+        .unwrap();
     s.ingest(&[item("b", "v1", true)], 2000).await.unwrap();
     assert_eq!(
         s.oldest_pending_jobs().await.unwrap(),
@@ -45,7 +47,9 @@ pub async fn recent_jobs_the_queue_by_kind_and_the_cursors_are_listed(s: Arc<dyn
     for (i, id) in ["a", "b", "c"].iter().enumerate() {
         s.ingest(&[item(id, "v1", true)], 1000 + i as i64 * 100).await.unwrap();
     }
-    s.enqueue(&[NewJob::once("t1", "graph-sync", "sync:x".into(), "{}".into())], 1050).await.unwrap();
+    s.enqueue(&[NewJob::once("t1", s4s_core::jobs::graph_sync::KIND, "sync:x".into(), "{}".into())], 1050)
+        .await
+        .unwrap();
     let recent: Vec<String> = s.recent_jobs("page", 2).await.unwrap().into_iter().map(|j| j.key).collect();
     assert_eq!(recent, vec!["page:c", "page:b"], "newest first, at most the limit");
     assert_eq!(s.recent_jobs("graph-sync", 10).await.unwrap().len(), 1);

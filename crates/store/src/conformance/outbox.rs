@@ -139,7 +139,7 @@ pub async fn releasing_leases_makes_in_flight_jobs_due(s: Arc<dyn Store>) {
 }
 
 pub async fn coalescing_jobs_merge_while_pending_and_rearm_when_done(s: Arc<dyn Store>) {
-    let j = |p: &str| NewJob::coalescing("t1", "graph-sync", "sync:a".into(), p.into(), join);
+    let j = |p: &str| NewJob::coalescing("t1", s4s_core::jobs::graph_sync::KIND, "sync:a".into(), p.into(), join);
     assert_eq!(s.enqueue(&[j("ack")], 1000).await.unwrap(), 1);
     assert_eq!(s.enqueue(&[j("close")], 1001).await.unwrap(), 0, "merged into the pending job");
     let got = s.claim_jobs("w", 1002, 500, 10).await.unwrap();
@@ -152,7 +152,7 @@ pub async fn coalescing_jobs_merge_while_pending_and_rearm_when_done(s: Arc<dyn 
     assert_eq!(again.len(), 1);
     assert_eq!((again[0].payload.as_str(), again[0].attempts), ("note", 1));
     // A plain job with the same key as a done one is not re-created.
-    let once = NewJob::once("t1", "page", "page:x".into(), "p".into());
+    let once = NewJob::once("t1", s4s_core::jobs::page::KIND, "page:x".into(), "p".into());
     assert_eq!(s.enqueue(std::slice::from_ref(&once), 1006).await.unwrap(), 1);
     let p = s.claim_jobs("w", 1007, 500, 10).await.unwrap().into_iter().find(|j| j.key == "page:x").unwrap();
     assert!(s.complete_job(p.id, "w", p.rev, "{}", 1008).await.unwrap());
@@ -160,7 +160,7 @@ pub async fn coalescing_jobs_merge_while_pending_and_rearm_when_done(s: Arc<dyn 
 }
 
 pub async fn completing_a_stale_revision_releases_the_job_to_run_again(s: Arc<dyn Store>) {
-    let j = |p: &str| NewJob::coalescing("t1", "graph-sync", "sync:a".into(), p.into(), join);
+    let j = |p: &str| NewJob::coalescing("t1", s4s_core::jobs::graph_sync::KIND, "sync:a".into(), p.into(), join);
     s.enqueue(&[j("ack")], 1000).await.unwrap();
     let running = s.claim_jobs("w", 1000, 60_000, 10).await.unwrap().remove(0);
     // A close arrives while the worker is writing the ack.
@@ -178,7 +178,7 @@ pub async fn follow_ups_commit_only_with_a_done_job(s: Arc<dyn Store>) {
     let j = s.claim_jobs("w", 1000, 60_000, 1).await.unwrap().remove(0);
     let follow = FollowUp {
         update: Some((key("a"), AlertUpdate { signl4_event_id: Some("ev-1".into()), ..Default::default() })),
-        jobs: vec![NewJob::once("t1", "incident-sync", "incident:t1:inc-1".into(), "{}".into())],
+        jobs: vec![NewJob::once("t1", s4s_core::jobs::incident_sync::KIND, "incident:t1:inc-1".into(), "{}".into())],
         ..Default::default()
     };
     // Lease lost: nothing of the follow-up is written.
@@ -212,7 +212,9 @@ pub async fn first_pages_of_new_incidents_go_before_an_incidents_follow_ups(s: A
 /// A budget wait applies to every pending job of the tenant and kind at once, never to leased
 /// (running) jobs or to other kinds or tenants.
 pub async fn deferring_a_kind_moves_its_pending_jobs_only(s: Arc<dyn Store>) {
-    let job = |tenant: &str, kind: &str, key: &str| NewJob::once(tenant, kind, key.to_string(), "{}".to_string());
+    let job = |tenant: &str, kind: &str, key: &str| {
+        NewJob::once(tenant, s4s_core::jobs::parse(kind).unwrap(), key.to_string(), "{}".to_string())
+    };
     s.enqueue(
         &[
             job("t1", "graph-sync", "a"),
@@ -236,7 +238,9 @@ pub async fn deferring_a_kind_moves_its_pending_jobs_only(s: Arc<dyn Store>) {
 /// Housekeeping (incident tags, roll-ups, enrichment comments) is claimed after pages, even
 /// when it became due first.
 pub async fn housekeeping_is_claimed_after_pages(s: Arc<dyn Store>) {
-    s.enqueue(&[NewJob::once("t1", "incident-sync", "tag:1".into(), "{}".into())], 1000).await.unwrap();
+    s.enqueue(&[NewJob::once("t1", s4s_core::jobs::incident_sync::KIND, "tag:1".into(), "{}".into())], 1000)
+        .await
+        .unwrap();
     s.ingest(&[item("p", "v1", true)], 2000).await.unwrap();
     let first = s.claim_jobs("w", 3000, 500, 1).await.unwrap();
     assert_eq!(first[0].key, "page:p");
@@ -321,7 +325,7 @@ pub async fn only_dead_jobs_are_redriven_and_running_ones_keep_their_lease(s: Ar
 
     // All dead jobs at once, or one tenant's.
     assert!(s.bury_job(again[0].id, "w2", "rejected: HTTP 400", 2200).await.unwrap());
-    s.enqueue(&[NewJob::once("t2", "page", "page:t2-x".into(), "{}".into())], 2200).await.unwrap();
+    s.enqueue(&[NewJob::once("t2", s4s_core::jobs::page::KIND, "page:t2-x".into(), "{}".into())], 2200).await.unwrap();
     let t2 = s.claim_jobs("w2", 2200, 10_000, 10).await.unwrap().remove(0);
     assert!(s.bury_job(t2.id, "w2", "rejected: HTTP 400", 2300).await.unwrap());
     assert_eq!(s.job_counts().await.unwrap().dead, 2);

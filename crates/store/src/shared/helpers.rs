@@ -208,13 +208,13 @@ macro_rules! helpers {
             use $crate::shared::sql;
             let inserted = sqlx::query(sql::JOB_INSERT)
                 .bind(&job.tenant)
-                .bind(&job.kind)
+                .bind(job.kind.as_str())
                 .bind(&job.key)
                 .bind(&job.payload)
                 .bind(now_ms)
                 .bind(now_ms)
                 .bind(now_ms)
-                .bind($crate::shared::claim_priority(&job.kind))
+                .bind($crate::shared::claim_priority(job.kind))
                 .execute(&mut *conn)
                 .await?
                 .rows_affected();

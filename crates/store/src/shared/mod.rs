@@ -26,10 +26,10 @@ pub(crate) use outbox::outbox;
 /// Claim order of a new job (`jobs.priority`, lower first): pages and write-backs 0, follow-up
 /// pages of an incident that already paged 1 (set at ingest), housekeeping 2 — so incident
 /// tags and roll-ups never take worker slots ahead of pages (`JobKind::priority`).
-pub(crate) fn claim_priority(kind: &str) -> i64 {
+pub(crate) fn claim_priority(kind: s4s_core::jobs::JobKind) -> i64 {
     use s4s_core::budget::Priority;
-    match s4s_core::jobs::JobKind::parse(kind).map(s4s_core::jobs::JobKind::priority) {
-        Some(Priority::Housekeeping) => 2,
+    match kind.priority() {
+        Priority::Housekeeping => 2,
         _ => 0,
     }
 }

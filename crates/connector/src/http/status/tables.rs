@@ -4,7 +4,7 @@
 
 use maud::{Markup, html};
 use s4s_core::ids::ExternalId;
-use s4s_core::jobs::JobKind;
+use s4s_core::jobs;
 use s4s_core::status::{self as words, Delivery};
 use s4s_core::sync::Signl4State;
 use s4s_store::{Job, JobState, StoredAlert};
@@ -152,7 +152,7 @@ struct RecentPage {
 
 async fn recent_pages(s: &ServerState) -> Vec<RecentPage> {
     let mut jobs = Vec::new();
-    for kind in [JobKind::Page, JobKind::SentinelPage, JobKind::Summary] {
+    for kind in [jobs::page::KIND, jobs::sentinel_page::KIND, jobs::summary::KIND] {
         jobs.extend(s.store.recent_jobs(kind.as_str(), RECENT_PAGES).await.unwrap_or_default());
     }
     jobs.sort_by_key(|j| std::cmp::Reverse((j.created_ms, j.id)));
