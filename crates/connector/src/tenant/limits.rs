@@ -1,5 +1,5 @@
 //! Small per-tenant limiters: the SIGNL4 rejection breaker and the overlap re-read timer
-//! (request budgets are in `scheduler.rs`).
+//! (request budgets are in `clients/scheduler.rs`).
 
 use std::collections::HashMap;
 use std::sync::Mutex;
