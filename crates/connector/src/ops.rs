@@ -5,7 +5,7 @@
 //! process lock for a redrive (SQLite serialises the writes); PostgreSQL without migrating.
 //! A redrive changes dead jobs only (`Outbox::redrive_job`), so it never races a runner.
 //!
-//! Quarantined items (issue 20: processing them failed, a panic included) are listed too,
+//! Quarantined items (processing them failed, a panic included) are listed too,
 //! shown as `quarantine:<id>` and retried by marking them: the service's next cycle of their
 //! source re-runs them through the normal path.
 

@@ -112,7 +112,7 @@ impl SelfMonitor {
             None => self.store.job_counts().await.ok().map(|c| c.dead),
             Some(_) => None,
         };
-        // (tenant, source, count) of the quarantine (issue 20); unknown while the database is down.
+        // (tenant, source, count) of the quarantine; unknown while the database is down.
         let quarantined = match storage_error {
             None => self.store.quarantine_counts().await.unwrap_or_default(),
             Some(_) => Vec::new(),

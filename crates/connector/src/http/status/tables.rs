@@ -280,7 +280,7 @@ pub async fn dead_letters(s: &ServerState, now: i64, csrf: &str) -> Markup {
     }
 }
 
-/// Items whose processing failed (issue 20): kept aside with their raw JSON and the reason,
+/// Items whose processing failed: kept aside with their raw JSON and the reason,
 /// the rest of their page went on. Words from `s4s_core::status`; re-run with `jobs retry`.
 pub async fn quarantined(s: &ServerState, now: i64) -> Markup {
     let counts = s.store.quarantine_counts().await.unwrap_or_default();
