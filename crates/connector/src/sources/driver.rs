@@ -307,8 +307,8 @@ impl Poller {
     }
 
     fn report(&self, result: anyhow::Result<(Stored, bool)>, took: Duration) {
-        let rt = &self.tenant;
-        let t = &rt.cfg;
+        let tenant = &self.tenant;
+        let t = &tenant.cfg;
         if let Err(e) = &result
             && let Some(s4s_store::StoreError::Fenced(lease)) = e.downcast_ref::<s4s_store::StoreError>()
         {
@@ -320,7 +320,7 @@ impl Poller {
         match (self.reports, result) {
             (Reports::Microsoft, Ok((r, first_run))) => {
                 metrics::histogram!(telemetry::POLL_DURATION, "tenant" => t.name.clone()).record(took.as_secs_f64());
-                rt.health.poll_succeeded();
+                tenant.health.poll_succeeded();
                 if first_run || r.queued > 0 || r.new > 0 {
                     tracing::info!(tenant = %t.name, read = r.read, new = r.new, updated = r.updated, queued = r.queued, "poll done");
                 } else {
@@ -330,7 +330,7 @@ impl Poller {
             (Reports::Microsoft, Err(e)) => {
                 metrics::counter!(telemetry::POLL_ERRORS, "tenant" => t.name.clone()).increment(1);
                 let msg = format!("{e:#}");
-                if rt.health.poll_failed(&msg) {
+                if tenant.health.poll_failed(&msg) {
                     tracing::error!(tenant = %t.name, error = %msg, "polling Microsoft Graph failed; will retry every poll interval");
                 } else {
                     tracing::debug!(tenant = %t.name, error = %msg, "polling still failing");
@@ -340,15 +340,15 @@ impl Poller {
                 if r.queued > 0 {
                     tracing::info!(tenant = %t.name, events = r.queued, "SIGNL4 REST poll found changes");
                 }
-                rt.health.set_signl4_api_error(None);
+                tenant.health.set_signl4_api_error(None);
             }
             (Reports::Signl4Api, Err(e)) => {
                 let msg = format!("{e:#}");
                 metrics::counter!(telemetry::SIGNL4_REST_ERRORS, "tenant" => t.name.clone()).increment(1);
-                if rt.status().signl4_api_error.as_deref() != Some(msg.as_str()) {
+                if tenant.status().signl4_api_error.as_deref() != Some(msg.as_str()) {
                     tracing::error!(tenant = %t.name, error = %msg, "polling the SIGNL4 REST API failed; retrying every api_poll_interval");
                 }
-                rt.health.set_signl4_api_error(Some(msg));
+                tenant.health.set_signl4_api_error(Some(msg));
             }
         }
     }

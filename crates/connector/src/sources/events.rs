@@ -51,9 +51,13 @@ impl Recorded {
     }
 }
 
-async fn correlate(store: &dyn Store, rt: &TenantContext, event: &Event) -> Result<Option<StoredAlert>, StoreError> {
+async fn correlate(
+    store: &dyn Store,
+    tenant: &TenantContext,
+    event: &Event,
+) -> Result<Option<StoredAlert>, StoreError> {
     if let Some(ext) = event.external_id().and_then(ExternalId::parse) {
-        if ext.tenant != rt.cfg.name {
+        if ext.tenant != tenant.cfg.name {
             return Ok(None);
         }
         if let Some(a) = store.get_alert(&ext.tenant, &ext.source, &ext.id).await? {
@@ -61,7 +65,7 @@ async fn correlate(store: &dyn Store, rt: &TenantContext, event: &Event) -> Resu
         }
     }
     match event.signl4_event_id() {
-        Some(ev) => store.find_alert_by_signl4_event(&rt.cfg.name, ev).await,
+        Some(ev) => store.find_alert_by_signl4_event(&tenant.cfg.name, ev).await,
         None => Ok(None),
     }
 }
@@ -80,7 +84,7 @@ pub const SOURCE_SIGNL4_WEBHOOK: &str = "signl4-webhook";
 /// recording it quarantines it under [`SOURCE_SIGNL4_WEBHOOK`].
 pub async fn record_webhook(
     store: &dyn Store,
-    rt: &TenantContext,
+    tenant: &TenantContext,
     grant: &Grant,
     event: &Event,
     body: &[u8],
@@ -92,7 +96,7 @@ pub async fn record_webhook(
     if let Some(o) = raw.as_object_mut() {
         o.insert(GRANT_FIELD.into(), serde_json::json!(grant.teams));
     }
-    record_or_quarantine(store, rt, grant, event, SOURCE_SIGNL4_WEBHOOK, &raw).await
+    record_or_quarantine(store, tenant, grant, event, SOURCE_SIGNL4_WEBHOOK, &raw).await
 }
 
 /// Where a quarantined webhook event keeps the routes of the teams its URL's token named
@@ -101,16 +105,18 @@ pub const GRANT_FIELD: &str = "s4sGrantedTeams";
 
 /// The grant a quarantined webhook event is re-run with: the teams stored with it, each
 /// still configured; without any stored (an item from before), the tenant's own team's.
-fn stored_grant(rt: &TenantContext, raw: &serde_json::Value) -> Grant {
+fn stored_grant(tenant: &TenantContext, raw: &serde_json::Value) -> Grant {
     let stored: Option<Vec<String>> = raw
         .get(GRANT_FIELD)
         .and_then(|v| v.as_array())
         .map(|a| a.iter().filter_map(|r| r.as_str().map(str::to_string)).collect());
     match stored {
-        Some(routes) => grant(rt, |i| rt.clients.teams.get(i).is_some_and(|t| routes.contains(&t.route)), |_| true),
+        Some(routes) => {
+            grant(tenant, |i| tenant.clients.teams.get(i).is_some_and(|t| routes.contains(&t.route)), |_| true)
+        }
         None => {
-            let has_own = |i: usize| rt.clients.teams.get(i).is_some_and(|t| t.opts.inbound_token.is_some());
-            grant(rt, |i| i == 0, has_own)
+            let has_own = |i: usize| tenant.clients.teams.get(i).is_some_and(|t| t.opts.inbound_token.is_some());
+            grant(tenant, |i| i == 0, has_own)
         }
     }
 }
@@ -122,19 +128,19 @@ fn stored_grant(rt: &TenantContext, raw: &serde_json::Value) -> Grant {
 /// (not recorded: deliver it again).
 pub async fn record_or_quarantine(
     store: &dyn Store,
-    rt: &TenantContext,
+    tenant: &TenantContext,
     grant: &Grant,
     event: &Event,
     source: &str,
     raw: &serde_json::Value,
 ) -> Result<Recorded, StoreError> {
     use futures::FutureExt;
-    match std::panic::AssertUnwindSafe(record(store, rt, grant, event)).catch_unwind().await {
+    match std::panic::AssertUnwindSafe(record(store, tenant, grant, event)).catch_unwind().await {
         Ok(r) => r,
         Err(p) => {
             let reason = format!("internal error (panic): {}", crate::telemetry::panic_text(&p));
-            let item = crate::sources::quarantine::item(&rt.cfg, source, &event.id, raw, &reason);
-            crate::sources::quarantine::record(store, None, &rt.cfg, vec![item])
+            let item = crate::sources::quarantine::item(&tenant.cfg, source, &event.id, raw, &reason);
+            crate::sources::quarantine::record(store, None, &tenant.cfg, vec![item])
                 .await
                 .map_err(|e| e.downcast::<StoreError>().unwrap_or_else(|e| StoreError::Corrupt(format!("{e:#}"))))?;
             Ok(Recorded::Quarantined)
@@ -142,25 +148,30 @@ pub async fn record_or_quarantine(
     }
 }
 
-/// Re-runs the quarantined webhook events of `rt` an operator asked for (`jobs retry
+/// Re-runs the quarantined webhook events of `tenant` an operator asked for (`jobs retry
 /// quarantine:<id>`): parsed again and recorded through [`record_or_quarantine`] (deduplicated
 /// by change key as always). Called by the tenant's poller each cycle. Returns how many had an
 /// effect.
-pub async fn rerun_quarantined_webhooks(store: &dyn Store, rt: &TenantContext) -> anyhow::Result<usize> {
+pub async fn rerun_quarantined_webhooks(store: &dyn Store, tenant: &TenantContext) -> anyhow::Result<usize> {
     let mut effects = 0;
-    for (q, raw) in crate::sources::quarantine::due(store, &rt.cfg, SOURCE_SIGNL4_WEBHOOK).await? {
+    for (q, raw) in crate::sources::quarantine::due(store, &tenant.cfg, SOURCE_SIGNL4_WEBHOOK).await? {
         let body = serde_json::to_vec(&raw)?;
         match s4s_core::signl4::event::parse(&body) {
             Ok(event) => {
-                let grant = stored_grant(rt, &raw);
-                if record_or_quarantine(store, rt, &grant, &event, SOURCE_SIGNL4_WEBHOOK, &raw).await?.is_effect() {
+                let grant = stored_grant(tenant, &raw);
+                if record_or_quarantine(store, tenant, &grant, &event, SOURCE_SIGNL4_WEBHOOK, &raw).await?.is_effect() {
                     effects += 1;
                 }
             }
             Err(e) => {
-                let item =
-                    crate::sources::quarantine::item(&rt.cfg, SOURCE_SIGNL4_WEBHOOK, &q.item_id, &raw, &e.to_string());
-                crate::sources::quarantine::record(store, None, &rt.cfg, vec![item]).await?;
+                let item = crate::sources::quarantine::item(
+                    &tenant.cfg,
+                    SOURCE_SIGNL4_WEBHOOK,
+                    &q.item_id,
+                    &raw,
+                    &e.to_string(),
+                );
+                crate::sources::quarantine::record(store, None, &tenant.cfg, vec![item]).await?;
             }
         }
         crate::sources::quarantine::finish(store, &q, false).await?;
@@ -168,14 +179,14 @@ pub async fn rerun_quarantined_webhooks(store: &dyn Store, rt: &TenantContext) -
     Ok(effects)
 }
 
-/// The teams of `rt` that a credential names: the teams `holds` says it belongs to; the
+/// The teams of `tenant` that a credential names: the teams `holds` says it belongs to; the
 /// tenant's own team's credential also covers the teams without one of their own (`has_own`
 /// false: a route's team that set no `inbound_token` / `api_key` is reached through the
 /// tenant's, as before routes had their own).
-pub fn grant(rt: &TenantContext, holds: impl Fn(usize) -> bool, has_own: impl Fn(usize) -> bool) -> Grant {
+pub fn grant(tenant: &TenantContext, holds: impl Fn(usize) -> bool, has_own: impl Fn(usize) -> bool) -> Grant {
     let mut g = Grant::default();
     let own = holds(0);
-    for (i, team) in rt.clients.teams.iter().enumerate() {
+    for (i, team) in tenant.clients.teams.iter().enumerate() {
         if holds(i) || (own && !has_own(i)) {
             g.teams.push(team.route.clone());
             g.team_ids.push(team.opts.team_id.clone().unwrap_or_default());
@@ -188,17 +199,17 @@ pub fn grant(rt: &TenantContext, holds: impl Fn(usize) -> bool, has_own: impl Fn
 /// grouped alert's: the page it was grouped into — or by the team the event names.
 async fn check_scope(
     store: &dyn Store,
-    rt: &TenantContext,
+    tenant: &TenantContext,
     grant: &Grant,
     alert: &StoredAlert,
     event: &Event,
 ) -> Result<Verdict, StoreError> {
     let page = match alert.grouped_into.as_deref().and_then(ExternalId::parse) {
-        Some(p) if p.tenant == rt.cfg.name => store.get_alert(&p.tenant, &p.source, &p.id).await?,
+        Some(p) if p.tenant == tenant.cfg.name => store.get_alert(&p.tenant, &p.source, &p.id).await?,
         _ => None,
     };
     let routes = &page.as_ref().unwrap_or(alert).routes;
-    let teams = scope::alert_teams(routes, |r| rt.team(r).route.clone());
+    let teams = scope::alert_teams(routes, |r| tenant.team(r).route.clone());
     Ok(scope::check(grant, &teams, event.team_id()))
 }
 
@@ -207,27 +218,27 @@ async fn check_scope(
 /// another team is [`Recorded::Refused`] and changes nothing.
 pub async fn record(
     store: &dyn Store,
-    rt: &TenantContext,
+    tenant: &TenantContext,
     grant: &Grant,
     event: &Event,
 ) -> Result<Recorded, StoreError> {
     let meaning = event.meaning();
     if let Meaning::Ignore(why) = meaning {
-        tracing::debug!(tenant = %rt.cfg.name, event_type = event.event_type, why, "SIGNL4 event ignored");
+        tracing::debug!(tenant = %tenant.cfg.name, event_type = event.event_type, why, "SIGNL4 event ignored");
         return Ok(Recorded::Ignored);
     }
-    if !rt.cfg.sync.enabled {
+    if !tenant.cfg.sync.enabled {
         return Ok(Recorded::SyncDisabled);
     }
-    let Some(alert) = correlate(store, rt, event).await? else {
-        tracing::debug!(tenant = %rt.cfg.name, external_id = event.external_id().unwrap_or("-"), "SIGNL4 event for an alert this connector did not create; ignored");
+    let Some(alert) = correlate(store, tenant, event).await? else {
+        tracing::debug!(tenant = %tenant.cfg.name, external_id = event.external_id().unwrap_or("-"), "SIGNL4 event for an alert this connector did not create; ignored");
         return Ok(Recorded::UnknownAlert);
     };
-    let moved_to = match check_scope(store, rt, grant, &alert, event).await? {
+    let moved_to = match check_scope(store, tenant, grant, &alert, event).await? {
         Verdict::Allowed => None,
         Verdict::MovedTo(team) => Some(team),
         Verdict::Refused => {
-            tracing::warn!(tenant = %rt.cfg.name, source = %alert.record.source, alert_id = %alert.record.alert_id, teams = ?grant.teams, "SIGNL4 event refused: the alert was not paged to the team whose credential sent it");
+            tracing::warn!(tenant = %tenant.cfg.name, source = %alert.record.source, alert_id = %alert.record.alert_id, teams = ?grant.teams, "SIGNL4 event refused: the alert was not paged to the team whose credential sent it");
             return Ok(Recorded::Refused);
         }
     };
@@ -242,7 +253,7 @@ pub async fn record(
         state,
         &r.alert_id,
         sync_incident(&r.source, r.incident_id.as_deref()),
-        &rt.cfg.sync.options,
+        &tenant.cfg.sync.options,
     );
     let ext = ExternalId::new(&r.tenant, &r.source, &r.alert_id).to_string();
     let write_back = WriteBack::of(&r.source);
@@ -250,15 +261,17 @@ pub async fn record(
         .sync
         .iter()
         .map(|s| match &write_back {
-            WriteBack::Sentinel { workspace } => jobs::sentinel_sync(&rt.cfg.name, workspace, &ext, s.clone(), false),
-            WriteBack::Graph => jobs::graph_sync(&rt.cfg.name, &ext, s),
+            WriteBack::Sentinel { workspace } => {
+                jobs::sentinel_sync(&tenant.cfg.name, workspace, &ext, s.clone(), false)
+            }
+            WriteBack::Graph => jobs::graph_sync(&tenant.cfg.name, &ext, s),
         })
         .collect();
     // The page of an incident (`group = "incident"`, or the page of a Defender incident that
     // its Sentinel twin joined): the response acts on every alert that was grouped into it,
     // as if each had been paged and answered on its own.
     if let Some(inc) = r.incident_id.as_deref() {
-        for member in store.incident_alerts(&rt.cfg.name, inc).await? {
+        for member in store.incident_alerts(&tenant.cfg.name, inc).await? {
             let is_self = member.record.source == r.source && member.record.alert_id == r.alert_id;
             if member.grouped_into.as_deref() != Some(ext.as_str()) || is_self {
                 continue;
@@ -271,15 +284,15 @@ pub async fn record(
                 state,
                 &m.alert_id,
                 sync_incident(&m.source, Some(inc)),
-                &rt.cfg.sync.options,
+                &tenant.cfg.sync.options,
             );
             let member_ext = ExternalId::new(&r.tenant, &m.source, &m.alert_id).to_string();
             let write_back = WriteBack::of(&m.source);
             jobs.extend(d.sync.iter().map(|s| match &write_back {
                 WriteBack::Sentinel { workspace } => {
-                    jobs::sentinel_sync(&rt.cfg.name, workspace, &member_ext, s.clone(), false)
+                    jobs::sentinel_sync(&tenant.cfg.name, workspace, &member_ext, s.clone(), false)
                 }
-                WriteBack::Graph => jobs::graph_sync(&rt.cfg.name, &member_ext, s),
+                WriteBack::Graph => jobs::graph_sync(&tenant.cfg.name, &member_ext, s),
             }));
         }
     }
@@ -287,7 +300,7 @@ pub async fn record(
     // too (a resolve of an alert already closed changes nothing in SIGNL4).
     if decision.new_state == Some(sync::Signl4State::Closed) && alert.routes.len() > 1 {
         let ext = ExternalId::new(&r.tenant, &r.source, &r.alert_id).with_episode(alert.episode).to_string();
-        jobs.extend(jobs::signl4_status_routes(&rt.cfg.name, &ext, "resolved", &alert.routes));
+        jobs.extend(jobs::signl4_status_routes(&tenant.cfg.name, &ext, "resolved", &alert.routes));
     }
     let key = alert.key();
     let mut update =
@@ -295,7 +308,7 @@ pub async fn record(
     // SIGNL4 has the alert in the credential's team now (an escalation, `signl4.md` §2.4):
     // recorded with the event, so that team's later events are accepted.
     if let Some(team) = &moved_to {
-        tracing::info!(tenant = %rt.cfg.name, alert_id = %r.alert_id, team = %team, "SIGNL4 reports the alert in another team; its events are accepted from now on");
+        tracing::info!(tenant = %tenant.cfg.name, alert_id = %r.alert_id, team = %team, "SIGNL4 reports the alert in another team; its events are accepted from now on");
         update.routes = Some(scope::routes_after_move(&alert.routes, team).join(","));
     }
     // Who acknowledged and when, for the status page (the store keeps the first one): as
@@ -307,13 +320,13 @@ pub async fn record(
         update.acknowledged_ms =
             Some(event.raised.map(s4s_core::timefmt::millis).filter(|t| *t <= seen).unwrap_or(seen));
     }
-    let event_key = format!("{}:{change}", rt.cfg.name);
-    let audit = audit_record(rt, &alert, event, &event_key, &meaning, decision.new_state.unwrap_or(state));
+    let event_key = format!("{}:{change}", tenant.cfg.name);
+    let audit = audit_record(tenant, &alert, event, &event_key, &meaning, decision.new_state.unwrap_or(state));
     let recorded = store
         .record_inbound(
             &InboundEvent {
                 event_id: event_key.clone(),
-                tenant: rt.cfg.name.clone(),
+                tenant: tenant.cfg.name.clone(),
                 meaning: decision.note.to_string(),
                 audit: audit.into_iter().collect(),
             },
@@ -323,28 +336,28 @@ pub async fn record(
         )
         .await?;
     if !recorded {
-        tracing::debug!(tenant = %rt.cfg.name, event_id = %event.id, "repeated SIGNL4 delivery ignored");
+        tracing::debug!(tenant = %tenant.cfg.name, event_id = %event.id, "repeated SIGNL4 delivery ignored");
         return Ok(Recorded::Duplicate);
     }
     let paged_ext = ExternalId::new(&r.tenant, &r.source, &r.alert_id).with_episode(alert.episode).to_string();
     if state == sync::Signl4State::Open && decision.new_state == Some(sync::Signl4State::Acknowledged) {
-        time_to_acknowledge(store, rt, &paged_ext, event).await;
+        time_to_acknowledge(store, tenant, &paged_ext, event).await;
     }
-    tracing::info!(tenant = %rt.cfg.name, source = %r.source, alert_id = %r.alert_id, external_id = %paged_ext, event_id = %event.id, what = decision.note, by = event.who().unwrap_or("-"), "SIGNL4 event recorded");
+    tracing::info!(tenant = %tenant.cfg.name, source = %r.source, alert_id = %r.alert_id, external_id = %paged_ext, event_id = %event.id, what = decision.note, by = event.who().unwrap_or("-"), "SIGNL4 event recorded");
     Ok(Recorded::Effect(decision.note))
 }
 
 /// The `SIGNL4_CL` record of a recorded event (`[tenant.audit]` only), keyed by its change
 /// key: acknowledged, closed, escalated or annotated, by the SIGNL4 user.
 fn audit_record(
-    rt: &TenantContext,
+    tenant: &TenantContext,
     alert: &StoredAlert,
     event: &Event,
     event_key: &str,
     meaning: &Meaning,
     state_after: sync::Signl4State,
 ) -> Option<AuditRecord> {
-    rt.cfg.audit.as_ref()?;
+    tenant.cfg.audit.as_ref()?;
     let action = match meaning {
         Meaning::Acknowledged => Action::Acknowledged,
         Meaning::Closed => Action::Closed,
@@ -353,7 +366,7 @@ fn audit_record(
         Meaning::Ignore(_) => return None,
     };
     let time = event.raised.map(s4s_core::timefmt::millis).unwrap_or_else(now_ms);
-    let mut r = AuditRecord::new(&rt.cfg.name, action, event_key, time, &audit::facts_of(alert));
+    let mut r = AuditRecord::new(&tenant.cfg.name, action, event_key, time, &audit::facts_of(alert));
     r.team = audit::team_of(alert);
     r.actor = event.who().unwrap_or_default().to_string();
     r.signl4_alert_id = event.alert.as_ref().and_then(|a| a.id.clone()).unwrap_or_default();
@@ -370,7 +383,7 @@ fn audit_record(
 /// [`telemetry::TIME_TO_ACK`](crate::telemetry::TIME_TO_ACK) of the first acknowledgement of
 /// a page: from the page job's completion (SIGNL4 accepted it) to the acknowledgement — as
 /// SIGNL4 dates it (`eventRaisedUtc`), or when it was seen here when that is missing or off.
-async fn time_to_acknowledge(store: &dyn Store, rt: &TenantContext, paged_ext: &str, event: &Event) {
+async fn time_to_acknowledge(store: &dyn Store, tenant: &TenantContext, paged_ext: &str, event: &Event) {
     let Ok(Some(page)) = store.get_job(&s4s_core::ids::job_key::page(paged_ext)).await else { return };
     if page.state != s4s_store::JobState::Done {
         return;
@@ -378,5 +391,5 @@ async fn time_to_acknowledge(store: &dyn Store, rt: &TenantContext, paged_ext: &
     let seen = now_ms();
     let acked = event.raised.map(s4s_core::timefmt::millis).filter(|t| (page.updated_ms..=seen).contains(t));
     let secs = (acked.unwrap_or(seen) - page.updated_ms).max(0) as f64 / 1000.0;
-    metrics::histogram!(crate::telemetry::TIME_TO_ACK, "tenant" => rt.cfg.name.clone()).record(secs);
+    metrics::histogram!(crate::telemetry::TIME_TO_ACK, "tenant" => tenant.cfg.name.clone()).record(secs);
 }

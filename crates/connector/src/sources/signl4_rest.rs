@@ -133,7 +133,7 @@ impl PullSource for Signl4Rest {
     }
 
     async fn store_page(&self, store: &dyn Store, _fence: Option<&Fence>, items: Vec<Value>) -> anyhow::Result<Stored> {
-        let rt = &self.tenant;
+        let tenant = &self.tenant;
         let Some(api) = self.api() else { return Ok(Stored::default()) };
         let mut out = Stored::default();
         // V1 or V2 shape (`signl4.md` §2.3 / §2.4), only alerts this connector raised for this tenant.
@@ -148,18 +148,19 @@ impl PullSource for Signl4Rest {
                 Ok(None) => continue,
                 Err(reason) => {
                     let id = raw.get("id").and_then(Value::as_str).unwrap_or_default();
-                    poisoned.push(quarantine::item(&rt.cfg, &self.cursor(), id, raw, &reason));
+                    poisoned.push(quarantine::item(&tenant.cfg, &self.cursor(), id, raw, &reason));
                     continue;
                 }
             };
             out.newest = out.newest.max(a.last_modified);
-            let ours = a.external_id.as_deref().and_then(ExternalId::parse).is_some_and(|e| e.tenant == rt.cfg.name);
+            let ours =
+                a.external_id.as_deref().and_then(ExternalId::parse).is_some_and(|e| e.tenant == tenant.cfg.name);
             if ours && !self.seen(&a) {
                 raws.insert(a.id.clone(), raw.clone());
                 alerts.push(a);
             }
         }
-        quarantine::record(store, None, &rt.cfg, poisoned).await?;
+        quarantine::record(store, None, &tenant.cfg, poisoned).await?;
         // V2 names users by id only: resolve them to e-mail addresses (the `assignedTo` of a
         // Graph alert), falling back to the id when SIGNL4 cannot tell.
         let wanted: Vec<String> = alerts.iter().flat_map(RestAlert::unresolved_user_ids).collect();
@@ -173,8 +174,8 @@ impl PullSource for Signl4Rest {
                     quarantine::record(
                         store,
                         None,
-                        &rt.cfg,
-                        vec![quarantine::item(&rt.cfg, &self.cursor(), &a.id, &raw, &reason)],
+                        &tenant.cfg,
+                        vec![quarantine::item(&tenant.cfg, &self.cursor(), &a.id, &raw, &reason)],
                     )
                     .await?;
                     continue;
@@ -190,18 +191,18 @@ impl PullSource for Signl4Rest {
                 match ingest::guarded(|| events_from_rest_annotations(&a, &annotations, &users)) {
                     Ok(more) => evs.extend(more),
                     Err(reason) => {
-                        let q = quarantine::item(&rt.cfg, &self.cursor(), &a.id, &raw, &reason);
-                        quarantine::record(store, None, &rt.cfg, vec![q]).await?;
+                        let q = quarantine::item(&tenant.cfg, &self.cursor(), &a.id, &raw, &reason);
+                        quarantine::record(store, None, &tenant.cfg, vec![q]).await?;
                         continue;
                     }
                 }
             }
             // The API key reads with its team's rights; act only on that team's alerts (the
             // tenant's own key also covers teams without a key of their own), as the webhook.
-            let has_own = |i: usize| rt.clients.teams.get(i).is_some_and(|t| t.api.is_some());
-            let grant = events::grant(rt, |i| i == self.team, has_own);
+            let has_own = |i: usize| tenant.clients.teams.get(i).is_some_and(|t| t.api.is_some());
+            let grant = events::grant(tenant, |i| i == self.team, has_own);
             for ev in evs {
-                if events::record_or_quarantine(store, rt, &grant, &ev, &self.cursor(), &raw).await?.is_effect() {
+                if events::record_or_quarantine(store, tenant, &grant, &ev, &self.cursor(), &raw).await?.is_effect() {
                     out.queued += 1;
                     out.read += 1;
                 }

@@ -92,7 +92,7 @@ pub(crate) fn find_teams<'a>(
 }
 
 async fn receive(State(s): State<WebhookState>, Path(token): Path<String>, body: Bytes) -> Response {
-    let Some((rt, grant)) = find_teams(&s.tenants, &token) else {
+    let Some((tenant, grant)) = find_teams(&s.tenants, &token) else {
         metrics::counter!(telemetry::INBOUND_REJECTED, "reason" => "token").increment(1);
         return StatusCode::NOT_FOUND.into_response();
     };
@@ -100,24 +100,24 @@ async fn receive(State(s): State<WebhookState>, Path(token): Path<String>, body:
         Ok(e) => e,
         Err(e) => {
             metrics::counter!(telemetry::INBOUND_REJECTED, "reason" => "malformed").increment(1);
-            tracing::warn!(tenant = %rt.cfg.name, error = %e, "malformed SIGNL4 webhook rejected");
+            tracing::warn!(tenant = %tenant.cfg.name, error = %e, "malformed SIGNL4 webhook rejected");
             return (StatusCode::BAD_REQUEST, format!("{e}\n")).into_response();
         }
     };
-    match events::record_webhook(s.store.as_ref(), rt, &grant, &event, &body).await {
+    match events::record_webhook(s.store.as_ref(), tenant, &grant, &event, &body).await {
         Ok(events::Recorded::Refused) => {
             metrics::counter!(telemetry::INBOUND_REJECTED, "reason" => "team").increment(1);
             (StatusCode::FORBIDDEN, "this team's URL may not act on that alert\n").into_response()
         }
         Ok(rec) => {
-            metrics::counter!(telemetry::INBOUND_EVENTS, "tenant" => rt.cfg.name.clone(), "result" => rec.label())
+            metrics::counter!(telemetry::INBOUND_EVENTS, "tenant" => tenant.cfg.name.clone(), "result" => rec.label())
                 .increment(1);
             s.wake.notify_one();
             (StatusCode::OK, "ok\n").into_response()
         }
         Err(e) => {
             // Not recorded: make SIGNL4 (or the REST poller) deliver it again.
-            tracing::error!(tenant = %rt.cfg.name, error = %e, "cannot record a SIGNL4 event");
+            tracing::error!(tenant = %tenant.cfg.name, error = %e, "cannot record a SIGNL4 event");
             (StatusCode::SERVICE_UNAVAILABLE, "try again\n").into_response()
         }
     }
