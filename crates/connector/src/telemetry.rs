@@ -300,7 +300,7 @@ pub const METRICS: &[Metric] = {
             ALERTS_INGESTED,
             Counter,
             &["tenant", "result"],
-            "Graph alert versions stored, by result (new, updated, unchanged).",
+            "Alert versions stored (Graph alerts, Sentinel incidents), by result (new, updated, unchanged).",
         ),
         m(
             QUARANTINED,
@@ -314,7 +314,7 @@ pub const METRICS: &[Metric] = {
             &["tenant"],
             "Alerts or incidents skipped because they lack an id or a valid change time.",
         ),
-        m(PAGE_JOBS_CREATED, Counter, &["tenant"], "Page jobs queued for Graph alerts."),
+        m(PAGE_JOBS_CREATED, Counter, &["tenant"], "Page jobs queued at ingest (Graph alerts, Sentinel incidents)."),
         m(PAGES_SENT, Counter, &["tenant"], "Pages SIGNL4 accepted (Graph and Sentinel)."),
         m(
             OPS_PAGES,
