@@ -154,10 +154,7 @@ fn not_delivered(cx: &JobContext<'_>, p: &VerifyJob, reason: NotDelivered) -> Fo
             comments: vec![SyncComment::new(&change, text)],
             ..Default::default()
         };
-        follow.jobs.push(match WriteBack::of(&ext.source) {
-            WriteBack::Sentinel { workspace } => jobs::sentinel_sync(name, &workspace, &p.external_id, intent, false),
-            WriteBack::Graph => jobs::graph_sync(name, &p.external_id, &intent),
-        });
+        follow.jobs.push(jobs::write_back(name, &WriteBack::of(&ext.source), &p.external_id, &intent));
     }
     if let Some((job, _)) = fallback {
         follow.jobs.push(job);

@@ -257,16 +257,8 @@ pub async fn record(
     );
     let ext = ExternalId::new(&r.tenant, &r.source, &r.alert_id).to_string();
     let write_back = WriteBack::of(&r.source);
-    let mut jobs: Vec<NewJob> = decision
-        .sync
-        .iter()
-        .map(|s| match &write_back {
-            WriteBack::Sentinel { workspace } => {
-                jobs::sentinel_sync(&tenant.cfg.name, workspace, &ext, s.clone(), false)
-            }
-            WriteBack::Graph => jobs::graph_sync(&tenant.cfg.name, &ext, s),
-        })
-        .collect();
+    let mut jobs: Vec<NewJob> =
+        decision.sync.iter().map(|s| jobs::write_back(&tenant.cfg.name, &write_back, &ext, s)).collect();
     // The page of an incident (`group = "incident"`, or the page of a Defender incident that
     // its Sentinel twin joined): the response acts on every alert that was grouped into it,
     // as if each had been paged and answered on its own.
@@ -288,12 +280,7 @@ pub async fn record(
             );
             let member_ext = ExternalId::new(&r.tenant, &m.source, &m.alert_id).to_string();
             let write_back = WriteBack::of(&m.source);
-            jobs.extend(d.sync.iter().map(|s| match &write_back {
-                WriteBack::Sentinel { workspace } => {
-                    jobs::sentinel_sync(&tenant.cfg.name, workspace, &member_ext, s.clone(), false)
-                }
-                WriteBack::Graph => jobs::graph_sync(&tenant.cfg.name, &member_ext, s),
-            }));
+            jobs.extend(d.sync.iter().map(|s| jobs::write_back(&tenant.cfg.name, &write_back, &member_ext, s)));
         }
     }
     // Paged to several teams (`continue` routes) and closed in one: close it in the others

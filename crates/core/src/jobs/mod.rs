@@ -32,6 +32,22 @@ pub use sentinel_sync::{SentinelSyncJob, sentinel_sync};
 pub use signl4_status::{signl4_status, signl4_status_routes, take_route};
 pub use verify::{VerifyJob, verify};
 
+/// The write-back of a SIGNL4 response to the alert row's own source (`WriteBack::of` its stored
+/// source): a Graph alert's `graph-sync` or a Sentinel incident's `sentinel-sync`.
+pub fn write_back(
+    tenant: &str,
+    to: &crate::source::WriteBack,
+    external_id: &str,
+    intent: &crate::sync::AlertSync,
+) -> NewJob {
+    match to {
+        crate::source::WriteBack::Sentinel { workspace } => {
+            sentinel_sync(tenant, workspace, external_id, intent.clone(), false)
+        }
+        crate::source::WriteBack::Graph => graph_sync(tenant, external_id, intent),
+    }
+}
+
 /// Every kind of outbox job this version knows.
 pub const ALL: [JobKind; 11] = [
     page::KIND,
