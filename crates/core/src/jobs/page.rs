@@ -22,69 +22,56 @@ const NOT_DELIVERED: &str = "[not delivered: ";
 /// Payload of a page: the SIGNL4 webhook body to send and what delivery needs to know about
 /// it. Decodes from this shape and from a bare SIGNL4 body with hidden `__s4s_*` fields (a
 /// job queued by an earlier version).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(from = "Stored")]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct PageJob {
     /// The SIGNL4 alert's external id (`X-S4-ExternalID`).
     pub external_id: String,
     /// The route (team) it pages; none = the tenant's own team.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub route: Option<String>,
     /// The alert's severity as paged (quiet hours and storm budgets ask about it).
-    #[serde(default)]
     pub severity: String,
     /// The Graph incident the alert belongs to (its tag follows the first page).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub incident: Option<String>,
     /// The fallback of a page that reached nobody (no second fallback, no look-up by
     /// external id: it would find the first page).
-    #[serde(default)]
     pub fallback: bool,
     /// It goes to the route's fallback team (`signl4.fallback = "team"`).
-    #[serde(default)]
     pub fallback_team: bool,
     /// The SIGNL4 webhook body, sent as it is.
     pub body: Map<String, Value>,
 }
 
-/// The stored shapes of a page payload.
-#[derive(Deserialize)]
-#[serde(untagged)]
-enum Stored {
-    Typed(Typed),
-    Legacy(Map<String, Value>),
-}
-
-#[derive(Deserialize)]
-struct Typed {
-    external_id: String,
-    #[serde(default)]
-    route: Option<String>,
-    #[serde(default)]
-    severity: String,
-    #[serde(default)]
-    incident: Option<String>,
-    #[serde(default)]
-    fallback: bool,
-    #[serde(default)]
-    fallback_team: bool,
-    body: Map<String, Value>,
-}
-
-impl From<Stored> for PageJob {
-    fn from(s: Stored) -> PageJob {
-        match s {
-            Stored::Typed(t) => PageJob {
-                external_id: t.external_id,
-                route: t.route.filter(|r| !r.is_empty() && r != DEFAULT_ROUTE),
-                severity: t.severity,
-                incident: t.incident,
-                fallback: t.fallback,
-                fallback_team: t.fallback_team,
-                body: t.body,
-            },
-            Stored::Legacy(body) => PageJob::new(body),
+/// One pass over the stored JSON (as the bare body of earlier versions was read): an object
+/// with a `body` object and an `external_id` is this shape, anything else an earlier version's
+/// bare body. (A `serde(untagged)` enum would buffer and re-read every page.)
+impl<'de> Deserialize<'de> for PageJob {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<PageJob, D::Error> {
+        let mut m = Map::<String, Value>::deserialize(d)?;
+        let typed =
+            matches!(m.get("body"), Some(Value::Object(_))) && m.get("external_id").is_some_and(Value::is_string);
+        if !typed {
+            return Ok(PageJob::new(m));
         }
+        let take_text = |m: &mut Map<String, Value>, k: &str| match m.remove(k) {
+            Some(Value::String(s)) => Some(s),
+            _ => None,
+        };
+        let take_flag = |m: &mut Map<String, Value>, k: &str| matches!(m.remove(k), Some(Value::Bool(true)));
+        let body = match m.remove("body") {
+            Some(Value::Object(b)) => b,
+            _ => Map::new(),
+        };
+        Ok(PageJob {
+            external_id: take_text(&mut m, "external_id").unwrap_or_default(),
+            route: take_text(&mut m, "route").filter(|r| !r.is_empty() && r != DEFAULT_ROUTE),
+            severity: take_text(&mut m, "severity").unwrap_or_default(),
+            incident: take_text(&mut m, "incident"),
+            fallback: take_flag(&mut m, "fallback"),
+            fallback_team: take_flag(&mut m, "fallback_team"),
+            body,
+        })
     }
 }
 
