@@ -30,14 +30,17 @@ pub struct PageJob {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub route: Option<String>,
     /// The alert's severity as paged (quiet hours and storm budgets ask about it).
+    #[serde(skip_serializing_if = "String::is_empty")]
     pub severity: String,
     /// The Graph incident the alert belongs to (its tag follows the first page).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub incident: Option<String>,
     /// The fallback of a page that reached nobody (no second fallback, no look-up by
     /// external id: it would find the first page).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub fallback: bool,
     /// It goes to the route's fallback team (`signl4.fallback = "team"`).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub fallback_team: bool,
     /// The SIGNL4 webhook body, sent as it is.
     pub body: Map<String, Value>,
